@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs the pinned kafkajs (package-lock.json) into tests/integration/js/node_modules once.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -d node_modules/kafkajs ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
