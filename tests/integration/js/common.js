@@ -1,0 +1,58 @@
+// Shared by the kafkajs programs that test_kafkajs.py drives: argument parsing, a logger that
+// keeps stdout clean for the RESULT line, and a hard deadline so a hung client cannot hang pytest.
+'use strict'
+
+const { Kafka, logLevel } = require('kafkajs')
+
+function readArgs() {
+  if (process.argv.length < 3) {
+    console.error('usage: node <program>.js \'{"brokers": ["127.0.0.1:9092"], ...}\'')
+    process.exit(64)
+  }
+  return JSON.parse(process.argv[2])
+}
+
+// kafkajs's default logger writes INFO to stdout; everything goes to stderr here.
+const stderrLogCreator = () => ({ namespace, level, label, log }) => {
+  const { message, ...extra } = log
+  process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
+}
+
+function makeKafka(args) {
+  return new Kafka({
+    clientId: 'samsa-it-js',
+    brokers: args.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: stderrLogCreator,
+    connectionTimeout: 5000,
+    requestTimeout: 15000,
+    retry: { retries: 3, initialRetryTime: 200 },
+  })
+}
+
+function armDeadline(seconds) {
+  setTimeout(() => {
+    console.error(`DEADLINE: gave up after ${seconds}s`)
+    process.exit(3)
+  }, seconds * 1000).unref()
+}
+
+function emitResult(result) {
+  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n')
+}
+
+async function main(body) {
+  try {
+    await body()
+    process.exit(0)
+  } catch (e) {
+    console.error('FAILED:', e && e.stack ? e.stack : e)
+    process.exit(1)
+  }
+}
+
+function check(condition, what) {
+  if (!condition) throw new Error('check failed: ' + what)
+}
+
+module.exports = { readArgs, makeKafka, armDeadline, emitResult, main, check }

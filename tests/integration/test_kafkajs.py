@@ -1,0 +1,142 @@
+"""kafkajs 2.2.4 (pinned in js/package-lock.json) against the broker. The node programs in js/
+do the client work and print a `RESULT {json}` line; these tests check that output and read
+the produced data back with librdkafka (assign(), no group)."""
+
+import json
+import subprocess
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from helpers import Msg, assert_delivered, consume_all, create_topic, produce, unique_topic
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+PARTITIONS = 3
+COUNT = 300
+
+
+@pytest.fixture(scope="module")
+def broker_config():
+    return 1, {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def node_modules():
+    r = subprocess.run(["bash", str(JS_DIR / "setup.sh")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=300)
+    assert r.returncode == 0, f"js/setup.sh failed:\n{r.stdout.decode(errors='replace')}"
+    assert (JS_DIR / "node_modules" / "kafkajs" / "package.json").exists()
+    version = json.loads((JS_DIR / "node_modules" / "kafkajs" / "package.json").read_text())
+    assert version["version"] == "2.2.4"
+
+
+def run_node(program, args, timeout=120):
+    cmd = ["node", str(JS_DIR / program), json.dumps(args)]
+    r = subprocess.run(cmd, cwd=JS_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    out = r.stdout.decode("utf-8", "replace")
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 0, f"{program} exited {r.returncode}\nstdout:\n{out}\nstderr:\n{err[-8000:]}"
+    results = [line[len("RESULT "):] for line in out.splitlines() if line.startswith("RESULT ")]
+    assert len(results) == 1, f"{program} printed no RESULT line\nstdout:\n{out}\nstderr:\n{err}"
+    return json.loads(results[0])
+
+
+def headers_dict(headers):
+    return {k: (v.decode() if v is not None else None) for k, v in headers}
+
+
+def test_kafkajs_admin_and_producer(broker):
+    topic = unique_topic("js")
+    scratch = unique_topic("js-scratch")
+    res = run_node("produce_admin.js", {"brokers": [broker.bootstrap], "topic": topic,
+                                        "partitions": PARTITIONS, "count": COUNT,
+                                        "scratchTopic": scratch})
+
+    assert res["created"] is True
+    assert res["createdAgain"] is False, "second createTopics must hit TOPIC_ALREADY_EXISTS"
+    (b,) = res["cluster"]["brokers"]
+    assert (b["host"], b["port"]) == ("127.0.0.1", broker.port)
+    assert res["cluster"]["controller"] == b["nodeId"]
+    (tmd,) = res["metadata"]["topics"]
+    assert tmd["name"] == topic
+    assert sorted(p["partitionId"] for p in tmd["partitions"]) == list(range(PARTITIONS))
+    for p in tmd["partitions"]:
+        assert p["partitionErrorCode"] == 0
+        assert p["leader"] == b["nodeId"]
+        assert p["replicas"] == [b["nodeId"]] and p["isr"] == [b["nodeId"]]
+    assert res["scratchDeleted"] is True
+    assert topic in res["topicsAfter"] and scratch not in res["topicsAfter"]
+
+    sent = res["sent"]
+    assert len(sent) == COUNT + 1
+
+    # Read back with librdkafka and match every record to what kafkajs sent.
+    got = consume_all(broker.bootstrap, topic, list(range(PARTITIONS)))
+    records = [(p, r) for p, recs in got.items() for r in recs]
+    consumed = Counter((r.key.decode() if r.key is not None else None,
+                        r.value.decode() if r.value is not None else None,
+                        json.dumps(headers_dict(r.headers), sort_keys=True)) for _, r in records)
+    expected = Counter((m["key"], m["value"], json.dumps(m["headers"], sort_keys=True))
+                       for m in sent)
+    assert consumed == expected
+
+    where = {}  # value -> partition (values are unique except the tombstone's null)
+    for p, recs in got.items():
+        assert [r.offset for r in recs] == list(range(len(recs))), f"partition {p}"
+        for r in recs:
+            where[(r.key, r.value)] = p
+    key_partition = {}
+    for m in sent:
+        p = where[(m["key"].encode(), m["value"].encode() if m["value"] is not None else None)]
+        if m["partition"] is not None:
+            assert p == m["partition"], f"explicit partition ignored for {m}"
+        else:
+            assert key_partition.setdefault(m["key"], p) == p, f"key {m['key']} split"
+    for p, recs in got.items():
+        want = [m["value"] for m in sent
+                if where[(m["key"].encode(),
+                          m["value"].encode() if m["value"] is not None else None)] == p]
+        assert [r.value.decode() if r.value is not None else None for r in recs] == want, \
+            f"partition {p}: not in send order"
+
+    # Produce responses: one entry per partition written, base offsets consistent with the data.
+    first, second = res["sends"]
+    first_counts = Counter(where[(m["key"].encode(), m["value"].encode())]
+                           for m in sent[:COUNT // 2])
+    for meta in first:
+        assert meta["errorCode"] == 0 and meta["topicName"] == topic
+        assert int(meta["baseOffset"]) == 0
+    assert sorted(m["partition"] for m in first) == sorted(first_counts)
+    for meta in second:
+        assert meta["errorCode"] == 0
+        assert int(meta["baseOffset"]) == first_counts.get(meta["partition"], 0)
+
+    offsets = {o["partition"]: (int(o["low"]), int(o["high"])) for o in res["offsets"]}
+    assert offsets == {p: (0, len(got[p])) for p in range(PARTITIONS)}
+
+
+@pytest.mark.groups
+def test_kafkajs_group_consumer(broker):
+    topic = unique_topic("js-group")
+    msgs = [Msg(key=f"k{i % 4}".encode(), value=f"v{i}".encode(),
+                headers=[("idx", str(i).encode())], partition=i % PARTITIONS)
+            for i in range(150)]
+    create_topic(broker.bootstrap, topic, PARTITIONS)
+    assert_delivered(produce(broker.bootstrap, topic, msgs, {"acks": "all"}), msgs)
+
+    res = run_node("consume_group.js", {"brokers": [broker.bootstrap], "topic": topic,
+                                        "groupId": f"js-it-{uuid.uuid4().hex[:8]}",
+                                        "expected": len(msgs)})
+    by_partition = {}
+    for r in res["records"]:
+        by_partition.setdefault(r["partition"], []).append(
+            (r["offset"], r["key"], r["value"], r["headers"]))
+    want = {}
+    for m in msgs:
+        recs = want.setdefault(m.partition, [])
+        recs.append((len(recs), m.key.decode(), m.value.decode(),
+                     {k: v.decode() for k, v in m.headers}))
+    assert by_partition == want
