@@ -146,10 +146,10 @@ def produce(bootstrap, topic, msgs, conf=None, flush_timeout=30):
     return results
 
 
-def assert_delivered(results, msgs, acks_zero=False, check_offsets=True):
+def assert_delivered(results, msgs, acks_zero=False, check_offsets=True, start=None):
     """Every delivery succeeded, explicit partitions were honoured, and (unless acks=0, where
     the broker sends no offsets, or check_offsets is False) each partition's offsets are dense
-    from 0 in produce order (i.e. the topic was empty before)."""
+    in produce order, from start[partition] (default 0: the partition was empty before)."""
     errors = [(i, r.error) for i, r in enumerate(results) if r.error is not None]
     assert not errors, f"delivery errors: {errors[:10]}"
     for m, r in zip(msgs, results):
@@ -161,8 +161,9 @@ def assert_delivered(results, msgs, acks_zero=False, check_offsets=True):
     for r in results:
         per_partition.setdefault(r.partition, []).append(r.offset)
     for p, offsets in per_partition.items():
-        assert offsets == list(range(len(offsets))), \
-            f"partition {p}: offsets in produce order are not 0..n-1: {offsets[:20]}..."
+        first = (start or {}).get(p, 0)
+        assert offsets == list(range(first, first + len(offsets))), \
+            f"partition {p}: offsets in produce order are not {first}..: {offsets[:20]}..."
 
 
 def expected_by_partition(msgs, results):
