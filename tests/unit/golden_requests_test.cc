@@ -7,6 +7,8 @@
 //   kcat -b 127.0.0.1:19999 -L -t golden
 //   kcat -b 127.0.0.1:19999 -L
 //   printf 'hello\n' | kcat -P -b 127.0.0.1:19999 -t golden -p 0 -z none -k key1
+//   kcat -C -b 127.0.0.1:19999 -t golden -p 0 -o 5 -X fetch.wait.max.ms=500
+// The kafka-python 2.0.2 frame came from KafkaProducer(api_version=(1, 0, 0)) at startup.
 // The FetchResponse v12 vector is hand-assembled from the protocol guide (tagged fields).
 #include <gtest/gtest.h>
 
@@ -221,6 +223,73 @@ TEST(GoldenRequests, ProduceV7WithRecordBatchFromLibrdkafka) {
 
   expect_reencodes_to(req, 7, f.body);
   expect_prefixes_fail<ProduceRequest>(f.body, 7);
+}
+
+TEST(GoldenRequests, MetadataV1FromKafkaPython) {
+  const Bytes frame = from_hex(
+      "0000002d"
+      "0003 0001 00000001"
+      "0017 6b61666b612d707974686f6e2d70726f64756365722d31"  // "kafka-python-producer-1"
+      "00000001 0006 676f6c64656e");    // topics: ["golden"]
+  Frame f = split_frame(frame, false);
+  EXPECT_EQ(f.api_version, 1);
+  EXPECT_EQ(f.client_id, "kafka-python-producer-1");
+  auto req = decode_body<MetadataRequest>(f.body, 1);
+  ASSERT_TRUE(req.topics.has_value());
+  ASSERT_EQ(req.topics->size(), 1u);
+  EXPECT_EQ((*req.topics)[0].name, "golden");
+  EXPECT_TRUE(req.allow_auto_topic_creation);  // absent before v4: the default applies
+  expect_reencodes_to(req, 1, f.body);
+}
+
+TEST(GoldenRequests, FetchV11FromLibrdkafka) {
+  const Bytes frame = from_hex(
+      "0000005c"
+      "0001 000b 00000004"              // api_key 1, version 11, correlation id 4
+      "0007 72646b61666b61"             // client_id "rdkafka"
+      "ffffffff"                        // replica_id -1 (consumer)
+      "000001f4"                        // max_wait_ms 500
+      "00000001"                        // min_bytes 1
+      "03200000"                        // max_bytes 52428800
+      "01"                              // isolation_level read_committed
+      "00000000"                        // session_id 0
+      "ffffffff"                        // session_epoch -1 (no session)
+      "00000001 0006 676f6c64656e"      // topics: ["golden"
+      "00000001 00000000"               //   partitions: [partition 0
+      "ffffffff"                        //     current_leader_epoch -1
+      "0000000000000005"                //     fetch_offset 5
+      "ffffffffffffffff"                //     log_start_offset -1
+      "00100000"                        //     partition_max_bytes 1048576
+      "00000000"                        // forgotten_topics_data: []
+      "0000");                          // rack_id ""
+  Frame f = split_frame(frame, false);
+  EXPECT_EQ(f.api_key, FetchRequest::api_key);
+  EXPECT_EQ(f.api_version, 11);
+  ASSERT_FALSE(FetchRequest::is_flexible(11));
+
+  auto req = decode_body<FetchRequest>(f.body, 11);
+  EXPECT_FALSE(req.cluster_id.has_value());
+  EXPECT_EQ(req.replica_id, -1);
+  EXPECT_EQ(req.max_wait_ms, 500);
+  EXPECT_EQ(req.min_bytes, 1);
+  EXPECT_EQ(req.max_bytes, 52428800);
+  EXPECT_EQ(req.isolation_level, 1);
+  EXPECT_EQ(req.session_id, 0);
+  EXPECT_EQ(req.session_epoch, -1);
+  ASSERT_EQ(req.topics.size(), 1u);
+  EXPECT_EQ(req.topics[0].topic, "golden");
+  ASSERT_EQ(req.topics[0].partitions.size(), 1u);
+  const auto& p = req.topics[0].partitions[0];
+  EXPECT_EQ(p.partition, 0);
+  EXPECT_EQ(p.current_leader_epoch, -1);
+  EXPECT_EQ(p.fetch_offset, 5);
+  EXPECT_EQ(p.last_fetched_epoch, -1);  // v12+ only: default
+  EXPECT_EQ(p.log_start_offset, -1);
+  EXPECT_EQ(p.partition_max_bytes, 1048576);
+  EXPECT_TRUE(req.forgotten_topics_data.empty());
+  EXPECT_EQ(req.rack_id, "");
+  expect_reencodes_to(req, 11, f.body);
+  expect_prefixes_fail<FetchRequest>(f.body, 11);
 }
 
 // Hand-assembled: a flexible FetchResponse v12 carrying tagged fields, one known struct
