@@ -102,6 +102,44 @@ def test_consumer_starts_at_explicit_offset(broker):
         c.close()
 
 
+def test_fetch_out_of_range_offset(broker):
+    """Fetching past the log end gets OFFSET_OUT_OF_RANGE from the broker: with
+    auto.offset.reset=error librdkafka surfaces it, with earliest it restarts at 0."""
+    topic = unique_topic("cf-oor")
+    create_topic(broker.bootstrap, topic, 1)
+    msgs = [Msg(value=f"m{i}".encode(), partition=0) for i in range(10)]
+    assert_delivered(produce(broker.bootstrap, topic, msgs), msgs)
+
+    c = consumer(broker.bootstrap, {"auto.offset.reset": "error"})
+    try:
+        c.assign([TopicPartition(topic, 0, 500)])
+        errors = []
+        deadline = time.monotonic() + 20
+        while not errors and time.monotonic() < deadline:
+            for m in c.consume(num_messages=10, timeout=0.5):
+                assert m.error() is not None, f"got a record at offset {m.offset()}"
+                if m.error().code() != KafkaError._PARTITION_EOF:
+                    errors.append(m.error())
+        assert errors, "no error for a fetch far past the log end"
+        assert errors[0].code() == KafkaError._AUTO_OFFSET_RESET, errors[0]
+        assert "out of range" in errors[0].str().lower(), errors[0]
+    finally:
+        c.close()
+
+    c = consumer(broker.bootstrap, {"auto.offset.reset": "earliest"})
+    try:
+        c.assign([TopicPartition(topic, 0, 500)])
+        seen = []
+        deadline = time.monotonic() + 20
+        while len(seen) < 10 and time.monotonic() < deadline:
+            for m in c.consume(num_messages=100, timeout=0.5):
+                if m.error() is None:
+                    seen.append((m.offset(), m.value()))
+        assert seen == [(o, f"m{o}".encode()) for o in range(10)]
+    finally:
+        c.close()
+
+
 def test_metadata(broker):
     admin = admin_client(broker.bootstrap)
     md = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
