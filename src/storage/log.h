@@ -1,0 +1,229 @@
+// The log of one partition: an ordered list of segments in one directory
+// ("<topic>-<partition>"), the last one active. Offsets are dense and assigned
+// here; batches are stored exactly as received (magic 2) with only baseOffset,
+// partitionLeaderEpoch and (for LogAppendTime) attributes/maxTimestamp/CRC
+// patched in place. Reads return file ranges for sendfile, never copies.
+//
+// Invariants: segments_ is never empty and sorted by base offset;
+// log_start_offset <= log_end_offset; recovery_point <= log_end_offset;
+// every offset below recovery_point is durable (fdatasync'ed).
+//
+// Ownership: a Log belongs to the core that owns its partition. Every method
+// must be called from that thread, except: FlushTicket::run() (any thread) and
+// the *_snapshot() getters (any thread, for checkpoint writers). No locks.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/error_code.h"
+#include "protocol/wire.h"
+#include "storage/env.h"
+#include "storage/log_config.h"
+#include "storage/segment.h"
+#include "storage/topic_partition.h"
+
+namespace samsa::storage {
+
+// A range of a segment file to send as is. `file` keeps the descriptor open
+// (even after the segment is deleted) until the bytes are sent.
+struct FileChunk {
+  std::shared_ptr<File> file;
+  int fd = -1;
+  uint64_t position = 0;
+  uint32_t length = 0;
+  // The protocol layer's zero-copy chunk (same range, same ownership).
+  protocol::FileChunk to_wire() const {
+    return protocol::FileChunk{file, fd, static_cast<int64_t>(position), length};
+  }
+};
+
+struct AppendResult {
+  ErrorCode error = ErrorCode::NONE;
+  Status status;                 // details when error != NONE
+  int64_t first_offset = -1;     // base offset assigned to the first batch
+  int64_t last_offset = -1;      // last offset of the last batch
+  int64_t log_append_time = -1;  // timestamp written for LogAppendTime, else -1
+  int64_t log_start_offset = 0;
+  int64_t max_timestamp = -1;    // largest maxTimestamp among the appended batches
+  int32_t batches = 0;
+  int64_t records = 0;           // sum of the batches' recordCount fields
+};
+
+struct ReadResult {
+  ErrorCode error = ErrorCode::NONE;
+  Status status;                   // details when error != NONE
+  std::vector<FileChunk> chunks;   // whole batches in offset order (one chunk per segment touched)
+  uint64_t bytes = 0;              // sum of chunk lengths
+  int64_t first_offset = -1;       // base offset of the first batch returned, -1 if none
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+// offset_for_timestamp's answer, at batch granularity: the first batch whose
+// maxTimestamp >= the target. `offset` is that batch's base offset (never below
+// the log start); the batch is included so a caller may refine to the record.
+struct TimestampLookup {
+  int64_t timestamp = -1;  // the batch's maxTimestamp
+  int64_t offset = -1;
+  int64_t batch_last_offset = -1;
+  FileChunk batch;
+};
+
+struct LogOpenOptions {
+  LogConfig config;
+  int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
+  int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  bool clean_shutdown = false;   // the .kafka_cleanshutdown marker was present
+  int64_t now_ms = 0;
+};
+
+// What open() found and repaired.
+struct RecoveryInfo {
+  bool clean_shutdown = false;
+  int64_t recovered_from_offset = -1;  // base of the first CRC-validated segment, -1 if none
+  int segments_recovered = 0;
+  uint64_t bytes_truncated = 0;        // cut at the first invalid batch
+  int segments_deleted = 0;            // after the truncation point
+  int indexes_rebuilt = 0;
+  int leftover_files_removed = 0;      // *.deleted, *.cleaned, *.swap, *.tmp, orphan indexes
+};
+
+// Everything a flush must fdatasync. Built on the owning thread by
+// prepare_flush(); run() may be called on any thread (it only holds shared
+// file handles); then complete_flush() on the owning thread.
+struct FlushTicket {
+  int64_t offset = 0;        // log end offset when prepared: durable below it after run()
+  uint64_t generation = 0;   // the log's truncation generation when prepared
+  std::vector<std::shared_ptr<File>> files;
+  std::vector<std::pair<int64_t, uint64_t>> segments;  // (base offset, mod count) being synced
+  int64_t records = 0;       // records appended before prepare (for flush.messages)
+  int64_t prepared_ms = 0;
+  Env* env = nullptr;
+  std::string dir;           // fsync'ed when segments were created/deleted
+  bool sync_dir = false;
+  uint64_t dir_generation = 0;
+
+  Status run() const;
+};
+
+class Log {
+ public:
+  // Opens (creating if needed) the log in `dir`. After an unclean shutdown the
+  // segments from the one holding the recovery point on are validated batch by
+  // batch and truncated at the first invalid byte; otherwise nothing is scanned
+  // beyond each segment's last index entry.
+  static Result<std::unique_ptr<Log>> open(Env* env, std::string dir, TopicPartition tp, LogOpenOptions opts);
+
+  // Does not flush or seal: destroying a Log without close() is like a crash.
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Appends a concatenation of validated v2 batches (patched in place, written
+  // with one write call). Rolls first if the active segment is too big, too
+  // old, has a full index or the offsets would not fit it.
+  AppendResult append(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms, bool log_append_time);
+
+  // Whole batches from the one holding `offset`, at most max_bytes (but the
+  // first batch whole if min_one_batch), none with last offset >=
+  // max_offset_exclusive. OFFSET_OUT_OF_RANGE if offset is outside
+  // [log_start_offset, log_end_offset].
+  ReadResult read(int64_t offset, size_t max_bytes, int64_t max_offset_exclusive, bool min_one_batch) const;
+
+  // First batch whose maxTimestamp >= ts (see TimestampLookup), or nullopt.
+  Result<std::optional<TimestampLookup>> offset_for_timestamp(int64_t ts) const;
+  // Largest batch maxTimestamp in the log and the last offset of that batch
+  // ({-1, -1} when the log is empty).
+  TimestampOffset max_timestamp_and_offset() const;
+
+  // fdatasync of everything up to the log end offset, then the recovery point
+  // moves there. = complete_flush(run(prepare_flush())).
+  Status flush(int64_t now_ms = 0);
+  FlushTicket prepare_flush(int64_t now_ms = 0) const;
+  // After ticket.run() succeeded. Ignored parts: offsets since truncated.
+  void complete_flush(const FlushTicket& ticket);
+  // flush.messages / flush.ms say a flush is due.
+  bool flush_due(int64_t now_ms) const;
+
+  // Removes every offset >= offset (whole batches: the log end may end up
+  // below `offset`). Below the log start: truncate_fully_and_start_at.
+  Status truncate_to(int64_t offset);
+  // Deletes all data; the log restarts empty at `offset`.
+  Status truncate_fully_and_start_at(int64_t offset);
+  // DeleteRecords: raises the log start offset (never above high_watermark).
+  Status maybe_increment_log_start_offset(int64_t offset, int64_t high_watermark);
+  // Retention: deletes the oldest sealed segments that are wholly below the
+  // high watermark and either below the log start offset, older than
+  // retention.ms or beyond retention.bytes. Returns how many were deleted.
+  Result<int> delete_old_segments(int64_t now_ms, int64_t high_watermark);
+
+  // Clean close: seals the active segment (trims indexes) and flushes.
+  Status close();
+  // Topic deletion: renames the directory to "<topic>-<partition>.<id>-delete"
+  // (the files are removed later by LogManager) and returns the new path. The
+  // Log is closed afterwards.
+  Result<std::string> remove();
+
+  void update_config(const LogConfig& config) { config_ = config; }
+  const LogConfig& config() const { return config_; }
+
+  int64_t log_start_offset() const { return log_start_offset_; }
+  int64_t log_end_offset() const { return next_offset_; }
+  int64_t recovery_point() const { return recovery_point_; }
+  // Safe from any thread (checkpoint writers).
+  int64_t log_start_offset_snapshot() const { return log_start_snapshot_.load(std::memory_order_relaxed); }
+  int64_t recovery_point_snapshot() const { return recovery_point_snapshot_.load(std::memory_order_relaxed); }
+
+  uint64_t size_bytes() const;
+  size_t segment_count() const { return segments_.size(); }
+  const std::vector<std::unique_ptr<Segment>>& segments() const { return segments_; }
+  const std::string& dir() const { return dir_; }
+  const TopicPartition& topic_partition() const { return tp_; }
+  const RecoveryInfo& recovery_info() const { return recovery_info_; }
+  // An I/O error left the log in an unknown state: appends are refused
+  // (KAFKA_STORAGE_ERROR) until it is reopened.
+  bool failed() const { return failed_; }
+  bool closed() const { return closed_; }
+
+ private:
+  Log(Env* env, std::string dir, TopicPartition tp, LogConfig config);
+  Status load(const LogOpenOptions& opts);
+  Status remove_leftovers(std::vector<int64_t>* bases);
+  Status open_segments(const std::vector<int64_t>& bases, const LogOpenOptions& opts);
+  bool should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const;
+  Status roll(int64_t now_ms);
+  Status delete_segment(size_t index);
+  size_t segment_index_for(int64_t offset) const;
+  SegmentOptions segment_options() const;
+  Segment& active() { return *segments_.back(); }
+  void set_recovery_point(int64_t rp);
+  void set_log_start_offset(int64_t offset);
+  ErrorCode check_usable(Status* why) const;
+
+  Env* env_;
+  std::string dir_;
+  TopicPartition tp_;
+  LogConfig config_;
+  std::vector<std::unique_ptr<Segment>> segments_;
+  int64_t next_offset_ = 0;       // log end offset
+  int64_t log_start_offset_ = 0;
+  int64_t recovery_point_ = 0;
+  std::atomic<int64_t> log_start_snapshot_{0};
+  std::atomic<int64_t> recovery_point_snapshot_{0};
+  uint64_t generation_ = 0;       // bumped by every truncation
+  uint64_t dir_generation_ = 0;   // bumped when segment files are created or deleted
+  uint64_t synced_dir_generation_ = 0;
+  int64_t records_appended_ = 0;  // since open
+  int64_t records_flushed_ = 0;   // records_appended_ covered by the last completed flush
+  int64_t last_flush_ms_ = 0;
+  RecoveryInfo recovery_info_;
+  bool failed_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace samsa::storage
