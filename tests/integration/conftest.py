@@ -178,6 +178,23 @@ def make_broker(tmp_path_factory):
         _finish_broker(b)
 
 
+@pytest.fixture(autouse=True)
+def _broker_liveness(request):
+    """Pins a broker crash on the test during which it happened, and makes the module's later
+    tests fail at once instead of each waiting for client timeouts."""
+    if "broker" not in request.fixturenames:
+        yield
+        return
+    b = request.getfixturevalue("broker")
+    if not b.alive():
+        pytest.fail(f"broker is not running (exit code {b.proc.returncode}; it died in an "
+                    f"earlier test)", pytrace=False)
+    yield
+    if not b.alive():
+        pytest.fail(f"broker died during this test (exit code {b.proc.returncode})\n"
+                    f"{b.log_tail()}", pytrace=False)
+
+
 class WatchdogTimeout(Exception):
     pass
 
