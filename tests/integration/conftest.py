@@ -136,11 +136,14 @@ def _start_broker(data_dir, num_partitions, overrides):
     return broker
 
 
-def _finish_broker(broker):
-    """Stop the broker at teardown; a broker that died on its own during the tests, or that
-    does not shut down cleanly on SIGTERM, is reported as an error."""
+def _finish_broker(broker, report_crash=True):
+    """Stop the broker at teardown; a broker that died on its own during the tests (unless
+    already reported per test by _broker_liveness), or that does not shut down cleanly on
+    SIGTERM, is reported as an error."""
     crashed = broker.proc is not None and broker.proc.poll() is not None
     rc = broker.stop(signal.SIGTERM)
+    if crashed and not report_crash:
+        return
     if crashed:
         raise BrokerError(f"broker died during the tests (exit code {rc})\n{broker.log_tail()}")
     if rc != 0:
@@ -160,7 +163,7 @@ def broker(request, tmp_path_factory, broker_config):
     name = request.module.__name__.rsplit(".", 1)[-1]
     b = _start_broker(tmp_path_factory.mktemp(name), num_partitions, overrides)
     yield b
-    _finish_broker(b)
+    _finish_broker(b, report_crash=False)
 
 
 @pytest.fixture
