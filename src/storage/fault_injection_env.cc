@@ -34,7 +34,7 @@ class FaultFile final : public File {
   }
   Status sync() override {
     SAMSA_RETURN_IF_ERROR(env_->check(FaultInjectionEnv::kOpSync, path()));
-    SAMSA_RETURN_IF_ERROR(base_->sync());
+    if (!env_->skip_real_sync()) SAMSA_RETURN_IF_ERROR(base_->sync());
     return env_->record_sync(*base_, *state_);
   }
   Status truncate(uint64_t size) override {
@@ -83,6 +83,16 @@ void FaultInjectionEnv::restart() {
   crashed_ = false;
   fail_count_ = 0;
   tear_armed_ = false;
+}
+
+void FaultInjectionEnv::set_skip_real_sync(bool skip) {
+  std::lock_guard lock(mu_);
+  skip_real_sync_ = skip;
+}
+
+bool FaultInjectionEnv::skip_real_sync() const {
+  std::lock_guard lock(mu_);
+  return skip_real_sync_;
 }
 
 int FaultInjectionEnv::sync_count() const {
@@ -246,7 +256,7 @@ Result<std::vector<std::string>> FaultInjectionEnv::list_dir(const std::string& 
 Status FaultInjectionEnv::sync_dir(const std::string& path) {
   std::lock_guard lock(mu_);
   SAMSA_RETURN_IF_ERROR(check_locked(kOpSyncDir, path));
-  SAMSA_RETURN_IF_ERROR(base_->sync_dir(path));
+  if (!skip_real_sync_) SAMSA_RETURN_IF_ERROR(base_->sync_dir(path));
   for (auto& [p, state] : files_) {
     if (parent_dir(p) == path) state->dir_entry_durable = true;
   }

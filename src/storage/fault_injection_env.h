@@ -59,6 +59,10 @@ class FaultInjectionEnv final : public Env {
   Status power_cut();
 
   int sync_count() const;
+  // Tests that only care about the simulated durability can skip the real
+  // fdatasync/fsync calls (much faster); power_cut() behaves the same.
+  void set_skip_real_sync(bool skip);
+  bool skip_real_sync() const;
 
   // Env
   Result<std::shared_ptr<File>> open_file(const std::string& path, OpenMode mode) override;
@@ -102,6 +106,7 @@ class FaultInjectionEnv final : public Env {
   uint64_t tear_keep_ = 0;
   std::string tear_suffix_;
   int sync_count_ = 0;
+  bool skip_real_sync_ = false;
 };
 
 }  // namespace samsa::storage

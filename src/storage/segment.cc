@@ -121,6 +121,15 @@ Status Segment::open_indexes(bool active) {
   return Status::ok();
 }
 
+Status Segment::clear_indexes_for_rebuild() {
+  // Room for every entry (a sealed index was trimmed, a missing one is empty);
+  // seal() trims again afterwards.
+  SAMSA_RETURN_IF_ERROR(offset_index_->clear());
+  SAMSA_RETURN_IF_ERROR(time_index_->clear());
+  SAMSA_RETURN_IF_ERROR(offset_index_->preallocate(opts_.index_bytes));
+  return time_index_->preallocate(opts_.index_bytes);
+}
+
 void Segment::reset_tail_state() {
   next_offset_ = base_offset_;
   max_timestamp_ = format::kNoTimestamp;
@@ -154,8 +163,7 @@ Status Segment::index_batch(const BatchInfo& b) {
 
 Status Segment::rebuild_indexes() {
   ++mod_count_;
-  SAMSA_RETURN_IF_ERROR(offset_index_->clear());
-  SAMSA_RETURN_IF_ERROR(time_index_->clear());
+  SAMSA_RETURN_IF_ERROR(clear_indexes_for_rebuild());
   reset_tail_state();
   uint8_t buf[kScanBufferBytes];
   BatchScanner scan(*log_, 0, size_, buf);
@@ -297,8 +305,7 @@ Result<uint64_t> Segment::truncate_to(int64_t offset) {
 
 Result<uint64_t> Segment::recover() {
   ++mod_count_;
-  SAMSA_RETURN_IF_ERROR(offset_index_->clear());
-  SAMSA_RETURN_IF_ERROR(time_index_->clear());
+  SAMSA_RETURN_IF_ERROR(clear_indexes_for_rebuild());
   reset_tail_state();
   auto fsize = log_->size();
   if (!fsize) return fsize.status();

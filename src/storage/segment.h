@@ -124,6 +124,7 @@ class Segment {
   Status load_tail_state();
   Status index_batch(const BatchInfo& b);
   void reset_tail_state();
+  Status clear_indexes_for_rebuild();
   std::string path(std::string_view suffix) const;
 
   Env* env_;

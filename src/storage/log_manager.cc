@@ -1,0 +1,217 @@
+#include "storage/log_manager.h"
+
+#include <algorithm>
+
+#include "storage/log_format.h"
+
+namespace samsa::storage {
+
+Result<std::unique_ptr<LogManager>> LogManager::open(Env* env, LogManagerOptions options) {
+  if (options.log_dirs.empty()) return Status::invalid_argument("no log dirs");
+  std::unique_ptr<LogManager> m(new LogManager(env, std::move(options)));
+  for (size_t i = 0; i < m->options_.log_dirs.size(); ++i) {
+    LogDirState d;
+    d.path = m->options_.log_dirs[i];
+    m->dirs_.push_back(std::move(d));
+    Status st = m->load_dir(i);
+    if (!st) {
+      // Kafka keeps going with the other dirs; the broker decides whether an
+      // offline dir is fatal.
+      m->dirs_[i].online = false;
+      m->dirs_[i].error = st;
+    }
+  }
+  bool any_online = std::any_of(m->dirs_.begin(), m->dirs_.end(), [](const LogDirState& d) { return d.online; });
+  if (!any_online) return m->dirs_[0].error;
+  return m;
+}
+
+bool LogManager::ignored(const std::string& name) const {
+  return std::find(options_.ignored_dir_names.begin(), options_.ignored_dir_names.end(), name) !=
+         options_.ignored_dir_names.end();
+}
+
+Status LogManager::load_dir(size_t index) {
+  LogDirState& d = dirs_[index];
+  SAMSA_RETURN_IF_ERROR(create_dirs(env_, d.path));
+  const std::string marker = join_path(d.path, std::string(format::kCleanShutdownMarker));
+  d.clean_shutdown = env_->exists(marker);
+  auto rp = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kRecoveryPointCheckpoint)));
+  if (!rp) return rp.status();
+  d.recovery_points = std::move(*rp);
+  auto ls = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kLogStartOffsetCheckpoint)));
+  if (!ls) return ls.status();
+  d.log_start_offsets = std::move(*ls);
+
+  auto names = env_->list_dir(d.path);
+  if (!names) return names.status();
+  for (const auto& name : *names) {
+    const std::string path = join_path(d.path, name);
+    if (ignored(name) || !env_->is_dir(path)) continue;
+    auto parsed = parse_partition_dir(name);
+    if (!parsed) continue;
+    if (parsed->kind == PartitionDirKind::kDelete) {
+      SAMSA_RETURN_IF_ERROR(remove_dir_recursive(env_, path));
+      ++d.pending_deletions_removed;
+      continue;
+    }
+    if (parsed->kind != PartitionDirKind::kLive) continue;  // -future / -stray: not ours to touch
+    std::lock_guard lock(mu_);
+    if (entries_.count(parsed->tp) != 0) {
+      return Status::corruption("partition " + parsed->tp.to_string() + " exists in two log dirs: " +
+                                entries_[parsed->tp].path + " and " + path);
+    }
+    Entry e;
+    e.dir_index = index;
+    e.path = path;
+    auto r = d.recovery_points.find(parsed->tp);
+    e.recovery_point = r == d.recovery_points.end() ? 0 : r->second;
+    auto s = d.log_start_offsets.find(parsed->tp);
+    e.log_start_offset = s == d.log_start_offsets.end() ? 0 : s->second;
+    entries_[parsed->tp] = e;
+  }
+  if (d.pending_deletions_removed > 0) SAMSA_RETURN_IF_ERROR(env_->sync_dir(d.path));
+  // From here on a crash is an unclean shutdown.
+  if (d.clean_shutdown) {
+    SAMSA_RETURN_IF_ERROR(env_->unlink(marker));
+    SAMSA_RETURN_IF_ERROR(env_->sync_dir(d.path));
+  }
+  return Status::ok();
+}
+
+std::map<TopicPartition, std::string> LogManager::partitions() const {
+  std::lock_guard lock(mu_);
+  std::map<TopicPartition, std::string> out;
+  for (const auto& [tp, e] : entries_) out[tp] = e.path;
+  return out;
+}
+
+size_t LogManager::choose_dir() const {
+  std::vector<size_t> load(dirs_.size(), 0);
+  for (const auto& [tp, e] : entries_) ++load[e.dir_index];
+  size_t best = dirs_.size();
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    if (dirs_[i].online && (best == dirs_.size() || load[i] < load[best])) best = i;
+  }
+  return best;
+}
+
+Result<std::unique_ptr<Log>> LogManager::open_log(const TopicPartition& tp, const LogConfig& config, int64_t now_ms) {
+  if (!is_valid_topic_name(tp.topic) || tp.partition < 0) {
+    return Status::invalid_argument("bad topic partition " + tp.to_string());
+  }
+  LogOpenOptions opts;
+  opts.config = config;
+  opts.now_ms = now_ms;
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(tp);
+    if (it == entries_.end()) {
+      size_t dir = choose_dir();
+      if (dir == dirs_.size()) return Status::io_error("no online log dir", 0);
+      Entry e;
+      e.dir_index = dir;
+      e.path = join_path(dirs_[dir].path, partition_dir_name(tp));
+      it = entries_.emplace(tp, e).first;
+      opts.clean_shutdown = true;  // a new log has nothing to recover
+    } else {
+      if (it->second.log != nullptr || it->second.opening) return Status::invalid_argument("log " + tp.to_string() + " is already open");
+      if (!dirs_[it->second.dir_index].online) return Status::io_error("log dir offline for " + tp.to_string(), 0);
+      opts.clean_shutdown = dirs_[it->second.dir_index].clean_shutdown;
+    }
+    opts.recovery_point = it->second.recovery_point;
+    opts.log_start_offset = it->second.log_start_offset;
+    it->second.opening = true;  // no second open_log while we work unlocked
+    path = it->second.path;
+  }
+  bool existed = env_->is_dir(path);
+  auto log = Log::open(env_, path, tp, opts);
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[tp];
+  e.opening = false;
+  if (!log) {
+    if (!existed) entries_.erase(tp);
+    return log.status();
+  }
+  if (!existed) {
+    Status st = env_->sync_dir(dirs_[e.dir_index].path);  // the new partition dir survives a crash
+    if (!st) return st;
+  }
+  e.log = log->get();
+  e.closed_cleanly = false;
+  return std::move(*log);
+}
+
+void LogManager::release(const TopicPartition& tp) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(tp);
+  if (it == entries_.end() || it->second.log == nullptr) return;
+  Log* log = it->second.log;
+  it->second.recovery_point = log->recovery_point_snapshot();
+  it->second.log_start_offset = log->log_start_offset_snapshot();
+  it->second.closed_cleanly = log->closed() && !log->failed();
+  it->second.log = nullptr;
+}
+
+Status LogManager::delete_log(const TopicPartition& tp, Log* log) {
+  auto moved = log->remove();
+  if (!moved) return moved.status();
+  {
+    std::lock_guard lock(mu_);
+    entries_.erase(tp);
+  }
+  // Readers hold their own descriptors; the names can go now.
+  return remove_dir_recursive(env_, *moved);
+}
+
+Status LogManager::write_checkpoints() {
+  std::vector<OffsetMap> rps(dirs_.size()), starts(dirs_.size());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, e] : entries_) {
+      int64_t rp = e.recovery_point, start = e.log_start_offset;
+      if (e.log != nullptr) {
+        rp = e.log->recovery_point_snapshot();
+        start = e.log->log_start_offset_snapshot();
+      }
+      rps[e.dir_index][tp] = rp;
+      starts[e.dir_index][tp] = start;
+    }
+  }
+  static std::mutex write_mu;  // one writer of the checkpoint files at a time
+  std::lock_guard wlock(write_mu);
+  Status first_error;
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    if (!dirs_[i].online) continue;
+    Status st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kRecoveryPointCheckpoint)),
+                                        rps[i]);
+    if (st) {
+      st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kLogStartOffsetCheckpoint)),
+                                   starts[i]);
+    }
+    if (!st && first_error.is_ok()) first_error = st;
+  }
+  return first_error;
+}
+
+Status LogManager::write_clean_shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, e] : entries_) {
+      if (e.log != nullptr || e.opening) return Status::invalid_argument("log " + tp.to_string() + " is still open");
+      if (!e.closed_cleanly) return Status::invalid_argument("log " + tp.to_string() + " was not closed cleanly");
+    }
+  }
+  SAMSA_RETURN_IF_ERROR(write_checkpoints());
+  for (const auto& d : dirs_) {
+    if (!d.online) continue;
+    auto f = env_->open_file(join_path(d.path, std::string(format::kCleanShutdownMarker)), OpenMode::kTruncate);
+    if (!f) return f.status();
+    SAMSA_RETURN_IF_ERROR((*f)->sync());
+    SAMSA_RETURN_IF_ERROR(env_->sync_dir(d.path));
+  }
+  return Status::ok();
+}
+
+}  // namespace samsa::storage

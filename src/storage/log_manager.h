@@ -1,0 +1,97 @@
+// The set of log directories of a broker and the partition logs in them.
+//
+// On open() it, for each log dir: creates it if missing, notes and removes the
+// .kafka_cleanshutdown marker, reads recovery-point-offset-checkpoint and
+// log-start-offset-checkpoint, discovers "<topic>-<partition>" directories and
+// removes the leftovers of deleted partitions ("...-delete"). Logs themselves
+// are opened on demand by open_log(), normally on the core that will own them
+// (a crash before a log is opened only costs that log a recovery scan next time,
+// because the marker is already gone).
+//
+// Ownership / threads: one LogManager per broker; all methods are thread-safe
+// (one mutex, never held during log I/O except inside open_log's directory
+// bookkeeping). The Logs it opens are owned by the caller (unique_ptr); the
+// manager keeps a registered pointer only to read their recovery point and log
+// start offset (atomic snapshots) when writing checkpoints. The owner must call
+// release() before destroying a Log.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/checkpoint.h"
+#include "storage/log.h"
+
+namespace samsa::storage {
+
+struct LogManagerOptions {
+  std::vector<std::string> log_dirs;
+  // Directory names in a log dir that are not partition logs of this manager
+  // (the metadata log is opened by its own code).
+  std::vector<std::string> ignored_dir_names = {"__cluster_metadata-0"};
+};
+
+struct LogDirState {
+  std::string path;
+  bool clean_shutdown = false;  // the marker was found at open
+  bool online = true;           // false after an I/O error loading it
+  Status error;
+  OffsetMap recovery_points;    // as read from the checkpoint
+  OffsetMap log_start_offsets;
+  int pending_deletions_removed = 0;
+};
+
+class LogManager {
+ public:
+  static Result<std::unique_ptr<LogManager>> open(Env* env, LogManagerOptions options);
+
+  // Partitions found on disk at open (and created since), with their directory.
+  std::map<TopicPartition, std::string> partitions() const;
+  const std::vector<LogDirState>& log_dirs() const { return dirs_; }
+
+  // Opens the log of `tp`, creating its directory in the online log dir with
+  // the fewest partitions if it does not exist. Uses the checkpointed recovery
+  // point / log start and the dir's clean-shutdown flag. One live Log per tp.
+  Result<std::unique_ptr<Log>> open_log(const TopicPartition& tp, const LogConfig& config, int64_t now_ms);
+  // The owner is about to destroy (or has closed) the log: keep its last
+  // offsets for the checkpoints and stop reading it.
+  void release(const TopicPartition& tp);
+  // Topic deletion, called by the log's owner: renames the directory to
+  // "...-delete", forgets the partition and removes the files now (open
+  // handles keep serving in-flight reads). The Log must be released after.
+  Status delete_log(const TopicPartition& tp, Log* log);
+
+  // Writes both checkpoint files in every online log dir.
+  Status write_checkpoints();
+  // Clean shutdown, after every log was close()d and release()d: checkpoints,
+  // then the marker in every dir. Refused while a log is still registered or
+  // was released without a clean close.
+  Status write_clean_shutdown();
+
+ private:
+  struct Entry {
+    size_t dir_index = 0;
+    std::string path;
+    Log* log = nullptr;          // registered while open
+    bool opening = false;        // open_log in progress (unlocked)
+    int64_t recovery_point = 0;  // last known (checkpoint or released log)
+    int64_t log_start_offset = 0;
+    bool closed_cleanly = true;
+  };
+
+  LogManager(Env* env, LogManagerOptions options) : env_(env), options_(std::move(options)) {}
+  Status load_dir(size_t index);
+  size_t choose_dir() const;
+  bool ignored(const std::string& name) const;
+
+  Env* env_;
+  LogManagerOptions options_;
+  std::vector<LogDirState> dirs_;
+  mutable std::mutex mu_;
+  std::map<TopicPartition, Entry> entries_;
+};
+
+}  // namespace samsa::storage
