@@ -1,0 +1,217 @@
+#include <gtest/gtest.h>
+
+#include "storage/checkpoint.h"
+#include "storage/log_format.h"
+#include "storage/log_manager.h"
+#include "storage_test_util.h"
+
+namespace samsa::storage {
+namespace {
+
+using testing::make_batch;
+using testing::TempDir;
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+TEST(StorageCheckpoint, RoundTripWithDottedAndDashedTopics) {
+  OffsetMap m;
+  m[{"my.topic", 0}] = 42;
+  m[{"my-topic-with-dashes", 12}] = 0;
+  m[{"__consumer_offsets", 49}] = 123456789012345;
+  m[{"a_b.c-d", 3}] = 7;
+  std::string text = format_offset_checkpoint(m);
+  EXPECT_EQ(text.substr(0, 4), "0\n4\n");
+  EXPECT_NE(text.find("my-topic-with-dashes 12 0\n"), std::string::npos);
+  auto back = parse_offset_checkpoint(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, m);
+
+  TempDir dir;
+  std::string path = dir.sub(std::string(format::kRecoveryPointCheckpoint));
+  auto missing = read_offset_checkpoint(posix_env(), path);
+  ASSERT_TRUE(missing);
+  EXPECT_TRUE(missing->empty());
+  ASSERT_TRUE(write_offset_checkpoint(posix_env(), path, m));
+  auto read = read_offset_checkpoint(posix_env(), path);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, m);
+  EXPECT_FALSE(posix_env()->exists(path + ".tmp"));
+  ASSERT_TRUE(write_offset_checkpoint(posix_env(), path, {}));
+  EXPECT_EQ(*read_file_to_string(posix_env(), path, 100), "0\n0\n");
+}
+
+TEST(StorageCheckpoint, RejectsMalformedFiles) {
+  for (const char* bad : {"", "1\n0\n", "0\n2\nt 0 1\n", "0\n1\nt 0\n", "0\n1\nt x 1\n", "0\n1\nt 0 1 2\n",
+                          "0\n1\nbad/topic 0 1\n", "0\n1\nt -1 5\n", "0\n99999999999999999999\n", "zero\n0\n"}) {
+    EXPECT_FALSE(parse_offset_checkpoint(bad)) << bad;
+  }
+  EXPECT_TRUE(parse_offset_checkpoint("0\n1\nt 0 -1"));  // no final newline is fine
+}
+
+TEST(StorageTopicPartition, ParsesDirectoryNames) {
+  auto p = parse_partition_dir("my.topic-with-dashes-12");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->tp.topic, "my.topic-with-dashes");
+  EXPECT_EQ(p->tp.partition, 12);
+  EXPECT_EQ(p->kind, PartitionDirKind::kLive);
+  p = parse_partition_dir("__consumer_offsets-0");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->tp.topic, "__consumer_offsets");
+  p = parse_partition_dir("t-1.0123456789abcdef0123456789abcdef-delete");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, PartitionDirKind::kDelete);
+  EXPECT_EQ(p->tp, (TopicPartition{"t", 1}));
+  p = parse_partition_dir("a-b-7.0123456789abcdef0123456789abcdef-future");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, PartitionDirKind::kFuture);
+  EXPECT_EQ(p->tp, (TopicPartition{"a-b", 7}));
+  for (const char* bad : {"topic", "-1", "topic-", "topic-x", "topic-99999999999", "to pic-1",
+                          "t-1.nothex-delete", "lost+found"}) {
+    EXPECT_FALSE(parse_partition_dir(bad)) << bad;
+  }
+  p = parse_partition_dir("topic--1");  // topic "topic-" is legal
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->tp, (TopicPartition{"topic-", 1}));
+  std::string del = deleted_dir_name({"x.y-z", 4});
+  p = parse_partition_dir(del);
+  ASSERT_TRUE(p) << del;
+  EXPECT_EQ(p->kind, PartitionDirKind::kDelete);
+  EXPECT_EQ(p->tp, (TopicPartition{"x.y-z", 4}));
+  EXPECT_EQ(partition_dir_name({"x.y-z", 4}), "x.y-z-4");
+}
+
+class StorageLogManagerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LogManager> open_manager() {
+    LogManagerOptions o;
+    o.log_dirs = {root_.sub("d1"), root_.sub("d2")};
+    auto m = LogManager::open(posix_env(), o);
+    EXPECT_TRUE(m) << m.status().to_string();
+    return m ? std::move(*m) : nullptr;
+  }
+  std::unique_ptr<Log> open(LogManager& m, const TopicPartition& tp) {
+    auto log = m.open_log(tp, LogConfig{}, kNow);
+    EXPECT_TRUE(log) << log.status().to_string();
+    return log ? std::move(*log) : nullptr;
+  }
+  static void fill(Log& log, int batches) {
+    for (int i = 0; i < batches; ++i) {
+      auto b = make_batch(2);
+      ASSERT_EQ(log.append(b, 0, kNow, false).error, ErrorCode::NONE);
+    }
+  }
+  TempDir root_;
+};
+
+TEST_F(StorageLogManagerTest, CleanShutdownRoundTrip) {
+  const TopicPartition a{"orders.v1", 0}, b{"orders.v1", 1}, c{"click-stream", 7};
+  {
+    auto m = open_manager();
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->partitions().empty());
+    auto la = open(*m, a), lb = open(*m, b), lc = open(*m, c);
+    EXPECT_FALSE(m->open_log(a, LogConfig{}, kNow)) << "one live Log per partition";
+    fill(*la, 3);
+    fill(*lb, 5);
+    fill(*lc, 1);
+    ASSERT_TRUE(lb->maybe_increment_log_start_offset(4, 10));
+    // New logs go to the dir with the fewest partitions.
+    int in_d1 = 0;
+    for (auto& [tp, path] : m->partitions()) in_d1 += path.rfind(root_.sub("d1"), 0) == 0;
+    EXPECT_TRUE(in_d1 == 1 || in_d1 == 2);
+    EXPECT_FALSE(m->write_clean_shutdown()) << "logs are still open";
+    for (auto* log : {la.get(), lb.get(), lc.get()}) {
+      ASSERT_TRUE(log->close());
+      m->release(log->topic_partition());
+    }
+    ASSERT_TRUE(m->write_clean_shutdown());
+  }
+  for (const char* d : {"d1", "d2"}) {
+    EXPECT_TRUE(posix_env()->exists(root_.sub(d) + "/" + std::string(format::kCleanShutdownMarker)));
+    EXPECT_TRUE(posix_env()->exists(root_.sub(d) + "/" + std::string(format::kRecoveryPointCheckpoint)));
+    EXPECT_TRUE(posix_env()->exists(root_.sub(d) + "/" + std::string(format::kLogStartOffsetCheckpoint)));
+  }
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->log_dirs()[0].clean_shutdown);
+  EXPECT_TRUE(m->log_dirs()[1].clean_shutdown);
+  EXPECT_FALSE(posix_env()->exists(root_.sub("d1") + "/" + std::string(format::kCleanShutdownMarker)))
+      << "the marker is removed at start";
+  auto parts = m->partitions();
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts.count(c), 1u);
+  auto lb = open(*m, b);
+  EXPECT_EQ(lb->log_end_offset(), 10);
+  EXPECT_EQ(lb->log_start_offset(), 4);
+  EXPECT_EQ(lb->recovery_info().segments_recovered, 0);
+  auto lc = open(*m, c);
+  EXPECT_EQ(lc->log_end_offset(), 2);
+}
+
+TEST_F(StorageLogManagerTest, UncleanShutdownRecoversFromCheckpoint) {
+  const TopicPartition a{"t", 0};
+  {
+    auto m = open_manager();
+    auto la = open(*m, a);
+    fill(*la, 4);
+    ASSERT_TRUE(la->flush());
+    fill(*la, 2);
+    ASSERT_TRUE(m->write_checkpoints());  // periodic checkpoint, then "crash"
+    m->release(a);
+  }
+  auto rp = read_offset_checkpoint(posix_env(), root_.sub("d1/") + std::string(format::kRecoveryPointCheckpoint));
+  ASSERT_TRUE(rp);
+  auto m = open_manager();
+  EXPECT_FALSE(m->log_dirs()[0].clean_shutdown);
+  auto la = open(*m, a);
+  EXPECT_FALSE(la->recovery_info().clean_shutdown);
+  EXPECT_EQ(la->recovery_info().segments_recovered, 1);
+  EXPECT_EQ(la->log_end_offset(), 12);
+  EXPECT_EQ(la->recovery_point(), 8) << "recovery point from the checkpoint";
+}
+
+TEST_F(StorageLogManagerTest, DeleteLogAndLeftoverDeleteDirs) {
+  const TopicPartition a{"gone.topic", 2};
+  {
+    auto m = open_manager();
+    auto la = open(*m, a);
+    fill(*la, 2);
+    auto r = la->read(0, 1000, INT64_MAX, true);
+    ASSERT_TRUE(m->delete_log(a, la.get()));
+    m->release(a);
+    EXPECT_TRUE(m->partitions().empty());
+    EXPECT_EQ(testing::read_chunks(r).size(), r.bytes) << "in-flight reads survive deletion";
+  }
+  // A -delete dir left by a crash is removed at the next start.
+  ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d2/x-0.0123456789abcdef0123456789abcdef-delete")));
+  ASSERT_TRUE(write_file_atomically(posix_env(), root_.sub("d2/x-0.0123456789abcdef0123456789abcdef-delete/f"), "z"));
+  auto m = open_manager();
+  EXPECT_EQ(m->log_dirs()[1].pending_deletions_removed, 1);
+  auto names = posix_env()->list_dir(root_.sub("d1"));
+  auto names2 = posix_env()->list_dir(root_.sub("d2"));
+  for (const auto& n : *names) EXPECT_EQ(n.find("gone.topic"), std::string::npos) << n;
+  for (const auto& n : *names2) EXPECT_EQ(n.find("-delete"), std::string::npos) << n;
+}
+
+TEST_F(StorageLogManagerTest, IgnoresMetadataLogAndStrangers) {
+  ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d1/__cluster_metadata-0")));
+  ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d1/lost+found")));
+  ASSERT_TRUE(write_file_atomically(posix_env(), root_.sub("d1/meta.properties"), "node.id=1\n"));
+  auto m = open_manager();
+  EXPECT_TRUE(m->partitions().empty());
+}
+
+TEST_F(StorageLogManagerTest, CorruptCheckpointTakesTheDirOffline) {
+  ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d1")));
+  ASSERT_TRUE(write_file_atomically(posix_env(), root_.sub("d1/") + std::string(format::kRecoveryPointCheckpoint),
+                                    "7\ngarbage\n"));
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->log_dirs()[0].online);
+  EXPECT_TRUE(m->log_dirs()[1].online);
+  auto log = open(*m, {"t", 0});
+  EXPECT_EQ(log->dir().rfind(root_.sub("d2"), 0), 0u) << "new logs only go to online dirs";
+}
+
+}  // namespace
+}  // namespace samsa::storage
