@@ -1,6 +1,7 @@
 #include "cluster/broker_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>

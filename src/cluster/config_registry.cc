@@ -4,9 +4,10 @@
 #include "cluster/config_registry.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <unordered_map>
 
