@@ -48,7 +48,11 @@ Status TimeIndex::maybe_append(int64_t ts, int64_t offset, bool sealing) {
   if (entries() > 0 && offset < last.offset) return Status::invalid_argument("time index offsets decrease: " + path());
   int64_t rel = offset - base_offset_;
   if (rel < 0 || rel > INT32_MAX) return Status::invalid_argument("offset outside segment: " + path());
-  if (is_full() && !(sealing && file_->entries() < file_->max_entries())) {
+  if (file_->entries() >= file_->max_entries() || (is_full() && !sealing)) {
+    // Sealing a segment whose index has no room left (e.g. trimmed before a
+    // crash) just goes without the final entry: the max timestamp is then
+    // found by walking the batches after the last offset index entry.
+    if (sealing) return Status::ok();
     return Status::invalid_argument("time index full: " + path());
   }
   if (ts == 0 && rel == 0) return Status::ok();  // all-zero entries mark the end (see IndexFile)

@@ -38,7 +38,8 @@ class TimeIndex {
   TimestampOffset lookup_before(int64_t ts) const;
 
   // Appends (ts, offset) if ts > last timestamp. `sealing` may use the
-  // reserved last slot. Offsets must not decrease.
+  // reserved last slot (and is skipped, not an error, without room).
+  // Offsets must not decrease.
   Status maybe_append(int64_t ts, int64_t offset, bool sealing = false);
   // Drops every entry whose offset >= offset.
   Status truncate_to(int64_t offset);
