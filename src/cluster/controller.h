@@ -1,0 +1,87 @@
+// The controller: the only writer of the metadata log. Every change to the
+// cluster's metadata (topics, partitions, configs, brokers, producer id blocks)
+// is validated here, appended to __cluster_metadata as one batch of records
+// (so a change is all-or-nothing), applied to a copy of the image and published.
+//
+// On a single node the quorum has one voter, and this is the same code path a
+// multi-node quorum uses once Raft replicates the log.
+//
+// Ownership: lives on shard 0; every method is called from that thread only.
+#pragma once
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error_code.h"
+#include "cluster/metadata_image.h"
+#include "cluster/metadata_records.h"
+
+namespace samsa::cluster {
+
+// Persistence of the metadata log (storage-backed in production, in-memory in tests).
+class MetadataLog {
+ public:
+  virtual ~MetadataLog() = default;
+  // Appends the values as one batch and makes it durable; returns the offset of
+  // the last record, or nullopt on an I/O error.
+  virtual std::optional<int64_t> append(const std::vector<protocol::Bytes>& values) = 0;
+  virtual void replay(const std::function<void(int64_t offset, std::span<const uint8_t> value)>& fn) = 0;
+};
+
+struct TopicSpec {
+  std::string name;
+  int32_t num_partitions = -1;      // -1: num.partitions
+  int16_t replication_factor = -1;  // -1: default.replication.factor
+  std::map<int32_t, std::vector<int32_t>> assignments;  // explicit replica assignment
+  std::map<std::string, std::string> configs;
+};
+
+struct OpResult {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  Uuid topic_id{};
+};
+
+struct ControllerSettings {
+  int32_t node_id = 1;
+  int32_t default_partitions = 1;
+  int16_t default_replication_factor = 1;
+  // Validates topic configs; returns {error, message} when invalid.
+  std::function<std::optional<std::pair<ErrorCode, std::string>>(const std::map<std::string, std::string>&)>
+      validate_topic_configs;
+};
+
+class Controller {
+ public:
+  Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr)> publish);
+
+  // Replays the metadata log into the image; call once at start.
+  void load();
+  ImagePtr image() const { return image_; }
+
+  OpResult create_topic(const TopicSpec& spec, bool validate_only);
+  OpResult delete_topic(const std::string& name);
+  OpResult create_partitions(const std::string& name, int32_t total, const std::vector<std::vector<int32_t>>& assignments,
+                             bool validate_only);
+  // Sets (value) or removes (nullopt) config overrides of a topic or the broker.
+  OpResult alter_configs(int8_t resource_type, const std::string& resource_name,
+                         const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
+                         bool validate_only);
+  OpResult register_broker(int32_t id, const std::string& host, int32_t port, std::optional<std::string> rack);
+  OpResult ensure_cluster_id(const std::string& cluster_id);
+  // Reserves a block of producer ids; returns the first id, or -1 on failure.
+  int64_t allocate_producer_ids(int32_t broker_id, int64_t block_size);
+
+ private:
+  bool commit(const std::vector<MetadataRecord>& records);
+  static Uuid random_uuid();
+
+  ControllerSettings settings_;
+  MetadataLog& log_;
+  std::function<void(ImagePtr)> publish_;
+  ImagePtr image_;
+};
+
+}  // namespace samsa::cluster

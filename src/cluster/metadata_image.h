@@ -1,0 +1,75 @@
+// The metadata image: an immutable snapshot of the cluster's metadata (brokers,
+// topics, partitions, configs), built by replaying the metadata log
+// (__cluster_metadata, KRaft style). A new image is built for every change and
+// published to all shards; readers hold a shared_ptr and never see it change.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/wire.h"
+
+namespace samsa::cluster {
+
+using protocol::Uuid;
+
+struct UuidHash {
+  size_t operator()(const Uuid& u) const noexcept {
+    uint64_t h = 1469598103934665603ull;
+    for (auto b : u) h = (h ^ b) * 1099511628211ull;
+    return h;
+  }
+};
+
+struct PartitionInfo {
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+};
+
+struct TopicInfo {
+  std::string name;
+  Uuid id{};
+  bool internal = false;
+  std::vector<PartitionInfo> partitions;
+  std::map<std::string, std::string> configs;  // topic-level overrides only
+};
+
+struct BrokerInfo {
+  int32_t id = -1;
+  std::string host;
+  int32_t port = 0;
+  std::optional<std::string> rack;
+};
+
+struct MetadataImage {
+  std::string cluster_id;
+  int32_t controller_id = -1;
+  int64_t last_offset = -1;  // offset of the last metadata record applied
+  std::map<int32_t, BrokerInfo> brokers;
+  std::map<std::string, std::shared_ptr<const TopicInfo>> topics;  // by name
+  std::unordered_map<Uuid, std::string, UuidHash> topic_names;      // id -> name
+  // Dynamic broker configs: resource name ("" = cluster default, else a node id) -> key -> value.
+  std::map<std::string, std::map<std::string, std::string>> broker_configs;
+  int64_t next_producer_id = 0;                                    // first id of the next block
+
+  const TopicInfo* find_topic(const std::string& name) const {
+    auto it = topics.find(name);
+    return it == topics.end() ? nullptr : it->second.get();
+  }
+  const TopicInfo* find_topic(const Uuid& id) const {
+    auto it = topic_names.find(id);
+    return it == topic_names.end() ? nullptr : find_topic(it->second);
+  }
+};
+
+using ImagePtr = std::shared_ptr<const MetadataImage>;
+
+}  // namespace samsa::cluster

@@ -1,0 +1,173 @@
+#include "net/connection.h"
+
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+
+#include <spdlog/spdlog.h>
+
+namespace samsa::net {
+
+using asio::awaitable;
+using asio::use_awaitable;
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, ConnectionLimits limits,
+                       RequestHandler handler)
+    : socket_(std::move(socket)),
+      info_(std::move(info)),
+      limits_(limits),
+      handler_(std::move(handler)),
+      writer_wake_(socket_.get_executor()),
+      reader_wake_(socket_.get_executor()) {}
+
+void Connection::start() {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  writer_wake_.cancel();
+  reader_wake_.cancel();
+}
+
+awaitable<void> Connection::wait(asio::steady_timer& t) {
+  t.expires_at(asio::steady_timer::time_point::max());
+  asio::error_code ec;
+  co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+awaitable<void> Connection::read_loop() {
+  auto self = shared_from_this();
+  try {
+    for (;;) {
+      // Back-pressure: stop reading the socket while too many requests are in flight.
+      while (!closed_ && pending_.size() >= limits_.max_in_flight) co_await wait(reader_wake_);
+      if (closed_) co_return;
+      uint8_t size_buf[4];
+      co_await asio::async_read(socket_, asio::buffer(size_buf), use_awaitable);
+      int32_t size = protocol::load_be32(size_buf);
+      // A request header is at least 8 bytes; anything above the limit is
+      // refused before a single byte of it is allocated.
+      if (size < 8 || size > limits_.max_request_bytes) {
+        spdlog::warn("connection {} from {}: invalid frame size {}, closing", info_.id, info_.peer_host, size);
+        close();
+        co_return;
+      }
+      auto frame = std::make_shared<protocol::Bytes>(static_cast<size_t>(size));
+      co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
+      auto slot = std::make_shared<Slot>();
+      pending_.push_back(slot);
+      asio::co_spawn(socket_.get_executor(), handle(slot, std::move(frame)), asio::detached);
+    }
+  } catch (const std::exception&) {
+    close();
+  }
+}
+
+awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::Bytes> frame) {
+  auto self = shared_from_this();
+  try {
+    slot->response = co_await handler_(info_, std::move(frame));
+  } catch (const std::exception& e) {
+    spdlog::error("connection {}: request handler failed: {}", info_.id, e.what());
+    Response r;
+    r.send = false;
+    r.close_after = true;
+    slot->response = std::move(r);
+  }
+  writer_wake_.cancel();
+}
+
+awaitable<void> Connection::write_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    while (!closed_ && (pending_.empty() || !pending_.front()->response)) co_await wait(writer_wake_);
+    if (closed_) co_return;
+    // Coalesce consecutive ready responses without file chunks into one write.
+    std::vector<std::shared_ptr<Slot>> batch;
+    while (!pending_.empty() && pending_.front()->response) {
+      auto& r = *pending_.front()->response;
+      if (!batch.empty() && (!r.frame.splices().empty() || r.close_after)) break;
+      batch.push_back(pending_.front());
+      pending_.pop_front();
+      if (!r.frame.splices().empty() || r.close_after) break;
+    }
+    reader_wake_.cancel();
+    bool ok = true;
+    if (batch.size() == 1) {
+      ok = co_await send_response(*batch[0]->response);
+    } else {
+      std::vector<asio::const_buffer> bufs;
+      for (auto& s : batch) {
+        auto& r = *s->response;
+        if (!r.send) continue;
+        r.frame.patch_i32(0, static_cast<int32_t>(r.frame.total_size() - 4));
+        bufs.emplace_back(asio::buffer(r.frame.buffer()));
+      }
+      asio::error_code ec;
+      co_await asio::async_write(socket_, bufs, asio::redirect_error(use_awaitable, ec));
+      ok = !ec;
+    }
+    if (!ok || batch.back()->response->close_after) {
+      close();
+      co_return;
+    }
+  }
+}
+
+awaitable<bool> Connection::send_response(Response& r) {
+  if (!r.send) co_return true;
+  auto& buf = r.frame.buffer();
+  r.frame.patch_i32(0, static_cast<int32_t>(r.frame.total_size() - 4));
+  size_t written = 0;
+  asio::error_code ec;
+  for (auto& sp : r.frame.splices()) {
+    if (sp.at > written) {
+      co_await asio::async_write(socket_, asio::buffer(buf.data() + written, sp.at - written),
+                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      written = sp.at;
+    }
+    if (!co_await send_chunk(sp.chunk)) co_return false;
+  }
+  if (buf.size() > written) {
+    co_await asio::async_write(socket_, asio::buffer(buf.data() + written, buf.size() - written),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+  }
+  co_return true;
+}
+
+// sendfile() from the segment file straight to the socket. The frame size was
+// announced already, so a file that turns out shorter (truncated meanwhile)
+// cannot be papered over: the connection is closed and the client retries.
+awaitable<bool> Connection::send_chunk(const protocol::FileChunk& c) {
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true);
+  off_t off = c.pos;
+  size_t left = c.len;
+  while (left > 0) {
+    ssize_t n = ::sendfile(socket_.native_handle(), c.fd, &off, left);
+    if (n > 0) {
+      left -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      asio::error_code ec;
+      co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      continue;
+    }
+    spdlog::warn("connection {}: sendfile failed ({}), closing", info_.id, n < 0 ? strerror(errno) : "short file");
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace samsa::net

@@ -1,0 +1,328 @@
+#include "server/broker.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/api_registry.h"
+#include "server/flusher.h"
+#include "server/handlers.h"
+#include "server/metadata_log.h"
+#include "server/partition.h"
+#include "storage/env.h"
+
+namespace samsa::server {
+
+namespace {
+
+// Kafka's cluster ids: 16 random bytes, URL-safe base64 without padding (22 chars).
+std::string random_cluster_id() {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device rd;
+  std::mt19937_64 rng(rd());
+  uint8_t b[16];
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (auto x : b) {
+    acc = (acc << 8) | x;
+    bits += 8;
+    while (bits >= 6) {
+      out += alphabet[(acc >> (bits - 6)) & 63];
+      bits -= 6;
+    }
+  }
+  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+std::map<std::string, std::string> read_properties_file(const std::string& path) {
+  std::map<std::string, std::string> m;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    m[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return m;
+}
+
+sig_atomic_t g_dummy = 0;
+
+}  // namespace
+
+Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {}
+
+Broker::~Broker() {
+  for (int fd : lock_fds_) ::close(fd);
+}
+
+int Broker::owner_of(const TopicPartition& tp) const {
+  return static_cast<int>(TopicPartitionHash()(tp) % shards_.size());
+}
+
+storage::LogConfig Broker::log_config_for(const cluster::TopicInfo& t) const {
+  if (settings_.log_config_for) return settings_.log_config_for(t.configs);
+  return settings_.default_log_config;
+}
+
+// Locks every log dir (flock: released by the kernel when a killed process
+// dies, so a stale lock never blocks the next start) and reads or writes
+// meta.properties, which carries the node id and the cluster id.
+std::string Broker::prepare_dirs() {
+  auto* env = storage::posix_env();
+  std::string cluster_id;
+  std::vector<std::string> dirs = settings_.log_dirs;
+  for (auto& dir : dirs) {
+    if (auto st = storage::create_dirs(env, dir); !st) return "cannot create log dir " + dir + ": " + st.to_string();
+    std::string lock_path = dir + "/.lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return "cannot open " + lock_path + ": " + strerror(errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return "log dir " + dir + " is in use by another Samsa process (lock " + lock_path + " is held)";
+    }
+    lock_fds_.push_back(fd);
+    std::string meta = dir + "/meta.properties";
+    if (env->exists(meta)) {
+      auto props = read_properties_file(meta);
+      if (props.count("node.id") && props["node.id"] != std::to_string(settings_.node_id))
+        return "node.id " + std::to_string(settings_.node_id) + " does not match node.id " + props["node.id"] +
+               " in " + meta;
+      if (props.count("cluster.id")) {
+        if (!cluster_id.empty() && cluster_id != props["cluster.id"])
+          return "log dirs belong to different clusters (" + cluster_id + " vs " + props["cluster.id"] + ")";
+        cluster_id = props["cluster.id"];
+      }
+    }
+  }
+  if (cluster_id.empty()) cluster_id = random_cluster_id();
+  for (auto& dir : dirs) {
+    std::string meta = dir + "/meta.properties";
+    if (env->exists(meta)) continue;
+    std::ostringstream out;
+    out << "#\n#Written by Samsa at first start\nnode.id=" << settings_.node_id << "\nversion=1\ncluster.id=" << cluster_id
+        << "\n";
+    if (auto st = storage::write_file_atomically(env, meta, out.str()); !st)
+      return "cannot write " + meta + ": " + st.to_string();
+  }
+  cluster_id_ = cluster_id;
+  return {};
+}
+
+std::string Broker::start() {
+  if (auto err = prepare_dirs(); !err.empty()) return err;
+  int n = settings_.shards > 0 ? settings_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i));
+    flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
+    work_.push_back(asio::make_work_guard(shards_.back()->io));
+  }
+  // Metadata: replay the log on shard 0's thread before anything else runs.
+  std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
+  auto mlog = open_metadata_log(md_dir);
+  if (!mlog.log) return "cannot open metadata log: " + mlog.error;
+  metadata_log_ = std::move(mlog.log);
+  cluster::ControllerSettings cs;
+  cs.node_id = settings_.node_id;
+  cs.default_partitions = settings_.num_partitions;
+  cs.default_replication_factor = settings_.default_replication_factor;
+  if (settings_.validate_topic_configs) {
+    cs.validate_topic_configs = [this](const std::map<std::string, std::string>& m)
+        -> std::optional<std::pair<ErrorCode, std::string>> {
+      if (auto err = settings_.validate_topic_configs(m)) return std::make_pair(ErrorCode::INVALID_CONFIG, *err);
+      return std::nullopt;
+    };
+  }
+  controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, [this](cluster::ImagePtr img) { publish(img); });
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    s->thread = std::thread([sp] { sp->io.run(); });
+  }
+  // Load metadata and register this broker on shard 0, then wait for every
+  // shard to have opened its partitions.
+  std::promise<std::string> loaded;
+  asio::post(shards_[0]->io, [&] {
+    controller_->load();
+    auto r = controller_->ensure_cluster_id(cluster_id_);
+    if (r.error == ErrorCode::NONE)
+      r = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
+                                       std::nullopt);
+    loaded.set_value(r.error == ErrorCode::NONE ? std::string() : r.message);
+  });
+  if (auto err = loaded.get_future().get(); !err.empty()) return "metadata: " + err;
+  for (auto& s : shards_) {
+    std::promise<void> p;
+    asio::post(s->io, [&p] { p.set_value(); });
+    p.get_future().wait();
+  }
+  // Listeners: one acceptor per shard on the same port (SO_REUSEPORT).
+  net::ConnectionLimits limits;
+  limits.max_request_bytes = settings_.max_request_bytes;
+  for (auto& spec : settings_.listeners) {
+    int port = spec.port;
+    for (auto& s : shards_) {
+      auto l = std::make_unique<net::Listener>(
+          s->io, s->id, limits,
+          [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::Bytes> f) { return handle(c, std::move(f)); });
+      if (auto err = l->bind(spec.host, port); !err.empty()) return "listener " + spec.name + ": " + err;
+      if (port == 0) port = l->port();  // the other shards share the port chosen by the first
+      bound_port_ = l->port();
+      listeners_.push_back(std::move(l));
+    }
+  }
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    auto* l = listeners_[i].get();
+    asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
+  }
+  spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
+               shards_.size(), bound_port_);
+  return {};
+}
+
+void Broker::publish(cluster::ImagePtr image) {
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    asio::post(sp->io, [this, sp, image] { apply_image(*sp, image); });
+  }
+}
+
+// Brings the shard's partitions in line with the image: opens the logs of new
+// partitions this shard owns, removes those of deleted topics.
+void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
+  auto old = s.image;
+  s.image = image;
+  for (auto& [name, topic] : image->topics) {
+    for (auto& p : topic->partitions) {
+      TopicPartition tp{name, p.partition};
+      if (owner_of(tp) != s.id) continue;
+      bool replica = std::find(p.replicas.begin(), p.replicas.end(), settings_.node_id) != p.replicas.end();
+      if (!replica) continue;
+      auto* existing = s.find(tp);
+      if (existing && existing->topic_id() == topic->id) {
+        existing->set_config(log_config_for(*topic));
+        continue;
+      }
+      if (existing) {  // same name, new topic id: the old one was deleted
+        existing->log().remove();
+        s.partitions.erase(tp);
+      }
+      auto part = open_partition(*this, s, tp, topic->id, log_config_for(*topic));
+      if (part) s.partitions[tp] = std::move(part);
+    }
+  }
+  // Deleted topics.
+  for (auto it = s.partitions.begin(); it != s.partitions.end();) {
+    auto* t = image->find_topic(it->first.topic);
+    bool keep = t && t->id == it->second->topic_id() && static_cast<size_t>(it->first.partition) < t->partitions.size();
+    if (!keep) {
+      spdlog::info("deleting partition {}-{}", it->first.topic, it->first.partition);
+      it->second->log().remove();
+      it = s.partitions.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+asio::awaitable<cluster::OpResult> Broker::create_topic(cluster::TopicSpec spec, bool validate_only) {
+  return run_on(*shards_[0], [this, spec = std::move(spec), validate_only] {
+    return controller_->create_topic(spec, validate_only);
+  });
+}
+
+asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame) {
+  protocol::Reader r(frame->data(), frame->size());
+  RequestContext ctx;
+  ctx.api_key = r.i16();
+  ctx.api_version = r.i16();
+  ctx.correlation_id = r.i32();
+  ctx.client_id = r.nstring(false);
+  ctx.conn = &conn;
+  ctx.broker = this;
+  ctx.shard = shards_[conn.shard].get();
+  ctx.frame = frame;
+  net::Response close;
+  close.send = false;
+  close.close_after = true;
+  if (!r.ok()) co_return close;
+  auto* info = protocol::find_api(ctx.api_key);
+  auto* handler = find_handler(ctx.api_key);
+  if (!info || !handler) {
+    spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
+    co_return close;
+  }
+  if (ctx.api_version < info->min_version || ctx.api_version > info->max_version) {
+    if (ctx.api_key == protocol::api_key::ApiVersions) co_return unsupported_api_versions(ctx);
+    spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
+    co_return close;
+  }
+  ctx.flexible = info->is_flexible(ctx.api_version);
+  if (ctx.flexible) {  // request header v2: tagged fields after the client id
+    uint32_t n = r.uvarint();
+    if (n > r.remaining()) co_return close;
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+      r.uvarint();
+      r.skip(r.uvarint());
+    }
+    if (!r.ok()) co_return close;
+  }
+  auto resp = co_await handler->fn(ctx, r);
+  co_return resp;
+}
+
+void Broker::wait_for_shutdown() {
+  asio::io_context sig_io;
+  asio::signal_set signals(sig_io, SIGINT, SIGTERM);
+  signals.async_wait([this](const asio::error_code&, int sig) {
+    spdlog::info("received signal {}, shutting down", sig);
+  });
+  sig_io.run();
+  shutdown();
+}
+
+void Broker::stop() { ::kill(::getpid(), SIGTERM); }
+
+// Stop accepting, let in-flight requests finish, flush every log, close them
+// (writing the clean-shutdown marker), then stop the shards.
+void Broker::shutdown() {
+  if (stopping_.exchange(true)) return;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    auto* l = listeners_[i].get();
+    std::promise<void> p;
+    asio::post(shards_[i % shards_.size()]->io, [l, &p] { l->stop(); p.set_value(); });
+    p.get_future().wait();
+  }
+  for (auto& s : shards_) {
+    std::promise<void> p;
+    Shard* sp = s.get();
+    asio::post(sp->io, [sp, &p] {
+      for (auto& [tp, part] : sp->partitions) part->close();
+      sp->partitions.clear();
+      p.set_value();
+    });
+    p.get_future().wait();
+  }
+  close_logs(*this);
+  for (auto& f : flushers_) f->stop();
+  work_.clear();
+  for (auto& s : shards_) s->io.stop();
+  for (auto& s : shards_)
+    if (s->thread.joinable()) s->thread.join();
+  spdlog::info("shutdown complete");
+  (void)g_dummy;
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,75 @@
+// The broker process: shards (one io_context thread per core), listeners, the
+// controller and metadata log (on shard 0), partitions spread over shards, and
+// the request dispatcher. Start-up, signal handling and clean shutdown live here.
+#pragma once
+#include <asio.hpp>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/controller.h"
+#include "net/connection.h"
+#include "net/listener.h"
+#include "server/settings.h"
+#include "server/shard.h"
+
+namespace samsa::storage {
+class Env;
+}
+
+namespace samsa::server {
+
+class Flusher;
+struct RequestContext;
+
+class Broker {
+ public:
+  explicit Broker(BrokerSettings settings);
+  ~Broker();
+
+  // Prepares the data dirs, replays metadata, opens logs and starts serving.
+  // Returns an error message on failure (the process should exit non-zero).
+  std::string start();
+  // Blocks until SIGINT/SIGTERM (or stop()), then shuts down cleanly.
+  void wait_for_shutdown();
+  void stop();
+
+  const BrokerSettings& settings() const { return settings_; }
+  int32_t node_id() const { return settings_.node_id; }
+  const std::string& cluster_id() const { return cluster_id_; }
+  int shard_count() const { return static_cast<int>(shards_.size()); }
+  Shard& shard(int i) { return *shards_[i]; }
+  int owner_of(const TopicPartition& tp) const;
+  Shard& owner_shard(const TopicPartition& tp) { return *shards_[owner_of(tp)]; }
+  cluster::Controller& controller() { return *controller_; }  // shard 0 only
+  Flusher& flusher(int shard) { return *flushers_[shard]; }
+  storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;
+  int bound_port() const { return bound_port_; }
+
+  // Entry point of every request frame (runs on the connection's shard).
+  asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame);
+
+  // Creates a topic through the controller (on shard 0) from any shard.
+  asio::awaitable<cluster::OpResult> create_topic(cluster::TopicSpec spec, bool validate_only);
+
+ private:
+  std::string prepare_dirs();
+  void publish(cluster::ImagePtr image);
+  void apply_image(Shard& s, cluster::ImagePtr image);
+  void shutdown();
+
+  BrokerSettings settings_;
+  std::string cluster_id_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::unique_ptr<Flusher>> flushers_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unique_ptr<cluster::MetadataLog> metadata_log_;
+  std::unique_ptr<cluster::Controller> controller_;
+  std::vector<int> lock_fds_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::atomic<bool> stopping_{false};
+  int bound_port_ = 0;
+};
+
+}  // namespace samsa::server

@@ -1,0 +1,153 @@
+// Fetch (key 1). Each partition is read on its owning shard, which answers with
+// file ranges; the response is sent with sendfile() (zero copy). When less than
+// min_bytes is available the fetch waits (long poll) until an append wakes it
+// or max_wait_ms passes. Fetch v0-3 clients get batches down-converted to the
+// legacy message format they understand (the only path that copies).
+#include <spdlog/spdlog.h>
+
+#if __has_include("protocol/legacy.h")
+#include "protocol/legacy.h"
+#define SAMSA_HAS_LEGACY 1
+#endif
+#include "protocol/messages/fetch.h"
+#include "server/broker.h"
+#include "server/handlers.h"
+#include "server/partition.h"
+
+namespace samsa::server {
+
+namespace {
+
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+
+struct FetchItem {
+  TopicPartition tp;
+  int64_t offset = 0;
+  int32_t max_bytes = 0;
+  ReadOutcome result;
+  size_t topic_index = 0;
+  size_t partition_index = 0;
+};
+
+// Reads every item on its owning shard (shards in parallel).
+asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
+                               std::shared_ptr<FetchWaiter> waiter) {
+  auto& broker = *ctx.broker;
+  std::map<int, std::vector<FetchItem*>> by_shard;
+  for (auto& it : items) by_shard[broker.owner_of(it.tp)].push_back(&it);
+  WaitGroup wg(ctx.shard->io.get_executor());
+  for (auto& [shard_id, list] : by_shard) {
+    wg.add();
+    Shard& target = broker.shard(shard_id);
+    asio::post(target.io, [&target, list = list, waiter, &wg, home = ctx.shard->io.get_executor()] {
+      for (auto* it : list) {
+        auto* part = target.find(it->tp);
+        if (!part) {
+          it->result = ReadOutcome{};
+          it->result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        it->result = part->read(it->offset, static_cast<size_t>(std::max(it->max_bytes, 0)), true);
+        if (waiter) part->add_waiter(waiter);
+      }
+      asio::post(home, [&wg] { wg.done(); });
+    });
+  }
+  co_await wg.wait();
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reader& r) {
+  FetchRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  FetchResponse resp;
+  std::vector<FetchItem> items;
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    auto& t = req.topics[ti];
+    auto& tr = resp.responses.emplace_back();
+    tr.topic = t.topic;
+    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& p = t.partitions[pi];
+      auto& pr = tr.partitions.emplace_back();
+      pr.partition_index = p.partition;
+      FetchItem it;
+      it.tp = TopicPartition{t.topic, p.partition};
+      it.offset = p.fetch_offset;
+      it.max_bytes = p.partition_max_bytes;
+      it.topic_index = ti;
+      it.partition_index = pi;
+      items.push_back(std::move(it));
+    }
+  }
+  int32_t max_bytes = ctx.api_version >= 3 ? req.max_bytes : INT32_MAX;
+  for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
+  std::shared_ptr<FetchWaiter> waiter;
+  for (;;) {
+    bool can_wait = std::chrono::steady_clock::now() < deadline;
+    if (can_wait) waiter = std::make_shared<FetchWaiter>(ctx.shard->io.get_executor());
+    co_await read_all(ctx, items, waiter);
+    size_t total = 0;
+    bool any_error = false;
+    for (auto& it : items) {
+      total += it.result.bytes;
+      any_error |= it.result.error != ErrorCode::NONE;
+    }
+    if (!can_wait || any_error || static_cast<int64_t>(total) >= std::max(req.min_bytes, 1)) break;
+    if (!waiter->woken) {
+      waiter->timer.expires_at(deadline);
+      asio::error_code ec;
+      co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!waiter->woken) {  // timed out: one last read below returns whatever is there
+        waiter.reset();
+        co_await read_all(ctx, items, nullptr);
+        break;
+      }
+    }
+  }
+
+  // Assemble in request order under the response's max_bytes: the first
+  // partition with data is returned whole even if larger (Kafka's rule).
+  size_t budget = static_cast<size_t>(max_bytes);
+  size_t used = 0;
+  bool first = true;
+  for (auto& it : items) {
+    auto& pr = resp.responses[it.topic_index].partitions[it.partition_index];
+    auto& res = it.result;
+    pr.error_code = to_int(res.error);
+    pr.high_watermark = res.high_watermark;
+    pr.last_stable_offset = res.high_watermark;
+    pr.log_start_offset = res.log_start_offset;
+    pr.records = protocol::Records{};
+    if (ctx.api_version >= 4) pr.aborted_transactions = std::nullopt;
+    if (res.error != ErrorCode::NONE || res.bytes == 0) continue;
+    if (!first && used + res.bytes > budget) continue;
+    first = false;
+    used += res.bytes;
+    if (ctx.api_version <= 3) {
+      // Down-convert for clients that only understand magic 0/1.
+      protocol::Bytes raw(res.bytes);
+      size_t pos = 0;
+      for (auto& c : res.chunks) {
+        ssize_t n = ::pread(c.fd, raw.data() + pos, c.len, c.pos);
+        if (n != static_cast<ssize_t>(c.len)) break;
+        pos += c.len;
+      }
+      raw.resize(pos);
+      protocol::Bytes converted;
+      int8_t magic = ctx.api_version >= 2 ? 1 : 0;
+#ifdef SAMSA_HAS_LEGACY
+      if (protocol::downconvert(raw, magic, converted) == ErrorCode::NONE) pr.records.owned = std::move(converted);
+#endif
+    } else {
+      pr.records.chunks = std::move(res.chunks);
+    }
+  }
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,96 @@
+#include "server/flusher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/partition.h"
+
+namespace samsa::server {
+
+Flusher::Flusher(asio::io_context& io)
+    : io_(io), next_(std::make_shared<Round>(io.get_executor())), thread_([this] { sync_thread_main(); }) {}
+
+Flusher::~Flusher() { stop(); }
+
+void Flusher::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Flusher::sync_thread_main() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
+  while (p.durable_offset() <= offset) {
+    dirty_.insert(&p);
+    auto round = next_;
+    maybe_start_round();
+    if (!round->finished) {
+      round->done.expires_at(asio::steady_timer::time_point::max());
+      asio::error_code ec;
+      co_await round->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (round->error != ErrorCode::NONE) co_return round->error;
+  }
+  co_return ErrorCode::NONE;
+}
+
+void Flusher::request_flush(Partition& p) {
+  dirty_.insert(&p);
+  maybe_start_round();
+}
+
+void Flusher::forget(Partition& p) { dirty_.erase(&p); }
+
+// Takes every dirty partition's flush ticket (the files and the offset they
+// cover), syncs them on the sync thread, then completes the round here.
+void Flusher::maybe_start_round() {
+  if (in_progress_ || dirty_.empty()) return;
+  in_progress_ = true;
+  auto round = next_;
+  next_ = std::make_shared<Round>(io_.get_executor());
+  struct Item {
+    Partition* p;
+    std::weak_ptr<bool> alive;  // the partition may be deleted while its files sync
+    storage::FlushTicket ticket;
+  };
+  auto items = std::make_shared<std::vector<Item>>();
+  for (auto* p : dirty_) items->push_back(Item{p, p->alive_token(), p->prepare_flush()});
+  dirty_.clear();
+  auto job = [this, items, round] {
+    bool ok = true;
+    for (auto& it : *items) ok &= it.ticket.run().is_ok();
+    asio::post(io_, [this, items, round, ok] {
+      for (auto& it : *items)
+        if (ok && !it.alive.expired()) it.p->complete_flush(it.ticket);
+      round->error = ok ? ErrorCode::NONE : ErrorCode::KAFKA_STORAGE_ERROR;
+      if (!ok) spdlog::error("fdatasync failed: acks=-1 produce requests fail with KAFKA_STORAGE_ERROR");
+      round->finished = true;
+      round->done.cancel();
+      in_progress_ = false;
+      maybe_start_round();
+    });
+  };
+  {
+    std::lock_guard lk(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,72 @@
+#include "server/handlers.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "protocol/api_registry.h"
+#include "protocol/messages/api_versions.h"
+#include "server/broker.h"
+
+namespace samsa::server {
+
+namespace {
+constexpr HandlerEntry kHandlers[] = {
+    {0, handle_produce},
+    {1, handle_fetch},
+    {2, handle_list_offsets},
+    {3, handle_metadata},
+    {18, handle_api_versions},
+    {19, handle_create_topics},
+    {20, handle_delete_topics},
+    {32, handle_describe_configs},
+    {33, handle_alter_configs},
+    {37, handle_create_partitions},
+    {44, handle_incremental_alter_configs},
+    {60, handle_describe_cluster},
+};
+
+protocol::ApiVersionsResponse supported_versions() {
+  protocol::ApiVersionsResponse resp;
+  for (auto& h : kHandlers) {
+    auto* info = protocol::find_api(h.api_key);
+    if (!info) continue;
+    protocol::ApiVersionsResponse::ApiVersion v;
+    v.api_key = h.api_key;
+    v.min_version = info->min_version;
+    v.max_version = info->max_version;
+    resp.api_keys.push_back(v);
+  }
+  return resp;
+}
+}  // namespace
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::span<const HandlerEntry> handlers() { return kHandlers; }
+
+const HandlerEntry* find_handler(int16_t api_key) {
+  for (auto& h : kHandlers)
+    if (h.api_key == api_key) return &h;
+  return nullptr;
+}
+
+asio::awaitable<net::Response> handle_api_versions(RequestContext& ctx, protocol::Reader& r) {
+  protocol::ApiVersionsRequest req;
+  req.decode(r, ctx.api_version);
+  auto resp = supported_versions();
+  co_return make_response(ctx, resp);
+}
+
+net::Response unsupported_api_versions(const RequestContext& ctx) {
+  auto resp = supported_versions();
+  resp.error_code = to_int(ErrorCode::UNSUPPORTED_VERSION);
+  RequestContext v0 = ctx;
+  v0.api_version = 0;
+  v0.flexible = false;
+  return make_response(v0, resp);
+}
+
+}  // namespace samsa::server

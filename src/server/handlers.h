@@ -1,0 +1,42 @@
+// One handler per API key. Each decodes its request with the generated codec,
+// does the work (posting to the shards that own the partitions involved) and
+// encodes the response. server/ is the only place that knows about API keys.
+#pragma once
+#include <asio.hpp>
+#include <span>
+
+#include "net/connection.h"
+#include "protocol/wire.h"
+#include "server/request_context.h"
+
+namespace samsa::server {
+
+using HandlerFn = asio::awaitable<net::Response> (*)(RequestContext&, protocol::Reader&);
+
+struct HandlerEntry {
+  int16_t api_key;
+  HandlerFn fn;
+};
+
+// The APIs this broker serves; ApiVersions advertises exactly these.
+std::span<const HandlerEntry> handlers();
+const HandlerEntry* find_handler(int16_t api_key);
+
+asio::awaitable<net::Response> handle_api_versions(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_metadata(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_produce(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_fetch(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_list_offsets(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_create_topics(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_delete_topics(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_create_partitions(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+
+// The ApiVersions answer to a version this broker does not support: error 35 in
+// the v0 body layout, listing what is supported, so the client can retry lower.
+net::Response unsupported_api_versions(const RequestContext& ctx);
+
+}  // namespace samsa::server

@@ -1,0 +1,93 @@
+// ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3) and
+// offset-by-timestamp, answered on the shard that owns each partition.
+#include "protocol/messages/list_offsets.h"
+#include "server/broker.h"
+#include "server/handlers.h"
+#include "server/partition.h"
+
+namespace samsa::server {
+
+namespace {
+constexpr int64_t kLatest = -1;
+constexpr int64_t kEarliest = -2;
+constexpr int64_t kMaxTimestamp = -3;
+
+struct Lookup {
+  TopicPartition tp;
+  int64_t timestamp = 0;
+  ErrorCode error = ErrorCode::NONE;
+  int64_t offset = -1;
+  int64_t found_timestamp = -1;
+  int32_t leader_epoch = -1;
+  size_t ti = 0, pi = 0;
+};
+
+void lookup(Partition& p, Lookup& l) {
+  if (l.timestamp == kLatest) {
+    l.offset = p.high_watermark();
+  } else if (l.timestamp == kEarliest) {
+    l.offset = p.log_start_offset();
+  } else if (l.timestamp == kMaxTimestamp) {
+    auto [ts, off] = p.max_timestamp_and_offset();
+    l.found_timestamp = ts;
+    l.offset = off;
+  } else if (l.timestamp < 0) {
+    l.error = ErrorCode::INVALID_REQUEST;
+  } else {
+    auto r = p.offset_for_timestamp(l.timestamp);
+    if (r) {
+      l.offset = r->first;
+      l.found_timestamp = r->second;
+    }
+  }
+  l.leader_epoch = 0;
+}
+}  // namespace
+
+asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol::Reader& r) {
+  protocol::ListOffsetsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  std::vector<Lookup> work;
+  for (size_t ti = 0; ti < req.topics.size(); ++ti)
+    for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+      auto& p = req.topics[ti].partitions[pi];
+      work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
+      work.back().ti = ti;
+      work.back().pi = pi;
+    }
+  std::map<int, std::vector<Lookup*>> by_shard;
+  for (auto& l : work) by_shard[broker.owner_of(l.tp)].push_back(&l);
+  WaitGroup wg(ctx.shard->io.get_executor());
+  for (auto& [shard_id, list] : by_shard) {
+    wg.add();
+    Shard& target = broker.shard(shard_id);
+    asio::post(target.io, [&target, list = list, &wg, home = ctx.shard->io.get_executor()] {
+      for (auto* l : list) {
+        if (auto* p = target.find(l->tp)) lookup(*p, *l);
+        else l->error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      }
+      asio::post(home, [&wg] { wg.done(); });
+    });
+  }
+  co_await wg.wait();
+  protocol::ListOffsetsResponse resp;
+  for (auto& t : req.topics) {
+    auto& tr = resp.topics.emplace_back();
+    tr.name = t.name;
+    tr.partitions.resize(t.partitions.size());
+  }
+  for (auto& l : work) {
+    auto& pr = resp.topics[l.ti].partitions[l.pi];
+    pr.partition_index = l.tp.partition;
+    pr.error_code = to_int(l.error);
+    pr.offset = l.offset;
+    pr.timestamp = l.found_timestamp;
+    pr.leader_epoch = l.leader_epoch;
+    if (ctx.api_version == 0 && l.error == ErrorCode::NONE) pr.old_style_offsets = {l.offset};
+  }
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace samsa::server

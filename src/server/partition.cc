@@ -1,0 +1,102 @@
+#include "server/partition.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/record_batch.h"
+
+namespace samsa::server {
+
+Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log)
+    : tp_(std::move(tp)), topic_id_(topic_id), log_(std::move(log)), config_(log_->config()) {}
+
+Partition::~Partition() = default;
+
+void Partition::close() {
+  if (log_->closed()) return;
+  if (auto st = log_->close(); !st) spdlog::error("closing {} failed: {}", tp_.to_string(), st.to_string());
+}
+
+void Partition::set_config(const storage::LogConfig& cfg) {
+  config_ = cfg;
+  log_->update_config(cfg);
+}
+
+AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
+  auto r = log_->append(batches, /*leader_epoch=*/0, now_ms, config_.log_append_time);
+  AppendOutcome out;
+  out.error = r.error;
+  if (r.error != ErrorCode::NONE) {
+    out.message = r.status.message();
+    spdlog::warn("append to {} failed: {}", tp_.to_string(), r.status.to_string());
+    return out;
+  }
+  out.base_offset = r.first_offset;
+  out.last_offset = r.last_offset;
+  out.log_append_time = r.log_append_time;
+  out.log_start_offset = r.log_start_offset;
+  wake_waiters();
+  return out;
+}
+
+ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch) {
+  ReadOutcome out;
+  out.high_watermark = high_watermark();
+  out.log_start_offset = log_start_offset();
+  out.log_end_offset = log_end_offset();
+  if (offset == out.high_watermark) return out;  // caught up: nothing to send
+  auto r = log_->read(offset, max_bytes, out.high_watermark, min_one_batch);
+  out.error = r.error;
+  if (r.error != ErrorCode::NONE) return out;
+  out.bytes = r.bytes;
+  out.chunks.reserve(r.chunks.size());
+  for (auto& c : r.chunks) out.chunks.push_back(c.to_wire());
+  return out;
+}
+
+int64_t Partition::high_watermark() const { return log_->log_end_offset(); }
+int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
+int64_t Partition::log_end_offset() const { return log_->log_end_offset(); }
+
+std::pair<int64_t, int64_t> Partition::max_timestamp_and_offset() const {
+  auto t = log_->max_timestamp_and_offset();
+  return {t.timestamp, t.offset};
+}
+
+// The time index finds the batch; the exact record is found by iterating it.
+std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64_t ts) const {
+  auto r = log_->offset_for_timestamp(ts);
+  if (!r.is_ok() || !r.value()) return std::nullopt;
+  auto& lookup = *r.value();
+  auto& c = lookup.batch;
+  protocol::Bytes buf(c.length);
+  if (::pread(c.fd, buf.data(), c.length, static_cast<off_t>(c.position)) == static_cast<ssize_t>(c.length)) {
+    protocol::RecordIterator it;
+    if (it.open(buf) == ErrorCode::NONE) {
+      protocol::RecordView rv;
+      while (it.next(rv)) {
+        if (rv.timestamp >= ts && rv.offset >= log_->log_start_offset()) return std::make_pair(rv.offset, rv.timestamp);
+      }
+    }
+  }
+  return std::make_pair(lookup.offset, lookup.timestamp);
+}
+
+void Partition::add_waiter(std::weak_ptr<FetchWaiter> w) {
+  if (waiters_.size() > 64) std::erase_if(waiters_, [](auto& x) { return x.expired(); });
+  waiters_.push_back(std::move(w));
+}
+
+void Partition::wake_waiters() {
+  for (auto& w : waiters_) {
+    if (auto sp = w.lock()) {
+      auto ex = sp->executor;
+      asio::post(ex, [sp] {
+        sp->woken = true;
+        sp->timer.cancel();
+      });
+    }
+  }
+  waiters_.clear();
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,91 @@
+// A partition replica hosted by this broker: the log plus the state the request
+// path needs around it (high watermark, waiting fetches, durability waiters).
+//
+// Ownership: owned by exactly one shard (see Shard::partitions); every method
+// runs on that shard's thread. Other shards reach it through run_on().
+#pragma once
+#include <asio.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/error_code.h"
+#include "protocol/wire.h"
+#include "server/topic_partition.h"
+#include "storage/log.h"
+
+namespace samsa::server {
+
+// Wakes a fetch that waits for data (long poll). Lives on the fetch's shard; a
+// partition keeps only weak references and posts the wake-up to that shard.
+struct FetchWaiter {
+  explicit FetchWaiter(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+  asio::any_io_executor executor;
+  asio::steady_timer timer;
+  bool woken = false;
+};
+
+struct AppendOutcome {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+};
+
+struct ReadOutcome {
+  ErrorCode error = ErrorCode::NONE;
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  int64_t log_end_offset = -1;
+  std::vector<protocol::FileChunk> chunks;
+  size_t bytes = 0;
+};
+
+class Partition {
+ public:
+  Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log);
+  ~Partition();
+
+  const TopicPartition& tp() const { return tp_; }
+  const protocol::Uuid& topic_id() const { return topic_id_; }
+  storage::Log& log() { return *log_; }
+
+  // Appends validated batches (patched in place with offsets). Wakes waiting fetches.
+  AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
+  ReadOutcome read(int64_t offset, size_t max_bytes, bool min_one_batch);
+
+  // On one node the ISR is this replica alone, so the high watermark is the log end.
+  int64_t high_watermark() const;
+  int64_t log_start_offset() const;
+  int64_t log_end_offset() const;
+
+  std::pair<int64_t, int64_t> max_timestamp_and_offset() const;
+  // {offset, timestamp} of the first record with timestamp >= ts, if any.
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
+
+  // Durability (group commit, see Flusher): offsets below durable_offset() are fdatasync'ed.
+  int64_t durable_offset() const { return log_->recovery_point(); }
+  storage::FlushTicket prepare_flush() const { return log_->prepare_flush(); }
+  void complete_flush(const storage::FlushTicket& t) { log_->complete_flush(t); }
+  std::weak_ptr<bool> alive_token() const { return alive_; }
+  void close();
+
+  void add_waiter(std::weak_ptr<FetchWaiter> w);
+  void set_config(const storage::LogConfig& cfg);
+  const storage::LogConfig& config() const { return config_; }
+
+ private:
+  void wake_waiters();
+
+  TopicPartition tp_;
+  protocol::Uuid topic_id_;
+  std::unique_ptr<storage::Log> log_;
+  storage::LogConfig config_;
+  std::vector<std::weak_ptr<FetchWaiter>> waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace samsa::server

@@ -1,0 +1,161 @@
+// Produce (key 0). The request's record batches are validated where they
+// arrived, then each partition's batches are appended on the shard that owns
+// the partition — patched in place and written as received (zero copy). With
+// acks=-1 the answer waits for the group-committed fdatasync.
+#include <spdlog/spdlog.h>
+
+#include "cluster/topic_name.h"
+#if __has_include("protocol/legacy.h")
+#include "protocol/legacy.h"
+#define SAMSA_HAS_LEGACY 1
+#endif
+#include "protocol/messages/produce.h"
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/flusher.h"
+#include "server/handlers.h"
+#include "server/partition.h"
+
+namespace samsa::server {
+
+namespace {
+
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+
+struct PartitionWork {
+  TopicPartition tp;
+  std::span<uint8_t> records;   // validated v2 batches (request memory or `converted`)
+  protocol::Bytes converted;    // up-converted legacy message set
+  AppendOutcome result;
+  size_t topic_index = 0;
+  size_t partition_index = 0;
+};
+
+// Checks the batches of one partition before they go near the log.
+ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Records& recs, int32_t max_message_bytes) {
+  if (recs.is_null || recs.view.empty()) return ErrorCode::CORRUPT_MESSAGE;
+  auto mem = std::span<uint8_t>(const_cast<uint8_t*>(recs.view.data()), recs.view.size());
+  if (ctx.api_version < 3) {
+    // Produce v0-2 carries legacy message sets (magic 0/1): up-convert to v2.
+#ifdef SAMSA_HAS_LEGACY
+    auto err = protocol::upconvert(mem, now_ms(), w.converted);
+    if (err != ErrorCode::NONE) return err;
+#else
+    return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
+#endif
+    mem = std::span<uint8_t>(w.converted);
+  }
+  auto batches = protocol::split_batches(mem);
+  if (!batches || batches->empty()) return ErrorCode::CORRUPT_MESSAGE;
+  for (auto& b : *batches) {
+    if (b.size() >= protocol::batch::kHeaderSize && b[protocol::batch::kMagic] != 2)
+      return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if (static_cast<int64_t>(b.size()) > max_message_bytes) return ErrorCode::MESSAGE_TOO_LARGE;
+    auto err = protocol::validate_batch(b);
+    if (err != ErrorCode::NONE) return err;
+  }
+  w.records = mem;
+  return ErrorCode::NONE;
+}
+
+// Runs on the shard that owns the partitions: append, then (acks=-1) wait for
+// the group commit to make them durable.
+asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*> items, int16_t acks) {
+  int64_t now = now_ms();
+  for (auto* w : items) {
+    auto* part = target.find(w->tp);
+    if (!part) {
+      w->result.error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+      continue;
+    }
+    w->result = part->append(w->records, now);
+  }
+  if (acks != -1) co_return;
+  for (auto* w : items) {
+    auto* part = target.find(w->tp);
+    if (!part || w->result.error != ErrorCode::NONE) continue;
+    auto err = co_await broker.flusher(target.id).wait_durable(*part, w->result.last_offset);
+    if (err != ErrorCode::NONE) w->result.error = err;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Reader& r) {
+  ProduceRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  ProduceResponse resp;
+  std::vector<PartitionWork> work;
+  bool acks_ok = req.acks == 0 || req.acks == 1 || req.acks == -1;
+
+  // Auto-create unknown topics when enabled (Kafka creates them on metadata
+  // requests; producers that skip those still find their topic).
+  if (broker.settings().auto_create_topics) {
+    for (auto& t : req.topic_data) {
+      if (ctx.shard->image->find_topic(t.name) || cluster::topic_name_error(t.name)) continue;
+      cluster::TopicSpec spec;
+      spec.name = t.name;
+      co_await broker.create_topic(spec, false);
+    }
+  }
+  auto image = ctx.shard->image;
+  for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
+    auto& t = req.topic_data[ti];
+    auto& tr = resp.responses.emplace_back();
+    tr.name = t.name;
+    auto* topic = image->find_topic(t.name);
+    int32_t max_bytes = topic ? broker.log_config_for(*topic).max_message_bytes : broker.settings().message_max_bytes;
+    for (size_t pi = 0; pi < t.partition_data.size(); ++pi) {
+      auto& p = t.partition_data[pi];
+      auto& pr = tr.partition_responses.emplace_back();
+      pr.index = p.index;
+      pr.base_offset = -1;
+      PartitionWork w;
+      w.tp = TopicPartition{t.name, p.index};
+      w.topic_index = ti;
+      w.partition_index = pi;
+      ErrorCode err = ErrorCode::NONE;
+      if (!acks_ok) err = ErrorCode::INVALID_REQUIRED_ACKS;
+      else if (!topic || p.index < 0 || static_cast<size_t>(p.index) >= topic->partitions.size())
+        err = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      else if (cluster::is_internal_topic(t.name))
+        err = ErrorCode::INVALID_TOPIC_EXCEPTION;
+      else
+        err = validate(ctx, w, p.records, max_bytes);
+      if (err != ErrorCode::NONE) {
+        pr.error_code = to_int(err);
+        continue;
+      }
+      work.push_back(std::move(w));
+    }
+  }
+
+  // Append on the owning shards, all shards in parallel.
+  std::map<int, std::vector<PartitionWork*>> by_shard;
+  for (auto& w : work) by_shard[broker.owner_of(w.tp)].push_back(&w);
+  WaitGroup wg(ctx.shard->io.get_executor());
+  int16_t acks = req.acks;
+  for (auto& [shard_id, items] : by_shard) {
+    wg.add();
+    Shard& target = broker.shard(shard_id);
+    asio::co_spawn(target.io.get_executor(), append_on_shard(broker, target, items, acks),
+                   asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
+  }
+  co_await wg.wait();
+
+  for (auto& w : work) {
+    auto& pr = resp.responses[w.topic_index].partition_responses[w.partition_index];
+    pr.error_code = to_int(w.result.error);
+    pr.base_offset = w.result.base_offset;
+    pr.log_append_time_ms = w.result.log_append_time;
+    pr.log_start_offset = w.result.log_start_offset;
+    if (!w.result.message.empty()) pr.error_message = w.result.message;
+  }
+  if (req.acks == 0) co_return net::Response{{}, false, false};
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,48 @@
+// The broker settings the server code reads, resolved from server.properties
+// (cluster::BrokerConfig) once at start-up.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/broker_config.h"
+#include "storage/log_config.h"
+
+namespace samsa::server {
+
+struct ListenerSpec {
+  std::string name = "PLAINTEXT";
+  std::string host;
+  int port = 9092;
+};
+
+struct BrokerSettings {
+  int32_t node_id = 1;
+  std::vector<ListenerSpec> listeners{ListenerSpec{}};
+  std::string advertised_host = "localhost";
+  int advertised_port = 9092;
+  std::vector<std::string> log_dirs{"./data"};
+  std::string metadata_log_dir;  // empty: first of log_dirs
+  int shards = 0;                // 0: one per core
+  int32_t max_request_bytes = 100 * 1024 * 1024;
+  int32_t message_max_bytes = 1048588;
+  bool auto_create_topics = true;
+  bool delete_topic_enable = true;
+  int32_t num_partitions = 1;
+  int16_t default_replication_factor = 1;
+  storage::LogConfig default_log_config;  // broker-level defaults for topic configs
+  int64_t retention_check_interval_ms = 300000;
+  int64_t flush_scheduler_interval_ms = 1000;
+  // The full configuration, for DescribeConfigs and dynamic updates.
+  std::shared_ptr<const cluster::BrokerConfig> config;
+  // Resolves a topic's overrides into its effective log config.
+  std::function<storage::LogConfig(const std::map<std::string, std::string>&)> log_config_for;
+  // Validates topic config overrides: nullopt when fine, else Kafka's message.
+  std::function<std::optional<std::string>(const std::map<std::string, std::string>&)> validate_topic_configs;
+};
+
+}  // namespace samsa::server

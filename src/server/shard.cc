@@ -1,0 +1,10 @@
+#include "server/shard.h"
+
+#include "server/partition.h"
+
+namespace samsa::server {
+
+Shard::Shard(int id_) : id(id_), io(1) {}
+Shard::~Shard() = default;
+
+}  // namespace samsa::server

@@ -1,0 +1,9 @@
+#pragma once
+
+namespace samsa::server {
+
+// `samsa start [--config FILE] [--override KEY=VALUE]...`: runs a broker in the
+// foreground until SIGINT/SIGTERM. Returns the process exit code.
+int start_command(int argc, char** argv);
+
+}  // namespace samsa::server

@@ -1,0 +1,127 @@
+// CreateTopics (19), DeleteTopics (20), CreatePartitions (37): all go to the
+// controller on shard 0, which appends the change to the metadata log.
+#include "protocol/messages/create_partitions.h"
+#include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_topics.h"
+#include "server/broker.h"
+#include "server/handlers.h"
+
+namespace samsa::server {
+
+namespace {
+std::optional<std::string> message_of(const cluster::OpResult& r) {
+  if (r.error == ErrorCode::NONE || r.message.empty()) return std::nullopt;
+  return r.message;
+}
+}  // namespace
+
+asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protocol::Reader& r) {
+  protocol::CreateTopicsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  protocol::CreateTopicsResponse resp;
+  std::set<std::string> seen, dup;
+  for (auto& t : req.topics)
+    if (!seen.insert(t.name).second) dup.insert(t.name);
+  for (auto& t : req.topics) {
+    auto& out = resp.topics.emplace_back();
+    out.name = t.name;
+    if (dup.count(t.name)) {
+      out.error_code = to_int(ErrorCode::INVALID_REQUEST);
+      out.error_message = "Create topics request from client contains multiple entries for the topic " + t.name;
+      continue;
+    }
+    cluster::TopicSpec spec;
+    spec.name = t.name;
+    spec.num_partitions = t.num_partitions;
+    spec.replication_factor = t.replication_factor;
+    for (auto& a : t.assignments) spec.assignments[a.partition_index] = a.broker_ids;
+    bool bad_config = false;
+    for (auto& c : t.configs) {
+      if (!c.value) {
+        out.error_code = to_int(ErrorCode::INVALID_CONFIG);
+        out.error_message = "Null value not supported for topic configs: " + c.name;
+        bad_config = true;
+        break;
+      }
+      spec.configs[c.name] = *c.value;
+    }
+    if (bad_config) continue;
+    auto res = co_await broker.create_topic(spec, req.validate_only);
+    out.error_code = to_int(res.error);
+    out.error_message = message_of(res);
+    out.topic_id = res.topic_id;
+    if (res.error == ErrorCode::NONE) {
+      out.num_partitions = spec.num_partitions == -1 && spec.assignments.empty() ? broker.settings().num_partitions
+                           : spec.assignments.empty() ? spec.num_partitions
+                                                      : static_cast<int32_t>(spec.assignments.size());
+      out.replication_factor = spec.replication_factor == -1 ? broker.settings().default_replication_factor
+                                                              : spec.replication_factor;
+      if (!spec.assignments.empty()) out.replication_factor = static_cast<int16_t>(spec.assignments.begin()->second.size());
+    }
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protocol::Reader& r) {
+  protocol::DeleteTopicsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  protocol::DeleteTopicsResponse resp;
+  std::vector<std::pair<std::optional<std::string>, protocol::Uuid>> targets;
+  if (ctx.api_version >= 6) {
+    for (auto& t : req.topics) targets.emplace_back(t.name, t.topic_id);
+  } else {
+    for (auto& n : req.topic_names) targets.emplace_back(n, protocol::Uuid{});
+  }
+  for (auto& [name, id] : targets) {
+    auto& out = resp.responses.emplace_back();
+    out.name = name;
+    out.topic_id = id;
+    auto image = ctx.shard->image;
+    const cluster::TopicInfo* info = name ? image->find_topic(*name) : image->find_topic(id);
+    if (!info) {
+      out.error_code = to_int(name ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION : ErrorCode::UNKNOWN_TOPIC_ID);
+      continue;
+    }
+    if (!broker.settings().delete_topic_enable) {
+      out.error_code = to_int(ErrorCode::TOPIC_DELETION_DISABLED);
+      continue;
+    }
+    std::string topic = info->name;
+    out.name = topic;
+    out.topic_id = info->id;
+    auto res = co_await run_on(broker.shard(0), [&broker, topic] { return broker.controller().delete_topic(topic);
+    });
+    out.error_code = to_int(res.error);
+    out.error_message = message_of(res);
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, protocol::Reader& r) {
+  protocol::CreatePartitionsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  protocol::CreatePartitionsResponse resp;
+  for (auto& t : req.topics) {
+    auto& out = resp.results.emplace_back();
+    out.name = t.name;
+    std::vector<std::vector<int32_t>> assignments;
+    if (t.assignments)
+      for (auto& a : *t.assignments) assignments.push_back(a.broker_ids);
+    std::string name = t.name;
+    int32_t count = t.count;
+    bool validate_only = req.validate_only;
+    auto res = co_await run_on(broker.shard(0), [&broker, name, count, assignments, validate_only] { return broker.controller().create_partitions(name, count, assignments, validate_only);
+    });
+    out.error_code = to_int(res.error);
+    out.error_message = message_of(res);
+  }
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace samsa::server
