@@ -167,7 +167,9 @@ bool RecordIterator::next(RecordView& out) {
   }
   const uint8_t* headers_begin = r.pos();
   if (!walk_headers(r, header_count, nullptr) || r.remaining() != 0) return fail(ErrorCode::INVALID_RECORD);
-  out.offset = header_.base_offset + offset_delta;
+  // Wrapping arithmetic: both operands are untrusted and must not overflow (UB).
+  out.offset = static_cast<int64_t>(static_cast<uint64_t>(header_.base_offset) +
+                                    static_cast<uint64_t>(int64_t{offset_delta}));
   out.timestamp = header_.is_log_append_time() ? header_.max_timestamp
                                                : static_cast<int64_t>(static_cast<uint64_t>(header_.base_timestamp) +
                                                                       static_cast<uint64_t>(ts_delta));
