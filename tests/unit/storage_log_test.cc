@@ -415,5 +415,96 @@ TEST(StorageLog, RemoveRenamesDirectoryForDeletion) {
   EXPECT_EQ(append(*log, 1).error, ErrorCode::KAFKA_STORAGE_ERROR);
 }
 
+TEST(StorageLog, InsaneIndexIsRebuilt) {
+  TempDir dir;
+  {
+    auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    ASSERT_TRUE(log->close());
+  }
+  // Overwrite the first segment's last index entry with one pointing past the file.
+  auto f = posix_env()->open_file(dir.sub("t-0/00000000000000000000.index"), OpenMode::kExisting);
+  ASSERT_TRUE(f);
+  auto size = (*f)->size();
+  ASSERT_TRUE(size && *size >= 16);
+  const uint8_t bogus[8] = {0, 0, 0x10, 0, 0x7f, 0, 0, 0};
+  ASSERT_TRUE((*f)->write_at(*size - 8, bogus));
+  auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
+  EXPECT_EQ(log->recovery_info().indexes_rebuilt, 1);
+  for (int64_t off : {0, 17, 40, 77}) {
+    auto hs = batches_of(log->read(off, 1, INT64_MAX, true));
+    ASSERT_EQ(hs.size(), 1u);
+    EXPECT_EQ(hs[0].base_offset, off / 2 * 2);
+  }
+}
+
+TEST(StorageLog, AppendsContinueIndexingAfterCleanReopen) {
+  TempDir dir;
+  LogConfig c;
+  c.index_interval_bytes = 100;
+  {
+    auto log = open_log(posix_env(), dir.sub("t-0"), c);
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    ASSERT_TRUE(log->close());
+  }
+  auto log = open_log(posix_env(), dir.sub("t-0"), c);
+  const size_t before = log->segments()[0]->offset_index().entries();
+  EXPECT_GT(before, 5u);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kNow + 100 + i).error, ErrorCode::NONE);
+  EXPECT_GT(log->segments()[0]->offset_index().entries(), before + 5);
+  EXPECT_TRUE(log->segments()[0]->offset_index().sanity_check(log->log_end_offset(), log->size_bytes()));
+  for (int64_t off = 0; off < 80; off += 7) {
+    EXPECT_EQ(batches_of(log->read(off, 1, INT64_MAX, true))[0].base_offset, off / 2 * 2);
+  }
+  ASSERT_TRUE(log->close());
+  log = open_log(posix_env(), dir.sub("t-0"), c);
+  EXPECT_EQ(log->log_end_offset(), 80);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow + 119 + 1);
+}
+
+TEST(StorageLog, TruncateIntoSealedSegmentThenReopen) {
+  TempDir dir;
+  {
+    auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    ASSERT_GE(log->segment_count(), 3u);
+    const int64_t target = log->segments()[1]->base_offset() + 6;
+    ASSERT_TRUE(log->truncate_to(target));
+    EXPECT_EQ(log->segment_count(), 2u);
+    EXPECT_EQ(log->log_end_offset(), target);
+    EXPECT_FALSE(log->segments()[1]->sealed());
+    EXPECT_EQ(log->max_timestamp_and_offset().offset, target - 1);
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(append(*log, 2, kNow + 1000 + i).error, ErrorCode::NONE);
+    ASSERT_TRUE(log->close());
+  }
+  auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
+  EXPECT_EQ(log->segment_count(), 2u);
+  auto hs = batches_of(log->read(0, 1 << 20, INT64_MAX, true));
+  ASSERT_FALSE(hs.empty());
+  EXPECT_EQ(hs.back().last_offset() + 1, log->log_end_offset());
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow + 1004 + 1);
+}
+
+TEST(StorageLog, OffsetForTimestampWithUnorderedTimestamps) {
+  TempDir dir;
+  LogConfig c;
+  c.index_interval_bytes = 1;
+  auto log = open_log(posix_env(), dir.sub("t-0"), c);
+  for (int64_t ts : {100, 50, 300, 200, 400, 150}) ASSERT_EQ(append(*log, 1, ts).error, ErrorCode::NONE);
+  auto at = [&](int64_t ts) {
+    auto r = log->offset_for_timestamp(ts);
+    EXPECT_TRUE(r);
+    return r->has_value() ? (*r)->offset : -1;
+  };
+  EXPECT_EQ(at(0), 0);
+  EXPECT_EQ(at(100), 0);
+  EXPECT_EQ(at(101), 2);
+  EXPECT_EQ(at(250), 2);
+  EXPECT_EQ(at(301), 4);
+  EXPECT_EQ(at(401), -1);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, 400);
+  EXPECT_EQ(log->max_timestamp_and_offset().offset, 4);
+}
+
 }  // namespace
 }  // namespace samsa::storage
