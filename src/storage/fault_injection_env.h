@@ -82,7 +82,7 @@ class FaultInjectionEnv final : public Env {
   struct Durable {
     std::string content;     // bytes at the last sync, trailing zero bytes trimmed
     uint64_t size = 0;       // file size at the last sync
-    bool dir_entry_durable;  // survives a power cut (created before, or dir synced)
+    bool dir_entry_durable = false;  // survives a power cut (created before, or dir synced)
     std::string path;        // current name
   };
 
