@@ -231,7 +231,7 @@ def test_admin_validate_only_and_bad_requests(broker):
                              request_timeout=ADMIN_TIMEOUT_S)
     with pytest.raises(KafkaException) as exc:
         fs[name].result(timeout=ADMIN_TIMEOUT_S)
-    assert error_code(exc.value) == KafkaError.INVALID_TOPIC_EXCEPTION
+    assert error_code(exc.value) == KafkaError.TOPIC_EXCEPTION  # INVALID_TOPIC_EXCEPTION (17)
 
 
 def test_admin_create_partitions(broker):
