@@ -147,6 +147,9 @@ class Log {
   FlushTicket prepare_flush(int64_t now_ms = 0) const;
   // After ticket.run() succeeded. Ignored parts: offsets since truncated.
   void complete_flush(const FlushTicket& ticket);
+  // After ticket.run() failed: a failed fdatasync leaves the page cache in an
+  // unknown state, so the log refuses further work until reopened.
+  void mark_failed() { failed_ = true; }
   // flush.messages / flush.ms say a flush is due.
   bool flush_due(int64_t now_ms) const;
 
