@@ -140,6 +140,33 @@ def test_fetch_out_of_range_offset(broker):
         c.close()
 
 
+def test_small_fetch_size_still_makes_progress(broker):
+    """Records larger than the consumer's per-partition fetch size: the broker still returns
+    the first batch whole (KIP-74), so the consumer gets every record."""
+    topic = unique_topic("cf-smallfetch")
+    create_topic(broker.bootstrap, topic, 1)
+    msgs = [Msg(key=f"k{i}".encode(), value=bytes([65 + i]) * 10_000, partition=0)
+            for i in range(20)]
+    results = produce(broker.bootstrap, topic, msgs, {"linger.ms": 0, "compression.type": "none"})
+    assert_delivered(results, msgs)
+    got = consume_all(broker.bootstrap, topic, [0], extra={"fetch.message.max.bytes": 1024})
+    assert_dense(got)
+    assert contents(got) == expected_by_partition(msgs, results)
+
+
+def test_auto_create_disabled(make_broker):
+    b = make_broker(1, {"auto.create.topics.enable": "false"})
+    topic = unique_topic("cf-noauto")
+    results = produce(b.bootstrap, topic, [Msg(value=b"x")],
+                      {"message.timeout.ms": 5000, "topic.metadata.propagation.max.ms": 1000})
+    assert results[0].error is not None, "produce to a missing topic succeeded"
+    assert topic not in admin_client(b.bootstrap).list_topics(timeout=ADMIN_TIMEOUT_S).topics
+    # Explicit creation still works.
+    create_topic(b.bootstrap, topic, 1)
+    msgs = [Msg(value=b"y", partition=0)]
+    assert_delivered(produce(b.bootstrap, topic, msgs), msgs)
+
+
 def test_metadata(broker):
     admin = admin_client(broker.bootstrap)
     md = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
