@@ -185,7 +185,7 @@ Status Segment::load_tail_state() {
   offset_of_max_timestamp_ = t.offset;
   uint64_t start = offset_index_->entries() > 0 ? offset_index_->last_entry().position : 0;
   uint8_t buf[kScanBufferBytes];
-  if (size_ > 0) {
+  if (size_ > 0 && !sealed_) {  // only the active segment's age matters (segment.ms)
     BlockReader first(*log_, size_, buf);
     auto p = first.view(0, format::kBatchHeaderSize);
     if (!p) return p.status();
