@@ -216,8 +216,7 @@ void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
         continue;
       }
       if (existing) {  // same name, new topic id: the old one was deleted
-        existing->log().remove();
-        s.partitions.erase(tp);
+        remove_partition(s, tp);
       }
       auto part = open_partition(*this, s, tp, topic->id, log_config_for(*topic));
       if (part) s.partitions[tp] = std::move(part);
@@ -228,13 +227,25 @@ void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
     auto* t = image->find_topic(it->first.topic);
     bool keep = t && t->id == it->second->topic_id() && static_cast<size_t>(it->first.partition) < t->partitions.size();
     if (!keep) {
-      spdlog::info("deleting partition {}-{}", it->first.topic, it->first.partition);
-      it->second->log().remove();
-      it = s.partitions.erase(it);
+      auto tp = it->first;
+      ++it;
+      remove_partition(s, tp);
     } else {
       ++it;
     }
   }
+}
+
+// A deleted partition: its directory is renamed for background deletion and
+// nothing on this shard may keep a pointer to it.
+void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
+  auto it = s.partitions.find(tp);
+  if (it == s.partitions.end()) return;
+  spdlog::info("deleting partition {}", tp.to_string());
+  flushers_[s.id]->forget(*it->second);
+  auto removed = it->second->log().remove();
+  if (!removed) spdlog::error("removing {} failed: {}", tp.to_string(), removed.status().to_string());
+  s.partitions.erase(it);
 }
 
 asio::awaitable<cluster::OpResult> Broker::create_topic(cluster::TopicSpec spec, bool validate_only) {

@@ -57,6 +57,7 @@ class Broker {
   std::string prepare_dirs();
   void publish(cluster::ImagePtr image);
   void apply_image(Shard& s, cluster::ImagePtr image);
+  void remove_partition(Shard& s, const TopicPartition& tp);
   void shutdown();
 
   BrokerSettings settings_;

@@ -5,10 +5,7 @@
 // legacy message format they understand (the only path that copies).
 #include <spdlog/spdlog.h>
 
-#if __has_include("protocol/legacy.h")
 #include "protocol/legacy.h"
-#define SAMSA_HAS_LEGACY 1
-#endif
 #include "protocol/messages/fetch.h"
 #include "server/broker.h"
 #include "server/handlers.h"
@@ -140,9 +137,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       raw.resize(pos);
       protocol::Bytes converted;
       int8_t magic = ctx.api_version >= 2 ? 1 : 0;
-#ifdef SAMSA_HAS_LEGACY
       if (protocol::downconvert(raw, magic, converted) == ErrorCode::NONE) pr.records.owned = std::move(converted);
-#endif
     } else {
       pr.records.chunks = std::move(res.chunks);
     }

@@ -5,10 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/topic_name.h"
-#if __has_include("protocol/legacy.h")
 #include "protocol/legacy.h"
-#define SAMSA_HAS_LEGACY 1
-#endif
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
@@ -38,12 +35,8 @@ ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Record
   auto mem = std::span<uint8_t>(const_cast<uint8_t*>(recs.view.data()), recs.view.size());
   if (ctx.api_version < 3) {
     // Produce v0-2 carries legacy message sets (magic 0/1): up-convert to v2.
-#ifdef SAMSA_HAS_LEGACY
     auto err = protocol::upconvert(mem, now_ms(), w.converted);
     if (err != ErrorCode::NONE) return err;
-#else
-    return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
-#endif
     mem = std::span<uint8_t>(w.converted);
   }
   auto batches = protocol::split_batches(mem);
@@ -125,6 +118,8 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
         err = ErrorCode::INVALID_TOPIC_EXCEPTION;
       else
         err = validate(ctx, w, p.records, max_bytes);
+      // Clients before Produce v8 do not know INVALID_RECORD; Kafka answers them with CORRUPT_MESSAGE.
+      if (err == ErrorCode::INVALID_RECORD && ctx.api_version < 8) err = ErrorCode::CORRUPT_MESSAGE;
       if (err != ErrorCode::NONE) {
         pr.error_code = to_int(err);
         continue;

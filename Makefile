@@ -1,0 +1,34 @@
+# Samsa — the two commands of the README are `make run` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps configure build run test unit integration bench clean fuzz
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) > /dev/null
+
+build: configure
+	@ninja -C $(BUILD_DIR) -j$(JOBS) samsa unit_tests
+
+# Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly).
+run: build
+	@exec $(BUILD_DIR)/samsa start --override listeners=PLAINTEXT://localhost:9092 --override log.dirs=./data
+
+unit: build
+	@$(BUILD_DIR)/unit_tests --gtest_brief=1
+
+integration: build
+	@SAMSA_BIN=$(abspath $(BUILD_DIR))/samsa bash tests/integration/run.sh
+
+test: build
+	@bash scripts/test.sh $(BUILD_DIR)
+
+bench: build
+	@bash bench/run.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: GoogleTest units, then the integration suite (real clients
+# against a real broker). Prints one closing summary line.
+set -uo pipefail
+BUILD_DIR=${1:-build}
+cd "$(dirname "$0")/.."
+status=0
+echo "== unit tests"
+if ! "$BUILD_DIR/unit_tests" --gtest_brief=1; then status=1; fi
+echo "== integration tests"
+if ! SAMSA_BIN="$(pwd)/$BUILD_DIR/samsa" bash tests/integration/run.sh; then status=1; fi
+exit $status
