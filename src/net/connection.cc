@@ -74,7 +74,8 @@ awaitable<void> Connection::read_loop() {
 awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::Bytes> frame) {
   auto self = shared_from_this();
   try {
-    slot->response = co_await handler_(info_, std::move(frame));
+    auto op = handler_(info_, std::move(frame));  // not inside co_await: GCC 12 temporaries bug
+    slot->response = co_await std::move(op);
   } catch (const std::exception& e) {
     spdlog::error("connection {}: request handler failed: {}", info_.id, e.what());
     Response r;

@@ -17,6 +17,7 @@
 #include "server/metadata_log.h"
 #include "server/partition.h"
 #include "storage/env.h"
+#include "storage/log_manager.h"
 
 namespace samsa::server {
 
@@ -124,6 +125,11 @@ std::string Broker::prepare_dirs() {
 
 std::string Broker::start() {
   if (auto err = prepare_dirs(); !err.empty()) return err;
+  storage::LogManagerOptions lm;
+  lm.log_dirs = settings_.log_dirs;
+  auto manager = storage::LogManager::open(storage::posix_env(), lm);
+  if (!manager) return "cannot open log dirs: " + manager.status().to_string();
+  log_manager_ = std::move(manager).value();
   int n = settings_.shards > 0 ? settings_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
@@ -187,6 +193,7 @@ std::string Broker::start() {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
+  asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
   return {};
@@ -243,8 +250,9 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
   if (it == s.partitions.end()) return;
   spdlog::info("deleting partition {}", tp.to_string());
   flushers_[s.id]->forget(*it->second);
-  auto removed = it->second->log().remove();
-  if (!removed) spdlog::error("removing {} failed: {}", tp.to_string(), removed.status().to_string());
+  if (auto st = log_manager_->delete_log(tp, &it->second->log()); !st)
+    spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
+  log_manager_->release(tp);
   s.partitions.erase(it);
 }
 
@@ -304,6 +312,20 @@ void Broker::wait_for_shutdown() {
   shutdown();
 }
 
+// Recovery points and log start offsets go to the checkpoint files once a
+// minute (log.flush.offset.checkpoint.interval.ms), so an unclean restart only
+// re-validates what was written since.
+void Broker::schedule_checkpoints() {
+  if (stopping_) return;
+  if (!checkpoint_timer_) checkpoint_timer_ = std::make_unique<asio::steady_timer>(shards_[0]->io);
+  checkpoint_timer_->expires_after(std::chrono::seconds(60));
+  checkpoint_timer_->async_wait([this](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    if (auto st = log_manager_->write_checkpoints(); !st) spdlog::error("writing checkpoints failed: {}", st.to_string());
+    schedule_checkpoints();
+  });
+}
+
 void Broker::stop() { ::kill(::getpid(), SIGTERM); }
 
 // Stop accepting, let in-flight requests finish, flush every log, close them
@@ -319,14 +341,23 @@ void Broker::shutdown() {
   for (auto& s : shards_) {
     std::promise<void> p;
     Shard* sp = s.get();
-    asio::post(sp->io, [sp, &p] {
-      for (auto& [tp, part] : sp->partitions) part->close();
+    asio::post(sp->io, [this, sp, &p] {
+      for (auto& [tp, part] : sp->partitions) {
+        part->close();
+        log_manager_->release(tp);
+      }
       sp->partitions.clear();
       p.set_value();
     });
     p.get_future().wait();
   }
-  close_logs(*this);
+  if (checkpoint_timer_) {
+    std::promise<void> p;
+    asio::post(shards_[0]->io, [this, &p] { checkpoint_timer_.reset(); p.set_value(); });
+    p.get_future().wait();
+  }
+  if (auto st = log_manager_->write_clean_shutdown(); !st)
+    spdlog::error("writing the clean-shutdown marker failed: {}", st.to_string());
   for (auto& f : flushers_) f->stop();
   work_.clear();
   for (auto& s : shards_) s->io.stop();

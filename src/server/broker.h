@@ -15,7 +15,7 @@
 #include "server/shard.h"
 
 namespace samsa::storage {
-class Env;
+class LogManager;
 }
 
 namespace samsa::server {
@@ -46,6 +46,7 @@ class Broker {
   Flusher& flusher(int shard) { return *flushers_[shard]; }
   storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;
   int bound_port() const { return bound_port_; }
+  storage::LogManager& log_manager() { return *log_manager_; }  // thread-safe
 
   // Entry point of every request frame (runs on the connection's shard).
   asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame);
@@ -59,13 +60,16 @@ class Broker {
   void apply_image(Shard& s, cluster::ImagePtr image);
   void remove_partition(Shard& s, const TopicPartition& tp);
   void shutdown();
+  void schedule_checkpoints();
 
   BrokerSettings settings_;
   std::string cluster_id_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<Flusher>> flushers_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unique_ptr<storage::LogManager> log_manager_;
   std::unique_ptr<cluster::MetadataLog> metadata_log_;
+  std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::Controller> controller_;
   std::vector<int> lock_fds_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;

@@ -66,8 +66,9 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
   } else {
     co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unsupported resource type " + std::to_string(type)};
   }
-  auto res = co_await run_on(broker.shard(0), [&broker, type, name, changes, validate_only] { return broker.controller().alter_configs(type, name, changes, validate_only);
+  auto op = run_on(broker.shard(0), [&broker, type, name, changes, validate_only] { return broker.controller().alter_configs(type, name, changes, validate_only);
   });
+  auto res = co_await std::move(op);
   AlterOutcome out{res.error, std::nullopt};
   if (!res.message.empty()) out.message = res.message;
   co_return out;
@@ -161,7 +162,8 @@ asio::awaitable<net::Response> handle_alter_configs(RequestContext& ctx, protoco
         for (auto& [k, v] : it->second)
           if (!given.count(k)) changes.emplace_back(k, std::nullopt);
     }
-    auto o = co_await alter(ctx, res.resource_type, res.resource_name, std::move(changes), req.validate_only);
+    auto op = alter(ctx, res.resource_type, res.resource_name, std::move(changes), req.validate_only);
+    auto o = co_await std::move(op);
     out.error_code = to_int(o.error);
     out.error_message = o.message;
   }
@@ -220,7 +222,8 @@ asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext& 
       out.error_message = msg;
       continue;
     }
-    auto o = co_await alter(ctx, res.resource_type, res.resource_name, std::move(changes), req.validate_only);
+    auto op = alter(ctx, res.resource_type, res.resource_name, std::move(changes), req.validate_only);
+    auto o = co_await std::move(op);
     out.error_code = to_int(o.error);
     out.error_message = o.message;
   }

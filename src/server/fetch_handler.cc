@@ -87,7 +87,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   for (;;) {
     bool can_wait = std::chrono::steady_clock::now() < deadline;
     if (can_wait) waiter = std::make_shared<FetchWaiter>(ctx.shard->io.get_executor());
-    co_await read_all(ctx, items, waiter);
+    auto reading = read_all(ctx, items, waiter);
+    co_await std::move(reading);
     size_t total = 0;
     bool any_error = false;
     for (auto& it : items) {
@@ -101,7 +102,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (!waiter->woken) {  // timed out: one last read below returns whatever is there
         waiter.reset();
-        co_await read_all(ctx, items, nullptr);
+        auto last = read_all(ctx, items, nullptr);
+        co_await std::move(last);
         break;
       }
     }

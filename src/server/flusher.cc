@@ -76,8 +76,11 @@ void Flusher::maybe_start_round() {
     bool ok = true;
     for (auto& it : *items) ok &= it.ticket.run().is_ok();
     asio::post(io_, [this, items, round, ok] {
-      for (auto& it : *items)
-        if (ok && !it.alive.expired()) it.p->complete_flush(it.ticket);
+      for (auto& it : *items) {
+        if (it.alive.expired()) continue;
+        if (ok) it.p->complete_flush(it.ticket);
+        else it.p->log().mark_failed();  // state unknown: refuse appends until reopened
+      }
       round->error = ok ? ErrorCode::NONE : ErrorCode::KAFKA_STORAGE_ERROR;
       if (!ok) spdlog::error("fdatasync failed: acks=-1 produce requests fail with KAFKA_STORAGE_ERROR");
       round->finished = true;

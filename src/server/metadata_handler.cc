@@ -48,7 +48,8 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
       if (!may_create || cluster::topic_name_error(*t.name)) continue;
       cluster::TopicSpec spec;
       spec.name = *t.name;
-      auto res = co_await broker.create_topic(spec, false);
+      auto op = broker.create_topic(spec, false);
+      auto res = co_await std::move(op);
       if (res.error != ErrorCode::NONE && res.error != ErrorCode::TOPIC_ALREADY_EXISTS)
         spdlog::warn("auto-creating topic {} failed: {}", *t.name, res.message);
     }

@@ -6,6 +6,7 @@
 #include "server/broker.h"
 #include "server/request_context.h"
 #include "storage/log.h"
+#include "storage/log_manager.h"
 
 namespace samsa::server {
 
@@ -97,31 +98,15 @@ OpenedMetadataLog open_metadata_log(const std::string& log_dir) {
 
 std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg) {
-  auto* env = storage::posix_env();
-  auto& dirs = broker.settings().log_dirs;
-  std::string name = tp.to_string();
-  std::string dir;
-  for (auto& d : dirs)
-    if (env->is_dir(storage::join_path(d, name))) dir = storage::join_path(d, name);
-  if (dir.empty()) dir = storage::join_path(dirs[TopicPartitionHash()(tp) % dirs.size()], name);
-  if (auto st = storage::create_dirs(env, dir); !st) {
-    spdlog::error("cannot create {}: {}", dir, st.to_string());
-    return nullptr;
-  }
-  storage::LogOpenOptions opts;
-  opts.config = cfg;
-  opts.now_ms = now_ms();
-  auto log = storage::Log::open(env, dir, tp, opts);
-  if (!log.is_ok()) {
-    spdlog::error("cannot open log {}: {}", dir, log.status().to_string());
+  auto log = broker.log_manager().open_log(tp, cfg, now_ms());
+  if (!log) {
+    spdlog::error("cannot open log of {}: {}", tp.to_string(), log.status().to_string());
     return nullptr;
   }
   auto& info = log.value()->recovery_info();
   if (info.bytes_truncated > 0)
-    spdlog::warn("{}: recovery truncated {} bytes of invalid data", name, info.bytes_truncated);
+    spdlog::warn("{}: recovery truncated {} bytes of invalid data", tp.to_string(), info.bytes_truncated);
   return std::make_unique<Partition>(tp, topic_id, std::move(log).value());
 }
-
-void close_logs(Broker&) {}
 
 }  // namespace samsa::server

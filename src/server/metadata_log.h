@@ -22,7 +22,4 @@ OpenedMetadataLog open_metadata_log(const std::string& log_dir);
 std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg);
 
-// After every partition was closed: checkpoints and clean-shutdown markers.
-void close_logs(Broker& broker);
-
 }  // namespace samsa::server

@@ -41,6 +41,8 @@ ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Record
   }
   auto batches = protocol::split_batches(mem);
   if (!batches || batches->empty()) return ErrorCode::CORRUPT_MESSAGE;
+  // Produce v3+ carries exactly one record batch per partition (Kafka's rule).
+  if (ctx.api_version >= 3 && batches->size() != 1) return ErrorCode::INVALID_RECORD;
   for (auto& b : *batches) {
     if (b.size() >= protocol::batch::kHeaderSize && b[protocol::batch::kMagic] != 2)
       return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
@@ -91,7 +93,8 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
       if (ctx.shard->image->find_topic(t.name) || cluster::topic_name_error(t.name)) continue;
       cluster::TopicSpec spec;
       spec.name = t.name;
-      co_await broker.create_topic(spec, false);
+      auto op = broker.create_topic(spec, false);
+      co_await std::move(op);
     }
   }
   auto image = ctx.shard->image;

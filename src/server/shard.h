@@ -30,8 +30,11 @@ struct Shard {
 };
 
 // Runs `fn` (a plain function returning T) on `target`'s thread and resumes the
-// calling coroutine on its own executor with the result. Plain functions, not
-// coroutine lambdas: captures of coroutine lambdas die with the lambda object.
+// calling coroutine on its own executor with the result.
+//
+// GCC 12 destroys a capturing lambda twice when it appears in the same
+// expression as co_await. So never write `co_await run_on(s, [x] {...})`;
+// write `auto op = run_on(s, [x] {...}); auto r = co_await std::move(op);`.
 template <typename F>
 asio::awaitable<std::invoke_result_t<F>> run_on(Shard& target, F fn) {
   using T = std::invoke_result_t<F>;

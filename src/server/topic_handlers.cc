@@ -48,7 +48,8 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
       spec.configs[c.name] = *c.value;
     }
     if (bad_config) continue;
-    auto res = co_await broker.create_topic(spec, req.validate_only);
+    auto create = broker.create_topic(spec, req.validate_only);
+    auto res = co_await std::move(create);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
     out.topic_id = res.topic_id;
@@ -93,8 +94,9 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
     std::string topic = info->name;
     out.name = topic;
     out.topic_id = info->id;
-    auto res = co_await run_on(broker.shard(0), [&broker, topic] { return broker.controller().delete_topic(topic);
+    auto op = run_on(broker.shard(0), [&broker, topic] { return broker.controller().delete_topic(topic);
     });
+    auto res = co_await std::move(op);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
   }
@@ -116,8 +118,9 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
     std::string name = t.name;
     int32_t count = t.count;
     bool validate_only = req.validate_only;
-    auto res = co_await run_on(broker.shard(0), [&broker, name, count, assignments, validate_only] { return broker.controller().create_partitions(name, count, assignments, validate_only);
+    auto op = run_on(broker.shard(0), [&broker, name, count, assignments, validate_only] { return broker.controller().create_partitions(name, count, assignments, validate_only);
     });
+    auto res = co_await std::move(op);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
   }
