@@ -30,11 +30,13 @@ function makeKafka(args) {
   })
 }
 
+// Not unref'd on purpose: it also keeps node from exiting silently (code 0) when a client
+// leaves a promise pending forever; main() ends the process explicitly on success or error.
 function armDeadline(seconds) {
   setTimeout(() => {
     console.error(`DEADLINE: gave up after ${seconds}s`)
     process.exit(3)
-  }, seconds * 1000).unref()
+  }, seconds * 1000)
 }
 
 function emitResult(result) {

@@ -18,8 +18,12 @@ main(async () => {
   await consumer.connect()
   await consumer.subscribe({ topic: args.topic, fromBeginning: true })
   const records = []
-  let resolveDone
-  const done = new Promise(resolve => { resolveDone = resolve })
+  let resolveDone, rejectDone
+  const done = new Promise((resolve, reject) => { resolveDone = resolve; rejectDone = reject })
+  // A crash kafkajs will not retry ends the program at once instead of at the deadline.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) rejectDone(payload.error)
+  })
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       const headers = {}
