@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 status=0
 echo "== unit tests"
 if ! "$BUILD_DIR/unit_tests" --gtest_brief=1; then status=1; fi
+echo "== fuzzing (bounded)"
+if ! bash tests/fuzz/run.sh "$BUILD_DIR"; then status=1; fi
 echo "== integration tests"
 if ! SAMSA_BIN="$(pwd)/$BUILD_DIR/samsa" bash tests/integration/run.sh; then status=1; fi
 exit $status
