@@ -49,6 +49,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   void close();
   const ConnectionInfo& info() const { return info_; }
+  // Requests read but not yet answered (shutdown waits for them).
+  size_t in_flight() const { return pending_.size(); }
 
  private:
   struct Slot {

@@ -38,6 +38,18 @@ int Listener::port() const {
 
 void Listener::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 
+void Listener::stop_accepting() {
+  asio::error_code ec;
+  acceptor_.close(ec);
+}
+
+size_t Listener::in_flight() const {
+  size_t n = 0;
+  for (auto& w : connections_)
+    if (auto c = w.lock()) n += c->in_flight();
+  return n;
+}
+
 void Listener::stop() {
   asio::error_code ec;
   acceptor_.close(ec);

@@ -19,7 +19,9 @@ class Listener {
   // Binds and listens; returns an error message on failure.
   std::string bind(const std::string& host, int port);
   void start();
-  void stop();  // stop accepting and close every connection of this shard
+  void stop_accepting();
+  size_t in_flight() const;  // requests still being handled on this shard's connections
+  void stop();               // stop accepting and close every connection of this shard
   int port() const;
 
  private:

@@ -11,9 +11,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/group_coordinator.h"
 #include "protocol/api_registry.h"
 #include "server/flusher.h"
 #include "server/handlers.h"
+#include "server/log_maintenance.h"
 #include "server/metadata_log.h"
 #include "server/partition.h"
 #include "storage/env.h"
@@ -134,6 +136,8 @@ std::string Broker::start() {
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
+    coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
+                                                                            [] { return now_ms(); }));
     work_.push_back(asio::make_work_guard(shards_.back()->io));
   }
   // Metadata: replay the log on shard 0's thread before anything else runs.
@@ -194,6 +198,11 @@ std::string Broker::start() {
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
   asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
+  for (auto& s : shards_) {
+    maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *s));
+    auto* m = maintenance_.back().get();
+    asio::post(s->io, [m] { m->start(); });
+  }
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
   return {};
@@ -226,7 +235,10 @@ void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
         remove_partition(s, tp);
       }
       auto part = open_partition(*this, s, tp, topic->id, log_config_for(*topic));
-      if (part) s.partitions[tp] = std::move(part);
+      if (!part) continue;
+      auto* opened = part.get();
+      s.partitions[tp] = std::move(part);
+      if (tp.topic == coordinator::kOffsetsTopic) load_offsets_partition(*this, s, *opened);
     }
   }
   // Deleted topics.
@@ -332,16 +344,30 @@ void Broker::stop() { ::kill(::getpid(), SIGTERM); }
 // (writing the clean-shutdown marker), then stop the shards.
 void Broker::shutdown() {
   if (stopping_.exchange(true)) return;
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    auto* l = listeners_[i].get();
-    std::promise<void> p;
-    asio::post(shards_[i % shards_.size()]->io, [l, &p] { l->stop(); p.set_value(); });
-    p.get_future().wait();
+  // Stop accepting, then give in-flight requests up to 5 s to be answered.
+  auto on_listeners = [this](auto fn) {
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+      auto* l = listeners_[i].get();
+      std::promise<void> p;
+      asio::post(shards_[i % shards_.size()]->io, [l, &p, &fn] { fn(*l); p.set_value(); });
+      p.get_future().wait();
+    }
+  };
+  on_listeners([](net::Listener& l) { l.stop_accepting(); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t busy = 0;
+    on_listeners([&busy](net::Listener& l) { busy += l.in_flight(); });
+    if (busy == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  on_listeners([](net::Listener& l) { l.stop(); });
   for (auto& s : shards_) {
     std::promise<void> p;
     Shard* sp = s.get();
-    asio::post(sp->io, [this, sp, &p] {
+    LogMaintenance* m = static_cast<size_t>(sp->id) < maintenance_.size() ? maintenance_[sp->id].get() : nullptr;
+    asio::post(sp->io, [this, sp, m, &p] {
+      if (m) m->stop();
       for (auto& [tp, part] : sp->partitions) {
         part->close();
         log_manager_->release(tp);
