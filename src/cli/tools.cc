@@ -4,16 +4,33 @@
 #include <cstring>
 #include <string>
 
+#include "cli/commands.h"
+
 namespace samsa::cli {
 
 namespace {
+
+struct Tool {
+  const char* name;
+  int (*main)(int, char**);
+  const char* help;
+};
+
+// Tools not written yet are absent rather than stubbed.
+const Tool kTools[] = {
+    {"topics", topics_main, "create, delete, describe, or change a topic (kafka-topics.sh)"},
+};
+
 void usage() {
   std::fprintf(stderr,
                "Usage: samsa <command> [options]\n\n"
                "Commands:\n"
-               "  start            run a broker in the foreground (like kafka-server-start.sh)\n\n"
-               "Run 'samsa <command> --help' for the options of a command.\n");
+               "  %-22s run a broker in the foreground (like kafka-server-start.sh)\n",
+               "start");
+  for (const auto& t : kTools) std::fprintf(stderr, "  %-22s %s\n", t.name, t.help);
+  std::fprintf(stderr, "\nRun 'samsa <command> --help' for the options of a command.\n");
 }
+
 }  // namespace
 
 int run_tool(int argc, char** argv) {
@@ -21,6 +38,8 @@ int run_tool(int argc, char** argv) {
     usage();
     return argc < 2 ? 2 : 0;
   }
+  for (const auto& t : kTools)
+    if (std::strcmp(argv[1], t.name) == 0) return t.main(argc - 1, argv + 1);
   std::fprintf(stderr, "samsa: unknown command '%s'\n\n", argv[1]);
   usage();
   return 2;

@@ -1,0 +1,15 @@
+#pragma once
+// Entry points of the operator tools; argv[0] is the tool name ("topics", ...).
+// Each returns the process exit code.
+namespace samsa::cli {
+
+int topics_main(int argc, char** argv);
+int console_producer_main(int argc, char** argv);
+int console_consumer_main(int argc, char** argv);
+int get_offsets_main(int argc, char** argv);
+int broker_api_versions_main(int argc, char** argv);
+int configs_main(int argc, char** argv);
+int producer_perf_main(int argc, char** argv);
+int consumer_perf_main(int argc, char** argv);
+
+}  // namespace samsa::cli

@@ -1,0 +1,85 @@
+#pragma once
+// Shared plumbing of the operator tools: client properties (--command-config,
+// k=v flags), librdkafka handles, a blocking raw-protocol client for the calls
+// librdkafka 2.0.2 does not expose (topic ids, ApiVersions ranges), formatting.
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/wire.h"
+
+namespace samsa::cli {
+
+using Properties = std::map<std::string, std::string>;
+
+// Prints "ERROR: <msg>" on stderr (one line) and returns exit code 1.
+int fail(const std::string& msg);
+
+// Parses "k=v"; false when there is no '=' or the key is empty.
+bool parse_kv(const std::string& s, std::string& k, std::string& v);
+// Reads a Java-style properties file (k=v or k: v, '#'/'!' comments).
+bool load_properties(const std::string& path, Properties& out, std::string& err);
+std::vector<std::string> split(const std::string& s, char sep);
+
+// Owns an rd_kafka_t; destroys it on scope exit. Single-threaded use by the tool.
+struct KafkaDeleter { void operator()(rd_kafka_t* rk) const { if (rk) rd_kafka_destroy(rk); } };
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+// Creates a producer/consumer/admin handle from properties; on failure returns
+// null and sets err. Unknown properties are an error (clear message).
+KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::string& err);
+
+// Resolves --bootstrap-server/--broker-list + --command-config into properties.
+bool base_properties(const std::string& bootstrap, const std::string& command_config,
+                     Properties& out, std::string& err);
+
+// Kafka prints topic ids as URL-safe base64 without padding.
+std::string base64url(const protocol::Uuid& id);
+std::string json_escape(const std::string& s);
+
+// A blocking connection to one broker speaking the Kafka protocol with the
+// project's generated codecs. Used by one thread; every call is bounded by the
+// timeout given to connect().
+class RawClient {
+ public:
+  RawClient() = default;
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // Connects to the first reachable "host:port" of a comma-separated list.
+  bool connect(const std::string& bootstrap, int timeout_ms, std::string& err);
+  const std::string& peer() const { return peer_; }
+
+  // Sends one request and decodes the response body; false + err on any failure.
+  template <typename Req, typename Resp>
+  bool call(const Req& req, int16_t version, Resp& resp, std::string& err) {
+    protocol::Writer w;
+    req.encode(w, version);
+    protocol::Bytes body;
+    // ApiVersions responses always use header v0 (KIP-511), others v1 when flexible.
+    bool flex_resp_header = Req::is_flexible(version) && Req::api_key != 18;
+    if (!round_trip(Req::api_key, version, Req::is_flexible(version), w.buffer(),
+                    flex_resp_header, body, err))
+      return false;
+    protocol::Reader r(body.data(), body.size());
+    resp.decode(r, version);
+    if (!r.ok()) { err = "could not decode the broker's response"; return false; }
+    return true;
+  }
+
+ private:
+  bool round_trip(int16_t key, int16_t version, bool flex_req, const protocol::Bytes& payload,
+                  bool flex_resp_header, protocol::Bytes& body, std::string& err);
+  bool io(bool writing, uint8_t* p, size_t n, std::string& err);
+  int fd_ = -1;
+  int timeout_ms_ = 10000;
+  int32_t correlation_ = 1;
+  std::string peer_;
+};
+
+}  // namespace samsa::cli
