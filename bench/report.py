@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""report.py RESULTS.env [MICRO.json] [CALLGRIND.top]: the markdown report of bench/run.sh.
+
+RESULTS.env holds key=value lines written by run.sh during one run; every ratio below is computed
+from figures of that same run. Standard library only.
+"""
+import json
+import os
+import sys
+
+
+def load(path):
+    r = {}
+    for line in open(path):
+        if "=" in line:
+            k, v = line.rstrip("\n").split("=", 1)
+            r[k] = v
+    return r
+
+
+R = load(sys.argv[1])
+
+
+def num(key):
+    try:
+        return float(R[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def fmt(v, unit="", digits=1):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 10000:
+        s = f"{v:,.0f}"
+    else:
+        s = f"{v:,.{digits}f}"
+    return f"{s} {unit}".strip()
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def status(value, target, higher_is_better=True):
+    if value is None:
+        return "not measured"
+    if higher_is_better:
+        return "met" if value >= target else f"missed by {100 * (target - value) / target:.0f}%"
+    return "met" if value <= target else f"missed by {100 * (value - target) / target:.0f}%"
+
+
+rows = []  # (measure, figure, reference, ratio, target, status)
+
+
+def row(measure, figure, reference="", rat="", target="", st=""):
+    rows.append((measure, figure, reference, rat, target, st))
+
+
+s1k, s1k_r = num("samsa_1k_acks1_mbps"), num("samsa_1k_acks1_rps")
+sall = num("samsa_1k_acksall_mbps")
+s100_r, s100 = num("samsa_100b_acks1_rps"), num("samsa_100b_acks1_mbps")
+cons = num("samsa_consume_mbps")
+p50, p99 = num("samsa_latency_p50_ms"), num("samsa_latency_p99_ms")
+p1000 = num("samsa_1k_p1000_mbps")
+loop, disk, disk_sync, sendf = num("loopback_mbps"), num("disk_write_mbps"), num("disk_write_fdatasync_mbps"), num("sendfile_mbps")
+redis_mem, redis_aof, nats = num("redis_mem_mbps"), num("redis_aof_mbps"), num("nats_js_mbps")
+kib_pp, startup = num("samsa_kib_per_partition"), num("samsa_startup_10k_s")
+
+# Machine limits
+row("**Machine** loopback TCP (iperf3, 1 stream)", fmt(loop, "MB/s"))
+row("**Machine** sequential write, buffered (fio 1 MiB)", fmt(disk, "MB/s"))
+row("**Machine** sequential write, fdatasync per MiB (fio)", fmt(disk_sync, "MB/s"))
+row("**Machine** fdatasync latency 4 KiB p50 / p99", f"{fmt(num('fdatasync_p50_ms'), digits=3)} / {fmt(num('fdatasync_p99_ms'), 'ms', 3)}")
+row("**Machine** sendfile of a cached file over loopback", fmt(sendf, "MB/s"))
+# Samsa end to end
+r = ratio(s1k, loop)
+row("Samsa produce 1 KiB acks=1 (8 partitions)", f"{fmt(s1k, 'MB/s')} ({fmt(s1k_r, 'rec/s')})",
+    f"loopback {fmt(loop, 'MB/s')}", fmt(r, "×", 2), "≥ 600 MB/s", status(s1k, 600))
+row("Samsa produce 1 KiB acks=1 ÷ buffered disk write", "", f"disk {fmt(disk, 'MB/s')}", fmt(ratio(s1k, disk), "×", 2))
+row("Samsa produce 1 KiB acks=-1 (fdatasync, group commit)", fmt(sall, "MB/s"), f"fdatasync write {fmt(disk_sync, 'MB/s')}",
+    fmt(ratio(sall, disk_sync), "×", 2), "≥ 300 MB/s", status(sall, 300))
+row("Samsa produce 100 B acks=1", f"{fmt(s100_r, 'rec/s')} ({fmt(s100, 'MB/s')})", "", "", "≥ 1,000,000 rec/s",
+    status(s100_r, 1_000_000))
+row("Samsa consume from page cache", fmt(cons, "MB/s"), f"sendfile {fmt(sendf, 'MB/s')}", fmt(ratio(cons, sendf), "×", 2),
+    "≥ 0.90× sendfile", status(ratio(cons, sendf), 0.90))
+row(f"Samsa produce latency at 50% of peak ({fmt(num('samsa_latency_rate'), 'rec/s')}, acks=1) p50 / p99",
+    f"{fmt(p50, digits=2)} / {fmt(p99, 'ms', 2)}", "", "", "p99 ≤ 3 ms", status(p99, 3.0, higher_is_better=False))
+row("Samsa produce 1 KiB acks=1, 1,000 partitions", fmt(p1000, "MB/s"), f"8 partitions {fmt(s1k, 'MB/s')}",
+    fmt(ratio(p1000, s1k), "×", 2), "≥ 0.80×", status(ratio(p1000, s1k), 0.80))
+row("Samsa idle memory per partition (RSS growth / 1,000 partitions)", fmt(kib_pp, "KiB"), "", "", "≤ 64 KiB",
+    status(kib_pp, 64, higher_is_better=False))
+row("Samsa CreateTopics with 1,000 partitions (wall clock)", fmt(num("samsa_create_1000_s"), "s", 2))
+if "samsa_startup_10k_skipped" in R:
+    row("Samsa start-up after clean shutdown, 10,000 partitions", "not measured", R["samsa_startup_10k_skipped"], "", "≤ 5 s",
+        "not measured")
+else:
+    row(f"Samsa start-up after clean shutdown, {R.get('samsa_partitions_total', '10,000')} partitions (to first produce ack)",
+        fmt(startup, "s", 2), "", "", "≤ 5 s", status(startup, 5, higher_is_better=False))
+row("Samsa broker CPU per GB in / out", f"{fmt(num('samsa_cpu_s_per_gb_in'), digits=2)} / {fmt(num('samsa_cpu_s_per_gb_out'), 'CPU s/GB', 2)}")
+row("Samsa peak RSS (VmHWM) / idle RSS at start", f"{fmt((num('samsa_peak_rss_kb') or 0) / 1024, 'MiB')} / {fmt((num('samsa_idle_rss_kb') or 0) / 1024, 'MiB')}")
+# Peers
+row("Redis Streams XADD 1 KiB, pipelined, in memory", fmt(redis_mem, "MB/s"), f"Samsa acks=1 {fmt(s1k, 'MB/s')}",
+    fmt(ratio(s1k, redis_mem), "× (Samsa ÷ Redis)", 2), "≥ 3×", status(ratio(s1k, redis_mem), 3))
+row("Redis Streams XADD 1 KiB, appendonly everysec", fmt(redis_aof, "MB/s"), f"Samsa acks=1 {fmt(s1k, 'MB/s')}",
+    fmt(ratio(s1k, redis_aof), "× (Samsa ÷ Redis)", 2), "≥ 3×", status(ratio(s1k, redis_aof), 3))
+row("NATS JetStream 1 KiB, file storage, async publish", fmt(nats, "MB/s"), f"Samsa acks=1 {fmt(s1k, 'MB/s')}",
+    fmt(ratio(s1k, nats), "× (Samsa ÷ NATS)", 2), "≥ 3×", status(ratio(s1k, nats), 3))
+row("NATS JetStream vs Samsa acks=-1 (fsynced)", "", f"Samsa acks=-1 {fmt(sall, 'MB/s')}", fmt(ratio(sall, nats), "×", 2))
+
+print(f"# Samsa benchmark — {R.get('date', '?')} on {R.get('host', '?')}")
+print()
+print(f"{R.get('cpus', '?')} CPUs ({R.get('cpu_model', '?')}), kernel {R.get('kernel', '?')}, data disk {R.get('disk', '?')}, "
+      f"commit {R.get('commit', '?')}. Client: {R.get('client', '?')}; client, broker and peers share the machine. "
+      f"Every figure and ratio comes from this one run of `make bench`.")
+print()
+if "samsa_crashes" in R:
+    print(f"**Warning: the broker crashed {R['samsa_crashes']} time(s) during this run and was restarted "
+          f"(last error: `{R.get('samsa_crash_log', '?')}`); figures measured after a crash are suspect.**")
+    print()
+print("| Measure | Figure | Reference | Ratio | Target | Status |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+print()
+
+missed = [r for r in rows if r[5].startswith("missed")]
+print(f"Targets met: {sum(1 for r in rows if r[5] == 'met')}, missed: {len(missed)}, "
+      f"not measured: {sum(1 for r in rows if r[5] == 'not measured')}.")
+print()
+
+if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
+    try:
+        micro = json.load(open(sys.argv[2]))
+        print("## Micro benchmarks (Google Benchmark, single thread)")
+        print()
+        print(f"Machine load average during the run: {micro.get('context', {}).get('load_avg', '?')} "
+              "(the machine is shared: per-CPU-second figures are the code's cost, wall-clock figures include waiting).")
+        print()
+        print("| Benchmark | Time/iter (CPU) | Throughput (CPU time) | Throughput (wall clock) |")
+        print("|---|---|---|---|")
+        for b in micro.get("benchmarks", []):
+            cpu_ns, real_ns = b.get("cpu_time", 0), b.get("real_time", 0)
+            unit = b.get("time_unit", "ns")
+            scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}.get(unit, 1)
+            cpu_ns *= scale
+            real_ns *= scale
+            if "bytes_per_second" in b and "items_per_second" not in b:
+                per_iter = b["bytes_per_second"] * cpu_ns / 1e9
+                tp_cpu, tp_wall = f"{b['bytes_per_second'] / 1e9:.2f} GB/s", f"{per_iter / real_ns:.2f} GB/s" if real_ns else "n/a"
+            elif "items_per_second" in b:
+                per_iter = b["items_per_second"] * cpu_ns / 1e9
+                tp_cpu = f"{b['items_per_second'] / 1e6:.2f} M items/s"
+                tp_wall = f"{per_iter / real_ns * 1e3:.2f} M items/s" if real_ns else "n/a"
+            else:
+                tp_cpu = tp_wall = ""
+            print(f"| {b['name']} | {cpu_ns:,.0f} ns | {tp_cpu} | {tp_wall} |")
+        print()
+    except (ValueError, KeyError) as e:
+        print(f"(micro benchmark results unreadable: {e})\n")
+
+if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) and os.path.getsize(sys.argv[3]) > 0:
+    print("## Where the broker's time goes (callgrind, short 1 KiB acks=1 produce run, self instructions)")
+    print()
+    print("```")
+    sys.stdout.write(open(sys.argv[3]).read())
+    print("```")
+    print()
