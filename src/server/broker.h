@@ -17,10 +17,14 @@
 namespace samsa::storage {
 class LogManager;
 }
+namespace samsa::coordinator {
+class GroupCoordinator;
+}
 
 namespace samsa::server {
 
 class Flusher;
+class LogMaintenance;
 struct RequestContext;
 
 class Broker {
@@ -47,6 +51,8 @@ class Broker {
   storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;
   int bound_port() const { return bound_port_; }
   storage::LogManager& log_manager() { return *log_manager_; }  // thread-safe
+  // The consumer groups whose __consumer_offsets partitions shard `i` owns (shard i only).
+  coordinator::GroupCoordinator& group_coordinator(int i) { return *coordinators_[i]; }
 
   // Entry point of every request frame (runs on the connection's shard).
   asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame);
@@ -66,6 +72,8 @@ class Broker {
   std::string cluster_id_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<Flusher>> flushers_;
+  std::vector<std::unique_ptr<coordinator::GroupCoordinator>> coordinators_;  // after shards_: destroyed first
+  std::vector<std::unique_ptr<LogMaintenance>> maintenance_;  // one per shard, used on its thread
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unique_ptr<storage::LogManager> log_manager_;
   std::unique_ptr<cluster::MetadataLog> metadata_log_;

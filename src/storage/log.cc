@@ -428,6 +428,41 @@ Status Log::delete_segment(size_t index) {
   return Status::ok();
 }
 
+// Renames instead of unlinking so that readers holding positions computed
+// before the deletion (Kafka's rationale) find the files for a while longer.
+Status Log::delete_segment_later(size_t index, int64_t now_ms) {
+  if (config_.file_delete_delay_ms <= 0) return delete_segment(index);
+  std::vector<std::string> renamed;
+  SAMSA_RETURN_IF_ERROR(segments_[index]->rename_for_deletion(&renamed));
+  segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
+  ++dir_generation_;
+  const int64_t due = now_ms > kNoLimit - config_.file_delete_delay_ms ? kNoLimit : now_ms + config_.file_delete_delay_ms;
+  for (auto& p : renamed) pending_deletes_.push_back(PendingDelete{due, std::move(p)});
+  return Status::ok();
+}
+
+Result<int> Log::remove_deleted_files(int64_t now_ms) {
+  int removed = 0;
+  Status first_error;
+  std::vector<PendingDelete> keep;
+  for (auto& p : pending_deletes_) {
+    if (p.due_ms > now_ms) {
+      keep.push_back(std::move(p));
+      continue;
+    }
+    Status st = env_->unlink(p.path);
+    if (!st && st.kind() != Status::Kind::kNotFound) {
+      if (first_error) first_error = st;
+      keep.push_back(std::move(p));  // retried next time
+      continue;
+    }
+    ++removed;
+  }
+  pending_deletes_ = std::move(keep);
+  if (!first_error) return first_error;
+  return removed;
+}
+
 Status Log::truncate_to(int64_t offset) {
   Status why;
   if (check_usable(&why) != ErrorCode::NONE) return why;
@@ -502,7 +537,7 @@ Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
                          total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
     if (!below_start && !too_old && !too_big) break;
     total -= seg.size();
-    Status st = delete_segment(0);
+    Status st = delete_segment_later(0, now_ms);
     if (!st) {
       failed_ = true;
       return st;

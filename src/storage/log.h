@@ -163,7 +163,13 @@ class Log {
   // Retention: deletes the oldest sealed segments that are wholly below the
   // high watermark and either below the log start offset, older than
   // retention.ms or beyond retention.bytes. Returns how many were deleted.
+  // With file.delete.delay.ms > 0 their files are renamed "*.deleted" and only
+  // unlinked by a later remove_deleted_files() (leftovers of a crash are
+  // removed when the log is opened).
   Result<int> delete_old_segments(int64_t now_ms, int64_t high_watermark);
+  // Unlinks the "*.deleted" files whose delay has passed. Returns how many.
+  Result<int> remove_deleted_files(int64_t now_ms);
+  size_t pending_file_deletions() const { return pending_deletes_.size(); }
 
   // Clean close: seals the active segment (trims indexes) and flushes.
   Status close();
@@ -201,6 +207,7 @@ class Log {
   bool should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const;
   Status roll(int64_t now_ms);
   Status delete_segment(size_t index);
+  Status delete_segment_later(size_t index, int64_t now_ms);
   size_t segment_index_for(int64_t offset) const;
   SegmentOptions segment_options() const;
   Segment& active() { return *segments_.back(); }
@@ -225,6 +232,11 @@ class Log {
   int64_t records_flushed_ = 0;   // records_appended_ covered by the last completed flush
   int64_t last_flush_ms_ = 0;
   RecoveryInfo recovery_info_;
+  struct PendingDelete {
+    int64_t due_ms;
+    std::string path;
+  };
+  std::vector<PendingDelete> pending_deletes_;  // renamed *.deleted files
   bool failed_ = false;
   bool closed_ = false;
 };

@@ -392,4 +392,16 @@ Status Segment::remove() {
   return Status::ok();
 }
 
+Status Segment::rename_for_deletion(std::vector<std::string>* renamed) {
+  for (auto suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix}) {
+    const std::string from = path(suffix);
+    const std::string to = from + std::string(format::kDeletedSuffix);
+    Status st = env_->rename(from, to);
+    if (!st && st.kind() == Status::Kind::kNotFound) continue;  // e.g. an index never created
+    SAMSA_RETURN_IF_ERROR(st);
+    renamed->push_back(to);
+  }
+  return Status::ok();
+}
+
 }  // namespace samsa::storage

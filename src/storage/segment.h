@@ -114,6 +114,10 @@ class Segment {
   void files_to_sync(std::vector<std::shared_ptr<File>>* out) const;
   // Deletes the segment's files (open handles stay readable).
   Status remove();
+  // Retention's delayed delete (file.delete.delay.ms): renames each existing
+  // file to "<name>.deleted" and appends the new paths to `renamed`. Open
+  // handles stay readable; the segment must not be used afterwards.
+  Status rename_for_deletion(std::vector<std::string>* renamed);
 
  private:
   Segment(Env* env, std::string dir, int64_t base, SegmentOptions opts);
