@@ -17,6 +17,11 @@ std::string Listener::bind(const std::string& host, int port) {
     auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) return "cannot resolve listener host '" + host + "'";
     addr = results.begin()->endpoint().address();
+    for (auto& r : results)  // prefer IPv4 (localhost -> 127.0.0.1), as most clients try it first
+      if (r.endpoint().address().is_v4()) {
+        addr = r.endpoint().address();
+        break;
+      }
   }
   asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(port));
   acceptor_.open(ep.protocol(), ec);
