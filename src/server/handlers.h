@@ -6,8 +6,10 @@
 #include <span>
 
 #include "net/connection.h"
+#include "coordinator/group.h"
 #include "protocol/wire.h"
 #include "server/request_context.h"
+#include "server/settings.h"
 
 namespace samsa::server {
 
@@ -34,6 +36,18 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol
 asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+// Consumer groups (group_handlers.cc).
+asio::awaitable<net::Response> handle_find_coordinator(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_join_group(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_sync_group(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_heartbeat(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_leave_group(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_offset_commit(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_offset_fetch(RequestContext&, protocol::Reader&);
+class Partition;
+coordinator::GroupConfig group_config(const BrokerSettings& s);
+// Rebuilds the committed offsets of a __consumer_offsets partition just opened on `shard`.
+void load_offsets_partition(Broker& broker, Shard& shard, Partition& part);
 
 // The ApiVersions answer to a version this broker does not support: error 35 in
 // the v0 body layout, listing what is supported, so the client can retry lower.

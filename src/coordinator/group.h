@@ -1,0 +1,172 @@
+// One consumer group under the classic protocol: Kafka's group state machine
+// (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead) driven by
+// calls and an explicit clock. No I/O and no timers: the owner calls tick(now)
+// regularly and the group fires session, join and sync deadlines from there,
+// so tests drive it with a fake clock.
+//
+// Ownership: owned by one GroupCoordinator (one shard); every method runs on
+// that shard's thread. Callbacks given to join()/sync() are invoked exactly
+// once, from inside a later call on the same thread (or before join/sync
+// returns), never concurrently; a callback must not call back into the group.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error_code.h"
+
+namespace samsa::coordinator {
+
+using Bytes = std::vector<uint8_t>;
+
+enum class GroupState { Empty, PreparingRebalance, CompletingRebalance, Stable, Dead };
+const char* state_name(GroupState s);
+
+struct GroupConfig {
+  int64_t initial_rebalance_delay_ms = 3000;
+  int32_t min_session_timeout_ms = 6000;
+  int32_t max_session_timeout_ms = 1800000;
+  int32_t max_size = INT32_MAX;
+};
+
+struct JoinParams {
+  std::string member_id;  // empty: a new member
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = -1;  // -1 (JoinGroup v0): the session timeout
+  std::string protocol_type;
+  std::vector<std::pair<std::string, Bytes>> protocols;  // in the member's preference order
+  bool require_known_member_id = false;                  // JoinGroup v4+
+};
+
+struct JoinMember {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  Bytes metadata;
+};
+
+struct JoinResult {
+  ErrorCode error = ErrorCode::NONE;
+  int32_t generation = -1;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+  std::string leader;
+  std::string member_id;
+  std::vector<JoinMember> members;  // only for the leader
+};
+
+struct SyncResult {
+  ErrorCode error = ErrorCode::NONE;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+  Bytes assignment;
+};
+
+using JoinCallback = std::function<void(JoinResult)>;
+using SyncCallback = std::function<void(SyncResult)>;
+
+struct MemberDescription {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  Bytes metadata;  // for the selected protocol
+  Bytes assignment;
+};
+
+struct LeaveOutcome {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  ErrorCode error = ErrorCode::NONE;
+};
+
+class Group {
+ public:
+  Group(std::string id, GroupConfig config);
+  ~Group();
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  const std::string& id() const { return id_; }
+  GroupState state() const { return state_; }
+  int32_t generation() const { return generation_; }
+  const std::string& leader() const { return leader_; }
+  const std::optional<std::string>& protocol_type() const { return protocol_type_; }
+  const std::optional<std::string>& protocol_name() const { return protocol_name_; }
+  size_t member_count() const { return members_.size(); }
+  bool has_member(const std::string& member_id) const { return members_.count(member_id) != 0; }
+  std::vector<MemberDescription> describe() const;
+
+  void join(const JoinParams& p, int64_t now, JoinCallback cb);
+  void sync(const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation,
+            const std::optional<std::string>& protocol_type, const std::optional<std::string>& protocol_name,
+            std::map<std::string, Bytes> assignments, int64_t now, SyncCallback cb);
+  ErrorCode heartbeat(const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation,
+                      int64_t now);
+  // One member of a LeaveGroup request (member id, or instance id for static members).
+  ErrorCode leave(const std::string& member_id, const std::optional<std::string>& instance_id, int64_t now);
+  // Offset commits: NONE if this member/generation may commit now.
+  ErrorCode validate_commit(const std::string& member_id, const std::optional<std::string>& instance_id,
+                            int32_t generation) const;
+  // Fires expired deadlines (sessions, the join phase, the sync phase).
+  void tick(int64_t now);
+  // DeleteGroups: only an empty group can be deleted; it becomes Dead.
+  ErrorCode mark_dead();
+
+ private:
+  struct Member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    std::string client_id;
+    std::string client_host;
+    int32_t session_timeout_ms = 0;
+    int32_t rebalance_timeout_ms = 0;
+    std::string protocol_type;
+    std::vector<std::pair<std::string, Bytes>> protocols;
+    Bytes assignment;
+    int64_t session_deadline = 0;
+    JoinCallback awaiting_join;
+    SyncCallback awaiting_sync;
+  };
+
+  std::string new_member_id(const std::string& client_id);
+  ErrorCode check_join(const JoinParams& p) const;
+  bool supports_protocols(const JoinParams& p) const;
+  void join_new_member(const JoinParams& p, int64_t now, JoinCallback cb);
+  void join_known_member(const JoinParams& p, int64_t now, JoinCallback cb);
+  Member& add_member(const JoinParams& p, const std::string& member_id, int64_t now, JoinCallback cb);
+  void update_member(Member& m, const JoinParams& p, int64_t now, JoinCallback cb);
+  void remove_member(const std::string& member_id, int64_t now);
+  void prepare_rebalance(int64_t now);
+  void maybe_complete_join(int64_t now);
+  void complete_join(int64_t now);
+  std::string select_protocol() const;
+  JoinResult join_result_for(const Member& m) const;
+  void complete_syncs_with_error(ErrorCode err);
+  void transition(GroupState to);
+  int32_t max_rebalance_timeout() const;
+  const Member* find_static(const std::string& instance_id) const;
+
+  std::string id_;
+  GroupConfig config_;
+  GroupState state_ = GroupState::Empty;
+  int32_t generation_ = 0;
+  std::string leader_;
+  std::optional<std::string> protocol_type_;
+  std::optional<std::string> protocol_name_;
+  std::map<std::string, Member> members_;          // by member id
+  std::map<std::string, int64_t> pending_members_;  // MEMBER_ID_REQUIRED given, not joined yet: deadline
+  std::map<std::string, std::string> static_members_;  // instance id -> member id
+  bool initial_delay_ = false;     // the first join phase of an empty group waits for more members
+  int64_t join_deadline_ = 0;      // PreparingRebalance ends by then
+  int64_t initial_delay_limit_ = 0;
+  int64_t sync_deadline_ = 0;      // CompletingRebalance: members that did not sync by then are removed
+  uint64_t next_member_seq_ = 0;
+};
+
+}  // namespace samsa::coordinator

@@ -1,0 +1,552 @@
+// Consumer groups: FindCoordinator (10), JoinGroup (11), Heartbeat (12),
+// LeaveGroup (13), SyncGroup (14), OffsetCommit (8), OffsetFetch (9).
+//
+// A group lives on the shard that owns its __consumer_offsets partition
+// (coordinator::offsets_partition_for). Handlers run on the connection's shard
+// and reach the group there: plain calls through run_on, long waits (a join
+// waits for the whole rebalance) through call_on, whose completion is posted
+// back. Offset commits are appended to the partition and made durable before
+// they are applied and answered; load_offsets_partition replays them at start.
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include "coordinator/group_coordinator.h"
+#include "coordinator/placement.h"
+#include "protocol/batch_header.h"
+#include "protocol/messages/find_coordinator.h"
+#include "protocol/messages/heartbeat.h"
+#include "protocol/messages/join_group.h"
+#include "protocol/messages/leave_group.h"
+#include "protocol/messages/offset_commit.h"
+#include "protocol/messages/offset_fetch.h"
+#include "protocol/messages/sync_group.h"
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/flusher.h"
+#include "server/handlers.h"
+#include "server/partition.h"
+
+namespace samsa::server {
+
+using coordinator::GroupCoordinator;
+using coordinator::kOffsetsTopic;
+
+coordinator::GroupConfig group_config(const BrokerSettings& s) {
+  coordinator::GroupConfig c;
+  if (!s.config) return c;
+  c.initial_rebalance_delay_ms = s.config->group_initial_rebalance_delay_ms();
+  c.min_session_timeout_ms = s.config->group_min_session_timeout_ms();
+  c.max_session_timeout_ms = s.config->group_max_session_timeout_ms();
+  c.max_size = s.config->group_max_size();
+  return c;
+}
+
+namespace {
+
+// Runs fn(done) on `target`; fn (or something it hands `done` to) calls done
+// exactly once, on target's thread, maybe much later. The result is posted
+// back to the caller's executor.
+template <typename T, typename F>
+asio::awaitable<T> call_on(Shard& target, F fn) {
+  auto initiate = [&target](auto handler, F f) {
+    using H = decltype(handler);
+    auto h = std::make_shared<H>(std::move(handler));
+    asio::post(target.io, [h, f = std::move(f)]() mutable {
+      std::function<void(T)> done = [h](T result) {
+        auto ex = asio::get_associated_executor(*h);
+        asio::post(ex, [h, result = std::move(result)]() mutable { std::move (*h)(std::move(result)); });
+      };
+      f(std::move(done));
+    });
+  };
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(initiate, asio::use_awaitable, std::move(fn));
+}
+
+struct Placement {
+  ErrorCode error = ErrorCode::NONE;
+  TopicPartition tp;
+  int shard = 0;
+};
+
+// Where `group` lives, or why it cannot be served here.
+Placement place(RequestContext& ctx, const std::string& group) {
+  Placement p;
+  auto* t = ctx.shard->image->find_topic(kOffsetsTopic);
+  if (!t || t->partitions.empty()) {
+    p.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    return p;
+  }
+  int32_t n = static_cast<int32_t>(t->partitions.size());
+  p.tp = TopicPartition{kOffsetsTopic, coordinator::offsets_partition_for(group, n)};
+  if (t->partitions[p.tp.partition].leader != ctx.broker->node_id()) p.error = ErrorCode::NOT_COORDINATOR;
+  p.shard = ctx.broker->owner_of(p.tp);
+  return p;
+}
+
+// Creates __consumer_offsets on first use (Kafka does it on the first FindCoordinator).
+asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) {
+  if (ctx.shard->image->find_topic(kOffsetsTopic)) co_return ErrorCode::NONE;
+  auto& broker = *ctx.broker;
+  cluster::TopicSpec spec;
+  spec.name = kOffsetsTopic;
+  auto cfg = broker.settings().config;
+  spec.num_partitions = cfg ? cfg->offsets_topic_num_partitions() : 50;
+  int16_t rf = cfg ? cfg->offsets_topic_replication_factor() : 3;
+  int16_t live = static_cast<int16_t>(std::max<size_t>(1, ctx.shard->image->brokers.size()));
+  spec.replication_factor = std::min(rf, live);
+  spec.configs["cleanup.policy"] = "compact";
+  spec.configs["compression.type"] = "producer";
+  if (cfg) spec.configs["segment.bytes"] = std::to_string(cfg->offsets_topic_segment_bytes());
+  auto op = broker.create_topic(spec, false);
+  auto res = co_await std::move(op);
+  if (res.error != ErrorCode::NONE && res.error != ErrorCode::TOPIC_ALREADY_EXISTS) {
+    spdlog::warn("creating {} failed: {}", kOffsetsTopic, res.message);
+    co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  co_return ErrorCode::NONE;
+}
+
+net::Response bad_request() { return net::Response{{}, false, true}; }
+
+}  // namespace
+
+// ---- FindCoordinator ----------------------------------------------------------------
+
+asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, protocol::Reader& r) {
+  protocol::FindCoordinatorRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  auto& broker = *ctx.broker;
+  std::vector<std::string> keys = ctx.api_version >= 4 ? req.coordinator_keys : std::vector<std::string>{req.key};
+  auto ensured = ensure_offsets_topic(ctx);
+  ErrorCode topic_err = req.key_type == 0 ? co_await std::move(ensured) : ErrorCode::NONE;
+  protocol::FindCoordinatorResponse resp;
+  auto image = ctx.shard->image;
+  std::string host = broker.settings().advertised_host;
+  int32_t port = broker.settings().advertised_port;
+  if (auto it = image->brokers.find(broker.node_id()); it != image->brokers.end()) {
+    host = it->second.host;
+    port = it->second.port;
+  }
+  for (auto& key : keys) {
+    protocol::FindCoordinatorResponse::Coordinator c;
+    c.key = key;
+    c.node_id = -1;
+    c.port = -1;
+    ErrorCode err = ErrorCode::NONE;
+    if (req.key_type != 0 && req.key_type != 1) err = ErrorCode::INVALID_REQUEST;
+    else if (req.key_type == 0 && topic_err != ErrorCode::NONE) err = topic_err;
+    else if (req.key_type == 0) err = place(ctx, key).error == ErrorCode::NONE ? ErrorCode::NONE
+                                                                                 : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    if (err == ErrorCode::NONE) {
+      c.node_id = broker.node_id();
+      c.host = host;
+      c.port = port;
+    }
+    c.error_code = to_int(err);
+    resp.coordinators.push_back(std::move(c));
+  }
+  if (ctx.api_version < 4 && !resp.coordinators.empty()) {
+    auto& c = resp.coordinators.front();
+    resp.error_code = c.error_code;
+    resp.node_id = c.node_id;
+    resp.host = c.host;
+    resp.port = c.port;
+    resp.coordinators.clear();
+  }
+  co_return make_response(ctx, resp);
+}
+
+// ---- JoinGroup / SyncGroup / Heartbeat / LeaveGroup --------------------------------
+
+asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::Reader& r) {
+  protocol::JoinGroupRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::JoinGroupResponse resp;
+  resp.member_id = req.member_id;
+  resp.protocol_name = ctx.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
+  auto where = place(ctx, req.group_id);
+  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (where.error != ErrorCode::NONE) {
+    resp.error_code = to_int(where.error);
+    co_return make_response(ctx, resp);
+  }
+  coordinator::JoinParams p;
+  p.member_id = req.member_id;
+  p.group_instance_id = req.group_instance_id;
+  p.client_id = ctx.client_id.value_or("");
+  p.client_host = "/" + ctx.conn->peer_host;
+  p.session_timeout_ms = req.session_timeout_ms;
+  p.rebalance_timeout_ms = ctx.api_version >= 1 ? req.rebalance_timeout_ms : -1;
+  p.protocol_type = req.protocol_type;
+  for (auto& pr : req.protocols) p.protocols.emplace_back(pr.name, pr.metadata);
+  p.require_known_member_id = ctx.api_version >= 4;
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  std::string group = req.group_id;
+  auto op = call_on<coordinator::JoinResult>(broker->shard(shard), [broker, shard, group, p](auto done) {
+    auto& c = broker->group_coordinator(shard);
+    c.get_or_create(group).join(p, c.now(), std::move(done));
+  });
+  auto res = co_await std::move(op);
+  resp.error_code = to_int(res.error);
+  resp.generation_id = res.generation;
+  resp.protocol_type = res.protocol_type;
+  if (res.protocol_name) resp.protocol_name = res.protocol_name;
+  resp.leader = res.leader;
+  resp.member_id = res.member_id;
+  for (auto& m : res.members) {
+    auto& out = resp.members.emplace_back();
+    out.member_id = m.member_id;
+    out.group_instance_id = m.group_instance_id;
+    out.metadata = m.metadata;
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::Reader& r) {
+  protocol::SyncGroupRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::SyncGroupResponse resp;
+  auto where = place(ctx, req.group_id);
+  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (where.error != ErrorCode::NONE) {
+    resp.error_code = to_int(where.error);
+    co_return make_response(ctx, resp);
+  }
+  std::map<std::string, coordinator::Bytes> assignments;
+  for (auto& a : req.assignments) assignments[a.member_id] = a.assignment;
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  auto op = call_on<coordinator::SyncResult>(
+      broker->shard(shard), [broker, shard, req = std::move(req), assignments = std::move(assignments)](auto done) {
+        auto& c = broker->group_coordinator(shard);
+        auto* g = c.find(req.group_id);
+        if (!g) {
+          coordinator::SyncResult err;
+          err.error = ErrorCode::UNKNOWN_MEMBER_ID;
+          return done(std::move(err));
+        }
+        g->sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type, req.protocol_name,
+                assignments, c.now(), std::move(done));
+      });
+  auto res = co_await std::move(op);
+  resp.error_code = to_int(res.error);
+  resp.protocol_type = res.protocol_type;
+  resp.protocol_name = res.protocol_name;
+  resp.assignment = std::move(res.assignment);
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::Reader& r) {
+  protocol::HeartbeatRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::HeartbeatResponse resp;
+  auto where = place(ctx, req.group_id);
+  if (where.error != ErrorCode::NONE) {
+    resp.error_code = to_int(where.error);
+    co_return make_response(ctx, resp);
+  }
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  auto op = run_on(broker->shard(shard), [broker, shard, req] {
+    auto& c = broker->group_coordinator(shard);
+    auto* g = c.find(req.group_id);
+    if (!g) return ErrorCode::UNKNOWN_MEMBER_ID;
+    return g->heartbeat(req.member_id, req.group_instance_id, req.generation_id, c.now());
+  });
+  resp.error_code = to_int(co_await std::move(op));
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol::Reader& r) {
+  protocol::LeaveGroupRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::LeaveGroupResponse resp;
+  auto where = place(ctx, req.group_id);
+  if (where.error != ErrorCode::NONE) {
+    resp.error_code = to_int(where.error);
+    co_return make_response(ctx, resp);
+  }
+  std::vector<coordinator::LeaveOutcome> leaving;
+  if (ctx.api_version >= 3) {
+    for (auto& m : req.members) leaving.push_back({m.member_id, m.group_instance_id, ErrorCode::NONE});
+  } else {
+    leaving.push_back({req.member_id, std::nullopt, ErrorCode::NONE});
+  }
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  std::string group = req.group_id;
+  auto op = run_on(broker->shard(shard), [broker, shard, group, leaving]() mutable {
+    auto& c = broker->group_coordinator(shard);
+    auto* g = c.find(group);
+    for (auto& l : leaving)
+      l.error = g ? g->leave(l.member_id, l.group_instance_id, c.now()) : ErrorCode::UNKNOWN_MEMBER_ID;
+    return leaving;
+  });
+  auto done = co_await std::move(op);
+  if (ctx.api_version >= 3) {
+    for (auto& l : done) {
+      auto& m = resp.members.emplace_back();
+      m.member_id = l.member_id;
+      m.group_instance_id = l.group_instance_id;
+      m.error_code = to_int(l.error);
+    }
+  } else if (!done.empty()) {
+    resp.error_code = to_int(done.front().error);
+  }
+  co_return make_response(ctx, resp);
+}
+
+// ---- OffsetCommit / OffsetFetch -----------------------------------------------------
+
+namespace {
+
+struct CommitItem {
+  std::string topic;
+  int32_t partition = 0;
+  coordinator::CommittedOffset value;
+  ErrorCode error = ErrorCode::NONE;
+};
+
+struct CommitWork {
+  std::string group;
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  int32_t generation = -1;
+  TopicPartition tp;
+  std::vector<CommitItem> items;
+};
+
+// On the group's shard: check the member, append the records, wait until
+// they are durable, then apply them.
+asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork& w) {
+  auto set_all = [&w](ErrorCode e) {
+    for (auto& i : w.items)
+      if (i.error == ErrorCode::NONE) i.error = e;
+  };
+  auto& c = broker.group_coordinator(target.id);
+  auto* part = target.find(w.tp);
+  if (!part) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  auto* g = c.find(w.group);
+  bool simple = w.generation < 0 && w.member_id.empty() && !w.instance_id;
+  if (!g && !simple) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
+  if (!g) g = &c.get_or_create(w.group);
+  if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
+    co_return set_all(err);
+  int64_t now = now_ms();
+  protocol::BatchBuilder b;
+  std::vector<std::pair<protocol::Bytes, protocol::Bytes>> kvs;
+  for (auto& i : w.items) {
+    if (i.error != ErrorCode::NONE) continue;
+    kvs.emplace_back(coordinator::encode_offset_key({w.group, i.topic, i.partition}),
+                     coordinator::encode_offset_value(i.value));
+  }
+  if (kvs.empty()) co_return;
+  for (auto& [k, v] : kvs) b.add(now, std::span<const uint8_t>(k), std::span<const uint8_t>(v));
+  auto batch = b.build();
+  auto out = part->append(std::span<uint8_t>(batch), now);
+  if (out.error != ErrorCode::NONE) co_return set_all(out.error);
+  auto err = co_await broker.flusher(target.id).wait_durable(*part, out.last_offset);
+  if (err != ErrorCode::NONE) co_return set_all(err);
+  for (auto& i : w.items)
+    if (i.error == ErrorCode::NONE) c.apply_commit(w.group, i.topic, i.partition, i.value);
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protocol::Reader& r) {
+  protocol::OffsetCommitRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  auto& broker = *ctx.broker;
+  auto where = place(ctx, req.group_id);
+  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  CommitWork w;
+  w.group = req.group_id;
+  w.member_id = req.member_id;
+  w.instance_id = req.group_instance_id;
+  w.generation = ctx.api_version >= 1 ? req.generation_id_or_member_epoch : -1;
+  w.tp = where.tp;
+  auto image = ctx.shard->image;
+  auto cfg = broker.settings().config;
+  size_t max_metadata = cfg ? static_cast<size_t>(cfg->offset_metadata_max_bytes()) : 4096;
+  int64_t now = now_ms();
+  for (auto& t : req.topics) {
+    auto* topic = image->find_topic(t.name);
+    for (auto& p : t.partitions) {
+      CommitItem i;
+      i.topic = t.name;
+      i.partition = p.partition_index;
+      i.value.offset = p.committed_offset;
+      i.value.leader_epoch = ctx.api_version >= 6 ? p.committed_leader_epoch : -1;
+      i.value.metadata = p.committed_metadata.value_or("");
+      i.value.commit_timestamp = ctx.api_version == 1 && p.commit_timestamp >= 0 ? p.commit_timestamp : now;
+      if (where.error != ErrorCode::NONE) i.error = where.error;
+      else if (!topic || p.partition_index < 0 || static_cast<size_t>(p.partition_index) >= topic->partitions.size())
+        i.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      else if (i.value.metadata.size() > max_metadata) i.error = ErrorCode::OFFSET_METADATA_TOO_LARGE;
+      w.items.push_back(std::move(i));
+    }
+  }
+  if (where.error == ErrorCode::NONE) {
+    WaitGroup wg(ctx.shard->io.get_executor());
+    wg.add();
+    Shard& target = broker.shard(where.shard);
+    asio::co_spawn(target.io.get_executor(), commit_on_shard(broker, target, w),
+                   asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
+    co_await wg.wait();
+  }
+  protocol::OffsetCommitResponse resp;
+  for (auto& i : w.items) {
+    if (resp.topics.empty() || resp.topics.back().name != i.topic) resp.topics.emplace_back().name = i.topic;
+    auto& p = resp.topics.back().partitions.emplace_back();
+    p.partition_index = i.partition;
+    p.error_code = to_int(i.error);
+  }
+  co_return make_response(ctx, resp);
+}
+
+namespace {
+
+struct FetchedGroup {
+  ErrorCode error = ErrorCode::NONE;
+  coordinator::OffsetMap offsets;
+};
+
+asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std::string& group) {
+  FetchedGroup out;
+  auto where = place(ctx, group);
+  if (where.error != ErrorCode::NONE) {
+    out.error = where.error;
+    co_return out;
+  }
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  auto op = run_on(broker->shard(shard), [broker, shard, group] {
+    auto* m = broker->group_coordinator(shard).offsets(group);
+    return m ? *m : coordinator::OffsetMap{};
+  });
+  out.offsets = co_await std::move(op);
+  co_return out;
+}
+
+// One group's answer: every committed partition when `topics` is null, else
+// the asked ones (-1 for those without a commit).
+template <typename TopicOut, typename TopicsIn>
+std::vector<TopicOut> offsets_answer(const coordinator::OffsetMap& m, const std::optional<TopicsIn>& topics,
+                                     ErrorCode err) {
+  std::vector<TopicOut> out;
+  auto fill = [&](auto& p, const std::string& topic, int32_t partition) {
+    p.partition_index = partition;
+    p.committed_offset = -1;
+    p.metadata = "";
+    p.error_code = to_int(err);
+    if (auto it = m.find({topic, partition}); it != m.end()) {
+      p.committed_offset = it->second.offset;
+      p.committed_leader_epoch = it->second.leader_epoch;
+      p.metadata = it->second.metadata;
+    }
+  };
+  if (!topics) {
+    for (auto& [key, _] : m) {
+      if (out.empty() || out.back().name != key.first) out.emplace_back().name = key.first;
+      fill(out.back().partitions.emplace_back(), key.first, key.second);
+    }
+    return out;
+  }
+  for (auto& t : *topics) {
+    auto& to = out.emplace_back();
+    to.name = t.name;
+    for (auto p : t.partition_indexes) fill(to.partitions.emplace_back(), t.name, p);
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol::Reader& r) {
+  protocol::OffsetFetchRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::OffsetFetchResponse resp;
+  if (ctx.api_version >= 8) {
+    for (auto& g : req.groups) {
+      auto op = fetch_group_offsets(ctx, g.group_id);
+      auto got = co_await std::move(op);
+      auto& out = resp.groups.emplace_back();
+      out.group_id = g.group_id;
+      out.error_code = to_int(got.error);
+      out.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(got.offsets, g.topics,
+                                                                                            ErrorCode::NONE);
+    }
+    co_return make_response(ctx, resp);
+  }
+  auto op = fetch_group_offsets(ctx, req.group_id);
+  auto got = co_await std::move(op);
+  // Before v2 there is no top-level error: it goes on every partition.
+  ErrorCode per_partition = ctx.api_version < 2 ? got.error : ErrorCode::NONE;
+  resp.error_code = to_int(got.error);
+  if (got.error == ErrorCode::NONE || ctx.api_version < 2)
+    resp.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(got.offsets, req.topics,
+                                                                                          per_partition);
+  co_return make_response(ctx, resp);
+}
+
+// ---- replay -------------------------------------------------------------------------
+
+// Rebuilds the committed offsets of a __consumer_offsets partition this shard
+// has just opened, by reading it from the start (later records win).
+void load_offsets_partition(Broker& broker, Shard& shard, Partition& part) {
+  auto& c = broker.group_coordinator(shard.id);
+  int64_t offset = part.log_start_offset();
+  int64_t end = part.log_end_offset();
+  size_t records = 0;
+  protocol::Bytes buf;
+  while (offset < end) {
+    auto rd = part.read(offset, 1 << 20, true);
+    if (rd.error != ErrorCode::NONE || rd.chunks.empty()) break;
+    buf.clear();
+    for (auto& ch : rd.chunks) {
+      size_t at = buf.size();
+      buf.resize(at + ch.len);
+      if (::pread(ch.fd, buf.data() + at, ch.len, ch.pos) != static_cast<ssize_t>(ch.len)) {
+        spdlog::error("replaying {}: read failed", part.tp().to_string());
+        return;
+      }
+    }
+    auto batches = protocol::leading_complete_batches(buf);
+    if (batches.empty()) break;
+    int64_t next = offset;
+    for (auto& b : batches) {
+      protocol::RecordIterator it;
+      if (it.open(b) != ErrorCode::NONE) continue;
+      next = it.header().base_offset + it.header().last_offset_delta + 1;
+      if (it.header().is_control()) continue;
+      protocol::RecordView rv;
+      while (it.next(rv)) {
+        if (!rv.key) continue;
+        auto key = coordinator::decode_key(*rv.key);
+        if (!key) continue;
+        auto* ok = std::get_if<coordinator::OffsetKey>(&*key);
+        if (!ok) continue;
+        ++records;
+        if (!rv.value) {
+          c.apply_delete(ok->group, ok->topic, ok->partition);
+        } else if (auto v = coordinator::decode_offset_value(*rv.value)) {
+          c.apply_commit(ok->group, ok->topic, ok->partition, *v);
+        }
+      }
+    }
+    if (next <= offset) break;
+    offset = next;
+  }
+  if (records) spdlog::info("loaded {} offset record(s) from {}", records, part.tp().to_string());
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,126 @@
+"""Consumer groups with confluent-kafka (librdkafka): FindCoordinator, JoinGroup/SyncGroup,
+heartbeats, LeaveGroup, OffsetCommit/OffsetFetch, and committed offsets across restarts."""
+
+import signal
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from helpers import base_conf, create_topic, unique_topic
+
+GROUP_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def broker_config():
+    # No initial rebalance delay: tests form groups quickly.
+    return 1, {"group.initial.rebalance.delay.ms": "0"}
+
+
+def produce_keys(bootstrap, topic, n, partitions):
+    p = Producer({**base_conf(bootstrap), "linger.ms": 5})
+    for i in range(n):
+        p.produce(topic, key=f"k{i}".encode(), value=f"v{i}".encode(), partition=i % partitions)
+    assert p.flush(30) == 0
+
+
+def group_consumer(bootstrap, group, extra=None):
+    return Consumer({**base_conf(bootstrap), "group.id": group, "auto.offset.reset": "earliest",
+                     "enable.auto.commit": False, "session.timeout.ms": 6000,
+                     "heartbeat.interval.ms": 500, **(extra or {})})
+
+
+def wait_assignments(consumers, want_total, timeout=GROUP_TIMEOUT_S):
+    """Polls every consumer until their assignments cover `want_total` partitions, disjointly."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for c in consumers:
+            c.poll(0.1)
+        sets = [set((tp.topic, tp.partition) for tp in c.assignment()) for c in consumers]
+        if sum(len(s) for s in sets) == want_total and len(set().union(*sets)) == want_total:
+            return sets
+    raise AssertionError(f"assignments never settled: {[c.assignment() for c in consumers]}")
+
+
+def consume_n(c, n, timeout=GROUP_TIMEOUT_S):
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < n and time.time() < deadline:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            continue
+        got.append(m)
+    return got
+
+
+def test_three_consumers_share_six_partitions(broker):
+    topic = unique_topic("grp")
+    create_topic(broker.bootstrap, topic, 6)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    consumers = [group_consumer(broker.bootstrap, group) for _ in range(3)]
+    try:
+        for c in consumers:
+            c.subscribe([topic])
+        sets = wait_assignments(consumers, 6)
+        assert sorted(len(s) for s in sets) == [2, 2, 2]
+    finally:
+        for c in consumers:
+            c.close()
+
+
+def test_two_groups_each_get_everything(broker):
+    topic = unique_topic("pubsub")
+    create_topic(broker.bootstrap, topic, 3)
+    produce_keys(broker.bootstrap, topic, 60, 3)
+    for _ in range(2):
+        c = group_consumer(broker.bootstrap, f"g-{uuid.uuid4().hex[:8]}")
+        try:
+            c.subscribe([topic])
+            got = consume_n(c, 60)
+            assert sorted(m.key() for m in got) == sorted(f"k{i}".encode() for i in range(60))
+        finally:
+            c.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_commits_survive_restart(make_broker, sig):
+    b = make_broker(overrides={"group.initial.rebalance.delay.ms": "0"})
+    topic = unique_topic("commit")
+    create_topic(b.bootstrap, topic, 2)
+    produce_keys(b.bootstrap, topic, 20, 2)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    c = group_consumer(b.bootstrap, group)
+    c.subscribe([topic])
+    got = consume_n(c, 20)
+    assert len(got) == 20
+    c.commit(offsets=[TopicPartition(topic, 0, 7), TopicPartition(topic, 1, 9)], asynchronous=False)
+    c.close()
+    b.restart(sig)
+    c = group_consumer(b.bootstrap, group)
+    try:
+        committed = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=30)
+        assert [(tp.partition, tp.offset) for tp in committed] == [(0, 7), (1, 9)]
+        c.subscribe([topic])
+        rest = consume_n(c, 20 - 7 - 9, timeout=30)
+        assert len(rest) == 4
+    finally:
+        c.close()
+
+
+def test_member_leaving_hands_partitions_over(broker):
+    topic = unique_topic("leave")
+    create_topic(broker.bootstrap, topic, 4)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    a = group_consumer(broker.bootstrap, group)
+    b = group_consumer(broker.bootstrap, group)
+    try:
+        a.subscribe([topic])
+        b.subscribe([topic])
+        wait_assignments([a, b], 4)
+        b.close()
+        sets = wait_assignments([a], 4)
+        assert len(sets[0]) == 4
+    finally:
+        a.close()
