@@ -19,6 +19,8 @@ struct Tool {
 // Tools not written yet are absent rather than stubbed.
 const Tool kTools[] = {
     {"topics", topics_main, "create, delete, describe, or change a topic (kafka-topics.sh)"},
+    {"console-producer", console_producer_main, "publish lines from stdin (kafka-console-producer.sh)"},
+    {"console-consumer", console_consumer_main, "print records of a topic (kafka-console-consumer.sh)"},
 };
 
 void usage() {

@@ -102,3 +102,63 @@ def test_topics_list_regex_and_replica_assignment(broker):
     assert name in listed and other not in listed
     js = json.loads(samsa("topics", *b, "--describe", "--topic", name, "--output", "json").stdout)
     assert js["topics"][0]["partition_count"] == 2
+
+
+# ---- console producer / consumer --------------------------------------------------------------
+
+def mask_ts(text):
+    return re.sub(r"CreateTime:\d+", "CreateTime:<TS>", text)
+
+
+def test_console_round_trip_keys_headers(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-console")
+    samsa("topics", *b, "--create", "--topic", topic, "--partitions", "1")
+    samsa("console-producer", "--broker-list", broker.bootstrap, "--topic", topic,
+          "--property", "parse.key=true", "--property", "parse.headers=true",
+          "--compression-codec", "lz4", "--request-required-acks", "1",
+          stdin="h1:x,h2:y\tk1\tv1\n\tk2\tv2\n")
+    samsa("console-producer", *b, "--topic", topic, "--sync", stdin="plain\n")
+    p = samsa("console-consumer", *b, "--topic", topic, "--from-beginning", "--max-messages", "3",
+              "--timeout-ms", "10000", "--property", "print.timestamp=true",
+              "--property", "print.partition=true", "--property", "print.offset=true",
+              "--property", "print.headers=true", "--property", "print.key=true")
+    assert mask_ts(p.stdout) == fixture("console_consumer_all_props.txt")
+    assert p.stderr.strip().endswith("Processed a total of 3 messages")
+
+
+def test_console_consumer_partition_offset_and_separator(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-console-off")
+    samsa("topics", *b, "--create", "--topic", topic, "--partitions", "1")
+    lines = "".join(f"k{i}:v{i}\n" for i in range(5))
+    samsa("console-producer", *b, "--topic", topic, "--property", "parse.key=true",
+          "--property", "key.separator=:", stdin=lines)
+    p = samsa("console-consumer", *b, "--topic", topic, "--partition", "0", "--offset", "3",
+              "--max-messages", "2", "--timeout-ms", "10000", "--property", "print.key=true",
+              "--property", "key.separator=|")
+    assert p.stdout == "k3|v3\nk4|v4\n"
+    assert "Processed a total of 2 messages" in p.stderr
+
+
+def test_console_consumer_timeout_reports_total(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-console-empty")
+    samsa("topics", *b, "--create", "--topic", topic)
+    p = samsa("console-consumer", *b, "--topic", topic, "--from-beginning", "--timeout-ms", "1500")
+    assert p.stdout == ""
+    assert p.stderr.strip().endswith("Processed a total of 0 messages")
+
+
+def test_console_tools_validate_and_fail_fast():
+    p = samsa("console-consumer", "--bootstrap-server", "127.0.0.1:1", "--topic", "t",
+              "--offset", "5", check=False)
+    assert p.returncode != 0 and "partition is required" in p.stderr
+    start = time.monotonic()
+    p = samsa("console-producer", "--bootstrap-server", "127.0.0.1:1", "--topic", "t",
+              "--timeout", "2000", stdin="x\n", check=False)
+    assert p.returncode != 0 and p.stderr.startswith("ERROR")
+    p = samsa("console-consumer", "--bootstrap-server", "127.0.0.1:1", "--topic", "t",
+              "--timeout-ms", "2000", check=False)
+    assert p.returncode != 0 and p.stderr.startswith("ERROR")
+    assert time.monotonic() - start < 30
