@@ -21,6 +21,8 @@ const Tool kTools[] = {
     {"topics", topics_main, "create, delete, describe, or change a topic (kafka-topics.sh)"},
     {"console-producer", console_producer_main, "publish lines from stdin (kafka-console-producer.sh)"},
     {"console-consumer", console_consumer_main, "print records of a topic (kafka-console-consumer.sh)"},
+    {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
+    {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
 };
 
 void usage() {

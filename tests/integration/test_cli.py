@@ -162,3 +162,34 @@ def test_console_tools_validate_and_fail_fast():
               "--timeout-ms", "2000", check=False)
     assert p.returncode != 0 and p.stderr.startswith("ERROR")
     assert time.monotonic() - start < 30
+
+
+# ---- get-offsets / broker-api-versions ---------------------------------------------------------
+
+def test_get_offsets(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-offsets")
+    samsa("topics", *b, "--create", "--topic", topic, "--partitions", "2")
+    samsa("console-producer", *b, "--topic", topic, "--property", "parse.key=true",
+          "--property", "key.separator=:", stdin="a:1\na:2\na:3\n")
+    latest = samsa("get-offsets", *b, "--topic", topic).stdout.splitlines()
+    assert sorted(latest) in ([f"{topic}:0:3", f"{topic}:1:0"], [f"{topic}:0:0", f"{topic}:1:3"])
+    earliest = samsa("get-offsets", "--broker-list", broker.bootstrap, "--topic", topic,
+                     "--time", "-2").stdout
+    assert earliest == f"{topic}:0:0\n{topic}:1:0\n"
+    one = samsa("get-offsets", *b, "--topic", topic, "--partitions", "1", "--time", "-1").stdout
+    assert re.fullmatch(rf"{topic}:1:\d+\n", one)
+    bad = samsa("get-offsets", *b, "--topic", topic, "--time", "yesterday", check=False)
+    assert bad.returncode != 0 and "Malformed time argument" in bad.stderr
+
+
+def test_broker_api_versions_layout(broker):
+    out = samsa("broker-api-versions", "--bootstrap-server", broker.bootstrap).stdout
+    lines = out.splitlines()
+    assert re.fullmatch(r"127\.0\.0\.1:\d+ \(id: \d+ rack: null\) -> \(", lines[0])
+    assert lines[-1] == ")"
+    body = lines[1:-1]
+    assert body and all(re.fullmatch(r"\t[A-Za-z]+\(\d+\): \d+( to \d+)? \[usable: \d+\],?", l)
+                        for l in body)
+    assert body[-1].endswith("]") and all(l.endswith(",") for l in body[:-1])
+    assert any(l.startswith("\tApiVersions(18): 0 to 3") for l in body)
