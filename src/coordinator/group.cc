@@ -1,6 +1,7 @@
 #include "coordinator/group.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -485,6 +486,46 @@ std::vector<MemberDescription> Group::describe() const {
     out.push_back(std::move(d));
   }
   return out;
+}
+
+namespace {
+
+// ConsumerProtocolSubscription: int16 version, then an array (int32 count) of
+// topic names (int16 length + bytes); later versions only append fields.
+std::optional<std::vector<std::string>> subscription_topics(const Bytes& b) {
+  size_t pos = 0;
+  auto be = [&](int bytes) -> std::optional<int64_t> {
+    if (b.size() - pos < size_t(bytes)) return std::nullopt;
+    int64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | b[pos++];
+    return bytes == 2 ? int16_t(v) : int32_t(v);
+  };
+  if (!be(2)) return std::nullopt;
+  auto n = be(4);
+  if (!n || *n < 0 || size_t(*n) > b.size()) return std::nullopt;
+  std::vector<std::string> topics;
+  for (int64_t i = 0; i < *n; ++i) {
+    auto len = be(2);
+    if (!len || *len < 0 || b.size() - pos < size_t(*len)) return std::nullopt;
+    topics.emplace_back(reinterpret_cast<const char*>(b.data() + pos), size_t(*len));
+    pos += size_t(*len);
+  }
+  return topics;
+}
+
+}  // namespace
+
+bool Group::subscribed_to(const std::string& topic) const {
+  if (members_.empty()) return false;
+  if (protocol_type_ != "consumer" || !protocol_name_) return true;
+  for (auto& [_, m] : members_) {
+    for (auto& [name, meta] : m.protocols) {
+      if (name != *protocol_name_) continue;
+      auto topics = subscription_topics(meta);
+      if (!topics || std::find(topics->begin(), topics->end(), topic) != topics->end()) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace samsa::coordinator

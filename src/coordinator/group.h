@@ -101,6 +101,9 @@ class Group {
   size_t member_count() const { return members_.size(); }
   bool has_member(const std::string& member_id) const { return members_.count(member_id) != 0; }
   std::vector<MemberDescription> describe() const;
+  // Whether a member's subscription (consumer protocol metadata) names `topic`;
+  // true when it cannot tell (another protocol type, unreadable metadata).
+  bool subscribed_to(const std::string& topic) const;
 
   void join(const JoinParams& p, int64_t now, JoinCallback cb);
   void sync(const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation,

@@ -323,6 +323,38 @@ struct CommitWork {
   std::vector<CommitItem> items;
 };
 
+using KeyValue = std::pair<protocol::Bytes, std::optional<protocol::Bytes>>;  // no value: a tombstone
+
+// On the partition's shard: appends the records as one batch and waits until
+// they are durable.
+asio::awaitable<ErrorCode> append_durably(Broker& broker, Shard& target, const TopicPartition& tp,
+                                          const std::vector<KeyValue>& kvs) {
+  auto* part = target.find(tp);
+  if (!part) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (kvs.empty()) co_return ErrorCode::NONE;
+  int64_t now = now_ms();
+  protocol::BatchBuilder b;
+  for (auto& [k, v] : kvs) {
+    std::optional<std::span<const uint8_t>> value;
+    if (v) value = std::span<const uint8_t>(*v);
+    b.add(now, std::span<const uint8_t>(k), value);
+  }
+  auto batch = b.build();
+  auto out = part->append(std::span<uint8_t>(batch), now);
+  if (out.error != ErrorCode::NONE) co_return out.error;
+  auto wait = broker.flusher(target.id).wait_durable(*part, out.last_offset);
+  co_return co_await std::move(wait);
+}
+
+// Runs `coro` on `target` and waits for it from the handler's shard.
+asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<void> coro) {
+  WaitGroup wg(ctx.shard->io.get_executor());
+  wg.add();
+  asio::co_spawn(target.io.get_executor(), std::move(coro),
+                 asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
+  co_await wg.wait();
+}
+
 // On the group's shard: check the member, append the records, wait until
 // they are durable, then apply them.
 asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork& w) {
@@ -331,28 +363,22 @@ asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork&
       if (i.error == ErrorCode::NONE) i.error = e;
   };
   auto& c = broker.group_coordinator(target.id);
-  auto* part = target.find(w.tp);
-  if (!part) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  if (!target.find(w.tp)) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
   auto* g = c.find(w.group);
   bool simple = w.generation < 0 && w.member_id.empty() && !w.instance_id;
   if (!g && !simple) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
   if (!g) g = &c.get_or_create(w.group);
   if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
     co_return set_all(err);
-  int64_t now = now_ms();
-  protocol::BatchBuilder b;
-  std::vector<std::pair<protocol::Bytes, protocol::Bytes>> kvs;
+  std::vector<KeyValue> kvs;
   for (auto& i : w.items) {
     if (i.error != ErrorCode::NONE) continue;
     kvs.emplace_back(coordinator::encode_offset_key({w.group, i.topic, i.partition}),
                      coordinator::encode_offset_value(i.value));
   }
   if (kvs.empty()) co_return;
-  for (auto& [k, v] : kvs) b.add(now, std::span<const uint8_t>(k), std::span<const uint8_t>(v));
-  auto batch = b.build();
-  auto out = part->append(std::span<uint8_t>(batch), now);
-  if (out.error != ErrorCode::NONE) co_return set_all(out.error);
-  auto err = co_await broker.flusher(target.id).wait_durable(*part, out.last_offset);
+  auto append = append_durably(broker, target, w.tp, kvs);
+  auto err = co_await std::move(append);
   if (err != ErrorCode::NONE) co_return set_all(err);
   for (auto& i : w.items)
     if (i.error == ErrorCode::NONE) c.apply_commit(w.group, i.topic, i.partition, i.value);
@@ -395,12 +421,9 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
     }
   }
   if (where.error == ErrorCode::NONE) {
-    WaitGroup wg(ctx.shard->io.get_executor());
-    wg.add();
     Shard& target = broker.shard(where.shard);
-    asio::co_spawn(target.io.get_executor(), commit_on_shard(broker, target, w),
-                   asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-    co_await wg.wait();
+    auto op = run_coro_on(ctx, target, commit_on_shard(broker, target, w));
+    co_await std::move(op);
   }
   protocol::OffsetCommitResponse resp;
   for (auto& i : w.items) {
