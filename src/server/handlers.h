@@ -36,6 +36,9 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol
 asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+// Storage (storage_handlers.cc).
+asio::awaitable<net::Response> handle_delete_records(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext&, protocol::Reader&);
 // Consumer groups (group_handlers.cc).
 asio::awaitable<net::Response> handle_find_coordinator(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_join_group(RequestContext&, protocol::Reader&);

@@ -526,17 +526,26 @@ Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
   if (check_usable(&why) != ErrorCode::NONE) return why;
   int deleted = 0;
   uint64_t total = size_bytes();
-  // Oldest first, never the active segment, never data above the HW.
-  while (segments_.size() > 1) {
+  // Oldest first, never data above the HW. The active segment goes only when
+  // all its data is deletable: it is rolled first (as Kafka does), so the log
+  // always keeps one (then empty) segment at the log end.
+  while (!segments_.empty()) {
     const Segment& seg = *segments_.front();
-    if (seg.next_offset() > high_watermark) break;
+    if (seg.empty() || seg.next_offset() > high_watermark) break;
     const bool below_start = seg.next_offset() <= log_start_offset_;
     const bool too_old = config_.cleanup_delete && config_.retention_ms >= 0 && seg.max_timestamp() >= 0 &&
                          now_ms - seg.max_timestamp() > config_.retention_ms;
     const bool too_big = config_.cleanup_delete && config_.retention_bytes >= 0 &&
                          total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
     if (!below_start && !too_old && !too_big) break;
-    total -= seg.size();
+    if (segments_.size() == 1) {
+      Status st = roll(now_ms);
+      if (!st) {
+        failed_ = true;
+        return st;
+      }
+    }
+    total -= segments_.front()->size();
     Status st = delete_segment_later(0, now_ms);
     if (!st) {
       failed_ = true;

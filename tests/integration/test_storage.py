@@ -95,3 +95,95 @@ def test_retention_keeps_recent_data(broker):
     assert_delivered(produce(broker.bootstrap, topic, batch, conf={"linger.ms": 0}), batch)
     time.sleep(CHECK_INTERVAL_MS * 3 / 1000)
     assert watermarks(broker.bootstrap, topic, [0])[0] == (0, 30)
+
+
+# ---- DeleteRecords / DescribeLogDirs over raw sockets (confluent-kafka 1.7 has neither) -------
+
+import rawkafka as rk  # noqa: E402
+
+
+def delete_records(broker, topic, partition_offsets, version=1):
+    flexible = version >= 2
+    arr = (lambda n: rk.uvarint(n + 1)) if flexible else rk.i32
+    s = rk.compact_string if flexible else rk.string
+    tag = b"\x00" if flexible else b""
+    body = arr(1) + s(topic) + arr(len(partition_offsets))
+    for p, off in partition_offsets:
+        body += rk.i32(p) + rk.i64(off) + tag
+    body += tag + rk.i32(5000) + tag
+    with rk.Conn(broker.port) as c:
+        resp = c.request(rk.frame(rk.request_header(21, version, 7, flexible=flexible) + body))
+    r = rk.Reader(resp)
+    assert r.i32() == 7
+    if flexible:
+        r.skip_tags()
+    r.i32()  # throttle
+    n_topics = r.uvarint() - 1 if flexible else r.i32()
+    out = {}
+    for _ in range(n_topics):
+        name = r.take(r.uvarint() - 1).decode() if flexible else r.string()
+        n_parts = r.uvarint() - 1 if flexible else r.i32()
+        for _ in range(n_parts):
+            p, low, err = r.i32(), r.i64(), r.i16()
+            if flexible:
+                r.skip_tags()
+            out[(name, p)] = (low, err)
+        if flexible:
+            r.skip_tags()
+    if flexible:
+        r.skip_tags()
+    assert r.remaining() == 0
+    return out
+
+
+def describe_log_dirs(broker, version=1):
+    """Null topic list (everything) -> {log_dir: (error, {(topic, partition): size})}."""
+    with rk.Conn(broker.port) as c:
+        resp = c.request(rk.frame(rk.request_header(35, version, 9) + rk.i32(-1)))
+    r = rk.Reader(resp)
+    assert r.i32() == 9
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.i32()):
+        err, path = r.i16(), r.string()
+        parts = {}
+        for _ in range(r.i32()):
+            name = r.string()
+            for _ in range(r.i32()):
+                p, size, lag, future = r.i32(), r.i64(), r.i64(), r.take(1)
+                assert lag == 0 and future == b"\x00"
+                parts[(name, p)] = size
+        out[path] = (err, parts)
+    assert r.remaining() == 0
+    return out
+
+
+def test_delete_records_moves_log_start(broker):
+    topic = unique_topic("delete-records")
+    create_topic(broker.bootstrap, topic, 1, config={"segment.bytes": "1024"})
+    batch = msgs(30, "dr")
+    assert_delivered(produce(broker.bootstrap, topic, batch, conf={"linger.ms": 0}), batch)
+    assert delete_records(broker, topic, [(0, 10)]) == {(topic, 0): (10, 0)}
+    assert watermarks(broker.bootstrap, topic, [0])[0] == (10, 30)
+    # Beyond the high watermark: OFFSET_OUT_OF_RANGE (1), nothing moves.
+    assert delete_records(broker, topic, [(0, 31)])[(topic, 0)][1] == 1
+    # Unknown partition: UNKNOWN_TOPIC_OR_PARTITION (3).
+    assert delete_records(broker, topic, [(5, 1)])[(topic, 5)][1] == 3
+    # -1 = the high watermark, flexible v2.
+    assert delete_records(broker, topic, [(0, -1)], version=2) == {(topic, 0): (30, 0)}
+    assert watermarks(broker.bootstrap, topic, [0])[0] == (30, 30)
+    # The segments below the new start go at the next retention check.
+    d = partition_dir(broker, topic)
+    assert wait_until(lambda: sorted(f for f in os.listdir(d) if f.endswith(".log"))[0] != f"{0:020d}.log")
+
+
+def test_describe_log_dirs_lists_partitions_and_sizes(broker):
+    topic = unique_topic("logdirs")
+    create_topic(broker.bootstrap, topic, 1)
+    batch = msgs(5, "ld")
+    assert_delivered(produce(broker.bootstrap, topic, batch), batch)
+    dirs = describe_log_dirs(broker)
+    assert list(dirs) == [str(broker.log_dirs)]
+    err, parts = dirs[str(broker.log_dirs)]
+    assert err == 0
+    assert parts[(topic, 0)] == os.path.getsize(partition_dir(broker, topic) / f"{0:020d}.log")

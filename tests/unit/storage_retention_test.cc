@@ -108,5 +108,29 @@ TEST(StorageRetention, DeleteRecordsMovesStartThenRetentionDropsSegments) {
   EXPECT_EQ(log->log_start_offset(), 31);
 }
 
+TEST(StorageRetention, ActiveSegmentWhollyBelowStartIsRolledAndDeleted) {
+  TempDir dir;
+  auto log = open_small_log(dir.sub("t-0"), 0);
+  ASSERT_TRUE(log);
+  auto b = make_batch(3, kNow, 10);
+  ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+  ASSERT_EQ(log->segment_count(), 1u);
+  ASSERT_TRUE(log->maybe_increment_log_start_offset(3, 3));
+  auto n = log->delete_old_segments(kNow, 3);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_EQ(log->segments()[0]->base_offset(), 3);
+  EXPECT_TRUE(log->segments()[0]->empty());
+  EXPECT_EQ(log->log_start_offset(), 3);
+  EXPECT_EQ(log->log_end_offset(), 3);
+  // An empty active segment is never deleted; appends continue at the end.
+  n = log->delete_old_segments(kNow + 100000, 3);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0);
+  auto again = make_batch(2, kNow, 10);
+  EXPECT_EQ(log->append(again, 0, kNow, false).first_offset, 3);
+}
+
 }  // namespace
 }  // namespace samsa::storage

@@ -1,0 +1,170 @@
+// DeleteRecords (key 21): raises partitions' log start offsets on their owner
+// shards (-1 = the high watermark); the segments below it go at the next
+// retention check. DescribeLogDirs (key 35): each log dir with the partitions
+// it holds, their sizes, and (v4) the file system's total and usable bytes.
+#include <sys/statvfs.h>
+
+#include <map>
+#include <set>
+
+#include "protocol/messages/delete_records.h"
+#include "protocol/messages/describe_log_dirs.h"
+#include "server/broker.h"
+#include "server/handlers.h"
+#include "server/partition.h"
+#include "storage/log_manager.h"
+
+namespace samsa::server {
+
+namespace {
+
+constexpr int64_t kHighWatermark = -1;
+
+struct Deletion {
+  TopicPartition tp;
+  int64_t offset = 0;
+  ErrorCode error = ErrorCode::NONE;
+  int64_t low_watermark = -1;
+  size_t ti = 0, pi = 0;
+};
+
+// On the owner shard.
+void delete_records(Partition& p, Deletion& d) {
+  const int64_t hw = p.high_watermark();
+  int64_t target = d.offset == kHighWatermark ? hw : d.offset;
+  if (target < 0 || target > hw) {
+    d.error = ErrorCode::OFFSET_OUT_OF_RANGE;
+    d.low_watermark = p.log_start_offset();
+    return;
+  }
+  auto& log = p.log();
+  if (log.failed() || log.closed()) {
+    d.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    return;
+  }
+  auto st = log.maybe_increment_log_start_offset(target, hw);
+  d.error = st ? ErrorCode::NONE : ErrorCode::OFFSET_OUT_OF_RANGE;
+  d.low_watermark = p.log_start_offset();
+}
+
+// Runs `fn(partition_or_null, item)` for every item on the shard owning its tp,
+// then resumes on the calling shard. Items must outlive the await.
+template <typename Item, typename Fn>
+asio::awaitable<void> on_owner_shards(RequestContext& ctx, std::vector<Item>& items, Fn fn) {
+  auto& broker = *ctx.broker;
+  std::map<int, std::vector<Item*>> by_shard;
+  for (auto& it : items) by_shard[broker.owner_of(it.tp)].push_back(&it);
+  WaitGroup wg(ctx.shard->io.get_executor());
+  for (auto& [shard_id, list] : by_shard) {
+    wg.add();
+    Shard& target = broker.shard(shard_id);
+    asio::post(target.io, [&target, list = list, &wg, fn, home = ctx.shard->io.get_executor()] {
+      for (auto* it : list) fn(target.find(it->tp), *it);
+      asio::post(home, [&wg] { wg.done(); });
+    });
+  }
+  co_await wg.wait();
+}
+
+struct SizeQuery {
+  TopicPartition tp;
+  bool found = false;
+  int64_t size = 0;
+};
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_delete_records(RequestContext& ctx, protocol::Reader& r) {
+  protocol::DeleteRecordsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  std::vector<Deletion> work;
+  for (size_t ti = 0; ti < req.topics.size(); ++ti)
+    for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+      auto& p = req.topics[ti].partitions[pi];
+      Deletion d;
+      d.tp = TopicPartition{req.topics[ti].name, p.partition_index};
+      d.offset = p.offset;
+      d.ti = ti;
+      d.pi = pi;
+      work.push_back(std::move(d));
+    }
+  auto apply = [](Partition* p, Deletion& d) {
+    if (p) delete_records(*p, d);
+    else d.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  };
+  auto op = on_owner_shards(ctx, work, apply);
+  co_await std::move(op);
+  protocol::DeleteRecordsResponse resp;
+  for (auto& t : req.topics) {
+    auto& tr = resp.topics.emplace_back();
+    tr.name = t.name;
+    tr.partitions.resize(t.partitions.size());
+  }
+  for (auto& d : work) {
+    auto& pr = resp.topics[d.ti].partitions[d.pi];
+    pr.partition_index = d.tp.partition;
+    pr.low_watermark = d.low_watermark;
+    pr.error_code = to_int(d.error);
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, protocol::Reader& r) {
+  protocol::DescribeLogDirsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& manager = ctx.broker->log_manager();
+  // A null topic list asks for everything; otherwise only the named partitions.
+  std::set<TopicPartition> wanted;
+  if (req.topics)
+    for (auto& t : *req.topics)
+      for (int32_t p : t.partitions) wanted.insert(TopicPartition{t.topic, p});
+  auto on_disk = manager.partitions();
+  std::vector<SizeQuery> work;
+  for (auto& [tp, path] : on_disk) {
+    if (req.topics && !wanted.count(tp)) continue;
+    work.push_back(SizeQuery{tp});
+  }
+  auto measure = [](Partition* p, SizeQuery& q) {
+    if (!p) return;
+    q.found = true;
+    q.size = static_cast<int64_t>(p->log().size_bytes());
+  };
+  auto op = on_owner_shards(ctx, work, measure);
+  co_await std::move(op);
+
+  protocol::DescribeLogDirsResponse resp;
+  const auto& dirs = manager.log_dirs();
+  for (auto& dir : dirs) {
+    auto& res = resp.results.emplace_back();
+    res.log_dir = dir.path;
+    res.error_code = to_int(dir.online ? ErrorCode::NONE : ErrorCode::KAFKA_STORAGE_ERROR);
+    if (!dir.online) continue;
+    struct statvfs vfs {};
+    if (::statvfs(dir.path.c_str(), &vfs) == 0) {
+      res.total_bytes = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
+      res.usable_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+    }
+    const std::string prefix = dir.path + "/";
+    std::map<std::string, std::vector<protocol::DescribeLogDirsResponse::DescribeLogDirsPartition>> by_topic;
+    for (auto& q : work) {
+      if (!q.found) continue;  // e.g. a partition this shard has not opened yet
+      auto it = on_disk.find(q.tp);
+      if (it == on_disk.end() || it->second.compare(0, prefix.size(), prefix) != 0) continue;
+      auto& pp = by_topic[q.tp.topic].emplace_back();
+      pp.partition_index = q.tp.partition;
+      pp.partition_size = q.size;
+      pp.offset_lag = 0;  // one replica: never behind
+      pp.is_future_key = false;
+    }
+    for (auto& [name, parts] : by_topic) {
+      auto& t = res.topics.emplace_back();
+      t.name = name;
+      t.partitions = std::move(parts);
+    }
+  }
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace samsa::server
