@@ -11,6 +11,7 @@
 // p50/p99). Batching is tuned for throughput: batch.size 1 MiB, linger.ms 5, a large queue.
 // consume: from the beginning of every partition, until N records arrived (or MAX seconds).
 #include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +32,14 @@ struct Options {
   int size = 1024, acks = 1, partitions = 8;
   double rate = 0, max_seconds = 60;
 };
+
+// CPU seconds (user + system, all threads) this process used so far: shows whether the client or
+// the broker is the bottleneck when both share the machine.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
@@ -170,7 +179,7 @@ int do_produce(const Options& o) {
     double p50 = percentile(st.latencies_ns, 0.50), p99 = percentile(st.latencies_ns, 0.99);
     std::printf(" p50_ms=%.3f p99_ms=%.3f", p50, p99);
   }
-  std::printf("\n");
+  std::printf(" client_cpu_s=%.2f\n", cpu_seconds());
   if (!st.first_error.empty()) std::fprintf(stderr, "first delivery error: %s\n", st.first_error.c_str());
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
@@ -218,8 +227,8 @@ int do_consume(const Options& o) {
     }
   }
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("mode=consume records=%lld errors=%lld secs=%.3f rps=%.0f mbps=%.1f\n", got, errors, secs,
-              double(got) / secs, bytes / secs / 1e6);
+  std::printf("mode=consume records=%lld errors=%lld secs=%.3f rps=%.0f mbps=%.1f client_cpu_s=%.2f\n", got, errors,
+              secs, double(got) / secs, bytes / secs / 1e6, cpu_seconds());
   for (int32_t p : parts) rd_kafka_consume_stop(rkt, p);
   rd_kafka_queue_destroy(q);
   rd_kafka_topic_destroy(rkt);

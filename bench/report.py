@@ -105,8 +105,17 @@ else:
         fmt(startup, "s", 2), "", "", "≤ 5 s", status(startup, 5, higher_is_better=False))
 row("Samsa broker CPU per GB in / out", f"{fmt(num('samsa_cpu_s_per_gb_in'), digits=2)} / {fmt(num('samsa_cpu_s_per_gb_out'), 'CPU s/GB', 2)}")
 cpu_in, cpu_out = num("samsa_cpu_s_per_gb_in"), num("samsa_cpu_s_per_gb_out")
-row("Samsa broker cores busy during produce 1 KiB / consume (the rest of the 2 cores is the client)",
+row("Samsa broker cores busy during produce 1 KiB / consume",
     f"{fmt(cpu_in * s1k / 1000 if cpu_in and s1k else None, digits=2)} / {fmt(cpu_out * cons / 1000 if cpu_out and cons else None, 'cores', 2)}")
+
+
+def client_cores(prefix):
+    c, t = num(prefix + "_client_cpu_s"), num(prefix + "_secs")
+    return c / t if c is not None and t else None
+
+
+row("librdkafka client cores busy during produce 1 KiB / consume (same machine)",
+    f"{fmt(client_cores('samsa_1k_acks1'), digits=2)} / {fmt(client_cores('samsa_consume'), 'cores', 2)}")
 row("Samsa peak RSS (VmHWM) / idle RSS at start", f"{fmt((num('samsa_peak_rss_kb') or 0) / 1024, 'MiB')} / {fmt((num('samsa_idle_rss_kb') or 0) / 1024, 'MiB')}")
 # Peers
 row("Redis Streams XADD 1 KiB, pipelined, in memory", fmt(redis_mem, "MB/s"), f"Samsa acks=1 {fmt(s1k, 'MB/s')}",

@@ -184,7 +184,7 @@ produce() {
 }
 record() {  # record PREFIX LINE: keeps rps, mbps (and latency) of a run
   local k
-  for k in rps mbps p50_ms p99_ms records secs; do
+  for k in rps mbps p50_ms p99_ms records secs client_cpu_s; do
     local v; v=$(field "$k" "$2"); [[ -n "$v" ]] && put "${1}_$k" "$v"
   done
 }
