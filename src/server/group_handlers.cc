@@ -11,14 +11,21 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <tuple>
+
 #include "coordinator/group_coordinator.h"
 #include "coordinator/placement.h"
 #include "protocol/batch_header.h"
+#include "protocol/messages/delete_groups.h"
+#include "protocol/messages/describe_groups.h"
 #include "protocol/messages/find_coordinator.h"
 #include "protocol/messages/heartbeat.h"
 #include "protocol/messages/join_group.h"
 #include "protocol/messages/leave_group.h"
+#include "protocol/messages/list_groups.h"
 #include "protocol/messages/offset_commit.h"
+#include "protocol/messages/offset_delete.h"
 #include "protocol/messages/offset_fetch.h"
 #include "protocol/messages/sync_group.h"
 #include "protocol/record_batch.h"
@@ -518,6 +525,204 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
   if (got.error == ErrorCode::NONE || ctx.api_version < 2)
     resp.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(got.offsets, req.topics,
                                                                                           per_partition);
+  co_return make_response(ctx, resp);
+}
+
+// ---- ListGroups / DescribeGroups / DeleteGroups / OffsetDelete ------------------------
+
+namespace {
+
+struct ListedGroup {
+  std::string id;
+  std::string protocol_type;
+  std::string state;
+};
+
+bool state_matches(const std::vector<std::string>& filter, const std::string& state) {
+  if (filter.empty()) return true;
+  for (auto& f : filter)
+    if (f.size() == state.size() &&
+        std::equal(f.begin(), f.end(), state.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol::Reader& r) {
+  protocol::ListGroupsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::ListGroupsResponse resp;
+  Broker* broker = ctx.broker;
+  for (int i = 0; i < broker->shard_count(); ++i) {
+    auto op = run_on(broker->shard(i), [broker, i] {
+      std::vector<ListedGroup> out;
+      for (auto* g : broker->group_coordinator(i).groups())
+        out.push_back({g->id(), g->protocol_type().value_or(""), coordinator::state_name(g->state())});
+      return out;
+    });
+    auto listed = co_await std::move(op);
+    for (auto& g : listed) {
+      if (!state_matches(req.states_filter, g.state)) continue;
+      auto& out = resp.groups.emplace_back();
+      out.group_id = g.id;
+      out.protocol_type = g.protocol_type;
+      out.group_state = g.state;
+    }
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, protocol::Reader& r) {
+  protocol::DescribeGroupsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::DescribeGroupsResponse resp;
+  Broker* broker = ctx.broker;
+  for (auto& id : req.groups) {
+    using Described = protocol::DescribeGroupsResponse::DescribedGroup;
+    Described d;
+    d.group_id = id;
+    auto where = place(ctx, id);
+    if (where.error != ErrorCode::NONE) {
+      d.error_code = to_int(where.error);
+      resp.groups.push_back(std::move(d));
+      continue;
+    }
+    int shard = where.shard;
+    auto op = run_on(broker->shard(shard), [broker, shard, d]() mutable {
+      auto* g = broker->group_coordinator(shard).find(d.group_id);
+      if (!g || g->state() == coordinator::GroupState::Dead) {
+        d.group_state = "Dead";
+        return d;
+      }
+      // Kafka shows the protocol, metadata and assignments only for a Stable group.
+      bool stable = g->state() == coordinator::GroupState::Stable;
+      d.group_state = coordinator::state_name(g->state());
+      d.protocol_type = g->protocol_type().value_or("");
+      d.protocol_data = stable ? g->protocol_name().value_or("") : "";
+      for (auto& m : g->describe()) {
+        auto& out = d.members.emplace_back();
+        out.member_id = m.member_id;
+        out.group_instance_id = m.group_instance_id;
+        out.client_id = m.client_id;
+        out.client_host = m.client_host;
+        if (stable) {
+          out.member_metadata = m.metadata;
+          out.member_assignment = m.assignment;
+        }
+      }
+      return d;
+    });
+    resp.groups.push_back(co_await std::move(op));
+  }
+  co_return make_response(ctx, resp);
+}
+
+namespace {
+
+// On the group's shard: a group may be deleted only while empty; its offsets
+// get tombstones (durable) before it is forgotten.
+asio::awaitable<void> delete_group_on_shard(Broker& broker, Shard& target, TopicPartition tp, std::string group,
+                                            ErrorCode& result) {
+  auto& c = broker.group_coordinator(target.id);
+  auto* g = c.find(group);
+  if (!g || g->state() == coordinator::GroupState::Dead) co_return (void)(result = ErrorCode::GROUP_ID_NOT_FOUND);
+  if (g->state() != coordinator::GroupState::Empty) co_return (void)(result = ErrorCode::NON_EMPTY_GROUP);
+  std::vector<KeyValue> kvs;
+  if (auto* offsets = c.offsets(group))
+    for (auto& [key, _] : *offsets)
+      kvs.emplace_back(coordinator::encode_offset_key({group, key.first, key.second}), std::nullopt);
+  auto append = append_durably(broker, target, tp, kvs);
+  result = co_await std::move(append);
+  if (result != ErrorCode::NONE) co_return;
+  result = c.delete_group(group);  // NON_EMPTY_GROUP if somebody joined meanwhile: the tombstones stand anyway
+}
+
+struct OffsetDeleteWork {
+  std::string group;
+  TopicPartition tp;
+  ErrorCode error = ErrorCode::NONE;
+  std::vector<std::tuple<std::string, int32_t, ErrorCode>> items;
+};
+
+asio::awaitable<void> delete_offsets_on_shard(Broker& broker, Shard& target, OffsetDeleteWork& w) {
+  auto& c = broker.group_coordinator(target.id);
+  auto* g = c.find(w.group);
+  if (!g || g->state() == coordinator::GroupState::Dead) co_return (void)(w.error = ErrorCode::GROUP_ID_NOT_FOUND);
+  std::vector<KeyValue> kvs;
+  for (auto& [topic, partition, err] : w.items) {
+    if (err != ErrorCode::NONE) continue;
+    if (g->subscribed_to(topic)) {
+      err = ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC;
+      continue;
+    }
+    kvs.emplace_back(coordinator::encode_offset_key({w.group, topic, partition}), std::nullopt);
+  }
+  auto append = append_durably(broker, target, w.tp, kvs);
+  auto err = co_await std::move(append);
+  if (err != ErrorCode::NONE) co_return (void)(w.error = err);
+  for (auto& [topic, partition, e] : w.items)
+    if (e == ErrorCode::NONE) c.apply_delete(w.group, topic, partition);
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protocol::Reader& r) {
+  protocol::DeleteGroupsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::DeleteGroupsResponse resp;
+  auto& broker = *ctx.broker;
+  for (auto& id : req.groups_names) {
+    auto& out = resp.results.emplace_back();
+    out.group_id = id;
+    auto where = place(ctx, id);
+    ErrorCode result = where.error;
+    if (result == ErrorCode::NONE) {
+      Shard& target = broker.shard(where.shard);
+      auto op = run_coro_on(ctx, target, delete_group_on_shard(broker, target, where.tp, id, result));
+      co_await std::move(op);
+    }
+    out.error_code = to_int(result);
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protocol::Reader& r) {
+  protocol::OffsetDeleteRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::OffsetDeleteResponse resp;
+  auto& broker = *ctx.broker;
+  auto where = place(ctx, req.group_id);
+  OffsetDeleteWork w;
+  w.group = req.group_id;
+  w.tp = where.tp;
+  w.error = where.error;
+  auto image = ctx.shard->image;
+  for (auto& t : req.topics) {
+    auto* topic = image->find_topic(t.name);
+    for (auto& p : t.partitions) {
+      bool known = topic && p.partition_index >= 0 && static_cast<size_t>(p.partition_index) < topic->partitions.size();
+      w.items.emplace_back(t.name, p.partition_index, known ? ErrorCode::NONE : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+  }
+  if (w.error == ErrorCode::NONE) {
+    Shard& target = broker.shard(where.shard);
+    auto op = run_coro_on(ctx, target, delete_offsets_on_shard(broker, target, w));
+    co_await std::move(op);
+  }
+  resp.error_code = to_int(w.error);
+  if (w.error == ErrorCode::NONE) {
+    for (auto& [topic, partition, err] : w.items) {
+      if (resp.topics.empty() || resp.topics.back().name != topic) resp.topics.emplace_back().name = topic;
+      auto& p = resp.topics.back().partitions.emplace_back();
+      p.partition_index = partition;
+      p.error_code = to_int(err);
+    }
+  }
   co_return make_response(ctx, resp);
 }
 

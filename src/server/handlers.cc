@@ -22,6 +22,8 @@ constexpr HandlerEntry kHandlers[] = {
     {12, handle_heartbeat},
     {13, handle_leave_group},
     {14, handle_sync_group},
+    {15, handle_describe_groups},
+    {16, handle_list_groups},
     {18, handle_api_versions},
     {19, handle_create_topics},
     {20, handle_delete_topics},
@@ -30,7 +32,9 @@ constexpr HandlerEntry kHandlers[] = {
     {33, handle_alter_configs},
     {35, handle_describe_log_dirs},
     {37, handle_create_partitions},
+    {42, handle_delete_groups},
     {44, handle_incremental_alter_configs},
+    {47, handle_offset_delete},
     {60, handle_describe_cluster},
 };
 

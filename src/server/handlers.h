@@ -47,6 +47,10 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext&, protocol::Reade
 asio::awaitable<net::Response> handle_leave_group(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_offset_commit(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_offset_fetch(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_list_groups(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_groups(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_delete_groups(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_offset_delete(RequestContext&, protocol::Reader&);
 class Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 // Rebuilds the committed offsets of a __consumer_offsets partition just opened on `shard`.

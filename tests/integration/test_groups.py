@@ -123,3 +123,70 @@ def test_member_leaving_hands_partitions_over(broker):
         wait_assignments([a], [4])
     finally:
         a.close()
+
+
+def test_admin_list_describe_offsets_delete(broker):
+    """kafka-python's admin client: ListGroups, DescribeGroups, OffsetFetch (all partitions),
+    DeleteGroups (only once the group is empty)."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import GroupIdNotFoundError, NonEmptyGroupError
+
+    topic = unique_topic("admin")
+    create_topic(broker.bootstrap, topic, 2)
+    produce_keys(broker.bootstrap, topic, 10, 2)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    c = group_consumer(broker.bootstrap, group)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
+    try:
+        c.subscribe([topic])
+        assert len(consume_n(c, 10)) == 10
+        c.commit(offsets=[TopicPartition(topic, 0, 3), TopicPartition(topic, 1, 4)], asynchronous=False)
+        assert (group, "consumer") in admin.list_consumer_groups()
+        [desc] = admin.describe_consumer_groups([group])
+        assert desc.group == group and desc.state == "Stable" and desc.protocol_type == "consumer"
+        assert len(desc.members) == 1
+        offsets = admin.list_consumer_group_offsets(group)
+        assert {(tp.partition, om.offset) for tp, om in offsets.items()} == {(0, 3), (1, 4)}
+        result = dict(admin.delete_consumer_groups([group]))
+        assert result[group] is NonEmptyGroupError
+        c.close()
+        c = None
+        [desc] = admin.describe_consumer_groups([group])
+        assert desc.state == "Empty"
+        result = dict(admin.delete_consumer_groups([group]))
+        assert result[group].__name__ == "NoError"
+        assert admin.list_consumer_group_offsets(group) == {}
+        result = dict(admin.delete_consumer_groups([group]))
+        assert result[group] is GroupIdNotFoundError
+    finally:
+        if c is not None:
+            c.close()
+        admin.close()
+
+
+def test_kafka_python_group_consumer(broker):
+    from kafka import KafkaConsumer
+
+    topic = unique_topic("kpy")
+    create_topic(broker.bootstrap, topic, 3)
+    produce_keys(broker.bootstrap, topic, 30, 3)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    c = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group,
+                      auto_offset_reset="earliest", enable_auto_commit=False,
+                      consumer_timeout_ms=20000)
+    try:
+        keys = set()
+        for m in c:
+            keys.add(m.key)
+            if len(keys) == 30:
+                break
+        assert len(keys) == 30
+        c.commit()
+    finally:
+        c.close()
+    c2 = group_consumer(broker.bootstrap, group)
+    try:
+        committed = c2.committed([TopicPartition(topic, p) for p in range(3)], timeout=30)
+        assert sorted(tp.offset for tp in committed) == [10, 10, 10]
+    finally:
+        c2.close()
