@@ -56,7 +56,12 @@ void GroupCoordinator::apply_delete(const std::string& group, const std::string&
   auto it = offsets_.find(group);
   if (it == offsets_.end()) return;
   it->second.erase({topic, partition});
-  if (it->second.empty()) offsets_.erase(it);
+  if (!it->second.empty()) return;
+  offsets_.erase(it);
+  // A group that was only a holder of offsets (e.g. replayed, then deleted) goes with them.
+  auto g = groups_.find(group);
+  if (g != groups_.end() && g->second->state() == GroupState::Empty && g->second->member_count() == 0)
+    groups_.erase(g);
 }
 
 const OffsetMap* GroupCoordinator::offsets(const std::string& group) const {
