@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/dump_log_segments.h"
 
 namespace samsa::cli {
 
@@ -23,6 +24,7 @@ const Tool kTools[] = {
     {"console-consumer", console_consumer_main, "print records of a topic (kafka-console-consumer.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
+    {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},
 };
 
 void usage() {

@@ -187,3 +187,74 @@ def test_describe_log_dirs_lists_partitions_and_sizes(broker):
     err, parts = dirs[str(broker.log_dirs)]
     assert err == 0
     assert parts[(topic, 0)] == os.path.getsize(partition_dir(broker, topic) / f"{0:020d}.log")
+
+
+# ---- samsa dump-log-segments ------------------------------------------------------------------
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+
+from conftest import SAMSA_BIN  # noqa: E402
+
+
+def dump(*args):
+    p = subprocess.run([str(SAMSA_BIN), "dump-log-segments", *args], capture_output=True, text=True,
+                       timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_dump_log_segments(broker):
+    topic = unique_topic("dump")
+    create_topic(broker.bootstrap, topic, 1, config={"index.interval.bytes": "100"})
+    batch = [Msg(key=f"k{i}".encode(), value=f"hello-{i}".encode(), headers=[("h1", b"v")], partition=0)
+             for i in range(6)]
+    assert_delivered(produce(broker.bootstrap, topic, batch, conf={"linger.ms": 0, "batch.num.messages": 2}),
+                     batch)
+    d = partition_dir(broker, topic)
+    log = str(d / f"{0:020d}.log")
+
+    rc, out, err = dump("--files", log)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"Dumping {log}"
+    assert lines[1] == "Log starting offset: 0"
+    batches = [l for l in lines if l.startswith("baseOffset:")]
+    assert batches, out
+    pat = re.compile(r"baseOffset: (\d+) lastOffset: (\d+) count: (\d+) baseSequence: -?\d+ lastSequence: -?\d+ "
+                     r"producerId: -?\d+ producerEpoch: -?\d+ partitionLeaderEpoch: \d+ isTransactional: false "
+                     r"isControl: false deleteHorizonMs: OptionalLong.empty position: (\d+) CreateTime: \d+ "
+                     r"size: (\d+) magic: 2 compresscodec: none crc: \d+ isvalid: true$")
+    pos = 0
+    covered = 0
+    for b in batches:
+        m = pat.match(b)
+        assert m, b
+        assert int(m.group(1)) == covered and int(m.group(4)) == pos
+        covered = int(m.group(2)) + 1
+        pos += int(m.group(5))
+    assert covered == 6 and pos == os.path.getsize(log)
+    assert not any(l.startswith("|") for l in lines), "records only with --deep-iteration/--print-data-log"
+
+    rc, out, _ = dump("--files", log, "--print-data-log")
+    assert rc == 0
+    recs = [l for l in out.splitlines() if l.startswith("| ")]
+    assert len(recs) == 6
+    assert re.match(r"\| offset: 0 CreateTime: \d+ keySize: 2 valueSize: 7 sequence: -?\d+ headerKeys: \[h1\] "
+                    r"key: k0 payload: hello-0$", recs[0]), recs[0]
+
+    rc, out, _ = dump("--files", log, "--deep-iteration")
+    recs = [l for l in out.splitlines() if l.startswith("| ")]
+    assert len(recs) == 6 and "payload" not in recs[0]
+
+    rc, out, _ = dump("--files", log.replace(".log", ".index") + "," + log.replace(".log", ".timeindex"))
+    assert rc == 0, out
+    assert re.search(r"^offset: \d+ position: \d+$", out, re.M), out
+    assert "Mismatches" not in out
+
+    # A corrupted byte in the log: the batch is reported invalid and the exit code says so.
+    copy = broker.data_dir / "corrupt.log"
+    data = bytearray(open(log, "rb").read())
+    data[70] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    rc, out, _ = dump("--files", str(copy))
+    assert rc == 1 and "isvalid: false" in out
