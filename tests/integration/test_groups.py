@@ -190,3 +190,41 @@ def test_kafka_python_group_consumer(broker):
         assert sorted(tp.offset for tp in committed) == [10, 10, 10]
     finally:
         c2.close()
+
+
+KILLED_MEMBER = """
+import sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 6000,
+              "heartbeat.interval.ms": 500, "enable.auto.commit": False, "broker.address.family": "v4"})
+c.subscribe([sys.argv[3]])
+while True:
+    c.poll(0.1)
+    if c.assignment():
+        print("assigned", flush=True)
+"""
+
+
+def test_killed_member_loses_partitions_after_session_timeout(broker):
+    """A member killed without LeaveGroup: once its session times out the survivor gets everything."""
+    import subprocess
+    import sys
+
+    topic = unique_topic("kill")
+    create_topic(broker.bootstrap, topic, 4)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    a = group_consumer(broker.bootstrap, group)
+    victim = subprocess.Popen([sys.executable, "-c", KILLED_MEMBER, broker.bootstrap, group, topic],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        a.subscribe([topic])
+        wait_assignments([a], [2])
+        victim.kill()
+        victim.wait()
+        start = time.time()
+        wait_assignments([a], [4], timeout=30)
+        assert time.time() - start >= 3  # moved by the session timeout, not by a leave
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        a.close()
