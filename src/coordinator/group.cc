@@ -168,8 +168,9 @@ void Group::join_known_member(const JoinParams& p, int64_t now, JoinCallback cb)
       return;
     case GroupState::CompletingRebalance:
     case GroupState::Stable:
-      if (same_protocols && m.member_id != leader_) {
-        // Nothing changed (e.g. a retried join): the current generation stands.
+      // A retried join with nothing changed gets the current generation; in
+      // Stable, a rejoining leader asks for a new assignment (Kafka's rule).
+      if (same_protocols && (state_ == GroupState::CompletingRebalance || m.member_id != leader_)) {
         m.session_deadline = now + m.session_timeout_ms;
         return cb(join_result_for(m));
       }

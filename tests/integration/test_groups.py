@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from helpers import base_conf, create_topic, unique_topic
 
@@ -228,3 +228,51 @@ def test_killed_member_loses_partitions_after_session_timeout(broker):
         if victim.poll() is None:
             victim.kill()
         a.close()
+
+
+def test_cooperative_sticky_rebalance(broker):
+    """librdkafka's incremental (cooperative-sticky) assignor: the broker only relays the bytes."""
+    topic = unique_topic("coop")
+    create_topic(broker.bootstrap, topic, 6)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    extra = {"partition.assignment.strategy": "cooperative-sticky"}
+    consumers = [group_consumer(broker.bootstrap, group, extra)]
+    try:
+        consumers[0].subscribe([topic])
+        wait_assignments(consumers, [6])
+        for _ in range(2):
+            c = group_consumer(broker.bootstrap, group, extra)
+            c.subscribe([topic])
+            consumers.append(c)
+        wait_assignments(consumers, [2, 2, 2])
+    finally:
+        for c in consumers:
+            c.close()
+
+
+def test_auto_offset_reset_latest_and_none(broker):
+    topic = unique_topic("reset")
+    create_topic(broker.bootstrap, topic, 1)
+    produce_keys(broker.bootstrap, topic, 5, 1)
+    c = group_consumer(broker.bootstrap, f"g-{uuid.uuid4().hex[:8]}", {"auto.offset.reset": "latest"})
+    try:
+        c.subscribe([topic])
+        wait_assignments([c], [1])
+        time.sleep(1)
+        produce_keys(broker.bootstrap, topic, 3, 1)
+        got = consume_n(c, 3, timeout=20)
+        assert sorted(m.value() for m in got) == [b"v0", b"v1", b"v2"]
+    finally:
+        c.close()
+    c = group_consumer(broker.bootstrap, f"g-{uuid.uuid4().hex[:8]}", {"auto.offset.reset": "error"})
+    try:
+        c.subscribe([topic])
+        deadline = time.time() + 20
+        err = None
+        while time.time() < deadline and err is None:
+            m = c.poll(0.2)
+            if m is not None and m.error():
+                err = m.error()
+        assert err is not None and err.code() == KafkaError._AUTO_OFFSET_RESET
+    finally:
+        c.close()
