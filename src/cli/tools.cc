@@ -22,6 +22,8 @@ const Tool kTools[] = {
     {"topics", topics_main, "create, delete, describe, or change a topic (kafka-topics.sh)"},
     {"console-producer", console_producer_main, "publish lines from stdin (kafka-console-producer.sh)"},
     {"console-consumer", console_consumer_main, "print records of a topic (kafka-console-consumer.sh)"},
+    {"producer-perf-test", producer_perf_main, "producer throughput/latency test (kafka-producer-perf-test.sh)"},
+    {"consumer-perf-test", consumer_perf_main, "consumer throughput test (kafka-consumer-perf-test.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},

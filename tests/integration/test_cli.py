@@ -193,3 +193,56 @@ def test_broker_api_versions_layout(broker):
                         for l in body)
     assert body[-1].endswith("]") and all(l.endswith(",") for l in body[:-1])
     assert any(l.startswith("\tApiVersions(18): 0 to 3") for l in body)
+
+
+# ---- perf tests -------------------------------------------------------------------------------
+
+PRODUCER_FINAL = re.compile(
+    r"(\d+) records sent, \d+\.\d{6} records/sec \(\d+\.\d{2} MB/sec\), \d+\.\d{2} ms avg latency, "
+    r"\d+\.\d{2} ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.")
+CONSUMER_HEADER = ("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, "
+                   "nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec")
+DATE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}:\d{3}"
+CONSUMER_ROW = re.compile(rf"{DATE}, {DATE}, (\d+\.\d{{4}}), \d+\.\d{{4}}, (\d+), \d+\.\d{{4}}, \d+, \d+, "
+                          r"\d+\.\d{4}, \d+\.\d{4}")
+
+
+def test_perf_tools_round_trip(broker):
+    topic = unique_topic("cli-perf")
+    samsa("topics", "--bootstrap-server", broker.bootstrap, "--create", "--topic", topic,
+          "--partitions", "2")
+    out = samsa("producer-perf-test", "--topic", topic, "--num-records", "20000", "--record-size",
+                "1000", "--throughput", "-1", "--producer-props",
+                f"bootstrap.servers={broker.bootstrap}", "acks=1").stdout
+    m = PRODUCER_FINAL.fullmatch(out.splitlines()[-1])
+    assert m and m.group(1) == "20000", out
+    out = samsa("consumer-perf-test", "--broker-list", broker.bootstrap, "--topic", topic,
+                "--fetch-size", "104876", "--messages", "20000").stdout.splitlines()
+    assert out[0] == CONSUMER_HEADER
+    m = CONSUMER_ROW.fullmatch(out[1])
+    assert m, out
+    assert m.group(2) == "20000" and abs(float(m.group(1)) - 20000 * 1000 / 2**20) < 0.01
+
+
+def test_producer_perf_throttled_and_payload_file(broker, tmp_path):
+    topic = unique_topic("cli-perf-thr")
+    payloads = tmp_path / "payloads.txt"
+    payloads.write_text("alpha\nbeta\ngamma\n")
+    start = time.monotonic()
+    out = samsa("producer-perf-test", "--topic", topic, "--num-records", "20", "--payload-file",
+                str(payloads), "--throughput", "20", "--producer-props",
+                f"bootstrap.servers={broker.bootstrap}").stdout
+    assert time.monotonic() - start >= 0.8  # 20 records at 20/s take about a second
+    assert PRODUCER_FINAL.fullmatch(out.splitlines()[-1])
+    p = samsa("consumer-perf-test", "--bootstrap-server", broker.bootstrap, "--topic", topic,
+              "--messages", "100", "--timeout", "1500", check=False)
+    assert p.returncode == 0 and "WARNING: Exiting before consuming" in p.stderr
+    assert CONSUMER_ROW.fullmatch(p.stdout.splitlines()[1]).group(2) == "20"
+
+
+def test_perf_tools_validate_flags():
+    p = samsa("producer-perf-test", "--topic", "t", "--num-records", "10", "--throughput", "-1",
+              "--producer-props", "bootstrap.servers=127.0.0.1:1", check=False)
+    assert p.returncode != 0 and "--record-size or --payload-file" in p.stderr
+    p = samsa("consumer-perf-test", "--bootstrap-server", "127.0.0.1:1", "--topic", "t", check=False)
+    assert p.returncode != 0 and "messages" in p.stderr
