@@ -30,8 +30,11 @@ struct PartitionWork {
 };
 
 // Checks the batches of one partition before they go near the log.
-ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Records& recs, int32_t max_message_bytes) {
+ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Records& recs, const storage::LogConfig& cfg,
+                   int64_t now) {
   if (recs.is_null || recs.view.empty()) return ErrorCode::CORRUPT_MESSAGE;
+  // A record set that could never fit in a segment (Kafka's RecordBatchTooLargeException).
+  if (static_cast<int64_t>(recs.view.size()) > cfg.segment_bytes) return ErrorCode::RECORD_LIST_TOO_LARGE;
   auto mem = std::span<uint8_t>(const_cast<uint8_t*>(recs.view.data()), recs.view.size());
   if (ctx.api_version < 3) {
     // Produce v0-2 carries legacy message sets (magic 0/1): up-convert to v2.
@@ -46,9 +49,20 @@ ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Record
   for (auto& b : *batches) {
     if (b.size() >= protocol::batch::kHeaderSize && b[protocol::batch::kMagic] != 2)
       return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
-    if (static_cast<int64_t>(b.size()) > max_message_bytes) return ErrorCode::MESSAGE_TOO_LARGE;
+    if (static_cast<int64_t>(b.size()) > cfg.max_message_bytes) return ErrorCode::MESSAGE_TOO_LARGE;
     auto err = protocol::validate_batch(b);
     if (err != ErrorCode::NONE) return err;
+    // CreateTime topics bound how far timestamps may lie in the past / future
+    // (message.timestamp.before.max.ms / after.max.ms); checked on the batch's
+    // first and max timestamps, per batch rather than per record.
+    if (!cfg.log_append_time) {
+      auto h = protocol::BatchHeader::parse(b.data());
+      for (int64_t ts : {h.base_timestamp, h.max_timestamp}) {
+        if (ts < 0) continue;
+        if (now - ts > cfg.message_timestamp_before_max_ms || ts - now > cfg.message_timestamp_after_max_ms)
+          return ErrorCode::INVALID_TIMESTAMP;
+      }
+    }
   }
   w.records = mem;
   return ErrorCode::NONE;
@@ -103,7 +117,7 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
     auto& tr = resp.responses.emplace_back();
     tr.name = t.name;
     auto* topic = image->find_topic(t.name);
-    int32_t max_bytes = topic ? broker.log_config_for(*topic).max_message_bytes : broker.settings().message_max_bytes;
+    storage::LogConfig cfg = topic ? broker.log_config_for(*topic) : broker.settings().default_log_config;
     for (size_t pi = 0; pi < t.partition_data.size(); ++pi) {
       auto& p = t.partition_data[pi];
       auto& pr = tr.partition_responses.emplace_back();
@@ -120,7 +134,7 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
       else if (cluster::is_internal_topic(t.name))
         err = ErrorCode::INVALID_TOPIC_EXCEPTION;
       else
-        err = validate(ctx, w, p.records, max_bytes);
+        err = validate(ctx, w, p.records, cfg, now_ms());
       // Clients before Produce v8 do not know INVALID_RECORD; Kafka answers them with CORRUPT_MESSAGE.
       if (err == ErrorCode::INVALID_RECORD && ctx.api_version < 8) err = ErrorCode::CORRUPT_MESSAGE;
       if (err != ErrorCode::NONE) {
