@@ -24,6 +24,7 @@ const Tool kTools[] = {
     {"console-consumer", console_consumer_main, "print records of a topic (kafka-console-consumer.sh)"},
     {"producer-perf-test", producer_perf_main, "producer throughput/latency test (kafka-producer-perf-test.sh)"},
     {"consumer-perf-test", consumer_perf_main, "consumer throughput test (kafka-consumer-perf-test.sh)"},
+    {"configs", configs_main, "describe or change topic/broker configs (kafka-configs.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},

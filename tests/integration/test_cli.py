@@ -246,3 +246,25 @@ def test_perf_tools_validate_flags():
     assert p.returncode != 0 and "--record-size or --payload-file" in p.stderr
     p = samsa("consumer-perf-test", "--bootstrap-server", "127.0.0.1:1", "--topic", "t", check=False)
     assert p.returncode != 0 and "messages" in p.stderr
+
+
+# ---- configs ----------------------------------------------------------------------------------
+
+def test_configs_describe_alter_topic(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-configs")
+    samsa("topics", *b, "--create", "--topic", topic, "--config", "retention.ms=60000")
+    out = samsa("configs", *b, "--describe", "--entity-type", "topics", "--entity-name", topic).stdout
+    lines = out.splitlines()
+    assert lines[0] == f"Dynamic configs for topic {topic} are:"
+    assert lines[1].startswith("  retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000")
+    out = samsa("configs", *b, "--alter", "--entity-type", "topics", "--entity-name", topic,
+                "--add-config", "cleanup.policy=compact,segment.ms=100000").stdout
+    assert out == f"Completed updating config for topic {topic}.\n"
+    samsa("configs", *b, "--alter", "--entity-type", "topics", "--entity-name", topic,
+          "--delete-config", "retention.ms")
+    js = json.loads(samsa("configs", *b, "--describe", "--entity-type", "topics", "--entity-name",
+                          topic, "--output", "json").stdout)
+    assert js["configs"] == {"cleanup.policy": "compact", "segment.ms": "100000"}
+    bad = samsa("configs", *b, "--alter", "--entity-type", "topics", "--entity-name", topic, check=False)
+    assert bad.returncode != 0 and "--add-config" in bad.stderr
