@@ -260,5 +260,30 @@ TEST_F(GroupTest, JoinStormOfHundredMembers) {
   EXPECT_EQ(g.state(), GroupState::CompletingRebalance);
 }
 
+TEST_F(GroupTest, SessionTimeoutBoundsMaxSizeAndFencedInstances) {
+  auto p = params("");
+  p.session_timeout_ms = 1000;  // below group.min.session.timeout.ms (6000)
+  EXPECT_EQ(join(p)->r.error, ErrorCode::INVALID_SESSION_TIMEOUT);
+  GroupConfig c;
+  c.initial_rebalance_delay_ms = 0;
+  c.max_size = 1;
+  Group small("small", c);
+  std::vector<JoinResult> out;
+  auto q = params("");
+  q.require_known_member_id = false;
+  small.join(q, now, [&](JoinResult r) { out.push_back(std::move(r)); });
+  small.join(q, now, [&](JoinResult r) { out.push_back(std::move(r)); });
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].error, ErrorCode::NONE);
+  EXPECT_EQ(out[1].error, ErrorCode::GROUP_MAX_SIZE_REACHED);
+  auto s = params("");
+  s.group_instance_id = "i1";
+  auto* a = join(s);
+  ASSERT_EQ(a->r.error, ErrorCode::NONE);
+  EXPECT_EQ(g.heartbeat(a->r.member_id, std::string("other"), 1, now), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.leave("", std::string("i1"), now), ErrorCode::NONE);
+  EXPECT_EQ(g.state(), GroupState::Empty);
+}
+
 }  // namespace
 }  // namespace samsa::coordinator
