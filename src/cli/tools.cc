@@ -25,6 +25,8 @@ const Tool kTools[] = {
     {"producer-perf-test", producer_perf_main, "producer throughput/latency test (kafka-producer-perf-test.sh)"},
     {"consumer-perf-test", consumer_perf_main, "consumer throughput test (kafka-consumer-perf-test.sh)"},
     {"configs", configs_main, "describe or change topic/broker configs (kafka-configs.sh)"},
+    {"leader-election", leader_election_main, "elect partition leaders (kafka-leader-election.sh)"},
+    {"storage", storage_main, "storage tool: random-uuid (kafka-storage.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},

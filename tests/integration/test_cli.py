@@ -268,3 +268,21 @@ def test_configs_describe_alter_topic(broker):
     assert js["configs"] == {"cleanup.policy": "compact", "segment.ms": "100000"}
     bad = samsa("configs", *b, "--alter", "--entity-type", "topics", "--entity-name", topic, check=False)
     assert bad.returncode != 0 and "--add-config" in bad.stderr
+
+
+# ---- leader-election / storage ----------------------------------------------------------------
+
+def test_leader_election_single_node_needs_nothing(broker):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-elect")
+    samsa("topics", *b, "--create", "--topic", topic, "--partitions", "3")
+    out = samsa("leader-election", *b, "--topic", topic, "--partition=2", "--election-type",
+                "preferred").stdout
+    assert out == f"Valid replica already elected for partitions {topic}-2\n"
+    p = samsa("leader-election", *b, "--topic", topic, "--election-type", "preferred", check=False)
+    assert p.returncode != 0 and "partition" in p.stderr
+
+
+def test_storage_random_uuid():
+    ids = {samsa("storage", "random-uuid").stdout.strip() for _ in range(3)}
+    assert len(ids) == 3 and all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", i) for i in ids)
