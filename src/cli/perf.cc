@@ -202,6 +202,14 @@ int producer_perf_main(int argc, char** argv) {
   if (!raw) { rd_kafka_conf_destroy(conf); return fail(errstr); }
   KafkaHandle rk(raw);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  // Fail fast (one line, non-zero) when no broker answers, instead of waiting
+  // for every record's delivery timeout.
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto e = rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000)) {
+    rd_kafka_topic_destroy(rkt);
+    return fail(std::string("could not fetch metadata: ") + rd_kafka_err2str(e));
+  }
+  rd_kafka_metadata_destroy(md);
 
   std::mt19937 pick(42);
   st.start_us = st.window_start_us = now_us();

@@ -286,3 +286,11 @@ def test_leader_election_single_node_needs_nothing(broker):
 def test_storage_random_uuid():
     ids = {samsa("storage", "random-uuid").stdout.strip() for _ in range(3)}
     assert len(ids) == 3 and all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", i) for i in ids)
+
+
+def test_producer_perf_unreachable_fails_fast():
+    start = time.monotonic()
+    p = samsa("producer-perf-test", "--topic", "t", "--num-records", "10", "--record-size", "10",
+              "--throughput", "-1", "--producer-props", "bootstrap.servers=127.0.0.1:1", check=False)
+    assert p.returncode != 0 and p.stderr.startswith("ERROR")
+    assert time.monotonic() - start < 30
