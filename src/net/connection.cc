@@ -60,7 +60,7 @@ awaitable<void> Connection::read_loop() {
         close();
         co_return;
       }
-      auto frame = std::make_shared<protocol::Bytes>(static_cast<size_t>(size));
+      auto frame = std::make_shared<protocol::FrameBytes>(static_cast<size_t>(size));
       co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
       auto slot = std::make_shared<Slot>();
       pending_.push_back(slot);
@@ -71,7 +71,7 @@ awaitable<void> Connection::read_loop() {
   }
 }
 
-awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::Bytes> frame) {
+awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame) {
   auto self = shared_from_this();
   try {
     auto op = handler_(info_, std::move(frame));  // not inside co_await: GCC 12 temporaries bug

@@ -41,7 +41,7 @@ struct ConnectionLimits {
 
 // The server's entry point. `frame` is the request without its size prefix.
 using RequestHandler =
-    std::function<asio::awaitable<Response>(const ConnectionInfo&, std::shared_ptr<protocol::Bytes> frame)>;
+    std::function<asio::awaitable<Response>(const ConnectionInfo&, std::shared_ptr<protocol::FrameBytes> frame)>;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -58,7 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
-  asio::awaitable<void> handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::Bytes> frame);
+  asio::awaitable<void> handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame);
   asio::awaitable<bool> send_response(Response& r);
   asio::awaitable<bool> send_chunk(const protocol::FileChunk& c);
   asio::awaitable<void> wait(asio::steady_timer& t);

@@ -24,6 +24,30 @@ namespace samsa::protocol {
 using Bytes = std::vector<uint8_t>;
 using Uuid = std::array<uint8_t, 16>;
 
+// An allocator whose value-initialisation is default-initialisation, so a
+// byte buffer sized for a socket read is not zero-filled first (that pass over
+// every received byte was most of the broker's instructions on produce).
+template <typename T>
+struct UninitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <typename U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+// A received request frame (without its size prefix).
+using FrameBytes = std::vector<uint8_t, UninitAllocator<uint8_t>>;
+
 // A range of an open file sent without copying. `owner` keeps the file open
 // until the bytes have left (the protocol layer knows nothing more of disks).
 struct FileChunk {

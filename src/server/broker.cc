@@ -186,7 +186,7 @@ std::string Broker::start() {
     for (auto& s : shards_) {
       auto l = std::make_unique<net::Listener>(
           s->io, s->id, limits,
-          [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::Bytes> f) { return handle(c, std::move(f)); });
+          [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::FrameBytes> f) { return handle(c, std::move(f)); });
       if (auto err = l->bind(spec.host, port); !err.empty()) return "listener " + spec.name + ": " + err;
       if (port == 0) port = l->port();  // the other shards share the port chosen by the first
       bound_port_ = l->port();
@@ -274,7 +274,7 @@ asio::awaitable<cluster::OpResult> Broker::create_topic(cluster::TopicSpec spec,
   });
 }
 
-asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame) {
+asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame) {
   protocol::Reader r(frame->data(), frame->size());
   RequestContext ctx;
   ctx.api_key = r.i16();

@@ -55,7 +55,7 @@ class Broker {
   coordinator::GroupCoordinator& group_coordinator(int i) { return *coordinators_[i]; }
 
   // Entry point of every request frame (runs on the connection's shard).
-  asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::Bytes> frame);
+  asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame);
 
   // Creates a topic through the controller (on shard 0) from any shard.
   asio::awaitable<cluster::OpResult> create_topic(cluster::TopicSpec spec, bool validate_only);

@@ -21,7 +21,7 @@ struct RequestContext {
   const net::ConnectionInfo* conn = nullptr;
   Broker* broker = nullptr;
   Shard* shard = nullptr;                    // the connection's shard (where the handler runs)
-  std::shared_ptr<protocol::Bytes> frame;    // keeps views into the request alive
+  std::shared_ptr<protocol::FrameBytes> frame;    // keeps views into the request alive
 };
 
 // Encodes `body` after the response header of `ctx` into a response frame.
