@@ -9,6 +9,7 @@
 #include "protocol/messages/fetch.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/owner_shards.h"
 #include "server/partition.h"
 
 namespace samsa::server {
@@ -30,28 +31,17 @@ struct FetchItem {
 // Reads every item on its owning shard (shards in parallel).
 asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
                                std::shared_ptr<FetchWaiter> waiter) {
-  auto& broker = *ctx.broker;
-  std::map<int, std::vector<FetchItem*>> by_shard;
-  for (auto& it : items) by_shard[broker.owner_of(it.tp)].push_back(&it);
-  WaitGroup wg(ctx.shard->io.get_executor());
-  for (auto& [shard_id, list] : by_shard) {
-    wg.add();
-    Shard& target = broker.shard(shard_id);
-    asio::post(target.io, [&target, list = list, waiter, &wg, home = ctx.shard->io.get_executor()] {
-      for (auto* it : list) {
-        auto* part = target.find(it->tp);
-        if (!part) {
-          it->result = ReadOutcome{};
-          it->result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-          continue;
-        }
-        it->result = part->read(it->offset, static_cast<size_t>(std::max(it->max_bytes, 0)), true);
-        if (waiter) part->add_waiter(waiter);
-      }
-      asio::post(home, [&wg] { wg.done(); });
-    });
-  }
-  co_await wg.wait();
+  auto read_one = [waiter](Partition* part, FetchItem& it) {
+    if (!part) {
+      it.result = ReadOutcome{};
+      it.result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      return;
+    }
+    it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true);
+    if (waiter) part->add_waiter(waiter);
+  };
+  auto op = on_owner_shards(ctx, items, read_one);
+  co_await std::move(op);
 }
 
 }  // namespace

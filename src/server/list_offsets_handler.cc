@@ -3,6 +3,7 @@
 #include "protocol/messages/list_offsets.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/owner_shards.h"
 #include "server/partition.h"
 
 namespace samsa::server {
@@ -48,7 +49,6 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
   protocol::ListOffsetsRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
-  auto& broker = *ctx.broker;
   std::vector<Lookup> work;
   for (size_t ti = 0; ti < req.topics.size(); ++ti)
     for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
@@ -57,21 +57,12 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
       work.back().ti = ti;
       work.back().pi = pi;
     }
-  std::map<int, std::vector<Lookup*>> by_shard;
-  for (auto& l : work) by_shard[broker.owner_of(l.tp)].push_back(&l);
-  WaitGroup wg(ctx.shard->io.get_executor());
-  for (auto& [shard_id, list] : by_shard) {
-    wg.add();
-    Shard& target = broker.shard(shard_id);
-    asio::post(target.io, [&target, list = list, &wg, home = ctx.shard->io.get_executor()] {
-      for (auto* l : list) {
-        if (auto* p = target.find(l->tp)) lookup(*p, *l);
-        else l->error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      }
-      asio::post(home, [&wg] { wg.done(); });
-    });
-  }
-  co_await wg.wait();
+  auto apply = [](Partition* p, Lookup& l) {
+    if (p) lookup(*p, l);
+    else l.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  };
+  auto op = on_owner_shards(ctx, work, apply);
+  co_await std::move(op);
   protocol::ListOffsetsResponse resp;
   for (auto& t : req.topics) {
     auto& tr = resp.topics.emplace_back();

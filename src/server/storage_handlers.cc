@@ -11,6 +11,7 @@
 #include "protocol/messages/describe_log_dirs.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/owner_shards.h"
 #include "server/partition.h"
 #include "storage/log_manager.h"
 
@@ -45,25 +46,6 @@ void delete_records(Partition& p, Deletion& d) {
   auto st = log.maybe_increment_log_start_offset(target, hw);
   d.error = st ? ErrorCode::NONE : ErrorCode::OFFSET_OUT_OF_RANGE;
   d.low_watermark = p.log_start_offset();
-}
-
-// Runs `fn(partition_or_null, item)` for every item on the shard owning its tp,
-// then resumes on the calling shard. Items must outlive the await.
-template <typename Item, typename Fn>
-asio::awaitable<void> on_owner_shards(RequestContext& ctx, std::vector<Item>& items, Fn fn) {
-  auto& broker = *ctx.broker;
-  std::map<int, std::vector<Item*>> by_shard;
-  for (auto& it : items) by_shard[broker.owner_of(it.tp)].push_back(&it);
-  WaitGroup wg(ctx.shard->io.get_executor());
-  for (auto& [shard_id, list] : by_shard) {
-    wg.add();
-    Shard& target = broker.shard(shard_id);
-    asio::post(target.io, [&target, list = list, &wg, fn, home = ctx.shard->io.get_executor()] {
-      for (auto* it : list) fn(target.find(it->tp), *it);
-      asio::post(home, [&wg] { wg.done(); });
-    });
-  }
-  co_await wg.wait();
 }
 
 struct SizeQuery {
