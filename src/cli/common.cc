@@ -72,7 +72,8 @@ bool base_properties(const std::string& bootstrap, const std::string& command_co
   return true;
 }
 
-KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::string& err) {
+KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::string& err, DeliveryCallback dr_msg_cb,
+                        void* opaque, const char* kind) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // Tools must not hang on an unreachable broker: fail fast on connection errors too.
@@ -80,10 +81,12 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
   for (auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      err = std::string("invalid client property ") + k + "=" + v + ": " + errstr;
+      err = std::string("invalid ") + kind + " property " + k + "=" + v + ": " + errstr;
       return nullptr;
     }
   }
+  if (dr_msg_cb) rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+  if (opaque) rd_kafka_conf_set_opaque(conf, opaque);
   rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
   if (!rk) {
     rd_kafka_conf_destroy(conf);

@@ -31,7 +31,12 @@ using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
 // Creates a producer/consumer/admin handle from properties; on failure returns
 // null and sets err. Unknown properties are an error (clear message).
-KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::string& err);
+// `dr_msg_cb`/`opaque`: a producer's delivery report callback and its state;
+// `kind` names the properties in the error message ("client", "producer").
+using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
+KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::string& err,
+                        DeliveryCallback dr_msg_cb = nullptr, void* opaque = nullptr,
+                        const char* kind = "client");
 
 // Resolves --bootstrap-server/--broker-list + --command-config into properties.
 bool base_properties(const std::string& bootstrap, const std::string& command_config,

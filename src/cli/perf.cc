@@ -186,21 +186,8 @@ int producer_perf_main(int argc, char** argv) {
   }
 
   ProducerStats st(num_records);
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-  if (print_metrics) rd_kafka_conf_set(conf, "statistics.interval.ms", "0", errstr, sizeof errstr);
-  for (auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return fail("invalid producer property " + k + "=" + v + ": " + errstr);
-    }
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf, on_perf_delivery);
-  rd_kafka_conf_set_opaque(conf, &st);
-  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-  if (!raw) { rd_kafka_conf_destroy(conf); return fail(errstr); }
-  KafkaHandle rk(raw);
+  KafkaHandle rk = make_handle(RD_KAFKA_PRODUCER, props, err, on_perf_delivery, &st, "producer");
+  if (!rk) return fail(err);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
   // Fail fast (one line, non-zero) when no broker answers, instead of waiting
   // for every record's delivery timeout.
