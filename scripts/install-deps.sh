@@ -10,6 +10,7 @@ PKGS=(
   librdkafka-dev
   kcat python3 python3-pytest python3-confluent-kafka python3-kafka python3-lz4 python3-snappy
   nodejs npm
+  golang-go golang-github-shopify-sarama-dev
 )
 
 missing=()

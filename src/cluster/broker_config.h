@@ -189,6 +189,9 @@ class BrokerConfig {
   int32_t transaction_max_timeout_ms() const { return int_or("transaction.max.timeout.ms", 900000); }
   int32_t transactional_id_expiration_ms() const { return int_or("transactional.id.expiration.ms", 604800000); }
   int32_t producer_id_expiration_ms() const { return int_or("producer.id.expiration.ms", 86400000); }
+  int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms() const {
+    return int_or("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000);
+  }
 
  private:
   friend std::variant<BrokerConfig, std::string> load_broker_config(

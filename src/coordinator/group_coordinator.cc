@@ -64,6 +64,30 @@ void GroupCoordinator::apply_delete(const std::string& group, const std::string&
     groups_.erase(g);
 }
 
+void GroupCoordinator::add_pending(int64_t producer_id, int32_t offsets_partition, const std::string& group,
+                                   const std::string& topic, int32_t partition, CommittedOffset v) {
+  pending_[{producer_id, offsets_partition}].push_back(PendingOffset{group, topic, partition, std::move(v)});
+}
+
+void GroupCoordinator::complete_txn(int64_t producer_id, int32_t offsets_partition, bool commit) {
+  auto it = pending_.find({producer_id, offsets_partition});
+  if (it == pending_.end()) return;
+  if (commit) {
+    for (auto& p : it->second) apply_commit(p.group, p.topic, p.partition, p.value);
+  }
+  pending_.erase(it);
+}
+
+std::set<std::pair<std::string, int32_t>> GroupCoordinator::pending_partitions(const std::string& group) const {
+  std::set<std::pair<std::string, int32_t>> out;
+  for (const auto& [key, list] : pending_) {
+    for (const auto& p : list) {
+      if (p.group == group) out.emplace(p.topic, p.partition);
+    }
+  }
+  return out;
+}
+
 const OffsetMap* GroupCoordinator::offsets(const std::string& group) const {
   auto it = offsets_.find(group);
   return it == offsets_.end() ? nullptr : &it->second;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,21 @@ class GroupCoordinator {
   // NON_EMPTY_GROUP or GROUP_ID_NOT_FOUND.
   ErrorCode delete_group(const std::string& group_id);
 
+  // Transactional offset commits (TxnOffsetCommit): held per producer and
+  // __consumer_offsets partition until the transaction's marker lands there;
+  // a commit marker applies them, an abort marker drops them.
+  void add_pending(int64_t producer_id, int32_t offsets_partition, const std::string& group, const std::string& topic,
+                   int32_t partition, CommittedOffset v);
+  void complete_txn(int64_t producer_id, int32_t offsets_partition, bool commit);
+  // The partitions of this group whose offsets wait for a transaction (OffsetFetch require_stable).
+  std::set<std::pair<std::string, int32_t>> pending_partitions(const std::string& group) const;
+
  private:
+  struct PendingOffset {
+    std::string group, topic;
+    int32_t partition;
+    CommittedOffset value;
+  };
   void schedule_tick();
 
   asio::io_context& io_;
@@ -49,6 +64,7 @@ class GroupCoordinator {
   std::function<int64_t()> clock_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, OffsetMap> offsets_;
+  std::map<std::pair<int64_t, int32_t>, std::vector<PendingOffset>> pending_;  // (producer id, offsets partition)
   asio::steady_timer timer_;
   bool ticking_ = false;
 };

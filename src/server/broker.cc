@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/group_coordinator.h"
+#include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
 #include "server/flusher.h"
 #include "server/handlers.h"
@@ -138,6 +139,8 @@ std::string Broker::start() {
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
+    txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
+    txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
     work_.push_back(asio::make_work_guard(shards_.back()->io));
   }
   // Metadata: replay the log on shard 0's thread before anything else runs.
@@ -201,7 +204,11 @@ std::string Broker::start() {
   for (auto& s : shards_) {
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *s));
     auto* m = maintenance_.back().get();
-    asio::post(s->io, [m] { m->start(); });
+    Shard* sp = s.get();
+    asio::post(s->io, [this, m, sp] {
+      m->start();
+      schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
+    });
   }
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
@@ -239,6 +246,7 @@ void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
       auto* opened = part.get();
       s.partitions[tp] = std::move(part);
       if (tp.topic == coordinator::kOffsetsTopic) load_offsets_partition(*this, s, *opened);
+      if (tp.topic == coordinator::kTransactionStateTopic) load_txn_partition(*this, s, *opened);
     }
   }
   // Deleted topics.
@@ -271,6 +279,19 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
 asio::awaitable<cluster::OpResult> Broker::create_topic(cluster::TopicSpec spec, bool validate_only) {
   return run_on(*shards_[0], [this, spec = std::move(spec), validate_only] {
     return controller_->create_topic(spec, validate_only);
+  });
+}
+
+asio::awaitable<int64_t> Broker::allocate_producer_id() {
+  return run_on(*shards_[0], [this]() -> int64_t {
+    if (next_producer_id_ >= producer_id_block_end_) {
+      constexpr int64_t kBlock = 1000;
+      int64_t first = controller_->allocate_producer_ids(settings_.node_id, kBlock);
+      if (first < 0) return -1;
+      next_producer_id_ = first;
+      producer_id_block_end_ = first + kBlock;
+    }
+    return next_producer_id_++;
   });
 }
 
@@ -368,6 +389,7 @@ void Broker::shutdown() {
     LogMaintenance* m = static_cast<size_t>(sp->id) < maintenance_.size() ? maintenance_[sp->id].get() : nullptr;
     asio::post(sp->io, [this, sp, m, &p] {
       if (m) m->stop();
+      txn_timers_[sp->id]->cancel();
       for (auto& [tp, part] : sp->partitions) {
         part->close();
         log_manager_->release(tp);

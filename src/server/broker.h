@@ -19,6 +19,7 @@ class LogManager;
 }
 namespace samsa::coordinator {
 class GroupCoordinator;
+class TxnCoordinator;
 }
 
 namespace samsa::server {
@@ -53,6 +54,11 @@ class Broker {
   storage::LogManager& log_manager() { return *log_manager_; }  // thread-safe
   // The consumer groups whose __consumer_offsets partitions shard `i` owns (shard i only).
   coordinator::GroupCoordinator& group_coordinator(int i) { return *coordinators_[i]; }
+  // The transactional ids whose __transaction_state partitions shard `i` owns (shard i only).
+  coordinator::TxnCoordinator& txn_coordinator(int i) { return *txn_coordinators_[i]; }
+  // A producer id never handed out before (blocks are reserved in the metadata
+  // log, so ids never repeat across restarts); -1 if the controller failed.
+  asio::awaitable<int64_t> allocate_producer_id();
 
   // Entry point of every request frame (runs on the connection's shard).
   asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame);
@@ -73,6 +79,10 @@ class Broker {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<Flusher>> flushers_;
   std::vector<std::unique_ptr<coordinator::GroupCoordinator>> coordinators_;  // after shards_: destroyed first
+  std::vector<std::unique_ptr<coordinator::TxnCoordinator>> txn_coordinators_;
+  std::vector<std::unique_ptr<asio::steady_timer>> txn_timers_;  // transaction timeouts, one per shard
+  int64_t next_producer_id_ = 0;  // the current block [next, end), shard 0 only
+  int64_t producer_id_block_end_ = 0;
   std::vector<std::unique_ptr<LogMaintenance>> maintenance_;  // one per shard, used on its thread
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unique_ptr<storage::LogManager> log_manager_;

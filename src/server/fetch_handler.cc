@@ -23,6 +23,7 @@ struct FetchItem {
   TopicPartition tp;
   int64_t offset = 0;
   int32_t max_bytes = 0;
+  bool read_committed = false;
   ReadOutcome result;
   size_t topic_index = 0;
   size_t partition_index = 0;
@@ -37,7 +38,7 @@ asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& item
       it.result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       return;
     }
-    it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true);
+    it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true, it.read_committed);
     if (waiter) part->add_waiter(waiter);
   };
   auto op = on_owner_shards(ctx, items, read_one);
@@ -64,6 +65,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       it.tp = TopicPartition{t.topic, p.partition};
       it.offset = p.fetch_offset;
       it.max_bytes = p.partition_max_bytes;
+      it.read_committed = ctx.api_version >= 4 && req.isolation_level == 1;
       it.topic_index = ti;
       it.partition_index = pi;
       items.push_back(std::move(it));
@@ -109,10 +111,18 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     auto& res = it.result;
     pr.error_code = to_int(res.error);
     pr.high_watermark = res.high_watermark;
-    pr.last_stable_offset = res.high_watermark;
+    pr.last_stable_offset = res.last_stable_offset;
     pr.log_start_offset = res.log_start_offset;
     pr.records = protocol::Records{};
     if (ctx.api_version >= 4) pr.aborted_transactions = std::nullopt;
+    if (ctx.api_version >= 4 && it.read_committed && !res.aborted.empty()) {
+      auto& list = pr.aborted_transactions.emplace();
+      for (auto& a : res.aborted) {
+        auto& e = list.emplace_back();
+        e.producer_id = a.producer_id;
+        e.first_offset = a.first_offset;
+      }
+    }
     if (res.error != ErrorCode::NONE || res.bytes == 0) continue;
     if (!first && used + res.bytes > budget) continue;
     first = false;

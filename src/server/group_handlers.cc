@@ -16,6 +16,7 @@
 
 #include "coordinator/group_coordinator.h"
 #include "coordinator/placement.h"
+#include "coordinator/txn_state.h"
 #include "protocol/batch_header.h"
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
@@ -30,6 +31,7 @@
 #include "protocol/messages/sync_group.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
+#include "server/coordinator_io.h"
 #include "server/flusher.h"
 #include "server/handlers.h"
 #include "server/partition.h"
@@ -70,49 +72,9 @@ asio::awaitable<T> call_on(Shard& target, F fn) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(initiate, asio::use_awaitable, std::move(fn));
 }
 
-struct Placement {
-  ErrorCode error = ErrorCode::NONE;
-  TopicPartition tp;
-  int shard = 0;
-};
+Placement place(RequestContext& ctx, const std::string& group) { return place(ctx, kOffsetsTopic, group); }
 
-// Where `group` lives, or why it cannot be served here.
-Placement place(RequestContext& ctx, const std::string& group) {
-  Placement p;
-  auto* t = ctx.shard->image->find_topic(kOffsetsTopic);
-  if (!t || t->partitions.empty()) {
-    p.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    return p;
-  }
-  int32_t n = static_cast<int32_t>(t->partitions.size());
-  p.tp = TopicPartition{kOffsetsTopic, coordinator::offsets_partition_for(group, n)};
-  if (t->partitions[p.tp.partition].leader != ctx.broker->node_id()) p.error = ErrorCode::NOT_COORDINATOR;
-  p.shard = ctx.broker->owner_of(p.tp);
-  return p;
-}
-
-// Creates __consumer_offsets on first use (Kafka does it on the first FindCoordinator).
-asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) {
-  if (ctx.shard->image->find_topic(kOffsetsTopic)) co_return ErrorCode::NONE;
-  auto& broker = *ctx.broker;
-  cluster::TopicSpec spec;
-  spec.name = kOffsetsTopic;
-  auto cfg = broker.settings().config;
-  spec.num_partitions = cfg ? cfg->offsets_topic_num_partitions() : 50;
-  int16_t rf = cfg ? cfg->offsets_topic_replication_factor() : 3;
-  int16_t live = static_cast<int16_t>(std::max<size_t>(1, ctx.shard->image->brokers.size()));
-  spec.replication_factor = std::min(rf, live);
-  spec.configs["cleanup.policy"] = "compact";
-  spec.configs["compression.type"] = "producer";
-  if (cfg) spec.configs["segment.bytes"] = std::to_string(cfg->offsets_topic_segment_bytes());
-  auto op = broker.create_topic(spec, false);
-  auto res = co_await std::move(op);
-  if (res.error != ErrorCode::NONE && res.error != ErrorCode::TOPIC_ALREADY_EXISTS) {
-    spdlog::warn("creating {} failed: {}", kOffsetsTopic, res.message);
-    co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  }
-  co_return ErrorCode::NONE;
-}
+asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) { return ensure_internal_topic(ctx, kOffsetsTopic); }
 
 net::Response bad_request() { return net::Response{{}, false, true}; }
 
@@ -126,8 +88,10 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
   if (!r.ok()) co_return bad_request();
   auto& broker = *ctx.broker;
   std::vector<std::string> keys = ctx.api_version >= 4 ? req.coordinator_keys : std::vector<std::string>{req.key};
-  auto ensured = ensure_offsets_topic(ctx);
-  ErrorCode topic_err = req.key_type == 0 ? co_await std::move(ensured) : ErrorCode::NONE;
+  // Key type 0: a group (__consumer_offsets); 1: a transactional id (__transaction_state).
+  const char* topic = req.key_type == 1 ? coordinator::kTransactionStateTopic : kOffsetsTopic;
+  auto ensured = ensure_internal_topic(ctx, topic);
+  ErrorCode topic_err = req.key_type == 0 || req.key_type == 1 ? co_await std::move(ensured) : ErrorCode::NONE;
   protocol::FindCoordinatorResponse resp;
   auto image = ctx.shard->image;
   std::string host = broker.settings().advertised_host;
@@ -143,9 +107,8 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
     c.port = -1;
     ErrorCode err = ErrorCode::NONE;
     if (req.key_type != 0 && req.key_type != 1) err = ErrorCode::INVALID_REQUEST;
-    else if (req.key_type == 0 && topic_err != ErrorCode::NONE) err = topic_err;
-    else if (req.key_type == 0) err = place(ctx, key).error == ErrorCode::NONE ? ErrorCode::NONE
-                                                                                 : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    else if (topic_err != ErrorCode::NONE) err = topic_err;
+    else err = place(ctx, topic, key).error == ErrorCode::NONE ? ErrorCode::NONE : ErrorCode::COORDINATOR_NOT_AVAILABLE;
     if (err == ErrorCode::NONE) {
       c.node_id = broker.node_id();
       c.host = host;
@@ -330,38 +293,6 @@ struct CommitWork {
   std::vector<CommitItem> items;
 };
 
-using KeyValue = std::pair<protocol::Bytes, std::optional<protocol::Bytes>>;  // no value: a tombstone
-
-// On the partition's shard: appends the records as one batch and waits until
-// they are durable.
-asio::awaitable<ErrorCode> append_durably(Broker& broker, Shard& target, const TopicPartition& tp,
-                                          const std::vector<KeyValue>& kvs) {
-  auto* part = target.find(tp);
-  if (!part) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-  if (kvs.empty()) co_return ErrorCode::NONE;
-  int64_t now = now_ms();
-  protocol::BatchBuilder b;
-  for (auto& [k, v] : kvs) {
-    std::optional<std::span<const uint8_t>> value;
-    if (v) value = std::span<const uint8_t>(*v);
-    b.add(now, std::span<const uint8_t>(k), value);
-  }
-  auto batch = b.build();
-  auto out = part->append(std::span<uint8_t>(batch), now);
-  if (out.error != ErrorCode::NONE) co_return out.error;
-  auto wait = broker.flusher(target.id).wait_durable(*part, out.last_offset);
-  co_return co_await std::move(wait);
-}
-
-// Runs `coro` on `target` and waits for it from the handler's shard.
-asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<void> coro) {
-  WaitGroup wg(ctx.shard->io.get_executor());
-  wg.add();
-  asio::co_spawn(target.io.get_executor(), std::move(coro),
-                 asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  co_await wg.wait();
-}
-
 // On the group's shard: check the member, append the records, wait until
 // they are durable, then apply them.
 asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork& w) {
@@ -444,9 +375,12 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
 
 namespace {
 
+using PartitionSet = std::set<std::pair<std::string, int32_t>>;
+
 struct FetchedGroup {
   ErrorCode error = ErrorCode::NONE;
   coordinator::OffsetMap offsets;
+  PartitionSet unstable;  // offsets a transaction has not committed yet
 };
 
 asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std::string& group) {
@@ -459,10 +393,13 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
   Broker* broker = ctx.broker;
   int shard = where.shard;
   auto op = run_on(broker->shard(shard), [broker, shard, group] {
-    auto* m = broker->group_coordinator(shard).offsets(group);
-    return m ? *m : coordinator::OffsetMap{};
+    auto& c = broker->group_coordinator(shard);
+    auto* m = c.offsets(group);
+    return std::make_pair(m ? *m : coordinator::OffsetMap{}, c.pending_partitions(group));
   });
-  out.offsets = co_await std::move(op);
+  auto got = co_await std::move(op);
+  out.offsets = std::move(got.first);
+  out.unstable = std::move(got.second);
   co_return out;
 }
 
@@ -470,13 +407,18 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
 // the asked ones (-1 for those without a commit).
 template <typename TopicOut, typename TopicsIn>
 std::vector<TopicOut> offsets_answer(const coordinator::OffsetMap& m, const std::optional<TopicsIn>& topics,
-                                     ErrorCode err) {
+                                     ErrorCode err, const PartitionSet* unstable = nullptr) {
   std::vector<TopicOut> out;
   auto fill = [&](auto& p, const std::string& topic, int32_t partition) {
     p.partition_index = partition;
     p.committed_offset = -1;
     p.metadata = "";
     p.error_code = to_int(err);
+    // require_stable: an offset a transaction may still change is not answered.
+    if (unstable && unstable->count({topic, partition})) {
+      p.error_code = to_int(ErrorCode::UNSTABLE_OFFSET_COMMIT);
+      return;
+    }
     if (auto it = m.find({topic, partition}); it != m.end()) {
       p.committed_offset = it->second.offset;
       p.committed_leader_epoch = it->second.leader_epoch;
@@ -512,8 +454,8 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
       auto& out = resp.groups.emplace_back();
       out.group_id = g.group_id;
       out.error_code = to_int(got.error);
-      out.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(got.offsets, g.topics,
-                                                                                            ErrorCode::NONE);
+      out.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(
+          got.offsets, g.topics, ErrorCode::NONE, req.require_stable ? &got.unstable : nullptr);
     }
     co_return make_response(ctx, resp);
   }
@@ -523,8 +465,8 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
   ErrorCode per_partition = ctx.api_version < 2 ? got.error : ErrorCode::NONE;
   resp.error_code = to_int(got.error);
   if (got.error == ErrorCode::NONE || ctx.api_version < 2)
-    resp.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(got.offsets, req.topics,
-                                                                                          per_partition);
+    resp.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(
+        got.offsets, req.topics, per_partition, ctx.api_version >= 7 && req.require_stable ? &got.unstable : nullptr);
   co_return make_response(ctx, resp);
 }
 
@@ -732,48 +674,36 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
 // has just opened, by reading it from the start (later records win).
 void load_offsets_partition(Broker& broker, Shard& shard, Partition& part) {
   auto& c = broker.group_coordinator(shard.id);
-  int64_t offset = part.log_start_offset();
-  int64_t end = part.log_end_offset();
+  const int32_t partition = part.tp().partition;
   size_t records = 0;
-  protocol::Bytes buf;
-  while (offset < end) {
-    auto rd = part.read(offset, 1 << 20, true);
-    if (rd.error != ErrorCode::NONE || rd.chunks.empty()) break;
-    buf.clear();
-    for (auto& ch : rd.chunks) {
-      size_t at = buf.size();
-      buf.resize(at + ch.len);
-      if (::pread(ch.fd, buf.data() + at, ch.len, ch.pos) != static_cast<ssize_t>(ch.len)) {
-        spdlog::error("replaying {}: read failed", part.tp().to_string());
-        return;
-      }
+  for_each_batch(part, [&](std::span<const uint8_t> b) {
+    protocol::RecordIterator it;
+    if (it.open(b) != ErrorCode::NONE) return;
+    const auto h = it.header();
+    if (h.is_control()) {
+      // A transaction marker: its TxnOffsetCommit records become visible or go.
+      auto m = storage::marker_of(b);
+      if (m != storage::TxnMarker::none) c.complete_txn(h.producer_id, partition, m == storage::TxnMarker::commit);
+      return;
     }
-    auto batches = protocol::leading_complete_batches(buf);
-    if (batches.empty()) break;
-    int64_t next = offset;
-    for (auto& b : batches) {
-      protocol::RecordIterator it;
-      if (it.open(b) != ErrorCode::NONE) continue;
-      next = it.header().base_offset + it.header().last_offset_delta + 1;
-      if (it.header().is_control()) continue;
-      protocol::RecordView rv;
-      while (it.next(rv)) {
-        if (!rv.key) continue;
-        auto key = coordinator::decode_key(*rv.key);
-        if (!key) continue;
-        auto* ok = std::get_if<coordinator::OffsetKey>(&*key);
-        if (!ok) continue;
-        ++records;
-        if (!rv.value) {
-          c.apply_delete(ok->group, ok->topic, ok->partition);
-        } else if (auto v = coordinator::decode_offset_value(*rv.value)) {
+    protocol::RecordView rv;
+    while (it.next(rv)) {
+      if (!rv.key) continue;
+      auto key = coordinator::decode_key(*rv.key);
+      if (!key) continue;
+      auto* ok = std::get_if<coordinator::OffsetKey>(&*key);
+      if (!ok) continue;
+      ++records;
+      if (!rv.value) {
+        c.apply_delete(ok->group, ok->topic, ok->partition);
+      } else if (auto v = coordinator::decode_offset_value(*rv.value)) {
+        if (h.is_transactional())
+          c.add_pending(h.producer_id, partition, ok->group, ok->topic, ok->partition, *v);
+        else
           c.apply_commit(ok->group, ok->topic, ok->partition, *v);
-        }
       }
     }
-    if (next <= offset) break;
-    offset = next;
-  }
+  });
   if (records) spdlog::info("loaded {} offset record(s) from {}", records, part.tp().to_string());
 }
 

@@ -28,6 +28,11 @@ constexpr HandlerEntry kHandlers[] = {
     {19, handle_create_topics},
     {20, handle_delete_topics},
     {21, handle_delete_records},
+    {22, handle_init_producer_id},
+    {24, handle_add_partitions_to_txn},
+    {25, handle_add_offsets_to_txn},
+    {26, handle_end_txn},
+    {28, handle_txn_offset_commit},
     {32, handle_describe_configs},
     {33, handle_alter_configs},
     {35, handle_describe_log_dirs},
@@ -36,6 +41,9 @@ constexpr HandlerEntry kHandlers[] = {
     {44, handle_incremental_alter_configs},
     {47, handle_offset_delete},
     {60, handle_describe_cluster},
+    {61, handle_describe_producers},
+    {65, handle_describe_transactions},
+    {66, handle_list_transactions},
 };
 
 protocol::ApiVersionsResponse supported_versions() {

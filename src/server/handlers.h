@@ -51,8 +51,22 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext&, protocol::Rea
 asio::awaitable<net::Response> handle_describe_groups(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_delete_groups(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_offset_delete(RequestContext&, protocol::Reader&);
+// Transactions (txn_handlers.cc).
+asio::awaitable<net::Response> handle_init_producer_id(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_end_txn(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_producers(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_transactions(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protocol::Reader&);
 class Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
+// Rebuilds the transactions of a __transaction_state partition just opened on
+// `shard`, then completes those left between prepare and complete.
+void load_txn_partition(Broker& broker, Shard& shard, Partition& part);
+// Aborts timed-out transactions on `shard` every few seconds until the timer is cancelled.
+void schedule_txn_timeouts(Broker& broker, Shard& shard, asio::steady_timer& timer);
 // Rebuilds the committed offsets of a __consumer_offsets partition just opened on `shard`.
 void load_offsets_partition(Broker& broker, Shard& shard, Partition& part);
 

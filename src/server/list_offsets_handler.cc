@@ -20,12 +20,13 @@ struct Lookup {
   int64_t offset = -1;
   int64_t found_timestamp = -1;
   int32_t leader_epoch = -1;
+  bool read_committed = false;  // latest = the last stable offset
   size_t ti = 0, pi = 0;
 };
 
 void lookup(Partition& p, Lookup& l) {
   if (l.timestamp == kLatest) {
-    l.offset = p.high_watermark();
+    l.offset = l.read_committed ? p.last_stable_offset() : p.high_watermark();
   } else if (l.timestamp == kEarliest) {
     l.offset = p.log_start_offset();
   } else if (l.timestamp == kMaxTimestamp) {
@@ -54,6 +55,7 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
     for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
       auto& p = req.topics[ti].partitions[pi];
       work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
+      work.back().read_committed = ctx.api_version >= 2 && req.isolation_level == 1;
       work.back().ti = ti;
       work.back().pi = pi;
     }

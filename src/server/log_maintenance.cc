@@ -58,9 +58,12 @@ void LogMaintenance::schedule_flush() {
 
 int LogMaintenance::run_retention(int64_t now) {
   int total = 0;
+  auto cfg = broker_.settings().config;
+  const int64_t producer_expiry = cfg ? cfg->producer_id_expiration_ms() : 86400000;
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
     if (log.closed() || log.failed()) continue;
+    log.expire_producers(now, producer_expiry);
     const int64_t before = log.log_start_offset();
     auto deleted = log.delete_old_segments(now, part->high_watermark());
     if (!deleted) {

@@ -1,7 +1,8 @@
 // Per-shard background upkeep of the partition logs a shard owns:
 //  - retention: every log.retention.check.interval.ms, delete_old_segments()
 //    (retention.ms / retention.bytes / below the log start offset) and the
-//    removal of "*.deleted" files whose file.delete.delay.ms has passed;
+//    removal of "*.deleted" files whose file.delete.delay.ms has passed; on
+//    the same timer, idle producer ids (producer.id.expiration.ms) are forgotten;
 //  - the flush scheduler: every log.flush.scheduler.interval.ms, partitions
 //    whose flush.messages / flush.ms is due are handed to the shard's Flusher
 //    (a background fdatasync; nobody waits for it).

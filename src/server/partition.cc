@@ -27,27 +27,32 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.error = r.error;
   if (r.error != ErrorCode::NONE) {
     out.message = r.status.message();
-    spdlog::warn("append to {} failed: {}", tp_.to_string(), r.status.to_string());
+    if (r.error == ErrorCode::KAFKA_STORAGE_ERROR || r.error == ErrorCode::CORRUPT_MESSAGE)
+      spdlog::warn("append to {} failed: {}", tp_.to_string(), r.status.to_string());
     return out;
   }
   out.base_offset = r.first_offset;
   out.last_offset = r.last_offset;
   out.log_append_time = r.log_append_time;
   out.log_start_offset = r.log_start_offset;
-  wake_waiters();
+  out.duplicate = r.duplicate;
+  if (!r.duplicate) wake_waiters();
   return out;
 }
 
-ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch) {
+ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed) {
   ReadOutcome out;
   out.high_watermark = high_watermark();
   out.log_start_offset = log_start_offset();
   out.log_end_offset = log_end_offset();
-  if (offset == out.high_watermark) return out;  // caught up: nothing to send
-  auto r = log_->read(offset, max_bytes, out.high_watermark, min_one_batch);
+  out.last_stable_offset = log_->last_stable_offset(out.high_watermark);
+  const int64_t limit = read_committed ? out.last_stable_offset : out.high_watermark;
+  if (offset == limit) return out;  // caught up: nothing to send
+  auto r = log_->read(offset, max_bytes, limit, min_one_batch);
   out.error = r.error;
   if (r.error != ErrorCode::NONE) return out;
   out.bytes = r.bytes;
+  if (read_committed && r.bytes > 0) out.aborted = log_->aborted_transactions(offset, limit);
   out.chunks.reserve(r.chunks.size());
   for (auto& c : r.chunks) out.chunks.push_back(c.to_wire());
   return out;

@@ -33,6 +33,7 @@ struct AppendOutcome {
   int64_t last_offset = -1;
   int64_t log_append_time = -1;
   int64_t log_start_offset = -1;
+  bool duplicate = false;  // an idempotent retry answered with its original offsets
 };
 
 struct ReadOutcome {
@@ -40,8 +41,10 @@ struct ReadOutcome {
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
   int64_t log_end_offset = -1;
+  int64_t last_stable_offset = -1;
   std::vector<protocol::FileChunk> chunks;
   size_t bytes = 0;
+  std::vector<storage::AbortedTxn> aborted;  // read_committed: aborted transactions in range
 };
 
 class Partition {
@@ -55,12 +58,14 @@ class Partition {
 
   // Appends validated batches (patched in place with offsets). Wakes waiting fetches.
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
-  ReadOutcome read(int64_t offset, size_t max_bytes, bool min_one_batch);
+  // read_committed reads stop at the last stable offset instead of the HW.
+  ReadOutcome read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed = false);
 
   // On one node the ISR is this replica alone, so the high watermark is the log end.
   int64_t high_watermark() const;
   int64_t log_start_offset() const;
   int64_t log_end_offset() const;
+  int64_t last_stable_offset() const { return log_->last_stable_offset(high_watermark()); }
 
   std::pair<int64_t, int64_t> max_timestamp_and_offset() const;
   // {offset, timestamp} of the first record with timestamp >= ts, if any.

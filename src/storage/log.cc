@@ -66,7 +66,7 @@ Status Log::load(const LogOpenOptions& opts) {
   // cache, not necessarily on disk).
   set_recovery_point(opts.clean_shutdown ? next_offset_ : std::clamp<int64_t>(opts.recovery_point, 0, next_offset_));
   last_flush_ms_ = opts.now_ms;
-  return Status::ok();
+  return load_producer_state(opts);
 }
 
 // Sorts out the directory listing: returns the base offsets of the .log files
@@ -129,7 +129,11 @@ Status Log::open_segments(const std::vector<int64_t>& bases, const LogOpenOption
     }
     if (!seg) return seg.status();
     segments_.push_back(std::move(*seg));
-    if (truncated > 0) {
+    // A validated segment that ends short of the next one's base lost its
+    // tail in a power cut (its directory entry was durable, its data not):
+    // what follows lies after a hole, so it goes like a torn tail.
+    const bool hole = i >= recover_from && !last && segments_.back()->next_offset() < bases[i + 1];
+    if (truncated > 0 || hole) {
       recovery_info_.bytes_truncated += truncated;
       if (!last) {
         // Everything after the first invalid byte goes, later segments too.
@@ -179,6 +183,10 @@ bool Log::should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const {
 
 Status Log::roll(int64_t now_ms) {
   SAMSA_RETURN_IF_ERROR(active().seal());
+  // The sealed segment's aborted transactions and the state at the new base
+  // are made durable, so recovery never re-reads more than the new segment.
+  SAMSA_RETURN_IF_ERROR(sync_txn_index());
+  SAMSA_RETURN_IF_ERROR(take_snapshot());
   auto seg = Segment::create(env_, dir_, next_offset_, segment_options());
   if (!seg) return seg.status();
   segments_.push_back(std::move(*seg));
@@ -209,6 +217,18 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
     }
     count += int64_t{h.last_offset_delta} + 1;
     pos += h.total_size();
+  }
+  std::optional<ProducerBatch> duplicate;
+  r.error = check_producers(data, &duplicate);
+  if (r.error != ErrorCode::NONE) {
+    r.status = Status::invalid_argument(std::string("producer state rejects the batch of ") + tp_.to_string());
+    return r;
+  }
+  if (duplicate) {
+    r.duplicate = true;
+    r.first_offset = duplicate->first_offset;
+    r.last_offset = duplicate->last_offset;
+    return r;
   }
 
   if (should_roll(data.size(), next_offset_ + count - 1, now_ms)) {
@@ -259,6 +279,7 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   r.last_offset = offset - 1;
   r.log_append_time = log_append_time ? now_ms : -1;
   next_offset_ = offset;
+  track_producers(data, now_ms);
   records_appended_ += r.records;
   return r;
 }
@@ -417,11 +438,13 @@ void Log::set_recovery_point(int64_t rp) {
 void Log::set_log_start_offset(int64_t offset) {
   log_start_offset_ = offset;
   log_start_snapshot_.store(offset, std::memory_order_relaxed);
+  producers_.drop_aborted_below(offset);
 }
 
 // ---------------------------------------------------------------- truncation / retention
 
 Status Log::delete_segment(size_t index) {
+  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
   SAMSA_RETURN_IF_ERROR(segments_[index]->remove());
   segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
   ++dir_generation_;
@@ -433,6 +456,7 @@ Status Log::delete_segment(size_t index) {
 Status Log::delete_segment_later(size_t index, int64_t now_ms) {
   if (config_.file_delete_delay_ms <= 0) return delete_segment(index);
   std::vector<std::string> renamed;
+  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
   SAMSA_RETURN_IF_ERROR(segments_[index]->rename_for_deletion(&renamed));
   segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
   ++dir_generation_;
@@ -487,7 +511,7 @@ Status Log::truncate_to(int64_t offset) {
   next_offset_ = seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset();
   set_log_start_offset(std::min(log_start_offset_, next_offset_));
   set_recovery_point(std::min(recovery_point_, next_offset_));
-  return Status::ok();
+  return reload_producer_state();
 }
 
 Status Log::truncate_fully_and_start_at(int64_t offset) {
@@ -510,6 +534,8 @@ Status Log::truncate_fully_and_start_at(int64_t offset) {
   segments_.push_back(std::move(*seg));
   ++dir_generation_;
   next_offset_ = offset;
+  producers_ = ProducerState{};
+  txn_index_.reset();
   set_log_start_offset(offset);
   set_recovery_point(offset);
   return Status::ok();
@@ -564,6 +590,8 @@ Status Log::close() {
   Status why;
   if (check_usable(&why) != ErrorCode::NONE) return why;
   SAMSA_RETURN_IF_ERROR(active().seal());
+  SAMSA_RETURN_IF_ERROR(sync_txn_index());
+  if (!producers_.producers().empty()) SAMSA_RETURN_IF_ERROR(take_snapshot());
   SAMSA_RETURN_IF_ERROR(flush());
   closed_ = true;
   return Status::ok();

@@ -24,6 +24,7 @@
 #include "protocol/wire.h"
 #include "storage/env.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 #include "storage/topic_partition.h"
 
@@ -52,6 +53,7 @@ struct AppendResult {
   int64_t max_timestamp = -1;    // largest maxTimestamp among the appended batches
   int32_t batches = 0;
   int64_t records = 0;           // sum of the batches' recordCount fields
+  bool duplicate = false;        // an idempotent retry: nothing written, offsets are the original's
 };
 
 struct ReadResult {
@@ -178,6 +180,17 @@ class Log {
   // Log is closed afterwards.
   Result<std::string> remove();
 
+  // ---- producers (log_producers.cc) ----
+  // The last stable offset: below the first open transaction, at most the HW.
+  int64_t last_stable_offset(int64_t high_watermark) const;
+  // Aborted transactions overlapping [from, to), for read_committed fetches.
+  std::vector<AbortedTxn> aborted_transactions(int64_t from, int64_t to) const {
+    return producers_.aborted_in(from, to);
+  }
+  const ProducerState& producer_state() const { return producers_; }
+  // Forgets idle producers (producer.id.expiration.ms). Returns how many.
+  size_t expire_producers(int64_t now_ms, int64_t expiration_ms) { return producers_.expire(now_ms, expiration_ms); }
+
   void update_config(const LogConfig& config) { config_ = config; }
   const LogConfig& config() const { return config_; }
 
@@ -214,6 +227,17 @@ class Log {
   void set_recovery_point(int64_t rp);
   void set_log_start_offset(int64_t offset);
   ErrorCode check_usable(Status* why) const;
+  ErrorCode check_producers(std::span<const uint8_t> data, std::optional<ProducerBatch>* duplicate) const;
+  void track_producers(std::span<const uint8_t> data, int64_t now_ms);
+  std::string snapshot_path(int64_t offset) const;
+  Status take_snapshot();
+  Status sync_txn_index();
+  void append_txn_index(const AbortedTxn& a);
+  Status rewrite_txn_indexes(size_t from);
+  Status replay_producers(int64_t from, int64_t now_ms);
+  Status load_producer_state(const LogOpenOptions& opts);
+  Status reload_producer_state();
+  Status remove_txn_index(int64_t base);
 
   Env* env_;
   std::string dir_;
@@ -239,6 +263,12 @@ class Log {
   std::vector<PendingDelete> pending_deletes_;  // renamed *.deleted files
   bool failed_ = false;
   bool closed_ = false;
+  ProducerState producers_;
+  std::shared_ptr<File> txn_index_;  // the active segment's .txnindex, opened on the first abort
+  int64_t txn_index_base_ = -1;
 };
+
+// The marker type of a control batch (abort/commit), none for other batches.
+TxnMarker marker_of(std::span<const uint8_t> batch);
 
 }  // namespace samsa::storage

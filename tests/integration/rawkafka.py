@@ -116,13 +116,15 @@ def record(offset_delta, key, value, timestamp_delta=0):
     return varint(len(body)) + body
 
 
-def record_batch(kvs, base_timestamp=None, magic=2, count=None, crc=None, attributes=0):
+def record_batch(kvs, base_timestamp=None, magic=2, count=None, crc=None, attributes=0,
+                 producer=(-1, -1, -1)):
     """A record batch holding `kvs` [(key, value)]. `magic`, `count` and `crc` can be forced to
-    wrong values to build corrupt batches."""
+    wrong values to build corrupt batches; `producer` = (id, epoch, base sequence)."""
     ts = int(time.time() * 1000) if base_timestamp is None else base_timestamp
     records = b"".join(record(i, k, v) for i, (k, v) in enumerate(kvs))
+    pid, epoch, seq = producer
     after_crc = (i16(attributes) + i32(len(kvs) - 1) + i64(ts) + i64(ts)
-                 + i64(-1) + i16(-1) + i32(-1)
+                 + i64(pid) + i16(epoch) + i32(seq)
                  + i32(len(kvs) if count is None else count) + records)
     crc_value = crc32c(after_crc) if crc is None else crc
     after_length = i32(-1) + i8(magic) + u32(crc_value) + after_crc
@@ -137,6 +139,11 @@ def produce_request(version, correlation_id, topic, partition, records_bytes, ac
             + i32(partition) + (i32(-1) if records_bytes is None
                                 else i32(len(records_bytes)) + records_bytes))
     return frame(request_header(0, version, correlation_id) + body)
+
+
+def init_producer_id_request(correlation_id, transactional_id=None, timeout_ms=60000):
+    """InitProducerId v1 (non-flexible)."""
+    return frame(request_header(22, 1, correlation_id) + string(transactional_id) + i32(timeout_ms))
 
 
 # ---- decoding ---------------------------------------------------------------------------------
@@ -265,6 +272,21 @@ class Conn:
     def request(self, data):
         self.send(data)
         return self.recv_frame()
+
+    def init_producer_id(self, transactional_id=None):
+        """-> (producer_id, epoch, error_code)"""
+        r = Reader(self.request(init_producer_id_request(7, transactional_id)))
+        r.i32()  # correlation id
+        r.i32()  # throttle
+        err = r.i16()
+        return r.i64(), r.i16(), err
+
+    def produce_idempotent(self, topic, partition, pid, epoch, seq, count, acks=-1):
+        """One batch of `count` records with producer fields -> (error_code, base_offset)."""
+        batch = record_batch([(None, f"s{seq + i}".encode()) for i in range(count)],
+                             producer=(pid, epoch, seq))
+        body = self.request(produce_request(7, 9, topic, partition, batch, acks=acks))
+        return parse_produce_partition(body[4:], 7)
 
     def close(self):
         self.sock.close()

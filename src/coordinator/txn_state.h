@@ -1,0 +1,111 @@
+// Transaction coordinator state: one TxnMetadata per transactional id, its
+// record in __transaction_state, and the decisions of each transaction API as
+// pure functions of (metadata, request, time) so they can be tested without a
+// broker. The server does the I/O (records, markers) and applies the results.
+//
+// States and transitions (as Kafka's TransactionCoordinator):
+//   Empty / CompleteCommit / CompleteAbort --AddPartitions--> Ongoing
+//   Ongoing --EndTxn(commit)--> PrepareCommit --markers written--> CompleteCommit
+//   Ongoing --EndTxn(abort) or timeout or fencing--> PrepareAbort --markers--> CompleteAbort
+// A Prepare* state found when the log is replayed is completed at start-up.
+//
+// Ownership: TxnCoordinator is one per shard (the transactional ids whose
+// __transaction_state partition it owns); every method runs on that thread.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/error_code.h"
+#include "protocol/wire.h"
+
+namespace samsa::coordinator {
+
+inline constexpr const char* kTransactionStateTopic = "__transaction_state";
+
+enum class TxnState : int8_t {
+  empty = 0,
+  ongoing = 1,
+  prepare_commit = 2,
+  prepare_abort = 3,
+  complete_commit = 4,
+  complete_abort = 5,
+  dead = 6,
+  prepare_epoch_fence = 7,
+};
+const char* txn_state_name(TxnState s);  // Kafka's names: "Empty", "Ongoing", ...
+
+using TxnPartition = std::pair<std::string, int32_t>;  // (topic, partition)
+
+struct TxnMetadata {
+  std::string transactional_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t timeout_ms = 60000;
+  TxnState state = TxnState::empty;
+  std::set<TxnPartition> partitions;
+  int64_t start_ms = -1;    // when the current transaction began
+  int64_t update_ms = -1;   // last change
+  bool busy = false;        // a state change is being written: others get CONCURRENT_TRANSACTIONS
+};
+
+// Record in __transaction_state: key = version int16 (0) + transactional id;
+// value = version int16 (0), producer id int64, epoch int16, timeout int32,
+// state int8, partitions [topic string, [partition int32]], last update
+// int64, start int64. A null value (tombstone) removes the id.
+protocol::Bytes encode_txn_key(const std::string& transactional_id);
+protocol::Bytes encode_txn_value(const TxnMetadata& m);
+std::optional<std::string> decode_txn_key(std::span<const uint8_t> key);
+std::optional<TxnMetadata> decode_txn_value(std::span<const uint8_t> value);
+
+// ---- decisions -------------------------------------------------------------------------
+
+// InitProducerId with a transactional id. `existing` is null for a new id.
+struct InitDecision {
+  ErrorCode error = ErrorCode::NONE;
+  bool abort_ongoing = false;    // fence: abort the open transaction first (epoch + 1)
+  bool complete_pending = false;  // a Prepare* is still being completed: retry later
+  bool new_producer_id = false;  // first use, or the epoch is exhausted
+};
+InitDecision decide_init(const TxnMetadata* existing, int32_t timeout_ms, int32_t max_timeout_ms,
+                         int64_t expected_pid, int16_t expected_epoch);
+
+// Producer id/epoch checks shared by AddPartitionsToTxn, AddOffsetsToTxn, EndTxn.
+ErrorCode check_producer(const TxnMetadata* m, int64_t producer_id, int16_t epoch);
+
+// AddPartitionsToTxn / AddOffsetsToTxn: may partitions join now?
+ErrorCode decide_add_partitions(const TxnMetadata* m, int64_t producer_id, int16_t epoch);
+
+struct EndDecision {
+  ErrorCode error = ErrorCode::NONE;
+  bool write = false;       // go through Prepare -> markers -> Complete
+  bool already_done = false;  // a retry of an EndTxn that completed: answer NONE
+};
+EndDecision decide_end(const TxnMetadata* m, int64_t producer_id, int16_t epoch, bool commit);
+
+// Ongoing transactions older than their timeout at `now`.
+std::vector<std::string> timed_out(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms);
+
+// The transactional ids of one shard. A plain map: the decisions above and
+// the server's handlers do the work.
+class TxnCoordinator {
+ public:
+  TxnMetadata* find(const std::string& id) {
+    auto it = txns_.find(id);
+    return it == txns_.end() ? nullptr : &it->second;
+  }
+  // Replaces the metadata of m.transactional_id (replay, or after a write).
+  TxnMetadata& put(const TxnMetadata& m) { return txns_[m.transactional_id] = m; }
+  void erase(const std::string& id) { txns_.erase(id); }
+  const std::map<std::string, TxnMetadata>& all() const { return txns_; }
+
+ private:
+  std::map<std::string, TxnMetadata> txns_;
+};
+
+}  // namespace samsa::coordinator

@@ -1,0 +1,124 @@
+// Transaction coordinator decisions and the __transaction_state record format.
+#include <gtest/gtest.h>
+
+#include "coordinator/txn_state.h"
+
+namespace samsa::coordinator {
+namespace {
+
+constexpr int32_t kMaxTimeout = 900000;
+
+TxnMetadata txn(TxnState state, int64_t pid = 1000, int16_t epoch = 3) {
+  TxnMetadata m;
+  m.transactional_id = "tx";
+  m.producer_id = pid;
+  m.producer_epoch = epoch;
+  m.state = state;
+  m.timeout_ms = 60000;
+  return m;
+}
+
+TEST(TxnState, RecordRoundTrip) {
+  TxnMetadata m = txn(TxnState::ongoing);
+  m.partitions = {{"a", 0}, {"a", 2}, {"b", 1}};
+  m.start_ms = 123;
+  m.update_ms = 456;
+  auto key = encode_txn_key("my-txn");
+  EXPECT_EQ(decode_txn_key(key), "my-txn");
+  auto back = decode_txn_value(encode_txn_value(m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->producer_id, 1000);
+  EXPECT_EQ(back->producer_epoch, 3);
+  EXPECT_EQ(back->state, TxnState::ongoing);
+  EXPECT_EQ(back->partitions, m.partitions);
+  EXPECT_EQ(back->start_ms, 123);
+  EXPECT_EQ(back->update_ms, 456);
+}
+
+TEST(TxnState, MalformedRecordsAreRejected) {
+  auto v = encode_txn_value(txn(TxnState::ongoing));
+  for (size_t n = 0; n < v.size(); ++n) EXPECT_FALSE(decode_txn_value(std::span(v).first(n))) << n;
+  auto bad_state = v;
+  bad_state[2 + 8 + 2 + 4] = 42;
+  EXPECT_FALSE(decode_txn_value(bad_state));
+  protocol::Bytes huge = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff};
+  EXPECT_FALSE(decode_txn_value(huge));  // a topic count far beyond the bytes
+}
+
+TEST(TxnState, InitNewIdGetsAProducerId) {
+  auto d = decide_init(nullptr, 60000, kMaxTimeout, -1, -1);
+  EXPECT_EQ(d.error, ErrorCode::NONE);
+  EXPECT_TRUE(d.new_producer_id);
+  EXPECT_EQ(decide_init(nullptr, kMaxTimeout + 1, kMaxTimeout, -1, -1).error, ErrorCode::INVALID_TRANSACTION_TIMEOUT);
+  EXPECT_EQ(decide_init(nullptr, 0, kMaxTimeout, -1, -1).error, ErrorCode::INVALID_TRANSACTION_TIMEOUT);
+}
+
+TEST(TxnState, InitFencesAnOngoingTransaction) {
+  auto m = txn(TxnState::ongoing);
+  auto d = decide_init(&m, 60000, kMaxTimeout, -1, -1);
+  EXPECT_EQ(d.error, ErrorCode::NONE);
+  EXPECT_TRUE(d.abort_ongoing);
+  EXPECT_FALSE(d.new_producer_id);
+  auto done = txn(TxnState::complete_commit);
+  d = decide_init(&done, 60000, kMaxTimeout, -1, -1);
+  EXPECT_FALSE(d.abort_ongoing);
+  // A transaction still being completed: retry later.
+  auto prep = txn(TxnState::prepare_commit);
+  EXPECT_EQ(decide_init(&prep, 60000, kMaxTimeout, -1, -1).error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  // KIP-360: the stated id/epoch must be the current ones.
+  EXPECT_EQ(decide_init(&done, 60000, kMaxTimeout, 1000, 2).error, ErrorCode::INVALID_PRODUCER_EPOCH);
+  EXPECT_EQ(decide_init(&done, 60000, kMaxTimeout, 1000, 3).error, ErrorCode::NONE);
+  // An exhausted epoch gets a new producer id.
+  auto old = txn(TxnState::complete_abort, 1000, INT16_MAX - 1);
+  EXPECT_TRUE(decide_init(&old, 60000, kMaxTimeout, -1, -1).new_producer_id);
+}
+
+TEST(TxnState, AddPartitionsChecksProducerAndState) {
+  EXPECT_EQ(decide_add_partitions(nullptr, 1000, 3), ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  auto m = txn(TxnState::empty);
+  EXPECT_EQ(decide_add_partitions(&m, 1000, 3), ErrorCode::NONE);
+  EXPECT_EQ(decide_add_partitions(&m, 999, 3), ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  EXPECT_EQ(decide_add_partitions(&m, 1000, 2), ErrorCode::INVALID_PRODUCER_EPOCH);
+  auto prep = txn(TxnState::prepare_abort);
+  EXPECT_EQ(decide_add_partitions(&prep, 1000, 3), ErrorCode::CONCURRENT_TRANSACTIONS);
+  m.busy = true;
+  EXPECT_EQ(decide_add_partitions(&m, 1000, 3), ErrorCode::CONCURRENT_TRANSACTIONS);
+}
+
+TEST(TxnState, EndTxnTransitions) {
+  auto ongoing = txn(TxnState::ongoing);
+  EXPECT_TRUE(decide_end(&ongoing, 1000, 3, true).write);
+  EXPECT_TRUE(decide_end(&ongoing, 1000, 3, false).write);
+  auto committed = txn(TxnState::complete_commit);
+  EXPECT_TRUE(decide_end(&committed, 1000, 3, true).already_done);  // a retry
+  EXPECT_EQ(decide_end(&committed, 1000, 3, false).error, ErrorCode::INVALID_TXN_STATE);
+  auto aborted = txn(TxnState::complete_abort);
+  EXPECT_TRUE(decide_end(&aborted, 1000, 3, false).already_done);
+  EXPECT_EQ(decide_end(&aborted, 1000, 3, true).error, ErrorCode::INVALID_TXN_STATE);
+  auto empty = txn(TxnState::empty);
+  EXPECT_EQ(decide_end(&empty, 1000, 3, true).error, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(decide_end(&ongoing, 1000, 2, true).error, ErrorCode::INVALID_PRODUCER_EPOCH);
+}
+
+TEST(TxnState, TimeoutsWithAFakeClock) {
+  std::map<std::string, TxnMetadata> txns;
+  auto a = txn(TxnState::ongoing);
+  a.transactional_id = "a";
+  a.start_ms = 1000;
+  a.timeout_ms = 500;
+  auto b = a;
+  b.transactional_id = "b";
+  b.start_ms = 1400;
+  auto c = txn(TxnState::complete_commit);
+  c.transactional_id = "c";
+  c.start_ms = 0;
+  txns = {{"a", a}, {"b", b}, {"c", c}};
+  EXPECT_TRUE(timed_out(txns, 1500).empty());
+  EXPECT_EQ(timed_out(txns, 1501), std::vector<std::string>{"a"});
+  EXPECT_EQ(timed_out(txns, 2000), (std::vector<std::string>{"a", "b"}));
+  txns["a"].busy = true;  // being ended already
+  EXPECT_EQ(timed_out(txns, 2000), std::vector<std::string>{"b"});
+}
+
+}  // namespace
+}  // namespace samsa::coordinator
