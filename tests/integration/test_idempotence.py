@@ -44,6 +44,8 @@ def produce_through(proxy, topic, idempotent):
             "max.in.flight.requests.per.connection": 5,
             "retries": 1000,
             "retry.backoff.ms": 20,
+            "reconnect.backoff.ms": 10,
+            "reconnect.backoff.max.ms": 100,
             "message.timeout.ms": 60000}
     p = Producer(conf)
     errors = []
