@@ -162,6 +162,13 @@ EndDecision decide_end(const TxnMetadata* m, int64_t producer_id, int16_t epoch,
   return d;
 }
 
+TxnRecovery recovery_action(const TxnMetadata& m) {
+  if (m.busy) return TxnRecovery::none;
+  if (m.state == TxnState::prepare_commit) return TxnRecovery::complete_commit;
+  if (m.state == TxnState::prepare_abort) return TxnRecovery::complete_abort;
+  return TxnRecovery::none;
+}
+
 std::vector<std::string> timed_out(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms) {
   std::vector<std::string> out;
   for (const auto& [id, m] : txns) {

@@ -88,6 +88,12 @@ struct EndDecision {
 };
 EndDecision decide_end(const TxnMetadata* m, int64_t producer_id, int16_t epoch, bool commit);
 
+// What a coordinator that (re)loaded `m` from its log must do to finish it:
+// markers + Complete* for a Prepare* state (phase two was cut off), nothing
+// otherwise (an Ongoing one waits for its producer or its timeout).
+enum class TxnRecovery { none, complete_commit, complete_abort };
+TxnRecovery recovery_action(const TxnMetadata& m);
+
 // Ongoing transactions older than their timeout at `now`.
 std::vector<std::string> timed_out(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms);
 

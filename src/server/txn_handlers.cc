@@ -641,7 +641,7 @@ asio::awaitable<void> txn_upkeep(Broker& b, Shard& s) {
   std::vector<std::pair<TxnMetadata, bool>> work;  // (metadata, abort a timed-out one)
   for (auto& id : coordinator::timed_out(c.all(), now_ms())) work.emplace_back(*c.find(id), true);
   for (auto& [id, m] : c.all()) {
-    if (!m.busy && (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort)) work.emplace_back(m, false);
+    if (coordinator::recovery_action(m) != coordinator::TxnRecovery::none) work.emplace_back(m, false);
   }
   for (auto& [m, abort] : work) {
     TopicPartition tp{kTransactionStateTopic, coordinator::offsets_partition_for(m.transactional_id, n)};

@@ -237,6 +237,33 @@ def consume_all(bootstrap, topic, partitions, timeout=30, extra=None):
         c.close()
 
 
+def read_to_end(bootstrap, topic, partitions, isolation, timeout=60):
+    """Every record of `topic` from the beginning until each partition reports its end
+    (high watermark, or the last stable offset with read_committed). {partition: [values]}."""
+    c = Consumer({**base_conf(bootstrap), "group.id": f"read-end-{uuid.uuid4().hex[:8]}",
+                  "enable.auto.commit": False, "enable.partition.eof": True,
+                  "isolation.level": isolation, "fetch.wait.max.ms": 50})
+    try:
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        out = {p: [] for p in range(partitions)}
+        at_end = set()
+        deadline = time.monotonic() + timeout
+        while len(at_end) < partitions:
+            assert time.monotonic() < deadline, f"reading {topic} ({isolation}) timed out: {at_end}"
+            for m in c.consume(1000, timeout=0.5):
+                err = m.error()
+                if err is None:
+                    out[m.partition()].append(m.value())
+                    at_end.discard(m.partition())
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(m.partition())
+                else:
+                    raise AssertionError(f"consumer error: {err}")
+        return out
+    finally:
+        c.close()
+
+
 def assert_dense(recs_by_partition, start=0):
     """Each partition's records carry offsets start..start+n-1, each exactly once, in order."""
     for p, recs in recs_by_partition.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Msg, assert_delivered, consume_all, create_topic, produce, unique_topic
+from helpers import Msg, assert_delivered, consume_all, create_topic, produce, read_to_end, unique_topic
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 PARTITIONS = 3
@@ -140,3 +140,22 @@ def test_kafkajs_group_consumer(broker):
         recs.append((len(recs), m.key.decode(), m.value.decode(),
                      {k: v.decode() for k, v in m.headers}))
     assert by_partition == want
+
+
+def test_kafkajs_idempotent_and_transactional_producers(broker):
+    idem_topic, txn_topic = unique_topic("js-idem"), unique_topic("js-txn")
+    create_topic(broker.bootstrap, idem_topic, 1)
+    create_topic(broker.bootstrap, txn_topic, 1)
+    group = f"js-eos-{uuid.uuid4().hex[:6]}"
+    res = run_node("transactions.js", {"brokers": [broker.bootstrap], "idemTopic": idem_topic,
+                                       "txnTopic": txn_topic, "group": group, "count": 50})
+    assert res["idem"] == [str(i) for i in range(0, 50, 10)]
+    assert res["seen"] == [f"commit-{i}" for i in range(5)] + ["last"]
+    partitions = res["offsets"][0]["partitions"]
+    assert [(p["partition"], p["offset"]) for p in partitions] == [(0, "5")]
+    recs = consume_all(broker.bootstrap, idem_topic, [0])
+    assert [r.value for r in recs[0]] == [f"idem-{i}".encode() for i in range(50)]
+    # librdkafka agrees: read_committed hides the aborted records, read_uncommitted shows them.
+    assert read_to_end(broker.bootstrap, txn_topic, 1, "read_committed")[0] == \
+        [f"commit-{i}".encode() for i in range(5)] + [b"last"]
+    assert len(read_to_end(broker.bootstrap, txn_topic, 1, "read_uncommitted")[0]) == 9

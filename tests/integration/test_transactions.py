@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from helpers import base_conf, create_topic, unique_topic
+from helpers import base_conf, create_topic, read_to_end, unique_topic
 
 HERE = Path(__file__).resolve().parent
 PARTITIONS = 3
@@ -22,33 +22,6 @@ PARTITIONS = 3
 @pytest.fixture(scope="module")
 def broker_config():
     return 1, {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "500"}
-
-
-def read_to_end(bootstrap, topic, partitions, isolation, timeout=60):
-    """Every record of `topic` from the beginning until each partition reports its end
-    (high watermark, or the last stable offset with read_committed). {partition: [values]}."""
-    c = Consumer({**base_conf(bootstrap), "group.id": f"txn-read-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "enable.partition.eof": True,
-                  "isolation.level": isolation, "fetch.wait.max.ms": 50})
-    try:
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
-        out = {p: [] for p in range(partitions)}
-        at_end = set()
-        deadline = time.monotonic() + timeout
-        while len(at_end) < partitions:
-            assert time.monotonic() < deadline, f"reading {topic} ({isolation}) timed out: {at_end}"
-            for m in c.consume(1000, timeout=0.5):
-                err = m.error()
-                if err is None:
-                    out[m.partition()].append(m.value())
-                    at_end.discard(m.partition())
-                elif err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(m.partition())
-                else:
-                    raise AssertionError(f"consumer error: {err}")
-        return out
-    finally:
-        c.close()
 
 
 def start_transformer(bootstrap, in_topic, out_topic, group, txn_id, pause_at):

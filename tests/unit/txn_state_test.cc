@@ -122,3 +122,53 @@ TEST(TxnState, TimeoutsWithAFakeClock) {
 
 }  // namespace
 }  // namespace samsa::coordinator
+
+namespace samsa::coordinator {
+namespace {
+
+// A coordinator restarted after each phase of a commit: replaying the records
+// logged so far says what is left to do.
+TEST(TxnState, RestartAtEachPhaseOfACommit) {
+  std::vector<TxnMetadata> phases;
+  auto m = txn(TxnState::empty, 42, 0);
+  phases.push_back(m);  // InitProducerId
+  m.state = TxnState::ongoing;
+  m.partitions = {{"out", 0}, {"__consumer_offsets", 7}};
+  m.start_ms = 10;
+  phases.push_back(m);  // AddPartitions / AddOffsets
+  m.state = TxnState::prepare_commit;
+  phases.push_back(m);  // EndTxn phase one
+  m.state = TxnState::complete_commit;
+  m.partitions.clear();
+  phases.push_back(m);  // markers written, phase two done
+  const TxnRecovery expected[] = {TxnRecovery::none, TxnRecovery::none, TxnRecovery::complete_commit,
+                                  TxnRecovery::none};
+  for (size_t cut = 1; cut <= phases.size(); ++cut) {
+    SCOPED_TRACE("records replayed: " + std::to_string(cut));
+    TxnCoordinator c;
+    for (size_t i = 0; i < cut; ++i) {
+      auto key = decode_txn_key(encode_txn_key("tx"));
+      auto value = decode_txn_value(encode_txn_value(phases[i]));
+      ASSERT_TRUE(key && value);
+      value->transactional_id = *key;
+      c.put(*value);
+    }
+    const TxnMetadata* loaded = c.find("tx");
+    ASSERT_NE(loaded, nullptr);
+    EXPECT_EQ(loaded->state, phases[cut - 1].state);
+    EXPECT_EQ(recovery_action(*loaded), expected[cut - 1]);
+    // The producer's epoch survives the restart: a retried EndTxn of the completed commit
+    // is answered as done, a stale epoch is fenced.
+    if (cut == phases.size()) {
+      EXPECT_TRUE(decide_end(loaded, 42, 0, true).already_done);
+      EXPECT_EQ(decide_end(loaded, 42, -1, true).error, ErrorCode::INVALID_PRODUCER_EPOCH);
+    }
+  }
+  auto aborting = txn(TxnState::prepare_abort);
+  EXPECT_EQ(recovery_action(aborting), TxnRecovery::complete_abort);
+  aborting.busy = true;  // already being completed
+  EXPECT_EQ(recovery_action(aborting), TxnRecovery::none);
+}
+
+}  // namespace
+}  // namespace samsa::coordinator
