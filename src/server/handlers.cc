@@ -32,6 +32,7 @@ constexpr HandlerEntry kHandlers[] = {
     {24, handle_add_partitions_to_txn},
     {25, handle_add_offsets_to_txn},
     {26, handle_end_txn},
+    {27, handle_write_txn_markers},
     {28, handle_txn_offset_commit},
     {32, handle_describe_configs},
     {33, handle_alter_configs},

@@ -57,6 +57,7 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext&, pro
 asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_end_txn(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_write_txn_markers(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_producers(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_transactions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protocol::Reader&);

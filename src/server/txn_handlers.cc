@@ -1,5 +1,5 @@
 // Producers: InitProducerId (22), AddPartitionsToTxn (24), AddOffsetsToTxn
-// (25), EndTxn (26), TxnOffsetCommit (28), and the operator views
+// (25), EndTxn (26), WriteTxnMarkers (27), TxnOffsetCommit (28), and the operator views
 // DescribeProducers (61), DescribeTransactions (65), ListTransactions (66).
 //
 // A transactional id lives on the shard that owns its __transaction_state
@@ -25,6 +25,7 @@
 #include "protocol/messages/init_producer_id.h"
 #include "protocol/messages/list_transactions.h"
 #include "protocol/messages/txn_offset_commit.h"
+#include "protocol/messages/write_txn_markers.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
 #include "server/coordinator_io.h"
@@ -58,23 +59,49 @@ asio::awaitable<ErrorCode> persist(Broker& b, Shard& s, const TopicPartition& tp
   co_return err;
 }
 
+struct MarkerWork {
+  TopicPartition tp;
+  ErrorCode error = ErrorCode::NONE;
+};
+
 // On `target`: a marker in each partition, durable; offsets partitions then
-// apply (commit) or drop (abort) the transaction's offset commits.
-asio::awaitable<void> write_markers_on(Broker& b, Shard& target, std::vector<TopicPartition> tps, int64_t pid,
-                                       int16_t epoch, bool commit, ErrorCode& first_error) {
-  for (auto& tp : tps) {
-    if (!target.find(tp)) continue;  // deleted since: nothing to mark
-    protocol::EndTxnMarker m{commit ? protocol::ControlType::commit : protocol::ControlType::abort, 0};
-    auto batch = protocol::build_end_txn_marker(m, pid, epoch, now_ms());
-    auto op = append_batch_durably(b, target, tp, std::span<uint8_t>(batch));
-    auto err = co_await std::move(op);
-    if (err != ErrorCode::NONE) {
-      spdlog::warn("writing a transaction marker to {} failed: {}", tp.to_string(), error_name(err));
-      if (first_error == ErrorCode::NONE) first_error = err;
+// apply (commit) or drop (abort) the transaction's offset commits. A partition
+// not here is UNKNOWN_TOPIC_OR_PARTITION, or skipped (deleted since) when
+// `skip_missing`.
+asio::awaitable<void> write_markers_on(Broker& b, Shard& target, std::vector<MarkerWork*> items, int64_t pid,
+                                       int16_t epoch, bool commit, int32_t coordinator_epoch, bool skip_missing) {
+  for (auto* w : items) {
+    if (!target.find(w->tp)) {
+      if (!skip_missing) w->error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       continue;
     }
-    if (tp.topic == kOffsetsTopic) b.group_coordinator(target.id).complete_txn(pid, tp.partition, commit);
+    protocol::EndTxnMarker m{commit ? protocol::ControlType::commit : protocol::ControlType::abort, coordinator_epoch};
+    auto batch = protocol::build_end_txn_marker(m, pid, epoch, now_ms());
+    auto op = append_batch_durably(b, target, w->tp, std::span<uint8_t>(batch));
+    w->error = co_await std::move(op);
+    if (w->error != ErrorCode::NONE) {
+      spdlog::warn("writing a transaction marker to {} failed: {}", w->tp.to_string(), error_name(w->error));
+      continue;
+    }
+    if (w->tp.topic == kOffsetsTopic) b.group_coordinator(target.id).complete_txn(pid, w->tp.partition, commit);
   }
+}
+
+// Markers in every partition of `items`, all owning shards in parallel; returns
+// when all are written (each item has its outcome).
+asio::awaitable<void> write_markers(Broker& b, Shard& here, std::vector<MarkerWork>& items, int64_t pid, int16_t epoch,
+                                    bool commit, int32_t coordinator_epoch, bool skip_missing) {
+  std::map<int, std::vector<MarkerWork*>> by_shard;
+  for (auto& w : items) by_shard[b.owner_of(w.tp)].push_back(&w);
+  WaitGroup wg(here.io.get_executor());
+  for (auto& [shard_id, list] : by_shard) {
+    wg.add();
+    Shard& target = b.shard(shard_id);
+    asio::co_spawn(target.io.get_executor(),
+                   write_markers_on(b, target, list, pid, epoch, commit, coordinator_epoch, skip_missing),
+                   asio::bind_executor(here.io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
+  }
+  co_await wg.wait();
 }
 
 // Phase two of EndTxn: `m` is in Prepare{Commit,Abort} (logged) and busy.
@@ -82,21 +109,13 @@ asio::awaitable<void> write_markers_on(Broker& b, Shard& target, std::vector<Top
 // and the timer retries.
 asio::awaitable<ErrorCode> finish_txn(Broker& b, Shard& s, TopicPartition state_tp, TxnMetadata m) {
   const bool commit = m.state == TxnState::prepare_commit;
-  std::map<int, std::vector<TopicPartition>> by_shard;
-  for (auto& [t, p] : m.partitions) {
-    TopicPartition tp{t, p};
-    by_shard[b.owner_of(tp)].push_back(tp);
-  }
+  std::vector<MarkerWork> items;
+  for (auto& [t, p] : m.partitions) items.push_back(MarkerWork{TopicPartition{t, p}});
+  auto op_markers = write_markers(b, s, items, m.producer_id, m.producer_epoch, commit, 0, true);
+  co_await std::move(op_markers);
   ErrorCode first_error = ErrorCode::NONE;
-  WaitGroup wg(s.io.get_executor());
-  for (auto& [shard_id, tps] : by_shard) {
-    wg.add();
-    Shard& target = b.shard(shard_id);
-    asio::co_spawn(target.io.get_executor(),
-                   write_markers_on(b, target, tps, m.producer_id, m.producer_epoch, commit, first_error),
-                   asio::bind_executor(s.io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  }
-  co_await wg.wait();
+  for (auto& w : items)
+    if (first_error == ErrorCode::NONE) first_error = w.error;
   if (first_error != ErrorCode::NONE) {
     if (auto* live = b.txn_coordinator(s.id).find(m.transactional_id)) live->busy = false;
     co_return first_error;
@@ -386,6 +405,36 @@ asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Rea
     co_await std::move(op);
   }
   resp.error_code = to_int(result);
+  co_return make_response(ctx, resp);
+}
+
+// ---- WriteTxnMarkers -------------------------------------------------------------------
+
+asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, protocol::Reader& r) {
+  protocol::WriteTxnMarkersRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::WriteTxnMarkersResponse resp;
+  for (auto& m : req.markers) {
+    std::vector<MarkerWork> items;
+    for (auto& t : m.topics)
+      for (auto p : t.partition_indexes) items.push_back(MarkerWork{TopicPartition{t.name, p}});
+    auto op = write_markers(*ctx.broker, *ctx.shard, items, m.producer_id, m.producer_epoch, m.transaction_result,
+                            m.coordinator_epoch, false);
+    co_await std::move(op);
+    auto& out = resp.markers.emplace_back();
+    out.producer_id = m.producer_id;
+    size_t at = 0;
+    for (auto& t : m.topics) {
+      auto& tr = out.topics.emplace_back();
+      tr.name = t.name;
+      for (size_t i = 0; i < t.partition_indexes.size(); ++i, ++at) {
+        auto& pr = tr.partitions.emplace_back();
+        pr.partition_index = items[at].tp.partition;
+        pr.error_code = to_int(items[at].error);
+      }
+    }
+  }
   co_return make_response(ctx, resp);
 }
 

@@ -183,16 +183,15 @@ Status Log::load_producer_state(const LogOpenOptions& opts) {
   auto names = env_->list_dir(dir_);
   if (!names) return names.status();
   std::vector<int64_t> snapshots;
+  std::vector<std::string> orphans;
   for (const auto& n : *names) {
     if (auto o = Segment::parse_file_name(n, format::kSnapshotSuffix)) {
       snapshots.push_back(*o);
     } else if (auto b = Segment::parse_file_name(n, format::kTxnIndexSuffix)) {
-      const bool orphan = std::none_of(segments_.begin(), segments_.end(),
-                                       [&](const auto& seg) { return seg->base_offset() == *b; });
-      if (orphan) {  // its segment was deleted by recovery
-        (void)env_->unlink(join_path(dir_, n));
-        continue;
-      }
+      // A file whose segment is gone (merged by the cleaner, cut by recovery):
+      // its entries move to the segments that now hold their offsets.
+      if (std::none_of(segments_.begin(), segments_.end(), [&](const auto& seg) { return seg->base_offset() == *b; }))
+        orphans.push_back(n);
       auto content = read_file_to_string(env_, join_path(dir_, n), kMaxTxnIndexBytes);
       if (!content) return content.status();
       auto span = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content->data()), content->size());
@@ -202,8 +201,13 @@ Status Log::load_producer_state(const LogOpenOptions& opts) {
     }
   }
   std::sort(snapshots.begin(), snapshots.end());
+  const size_t loaded = producers_.aborted().size();
   producers_.drop_aborted_from(next_offset_);
   producers_.drop_aborted_below(log_start_offset_);
+  if (!orphans.empty() || producers_.aborted().size() != loaded) {
+    for (const auto& n : orphans) SAMSA_RETURN_IF_ERROR(env_->unlink(join_path(dir_, n)));
+    SAMSA_RETURN_IF_ERROR(rewrite_txn_indexes(0));
+  }
   // The newest snapshot within the log that decodes.
   int64_t from = log_start_offset_;
   for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {

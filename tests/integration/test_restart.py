@@ -158,3 +158,50 @@ def test_topic_metadata_survives_restarts(broker):
         wait_for_topic(admin, auto, PARTITIONS)
         assert deleted not in admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics, \
             f"deleted topic came back after {signal.Signals(sig).name}"
+
+
+def test_repeated_sigkill_with_idempotent_producer_keeps_everything_once(broker):
+    """kill -9 the broker five times while an idempotent acks=all producer streams: every
+    record is stored exactly once, in order, and every acknowledged one at its acknowledged
+    offset (the producer state comes back from snapshots and the log after each crash, so
+    the retried batches are recognised)."""
+    topic = unique_topic("rs-loop")
+    create_topic(broker.bootstrap, topic, 2)
+    acked = {}
+    failed = []
+
+    def on_delivery(err, m):
+        if err is None:
+            acked[(m.partition(), m.offset())] = m.value()
+        else:
+            failed.append(err)
+
+    p = Producer({**base_conf(broker.bootstrap), "enable.idempotence": True, "linger.ms": 2,
+                  "message.timeout.ms": 60000, "retry.backoff.ms": 100,
+                  "reconnect.backoff.max.ms": 500})
+    sent = 0
+    for crash in range(5):
+        target = len(acked) + 200
+        deadline = time.monotonic() + 30
+        while len(acked) < target:
+            assert time.monotonic() < deadline, f"only {len(acked)} acks; failed: {failed[:5]}"
+            for _ in range(20):
+                p.produce(topic, value=f"loop-{sent:06d}".encode(), partition=sent % 2,
+                          on_delivery=on_delivery)
+                sent += 1
+            p.poll(0.005)
+        for _ in range(100):  # in flight when the broker dies
+            p.produce(topic, value=f"loop-{sent:06d}".encode(), partition=sent % 2, on_delivery=on_delivery)
+            sent += 1
+        p.poll(0)
+        restart(broker, signal.SIGKILL)
+    assert p.flush(90) == 0, "producer still has undelivered messages"
+    assert not failed, failed[:5]
+    got = consume_all(broker.bootstrap, topic, [0, 1])
+    assert_dense(got)
+    for part in (0, 1):
+        values = [r.value for r in got[part]]
+        assert values == [f"loop-{i:06d}".encode() for i in range(part, sent, 2)], \
+            f"partition {part}: {len(values)} records for {len(range(part, sent, 2))} sent"
+    stored = {(r.partition, r.offset): r.value for recs in got.values() for r in recs}
+    assert all(stored.get(po) == v for po, v in acked.items())
