@@ -5,6 +5,7 @@
 
 #include "base/crc32c.h"
 #include "storage/log_format.h"
+#include "storage/segment_swap.h"
 
 namespace samsa::storage {
 
@@ -72,6 +73,8 @@ Status Log::load(const LogOpenOptions& opts) {
 // Sorts out the directory listing: returns the base offsets of the .log files
 // and deletes what interrupted operations left behind.
 Status Log::remove_leftovers(std::vector<int64_t>* bases) {
+  // A committed compaction swap is finished first; the rest are leftovers.
+  SAMSA_RETURN_IF_ERROR(complete_interrupted_swaps(env_, dir_, &recovery_info_.swaps_completed));
   auto names = env_->list_dir(dir_);
   if (!names) return names.status();
   std::vector<int64_t> logs;
