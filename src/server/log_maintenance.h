@@ -4,7 +4,8 @@
 //    removal of "*.deleted" files whose file.delete.delay.ms has passed;
 //  - the flush scheduler: every log.flush.scheduler.interval.ms, partitions
 //    whose flush.messages / flush.ms is due are handed to the shard's Flusher
-//    (a background fdatasync; nobody waits for it).
+//    (a background fdatasync; nobody waits for it);
+//  - compaction: the shard's LogCleanerService (started and stopped with it).
 //
 // Ownership: one LogMaintenance per shard, owned by the Broker. start() and
 // stop() and the timer callbacks all run on that shard's thread; stop() must
@@ -16,6 +17,7 @@
 namespace samsa::server {
 
 class Broker;
+class LogCleanerService;
 struct Shard;
 
 class LogMaintenance {
@@ -41,6 +43,7 @@ class LogMaintenance {
   Shard& shard_;
   asio::steady_timer retention_timer_;
   asio::steady_timer flush_timer_;
+  std::unique_ptr<LogCleanerService> cleaner_;
   bool stopped_ = true;
 };
 
