@@ -3,7 +3,9 @@ disk while a consumer from the beginning still sees the last value of every key 
 now sparse), tombstones are kept for delete.retention.ms and then removed, a compacted topic
 refuses records without a key, and cleaning carries on across a kill -9."""
 
+import os
 import signal
+import threading
 import time
 
 import pytest
@@ -164,29 +166,90 @@ def test_keyless_record_rejected_on_compacted_topic(broker):
     assert produce_updates(broker.bootstrap, plain, [(None, b"no key")]) == []
 
 
+def order_of(value):
+    """Produce order of an updates() value: round "a" before round "b"."""
+    tag, index, _ = value.split(b"-", 2)
+    return (tag, int(index))
+
+
+def produce_round_watching(broker, topic, sent):
+    """Produces `sent` on a thread while this thread watches the log dir and kills the broker
+    (SIGKILL) as soon as a cleaning is writing or swapping (.cleaned / .swap files), then starts
+    it again with the cleaner off (so that what recovery left can be inspected). Returns ({key: order of its last acknowledged value}, whether a swap was caught)."""
+    acked = {}
+    lock = threading.Lock()
+
+    def run():
+        p = Producer({**base_conf(broker.bootstrap), "linger.ms": 20, "acks": "all", "batch.size": 16384,
+                      "compression.type": "lz4", "message.timeout.ms": 60000})
+
+        def on_delivery(err, msg):
+            if err is None:
+                with lock:
+                    o = order_of(msg.value())
+                    acked[msg.key()] = max(acked.get(msg.key(), o), o)
+
+        for key, value in sent:
+            while True:
+                try:
+                    p.produce(topic, key=key, value=value, on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        p.flush(90)
+
+    t = threading.Thread(target=run)
+    t.start()
+    caught = False
+    deadline = time.monotonic() + 30
+    d = log_dir(broker, topic)
+    while time.monotonic() < deadline and t.is_alive():
+        if any(n.endswith((".cleaned", ".swap")) for n in os.listdir(d)):
+            caught = True
+            break
+        time.sleep(0.001)
+    broker.proc.kill()
+    broker.proc.wait()
+    broker.overrides["log.cleaner.enable"] = "false"
+    broker.start()
+    t.join()
+    return acked, caught
+
+
 def test_cleaning_survives_kill_9(broker):
+    try:
+        cleaning_across_kill_9(broker)
+    finally:
+        if broker.overrides.pop("log.cleaner.enable", None) is not None:
+            broker.restart(signal.SIGTERM)
+
+
+def cleaning_across_kill_9(broker):
     topic = unique_topic("compact-restart")
     create_topic(broker.bootstrap, topic, 1, compacted())
     first = updates(40_000, 500, "a")
     assert produce_updates(broker.bootstrap, topic, first) == []
-    # Kill while the cleaner is busy with this log (it runs every 200 ms and rewrites the log).
-    time.sleep(0.3)
-    broker.restart(signal.SIGKILL)
+    acked, caught = produce_round_watching(broker, topic, updates(40_000, 500, "b"))
+    print(f"kill -9 {'during' if caught else 'not during'} a cleaning")
     wait_for_topic(admin_client(broker.bootstrap), topic, 1)
     leftovers = [f.name for f in log_dir(broker, topic).iterdir() if f.name.endswith((".cleaned", ".swap"))]
     assert leftovers == [], f"interrupted swaps must be finished or rolled back at start: {leftovers}"
     got = consume_all(broker.bootstrap, topic, [0], timeout=60)[0]
-    assert last_values(got) == dict(first), "no acknowledged last value may be lost by the crash"
+    last = last_values(got)
+    assert set(last) == {k for k, _ in first}
+    for key, value in last.items():
+        assert order_of(value) >= acked.get(key, order_of(dict(first)[key])), (
+            f"{key}: last value {value} is older than an acknowledged one")
 
-    second = updates(40_000, 500, "b")
-    assert produce_updates(broker.bootstrap, topic, second) == []
+    # The cleaner carries on after the crash, and a clean restart keeps its work.
+    del broker.overrides["log.cleaner.enable"]
+    broker.restart(signal.SIGTERM)
     wait_until_shrunk(broker, topic, 4 * SEGMENT_BYTES)
-    wait_compacted(broker, topic, dict(second), 20_000)
-
-    # A clean restart keeps the result and the cleaner checkpoint.
+    wait_compacted(broker, topic, last, 20_000)
     broker.restart(signal.SIGTERM)
     wait_for_topic(admin_client(broker.bootstrap), topic, 1)
     cp = (broker.log_dirs / "cleaner-offset-checkpoint").read_text()
     assert f"{topic} 0 " in cp
     got = consume_all(broker.bootstrap, topic, [0], timeout=60)[0]
-    assert last_values(got) == dict(second)
+    assert last_values(got) == last
