@@ -27,15 +27,18 @@ def compacted(extra=None):
             "min.cleanable.dirty.ratio": "0.01", **(extra or {})}
 
 
-def produce_updates(bootstrap, topic, updates):
-    """Produces (key, value) pairs in order (value None = tombstone); returns the delivery errors."""
+def produce_updates(bootstrap, topic, updates, on_delivery=None):
+    """Produces (key, value) pairs in order (value None = tombstone); returns the delivery errors
+    (or calls `on_delivery(err, msg)` instead of collecting them)."""
     p = Producer({**base_conf(bootstrap), "linger.ms": 20, "acks": "all", "compression.type": "lz4", "batch.size": 16384,
-                  "message.timeout.ms": 30000})
+                  "message.timeout.ms": 60000})
     errors = []
 
-    def on_delivery(err, _msg):
+    def collect(err, _msg):
         if err is not None:
             errors.append(err)
+
+    on_delivery = on_delivery or collect
 
     for key, value in updates:
         while True:
@@ -45,7 +48,7 @@ def produce_updates(bootstrap, topic, updates):
             except BufferError:
                 p.poll(0.1)
         p.poll(0)
-    assert p.flush(60) == 0
+    assert p.flush(90) == 0
     return errors
 
 
@@ -179,27 +182,13 @@ def produce_round_watching(broker, topic, sent):
     acked = {}
     lock = threading.Lock()
 
-    def run():
-        p = Producer({**base_conf(broker.bootstrap), "linger.ms": 20, "acks": "all", "batch.size": 16384,
-                      "compression.type": "lz4", "message.timeout.ms": 60000})
+    def on_delivery(err, msg):
+        if err is None:
+            with lock:
+                o = order_of(msg.value())
+                acked[msg.key()] = max(acked.get(msg.key(), o), o)
 
-        def on_delivery(err, msg):
-            if err is None:
-                with lock:
-                    o = order_of(msg.value())
-                    acked[msg.key()] = max(acked.get(msg.key(), o), o)
-
-        for key, value in sent:
-            while True:
-                try:
-                    p.produce(topic, key=key, value=value, on_delivery=on_delivery)
-                    break
-                except BufferError:
-                    p.poll(0.1)
-            p.poll(0)
-        p.flush(90)
-
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=produce_updates, args=(broker.bootstrap, topic, sent, on_delivery))
     t.start()
     caught = False
     deadline = time.monotonic() + 30
