@@ -136,6 +136,7 @@ std::string Broker::start() {
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
+    maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
     work_.push_back(asio::make_work_guard(shards_.back()->io));
@@ -198,10 +199,9 @@ std::string Broker::start() {
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
   asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
-  for (auto& s : shards_) {
-    maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *s));
-    auto* m = maintenance_.back().get();
-    asio::post(s->io, [m] { m->start(); });
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    auto* m = maintenance_[i].get();
+    asio::post(shards_[i]->io, [m] { m->start(); });
   }
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
@@ -262,6 +262,7 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
   if (it == s.partitions.end()) return;
   spdlog::info("deleting partition {}", tp.to_string());
   flushers_[s.id]->forget(*it->second);
+  maintenance_[s.id]->forget(tp);  // no cleaning may still write into its directory
   if (auto st = log_manager_->delete_log(tp, &it->second->log()); !st)
     spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
   log_manager_->release(tp);

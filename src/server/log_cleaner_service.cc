@@ -43,6 +43,15 @@ void LogCleanerService::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void LogCleanerService::abort(const TopicPartition& tp) {
+  horizons_.erase(tp);
+  if (!running_ || running_->task.tp != tp) return;
+  auto job = running_;
+  job->task.cancelled->store(true);
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&job] { return job->done; });
+}
+
 void LogCleanerService::schedule(int64_t delay_ms) {
   if (stopped_) return;
   timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 10)));
@@ -78,6 +87,11 @@ bool LogCleanerService::start_one(int64_t now) {
   running_ = best;
   enqueue([this, job = best] {
     job->result = storage::run_cleaning(job->task);
+    {
+      std::lock_guard lock(mu_);
+      job->done = true;
+    }
+    done_cv_.notify_all();
     asio::post(shard_.io, [this, job] { finish(job); });
   });
   return true;

@@ -39,6 +39,11 @@ class LogCleanerService {
   // Cancels a running cleaning and joins the cleaner thread (briefly blocks
   // the shard: cancellation is checked per batch).
   void stop();
+  // `tp` is being deleted: cancels its running cleaning and waits (briefly:
+  // cancellation is checked per batch) until the cleaner thread has let go of
+  // it, so nothing more is written into its directory by path (a topic
+  // re-created under the same name must never see a stale ".swap").
+  void abort(const TopicPartition& tp);
 
  private:
   struct Job {
@@ -46,6 +51,7 @@ class LogCleanerService {
     std::weak_ptr<bool> alive;  // the partition's token: gone = partition removed
     storage::Log* log = nullptr;
     storage::Result<storage::CleanResult> result = storage::Status::closed("not run");
+    bool done = false;  // run_cleaning returned (guarded by mu_)
   };
   void schedule(int64_t delay_ms);
   // Plans and hands over the most urgent cleaning; false when none is due.
@@ -66,6 +72,7 @@ class LogCleanerService {
   // Hand-off to the cleaner thread.
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable done_cv_;  // a job's `done` became true
   std::deque<std::function<void()>> jobs_;
   bool quit_ = false;
   std::thread thread_;

@@ -40,6 +40,8 @@ void LogMaintenance::stop() {
   flush_timer_.cancel();
 }
 
+void LogMaintenance::forget(const TopicPartition& tp) { cleaner_->abort(tp); }
+
 void LogMaintenance::schedule_retention() {
   if (stopped_) return;
   retention_timer_.expires_after(interval(broker_.settings().retention_check_interval_ms));

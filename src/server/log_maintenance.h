@@ -14,6 +14,8 @@
 #include <asio.hpp>
 #include <memory>
 
+#include "server/topic_partition.h"
+
 namespace samsa::server {
 
 class Broker;
@@ -29,6 +31,9 @@ class LogMaintenance {
 
   void start();
   void stop();
+  // The partition is being deleted: a cleaning of it is cancelled (waits for
+  // the cleaner thread to let go of it, see LogCleanerService::abort).
+  void forget(const TopicPartition& tp);
 
   // One pass, also used by tests: returns how many segments were deleted.
   int run_retention(int64_t now_ms);

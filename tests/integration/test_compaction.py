@@ -11,7 +11,8 @@ import time
 import pytest
 from confluent_kafka import KafkaError, Producer
 
-from helpers import admin_client, base_conf, consume_all, create_topic, unique_topic, wait_for_topic
+from helpers import (admin_client, base_conf, consume_all, create_topic, unique_topic, wait_for_topic,
+                     wait_for_topic_gone)
 
 SEGMENT_BYTES = 64 * 1024
 CLEAN_DEADLINE_S = 90
@@ -242,3 +243,20 @@ def cleaning_across_kill_9(broker):
     assert f"{topic} 0 " in cp
     got = consume_all(broker.bootstrap, topic, [0], timeout=60)[0]
     assert last_values(got) == last
+
+
+def test_delete_and_recreate_while_cleaning(broker):
+    topic = unique_topic("compact-del")
+    create_topic(broker.bootstrap, topic, 1, compacted())
+    assert produce_updates(broker.bootstrap, topic, updates(40_000, 500, "a")) == []
+    admin = admin_client(broker.bootstrap)
+    admin.delete_topics([topic], operation_timeout=15)[topic].result(timeout=20)
+    wait_for_topic_gone(admin, topic)
+    create_topic(broker.bootstrap, topic, 1, compacted())
+    fresh = updates(1000, 100, "n")
+    assert produce_updates(broker.bootstrap, topic, fresh) == []
+    broker.restart(signal.SIGTERM)
+    wait_for_topic(admin_client(broker.bootstrap), topic, 1)
+    got = consume_all(broker.bootstrap, topic, [0], timeout=60)[0]
+    assert all(r.value.startswith(b"n-") for r in got), "nothing of the deleted topic may come back"
+    assert last_values(got) == dict(fresh)
