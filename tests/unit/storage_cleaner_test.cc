@@ -294,6 +294,94 @@ TEST(StorageCleaner, CheckpointFileRoundTrips) {
   EXPECT_EQ((*m)->cleaner_checkpoint(TopicPartition{"t", 0}), 42);
 }
 
+TEST(StorageCleaner, MinCompactionLagHoldsBackYoungSegments) {
+  TempDir dir;
+  LogConfig cfg = compact_config();
+  cfg.min_compaction_lag_ms = 60'000;
+  auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
+  write_updates(*log, 300);  // timestamps kNow .. kNow + 299
+  EXPECT_FALSE(plan_cleaning(*log, -1, log->log_end_offset(), kNow + 1000, CleanerOptions{}))
+      << "every record is younger than min.compaction.lag.ms";
+  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kNow + 60'150, CleanerOptions{});
+  ASSERT_TRUE(task);
+  // Only the segments whose newest record is at least 60 s old: up to timestamp kNow + 150.
+  EXPECT_LE(task->segments.back().max_timestamp, kNow + 150);
+  EXPECT_LT(task->end_offset, log->segments().back()->base_offset());
+  EXPECT_GT(task->end_offset, 0);
+}
+
+TEST(StorageCleaner, DirtyRatioStartsAtTheCheckpoint) {
+  TempDir dir;
+  LogConfig cfg = compact_config();
+  cfg.min_cleanable_dirty_ratio = 0.5;
+  auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
+  write_updates(*log, 300);
+  const int64_t cp = clean(*log, -1, kNow + 1000);
+  ASSERT_GT(cp, 0);
+  // One more sealed segment is dirty; the cleaned part is now much smaller than it.
+  const size_t segments = log->segment_count();
+  while (log->segment_count() < segments + 1) write_updates(*log, 10);
+  auto ratio = dirty_ratio(*log, cp, log->log_end_offset(), kNow + 2000);
+  ASSERT_TRUE(ratio);
+  EXPECT_GT(*ratio, 0.5);
+  EXPECT_LT(*ratio, 1.0);
+  auto task = plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{});
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->first_dirty_offset, cp);
+  EXPECT_DOUBLE_EQ(task->dirty_ratio, *ratio);
+  cfg.min_cleanable_dirty_ratio = (*ratio + 1.0) / 2;
+  log->update_config(cfg);
+  EXPECT_FALSE(plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{})) << "below the ratio";
+  EXPECT_TRUE(plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{}, /*force=*/true));
+  // Without a checkpoint everything is dirty.
+  EXPECT_EQ(dirty_ratio(*log, -1, log->log_end_offset(), kNow + 2000), 1.0);
+}
+
+TEST(StorageCleaner, KeepsTheLastBatchOfAProducerAsAnEmptyHeader) {
+  TempDir dir;
+  auto log = open_log(posix_env(), dir.sub("t-0"));
+  for (int i = 0; i < 3; ++i) {  // idempotent producer 5, sequences 0..2, keys k0..k2 at offsets 0..2
+    protocol::BatchBuilder b;
+    b.set_producer(5, 1, i);
+    b.add(kNow, bytes_of("k" + std::to_string(i)), bytes_of("p"));
+    append(*log, b.build());
+  }
+  write_updates(*log, 200);  // k0..k9 overwritten by a plain producer
+  clean(*log, -1, kNow + 1000);
+  std::vector<protocol::BatchHeader> headers;
+  auto recs = read_all(*log, &headers);
+  std::vector<protocol::BatchHeader> of5;
+  for (const auto& h : headers) if (h.producer_id == 5) of5.push_back(h);
+  ASSERT_EQ(of5.size(), 1u) << "only the producer's last batch stays";
+  EXPECT_EQ(of5[0].base_offset, 2);
+  EXPECT_EQ(of5[0].record_count, 0);
+  EXPECT_EQ(of5[0].last_offset(), 2);
+  EXPECT_EQ(of5[0].base_sequence, 2);
+  EXPECT_EQ(of5[0].producer_epoch, 1);
+  for (const auto& r : recs) EXPECT_GT(r.offset, 2);
+}
+
+TEST(StorageCleaner, LogAppendTimeBatchesKeepTheirTimestamp) {
+  TempDir dir;
+  auto log = open_log(posix_env(), dir.sub("t-0"));
+  for (int i = 0; i < 200; ++i) {
+    auto b = batch_of({{"k" + std::to_string(i % 4), "v" + std::to_string(i)}, {"x" + std::to_string(i), "y"}}, 5);
+    auto r = log->append(b, 0, kNow + i, /*log_append_time=*/true);
+    ASSERT_EQ(r.error, ErrorCode::NONE);
+  }
+  clean(*log, -1, kNow + 1000);
+  auto rd = log->read(0, 1 << 30, INT64_MAX, true);
+  auto data = testing::read_chunks(rd);
+  int rewritten = 0;
+  for (auto b : protocol::leading_complete_batches(data)) {
+    auto h = protocol::BatchHeader::parse(b.data());
+    EXPECT_TRUE(h.is_log_append_time());
+    EXPECT_EQ(h.max_timestamp, kNow + h.base_offset / 2) << "the broker's append time survives";
+    rewritten += h.record_count == 1;
+  }
+  EXPECT_GT(rewritten, 0);
+}
+
 // A crash (then a power cut) after each mutating file-system call of a
 // cleaning: on reopen the log holds exactly the old records or exactly the
 // cleaned ones, never a mix and never less.
