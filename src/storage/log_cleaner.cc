@@ -60,6 +60,7 @@ double ratio_of(const Cleanable& c) {
 
 // Whole batches of one segment file, read through a caller-provided buffer
 // (one pread per buffer; a batch larger than the buffer is read on its own).
+// A short-lived stack object of the cleaner thread.
 class BatchReader {
  public:
   BatchReader(const File& file, uint64_t size, std::span<uint8_t> buffer)

@@ -8,7 +8,9 @@
 //
 // Ownership: owned by its Log and used only from the thread that owns that
 // Log. Its File handles are shared: a reader may keep one after the segment is
-// rolled, truncated or deleted.
+// rolled, truncated or deleted. A segment the log cleaner builds (files named
+// "*.cleaned", then "*.swap") belongs to the cleaner thread until it is handed
+// to the Log's thread (Log::replace_segments); never to both at once.
 #pragma once
 #include <algorithm>
 #include <cstdint>
