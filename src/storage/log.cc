@@ -172,8 +172,11 @@ bool Log::should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const {
   const uint64_t limit = std::min<uint64_t>(static_cast<uint64_t>(std::max(config_.segment_bytes, 1)),
                                             format::kMaxSegmentBytes);
   if (seg.size() + bytes > limit) return true;
-  if (seg.rolling_base_ms() >= 0 &&
-      now_ms - seg.rolling_base_ms() > config_.segment_ms - config_.segment_jitter_ms) {
+  // A compacted log also rolls by max.compaction.lag.ms (Kafka's maxSegmentMs):
+  // the cleaner never touches the active segment.
+  const int64_t segment_ms =
+      config_.cleanup_compact ? std::min(config_.segment_ms, config_.max_compaction_lag_ms) : config_.segment_ms;
+  if (seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() > segment_ms - config_.segment_jitter_ms) {
     return true;
   }
   if (seg.indexes_full()) return true;

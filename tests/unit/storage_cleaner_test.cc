@@ -310,6 +310,23 @@ TEST(StorageCleaner, MinCompactionLagHoldsBackYoungSegments) {
   EXPECT_GT(task->end_offset, 0);
 }
 
+TEST(StorageCleaner, MaxCompactionLagRollsTheActiveSegment) {
+  TempDir dir;
+  LogConfig cfg = compact_config();
+  cfg.max_compaction_lag_ms = 100;
+  auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
+  append(*log, batch_of({{"k", "1"}}, kNow), kNow);
+  append(*log, batch_of({{"k", "2"}}, kNow + 50), kNow + 50);
+  EXPECT_EQ(log->segment_count(), 1u);
+  append(*log, batch_of({{"k", "3"}}, kNow + 101), kNow + 101);
+  EXPECT_EQ(log->segment_count(), 2u) << "segment.ms is 7 days, but max.compaction.lag.ms is 100 ms";
+  // Overdue: cleaned whatever the dirty ratio (here one no ratio can reach).
+  cfg.min_cleanable_dirty_ratio = 1.5;
+  log->update_config(cfg);
+  EXPECT_TRUE(plan_cleaning(*log, 0, log->log_end_offset(), kNow + 50 + 101, CleanerOptions{}));
+  EXPECT_FALSE(plan_cleaning(*log, 0, log->log_end_offset(), kNow + 50 + 100, CleanerOptions{}));
+}
+
 TEST(StorageCleaner, DirtyRatioStartsAtTheCheckpoint) {
   TempDir dir;
   LogConfig cfg = compact_config();
