@@ -138,6 +138,8 @@ class BrokerConfig {
   int64_t log_retention_check_interval_ms() const { return long_or("log.retention.check.interval.ms", 300000); }
   bool log_cleaner_enable() const { return bool_or("log.cleaner.enable", true); }
   int32_t log_cleaner_threads() const { return int_or("log.cleaner.threads", 1); }
+  int64_t log_cleaner_backoff_ms() const { return long_or("log.cleaner.backoff.ms", 15000); }
+  int64_t log_cleaner_dedupe_buffer_size() const { return long_or("log.cleaner.dedupe.buffer.size", 134217728); }
   int32_t num_recovery_threads_per_data_dir() const { return int_or("num.recovery.threads.per.data.dir", 1); }
 
   // ---- topics ----

@@ -220,7 +220,7 @@ ErrorCode decode_records(std::span<const uint8_t> batch, size_t max_decompressed
 void BatchBuilder::add_at(int32_t offset_delta, int64_t timestamp, std::optional<std::span<const uint8_t>> key,
                           std::optional<std::span<const uint8_t>> value, std::span<const RecordHeader> headers) {
   if (count_ == 0) {
-    base_timestamp_ = timestamp;
+    base_timestamp_ = delete_horizon_.value_or(timestamp);
     max_timestamp_ = timestamp;
   }
   max_timestamp_ = std::max(max_timestamp_, timestamp);
@@ -282,13 +282,14 @@ Bytes BatchBuilder::build() const {
   if (log_append_time_) attributes |= kTimestampTypeBit;
   if (transactional_) attributes |= kTransactionalBit;
   if (control_) attributes |= kControlBit;
+  if (delete_horizon_) attributes |= kDeleteHorizonBit;
   store_be64(p + kBaseOffset, base_offset_);
   store_be32(p + kLength, static_cast<int32_t>(out.size() - kLogOverhead));
   store_be32(p + kLeaderEpoch, leader_epoch_);
   p[kMagic] = static_cast<uint8_t>(kMagicV2);
   store_be16(p + kAttributes, attributes);
   store_be32(p + kLastOffsetDelta, last_offset_delta_override_.value_or(last_delta_));
-  store_be64(p + kBaseTimestamp, base_timestamp_);
+  store_be64(p + kBaseTimestamp, delete_horizon_.value_or(base_timestamp_));
   store_be64(p + kMaxTimestamp, log_append_time_.value_or(max_timestamp_));
   store_be64(p + kProducerId, producer_id_);
   store_be16(p + kProducerEpoch, producer_epoch_);

@@ -148,6 +148,10 @@ class BatchBuilder {
   BatchBuilder& set_transactional(bool v) { transactional_ = v; return *this; }
   BatchBuilder& set_control(bool v) { control_ = v; return *this; }
   BatchBuilder& set_leader_epoch(int32_t v) { leader_epoch_ = v; return *this; }
+  // KIP-534: baseTimestamp holds the time after which the cleaner may drop
+  // this batch's tombstones (attribute bit 6); record timestamps stay exact as
+  // deltas from it. Call before adding records.
+  BatchBuilder& set_delete_horizon(int64_t ms) { delete_horizon_ = ms; return *this; }
   // Overrides lastOffsetDelta (e.g. an empty batch that still covers offsets).
   BatchBuilder& set_last_offset_delta(int32_t v) { last_offset_delta_override_ = v; return *this; }
 
@@ -178,6 +182,7 @@ class BatchBuilder {
   bool control_ = false;
   int32_t leader_epoch_ = kNoPartitionLeaderEpoch;
   std::optional<int32_t> last_offset_delta_override_;
+  std::optional<int64_t> delete_horizon_;
 
   Bytes records_;  // encoded records, uncompressed
   Writer body_;    // scratch for one record's body

@@ -137,6 +137,7 @@ std::string Broker::start() {
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
+    maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
@@ -201,11 +202,10 @@ std::string Broker::start() {
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
   asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
-  for (auto& s : shards_) {
-    maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *s));
-    auto* m = maintenance_.back().get();
-    Shard* sp = s.get();
-    asio::post(s->io, [this, m, sp] {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    auto* m = maintenance_[i].get();
+    Shard* sp = shards_[i].get();
+    asio::post(sp->io, [this, m, sp] {
       m->start();
       schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
     });
@@ -270,6 +270,7 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
   if (it == s.partitions.end()) return;
   spdlog::info("deleting partition {}", tp.to_string());
   flushers_[s.id]->forget(*it->second);
+  maintenance_[s.id]->forget(tp);  // no cleaning may still write into its directory
   if (auto st = log_manager_->delete_log(tp, &it->second->log()); !st)
     spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
   log_manager_->release(tp);

@@ -7,6 +7,7 @@
 
 #include "server/broker.h"
 #include "server/flusher.h"
+#include "server/log_cleaner_service.h"
 #include "server/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
@@ -20,7 +21,8 @@ std::chrono::milliseconds interval(int64_t ms) { return std::chrono::millisecond
 }  // namespace
 
 LogMaintenance::LogMaintenance(Broker& broker, Shard& shard)
-    : broker_(broker), shard_(shard), retention_timer_(shard.io), flush_timer_(shard.io) {}
+    : broker_(broker), shard_(shard), retention_timer_(shard.io), flush_timer_(shard.io),
+      cleaner_(std::make_unique<LogCleanerService>(broker, shard)) {}
 
 LogMaintenance::~LogMaintenance() = default;
 
@@ -28,13 +30,17 @@ void LogMaintenance::start() {
   stopped_ = false;
   schedule_retention();
   schedule_flush();
+  cleaner_->start();
 }
 
 void LogMaintenance::stop() {
   stopped_ = true;
+  cleaner_->stop();
   retention_timer_.cancel();
   flush_timer_.cancel();
 }
+
+void LogMaintenance::forget(const TopicPartition& tp) { cleaner_->abort(tp); }
 
 void LogMaintenance::schedule_retention() {
   if (stopped_) return;

@@ -5,7 +5,8 @@
 //    the same timer, idle producer ids (producer.id.expiration.ms) are forgotten;
 //  - the flush scheduler: every log.flush.scheduler.interval.ms, partitions
 //    whose flush.messages / flush.ms is due are handed to the shard's Flusher
-//    (a background fdatasync; nobody waits for it).
+//    (a background fdatasync; nobody waits for it);
+//  - compaction: the shard's LogCleanerService (started and stopped with it).
 //
 // Ownership: one LogMaintenance per shard, owned by the Broker. start() and
 // stop() and the timer callbacks all run on that shard's thread; stop() must
@@ -14,9 +15,12 @@
 #include <asio.hpp>
 #include <memory>
 
+#include "server/topic_partition.h"
+
 namespace samsa::server {
 
 class Broker;
+class LogCleanerService;
 struct Shard;
 
 class LogMaintenance {
@@ -28,6 +32,9 @@ class LogMaintenance {
 
   void start();
   void stop();
+  // The partition is being deleted: a cleaning of it is cancelled (waits for
+  // the cleaner thread to let go of it, see LogCleanerService::abort).
+  void forget(const TopicPartition& tp);
 
   // One pass, also used by tests: returns how many segments were deleted.
   int run_retention(int64_t now_ms);
@@ -42,6 +49,7 @@ class LogMaintenance {
   Shard& shard_;
   asio::steady_timer retention_timer_;
   asio::steady_timer flush_timer_;
+  std::unique_ptr<LogCleanerService> cleaner_;
   bool stopped_ = true;
 };
 

@@ -106,6 +106,8 @@ std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const To
   auto& info = log.value()->recovery_info();
   if (info.bytes_truncated > 0)
     spdlog::warn("{}: recovery truncated {} bytes of invalid data", tp.to_string(), info.bytes_truncated);
+  if (info.swaps_completed > 0)
+    spdlog::info("{}: finished {} interrupted compaction swap(s)", tp.to_string(), info.swaps_completed);
   return std::make_unique<Partition>(tp, topic_id, std::move(log).value());
 }
 

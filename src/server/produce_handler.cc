@@ -29,6 +29,18 @@ struct PartitionWork {
   size_t partition_index = 0;
 };
 
+// A compacted topic keeps the last record per key, so Kafka refuses records
+// without one (INVALID_RECORD; CORRUPT_MESSAGE before Produce v8, see below).
+ErrorCode check_keys_for_compaction(std::span<const uint8_t> batch) {
+  protocol::RecordIterator it;
+  if (ErrorCode e = it.open(batch); e != ErrorCode::NONE) return e;
+  protocol::RecordView r;
+  while (it.next(r)) {
+    if (!r.key) return ErrorCode::INVALID_RECORD;
+  }
+  return it.error();
+}
+
 // Checks the batches of one partition before they go near the log.
 ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Records& recs, const storage::LogConfig& cfg,
                    int64_t now) {
@@ -52,6 +64,7 @@ ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Record
     if (static_cast<int64_t>(b.size()) > cfg.max_message_bytes) return ErrorCode::MESSAGE_TOO_LARGE;
     auto err = protocol::validate_batch(b);
     if (err != ErrorCode::NONE) return err;
+    if (cfg.cleanup_compact && (err = check_keys_for_compaction(b)) != ErrorCode::NONE) return err;
     // CreateTime topics bound how far timestamps may lie in the past / future
     // (message.timestamp.before.max.ms / after.max.ms); checked on the batch's
     // first and max timestamps, per batch rather than per record.

@@ -37,6 +37,10 @@ struct BrokerSettings {
   storage::LogConfig default_log_config;  // broker-level defaults for topic configs
   int64_t retention_check_interval_ms = 300000;
   int64_t flush_scheduler_interval_ms = 1000;
+  // log.cleaner.enable / .backoff.ms / .dedupe.buffer.size (compaction).
+  bool cleaner_enable = true;
+  int64_t cleaner_backoff_ms = 15000;
+  int64_t cleaner_dedupe_buffer_bytes = 128LL << 20;
   // The full configuration, for DescribeConfigs and dynamic updates.
   std::shared_ptr<const cluster::BrokerConfig> config;
   // Resolves a topic's overrides into its effective log config.

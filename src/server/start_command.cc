@@ -70,6 +70,9 @@ BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
   s.num_partitions = cfg->num_partitions();
   s.default_replication_factor = static_cast<int16_t>(cfg->default_replication_factor());
   s.retention_check_interval_ms = cfg->log_retention_check_interval_ms();
+  s.cleaner_enable = cfg->log_cleaner_enable();
+  s.cleaner_backoff_ms = cfg->log_cleaner_backoff_ms();
+  s.cleaner_dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size();
   s.default_log_config = to_log_config(cluster::resolve_topic_config({}, *cfg));
   s.log_config_for = [cfg](const std::map<std::string, std::string>& overrides) {
     cluster::TopicOverrides o(overrides.begin(), overrides.end());

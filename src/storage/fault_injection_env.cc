@@ -73,6 +73,11 @@ void FaultInjectionEnv::crash() {
   crashed_ = true;
 }
 
+void FaultInjectionEnv::crash_after(int n) {
+  std::lock_guard lock(mu_);
+  crash_countdown_ = n;
+}
+
 bool FaultInjectionEnv::crashed() const {
   std::lock_guard lock(mu_);
   return crashed_;
@@ -81,6 +86,7 @@ bool FaultInjectionEnv::crashed() const {
 void FaultInjectionEnv::restart() {
   std::lock_guard lock(mu_);
   crashed_ = false;
+  crash_countdown_ = -1;
   fail_count_ = 0;
   tear_armed_ = false;
 }
@@ -117,6 +123,7 @@ Status FaultInjectionEnv::power_cut() {
   }
   // Every surviving file now equals its durable state; keep tracking them.
   crashed_ = false;
+  crash_countdown_ = -1;
   fail_count_ = 0;
   tear_armed_ = false;
   for (auto it = files_.begin(); it != files_.end();) {
@@ -132,6 +139,14 @@ Status FaultInjectionEnv::check(unsigned op, const std::string& path) {
 
 Status FaultInjectionEnv::check_locked(unsigned op, const std::string& path) {
   if (crashed_ && (op & kMutatingOps)) return Status::io_error("injected crash: " + path, EIO);
+  if (crash_countdown_ >= 0 && (op & kMutatingOps)) {
+    if (crash_countdown_ == 0) {
+      crash_countdown_ = -1;
+      crashed_ = true;
+      return Status::io_error("injected crash: " + path, EIO);
+    }
+    --crash_countdown_;
+  }
   if (fail_count_ > 0 && (fail_ops_ & op)) {
     --fail_count_;
     return Status::io_error("injected fault: " + path, fail_errno_);

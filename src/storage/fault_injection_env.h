@@ -51,6 +51,9 @@ class FaultInjectionEnv final : public Env {
   void tear_next_write(uint64_t keep_bytes, std::string path_suffix = "");
   // From now on every mutating call fails with EIO (reads still work).
   void crash();
+  // The next `n` mutating calls succeed, then the env is crashed() (the n+1-th
+  // fails): walks a multi-step protocol through a crash at every step.
+  void crash_after(int n);
   bool crashed() const;
   // Process restart: clears the crash flag and armed faults; data stays.
   void restart();
@@ -99,6 +102,7 @@ class FaultInjectionEnv final : public Env {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Durable>> files_;
   bool crashed_ = false;
+  int crash_countdown_ = -1;  // crash_after(): mutating calls left, -1 = off
   unsigned fail_ops_ = 0;
   int fail_errno_ = 0;
   int fail_count_ = 0;

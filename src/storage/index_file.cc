@@ -86,6 +86,12 @@ Status IndexFile::preallocate(uint64_t bytes) {
   return remap(target);
 }
 
+Status IndexFile::rename(std::string to) {
+  SAMSA_RETURN_IF_ERROR(env_->rename(path_, to));
+  path_ = std::move(to);
+  return Status::ok();
+}
+
 Status IndexFile::unlink() {
   map_.reset();
   capacity_ = 0;

@@ -47,6 +47,8 @@ class IndexFile {
   Status preallocate(uint64_t bytes);
   Status sync() { return file_->sync(); }
   Status unlink();
+  // Renames the file (the open descriptor and mapping stay valid).
+  Status rename(std::string to);
 
  private:
   IndexFile(Env* env, std::string path, size_t entry_size) : env_(env), path_(std::move(path)), entry_size_(entry_size) {}

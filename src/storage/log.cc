@@ -5,6 +5,7 @@
 
 #include "base/crc32c.h"
 #include "storage/log_format.h"
+#include "storage/segment_swap.h"
 
 namespace samsa::storage {
 
@@ -72,6 +73,8 @@ Status Log::load(const LogOpenOptions& opts) {
 // Sorts out the directory listing: returns the base offsets of the .log files
 // and deletes what interrupted operations left behind.
 Status Log::remove_leftovers(std::vector<int64_t>* bases) {
+  // A committed compaction swap is finished first; the rest are leftovers.
+  SAMSA_RETURN_IF_ERROR(complete_interrupted_swaps(env_, dir_, &recovery_info_.swaps_completed));
   auto names = env_->list_dir(dir_);
   if (!names) return names.status();
   std::vector<int64_t> logs;
@@ -173,8 +176,11 @@ bool Log::should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const {
   const uint64_t limit = std::min<uint64_t>(static_cast<uint64_t>(std::max(config_.segment_bytes, 1)),
                                             format::kMaxSegmentBytes);
   if (seg.size() + bytes > limit) return true;
-  if (seg.rolling_base_ms() >= 0 &&
-      now_ms - seg.rolling_base_ms() > config_.segment_ms - config_.segment_jitter_ms) {
+  // A compacted log also rolls by max.compaction.lag.ms (Kafka's maxSegmentMs):
+  // the cleaner never touches the active segment.
+  const int64_t segment_ms =
+      config_.cleanup_compact ? std::min(config_.segment_ms, config_.max_compaction_lag_ms) : config_.segment_ms;
+  if (seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() > segment_ms - config_.segment_jitter_ms) {
     return true;
   }
   if (seg.indexes_full()) return true;

@@ -92,7 +92,8 @@ struct RecoveryInfo {
   uint64_t bytes_truncated = 0;        // cut at the first invalid batch
   int segments_deleted = 0;            // after the truncation point
   int indexes_rebuilt = 0;
-  int leftover_files_removed = 0;      // *.deleted, *.cleaned, *.swap, *.tmp, orphan indexes
+  int leftover_files_removed = 0;      // *.deleted, *.cleaned, index *.swap, *.tmp, orphan indexes
+  int swaps_completed = 0;             // interrupted compaction swaps finished (see segment_swap.h)
 };
 
 // Everything a flush must fdatasync. Built on the owning thread by
@@ -191,6 +192,19 @@ class Log {
   // Forgets idle producers (producer.id.expiration.ms). Returns how many.
   size_t expire_producers(int64_t now_ms, int64_t expiration_ms) { return producers_.expire(now_ms, expiration_ms); }
 
+  // Compaction (storage/log_cleaner.h): replaces the consecutive sealed
+  // segments `old_bases` by `cleaned` (a segment whose files carry the ".swap"
+  // suffix, base = old_bases.front()): the old segments are deleted (as by
+  // retention), then the swap files renamed to their final names. InvalidArgument,
+  // and `cleaned` left with the caller, when the log was truncated (generation)
+  // or those segments are gone or active since the cleaning was planned.
+  // Defined in log_swap.cc.
+  Status replace_segments(const std::vector<int64_t>& old_bases, uint64_t expected_generation,
+                          std::unique_ptr<Segment>& cleaned, int64_t now_ms);
+  // Bumped by every truncation (a cleaning planned before one is stale).
+  uint64_t truncation_generation() const { return generation_; }
+  SegmentOptions segment_options() const;
+
   void update_config(const LogConfig& config) { config_ = config; }
   const LogConfig& config() const { return config_; }
 
@@ -205,6 +219,7 @@ class Log {
   size_t segment_count() const { return segments_.size(); }
   const std::vector<std::unique_ptr<Segment>>& segments() const { return segments_; }
   const std::string& dir() const { return dir_; }
+  Env* env() const { return env_; }
   const TopicPartition& topic_partition() const { return tp_; }
   const RecoveryInfo& recovery_info() const { return recovery_info_; }
   // An I/O error left the log in an unknown state: appends are refused
@@ -222,7 +237,6 @@ class Log {
   Status delete_segment(size_t index);
   Status delete_segment_later(size_t index, int64_t now_ms);
   size_t segment_index_for(int64_t offset) const;
-  SegmentOptions segment_options() const;
   Segment& active() { return *segments_.back(); }
   void set_recovery_point(int64_t rp);
   void set_log_start_offset(int64_t offset);

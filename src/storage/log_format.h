@@ -43,6 +43,8 @@ inline constexpr int64_t kNoTimestamp = -1;
 inline constexpr std::string_view kRecoveryPointCheckpoint = "recovery-point-offset-checkpoint";
 inline constexpr std::string_view kLogStartOffsetCheckpoint = "log-start-offset-checkpoint";
 inline constexpr std::string_view kReplicationOffsetCheckpoint = "replication-offset-checkpoint";
+// Where the log cleaner got to in each compacted log (first dirty offset).
+inline constexpr std::string_view kCleanerOffsetCheckpoint = "cleaner-offset-checkpoint";
 inline constexpr std::string_view kCleanShutdownMarker = ".kafka_cleanshutdown";
 inline constexpr int kCheckpointVersion = 0;
 // Bounds applied when reading a checkpoint file (untrusted input).

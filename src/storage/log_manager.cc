@@ -42,6 +42,9 @@ Status LogManager::load_dir(size_t index) {
   auto ls = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kLogStartOffsetCheckpoint)));
   if (!ls) return ls.status();
   d.log_start_offsets = std::move(*ls);
+  auto co = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kCleanerOffsetCheckpoint)));
+  if (!co) return co.status();
+  d.cleaner_offsets = std::move(*co);
 
   auto names = env_->list_dir(d.path);
   if (!names) return names.status();
@@ -68,6 +71,8 @@ Status LogManager::load_dir(size_t index) {
     e.recovery_point = r == d.recovery_points.end() ? 0 : r->second;
     auto s = d.log_start_offsets.find(parsed->tp);
     e.log_start_offset = s == d.log_start_offsets.end() ? 0 : s->second;
+    auto c = d.cleaner_offsets.find(parsed->tp);
+    e.cleaner_offset = c == d.cleaner_offsets.end() ? -1 : c->second;
     entries_[parsed->tp] = e;
   }
   if (d.pending_deletions_removed > 0) SAMSA_RETURN_IF_ERROR(env_->sync_dir(d.path));
@@ -163,6 +168,32 @@ Status LogManager::delete_log(const TopicPartition& tp, Log* log) {
   }
   // Readers hold their own descriptors; the names can go now.
   return remove_dir_recursive(env_, *moved);
+}
+
+int64_t LogManager::cleaner_checkpoint(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(tp);
+  return it == entries_.end() ? -1 : it->second.cleaner_offset;
+}
+
+Status LogManager::update_cleaner_checkpoint(const TopicPartition& tp, int64_t offset) {
+  // One writer at a time, snapshot taken under it: the newest state is written last.
+  static std::mutex write_mu;
+  std::lock_guard wlock(write_mu);
+  OffsetMap offsets;
+  size_t dir = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(tp);
+    if (it == entries_.end()) return Status::invalid_argument("unknown log " + tp.to_string());
+    it->second.cleaner_offset = offset;
+    dir = it->second.dir_index;
+    for (const auto& [other, e] : entries_) {
+      if (e.dir_index == dir && e.cleaner_offset >= 0) offsets[other] = e.cleaner_offset;
+    }
+  }
+  return write_offset_checkpoint(env_, join_path(dirs_[dir].path, std::string(format::kCleanerOffsetCheckpoint)),
+                                 offsets);
 }
 
 Status LogManager::write_checkpoints() {

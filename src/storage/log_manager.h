@@ -41,6 +41,7 @@ struct LogDirState {
   Status error;
   OffsetMap recovery_points;    // as read from the checkpoint
   OffsetMap log_start_offsets;
+  OffsetMap cleaner_offsets;    // cleaner-offset-checkpoint as read
   int pending_deletions_removed = 0;
 };
 
@@ -64,6 +65,12 @@ class LogManager {
   // handles keep serving in-flight reads). The Log must be released after.
   Status delete_log(const TopicPartition& tp, Log* log);
 
+  // The log cleaner's checkpoint of `tp` (its first dirty offset), -1 if none.
+  int64_t cleaner_checkpoint(const TopicPartition& tp) const;
+  // Records it and rewrites cleaner-offset-checkpoint of tp's log dir
+  // (crash-safely, like the other checkpoints). Any thread.
+  Status update_cleaner_checkpoint(const TopicPartition& tp, int64_t offset);
+
   // Writes both checkpoint files in every online log dir.
   Status write_checkpoints();
   // Clean shutdown, after every log was close()d and release()d: checkpoints,
@@ -79,6 +86,7 @@ class LogManager {
     bool opening = false;        // open_log in progress (unlocked)
     int64_t recovery_point = 0;  // last known (checkpoint or released log)
     int64_t log_start_offset = 0;
+    int64_t cleaner_offset = -1;  // cleaner checkpoint, -1: never cleaned
     bool closed_cleanly = true;
   };
 

@@ -43,12 +43,15 @@ Segment::Segment(Env* env, std::string dir, int64_t base, SegmentOptions opts)
 
 Segment::~Segment() = default;
 
-std::string Segment::path(std::string_view suffix) const { return join_path(dir_, file_name(base_offset_, suffix)); }
+std::string Segment::path(std::string_view suffix) const {
+  return join_path(dir_, file_name(base_offset_, suffix) + file_suffix_);
+}
 std::string Segment::log_path() const { return path(format::kLogSuffix); }
 
 Result<std::unique_ptr<Segment>> Segment::create(Env* env, const std::string& dir, int64_t base_offset,
-                                                 const SegmentOptions& opts) {
+                                                 const SegmentOptions& opts, std::string_view file_suffix) {
   std::unique_ptr<Segment> seg(new Segment(env, dir, base_offset, opts));
+  seg->file_suffix_ = std::string(file_suffix);
   auto log = env->open_file(seg->path(format::kLogSuffix), OpenMode::kTruncate);
   if (!log) return log.status();
   seg->log_ = std::move(*log);
@@ -389,6 +392,16 @@ Status Segment::remove() {
   SAMSA_RETURN_IF_ERROR(time_index_->unlink());
   Status st = env_->unlink(log_path());
   if (!st && st.kind() != Status::Kind::kNotFound) return st;
+  return Status::ok();
+}
+
+Status Segment::change_file_suffix(std::string_view to) {
+  const std::string from = file_suffix_;
+  auto target = [&](std::string_view suffix) { return join_path(dir_, file_name(base_offset_, suffix) + std::string(to)); };
+  SAMSA_RETURN_IF_ERROR(time_index_->rename(target(format::kTimeIndexSuffix)));
+  SAMSA_RETURN_IF_ERROR(offset_index_->rename(target(format::kIndexSuffix)));
+  SAMSA_RETURN_IF_ERROR(env_->rename(log_path(), target(format::kLogSuffix)));
+  file_suffix_ = std::string(to);
   return Status::ok();
 }
 

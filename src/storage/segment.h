@@ -8,7 +8,9 @@
 //
 // Ownership: owned by its Log and used only from the thread that owns that
 // Log. Its File handles are shared: a reader may keep one after the segment is
-// rolled, truncated or deleted.
+// rolled, truncated or deleted. A segment the log cleaner builds (files named
+// "*.cleaned", then "*.swap") belongs to the cleaner thread until it is handed
+// to the Log's thread (Log::replace_segments); never to both at once.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -39,9 +41,11 @@ class Segment {
   // Parses "<20 digits><suffix>"; nullopt if `name` is not of that form.
   static std::optional<int64_t> parse_file_name(std::string_view name, std::string_view suffix);
 
-  // Creates the files of a new, empty, active segment.
+  // Creates the files of a new, empty, active segment. A non-empty
+  // `file_suffix` is appended to every file name ("<base>.log.cleaned" ...):
+  // the cleaner builds replacement segments under such names.
   static Result<std::unique_ptr<Segment>> create(Env* env, const std::string& dir, int64_t base_offset,
-                                                 const SegmentOptions& opts);
+                                                 const SegmentOptions& opts, std::string_view file_suffix = {});
   // Opens an existing segment. Indexes that are missing or fail the sanity
   // check are rebuilt from the batch headers (`*rebuilt` tells). The tail
   // after the last index entry is scanned to find next_offset. `active`
@@ -112,6 +116,11 @@ class Segment {
   Status flush();
   // Files to fdatasync to make everything appended so far durable.
   void files_to_sync(std::vector<std::shared_ptr<File>>* out) const;
+  // Renames the three files from "<name><current suffix>" to "<name><to>":
+  // indexes first, .log last (a swap is committed by its .log name; see
+  // storage/FORMAT.md, "Compaction").
+  Status change_file_suffix(std::string_view to);
+  const std::string& file_suffix() const { return file_suffix_; }
   // Deletes the segment's files (open handles stay readable).
   Status remove();
   // Retention's delayed delete (file.delete.delay.ms): renames each existing
@@ -133,6 +142,7 @@ class Segment {
 
   Env* env_;
   std::string dir_;
+  std::string file_suffix_;  // "" for a live segment, ".cleaned"/".swap" while the cleaner swaps it in
   int64_t base_offset_;
   SegmentOptions opts_;
   std::shared_ptr<File> log_;

@@ -50,6 +50,7 @@ class TimeIndex {
   Status preallocate(uint64_t bytes) { return file_->preallocate(bytes); }
   Status sync() { return file_->sync(); }
   Status unlink() { return file_->unlink(); }
+  Status rename(std::string to) { return file_->rename(std::move(to)); }
   const std::shared_ptr<File>& file() const { return file_->file(); }
   const std::string& path() const { return file_->path(); }
 
