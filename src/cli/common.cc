@@ -96,23 +96,6 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
   return KafkaHandle(rk);
 }
 
-std::string base64url(const protocol::Uuid& id) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : id) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(tbl[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(tbl[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
 std::string json_escape(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {

@@ -42,8 +42,6 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
 bool base_properties(const std::string& bootstrap, const std::string& command_config,
                      Properties& out, std::string& err);
 
-// Kafka prints topic ids as URL-safe base64 without padding.
-std::string base64url(const protocol::Uuid& id);
 std::string json_escape(const std::string& s);
 
 // A blocking connection to one broker speaking the Kafka protocol with the

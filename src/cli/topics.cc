@@ -68,7 +68,7 @@ bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<To
     if (t.error_code != 0 || !t.name) continue;
     TopicInfo ti;
     ti.name = *t.name;
-    ti.id = base64url(t.topic_id);
+    ti.id = protocol::to_base64url(t.topic_id);
     ti.internal = t.is_internal;
     for (auto& p : t.partitions)
       ti.partitions.push_back({p.partition_index, p.leader_id, p.replica_nodes, p.isr_nodes});
