@@ -19,6 +19,11 @@ int fail(const std::string& msg) {
   return 1;
 }
 
+int kafka_error(const std::string& msg) {
+  std::fprintf(stderr, "Error: %s\n", msg.c_str());
+  return 1;
+}
+
 bool parse_kv(const std::string& s, std::string& k, std::string& v) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0) return false;
@@ -94,6 +99,12 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
     return nullptr;
   }
   return KafkaHandle(rk);
+}
+
+bool check_reachable(const Properties& props, int timeout_ms, std::string& err) {
+  auto it = props.find("bootstrap.servers");
+  RawClient probe;
+  return it != props.end() && probe.connect(it->second, timeout_ms, err);
 }
 
 std::string json_escape(const std::string& s) {
