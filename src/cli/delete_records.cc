@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/cli_exit.h"
 #include "cli/admin.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -76,7 +77,7 @@ int delete_records_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (json_file.empty()) return fail("Missing required argument \"[offset-json-file]\"");
   std::string err;

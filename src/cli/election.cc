@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "protocol/messages/metadata.h"
@@ -39,7 +40,7 @@ int leader_election_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (election_type.empty()) return fail("Missing required option(s) [election-type]");
   int sources = (!topic.empty() || partition >= 0) + all + !json_file.empty();

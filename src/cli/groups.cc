@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/groups.h"
@@ -323,7 +324,7 @@ int consumer_groups_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   a.state = state->count() > 0;
   a.has_to_offset = to_offset->count() > 0;

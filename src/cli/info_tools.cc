@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "protocol/messages/api_versions.h"
@@ -77,7 +78,7 @@ int get_offsets_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   int64_t when = 0;
   if (time_arg == "latest") when = -1;
@@ -169,7 +170,7 @@ int broker_api_versions_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   std::string err;
   Properties props;

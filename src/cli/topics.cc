@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/admin.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -373,7 +374,7 @@ int topics_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   int actions = a.create + a.list + a.describe + a.alter + a.del;
   if (actions != 1)

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cluster/broker_config.h"
 #include "server/broker.h"
 #include "server/tool_commands.h"
@@ -85,7 +86,7 @@ int stop_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   std::set<pid_t> pids;
   if (!config.empty()) {

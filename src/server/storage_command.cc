@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cluster/broker_config.h"
 #include "server/tool_commands.h"
 #include "storage/env.h"
@@ -146,7 +147,7 @@ int storage_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (uuid->parsed()) {
     std::printf("%s\n", storage::random_cluster_id().c_str());
