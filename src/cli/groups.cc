@@ -26,8 +26,8 @@ std::string json_num(int64_t v) { return v < 0 ? "null" : std::to_string(v); }
 
 // One line of the offsets view.
 struct OffsetRow {
-  std::string topic = kMissing;
-  int32_t partition = -1;
+  std::string topic;
+  int32_t partition = 0;
   int64_t current = -1, log_end = -1;
   const MemberInfo* member = nullptr;
 };
@@ -46,8 +46,8 @@ bool print_member_state(const GroupInfo& g, size_t rows) {
   return rows > 0;
 }
 
-// Rows as Kafka orders them: members with the most partitions first, then the
-// committed partitions no member owns.
+// Rows as Kafka orders them: members with the most partitions first (members
+// without partitions have no row), then the committed partitions no member owns.
 bool offset_rows(rd_kafka_t* rk, const GroupsArgs& a, const GroupInfo& g, std::vector<OffsetRow>& rows,
                  std::string& err) {
   OffsetMap committed, log_end;
@@ -59,7 +59,6 @@ bool offset_rows(rd_kafka_t* rk, const GroupsArgs& a, const GroupInfo& g, std::v
   std::set<TopicPartitionKey> all, assigned;
   for (auto& [tp, off] : committed) all.insert(tp);
   for (auto* m : members) {
-    if (m->assignment.empty()) rows.push_back(OffsetRow{kMissing, -1, -1, -1, m});
     for (auto& tp : m->assignment) {
       rows.push_back(OffsetRow{tp.first, tp.second, -1, -1, m});
       all.insert(tp);
@@ -71,7 +70,6 @@ bool offset_rows(rd_kafka_t* rk, const GroupsArgs& a, const GroupInfo& g, std::v
   if (!list_offsets(rk, std::vector<TopicPartitionKey>(all.begin(), all.end()), -1, a.timeout_ms, log_end, err))
     return false;
   for (auto& r : rows) {
-    if (r.partition < 0) continue;
     auto c = committed.find({r.topic, r.partition});
     if (c != committed.end()) r.current = c->second;
     auto l = log_end.find({r.topic, r.partition});
@@ -100,7 +98,7 @@ void print_offsets(const GroupInfo& g, const std::vector<OffsetRow>& rows) {
   line("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
   for (auto& r : rows) {
     int64_t lag = r.current >= 0 && r.log_end >= 0 ? r.log_end - r.current : -1;
-    line(g.group, r.topic, opt_num(r.partition), opt_num(r.current), opt_num(r.log_end), opt_num(lag),
+    line(g.group, r.topic, std::to_string(r.partition), opt_num(r.current), opt_num(r.log_end), opt_num(lag),
          r.member ? or_missing(r.member->consumer_id) : kMissing, r.member ? or_missing(r.member->host) : kMissing,
          r.member ? or_missing(r.member->client_id) : kMissing);
   }
@@ -180,7 +178,6 @@ std::string group_json(const GroupInfo& g, const std::vector<OffsetRow>& rows) {
   s += "],\"offsets\":[";
   bool first = true;
   for (auto& r : rows) {
-    if (r.partition < 0) continue;
     int64_t lag = r.current >= 0 && r.log_end >= 0 ? r.log_end - r.current : -1;
     s += std::string(first ? "" : ",") + "{\"topic\":" + json_escape(r.topic) + ",\"partition\":" +
          std::to_string(r.partition) + ",\"current_offset\":" + json_num(r.current) + ",\"log_end_offset\":" +

@@ -58,6 +58,9 @@ bool parse_datetime(const std::string& s, int64_t& ms) {
   tm.tm_hour = std::stoi(m[4]);
   tm.tm_min = std::stoi(m[5]);
   tm.tm_sec = std::stoi(m[6]);
+  bool in_range = tm.tm_mon >= 0 && tm.tm_mon <= 11 && tm.tm_mday >= 1 && tm.tm_mday <= 31 && tm.tm_hour <= 23 &&
+                  tm.tm_min <= 59 && tm.tm_sec <= 59;
+  if (!in_range) return false;
   int64_t secs;
   if (m[8].matched) {
     secs = timegm(&tm);
