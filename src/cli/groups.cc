@@ -204,11 +204,13 @@ int validate(const GroupsArgs& a) {
   if (a.delete_offsets && (a.groups.size() != 1 || a.topics.empty()))
     return fail("Option [delete-offsets] takes the following options: [group], [topic]");
   if (a.reset) {
-    int to = a.to_earliest + a.to_latest + a.to_current + a.has_to_offset + a.has_shift_by + !a.to_datetime.empty();
+    int to = a.to_earliest + a.to_latest + a.to_current + a.has_to_offset + a.has_shift_by + !a.to_datetime.empty() +
+             !a.by_duration.empty() + !a.from_file.empty();
     if (to != 1)
-      return fail("Option [reset-offsets] takes exactly one of these options: [to-datetime], [to-earliest], "
-                  "[to-latest], [shift-by], [to-current], [to-offset]");
-    if (a.all_topics == !a.topics.empty()) return fail("One of the reset scopes should be defined: --all-topics, --topic.");
+      return fail("Option [reset-offsets] takes exactly one of these options: [to-datetime], [by-duration], "
+                  "[to-earliest], [to-latest], [shift-by], [from-file], [to-current], [to-offset]");
+    if (a.from_file.empty() && a.all_topics == !a.topics.empty())
+      return fail("One of the reset scopes should be defined: --all-topics, --topic.");
     if (a.dry_run && a.execute) return fail("Option [dry-run] cannot be used with [execute]");
   }
   if (a.output != "text" && a.output != "json") return fail("--output must be text or json");
@@ -287,6 +289,8 @@ int consumer_groups_main(int argc, char** argv) {
       "  samsa consumer-groups --bootstrap-server localhost:9092 --describe --all-groups --state\n"
       "  samsa consumer-groups --bootstrap-server localhost:9092 --reset-offsets --group g1 --topic t1 --to-earliest --execute\n"
       "  samsa consumer-groups --bootstrap-server localhost:9092 --reset-offsets --group g1 --topic t1:0,1 --shift-by -10\n"
+      "  samsa consumer-groups --bootstrap-server localhost:9092 --reset-offsets --group g1 --all-topics --by-duration PT1H --export > plan.csv\n"
+      "  samsa consumer-groups --bootstrap-server localhost:9092 --reset-offsets --group g1 --from-file plan.csv --execute\n"
       "  samsa consumer-groups --bootstrap-server localhost:9092 --delete --group g1\n"
       "  samsa consumer-groups --bootstrap-server localhost:9092 --delete-offsets --group g1 --topic t1");
   GroupsArgs a;
@@ -313,7 +317,13 @@ int consumer_groups_main(int argc, char** argv) {
   app.add_flag("--to-current", a.to_current, "Reset offsets to the current offset");
   auto* to_offset = app.add_option("--to-offset", a.to_offset, "Reset offsets to this offset");
   auto* shift_by = app.add_option("--shift-by", a.shift_by, "Move the current offsets by n (may be negative)");
-  app.add_option("--to-datetime", a.to_datetime, "Reset offsets to the first record at or after YYYY-MM-DDTHH:mm:SS.sss (local time unless it ends in Z or +hh:mm / -hh:mm)");
+  app.add_option("--to-datetime", a.to_datetime,
+                 "Reset offsets to the first record at or after YYYY-MM-DDTHH:mm:SS.sss "
+                 "(local time unless it ends in Z or +hh:mm / -hh:mm)");
+  app.add_option("--by-duration", a.by_duration, "Reset offsets to the first record at or after now minus a duration 'PnDTnHnMnS'");
+  app.add_option("--from-file", a.from_file, "Reset offsets to the values of a CSV file: topic,partition,offset "
+                 "(or group,topic,partition,offset), e.g. one written by --export");
+  app.add_flag("--export", a.export_csv, "With --reset-offsets: print the new offsets as CSV (for --from-file)");
   app.add_flag("--dry-run", a.dry_run, "Only show the offsets a reset would commit (the default)");
   app.add_flag("--execute", a.execute, "Commit the new offsets");
   app.add_option("--timeout", a.timeout_ms, "Milliseconds to wait for the broker (default 5000)");

@@ -27,7 +27,8 @@ struct GroupsArgs {
   bool dry_run = false, execute = false;
   int64_t to_offset = 0, shift_by = 0;
   bool has_to_offset = false, has_shift_by = false;
-  std::string to_datetime;
+  std::string to_datetime, by_duration, from_file;
+  bool export_csv = false;
   int timeout_ms = 5000;
 };
 

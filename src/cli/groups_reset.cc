@@ -1,8 +1,12 @@
 // `samsa consumer-groups --reset-offsets`, `--delete` and `--delete-offsets`
 // with Kafka's scenarios, messages and tables.
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -15,6 +19,8 @@
 namespace samsa::cli {
 
 namespace {
+
+constexpr size_t kMaxPlanBytes = 16u << 20;  // largest --from-file read
 
 // "--topic t" (every partition, from Metadata) or "--topic t:0,2".
 bool scope_partitions(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms,
@@ -77,77 +83,146 @@ bool parse_datetime(const std::string& s, int64_t& ms) {
   return true;
 }
 
-// The offsets a reset scenario moves `tps` to, each within [earliest, latest] as Kafka clamps them.
-bool target_offsets(rd_kafka_t* rk, const GroupsArgs& a, const std::string& group, const OffsetMap& committed,
-                    const std::vector<TopicPartitionKey>& tps, OffsetMap& out, std::string& err) {
-  OffsetMap earliest, latest;
-  if (!list_offsets(rk, tps, -2, a.timeout_ms, earliest, err) || !list_offsets(rk, tps, -1, a.timeout_ms, latest, err))
-    return false;
-  OffsetMap by_time;
-  if (!a.to_datetime.empty()) {
-    int64_t ts = 0;
-    if (!parse_datetime(a.to_datetime, ts)) {
-      err = "Error parsing timestamp '" + a.to_datetime + "': expected format yyyy-MM-ddTHH:mm:SS.sss";
+// Java's Duration text as Kafka's --by-duration takes it: PnDTnHnMn.nS (each
+// part optional, signs allowed). Milliseconds.
+bool parse_duration(const std::string& s, int64_t& ms) {
+  static const std::regex re(
+      R"(([-+]?)P(?:([-+]?\d{1,9})D)?(?:T(?:([-+]?\d{1,9})H)?(?:([-+]?\d{1,9})M)?(?:([-+]?\d{1,12})(?:[.,](\d{1,9}))?S)?)?)",
+      std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(s, m, re) || (!m[2].matched && !m[3].matched && !m[4].matched && !m[5].matched)) return false;
+  auto part = [&](int i) { return m[i].matched ? std::stoll(m[i]) : 0LL; };
+  ms = ((part(2) * 24 + part(3)) * 60 + part(4)) * 60000 + part(5) * 1000;
+  if (m[6].matched) {
+    std::string frac = std::string(m[6]).substr(0, 3);
+    frac.resize(3, '0');
+    bool negative_seconds = std::string(m[5]).starts_with('-');  // "PT-1.5S" is -1500 ms
+    ms += (negative_seconds ? -1 : 1) * std::stoll(frac);
+  }
+  if (m[1] == "-") ms = -ms;
+  return true;
+}
+
+// A --from-file plan: lines "topic,partition,offset" (for every group) or
+// "group,topic,partition,offset". Bounded like any tool input.
+bool read_plan(const std::string& path, const std::string& group, OffsetMap& out, std::string& err) {
+  std::ifstream in(path);
+  if (!in) { err = "cannot read " + path + ": " + std::strerror(errno); return false; }
+  std::string line;
+  size_t bytes = 0;
+  while (std::getline(in, line)) {
+    bytes += line.size() + 1;
+    if (bytes > kMaxPlanBytes) { err = path + " is larger than 16 MiB"; return false; }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    auto f = split(line, ',');
+    if (f.size() == 4 && f[0] != group) continue;
+    if (f.size() == 4) f.erase(f.begin());
+    try {
+      size_t u1 = 0, u2 = 0;
+      int32_t partition = std::stoi(f.at(1), &u1);
+      int64_t offset = std::stoll(f.at(2), &u2);
+      if (f.size() != 3 || u1 != f[1].size() || u2 != f[2].size() || partition < 0) throw std::invalid_argument(line);
+      out[{f[0], partition}] = offset;
+    } catch (const std::exception&) {
+      err = path + ": expected topic,partition,offset or group,topic,partition,offset, got '" + line + "'";
       return false;
     }
-    if (!list_offsets(rk, tps, ts, a.timeout_ms, by_time, err)) return false;
-  }
-  for (auto& tp : tps) {
-    int64_t lo = earliest[tp], hi = latest[tp], v = 0;
-    auto c = committed.find(tp);
-    if (a.to_earliest) v = lo;
-    else if (a.to_latest) v = hi;
-    else if (a.to_current) v = c != committed.end() ? c->second : hi;
-    else if (a.has_to_offset) v = a.to_offset;
-    else if (!a.to_datetime.empty()) v = by_time[tp] >= 0 ? by_time[tp] : hi;
-    else {  // --shift-by
-      if (c == committed.end()) {
-        err = "Cannot shift offset for partition " + tp.first + "-" + std::to_string(tp.second) +
-              " of group '" + group + "' since there is no current committed offset";
-        return false;
-      }
-      v = c->second + a.shift_by;
-    }
-    if (v > hi) {
-      std::fprintf(stderr, "New offset (%lld) is higher than latest offset for topic partition %s-%d. Value will be set to %lld\n",
-                   static_cast<long long>(v), tp.first.c_str(), tp.second, static_cast<long long>(hi));
-      v = hi;
-    } else if (v < lo) {
-      std::fprintf(stderr, "New offset (%lld) is lower than earliest offset for topic partition %s-%d. Value will be set to %lld\n",
-                   static_cast<long long>(v), tp.first.c_str(), tp.second, static_cast<long long>(lo));
-      v = lo;
-    }
-    out[tp] = v;
   }
   return true;
 }
 
-int reset_group(rd_kafka_t* rk, const GroupsArgs& a, const GroupInfo& g) {
+// Where each scenario asks to move `tps`, before clamping.
+bool requested_offsets(rd_kafka_t* rk, const GroupsArgs& a, const std::string& group, const OffsetMap& committed,
+                       const std::vector<TopicPartitionKey>& tps, const OffsetMap& earliest,
+                       const OffsetMap& latest, OffsetMap& out, std::string& err) {
+  int64_t ts = -1;
+  if (!a.to_datetime.empty() && !parse_datetime(a.to_datetime, ts)) {
+    err = "Error parsing timestamp '" + a.to_datetime + "': expected format yyyy-MM-ddTHH:mm:SS.sss";
+    return false;
+  }
+  if (!a.by_duration.empty()) {
+    int64_t d = 0;
+    if (!parse_duration(a.by_duration, d)) {
+      err = "Error parsing duration '" + a.by_duration + "': expected format PnDTnHnMnS";
+      return false;
+    }
+    ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count() - d;
+  }
+  OffsetMap by_time;
+  if (ts >= 0 && !list_offsets(rk, tps, ts, a.timeout_ms, by_time, err)) return false;
+  for (auto& tp : tps) {
+    auto c = committed.find(tp);
+    int64_t hi = latest.at(tp);
+    if (a.to_earliest) out[tp] = earliest.at(tp);
+    else if (a.to_latest) out[tp] = hi;
+    else if (a.to_current) out[tp] = c != committed.end() ? c->second : hi;
+    else if (a.has_to_offset) out[tp] = a.to_offset;
+    else if (ts >= 0) out[tp] = by_time[tp] >= 0 ? by_time[tp] : hi;
+    else if (c != committed.end()) out[tp] = c->second + a.shift_by;
+    else {
+      err = "Cannot shift offset for partition " + tp.first + "-" + std::to_string(tp.second) + " of group '" +
+            group + "' since there is no current committed offset";
+      return false;
+    }
+  }
+  return true;
+}
+
+// The offsets a reset moves `tps` to, each within [earliest, latest] as Kafka clamps them.
+bool target_offsets(rd_kafka_t* rk, const GroupsArgs& a, const std::string& group, const OffsetMap& committed,
+                    const OffsetMap& plan, const std::vector<TopicPartitionKey>& tps, OffsetMap& out,
+                    std::string& err) {
+  OffsetMap earliest, latest, wanted = plan;
+  if (!list_offsets(rk, tps, -2, a.timeout_ms, earliest, err) || !list_offsets(rk, tps, -1, a.timeout_ms, latest, err))
+    return false;
+  if (a.from_file.empty() && !requested_offsets(rk, a, group, committed, tps, earliest, latest, wanted, err))
+    return false;
+  for (auto& tp : tps) {
+    int64_t lo = earliest[tp], hi = latest[tp], v = wanted[tp];
+    const char* fmt = "New offset (%lld) is %s than %s offset for topic partition %s-%d. Value will be set to %lld\n";
+    if (v > hi || v < lo)
+      std::fprintf(stderr, fmt, static_cast<long long>(v), v > hi ? "higher" : "lower", v > hi ? "latest" : "earliest",
+                   tp.first.c_str(), tp.second, static_cast<long long>(v > hi ? hi : lo));
+    out[tp] = std::clamp(v, lo, hi);
+  }
+  return true;
+}
+
+// The partitions a reset covers: those of the plan file, every committed one
+// (--all-topics) or those --topic names.
+bool reset_scope(rd_kafka_t* rk, const GroupsArgs& a, const OffsetMap& committed, const OffsetMap& plan,
+                 std::vector<TopicPartitionKey>& tps, std::string& err) {
+  if (!a.from_file.empty()) {
+    for (auto& [tp, off] : plan) tps.push_back(tp);
+    return true;
+  }
+  if (!a.all_topics) return scope_partitions(rk, a.topics, a.timeout_ms, tps, err);
+  for (auto& [tp, off] : committed) tps.push_back(tp);
+  return true;
+}
+
+// Resets one group; the new offsets go to `result` for printing.
+int reset_group(rd_kafka_t* rk, const GroupsArgs& a, const GroupInfo& g, OffsetMap& result) {
   std::string err;
   if (a.execute && g.state != "Empty" && g.state != "Dead")
     return kafka_error("Assignments can only be reset if the group '" + g.group +
-                                           "' is inactive, but the current state is " + g.state + ".");
-  OffsetMap committed, target;
+                       "' is inactive, but the current state is " + g.state + ".");
+  OffsetMap committed, plan;
   if (g.state != "Dead" && !committed_offsets(rk, g.group, a.timeout_ms, committed, err)) return fail(err);
+  if (!a.from_file.empty() && !read_plan(a.from_file, g.group, plan, err)) return fail(err);
   std::vector<TopicPartitionKey> tps;
-  if (a.all_topics) {
-    for (auto& [tp, off] : committed) tps.push_back(tp);
-  } else if (!scope_partitions(rk, a.topics, a.timeout_ms, tps, err)) {
+  if (!reset_scope(rk, a, committed, plan, tps, err) || !target_offsets(rk, a, g.group, committed, plan, tps, result, err))
     return fail(err);
-  }
-  if (!target_offsets(rk, a, g.group, committed, tps, target, err)) return fail(err);
-  if (a.execute && !target.empty()) {
+  if (a.execute && !result.empty()) {
     std::map<TopicPartitionKey, std::string> failed;
-    if (!alter_offsets(rk, g.group, target, a.timeout_ms, failed, err)) return fail(err);
+    if (!alter_offsets(rk, g.group, result, a.timeout_ms, failed, err)) return fail(err);
     if (!failed.empty()) {
       auto& [tp, e] = *failed.begin();
       return fail("could not commit the offset of " + tp.first + "-" + std::to_string(tp.second) + ": " + e);
     }
   }
-  const char* fmt = "%-30s %-30s %-10s %-15s\n";
-  if (!target.empty()) std::printf("\n%-30s %-30s %-10s %-15s\n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
-  for (auto& [tp, off] : target)
-    std::printf(fmt, g.group.c_str(), tp.first.c_str(), std::to_string(tp.second).c_str(), std::to_string(off).c_str());
   return 0;
 }
 
@@ -178,13 +253,30 @@ int groups_reset(rd_kafka_t* rk, const GroupsArgs& a) {
   std::vector<GroupInfo> groups;
   if (!describe_groups(rk, names, a.timeout_ms, groups, err)) return fail(err);
   if (!a.dry_run && !a.execute)
-    std::printf("WARN: No action will be performed as the --execute option is missing. In a future major release, "
+    std::fprintf(stderr, "WARN: No action will be performed as the --execute option is missing. In a future major release, "
                 "the default behavior of this command will be to prompt the user before executing the reset rather "
                 "than doing a dry run. You should add the --dry-run option explicitly if you are scripting this "
                 "command and want to keep the current default behavior without prompting.\n");
   int rc = 0;
+  std::map<std::string, OffsetMap> results;
   for (auto& g : groups)
-    if (int r = reset_group(rk, a, g)) rc = r;
+    if (int r = reset_group(rk, a, g, results[g.group])) rc = r;
+  if (a.export_csv) {
+    // Kafka's CSV: without the group column when one --group was given.
+    bool one = a.groups.size() == 1;
+    for (auto& [group, offsets] : results)
+      for (auto& [tp, off] : offsets)
+        std::printf("%s%s,%d,%lld\n", one ? "" : (group + ",").c_str(), tp.first.c_str(), tp.second,
+                    static_cast<long long>(off));
+    return rc;
+  }
+  bool any = false;
+  for (auto& [group, offsets] : results) any |= !offsets.empty();
+  const char* fmt = "%-30s %-30s %-10s %-15s\n";
+  if (any) std::printf(("\n" + std::string(fmt)).c_str(), "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+  for (auto& [group, offsets] : results)
+    for (auto& [tp, off] : offsets)
+      std::printf(fmt, group.c_str(), tp.first.c_str(), std::to_string(tp.second).c_str(), std::to_string(off).c_str());
   return rc;
 }
 

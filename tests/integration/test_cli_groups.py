@@ -188,7 +188,8 @@ def test_groups_reset_offsets(broker):
     assert rows(dry.stdout) == [[group, topic, "0", "0"], [group, topic, "1", "0"]]
     assert committed(broker, group, topic) == {0: 15, 1: 15}
     default = groups(broker, "--reset-offsets", "--group", group, "--topic", topic, "--to-earliest")
-    assert default.stdout.startswith("WARN: No action will be performed as the --execute option is missing.")
+    assert default.stderr.startswith("WARN: No action will be performed as the --execute option is missing.")
+    assert rows(default.stdout) == rows(dry.stdout)
     assert committed(broker, group, topic) == {0: 15, 1: 15}
 
     groups(broker, "--reset-offsets", "--group", group, "--topic", topic, "--to-earliest", "--execute")
@@ -209,6 +210,34 @@ def test_groups_reset_offsets(broker):
     assert committed(broker, group, topic) == {0: 0, 1: 0}
     table = rows(groups(broker, "--describe", "--group", group).stdout)
     assert [r[3:6] for r in table] == [["0", "50", "50"], ["0", "50", "50"]]
+
+
+def test_groups_reset_by_duration_export_and_from_file(broker, tmp_path):
+    topic, group = topic_with_records(broker, per_partition=10), new_group()
+    commit_after_consuming(broker, group, topic, 5)
+    # Every record is younger than a day: a day back is the earliest offset. --export is CSV.
+    plan = groups(broker, "--reset-offsets", "--group", group, "--all-topics", "--by-duration", "P1D",
+                  "--export", "--dry-run").stdout
+    assert plan == f"{topic},0,0\n{topic},1,0\n"
+    assert committed(broker, group, topic) == {0: 5, 1: 5}
+    # Nothing is younger than now + 1 hour: the latest offset.
+    future = groups(broker, "--reset-offsets", "--group", group, "--all-topics", "--by-duration", "-PT1H",
+                    "--export").stdout
+    assert future == f"{topic},0,10\n{topic},1,10\n"
+
+    spec = tmp_path / "plan.csv"
+    spec.write_text(f"{topic},0,3\n{topic},1,42\n")
+    p = groups(broker, "--reset-offsets", "--group", group, "--from-file", str(spec), "--execute")
+    assert f"New offset (42) is higher than latest offset for topic partition {topic}-1. Value will be set to 10" \
+        in p.stderr
+    assert rows(p.stdout) == [[group, topic, "0", "3"], [group, topic, "1", "10"]]
+    assert committed(broker, group, topic) == {0: 3, 1: 10}
+    spec.write_text(f"{topic},zero,3\n")
+    p = groups(broker, "--reset-offsets", "--group", group, "--from-file", str(spec), "--dry-run", check=False)
+    assert p.returncode != 0 and p.stderr.startswith("ERROR: ") and len(p.stderr.splitlines()) == 1
+    p = groups(broker, "--reset-offsets", "--group", group, "--all-topics", "--by-duration", "1h", "--dry-run",
+               check=False)
+    assert p.returncode != 0 and "Error parsing duration '1h'" in p.stderr
 
 
 def test_groups_delete_offsets_and_delete(broker):
