@@ -22,11 +22,14 @@ class AdminCall {
   // Waits for the result event (bounded by the timeout plus a grace period);
   // null + err on a timeout or a request-level error.
   EventHandle wait(std::string& err);
+  // The error code behind the last wait() failure (RD_KAFKA_RESP_ERR__TIMED_OUT on a timeout).
+  rd_kafka_resp_err_t error_code() const { return error_code_; }
 
  private:
   rd_kafka_queue_t* queue_;
   rd_kafka_AdminOptions_t* options_;
   int timeout_ms_;
+  rd_kafka_resp_err_t error_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
 }  // namespace samsa::cli

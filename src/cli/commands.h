@@ -12,6 +12,7 @@ int configs_main(int argc, char** argv);
 int producer_perf_main(int argc, char** argv);
 int consumer_perf_main(int argc, char** argv);
 int leader_election_main(int argc, char** argv);
-int storage_main(int argc, char** argv);
+int consumer_groups_main(int argc, char** argv);
+int delete_records_main(int argc, char** argv);
 
 }  // namespace samsa::cli

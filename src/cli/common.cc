@@ -19,6 +19,11 @@ int fail(const std::string& msg) {
   return 1;
 }
 
+int kafka_error(const std::string& msg) {
+  std::fprintf(stderr, "Error: %s\n", msg.c_str());
+  return 1;
+}
+
 bool parse_kv(const std::string& s, std::string& k, std::string& v) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0) return false;
@@ -96,21 +101,10 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
   return KafkaHandle(rk);
 }
 
-std::string base64url(const protocol::Uuid& id) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : id) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(tbl[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(tbl[(acc << (6 - bits)) & 63]);
-  return out;
+bool check_reachable(const Properties& props, int timeout_ms, std::string& err) {
+  auto it = props.find("bootstrap.servers");
+  RawClient probe;
+  return it != props.end() && probe.connect(it->second, timeout_ms, err);
 }
 
 std::string json_escape(const std::string& s) {

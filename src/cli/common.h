@@ -18,6 +18,9 @@ using Properties = std::map<std::string, std::string>;
 
 // Prints "ERROR: <msg>" on stderr (one line) and returns exit code 1.
 int fail(const std::string& msg);
+// Prints "Error: <msg>" on stderr, as Kafka's admin commands word their
+// errors (ConsumerGroupCommand's printError), and returns exit code 1.
+int kafka_error(const std::string& msg);
 
 // Parses "k=v"; false when there is no '=' or the key is empty.
 bool parse_kv(const std::string& s, std::string& k, std::string& v);
@@ -42,8 +45,11 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
 bool base_properties(const std::string& bootstrap, const std::string& command_config,
                      Properties& out, std::string& err);
 
-// Kafka prints topic ids as URL-safe base64 without padding.
-std::string base64url(const protocol::Uuid& id);
+// Fails fast with a clear message ("cannot connect to ...") when no broker of
+// props' bootstrap.servers accepts a TCP connection within timeout_ms, before a
+// librdkafka call would only report "Local: Timed out" after its own timeout.
+bool check_reachable(const Properties& props, int timeout_ms, std::string& err);
+
 std::string json_escape(const std::string& s);
 
 // A blocking connection to one broker speaking the Kafka protocol with the

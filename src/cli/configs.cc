@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/admin.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -95,7 +96,7 @@ int configs_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (do_describe == do_alter) return fail("Command must include exactly one action: --describe, --alter");
   if (entity_type.empty()) return fail("an entity-type must be specified with --describe or --alter");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 
@@ -100,7 +101,7 @@ int console_producer_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   std::string err;
   Properties props, fmt;
@@ -276,7 +277,7 @@ int console_consumer_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (topic.empty() == include.empty()) return fail("Exactly one of --include/--topic is required.");
   if (!include.empty() && group.empty()) return fail("--include needs --group (subscription by pattern)");

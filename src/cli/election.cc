@@ -1,18 +1,18 @@
-// `samsa leader-election` (kafka-leader-election.sh) and `samsa storage
-// random-uuid`. The broker has no ElectLeaders handler yet: on a cluster where
-// every selected partition already has its preferred (first) replica as leader,
-// nothing needs electing and the tool reports so, as Kafka does; any other case
-// is reported as unsupported rather than guessed.
+// `samsa leader-election` (kafka-leader-election.sh). The broker has no
+// ElectLeaders handler yet: on a cluster where every selected partition
+// already has its preferred (first) replica as leader, nothing needs electing
+// and the tool reports so, as Kafka does; any other case is reported as
+// unsupported rather than guessed.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "protocol/messages/metadata.h"
@@ -40,7 +40,7 @@ int leader_election_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (election_type.empty()) return fail("Missing required option(s) [election-type]");
   int sources = (!topic.empty() || partition >= 0) + all + !json_file.empty();
@@ -86,30 +86,6 @@ int leader_election_main(int argc, char** argv) {
   if (!not_needed.empty()) std::printf("Valid replica already elected for partitions %s\n", join(not_needed).c_str());
   if (!failed.empty())
     return fail("Leader election is not supported by this broker yet for partitions " + join(failed));
-  return 0;
-}
-
-int storage_main(int argc, char** argv) {
-  CLI::App app{"Storage tool (like kafka-storage.sh); only random-uuid so far", "samsa storage"};
-  app.footer("Examples:\n  samsa storage random-uuid");
-  app.require_subcommand(1);
-  auto* uuid = app.add_subcommand("random-uuid", "Print a random cluster id (base64url, 22 chars)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  if (uuid->parsed()) {
-    std::random_device rd;
-    protocol::Uuid id{};
-    // Like Kafka: version-4 bits, and never an id whose text starts with '-'.
-    do {
-      for (auto& b : id) b = static_cast<uint8_t>(rd());
-      id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x40);
-      id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);
-    } while (base64url(id)[0] == '-');
-    std::printf("%s\n", base64url(id).c_str());
-  }
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "protocol/messages/api_versions.h"
@@ -59,8 +60,9 @@ int get_offsets_main(int argc, char** argv) {
       "Examples:\n"
       "  samsa get-offsets --bootstrap-server localhost:9092 --topic t1\n"
       "  samsa get-offsets --bootstrap-server localhost:9092 --topic 't.*' --time -2\n"
-      "  samsa get-offsets --broker-list localhost:9092 --topic t1 --partitions 0,2 --time 1700000000000");
-  std::string bootstrap, broker_list, topic, partitions, command_config, time_arg = "-1";
+      "  samsa get-offsets --broker-list localhost:9092 --topic t1 --partitions 0,2 --time 1700000000000\n"
+      "  samsa get-offsets --bootstrap-server localhost:9092 --topic t1 --output json");
+  std::string bootstrap, broker_list, topic, partitions, command_config, time_arg = "-1", output = "text";
   bool exclude_internal = false;
   int timeout_ms = 30000;
   app.add_option("--bootstrap-server", bootstrap, "REQUIRED: the server(s) to connect to");
@@ -71,10 +73,12 @@ int get_offsets_main(int argc, char** argv) {
   app.add_flag("--exclude-internal-topics", exclude_internal, "Leave out internal topics");
   app.add_option("--command-config", command_config, "Client config properties file");
   app.add_option("--timeout-ms", timeout_ms, "Give up after this many milliseconds (default 30000)");
+  app.add_option("--output", output, "text (default: topic:partition:offset lines) or json")
+      ->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   int64_t when = 0;
   if (time_arg == "latest") when = -1;
@@ -121,6 +125,7 @@ int get_offsets_main(int argc, char** argv) {
   rd_kafka_metadata_destroy(md);
   rd_kafka_topic_partition_list_sort(tpl, nullptr, nullptr);
   int rc = 0;
+  std::string json;
   for (int i = 0; i < tpl->cnt; ++i) {
     auto& tp = tpl->elems[i];
     int64_t lo = -1, hi = -1, off = -1;
@@ -140,25 +145,32 @@ int get_offsets_main(int argc, char** argv) {
       rc = fail(std::string(tp.topic) + ":" + std::to_string(tp.partition) + ": " + rd_kafka_err2str(e));
       break;
     }
-    std::printf("%s:%d:%lld\n", tp.topic, tp.partition, static_cast<long long>(off));
+    if (output == "json")
+      json += std::string(json.empty() ? "" : ",") + "{\"topic\":" + json_escape(tp.topic) + ",\"partition\":" +
+              std::to_string(tp.partition) + ",\"offset\":" + std::to_string(off) + "}";
+    else
+      std::printf("%s:%d:%lld\n", tp.topic, tp.partition, static_cast<long long>(off));
   }
   rd_kafka_topic_partition_list_destroy(tpl);
+  if (output == "json" && rc == 0) std::printf("{\"offsets\":[%s]}\n", json.c_str());
   return rc;
 }
 
 int broker_api_versions_main(int argc, char** argv) {
   CLI::App app{"Print the API versions each broker supports (like kafka-broker-api-versions.sh)",
                "samsa broker-api-versions"};
-  app.footer("Examples:\n  samsa broker-api-versions --bootstrap-server localhost:9092");
-  std::string bootstrap, command_config;
+  app.footer("Examples:\n  samsa broker-api-versions --bootstrap-server localhost:9092\n"
+             "  samsa broker-api-versions --bootstrap-server localhost:9092 --output json");
+  std::string bootstrap, command_config, output = "text";
   int timeout_ms = 30000;
   app.add_option("--bootstrap-server", bootstrap, "REQUIRED: the server(s) to connect to");
   app.add_option("--command-config", command_config, "Client config properties file");
   app.add_option("--timeout-ms", timeout_ms, "Give up after this many milliseconds (default 30000)");
+  app.add_option("--output", output, "text (default, Kafka's layout) or json")->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   std::string err;
   Properties props;
@@ -173,6 +185,7 @@ int broker_api_versions_main(int argc, char** argv) {
   auto brokers = mresp.brokers;
   std::sort(brokers.begin(), brokers.end(), [](auto& a, auto& b) { return a.node_id < b.node_id; });
   int rc = 0;
+  std::string json;
   for (auto& b : brokers) {
     std::string hp = b.host + ":" + std::to_string(b.port);
     RawClient c;
@@ -184,9 +197,20 @@ int broker_api_versions_main(int argc, char** argv) {
       rc = fail(hp + " (id: " + std::to_string(b.node_id) + "): " + err);
       continue;
     }
-    std::printf("%s (id: %d rack: %s) -> (\n", hp.c_str(), b.node_id, b.rack ? b.rack->c_str() : "null");
     auto keys = resp.api_keys;
     std::sort(keys.begin(), keys.end(), [](auto& x, auto& y) { return x.api_key < y.api_key; });
+    if (output == "json") {
+      json += std::string(json.empty() ? "" : ",") + "{\"id\":" + std::to_string(b.node_id) + ",\"host\":" +
+              json_escape(b.host) + ",\"port\":" + std::to_string(b.port) + ",\"rack\":" +
+              (b.rack ? json_escape(*b.rack) : "null") + ",\"apis\":[";
+      for (size_t i = 0; i < keys.size(); ++i)
+        json += std::string(i ? "," : "") + "{\"name\":" + json_escape(api_name(keys[i].api_key)) + ",\"key\":" +
+                std::to_string(keys[i].api_key) + ",\"min_version\":" + std::to_string(keys[i].min_version) +
+                ",\"max_version\":" + std::to_string(keys[i].max_version) + "}";
+      json += "]}";
+      continue;
+    }
+    std::printf("%s (id: %d rack: %s) -> (\n", hp.c_str(), b.node_id, b.rack ? b.rack->c_str() : "null");
     for (size_t i = 0; i < keys.size(); ++i) {
       auto& k = keys[i];
       std::string range = k.min_version == k.max_version
@@ -197,6 +221,7 @@ int broker_api_versions_main(int argc, char** argv) {
     }
     std::printf(")\n");
   }
+  if (output == "json" && rc == 0) std::printf("{\"brokers\":[%s]}\n", json.c_str());
   return rc;
 }
 

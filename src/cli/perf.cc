@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 
@@ -135,7 +136,7 @@ int producer_perf_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (num_records <= 0) return fail("--num-records must be positive");
   if ((record_size > 0) == !payload_file.empty())
@@ -283,7 +284,7 @@ int consumer_perf_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   if (messages <= 0) return fail("--messages must be positive");
   if (fetch_size <= 0) return fail("--fetch-size must be positive");

@@ -26,7 +26,8 @@ const Tool kTools[] = {
     {"consumer-perf-test", consumer_perf_main, "consumer throughput test (kafka-consumer-perf-test.sh)"},
     {"configs", configs_main, "describe or change topic/broker configs (kafka-configs.sh)"},
     {"leader-election", leader_election_main, "elect partition leaders (kafka-leader-election.sh)"},
-    {"storage", storage_main, "storage tool: random-uuid (kafka-storage.sh)"},
+    {"consumer-groups", consumer_groups_main, "list, describe, reset and delete consumer groups (kafka-consumer-groups.sh)"},
+    {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},
@@ -36,8 +37,10 @@ void usage() {
   std::fprintf(stderr,
                "Usage: samsa <command> [options]\n\n"
                "Commands:\n"
-               "  %-22s run a broker in the foreground (like kafka-server-start.sh)\n",
-               "start");
+               "  %-22s run a broker in the foreground (like kafka-server-start.sh)\n"
+               "  %-22s stop running brokers with SIGTERM (like kafka-server-stop.sh)\n"
+               "  %-22s random-uuid, format and info of log dirs (like kafka-storage.sh)\n",
+               "start", "stop", "storage");
   for (const auto& t : kTools) std::fprintf(stderr, "  %-22s %s\n", t.name, t.help);
   std::fprintf(stderr, "\nRun 'samsa <command> --help' for the options of a command.\n");
 }

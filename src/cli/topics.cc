@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cli_exit.h"
 #include "cli/admin.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -68,7 +69,7 @@ bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<To
     if (t.error_code != 0 || !t.name) continue;
     TopicInfo ti;
     ti.name = *t.name;
-    ti.id = base64url(t.topic_id);
+    ti.id = protocol::to_base64url(t.topic_id);
     ti.internal = t.is_internal;
     for (auto& p : t.partitions)
       ti.partitions.push_back({p.partition_index, p.leader_id, p.replica_nodes, p.isr_nodes});
@@ -373,7 +374,7 @@ int topics_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   int actions = a.create + a.list + a.describe + a.alter + a.del;
   if (actions != 1)

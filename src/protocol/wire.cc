@@ -2,6 +2,23 @@
 
 namespace samsa::protocol {
 
+std::string to_base64url(const Uuid& id) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (uint8_t b : id) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(tbl[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(tbl[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
 uint64_t Reader::uvarlong() {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {

@@ -24,6 +24,10 @@ namespace samsa::protocol {
 using Bytes = std::vector<uint8_t>;
 using Uuid = std::array<uint8_t, 16>;
 
+// Kafka's text form of a Uuid (topic ids, cluster ids): URL-safe base64
+// without padding, 22 characters.
+std::string to_base64url(const Uuid& id);
+
 // An allocator whose value-initialisation is default-initialisation, so a
 // byte buffer sized for a socket read is not zero-filled first (that pass over
 // every received byte was most of the broker's instructions on produce).

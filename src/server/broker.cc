@@ -21,47 +21,11 @@
 #include "server/partition.h"
 #include "storage/env.h"
 #include "storage/log_manager.h"
+#include "storage/meta_properties.h"
 
 namespace samsa::server {
 
 namespace {
-
-// Kafka's cluster ids: 16 random bytes, URL-safe base64 without padding (22 chars).
-std::string random_cluster_id() {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::random_device rd;
-  std::mt19937_64 rng(rd());
-  uint8_t b[16];
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (auto x : b) {
-    acc = (acc << 8) | x;
-    bits += 8;
-    while (bits >= 6) {
-      out += alphabet[(acc >> (bits - 6)) & 63];
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
-  return out;
-}
-
-std::map<std::string, std::string> read_properties_file(const std::string& path) {
-  std::map<std::string, std::string> m;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    m[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return m;
-}
 
 sig_atomic_t g_dummy = 0;
 
@@ -70,6 +34,9 @@ sig_atomic_t g_dummy = 0;
 Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {}
 
 Broker::~Broker() {
+  // The pid file goes before the lock is released: a pid file without the lock
+  // held is at worst stale, never the pid of another broker on this dir.
+  for (auto& p : pid_files_) ::unlink(p.c_str());
   for (int fd : lock_fds_) ::close(fd);
 }
 
@@ -83,7 +50,8 @@ storage::LogConfig Broker::log_config_for(const cluster::TopicInfo& t) const {
 }
 
 // Locks every log dir (flock: released by the kernel when a killed process
-// dies, so a stale lock never blocks the next start) and reads or writes
+// dies, so a stale lock never blocks the next start), records this process's
+// pid beside the lock (kPidFile, for `samsa stop`) and reads or writes
 // meta.properties, which carries the node id and the cluster id.
 std::string Broker::prepare_dirs() {
   auto* env = storage::posix_env();
@@ -99,28 +67,31 @@ std::string Broker::prepare_dirs() {
       return "log dir " + dir + " is in use by another Samsa process (lock " + lock_path + " is held)";
     }
     lock_fds_.push_back(fd);
-    std::string meta = dir + "/meta.properties";
-    if (env->exists(meta)) {
-      auto props = read_properties_file(meta);
-      if (props.count("node.id") && props["node.id"] != std::to_string(settings_.node_id))
-        return "node.id " + std::to_string(settings_.node_id) + " does not match node.id " + props["node.id"] +
-               " in " + meta;
-      if (props.count("cluster.id")) {
-        if (!cluster_id.empty() && cluster_id != props["cluster.id"])
-          return "log dirs belong to different clusters (" + cluster_id + " vs " + props["cluster.id"] + ")";
-        cluster_id = props["cluster.id"];
-      }
+    std::string pid_path = storage::join_path(dir, kPidFile);
+    if (auto st = storage::write_file_atomically(env, pid_path, std::to_string(::getpid()) + "\n"); !st)
+      return "cannot write " + pid_path + ": " + st.to_string();
+    pid_files_.push_back(pid_path);
+    auto props = storage::read_meta_properties(env, dir);
+    if (!props.is_ok()) {
+      if (props.status().kind() == storage::Status::Kind::kNotFound) continue;
+      return "cannot read meta.properties in " + dir + ": " + props.status().to_string();
+    }
+    auto& m = props.value();
+    if (m.count("node.id") && m["node.id"] != std::to_string(settings_.node_id))
+      return "node.id " + std::to_string(settings_.node_id) + " does not match node.id " + m["node.id"] + " in " +
+             storage::join_path(dir, storage::kMetaPropertiesFile);
+    if (m.count("cluster.id")) {
+      if (!cluster_id.empty() && cluster_id != m["cluster.id"])
+        return "log dirs belong to different clusters (" + cluster_id + " vs " + m["cluster.id"] + ")";
+      cluster_id = m["cluster.id"];
     }
   }
-  if (cluster_id.empty()) cluster_id = random_cluster_id();
+  if (cluster_id.empty()) cluster_id = storage::random_cluster_id();
   for (auto& dir : dirs) {
-    std::string meta = dir + "/meta.properties";
-    if (env->exists(meta)) continue;
-    std::ostringstream out;
-    out << "#\n#Written by Samsa at first start\nnode.id=" << settings_.node_id << "\nversion=1\ncluster.id=" << cluster_id
-        << "\n";
-    if (auto st = storage::write_file_atomically(env, meta, out.str()); !st)
-      return "cannot write " + meta + ": " + st.to_string();
+    if (env->exists(storage::join_path(dir, storage::kMetaPropertiesFile))) continue;
+    if (auto st = storage::write_meta_properties(env, dir, settings_.node_id, cluster_id, "Written by Samsa at first start");
+        !st)
+      return "cannot write meta.properties in " + dir + ": " + st.to_string();
   }
   cluster_id_ = cluster_id;
   return {};

@@ -28,6 +28,10 @@ class Flusher;
 class LogMaintenance;
 struct RequestContext;
 
+// Written by the broker in each log dir at start (its pid, one line) and
+// removed at exit; `samsa stop` signals the process it names.
+inline constexpr const char* kPidFile = "samsa.pid";
+
 class Broker {
  public:
   explicit Broker(BrokerSettings settings);
@@ -76,6 +80,7 @@ class Broker {
 
   BrokerSettings settings_;
   std::string cluster_id_;
+  std::vector<std::string> pid_files_;  // removed by the destructor, before the locks go
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<Flusher>> flushers_;
   std::vector<std::unique_ptr<coordinator::GroupCoordinator>> coordinators_;  // after shards_: destroyed first

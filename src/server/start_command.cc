@@ -1,3 +1,4 @@
+#include "base/cli_exit.h"
 #include "server/start_command.h"
 
 #include <CLI/CLI.hpp>
@@ -100,7 +101,7 @@ int start_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli_exit(app, e);
   }
   auto logger = spdlog::stderr_color_mt("samsa");
   spdlog::set_default_logger(logger);
