@@ -178,4 +178,15 @@ std::vector<std::string> timed_out(const std::map<std::string, TxnMetadata>& txn
   return out;
 }
 
+std::vector<std::string> expired_ids(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms,
+                                     int64_t expiration_ms) {
+  std::vector<std::string> out;
+  for (const auto& [id, m] : txns) {
+    const bool idle = m.state == TxnState::empty || m.state == TxnState::complete_commit ||
+                      m.state == TxnState::complete_abort;
+    if (idle && !m.busy && m.update_ms >= 0 && now_ms - m.update_ms > expiration_ms) out.push_back(id);
+  }
+  return out;
+}
+
 }  // namespace samsa::coordinator

@@ -97,6 +97,11 @@ TxnRecovery recovery_action(const TxnMetadata& m);
 // Ongoing transactions older than their timeout at `now`.
 std::vector<std::string> timed_out(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms);
 
+// Ids with no open or completing transaction, unchanged for longer than
+// `expiration_ms` (transactional.id.expiration.ms): their records are tombstoned.
+std::vector<std::string> expired_ids(const std::map<std::string, TxnMetadata>& txns, int64_t now_ms,
+                                     int64_t expiration_ms);
+
 // The transactional ids of one shard. A plain map: the decisions above and
 // the server's handlers do the work.
 class TxnCoordinator {

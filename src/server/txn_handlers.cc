@@ -692,6 +692,20 @@ asio::awaitable<void> txn_upkeep(Broker& b, Shard& s) {
   for (auto& [id, m] : c.all()) {
     if (coordinator::recovery_action(m) != coordinator::TxnRecovery::none) work.emplace_back(m, false);
   }
+  // transactional.id.expiration.ms: idle ids are forgotten (tombstoned).
+  auto cfg = b.settings().config;
+  const int64_t expiration = cfg ? cfg->transactional_id_expiration_ms() : 604800000;
+  for (auto& id : coordinator::expired_ids(c.all(), now_ms(), expiration)) {
+    TopicPartition tp{kTransactionStateTopic, coordinator::offsets_partition_for(id, n)};
+    if (!s.find(tp)) continue;
+    std::vector<KeyValue> kvs;
+    kvs.emplace_back(coordinator::encode_txn_key(id), std::nullopt);
+    auto op = append_durably(b, s, tp, kvs);
+    if (co_await std::move(op) == ErrorCode::NONE) {
+      auto* m = c.find(id);
+      if (m && !m->busy) c.erase(id);
+    }
+  }
   for (auto& [m, abort] : work) {
     TopicPartition tp{kTransactionStateTopic, coordinator::offsets_partition_for(m.transactional_id, n)};
     if (!s.find(tp)) continue;

@@ -2,6 +2,7 @@
 DescribeTransactions, ListTransactions) and WriteTxnMarkers, spoken raw over the wire (the
 Debian clients have no calls for them), while confluent-kafka producers create the state."""
 
+import time
 
 from confluent_kafka import Producer
 
@@ -176,3 +177,30 @@ def test_write_txn_markers_ends_a_transaction_on_a_partition(broker):
         batch = rk.record_batch([(None, b"plain")])
         assert rk.parse_produce_partition(c.request(rk.produce_request(7, 4, topic, 0, batch))[4:], 7) == (0, 3)
     assert read_to_end(broker.bootstrap, topic, 1, "read_committed")[0] == [b"plain"]
+
+
+def test_idle_transactional_ids_expire(make_broker):
+    b = make_broker(overrides={"transactional.id.expiration.ms": "1500",
+                               "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"})
+    topic = unique_topic("exp")
+    create_topic(b.bootstrap, topic, 1)
+    txn_id = unique_topic("exp-tx")
+    p = Producer({**base_conf(b.bootstrap), "transactional.id": txn_id})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce(topic, value=b"x", partition=0)
+    p.commit_transaction(30)
+    [d] = describe_transactions(b.port, [txn_id])
+    assert d["state"] == "CompleteCommit"
+    first_pid = d["producer_id"]
+    deadline = time.monotonic() + 20
+    while describe_transactions(b.port, [txn_id])[0]["error"] != 105:
+        assert time.monotonic() < deadline, "the idle transactional id never expired"
+        time.sleep(0.2)
+    # Forgotten for good (the tombstone is replayed), and a new producer starts afresh.
+    b.restart()
+    assert describe_transactions(b.port, [txn_id])[0]["error"] == 105
+    p2 = Producer({**base_conf(b.bootstrap), "transactional.id": txn_id})
+    p2.init_transactions(30)
+    [d2] = describe_transactions(b.port, [txn_id])
+    assert d2["state"] == "Empty" and d2["producer_id"] != first_pid and d2["epoch"] == 0

@@ -172,3 +172,24 @@ TEST(TxnState, RestartAtEachPhaseOfACommit) {
 
 }  // namespace
 }  // namespace samsa::coordinator
+
+namespace samsa::coordinator {
+namespace {
+
+TEST(TxnState, IdleIdsExpireButNotOpenOnes) {
+  std::map<std::string, TxnMetadata> txns;
+  for (auto [id, state] : {std::pair{"empty", TxnState::empty}, std::pair{"done", TxnState::complete_commit},
+                           std::pair{"open", TxnState::ongoing}, std::pair{"prep", TxnState::prepare_abort}}) {
+    auto m = txn(state);
+    m.transactional_id = id;
+    m.update_ms = 1000;
+    txns[id] = m;
+  }
+  EXPECT_TRUE(expired_ids(txns, 5000, 10000).empty());
+  EXPECT_EQ(expired_ids(txns, 11001, 10000), (std::vector<std::string>{"done", "empty"}));
+  txns["done"].busy = true;
+  EXPECT_EQ(expired_ids(txns, 11001, 10000), std::vector<std::string>{"empty"});
+}
+
+}  // namespace
+}  // namespace samsa::coordinator
