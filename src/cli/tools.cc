@@ -1,8 +1,12 @@
 #include "cli/tools.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/dump_log_segments.h"
@@ -47,7 +51,30 @@ void usage() {
 
 }  // namespace
 
+// Kafka's tools (joptsimple) also take long options with one dash, e.g.
+// `kafka-topics.sh --list -bootstrap-server ...`: such an argument (a dash,
+// then a lower-case word of two or more characters) becomes `--word`.
+// Negative numbers and one-letter options (-h, -t, -c) are left alone.
+void accept_single_dash_long_options(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.reserve(static_cast<size_t>(argc));
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    std::string_view name = a.substr(0, a.find('='));
+    if (name.size() < 3 || name[0] != '-' || name[1] == '-' || !std::islower(static_cast<unsigned char>(name[1])))
+      continue;
+    bool word = std::all_of(name.begin() + 1, name.end(), [](char c) {
+      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+             c == '.';
+    });
+    if (!word) continue;
+    storage.push_back("-" + std::string(a));
+    argv[i] = storage.back().data();
+  }
+}
+
 int run_tool(int argc, char** argv) {
+  std::vector<std::string> rewritten;
+  accept_single_dash_long_options(argc, argv, rewritten);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     usage();
     return argc < 2 ? 2 : 0;

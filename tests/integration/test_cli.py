@@ -7,6 +7,7 @@ ids, timestamps and rates masked).
 
 import json
 import re
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -294,3 +295,21 @@ def test_producer_perf_unreachable_fails_fast():
               "--throughput", "-1", "--producer-props", "bootstrap.servers=127.0.0.1:1", check=False)
     assert p.returncode != 0 and p.stderr.startswith("ERROR")
     assert time.monotonic() - start < 30
+
+
+def test_seed_commands_run_with_only_the_prefix_changed(broker):
+    """Commands as the seeds write them (joptsimple's one-dash long options, --partition=2,
+    --broker-list), with kafka-*.sh replaced by `samsa <tool>`."""
+    b = broker.bootstrap
+    topic = f"seed-{os.getpid()}"
+    samsa("topics", "--create", "--bootstrap-server", b, "--replication-factor", "1", "--partitions", "3",
+          "--topic", topic)
+    listed = samsa("topics", "--list", "-bootstrap-server", b).stdout.split()
+    assert topic in listed
+    samsa("console-producer", "--broker-list", b, "--topic", topic, stdin="x\ny\n")
+    out = samsa("leader-election", "--bootstrap-server", b, "--topic", topic, "--partition=2",
+                "--election-type", "preferred").stdout
+    assert f"{topic}-2" in out
+    offsets = samsa("get-offsets", "--broker-list", b, "--topic", topic).stdout.split()
+    assert sum(int(line.rsplit(":", 1)[1]) for line in offsets) == 2
+    samsa("topics", "--delete", "--bootstrap-server", b, "--topic", topic)
