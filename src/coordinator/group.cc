@@ -116,6 +116,7 @@ void Group::join_new_member(const JoinParams& p, int64_t now, JoinCallback cb) {
         placed.client_host = p.client_host;
         placed.session_timeout_ms = p.session_timeout_ms;
         placed.session_deadline = now + p.session_timeout_ms;
+        ++record_seq_;  // the instance's new member id goes into the group's record (as Kafka stores it)
         JoinResult r = join_result_for(placed);
         return cb(std::move(r));
       }

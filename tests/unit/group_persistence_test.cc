@@ -167,6 +167,8 @@ TEST_F(GroupPersistenceTest, ReplayRestoresGenerationLeaderAndMembers) {
   EXPECT_EQ(jr.generation, 1);
   EXPECT_NE(jr.member_id, sid);
   EXPECT_EQ(d.find("s")->state(), GroupState::Stable);
+  EXPECT_TRUE(d.take_changed("s"));  // its new member id is recorded
+  EXPECT_EQ(d.group_record("s")->members.at(0).member_id, jr.member_id);
   // A member that never comes back is dropped after its session timeout.
   clock += 20000;
   d.tick();
