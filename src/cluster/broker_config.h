@@ -174,6 +174,7 @@ class BrokerConfig {
   int16_t offsets_topic_replication_factor() const;
   int32_t offsets_topic_segment_bytes() const { return int_or("offsets.topic.segment.bytes", 104857600); }
   int64_t offsets_retention_ms() const { return int64_t{int_or("offsets.retention.minutes", 10080)} * 60000; }
+  int64_t offsets_retention_check_interval_ms() const { return long_or("offsets.retention.check.interval.ms", 600000); }
   int32_t offsets_commit_timeout_ms() const { return int_or("offsets.commit.timeout.ms", 5000); }
   int32_t offset_metadata_max_bytes() const { return int_or("offset.metadata.max.bytes", 4096); }
   int32_t group_initial_rebalance_delay_ms() const { return int_or("group.initial.rebalance.delay.ms", 3000); }

@@ -34,7 +34,11 @@ std::string Group::new_member_id(const std::string& client_id) {
                      (a & 0x0fff) | 0x4000, ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
 }
 
-void Group::transition(GroupState to) { state_ = to; }
+void Group::transition(GroupState to, int64_t now) {
+  state_ = to;
+  state_timestamp_ = now;
+  if (to == GroupState::Stable || to == GroupState::Empty) ++record_seq_;
+}
 
 int32_t Group::max_rebalance_timeout() const {
   int32_t t = 0;
@@ -112,6 +116,7 @@ void Group::join_new_member(const JoinParams& p, int64_t now, JoinCallback cb) {
         placed.client_host = p.client_host;
         placed.session_timeout_ms = p.session_timeout_ms;
         placed.session_deadline = now + p.session_timeout_ms;
+        ++record_seq_;  // the instance's new member id goes into the group's record (as Kafka stores it)
         JoinResult r = join_result_for(placed);
         return cb(std::move(r));
       }
@@ -219,7 +224,7 @@ void Group::update_member(Member& m, const JoinParams& p, int64_t now, JoinCallb
 void Group::prepare_rebalance(int64_t now) {
   if (state_ == GroupState::CompletingRebalance) complete_syncs_with_error(ErrorCode::REBALANCE_IN_PROGRESS);
   bool was_empty = state_ == GroupState::Empty;
-  transition(GroupState::PreparingRebalance);
+  transition(GroupState::PreparingRebalance, now);
   if (was_empty && config_.initial_rebalance_delay_ms > 0) {
     initial_delay_ = true;
     initial_delay_limit_ = now + std::max<int64_t>(max_rebalance_timeout(), config_.initial_rebalance_delay_ms);
@@ -254,15 +259,15 @@ void Group::complete_join(int64_t now) {
   pending_members_.clear();
   ++generation_;
   if (members_.empty()) {
-    transition(GroupState::Empty);
+    // Kafka keeps the protocol type of an emptied group (ListGroups shows it).
     leader_.clear();
-    protocol_type_.reset();
     protocol_name_.reset();
+    transition(GroupState::Empty, now);
     return;
   }
   if (!members_.count(leader_)) leader_ = members_.begin()->first;
   protocol_name_ = select_protocol();
-  transition(GroupState::CompletingRebalance);
+  transition(GroupState::CompletingRebalance, now);
   sync_deadline_ = now + max_rebalance_timeout();
   for (auto& [id, m] : members_) {
     m.assignment.clear();
@@ -358,7 +363,7 @@ void Group::sync(const std::string& member_id, const std::optional<std::string>&
     auto a = assignments.find(id);
     mm.assignment = a == assignments.end() ? Bytes{} : std::move(a->second);
   }
-  transition(GroupState::Stable);
+  transition(GroupState::Stable, now);
   for (auto& [_, mm] : members_) {
     if (!mm.awaiting_sync) continue;
     SyncResult ok;
@@ -469,7 +474,7 @@ void Group::tick(int64_t now) {
 ErrorCode Group::mark_dead() {
   if (state_ == GroupState::Dead) return ErrorCode::GROUP_ID_NOT_FOUND;
   if (state_ != GroupState::Empty) return ErrorCode::NON_EMPTY_GROUP;
-  transition(GroupState::Dead);
+  state_ = GroupState::Dead;  // not recorded: whoever kills the group writes its tombstone
   return ErrorCode::NONE;
 }
 

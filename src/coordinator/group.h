@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "coordinator/offset_records.h"
 
 namespace samsa::coordinator {
 
@@ -120,6 +121,21 @@ class Group {
   void tick(int64_t now);
   // DeleteGroups: only an empty group can be deleted; it becomes Dead.
   ErrorCode mark_dead();
+  bool has_pending_members() const { return !pending_members_.empty(); }
+
+  // Kafka's currentStateTimestamp: when the group last changed state; nullopt
+  // for a group that never did (e.g. a simple consumer's offsets holder).
+  std::optional<int64_t> state_timestamp() const { return state_timestamp_; }
+  // Bumped each time the group reaches a state Kafka records in
+  // __consumer_offsets (Stable after a rebalance, Empty): the coordinator
+  // writes a group metadata record whenever it moved since the last one.
+  uint64_t record_seq() const { return record_seq_; }
+  // The group metadata record of the current state.
+  GroupMetadataValue to_record() const;
+  // Replay: the group as recorded. Members come back with fresh session
+  // deadlines (from `now`), so they can go on heartbeating without rejoining;
+  // a group with members is Stable, one without is Empty.
+  void restore(const GroupMetadataValue& v, int64_t now);
 
  private:
   struct Member {
@@ -151,7 +167,7 @@ class Group {
   std::string select_protocol() const;
   JoinResult join_result_for(const Member& m) const;
   void complete_syncs_with_error(ErrorCode err);
-  void transition(GroupState to);
+  void transition(GroupState to, int64_t now);
   int32_t max_rebalance_timeout() const;
   const Member* find_static(const std::string& instance_id) const;
 
@@ -170,6 +186,8 @@ class Group {
   int64_t initial_delay_limit_ = 0;
   int64_t sync_deadline_ = 0;      // CompletingRebalance: members that did not sync by then are removed
   uint64_t next_member_seq_ = 0;
+  std::optional<int64_t> state_timestamp_;
+  uint64_t record_seq_ = 0;
 };
 
 }  // namespace samsa::coordinator

@@ -32,6 +32,12 @@ std::vector<const Group*> GroupCoordinator::groups() const {
   return out;
 }
 
+void GroupCoordinator::set_persistence(GroupPersistence p) {
+  persistence_ = std::move(p);
+  next_expiry_check_ = now() + persistence_.check_interval_ms;
+  if (!ticking_) schedule_tick();
+}
+
 void GroupCoordinator::schedule_tick() {
   ticking_ = true;
   timer_.expires_after(kTickInterval);
@@ -40,10 +46,105 @@ void GroupCoordinator::schedule_tick() {
       ticking_ = false;
       return;
     }
-    int64_t t = now();
-    for (auto& [_, g] : groups_) g->tick(t);
+    tick();
     schedule_tick();
   });
+}
+
+void GroupCoordinator::tick() {
+  int64_t t = now();
+  for (auto& [_, g] : groups_) g->tick(t);
+  if (persistence_.write_group) {
+    std::vector<std::string> due;
+    for (auto& [id, g] : groups_)
+      if (g->state() != GroupState::Dead && g->record_seq() != recorded_seq_[id]) due.push_back(id);
+    for (auto& id : due) {
+      recorded_seq_[id] = groups_.at(id)->record_seq();
+      persistence_.write_group(id);
+    }
+  }
+  if (persistence_.expire && !expiring_ && t >= next_expiry_check_) {
+    next_expiry_check_ = t + persistence_.check_interval_ms;
+    auto expired = find_expired(t, persistence_.retention_ms);
+    if (!expired.empty()) {
+      expiring_ = true;
+      persistence_.expire(std::move(expired));
+    }
+  }
+}
+
+bool GroupCoordinator::take_changed(const std::string& group) {
+  auto* g = find(group);
+  if (!g || g->state() == GroupState::Dead) return false;
+  auto& seen = recorded_seq_[group];
+  if (seen == g->record_seq()) return false;
+  seen = g->record_seq();
+  return true;
+}
+
+std::optional<GroupMetadataValue> GroupCoordinator::group_record(const std::string& group) const {
+  auto it = groups_.find(group);
+  if (it == groups_.end() || it->second->state() == GroupState::Dead) return std::nullopt;
+  return it->second->to_record();
+}
+
+void GroupCoordinator::apply_group_record(const std::string& group, const std::optional<GroupMetadataValue>& v) {
+  if (!v) {
+    // The group is gone; offsets without a tombstone (none, normally) stay
+    // under a bare group, as a simple consumer's.
+    groups_.erase(group);
+    recorded_seq_.erase(group);
+    if (offsets_.count(group)) groups_[group] = std::make_unique<Group>(group, config_);
+    return;
+  }
+  auto& g = groups_[group];
+  if (!g) g = std::make_unique<Group>(group, config_);
+  g->restore(*v, now());
+  recorded_seq_[group] = g->record_seq();
+}
+
+std::vector<ExpiredOffsets> GroupCoordinator::find_expired(int64_t now, int64_t retention_ms) const {
+  std::vector<ExpiredOffsets> out;
+  for (auto& [id, gp] : groups_) {
+    const Group& g = *gp;
+    bool empty = g.state() == GroupState::Empty;
+    bool stable_consumer = g.state() == GroupState::Stable && g.protocol_type() == "consumer";
+    if (!empty && !stable_consumer) continue;
+    ExpiredOffsets e;
+    e.group = id;
+    auto pending = pending_partitions(id);
+    size_t kept = 0;
+    if (auto* offsets = this->offsets(id)) {
+      for (auto& [tp, o] : *offsets) {
+        bool eligible = !pending.count(tp) && (empty || !g.subscribed_to(tp.first));
+        // The base time: when the group became empty, else the commit.
+        int64_t base = empty && g.state_timestamp() ? *g.state_timestamp() : o.commit_timestamp;
+        bool expired = o.expire_timestamp ? now >= *o.expire_timestamp : now - base >= retention_ms;
+        if (eligible && expired)
+          e.partitions.push_back(tp);
+        else
+          ++kept;
+      }
+    }
+    e.group_dead = empty && kept == 0 && pending.empty() && g.member_count() == 0 && !g.has_pending_members();
+    if (!e.partitions.empty() || e.group_dead) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void GroupCoordinator::apply_expired(const ExpiredOffsets& e) {
+  if (auto it = offsets_.find(e.group); it != offsets_.end()) {
+    for (auto& tp : e.partitions) it->second.erase(tp);
+    if (it->second.empty()) offsets_.erase(it);
+  }
+  if (!e.group_dead) return;
+  // Someone may have joined or committed while the tombstones were written:
+  // then the group lives on (its next record supersedes the tombstone).
+  auto* g = find(e.group);
+  if (!g || g->state() != GroupState::Empty || g->member_count() != 0 || offsets_.count(e.group)) return;
+  g->mark_dead();
+  groups_.erase(e.group);
+  recorded_seq_.erase(e.group);
 }
 
 void GroupCoordinator::apply_commit(const std::string& group, const std::string& topic, int32_t partition,
@@ -59,8 +160,11 @@ void GroupCoordinator::apply_delete(const std::string& group, const std::string&
   if (!it->second.empty()) return;
   offsets_.erase(it);
   // A group that was only a holder of offsets (e.g. replayed, then deleted) goes with them.
+  // (One with a group metadata record stays, Empty, until expiry kills it and
+  // writes its tombstone, as in Kafka.)
   auto g = groups_.find(group);
-  if (g != groups_.end() && g->second->state() == GroupState::Empty && g->second->member_count() == 0)
+  if (g != groups_.end() && g->second->state() == GroupState::Empty && g->second->member_count() == 0 &&
+      !g->second->state_timestamp())
     groups_.erase(g);
 }
 
@@ -100,6 +204,7 @@ ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
   if (err != ErrorCode::NONE) return err;
   offsets_.erase(group_id);
   groups_.erase(group_id);
+  recorded_seq_.erase(group_id);
   return ErrorCode::NONE;
 }
 

@@ -1,7 +1,9 @@
 // The groups of one shard: those whose __consumer_offsets partition this shard
 // owns, with their committed offsets, plus the timer that drives their
-// deadlines. Persistence is the server's job (it appends the records and calls
-// apply_* once they are durable, or while replaying the partition at start-up).
+// deadlines and offset expiry. Persistence is the server's job (it appends the
+// records and calls apply_* once they are durable, or while replaying the
+// partition at start-up); the coordinator tells it what to write through the
+// GroupPersistence hooks.
 //
 // Ownership: one per shard, owned by the Broker; every method runs on that
 // shard's thread.
@@ -22,6 +24,24 @@ namespace samsa::coordinator {
 
 using OffsetMap = std::map<std::pair<std::string, int32_t>, CommittedOffset>;  // (topic, partition)
 
+// Offsets of one group that are past their retention (Kafka's rules, see
+// find_expired), and whether the group dies with them.
+struct ExpiredOffsets {
+  std::string group;
+  std::vector<std::pair<std::string, int32_t>> partitions;
+  bool group_dead = false;  // Empty, no members, no offsets left: tombstone its metadata too
+};
+
+struct GroupPersistence {
+  // A group reached a recorded state (see Group::record_seq): write group_record(group).
+  std::function<void(const std::string& group)> write_group;
+  // Expired offsets to tombstone; the writer calls apply_expired for each once
+  // durable, then expiry_done().
+  std::function<void(std::vector<ExpiredOffsets>)> expire;
+  int64_t retention_ms = 7 * 24 * 3600 * 1000LL;  // offsets.retention.minutes
+  int64_t check_interval_ms = 600000;              // offsets.retention.check.interval.ms
+};
+
 class GroupCoordinator {
  public:
   // `clock` returns wall-clock milliseconds (a fake one in tests).
@@ -29,6 +49,11 @@ class GroupCoordinator {
   ~GroupCoordinator();
 
   int64_t now() const { return clock_(); }
+  // Installs the hooks and starts the timer (tick() every 100 ms).
+  void set_persistence(GroupPersistence p);
+  // What the timer runs: group deadlines, then the hooks for groups whose
+  // record is due, then (every check interval) offset expiry.
+  void tick();
   Group* find(const std::string& group_id);
   Group& get_or_create(const std::string& group_id);
   // Groups that exist (members or offsets), for ListGroups.
@@ -51,6 +76,26 @@ class GroupCoordinator {
   // The partitions of this group whose offsets wait for a transaction (OffsetFetch require_stable).
   std::set<std::pair<std::string, int32_t>> pending_partitions(const std::string& group) const;
 
+  // Group metadata records. take_changed: whether the group reached a
+  // recorded state since its last record (and marks it recorded).
+  bool take_changed(const std::string& group);
+  // The record to write now; nullopt when the group is gone (a tombstone).
+  std::optional<GroupMetadataValue> group_record(const std::string& group) const;
+  // Replay of a group metadata record (nullopt: a tombstone).
+  void apply_group_record(const std::string& group, const std::optional<GroupMetadataValue>& v);
+
+  // Offset expiry (Kafka's rules): in an Empty group every offset expires
+  // `retention_ms` after the group became empty (after its commit when the
+  // group never changed state: a simple consumer's); in a Stable consumer
+  // group, offsets of topics no member subscribes to expire `retention_ms`
+  // after their commit; an offset with an expire timestamp (OffsetCommit
+  // v2-v4 retention time) expires at that time instead. Offsets a
+  // transaction holds do not expire. An Empty group without members or
+  // offsets dies.
+  std::vector<ExpiredOffsets> find_expired(int64_t now, int64_t retention_ms) const;
+  void apply_expired(const ExpiredOffsets& e);
+  void expiry_done() { expiring_ = false; }
+
  private:
   struct PendingOffset {
     std::string group, topic;
@@ -65,6 +110,10 @@ class GroupCoordinator {
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, OffsetMap> offsets_;
   std::map<std::pair<int64_t, int32_t>, std::vector<PendingOffset>> pending_;  // (producer id, offsets partition)
+  std::map<std::string, uint64_t> recorded_seq_;  // group -> Group::record_seq() of its last record
+  GroupPersistence persistence_;
+  int64_t next_expiry_check_ = 0;
+  bool expiring_ = false;  // an expiry's tombstones are being written
   asio::steady_timer timer_;
   bool ticking_ = false;
 };

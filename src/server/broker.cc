@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/group_coordinator.h"
+#include "server/group_persistence.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
 #include "server/flusher.h"
@@ -111,6 +112,7 @@ std::string Broker::start() {
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
+    install_group_persistence(*this, *shards_.back());
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
     txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
     work_.push_back(asio::make_work_guard(shards_.back()->io));

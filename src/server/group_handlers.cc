@@ -33,6 +33,7 @@
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/flusher.h"
+#include "server/group_persistence.h"
 #include "server/handlers.h"
 #include "server/partition.h"
 
@@ -200,8 +201,14 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
           err.error = ErrorCode::UNKNOWN_MEMBER_ID;
           return done(std::move(err));
         }
+        // The leader's answer waits for the group metadata record of the completed rebalance.
+        coordinator::SyncCallback reply = std::move(done);
+        if (req.member_id == g->leader())
+          reply = [broker, shard, group = req.group_id, done = std::move(reply)](coordinator::SyncResult res) {
+            reply_after_group_record(*broker, shard, group, std::move(res), done);
+          };
         g->sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type, req.protocol_name,
-                assignments, c.now(), std::move(done));
+                assignments, c.now(), std::move(reply));
       });
   auto res = co_await std::move(op);
   resp.error_code = to_int(res.error);
@@ -351,6 +358,9 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
       i.value.leader_epoch = ctx.api_version >= 6 ? p.committed_leader_epoch : -1;
       i.value.metadata = p.committed_metadata.value_or("");
       i.value.commit_timestamp = ctx.api_version == 1 && p.commit_timestamp >= 0 ? p.commit_timestamp : now;
+      // v2-v4: a retention time of its own (Kafka writes it as an expire timestamp).
+      if (ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms != -1)
+        i.value.expire_timestamp = i.value.commit_timestamp + req.retention_time_ms;
       if (where.error != ErrorCode::NONE) i.error = where.error;
       else if (!topic || p.partition_index < 0 || static_cast<size_t>(p.partition_index) >= topic->partitions.size())
         i.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
@@ -576,6 +586,7 @@ asio::awaitable<void> delete_group_on_shard(Broker& broker, Shard& target, Topic
   if (auto* offsets = c.offsets(group))
     for (auto& [key, _] : *offsets)
       kvs.emplace_back(coordinator::encode_offset_key({group, key.first, key.second}), std::nullopt);
+  kvs.emplace_back(coordinator::encode_group_key({group}), std::nullopt);
   auto append = append_durably(broker, target, tp, kvs);
   result = co_await std::move(append);
   if (result != ErrorCode::NONE) co_return;
@@ -666,45 +677,6 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
     }
   }
   co_return make_response(ctx, resp);
-}
-
-// ---- replay -------------------------------------------------------------------------
-
-// Rebuilds the committed offsets of a __consumer_offsets partition this shard
-// has just opened, by reading it from the start (later records win).
-void load_offsets_partition(Broker& broker, Shard& shard, Partition& part) {
-  auto& c = broker.group_coordinator(shard.id);
-  const int32_t partition = part.tp().partition;
-  size_t records = 0;
-  for_each_batch(part, [&](std::span<const uint8_t> b) {
-    protocol::RecordIterator it;
-    if (it.open(b) != ErrorCode::NONE) return;
-    const auto h = it.header();
-    if (h.is_control()) {
-      // A transaction marker: its TxnOffsetCommit records become visible or go.
-      auto m = storage::marker_of(b);
-      if (m != storage::TxnMarker::none) c.complete_txn(h.producer_id, partition, m == storage::TxnMarker::commit);
-      return;
-    }
-    protocol::RecordView rv;
-    while (it.next(rv)) {
-      if (!rv.key) continue;
-      auto key = coordinator::decode_key(*rv.key);
-      if (!key) continue;
-      auto* ok = std::get_if<coordinator::OffsetKey>(&*key);
-      if (!ok) continue;
-      ++records;
-      if (!rv.value) {
-        c.apply_delete(ok->group, ok->topic, ok->partition);
-      } else if (auto v = coordinator::decode_offset_value(*rv.value)) {
-        if (h.is_transactional())
-          c.add_pending(h.producer_id, partition, ok->group, ok->topic, ok->partition, *v);
-        else
-          c.apply_commit(ok->group, ok->topic, ok->partition, *v);
-      }
-    }
-  });
-  if (records) spdlog::info("loaded {} offset record(s) from {}", records, part.tp().to_string());
 }
 
 }  // namespace samsa::server

@@ -284,3 +284,35 @@ def error_code(exc):
     if isinstance(exc, KafkaException):
         exc = exc.args[0]
     return exc.code()
+
+
+# ---- consumer groups (test_groups.py, test_group_metadata.py) ----------------------------------
+
+GROUP_TIMEOUT_S = 60
+
+
+def produce_keys(bootstrap, topic, keys, partitions):
+    """`keys`: a count n (keys k0..k{n-1}, values v0..) or a list of key strings; the i-th goes
+    to partition i % partitions."""
+    p = Producer({**base_conf(bootstrap), "linger.ms": 5})
+    names = [f"k{i}" for i in range(keys)] if isinstance(keys, int) else keys
+    for i, k in enumerate(names):
+        p.produce(topic, key=k.encode(), value=f"v{i}".encode(), partition=i % partitions)
+    assert p.flush(30) == 0
+
+
+def group_consumer(bootstrap, group, extra=None):
+    return Consumer({**base_conf(bootstrap), "group.id": group, "auto.offset.reset": "earliest",
+                     "enable.auto.commit": False, "session.timeout.ms": 6000,
+                     "heartbeat.interval.ms": 500, **(extra or {})})
+
+
+def consume_n(c, n, timeout=GROUP_TIMEOUT_S):
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < n and time.time() < deadline:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            continue
+        got.append(m)
+    return got

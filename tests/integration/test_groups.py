@@ -6,30 +6,16 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
-from helpers import base_conf, create_topic, unique_topic
-
-GROUP_TIMEOUT_S = 60
+from helpers import (GROUP_TIMEOUT_S, consume_n, create_topic, group_consumer, produce_keys,
+                     unique_topic)
 
 
 @pytest.fixture(scope="module")
 def broker_config():
     # No initial rebalance delay: tests form groups quickly.
     return 1, {"group.initial.rebalance.delay.ms": "0"}
-
-
-def produce_keys(bootstrap, topic, n, partitions):
-    p = Producer({**base_conf(bootstrap), "linger.ms": 5})
-    for i in range(n):
-        p.produce(topic, key=f"k{i}".encode(), value=f"v{i}".encode(), partition=i % partitions)
-    assert p.flush(30) == 0
-
-
-def group_consumer(bootstrap, group, extra=None):
-    return Consumer({**base_conf(bootstrap), "group.id": group, "auto.offset.reset": "earliest",
-                     "enable.auto.commit": False, "session.timeout.ms": 6000,
-                     "heartbeat.interval.ms": 500, **(extra or {})})
 
 
 def wait_assignments(consumers, want_sizes, timeout=GROUP_TIMEOUT_S):
@@ -43,17 +29,6 @@ def wait_assignments(consumers, want_sizes, timeout=GROUP_TIMEOUT_S):
         if sorted(len(s) for s in sets) == sorted(want_sizes) and len(set().union(*sets)) == total:
             return sets
     raise AssertionError(f"assignments never settled: {[c.assignment() for c in consumers]}")
-
-
-def consume_n(c, n, timeout=GROUP_TIMEOUT_S):
-    got = []
-    deadline = time.time() + timeout
-    while len(got) < n and time.time() < deadline:
-        m = c.poll(0.2)
-        if m is None or m.error():
-            continue
-        got.append(m)
-    return got
 
 
 def test_three_consumers_share_six_partitions(broker):

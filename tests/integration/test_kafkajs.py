@@ -142,6 +142,29 @@ def test_kafkajs_group_consumer(broker):
     assert by_partition == want
 
 
+def test_kafkajs_round_robin_group_of_two(broker):
+    """kafkajs's round-robin assigner, 2 members on 4 partitions: 2 partitions each, every record
+    consumed exactly once, by the member that owns its partition."""
+    topic = unique_topic("js-rr")
+    create_topic(broker.bootstrap, topic, 4)
+    count = 200
+    res = run_node("round_robin_group.js", {"brokers": [broker.bootstrap], "topic": topic,
+                                            "groupId": f"js-rr-{uuid.uuid4().hex[:8]}", "partitions": 4,
+                                            "count": count, "graceMs": 1500})
+    members = res["members"]
+    assert len(members) == 2 and members[0]["memberId"] != members[1]["memberId"]
+    assert all(m["protocol"] == "RoundRobinAssigner" for m in members)
+    assert [len(m["assignment"]) for m in members] == [2, 2]
+    assert sorted(members[0]["assignment"] + members[1]["assignment"]) == [0, 1, 2, 3]
+    keys = Counter()
+    for m in members:
+        for r in m["records"]:
+            assert r["partition"] in m["assignment"]
+            assert int(r["key"][len("rr-"):]) % 4 == r["partition"]
+            keys[r["key"]] += 1
+    assert keys == Counter({f"rr-{i}": 1 for i in range(count)})
+
+
 def test_kafkajs_idempotent_and_transactional_producers(broker):
     idem_topic, txn_topic = unique_topic("js-idem"), unique_topic("js-txn")
     create_topic(broker.bootstrap, idem_topic, 1)
