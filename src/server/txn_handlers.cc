@@ -265,7 +265,8 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
   resp.producer_id = -1;
   resp.producer_epoch = -1;
   if (!req.transactional_id || req.transactional_id->empty()) {
-    // Idempotent producer: a fresh id, epoch 0 (Kafka does the same on an epoch-bump request).
+    // Idempotent producer: always a fresh id with epoch 0, as Kafka answers (also to a v3+
+    // request naming its current id and epoch).
     auto alloc = ctx.broker->allocate_producer_id();
     int64_t pid = co_await std::move(alloc);
     resp.error_code = to_int(pid < 0 ? ErrorCode::COORDINATOR_NOT_AVAILABLE : ErrorCode::NONE);

@@ -182,3 +182,33 @@ def test_kafkajs_idempotent_and_transactional_producers(broker):
     assert read_to_end(broker.bootstrap, txn_topic, 1, "read_committed")[0] == \
         [f"commit-{i}".encode() for i in range(5)] + [b"last"]
     assert len(read_to_end(broker.bootstrap, txn_topic, 1, "read_uncommitted")[0]) == 9
+
+
+def test_kafkajs_consume_transform_produce_is_exactly_once(broker):
+    """The EOS loop of test_transactions.py with kafkajs: killed twice in the middle of a
+    transaction, every third transaction aborted; read_committed sees each input once."""
+    n = 30_000
+    in_topic, out_topic = unique_topic("js-eos-in"), unique_topic("js-eos-out")
+    create_topic(broker.bootstrap, in_topic, PARTITIONS)
+    create_topic(broker.bootstrap, out_topic, PARTITIONS)
+    produce(broker.bootstrap, in_topic, [Msg(key=str(i).encode(), value=f"{i:06d}".encode(), partition=i % PARTITIONS)
+                                         for i in range(n)])
+    args = {"brokers": [broker.bootstrap], "inTopic": in_topic, "outTopic": out_topic,
+            "group": f"js-eos-{uuid.uuid4().hex[:6]}", "txnId": f"js-eos-{uuid.uuid4().hex[:6]}"}
+    for pause_at in (2, 5):
+        proc = subprocess.Popen(["node", str(JS_DIR / "eos_transform.js"), json.dumps({**args, "pauseAt": pause_at})],
+                                cwd=JS_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("PAUSED"), f"no PAUSED: {line!r} {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
+        finally:
+            proc.kill()
+            proc.wait(30)
+    res = run_node("eos_transform.js", {**args, "pauseAt": -1}, timeout=240)
+    assert res["aborted"] >= 1
+    committed = read_to_end(broker.bootstrap, out_topic, PARTITIONS, "read_committed")
+    for part, values in committed.items():
+        assert values == [f"out:{i:06d}".encode() for i in range(part, n, PARTITIONS)], \
+            f"partition {part}: {len(values)} records"
+    uncommitted = read_to_end(broker.bootstrap, out_topic, PARTITIONS, "read_uncommitted")
+    assert sum(len(v) for v in uncommitted.values()) > n
