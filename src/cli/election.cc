@@ -5,6 +5,7 @@
 // unsupported rather than guessed.
 #include <CLI/CLI.hpp>
 
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -15,16 +16,67 @@
 #include "base/cli_exit.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_value.h"
 #include "protocol/messages/metadata.h"
 
 namespace samsa::cli {
+
+namespace {
+
+using TopicPartitionSet = std::set<std::pair<std::string, int>>;
+
+// kafka-leader-election.sh's --path-to-json-file: {"partitions": [{"topic": "t", "partition": 0}, ...]}.
+bool read_partitions_file(const std::string& path, TopicPartitionSet& out, std::string& err) {
+  std::ifstream in(path);
+  if (!in) {
+    err = "cannot read " + path;
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > kMaxJsonBytes) {
+    err = path + " is too large";
+    return false;
+  }
+  JsonValue doc;
+  if (!parse_json(text.str(), doc, err)) {
+    err = path + ": invalid JSON: " + err;
+    return false;
+  }
+  const JsonValue* parts = doc.get("partitions");
+  if (!parts || parts->kind != JsonValue::Kind::Array) {
+    err = "Partitions json file doesn't contain a \"partitions\" array";
+    return false;
+  }
+  for (const auto& p : parts->array) {
+    const JsonValue *t = p.get("topic"), *n = p.get("partition");
+    if (!t || t->kind != JsonValue::Kind::String || !n || !n->integral || n->integer < 0 || n->integer > INT32_MAX) {
+      err = "Partitions json file entries need \"topic\" (string) and \"partition\" (int >= 0)";
+      return false;
+    }
+    if (!out.emplace(t->string, static_cast<int>(n->integer)).second) {
+      err = "Replica election data contains duplicate partitions: " + t->string + "-" + std::to_string(n->integer);
+      return false;
+    }
+  }
+  if (out.empty()) {
+    err = "Partitions json file contains no partitions";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int leader_election_main(int argc, char** argv) {
   CLI::App app{"Run leader elections (like kafka-leader-election.sh)", "samsa leader-election"};
   app.footer(
       "Examples:\n"
       "  samsa leader-election --bootstrap-server localhost:9092 --topic t1 --partition 2 --election-type preferred\n"
-      "  samsa leader-election --bootstrap-server localhost:9092 --all-topic-partitions --election-type preferred");
+      "  samsa leader-election --bootstrap-server localhost:9092 --all-topic-partitions --election-type preferred\n"
+      "  samsa leader-election --bootstrap-server localhost:9092 --path-to-json-file partitions.json "
+      "--election-type preferred\n"
+      "    (partitions.json: {\"partitions\": [{\"topic\": \"t1\", \"partition\": 0}]})");
   std::string bootstrap, command_config, election_type, topic, json_file;
   int partition = -1, timeout_ms = 30000;
   bool all = false;
@@ -35,7 +87,7 @@ int leader_election_main(int argc, char** argv) {
   app.add_option("--topic", topic, "Topic of the partition (with --partition)");
   app.add_option("--partition", partition, "Partition to elect (with --topic)");
   app.add_flag("--all-topic-partitions", all, "Elect leaders of all partitions");
-  app.add_option("--path-to-json-file", json_file, "JSON file of partitions (not supported yet)");
+  app.add_option("--path-to-json-file", json_file, "JSON file of the partitions to elect");
   app.add_option("--timeout-ms", timeout_ms, "Give up after this many milliseconds (default 30000)");
   try {
     app.parse(argc, argv);
@@ -46,9 +98,11 @@ int leader_election_main(int argc, char** argv) {
   int sources = (!topic.empty() || partition >= 0) + all + !json_file.empty();
   if (sources != 1)
     return fail("One and only one of the following options is required: all-topic-partitions, topic, path-to-json-file");
-  if (!json_file.empty()) return fail("--path-to-json-file is not supported yet");
-  if (!topic.empty() && partition < 0) return fail("Missing required option(s) [partition]");
+  TopicPartitionSet wanted;  // from --topic/--partition or the JSON file; empty with --all-topic-partitions
   std::string err;
+  if (!json_file.empty() && !read_partitions_file(json_file, wanted, err)) return fail(err);
+  if (!topic.empty() && partition < 0) return fail("Missing required option(s) [partition]");
+  if (!topic.empty()) wanted.emplace(topic, partition);
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient client;
@@ -58,12 +112,12 @@ int leader_election_main(int argc, char** argv) {
   protocol::MetadataResponse resp;
   if (!client.call(req, 12, resp, err)) return fail(err);
   std::vector<std::string> not_needed, failed;
-  bool found = false;
+  TopicPartitionSet found;
   for (auto& t : resp.topics) {
-    if (!t.name || (!all && *t.name != topic)) continue;
+    if (!t.name) continue;
     for (auto& p : t.partitions) {
-      if (!all && p.partition_index != partition) continue;
-      found = true;
+      if (!all && !wanted.count({*t.name, p.partition_index})) continue;
+      found.emplace(*t.name, p.partition_index);
       std::string tp = *t.name + "-" + std::to_string(p.partition_index);
       bool preferred_leads = !p.replica_nodes.empty() && p.leader_id == p.replica_nodes[0];
       bool unclean_ok = p.leader_id >= 0;
@@ -73,7 +127,9 @@ int leader_election_main(int argc, char** argv) {
         failed.push_back(tp);
     }
   }
-  if (!all && !found) return fail("Partition " + topic + "-" + std::to_string(partition) + " does not exist");
+  for (const auto& [t, p] : wanted) {
+    if (!found.count({t, p})) return fail("Partition " + t + "-" + std::to_string(p) + " does not exist");
+  }
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];

@@ -113,14 +113,16 @@ void Log::append_txn_index(const AbortedTxn& a) {
   if (!txn_index_ || txn_index_base_ != base) {
     auto f = env_->open_file(join_path(dir_, Segment::file_name(base, format::kTxnIndexSuffix)),
                              OpenMode::kCreate);
-    if (!f) return;  // the in-memory entry still serves fetches; recovery rebuilds the file
+    if (!f) {
+      failed_ = true;  // an I/O error, as for a segment: the log stops taking writes
+      return;
+    }
     txn_index_ = *f;
     txn_index_base_ = base;
   }
   auto size = txn_index_->size();
-  if (!size) return;
   auto bytes = ProducerState::encode_aborted(a);
-  (void)txn_index_->write_at(*size, bytes);
+  if (!size || !txn_index_->write_at(*size, bytes)) failed_ = true;
 }
 
 // Rewrites the .txnindex of segments from index `from` on with the in-memory entries.

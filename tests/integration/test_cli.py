@@ -6,8 +6,8 @@ ids, timestamps and rates masked).
 """
 
 import json
-import re
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -281,6 +281,22 @@ def test_leader_election_single_node_needs_nothing(broker):
                 "preferred").stdout
     assert out == f"Valid replica already elected for partitions {topic}-2\n"
     p = samsa("leader-election", *b, "--topic", topic, "--election-type", "preferred", check=False)
+    assert p.returncode != 0 and "partition" in p.stderr
+
+
+def test_leader_election_from_json_file(broker, tmp_path):
+    b = ["--bootstrap-server", broker.bootstrap]
+    topic = unique_topic("cli-elect-json")
+    samsa("topics", *b, "--create", "--topic", topic, "--partitions", "3")
+    f = tmp_path / "elect.json"
+    f.write_text(json.dumps({"partitions": [{"topic": topic, "partition": 0}, {"topic": topic, "partition": 2}]}))
+    out = samsa("leader-election", *b, "--path-to-json-file", str(f), "--election-type", "preferred").stdout
+    assert out == f"Valid replica already elected for partitions {topic}-0, {topic}-2\n"
+    f.write_text(json.dumps({"partitions": [{"topic": topic, "partition": 7}]}))
+    p = samsa("leader-election", *b, "--path-to-json-file", str(f), "--election-type", "preferred", check=False)
+    assert p.returncode != 0 and f"{topic}-7 does not exist" in p.stderr
+    f.write_text("{\"partitions\": [{\"topic\": 1}]}")
+    p = samsa("leader-election", *b, "--path-to-json-file", str(f), "--election-type", "preferred", check=False)
     assert p.returncode != 0 and "partition" in p.stderr
 
 
