@@ -191,8 +191,10 @@ def test_kafkajs_consume_transform_produce_is_exactly_once(broker):
     in_topic, out_topic = unique_topic("js-eos-in"), unique_topic("js-eos-out")
     create_topic(broker.bootstrap, in_topic, PARTITIONS)
     create_topic(broker.bootstrap, out_topic, PARTITIONS)
+    # Small record batches, so that the consumer's fetches (16 KiB per partition) split the
+    # input into many transactions whatever the timing.
     produce(broker.bootstrap, in_topic, [Msg(key=str(i).encode(), value=f"{i:06d}".encode(), partition=i % PARTITIONS)
-                                         for i in range(n)])
+                                         for i in range(n)], conf={"batch.num.messages": 100, "linger.ms": 1})
     args = {"brokers": [broker.bootstrap], "inTopic": in_topic, "outTopic": out_topic,
             "group": f"js-eos-{uuid.uuid4().hex[:6]}", "txnId": f"js-eos-{uuid.uuid4().hex[:6]}"}
     for pause_at in (2, 5):
