@@ -117,7 +117,17 @@ void print_records(std::span<const uint8_t> batch, const BatchHeader& h, const D
     for (size_t i = 0; i < headers.size(); ++i)
       std::fprintf(out, "%s%.*s", i ? "," : "", static_cast<int>(headers[i].key.size()), headers[i].key.data());
     std::fprintf(out, "]");
-    if (opts.print_data) {
+    if (h.is_control()) {
+      // Kafka prints what a control record means instead of its bytes.
+      auto marker = protocol::parse_end_txn_marker(r.key, r.value);
+      auto type = protocol::control_record_type(r.key);
+      if (marker)
+        std::fprintf(out, " endTxnMarker: %s coordinatorEpoch: %d",
+                     marker->type == protocol::ControlType::commit ? "COMMIT" : "ABORT", marker->coordinator_epoch);
+      else
+        std::fprintf(out, " controlType: %s(%d)", type && *type == 2 ? "LEADER_CHANGE" : "UNKNOWN",
+                     type ? static_cast<int>(*type) : -1);
+    } else if (opts.print_data) {
       if (r.key) {
         std::fprintf(out, " key: ");
         print_bytes(out, *r.key);

@@ -178,3 +178,25 @@ def test_broker_kill_in_a_transaction_never_leaves_it_half_done(kill_broker):
     p2.produce(t_open, value=b"new", partition=0)
     p2.commit_transaction(30)
     assert read_to_end(b.bootstrap, t_open, 2, "read_committed")[0] == [b"new"]
+
+
+def test_dump_log_segments_shows_transaction_markers(broker):
+    topic = unique_topic("txn-dump")
+    create_topic(broker.bootstrap, topic, 1)
+    p = txn_producer(broker.bootstrap, unique_topic("tx"))
+    for commit in (True, False):
+        p.begin_transaction()
+        p.produce(topic, key=b"k", value=b"v", partition=0)
+        p.flush(10)
+        if commit:
+            p.commit_transaction(30)
+        else:
+            p.abort_transaction(30)
+    segment = broker.log_dirs / f"{topic}-0" / "00000000000000000000.log"
+    out = subprocess.run([str(broker.command()[0]), "dump-log-segments", "--files", str(segment), "--print-data-log"],
+                         capture_output=True, text=True, timeout=30).stdout
+    lines = out.splitlines()
+    assert sum("isTransactional: true isControl: true" in line for line in lines) == 2, out
+    assert sum("isTransactional: true isControl: false" in line for line in lines) == 2, out
+    markers = [line for line in lines if "endTxnMarker" in line]
+    assert [m.split("endTxnMarker: ")[1] for m in markers] == ["COMMIT coordinatorEpoch: 0", "ABORT coordinatorEpoch: 0"]
