@@ -24,6 +24,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(Env* env, std::string path, s
   // partial entry is garbage.
   uint64_t whole = *size - *size % entry_size;
   uint64_t target = std::max(whole, preallocate_bytes - preallocate_bytes % entry_size);
+  index->found_bytes_ = whole;
   if (target != *size) SAMSA_RETURN_IF_ERROR(index->file_->truncate(target));
   SAMSA_RETURN_IF_ERROR(index->remap(target));
   return index;
@@ -40,13 +41,17 @@ Status IndexFile::remap(uint64_t new_size) {
   return Status::ok();
 }
 
-size_t IndexFile::count_valid_prefix() const {
+Result<size_t> IndexFile::count_valid_prefix() const {
   // Valid entries form a prefix followed by zero fill: binary search the first
-  // all-zero entry.
-  size_t lo = 0, hi = max_entries();
+  // all-zero entry. A new file (found_bytes_ == 0) costs no read at all.
+  uint8_t buf[64];
+  if (entry_size_ > sizeof buf) return Status::invalid_argument("index entry too large: " + path_);
+  size_t lo = 0, hi = static_cast<size_t>(found_bytes_ / entry_size_);
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (all_zero(entry(mid), entry_size_)) {
+    auto n = file_->read_at(mid * entry_size_, std::span<uint8_t>(buf, entry_size_));
+    if (!n) return n.status();
+    if (*n < entry_size_ || all_zero(buf, entry_size_)) {
       hi = mid;
     } else {
       lo = mid + 1;

@@ -31,8 +31,11 @@ class IndexFile {
   const std::string& path() const { return path_; }
   const std::shared_ptr<File>& file() const { return file_; }
 
-  // Number of entries before the first all-zero entry (or end of file).
-  size_t count_valid_prefix() const;
+  // Number of entries before the first all-zero entry (or end of file). Reads
+  // with pread, never through the mapping, and only the part of the file that
+  // existed before open() grew it (the rest is zero fill): an idle partition's
+  // preallocated 10 MiB index must not fault pages into the broker's RSS.
+  Result<size_t> count_valid_prefix() const;
   // Sets the entry count after the owner validated the contents.
   void set_entries(size_t n) { entries_ = n; }
 
@@ -60,6 +63,7 @@ class IndexFile {
   std::shared_ptr<File> file_;
   std::shared_ptr<MappedRegion> map_;  // null when capacity_ == 0
   uint64_t capacity_ = 0;              // file size == mapped size, a multiple of entry_size_
+  uint64_t found_bytes_ = 0;           // whole entries on disk before open() preallocated
   size_t entries_ = 0;
 };
 
