@@ -27,7 +27,19 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(Env* env, std::string path, s
   index->found_bytes_ = whole;
   if (target != *size) SAMSA_RETURN_IF_ERROR(index->file_->truncate(target));
   SAMSA_RETURN_IF_ERROR(index->remap(target));
+  auto valid = index->count_valid_prefix();
+  if (!valid) return valid.status();
+  index->entries_ = *valid;
+  index->file_.reset();  // the mapping stays valid without the descriptor
   return index;
+}
+
+Status IndexFile::ensure_file() {
+  if (file_) return Status::ok();
+  auto file = env_->open_file(path_, OpenMode::kExisting);
+  if (!file) return file.status();
+  file_ = std::move(*file);
+  return Status::ok();
 }
 
 Status IndexFile::remap(uint64_t new_size) {
@@ -41,6 +53,10 @@ Status IndexFile::remap(uint64_t new_size) {
   return Status::ok();
 }
 
+// Number of entries before the first all-zero entry (or end of file). Reads with
+// pread, never through the mapping, and only the part of the file that existed
+// before open() grew it (the rest is zero fill): an idle partition's
+// preallocated 10 MiB index must not fault pages into the broker's RSS.
 Result<size_t> IndexFile::count_valid_prefix() const {
   // Valid entries form a prefix followed by zero fill: binary search the first
   // all-zero entry. A new file (found_bytes_ == 0) costs no read at all.
@@ -62,6 +78,7 @@ Result<size_t> IndexFile::count_valid_prefix() const {
 
 Status IndexFile::append(const uint8_t* e) {
   if (entries_ >= max_entries()) return Status::invalid_argument("index full: " + path_);
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   SAMSA_RETURN_IF_ERROR(file_->write_at(entries_ * entry_size_, std::span<const uint8_t>(e, entry_size_)));
   ++entries_;
   return Status::ok();
@@ -69,6 +86,7 @@ Status IndexFile::append(const uint8_t* e) {
 
 Status IndexFile::truncate_entries(size_t n) {
   if (n >= entries_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   std::vector<uint8_t> zeros((entries_ - n) * entry_size_, 0);
   SAMSA_RETURN_IF_ERROR(file_->write_at(n * entry_size_, zeros));
   entries_ = n;
@@ -78,6 +96,7 @@ Status IndexFile::truncate_entries(size_t n) {
 Status IndexFile::trim() {
   uint64_t target = entries_ * entry_size_;
   if (target == capacity_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   map_.reset();  // unmap before shrinking: touching a mapping past EOF is SIGBUS
   capacity_ = 0;
   SAMSA_RETURN_IF_ERROR(file_->truncate(target));
@@ -87,6 +106,7 @@ Status IndexFile::trim() {
 Status IndexFile::preallocate(uint64_t bytes) {
   uint64_t target = bytes - bytes % entry_size_;
   if (target <= capacity_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   SAMSA_RETURN_IF_ERROR(file_->truncate(target));
   return remap(target);
 }

@@ -12,9 +12,6 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::open(Env* env, std::string pat
                                                        uint64_t preallocate_bytes) {
   auto f = IndexFile::open(env, std::move(path), format::kOffsetIndexEntrySize, preallocate_bytes);
   if (!f) return f.status();
-  auto valid = (*f)->count_valid_prefix();
-  if (!valid) return valid.status();
-  (*f)->set_entries(*valid);
   return std::unique_ptr<OffsetIndex>(new OffsetIndex(base_offset, std::move(*f)));
 }
 

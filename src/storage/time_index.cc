@@ -14,9 +14,6 @@ Result<std::unique_ptr<TimeIndex>> TimeIndex::open(Env* env, std::string path, i
                                                    uint64_t preallocate_bytes) {
   auto f = IndexFile::open(env, std::move(path), format::kTimeIndexEntrySize, preallocate_bytes);
   if (!f) return f.status();
-  auto valid = (*f)->count_valid_prefix();
-  if (!valid) return valid.status();
-  (*f)->set_entries(*valid);
   return std::unique_ptr<TimeIndex>(new TimeIndex(base_offset, std::move(*f)));
 }
 
