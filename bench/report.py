@@ -103,6 +103,10 @@ if "samsa_startup_10k_skipped" in R:
 else:
     row(f"Samsa start-up after clean shutdown, {R.get('samsa_partitions_total', '10,000')} partitions (to first produce ack)",
         fmt(startup, "s", 2), "", "", "≤ 5 s", status(startup, 5, higher_is_better=False))
+    rss10k, parts = num("samsa_idle_rss_10k_kb"), num("samsa_partitions_total") or 10000
+    row(f"Samsa RSS after restart with {int(parts):,} idle partitions", fmt((rss10k or 0) / 1024, "MiB"),
+        f"{fmt((rss10k or 0) / parts, 'KiB/partition')}", "", "≤ 64 KiB/partition",
+        status((rss10k or 0) / parts if rss10k else None, 64, higher_is_better=False))
 row("Samsa broker CPU per GB in / out", f"{fmt(num('samsa_cpu_s_per_gb_in'), digits=2)} / {fmt(num('samsa_cpu_s_per_gb_out'), 'CPU s/GB', 2)}")
 cpu_in, cpu_out = num("samsa_cpu_s_per_gb_in"), num("samsa_cpu_s_per_gb_out")
 row("Samsa broker cores busy during produce 1 KiB / consume",

@@ -77,6 +77,7 @@ class Broker {
   void remove_partition(Shard& s, const TopicPartition& tp);
   void shutdown();
   void schedule_checkpoints();
+  void close_partitions();  // clean shutdown of every log, syncs in parallel
 
   BrokerSettings settings_;
   std::string cluster_id_;

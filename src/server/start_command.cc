@@ -1,6 +1,8 @@
 #include "base/cli_exit.h"
 #include "server/start_command.h"
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -39,6 +41,16 @@ storage::LogConfig to_log_config(const cluster::EffectiveTopicConfig& e) {
   c.unclean_leader_election = e.unclean_leader_election_enable;
   c.preallocate = e.preallocate;
   return c;
+}
+
+// Every partition holds at least its active .log open: take the whole
+// descriptor allowance the administrator granted (the soft limit is often far
+// below the hard one).
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-files limit to {}", lim.rlim_max);
 }
 
 BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
@@ -123,6 +135,7 @@ int start_command(int argc, char** argv) {
     return 1;
   }
   auto cfg = std::make_shared<const cluster::BrokerConfig>(std::get<cluster::BrokerConfig>(std::move(loaded)));
+  raise_descriptor_limit();
   Broker broker(settings_from(cfg));
   if (auto err = broker.start(); !err.empty()) {
     spdlog::error("start-up failed: {}", err);

@@ -24,9 +24,22 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(Env* env, std::string path, s
   // partial entry is garbage.
   uint64_t whole = *size - *size % entry_size;
   uint64_t target = std::max(whole, preallocate_bytes - preallocate_bytes % entry_size);
+  index->found_bytes_ = whole;
   if (target != *size) SAMSA_RETURN_IF_ERROR(index->file_->truncate(target));
   SAMSA_RETURN_IF_ERROR(index->remap(target));
+  auto valid = index->count_valid_prefix();
+  if (!valid) return valid.status();
+  index->entries_ = *valid;
+  index->file_.reset();  // the mapping stays valid without the descriptor
   return index;
+}
+
+Status IndexFile::ensure_file() {
+  if (file_) return Status::ok();
+  auto file = env_->open_file(path_, OpenMode::kExisting);
+  if (!file) return file.status();
+  file_ = std::move(*file);
+  return Status::ok();
 }
 
 Status IndexFile::remap(uint64_t new_size) {
@@ -40,13 +53,21 @@ Status IndexFile::remap(uint64_t new_size) {
   return Status::ok();
 }
 
-size_t IndexFile::count_valid_prefix() const {
+// Number of entries before the first all-zero entry (or end of file). Reads with
+// pread, never through the mapping, and only the part of the file that existed
+// before open() grew it (the rest is zero fill): an idle partition's
+// preallocated 10 MiB index must not fault pages into the broker's RSS.
+Result<size_t> IndexFile::count_valid_prefix() const {
   // Valid entries form a prefix followed by zero fill: binary search the first
-  // all-zero entry.
-  size_t lo = 0, hi = max_entries();
+  // all-zero entry. A new file (found_bytes_ == 0) costs no read at all.
+  uint8_t buf[64];
+  if (entry_size_ > sizeof buf) return Status::invalid_argument("index entry too large: " + path_);
+  size_t lo = 0, hi = static_cast<size_t>(found_bytes_ / entry_size_);
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (all_zero(entry(mid), entry_size_)) {
+    auto n = file_->read_at(mid * entry_size_, std::span<uint8_t>(buf, entry_size_));
+    if (!n) return n.status();
+    if (*n < entry_size_ || all_zero(buf, entry_size_)) {
       hi = mid;
     } else {
       lo = mid + 1;
@@ -57,6 +78,7 @@ size_t IndexFile::count_valid_prefix() const {
 
 Status IndexFile::append(const uint8_t* e) {
   if (entries_ >= max_entries()) return Status::invalid_argument("index full: " + path_);
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   SAMSA_RETURN_IF_ERROR(file_->write_at(entries_ * entry_size_, std::span<const uint8_t>(e, entry_size_)));
   ++entries_;
   return Status::ok();
@@ -64,6 +86,7 @@ Status IndexFile::append(const uint8_t* e) {
 
 Status IndexFile::truncate_entries(size_t n) {
   if (n >= entries_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   std::vector<uint8_t> zeros((entries_ - n) * entry_size_, 0);
   SAMSA_RETURN_IF_ERROR(file_->write_at(n * entry_size_, zeros));
   entries_ = n;
@@ -73,6 +96,7 @@ Status IndexFile::truncate_entries(size_t n) {
 Status IndexFile::trim() {
   uint64_t target = entries_ * entry_size_;
   if (target == capacity_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   map_.reset();  // unmap before shrinking: touching a mapping past EOF is SIGBUS
   capacity_ = 0;
   SAMSA_RETURN_IF_ERROR(file_->truncate(target));
@@ -82,6 +106,7 @@ Status IndexFile::trim() {
 Status IndexFile::preallocate(uint64_t bytes) {
   uint64_t target = bytes - bytes % entry_size_;
   if (target <= capacity_) return Status::ok();
+  SAMSA_RETURN_IF_ERROR(ensure_file());
   SAMSA_RETURN_IF_ERROR(file_->truncate(target));
   return remap(target);
 }

@@ -7,6 +7,14 @@
 // a file that was preallocated and never trimmed (crash) the first all-zero
 // entry marks the end of the valid entries.
 //
+// Descriptors: open() closes the file again once it is mapped and counted, and
+// the first operation that writes (or syncs written data) reopens it. An idle
+// partition then holds one descriptor (its .log) instead of three, so 10,000
+// partitions fit a 20,000-descriptor limit. Nothing written through this
+// object is lost by that: the descriptor is kept from the first write on, and
+// sync() without one has nothing of ours to make durable (a preallocation that
+// a crash forgets is redone by the next open()).
+//
 // Ownership: part of one Segment; used only by the thread that owns the Log.
 #pragma once
 #include <cstdint>
@@ -20,7 +28,8 @@ namespace samsa::storage {
 class IndexFile {
  public:
   // Opens (creating if missing) `path`. If `preallocate_bytes` > 0 the file is
-  // grown to that size (rounded down to whole entries) for appending.
+  // grown to that size (rounded down to whole entries) for appending. entries()
+  // is the valid prefix (see count_valid_prefix); the owner may lower it.
   static Result<std::unique_ptr<IndexFile>> open(Env* env, std::string path, size_t entry_size,
                                                  uint64_t preallocate_bytes);
 
@@ -29,10 +38,9 @@ class IndexFile {
   size_t max_entries() const { return capacity_ / entry_size_; }
   const uint8_t* entry(size_t i) const { return map_->data() + i * entry_size_; }
   const std::string& path() const { return path_; }
+  // Null while nothing was written since open() (see "Descriptors" above).
   const std::shared_ptr<File>& file() const { return file_; }
 
-  // Number of entries before the first all-zero entry (or end of file).
-  size_t count_valid_prefix() const;
   // Sets the entry count after the owner validated the contents.
   void set_entries(size_t n) { entries_ = n; }
 
@@ -45,7 +53,7 @@ class IndexFile {
   Status trim();
   // Grows the file to `bytes` (rounded down to whole entries) for appending.
   Status preallocate(uint64_t bytes);
-  Status sync() { return file_->sync(); }
+  Status sync() { return file_ ? file_->sync() : Status::ok(); }
   Status unlink();
   // Renames the file (the open descriptor and mapping stay valid).
   Status rename(std::string to);
@@ -53,6 +61,8 @@ class IndexFile {
  private:
   IndexFile(Env* env, std::string path, size_t entry_size) : env_(env), path_(std::move(path)), entry_size_(entry_size) {}
   Status remap(uint64_t new_size);
+  Status ensure_file();  // reopens the descriptor dropped by open()
+  Result<size_t> count_valid_prefix() const;
 
   Env* env_;
   std::string path_;
@@ -60,6 +70,7 @@ class IndexFile {
   std::shared_ptr<File> file_;
   std::shared_ptr<MappedRegion> map_;  // null when capacity_ == 0
   uint64_t capacity_ = 0;              // file size == mapped size, a multiple of entry_size_
+  uint64_t found_bytes_ = 0;           // whole entries on disk before open() preallocated
   size_t entries_ = 0;
 };
 

@@ -592,13 +592,29 @@ Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
 // ---------------------------------------------------------------- close / remove
 
 Status Log::close() {
-  if (closed_) return Status::ok();
+  auto t = begin_close();
+  if (!t) return t.status();
+  return end_close(*t, t->run());
+}
+
+Result<FlushTicket> Log::begin_close() {
+  if (closed_) return FlushTicket{};  // nothing to sync; end_close is a no-op
   Status why;
   if (check_usable(&why) != ErrorCode::NONE) return why;
   SAMSA_RETURN_IF_ERROR(active().seal());
   SAMSA_RETURN_IF_ERROR(sync_txn_index());
   if (!producers_.producers().empty()) SAMSA_RETURN_IF_ERROR(take_snapshot());
-  SAMSA_RETURN_IF_ERROR(flush());
+  return prepare_flush(0);
+}
+
+Status Log::end_close(const FlushTicket& t, const Status& synced) {
+  if (closed_) return Status::ok();
+  if (!synced) {
+    // As in flush(): after a failed fdatasync the page cache state is unknown.
+    failed_ = true;
+    return synced;
+  }
+  complete_flush(t);
   closed_ = true;
   return Status::ok();
 }

@@ -175,7 +175,16 @@ class Log {
   size_t pending_file_deletions() const { return pending_deletes_.size(); }
 
   // Clean close: seals the active segment (trims indexes) and flushes.
+  // = end_close(t, t.run()) with t = begin_close().
   Status close();
+  // Clean close in two steps, so that a broker closing thousands of logs can
+  // run all their fdatasyncs at once from several threads (the file system
+  // commits concurrent syncs together) instead of one after the other.
+  // begin_close seals and prepares the flush; the ticket may run on any
+  // thread; end_close records the result (a failed sync fails the log, as in
+  // flush()) and marks the log closed. Both on the owning thread.
+  Result<FlushTicket> begin_close();
+  Status end_close(const FlushTicket& ticket, const Status& synced);
   // Topic deletion: renames the directory to "<topic>-<partition>.<id>-delete"
   // (the files are removed later by LogManager) and returns the new path. The
   // Log is closed afterwards.

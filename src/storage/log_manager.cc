@@ -92,6 +92,9 @@ std::map<TopicPartition, std::string> LogManager::partitions() const {
 }
 
 size_t LogManager::choose_dir() const {
+  // One dir (the common case): no need to count the partitions of every dir,
+  // which made creating N partitions O(N^2).
+  if (dirs_.size() == 1) return dirs_[0].online ? 0 : dirs_.size();
   std::vector<size_t> load(dirs_.size(), 0);
   for (const auto& [tp, e] : entries_) ++load[e.dir_index];
   size_t best = dirs_.size();

@@ -12,7 +12,6 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::open(Env* env, std::string pat
                                                        uint64_t preallocate_bytes) {
   auto f = IndexFile::open(env, std::move(path), format::kOffsetIndexEntrySize, preallocate_bytes);
   if (!f) return f.status();
-  (*f)->set_entries((*f)->count_valid_prefix());
   return std::unique_ptr<OffsetIndex>(new OffsetIndex(base_offset, std::move(*f)));
 }
 

@@ -383,8 +383,9 @@ Status Segment::flush() {
 
 void Segment::files_to_sync(std::vector<std::shared_ptr<File>>* out) const {
   out->push_back(log_);
-  out->push_back(offset_index_->file());
-  out->push_back(time_index_->file());
+  // An index without a descriptor has had nothing written since it was opened.
+  if (offset_index_->file()) out->push_back(offset_index_->file());
+  if (time_index_->file()) out->push_back(time_index_->file());
 }
 
 Status Segment::remove() {

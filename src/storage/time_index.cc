@@ -14,7 +14,6 @@ Result<std::unique_ptr<TimeIndex>> TimeIndex::open(Env* env, std::string path, i
                                                    uint64_t preallocate_bytes) {
   auto f = IndexFile::open(env, std::move(path), format::kTimeIndexEntrySize, preallocate_bytes);
   if (!f) return f.status();
-  (*f)->set_entries((*f)->count_valid_prefix());
   return std::unique_ptr<TimeIndex>(new TimeIndex(base_offset, std::move(*f)));
 }
 

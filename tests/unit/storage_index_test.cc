@@ -63,6 +63,34 @@ TEST(StorageOffsetIndex, TrimAndReopenCountsEntries) {
   EXPECT_EQ((*idx)->last_entry().offset, 9);
 }
 
+// The valid-prefix scan only reads what was on disk before open() grew the
+// file: entries must be found whether the file was trimmed (clean shutdown) or
+// left preallocated (crash), and a larger preallocation adds no entries.
+TEST(StorageOffsetIndex, ReopenWithPreallocationCountsEntries) {
+  TempDir dir;
+  std::string path = dir.sub("00000000000000000000.index");
+  {
+    auto idx = OffsetIndex::open(posix_env(), path, 0, 4096);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ((*idx)->entries(), 0u);
+    for (int k = 1; k <= 7; ++k) ASSERT_TRUE((*idx)->append(k * 2, static_cast<uint32_t>(k * 50)));
+    ASSERT_TRUE((*idx)->trim());
+  }
+  EXPECT_EQ(*posix_env()->file_size(path), 56u);
+  {
+    auto idx = OffsetIndex::open(posix_env(), path, 0, 4096);  // trimmed, grown again
+    ASSERT_TRUE(idx);
+    EXPECT_EQ((*idx)->entries(), 7u);
+    EXPECT_EQ(*posix_env()->file_size(path), 4096u);
+    ASSERT_TRUE((*idx)->append(16, 400));
+  }
+  auto idx = OffsetIndex::open(posix_env(), path, 0, 1 << 20);  // crashed preallocated, grown further
+  ASSERT_TRUE(idx);
+  EXPECT_EQ((*idx)->entries(), 8u);
+  EXPECT_EQ((*idx)->last_entry().offset, 16);
+  EXPECT_EQ((*idx)->lookup(15).position, 350u);
+}
+
 TEST(StorageTimeIndex, AppendsOnlyIncreasingTimestamps) {
   TempDir dir;
   auto idx = TimeIndex::open(posix_env(), dir.sub("00000000000000000050.timeindex"), 50, 12 * 8);
