@@ -107,6 +107,10 @@ else:
     row(f"Samsa RSS after restart with {int(parts):,} idle partitions", fmt((rss10k or 0) / 1024, "MiB"),
         f"{fmt((rss10k or 0) / parts, 'KiB/partition')}", "", "≤ 64 KiB/partition",
         status((rss10k or 0) / parts if rss10k else None, 64, higher_is_better=False))
+rec_s, rec_b = num("samsa_recovery_s"), num("samsa_recovery_bytes")
+row("Samsa recovery after kill -9 of an unflushed tail (to first produce ack)",
+    f"{fmt(rec_s, 's', 2)} for {fmt((rec_b or 0) / 2**20, 'MiB')}",
+    f"{fmt((rec_b or 0) / 1e6 / rec_s if rec_s else None, 'MB/s validated')}")
 row("Samsa broker CPU per GB in / out", f"{fmt(num('samsa_cpu_s_per_gb_in'), digits=2)} / {fmt(num('samsa_cpu_s_per_gb_out'), 'CPU s/GB', 2)}")
 cpu_in, cpu_out = num("samsa_cpu_s_per_gb_in"), num("samsa_cpu_s_per_gb_out")
 row("Samsa broker cores busy during produce 1 KiB / consume",
