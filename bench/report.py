@@ -107,6 +107,9 @@ else:
     row(f"Samsa RSS after restart with {int(parts):,} idle partitions", fmt((rss10k or 0) / 1024, "MiB"),
         f"{fmt((rss10k or 0) / parts, 'KiB/partition')}", "", "≤ 64 KiB/partition",
         status((rss10k or 0) / parts if rss10k else None, 64, higher_is_better=False))
+copy = num("samsa_consume_copy_mbps")
+row("Samsa consume without sendfile (pread + write, same records)", fmt(copy, "MB/s"),
+    f"with sendfile {fmt(cons, 'MB/s')}", fmt(ratio(cons, copy), "× (sendfile ÷ copy)", 2))
 rec_s, rec_b = num("samsa_recovery_s"), num("samsa_recovery_bytes")
 row("Samsa recovery after kill -9 of an unflushed tail (to first produce ack)",
     f"{fmt(rec_s, 's', 2)} for {fmt((rec_b or 0) / 2**20, 'MiB')}",

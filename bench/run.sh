@@ -200,6 +200,17 @@ L=$(timeout 90 "$PERF" consume --brokers "$BROKER" --topic t1k --count "$(field 
 after=$(cpu_ticks "$SPID"); echo "  $L" >&2; record samsa_consume "$L"
 put samsa_cpu_s_per_gb_out "$(python3 -c "r=float('$(field records "$L")' or 0); print('%.2f' % ((($after-$before)/$TICK) / (r*1024/1e9)) if r else 'NA')")"
 
+alive; log "samsa: consume the same records without sendfile (pread + write, SAMSA_BENCH_NO_SENDFILE)"
+stop_pid "$SPID"
+SAMSA_BENCH_NO_SENDFILE=1 start_broker
+if wait_port "$SP" 30; then
+  L=$(timeout 90 "$PERF" consume --brokers "$BROKER" --topic t1k --count "$(field records "$L")" --seconds 60 2>>"$WORK/client.log")
+  echo "  $L" >&2; record samsa_consume_copy "$L"
+fi
+stop_pid "$SPID"
+start_broker
+wait_port "$SP" 30 || log "samsa did not restart after the copy run"
+
 alive; log "samsa: produce 1 KiB acks=-1 (fdatasync, group commit)"
 create t1k-durable 8
 L=$(produce t1k-durable "$(n 600000)" 1024 -1); echo "  $L" >&2; record samsa_1k_acksall "$L"

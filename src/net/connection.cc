@@ -2,6 +2,9 @@
 
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -150,6 +153,11 @@ awaitable<bool> Connection::send_response(Response& r) {
 // announced already, so a file that turns out shorter (truncated meanwhile)
 // cannot be papered over: the connection is closed and the client retries.
 awaitable<bool> Connection::send_chunk(const protocol::FileChunk& c) {
+  static const bool copy = std::getenv("SAMSA_BENCH_NO_SENDFILE") != nullptr;
+  if (copy) {
+    auto op = copy_chunk(c);
+    co_return co_await std::move(op);
+  }
   if (!socket_.native_non_blocking()) socket_.native_non_blocking(true);
   off_t off = c.pos;
   size_t left = c.len;
@@ -167,6 +175,26 @@ awaitable<bool> Connection::send_chunk(const protocol::FileChunk& c) {
     }
     spdlog::warn("connection {}: sendfile failed ({}), closing", info_.id, n < 0 ? strerror(errno) : "short file");
     co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> Connection::copy_chunk(const protocol::FileChunk& c) {
+  std::vector<uint8_t> buf(std::min<size_t>(c.len, size_t{1} << 20));
+  off_t off = c.pos;
+  size_t left = c.len;
+  while (left > 0) {
+    ssize_t n = ::pread(c.fd, buf.data(), std::min(left, buf.size()), off);
+    if (n <= 0) {
+      spdlog::warn("connection {}: pread failed ({}), closing", info_.id, n < 0 ? strerror(errno) : "short file");
+      co_return false;
+    }
+    asio::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(buf.data(), static_cast<size_t>(n)),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    off += n;
+    left -= static_cast<size_t>(n);
   }
   co_return true;
 }

@@ -61,6 +61,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame);
   asio::awaitable<bool> send_response(Response& r);
   asio::awaitable<bool> send_chunk(const protocol::FileChunk& c);
+  // The same bytes through a buffer (pread + write): only for `make bench`, to
+  // measure what sendfile saves (SAMSA_BENCH_NO_SENDFILE=1 in the environment).
+  asio::awaitable<bool> copy_chunk(const protocol::FileChunk& c);
   asio::awaitable<void> wait(asio::steady_timer& t);
 
   asio::ip::tcp::socket socket_;
