@@ -60,6 +60,11 @@ Status Log::load(const LogOpenOptions& opts) {
   } else {
     SAMSA_RETURN_IF_ERROR(open_segments(bases, opts));
   }
+  // After a crash the directory entries found (segment files created since
+  // the last fsync of the directory) may exist only in the page cache: the
+  // first flush must fsync the directory too, or a power cut could still take
+  // files whose data that flush made durable.
+  if (!opts.clean_shutdown) ++dir_generation_;
   next_offset_ = segments_.back()->next_offset();
   set_log_start_offset(std::clamp(opts.log_start_offset, segments_.front()->base_offset(), next_offset_));
   // A clean shutdown flushed everything; otherwise only the checkpointed
@@ -188,6 +193,17 @@ bool Log::should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const {
 }
 
 Status Log::roll(int64_t now_ms) {
+  Status st = seal_and_create_segment();
+  if (st) return st;
+  // Nothing was added to segments_: the old active segment stays active. A
+  // failed roll (ENOSPC writing the snapshot or the new files) is then only a
+  // refused append, retried by the next one, once the indexes are open for
+  // appends again; if even that fails the log is in an unknown state.
+  if (!active().unseal()) failed_ = true;
+  return st;
+}
+
+Status Log::seal_and_create_segment() {
   SAMSA_RETURN_IF_ERROR(active().seal());
   // The sealed segment's aborted transactions and the state at the new base
   // are made durable, so recovery never re-reads more than the new segment.
@@ -238,9 +254,8 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   }
 
   if (should_roll(data.size(), next_offset_ + count - 1, now_ms)) {
-    Status st = roll(now_ms);
+    Status st = roll(now_ms);  // marks the log failed itself when it cannot undo
     if (!st) {
-      failed_ = true;
       r.error = ErrorCode::KAFKA_STORAGE_ERROR;
       r.status = st;
       return r;
@@ -570,13 +585,7 @@ Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
     const bool too_big = config_.cleanup_delete && config_.retention_bytes >= 0 &&
                          total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
     if (!below_start && !too_old && !too_big) break;
-    if (segments_.size() == 1) {
-      Status st = roll(now_ms);
-      if (!st) {
-        failed_ = true;
-        return st;
-      }
-    }
+    if (segments_.size() == 1) SAMSA_RETURN_IF_ERROR(roll(now_ms));  // failed_ set by roll if needed
     total -= segments_.front()->size();
     Status st = delete_segment_later(0, now_ms);
     if (!st) {

@@ -234,6 +234,7 @@ class Log {
   Status open_segments(const std::vector<int64_t>& bases, const LogOpenOptions& opts);
   bool should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const;
   Status roll(int64_t now_ms);
+  Status seal_and_create_segment();
   Status delete_segment(size_t index);
   Status delete_segment_later(size_t index, int64_t now_ms);
   size_t segment_index_for(int64_t offset) const;

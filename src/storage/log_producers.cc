@@ -73,7 +73,10 @@ void Log::track_producers(std::span<const uint8_t> data, int64_t now_ms) {
 
 int64_t Log::last_stable_offset(int64_t high_watermark) const {
   auto fuo = producers_.first_unstable_offset();
-  return fuo ? std::min(*fuo, high_watermark) : high_watermark;
+  // Retention may delete the start of an open transaction; the LSO never
+  // falls below the log start (Kafka clamps it the same way), or a
+  // read_committed consumer would be sent to an offset that no longer exists.
+  return fuo ? std::min(std::max(*fuo, log_start_offset_), high_watermark) : high_watermark;
 }
 
 std::string Log::snapshot_path(int64_t offset) const {
