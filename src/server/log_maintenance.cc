@@ -68,12 +68,13 @@ int LogMaintenance::run_retention(int64_t now) {
   const int64_t producer_expiry = cfg ? cfg->producer_id_expiration_ms() : 86400000;
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
-    if (log.closed() || log.failed()) continue;
+    if (log.closed() || part->offline()) continue;
     log.expire_producers(now, producer_expiry);
     const int64_t before = log.log_start_offset();
     auto deleted = log.delete_old_segments(now, part->high_watermark());
     if (!deleted) {
       spdlog::error("retention of {} failed: {}", tp.to_string(), deleted.status().to_string());
+      part->check_io_error(deleted.status());
       continue;
     }
     if (*deleted > 0) {
@@ -92,7 +93,7 @@ int LogMaintenance::run_flush_scheduler(int64_t now) {
   auto& flusher = broker_.flusher(shard_.id);
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
-    if (log.closed() || log.failed() || !log.flush_due(now)) continue;
+    if (log.closed() || part->offline() || !log.flush_due(now)) continue;
     flusher.request_flush(*part);
     ++n;
   }

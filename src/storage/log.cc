@@ -196,10 +196,11 @@ Status Log::roll(int64_t now_ms) {
   Status st = seal_and_create_segment();
   if (st) return st;
   // Nothing was added to segments_: the old active segment stays active. A
-  // failed roll (ENOSPC writing the snapshot or the new files) is then only a
-  // refused append, retried by the next one, once the indexes are open for
-  // appends again; if even that fails the log is in an unknown state.
-  if (!active().unseal()) failed_ = true;
+  // roll that failed for lack of space (writing the snapshot or the new files)
+  // is then only a refused append, retried by the next one, once the indexes
+  // are open for appends again; any other error, or a failed unseal, leaves
+  // the log in an unknown state.
+  if (!is_disk_full(st) || !active().unseal()) failed_ = true;
   return st;
 }
 
@@ -291,7 +292,17 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   if (!st) {
     // A failed write (ENOSPC, EIO) may have left part of the data: cut it off.
     // If that fails too, or the indexes are half updated, give up on the log.
-    if (seg.size() != old_size || !seg.truncate_bytes(old_size).is_ok()) failed_ = true;
+    // A full disk is the one error worth retrying (space may be freed); any
+    // other (EIO ...) leaves the log, and its log dir, in an unknown state.
+    if (!is_disk_full(st)) {
+      failed_ = true;
+    } else if (seg.size() != old_size) {
+      // The data went in, an index write did not: cut data and index entries.
+      auto cut = seg.truncate_to(next_offset_);
+      if (!cut || seg.size() != old_size) failed_ = true;
+    } else if (!seg.truncate_bytes(old_size)) {  // a partial write of the data
+      failed_ = true;
+    }
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     r.status = st;
     return r;
@@ -464,12 +475,15 @@ void Log::set_log_start_offset(int64_t offset) {
 
 // ---------------------------------------------------------------- truncation / retention
 
+// The segment's files go before its .txnindex: a crash in between leaves an
+// orphan .txnindex (merged away at the next open), never a segment whose
+// aborted transactions were forgotten.
 Status Log::delete_segment(size_t index) {
-  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
+  const int64_t base = segments_[index]->base_offset();
   SAMSA_RETURN_IF_ERROR(segments_[index]->remove());
   segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
   ++dir_generation_;
-  return Status::ok();
+  return remove_txn_index(base);
 }
 
 // Renames instead of unlinking so that readers holding positions computed
@@ -477,10 +491,11 @@ Status Log::delete_segment(size_t index) {
 Status Log::delete_segment_later(size_t index, int64_t now_ms) {
   if (config_.file_delete_delay_ms <= 0) return delete_segment(index);
   std::vector<std::string> renamed;
-  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
+  const int64_t base = segments_[index]->base_offset();
   SAMSA_RETURN_IF_ERROR(segments_[index]->rename_for_deletion(&renamed));
   segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
   ++dir_generation_;
+  SAMSA_RETURN_IF_ERROR(remove_txn_index(base));  // after the segment (see delete_segment)
   const int64_t due = now_ms > kNoLimit - config_.file_delete_delay_ms ? kNoLimit : now_ms + config_.file_delete_delay_ms;
   for (auto& p : renamed) pending_deletes_.push_back(PendingDelete{due, std::move(p)});
   return Status::ok();
