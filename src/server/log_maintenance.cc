@@ -11,6 +11,7 @@
 #include "server/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
+#include "storage/log_manager.h"
 
 namespace samsa::server {
 
@@ -85,6 +86,9 @@ int LogMaintenance::run_retention(int64_t now) {
     if (auto removed = log.remove_deleted_files(now); !removed)
       spdlog::warn("removing deleted segment files of {} failed: {}", tp.to_string(), removed.status().to_string());
   }
+  // Directories of deleted partitions (any shard may take them; the manager hands each out once).
+  if (auto removed = broker_.log_manager().remove_deleted_dirs(now); !removed)
+    spdlog::warn("removing the directories of deleted partitions failed: {}", removed.status().to_string());
   return total;
 }
 

@@ -207,15 +207,45 @@ void LogManager::release(const TopicPartition& tp) {
   it->second.log = nullptr;
 }
 
-Status LogManager::delete_log(const TopicPartition& tp, Log* log) {
+Status LogManager::delete_log(const TopicPartition& tp, Log* log, int64_t now_ms, int64_t delay_ms) {
   auto moved = log->remove();
   if (!moved) return moved.status();
+  std::lock_guard lock(mu_);
+  entries_.erase(tp);
+  const int64_t due = delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+  pending_deletes_.push_back(PendingDelete{due, *moved});
+  return Status::ok();
+}
+
+Result<int> LogManager::remove_deleted_dirs(int64_t now_ms) {
+  std::vector<PendingDelete> due;
   {
     std::lock_guard lock(mu_);
-    entries_.erase(tp);
+    auto it = std::partition(pending_deletes_.begin(), pending_deletes_.end(),
+                             [now_ms](const PendingDelete& p) { return p.due_ms > now_ms; });
+    due.assign(std::make_move_iterator(it), std::make_move_iterator(pending_deletes_.end()));
+    pending_deletes_.erase(it, pending_deletes_.end());
   }
-  // Readers hold their own descriptors; the names can go now.
-  return remove_dir_recursive(env_, *moved);
+  int removed = 0;
+  Status first_error;
+  for (auto& p : due) {
+    // Readers hold their own descriptors; the names can go now.
+    Status st = remove_dir_recursive(env_, p.path);
+    if (st || st.kind() == Status::Kind::kNotFound) {
+      ++removed;
+      continue;
+    }
+    if (first_error) first_error = st;
+    std::lock_guard lock(mu_);
+    pending_deletes_.push_back(std::move(p));  // retried next time
+  }
+  if (!first_error) return first_error;
+  return removed;
+}
+
+size_t LogManager::pending_dir_deletions() const {
+  std::lock_guard lock(mu_);
+  return pending_deletes_.size();
 }
 
 int64_t LogManager::cleaner_checkpoint(const TopicPartition& tp) const {

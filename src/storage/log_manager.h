@@ -80,9 +80,17 @@ class LogManager {
   // offsets for the checkpoints and stop reading it.
   void release(const TopicPartition& tp);
   // Topic deletion, called by the log's owner: renames the directory to
-  // "...-delete", forgets the partition and removes the files now (open
-  // handles keep serving in-flight reads). The Log must be released after.
-  Status delete_log(const TopicPartition& tp, Log* log);
+  // "<topic>-<partition>.<id>-delete" and forgets the partition (the name is
+  // free at once for a new topic). The renamed directory is removed in the
+  // background by remove_deleted_dirs() once `delay_ms` (file.delete.delay.ms)
+  // has passed; open handles keep serving in-flight reads meanwhile, and a
+  // crash before that leaves it to the next open(). The Log must be released
+  // after.
+  Status delete_log(const TopicPartition& tp, Log* log, int64_t now_ms = 0, int64_t delay_ms = 0);
+  // Removes the renamed directories whose delay has passed. Any thread (each
+  // directory is taken by one caller). Returns how many were removed.
+  Result<int> remove_deleted_dirs(int64_t now_ms);
+  size_t pending_dir_deletions() const;
 
   // The log cleaner's checkpoint of `tp` (its first dirty offset), -1 if none.
   int64_t cleaner_checkpoint(const TopicPartition& tp) const;
@@ -120,6 +128,11 @@ class LogManager {
   std::vector<std::shared_ptr<std::atomic<bool>>> online_flags_;  // one per dir, mirrors dirs_[i].online
   mutable std::mutex mu_;
   std::map<TopicPartition, Entry> entries_;
+  struct PendingDelete {
+    int64_t due_ms;
+    std::string path;
+  };
+  std::vector<PendingDelete> pending_deletes_;  // renamed "-delete" dirs, under mu_
 };
 
 }  // namespace samsa::storage
