@@ -1,6 +1,7 @@
 #include "storage/index_file.h"
 
 #include <algorithm>
+#include <cassert>
 #include <vector>
 
 namespace samsa::storage {
@@ -40,13 +41,25 @@ Status IndexFile::remap(uint64_t new_size) {
   return Status::ok();
 }
 
+// Read with pread, not through the mapping: the zero fill is a hole of the
+// sparse preallocation, and on tmpfs a read fault on a hole allocates a page,
+// which on a full file system is SIGBUS (pread of a hole allocates nothing).
+// A failed read counts as the end of the entries (fewer entries only make
+// lookups scan further).
+bool IndexFile::entry_is_zero(size_t i) const {
+  uint8_t buf[kMaxEntrySize];
+  assert(entry_size_ <= kMaxEntrySize);
+  auto n = file_->read_at(i * entry_size_, std::span<uint8_t>(buf, entry_size_));
+  return !n || *n != entry_size_ || all_zero(buf, entry_size_);
+}
+
 size_t IndexFile::count_valid_prefix() const {
   // Valid entries form a prefix followed by zero fill: binary search the first
   // all-zero entry.
   size_t lo = 0, hi = max_entries();
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (all_zero(entry(mid), entry_size_)) {
+    if (entry_is_zero(mid)) {
       hi = mid;
     } else {
       lo = mid + 1;

@@ -33,6 +33,8 @@ class IndexFile {
 
   // Number of entries before the first all-zero entry (or end of file).
   size_t count_valid_prefix() const;
+  bool entry_is_zero(size_t i) const;
+  static constexpr size_t kMaxEntrySize = 16;
   // Sets the entry count after the owner validated the contents.
   void set_entries(size_t n) { entries_ = n; }
 
