@@ -424,6 +424,10 @@ FlushTicket Log::prepare_flush(int64_t now_ms) const {
     seg->files_to_sync(&t.files);
     t.segments.emplace_back(seg->base_offset(), seg->mod_count());
   }
+  // Aborted transactions below the new recovery point must survive a power
+  // cut: recovery replays only from the newest snapshot.
+  t.txn_index_writes = txn_index_writes_;
+  if (txn_index_ && txn_index_writes_ != txn_index_synced_writes_) t.files.push_back(txn_index_);
   return t;
 }
 
@@ -433,6 +437,7 @@ void Log::complete_flush(const FlushTicket& t) {
     if (segments_[i]->base_offset() == base) segments_[i]->mark_synced(mod);
   }
   if (t.sync_dir) synced_dir_generation_ = std::max(synced_dir_generation_, t.dir_generation);
+  txn_index_synced_writes_ = std::max(txn_index_synced_writes_, t.txn_index_writes);
   // A truncation since prepare may have replaced offsets below t.offset with
   // data this flush did not cover; truncation already lowered the point.
   if (t.generation == generation_) set_recovery_point(std::max(recovery_point_, std::min(t.offset, next_offset_)));

@@ -104,6 +104,7 @@ struct FlushTicket {
   uint64_t generation = 0;   // the log's truncation generation when prepared
   std::vector<std::shared_ptr<File>> files;
   std::vector<std::pair<int64_t, uint64_t>> segments;  // (base offset, mod count) being synced
+  uint64_t txn_index_writes = 0;  // .txnindex entries written when prepared (synced too)
   int64_t records = 0;       // records appended before prepare (for flush.messages)
   int64_t prepared_ms = 0;
   Env* env = nullptr;
@@ -281,6 +282,8 @@ class Log {
   ProducerState producers_;
   std::shared_ptr<File> txn_index_;  // the active segment's .txnindex, opened on the first abort
   int64_t txn_index_base_ = -1;
+  uint64_t txn_index_writes_ = 0;        // entries written to txn_index_ ...
+  uint64_t txn_index_synced_writes_ = 0;  // ... and how many of them a completed flush synced
 };
 
 // The marker type of a control batch (abort/commit), none for other batches.

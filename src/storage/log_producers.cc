@@ -119,11 +119,13 @@ void Log::append_txn_index(const AbortedTxn& a) {
     if (!f) return;  // the in-memory entry still serves fetches; recovery rebuilds the file
     txn_index_ = *f;
     txn_index_base_ = base;
+    ++dir_generation_;  // the next flush fsyncs the directory: the new file's entry is durable
   }
   auto size = txn_index_->size();
   if (!size) return;
   auto bytes = ProducerState::encode_aborted(a);
   (void)txn_index_->write_at(*size, bytes);
+  ++txn_index_writes_;  // synced by the next flush, like the segment's files (Kafka too)
 }
 
 // Rewrites the .txnindex of segments from index `from` on with the in-memory entries.
@@ -232,9 +234,17 @@ Status Log::load_producer_state(const LogOpenOptions& opts) {
     return Status::ok();
   }
   if (opts.clean_shutdown) return Status::ok();
-  // Entries at or after `from` are rebuilt by the replay (their files may be torn).
+  // Entries at or after `from` are rebuilt by the replay. One the replay cannot
+  // rebuild is kept from the .txnindex: a transaction whose start lies below
+  // the replay's start while no snapshot knew it open (retention deleted it),
+  // so its abort marker alone no longer says where it began. (Torn entries
+  // past the log end were dropped above.)
+  std::vector<AbortedTxn> indexed;
+  for (const auto& a : producers_.aborted())
+    if (a.last_offset >= from) indexed.push_back(a);
   producers_.drop_aborted_from(from);
   SAMSA_RETURN_IF_ERROR(replay_producers(from, opts.now_ms));
+  for (const auto& a : indexed) producers_.add_aborted(a);  // no-op where the replay found it
   return rewrite_txn_indexes(segment_index_for(from));
 }
 
