@@ -246,7 +246,10 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
   spdlog::info("deleting partition {}", tp.to_string());
   flushers_[s.id]->forget(*it->second);
   maintenance_[s.id]->forget(tp);  // no cleaning may still write into its directory
-  if (auto st = log_manager_->delete_log(tp, &it->second->log()); !st)
+  // Renamed now (the name is free for a new topic at once); the files go in
+  // the background after file.delete.delay.ms (LogMaintenance).
+  auto& log = it->second->log();
+  if (auto st = log_manager_->delete_log(tp, &log, now_ms(), log.config().file_delete_delay_ms); !st)
     spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
   log_manager_->release(tp);
   s.partitions.erase(it);

@@ -45,7 +45,7 @@ asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
       asio::error_code ec;
       co_await round->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (round->error != ErrorCode::NONE) co_return round->error;
+    if (p.offline()) co_return ErrorCode::KAFKA_STORAGE_ERROR;
   }
   co_return ErrorCode::NONE;
 }
@@ -73,16 +73,23 @@ void Flusher::maybe_start_round() {
   for (auto* p : dirty_) items->push_back(Item{p, p->alive_token(), p->prepare_flush()});
   dirty_.clear();
   auto job = [this, items, round] {
-    bool ok = true;
-    for (auto& it : *items) ok &= it.ticket.run().is_ok();
-    asio::post(io_, [this, items, round, ok] {
-      for (auto& it : *items) {
+    // One status per partition: a failing log dir fails only its partitions.
+    auto results = std::make_shared<std::vector<storage::Status>>();
+    for (auto& it : *items) results->push_back(it.ticket.run());
+    asio::post(io_, [this, items, round, results] {
+      for (size_t i = 0; i < items->size(); ++i) {
+        auto& it = (*items)[i];
+        const auto& st = (*results)[i];
         if (it.alive.expired()) continue;
-        if (ok) it.p->complete_flush(it.ticket);
-        else it.p->log().mark_failed();  // state unknown: refuse appends until reopened
+        if (st) {
+          it.p->complete_flush(it.ticket);
+          continue;
+        }
+        // State unknown after a failed fdatasync: the log refuses work and its dir goes offline.
+        spdlog::error("fdatasync of {} failed: {}", it.p->tp().to_string(), st.to_string());
+        it.p->log().mark_failed();
+        it.p->check_io_error(st);
       }
-      round->error = ok ? ErrorCode::NONE : ErrorCode::KAFKA_STORAGE_ERROR;
-      if (!ok) spdlog::error("fdatasync failed: acks=-1 produce requests fail with KAFKA_STORAGE_ERROR");
       round->finished = true;
       round->done.cancel();
       in_progress_ = false;

@@ -40,7 +40,6 @@ class Flusher {
     explicit Round(asio::any_io_executor ex) : done(ex) {}
     asio::steady_timer done;
     bool finished = false;
-    ErrorCode error = ErrorCode::NONE;
   };
   void maybe_start_round();
   void sync_thread_main();

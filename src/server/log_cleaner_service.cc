@@ -69,7 +69,7 @@ bool LogCleanerService::start_one(int64_t now) {
   bool best_forced = false;
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
-    if (!log.config().cleanup_compact) continue;
+    if (!log.config().cleanup_compact || part->offline() || log.closed()) continue;
     auto h = horizons_.find(tp);
     const bool forced = h != horizons_.end() && now >= h->second;
     if (best_forced && !forced) continue;

@@ -11,6 +11,7 @@
 #include "server/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
+#include "storage/log_manager.h"
 
 namespace samsa::server {
 
@@ -68,12 +69,13 @@ int LogMaintenance::run_retention(int64_t now) {
   const int64_t producer_expiry = cfg ? cfg->producer_id_expiration_ms() : 86400000;
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
-    if (log.closed() || log.failed()) continue;
+    if (log.closed() || part->offline()) continue;
     log.expire_producers(now, producer_expiry);
     const int64_t before = log.log_start_offset();
     auto deleted = log.delete_old_segments(now, part->high_watermark());
     if (!deleted) {
       spdlog::error("retention of {} failed: {}", tp.to_string(), deleted.status().to_string());
+      part->check_io_error(deleted.status());
       continue;
     }
     if (*deleted > 0) {
@@ -84,6 +86,9 @@ int LogMaintenance::run_retention(int64_t now) {
     if (auto removed = log.remove_deleted_files(now); !removed)
       spdlog::warn("removing deleted segment files of {} failed: {}", tp.to_string(), removed.status().to_string());
   }
+  // Directories of deleted partitions (any shard may take them; the manager hands each out once).
+  if (auto removed = broker_.log_manager().remove_deleted_dirs(now); !removed)
+    spdlog::warn("removing the directories of deleted partitions failed: {}", removed.status().to_string());
   return total;
 }
 
@@ -92,7 +97,7 @@ int LogMaintenance::run_flush_scheduler(int64_t now) {
   auto& flusher = broker_.flusher(shard_.id);
   for (auto& [tp, part] : shard_.partitions) {
     auto& log = part->log();
-    if (log.closed() || log.failed() || !log.flush_due(now)) continue;
+    if (log.closed() || part->offline() || !log.flush_due(now)) continue;
     flusher.request_flush(*part);
     ++n;
   }

@@ -6,6 +6,7 @@
 #include "protocol/messages/metadata.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "storage/log_manager.h"
 
 namespace samsa::server {
 
@@ -14,7 +15,11 @@ namespace {
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
-void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataResponseTopic& out) {
+// `offline(partition)`: this node's replica is in an offline log dir. As Kafka
+// does for an offline replica that was the only one: no leader, the replica
+// listed as offline.
+void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataResponseTopic& out,
+                    const std::function<bool(int32_t)>& offline, int32_t node_id) {
   out.error_code = 0;
   out.name = t.name;
   out.topic_id = t.id;
@@ -27,6 +32,12 @@ void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataRespo
     mp.replica_nodes = p.replicas;
     mp.isr_nodes = p.isr;
     mp.error_code = p.leader < 0 ? to_int(ErrorCode::LEADER_NOT_AVAILABLE) : 0;
+    if (p.leader == node_id && offline(p.partition)) {
+      mp.leader_id = -1;
+      mp.isr_nodes.clear();
+      mp.offline_replicas = {node_id};
+      mp.error_code = to_int(ErrorCode::LEADER_NOT_AVAILABLE);
+    }
     out.partitions.push_back(std::move(mp));
   }
 }
@@ -56,6 +67,11 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   }
   auto image = ctx.shard->image;
   MetadataResponse resp;
+  const int32_t node = broker.node_id();
+  auto* manager = &broker.log_manager();
+  auto offline_in = [manager](const std::string& topic) {
+    return [manager, topic](int32_t partition) { return manager->offline(storage::TopicPartition{topic, partition}); };
+  };
   for (auto& [id, b] : image->brokers) {
     MetadataResponse::MetadataResponseBroker mb;
     mb.node_id = b.id;
@@ -67,7 +83,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   resp.cluster_id = image->cluster_id;
   resp.controller_id = broker.node_id();
   if (all) {
-    for (auto& [name, t] : image->topics) describe_topic(*t, resp.topics.emplace_back());
+    for (auto& [name, t] : image->topics) describe_topic(*t, resp.topics.emplace_back(), offline_in(t->name), node);
   } else {
     for (auto& t : *req.topics) {
       auto& out = resp.topics.emplace_back();
@@ -81,7 +97,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
         out.topic_id = t.topic_id;
       }
       if (info) {
-        describe_topic(*info, out);
+        describe_topic(*info, out, offline_in(info->name), node);
       } else if (t.name && cluster::topic_name_error(*t.name)) {
         out.error_code = to_int(ErrorCode::INVALID_TOPIC_EXCEPTION);
       } else {

@@ -108,7 +108,9 @@ std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const To
     spdlog::warn("{}: recovery truncated {} bytes of invalid data", tp.to_string(), info.bytes_truncated);
   if (info.swaps_completed > 0)
     spdlog::info("{}: finished {} interrupted compaction swap(s)", tp.to_string(), info.swaps_completed);
-  return std::make_unique<Partition>(tp, topic_id, std::move(log).value());
+  auto* manager = &broker.log_manager();
+  return std::make_unique<Partition>(tp, topic_id, std::move(log).value(), manager->online_flag(tp),
+                                     [manager, tp](const storage::Status& st) { manager->mark_offline(tp, st); });
 }
 
 }  // namespace samsa::server

@@ -6,13 +6,24 @@
 
 namespace samsa::server {
 
-Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log)
-    : tp_(std::move(tp)), topic_id_(topic_id), log_(std::move(log)), config_(log_->config()) {}
+Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log,
+                     std::shared_ptr<const std::atomic<bool>> dir_online, IoErrorHandler on_io_error)
+    : tp_(std::move(tp)),
+      topic_id_(topic_id),
+      log_(std::move(log)),
+      dir_online_(std::move(dir_online)),
+      on_io_error_(std::move(on_io_error)),
+      config_(log_->config()) {}
+
+void Partition::check_io_error(const storage::Status& st) {
+  if (!log_->failed() || st.is_ok()) return;
+  if (on_io_error_) on_io_error_(st);
+}
 
 Partition::~Partition() = default;
 
 void Partition::close() {
-  if (log_->closed()) return;
+  if (log_->closed() || offline()) return;  // an offline dir is not written to any more
   if (auto st = log_->close(); !st) spdlog::error("closing {} failed: {}", tp_.to_string(), st.to_string());
 }
 
@@ -22,11 +33,17 @@ void Partition::set_config(const storage::LogConfig& cfg) {
 }
 
 AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
-  auto r = log_->append(batches, /*leader_epoch=*/0, now_ms, config_.log_append_time);
   AppendOutcome out;
+  if (offline()) {
+    out.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    out.message = "the log dir of " + tp_.to_string() + " is offline";
+    return out;
+  }
+  auto r = log_->append(batches, /*leader_epoch=*/0, now_ms, config_.log_append_time);
   out.error = r.error;
   if (r.error != ErrorCode::NONE) {
     out.message = r.status.message();
+    check_io_error(r.status);
     if (r.error == ErrorCode::KAFKA_STORAGE_ERROR || r.error == ErrorCode::CORRUPT_MESSAGE)
       spdlog::warn("append to {} failed: {}", tp_.to_string(), r.status.to_string());
     return out;
@@ -42,6 +59,10 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
 
 ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed) {
   ReadOutcome out;
+  if (offline()) {
+    out.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    return out;
+  }
   out.high_watermark = high_watermark();
   out.log_start_offset = log_start_offset();
   out.log_end_offset = log_end_offset();

@@ -5,6 +5,7 @@
 // runs on that shard's thread. Other shards reach it through run_on().
 #pragma once
 #include <asio.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,14 +48,28 @@ struct ReadOutcome {
   std::vector<storage::AbortedTxn> aborted;  // read_committed: aborted transactions in range
 };
 
+// Called with the error when an I/O error failed the log (the log dir goes
+// offline); runs on the partition's shard.
+using IoErrorHandler = std::function<void(const storage::Status&)>;
+
 class Partition {
  public:
-  Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log);
+  // `dir_online`: the shared online flag of the log dir (null: always online).
+  Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log,
+            std::shared_ptr<const std::atomic<bool>> dir_online = nullptr, IoErrorHandler on_io_error = nullptr);
   ~Partition();
 
   const TopicPartition& tp() const { return tp_; }
   const protocol::Uuid& topic_id() const { return topic_id_; }
   storage::Log& log() { return *log_; }
+  // The log failed or its log dir went offline: Produce and Fetch answer
+  // KAFKA_STORAGE_ERROR, maintenance and flushes leave it alone.
+  bool offline() const {
+    return log_->failed() || (dir_online_ && !dir_online_->load(std::memory_order_acquire));
+  }
+  // An operation on the log failed with `st`: if the log is now failed, its
+  // log dir is reported (offline).
+  void check_io_error(const storage::Status& st);
 
   // Appends validated batches (patched in place with offsets). Wakes waiting fetches.
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
@@ -88,6 +103,8 @@ class Partition {
   TopicPartition tp_;
   protocol::Uuid topic_id_;
   std::unique_ptr<storage::Log> log_;
+  std::shared_ptr<const std::atomic<bool>> dir_online_;
+  IoErrorHandler on_io_error_;
   storage::LogConfig config_;
   std::vector<std::weak_ptr<FetchWaiter>> waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -39,7 +39,7 @@ void delete_records(Partition& p, Deletion& d) {
     return;
   }
   auto& log = p.log();
-  if (log.failed() || log.closed()) {
+  if (p.offline() || log.closed()) {
     d.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return;
   }

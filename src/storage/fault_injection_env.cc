@@ -54,11 +54,12 @@ class FaultFile final : public File {
 FaultInjectionEnv::FaultInjectionEnv(Env* base) : base_(base) {}
 FaultInjectionEnv::~FaultInjectionEnv() = default;
 
-void FaultInjectionEnv::fail_next(unsigned ops, int err, int count) {
+void FaultInjectionEnv::fail_next(unsigned ops, int err, int count, std::string path_part) {
   std::lock_guard lock(mu_);
   fail_ops_ = ops;
   fail_errno_ = err;
   fail_count_ = count;
+  fail_path_part_ = std::move(path_part);
 }
 
 void FaultInjectionEnv::tear_next_write(uint64_t keep_bytes, std::string path_suffix) {
@@ -147,7 +148,7 @@ Status FaultInjectionEnv::check_locked(unsigned op, const std::string& path) {
     }
     --crash_countdown_;
   }
-  if (fail_count_ > 0 && (fail_ops_ & op)) {
+  if (fail_count_ > 0 && (fail_ops_ & op) && path.find(fail_path_part_) != std::string::npos) {
     --fail_count_;
     return Status::io_error("injected fault: " + path, fail_errno_);
   }

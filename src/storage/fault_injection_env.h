@@ -44,8 +44,10 @@ class FaultInjectionEnv final : public Env {
   explicit FaultInjectionEnv(Env* base);
   ~FaultInjectionEnv() override;
 
-  // The next `count` calls of the kinds in `ops` (bit set of Op) fail with errno `err`.
-  void fail_next(unsigned ops, int err, int count = 1);
+  // The next `count` calls of the kinds in `ops` (bit set of Op) fail with
+  // errno `err`; only calls on paths containing `path_part` count (e.g. one
+  // log dir, or ".index").
+  void fail_next(unsigned ops, int err, int count = 1, std::string path_part = "");
   // The next write to a file whose path ends with `path_suffix` stores only its
   // first `keep_bytes` bytes and returns EIO; then the env is crashed().
   void tear_next_write(uint64_t keep_bytes, std::string path_suffix = "");
@@ -106,6 +108,7 @@ class FaultInjectionEnv final : public Env {
   unsigned fail_ops_ = 0;
   int fail_errno_ = 0;
   int fail_count_ = 0;
+  std::string fail_path_part_;
   bool tear_armed_ = false;
   uint64_t tear_keep_ = 0;
   std::string tear_suffix_;

@@ -60,6 +60,11 @@ Status Log::load(const LogOpenOptions& opts) {
   } else {
     SAMSA_RETURN_IF_ERROR(open_segments(bases, opts));
   }
+  // After a crash the directory entries found (segment files created since
+  // the last fsync of the directory) may exist only in the page cache: the
+  // first flush must fsync the directory too, or a power cut could still take
+  // files whose data that flush made durable.
+  if (!opts.clean_shutdown) ++dir_generation_;
   next_offset_ = segments_.back()->next_offset();
   set_log_start_offset(std::clamp(opts.log_start_offset, segments_.front()->base_offset(), next_offset_));
   // A clean shutdown flushed everything; otherwise only the checkpointed
@@ -188,6 +193,18 @@ bool Log::should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const {
 }
 
 Status Log::roll(int64_t now_ms) {
+  Status st = seal_and_create_segment();
+  if (st) return st;
+  // Nothing was added to segments_: the old active segment stays active. A
+  // roll that failed for lack of space (writing the snapshot or the new files)
+  // is then only a refused append, retried by the next one, once the indexes
+  // are open for appends again; any other error, or a failed unseal, leaves
+  // the log in an unknown state.
+  if (!is_disk_full(st) || !active().unseal()) failed_ = true;
+  return st;
+}
+
+Status Log::seal_and_create_segment() {
   SAMSA_RETURN_IF_ERROR(active().seal());
   // The sealed segment's aborted transactions and the state at the new base
   // are made durable, so recovery never re-reads more than the new segment.
@@ -238,9 +255,8 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   }
 
   if (should_roll(data.size(), next_offset_ + count - 1, now_ms)) {
-    Status st = roll(now_ms);
+    Status st = roll(now_ms);  // marks the log failed itself when it cannot undo
     if (!st) {
-      failed_ = true;
       r.error = ErrorCode::KAFKA_STORAGE_ERROR;
       r.status = st;
       return r;
@@ -276,7 +292,17 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   if (!st) {
     // A failed write (ENOSPC, EIO) may have left part of the data: cut it off.
     // If that fails too, or the indexes are half updated, give up on the log.
-    if (seg.size() != old_size || !seg.truncate_bytes(old_size).is_ok()) failed_ = true;
+    // A full disk is the one error worth retrying (space may be freed); any
+    // other (EIO ...) leaves the log, and its log dir, in an unknown state.
+    if (!is_disk_full(st)) {
+      failed_ = true;
+    } else if (seg.size() != old_size) {
+      // The data went in, an index write did not: cut data and index entries.
+      auto cut = seg.truncate_to(next_offset_);
+      if (!cut || seg.size() != old_size) failed_ = true;
+    } else if (!seg.truncate_bytes(old_size)) {  // a partial write of the data
+      failed_ = true;
+    }
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     r.status = st;
     return r;
@@ -398,6 +424,10 @@ FlushTicket Log::prepare_flush(int64_t now_ms) const {
     seg->files_to_sync(&t.files);
     t.segments.emplace_back(seg->base_offset(), seg->mod_count());
   }
+  // Aborted transactions below the new recovery point must survive a power
+  // cut: recovery replays only from the newest snapshot.
+  t.txn_index_writes = txn_index_writes_;
+  if (txn_index_ && txn_index_writes_ != txn_index_synced_writes_) t.files.push_back(txn_index_);
   return t;
 }
 
@@ -407,6 +437,7 @@ void Log::complete_flush(const FlushTicket& t) {
     if (segments_[i]->base_offset() == base) segments_[i]->mark_synced(mod);
   }
   if (t.sync_dir) synced_dir_generation_ = std::max(synced_dir_generation_, t.dir_generation);
+  txn_index_synced_writes_ = std::max(txn_index_synced_writes_, t.txn_index_writes);
   // A truncation since prepare may have replaced offsets below t.offset with
   // data this flush did not cover; truncation already lowered the point.
   if (t.generation == generation_) set_recovery_point(std::max(recovery_point_, std::min(t.offset, next_offset_)));
@@ -445,148 +476,6 @@ void Log::set_log_start_offset(int64_t offset) {
   log_start_offset_ = offset;
   log_start_snapshot_.store(offset, std::memory_order_relaxed);
   producers_.drop_aborted_below(offset);
-}
-
-// ---------------------------------------------------------------- truncation / retention
-
-Status Log::delete_segment(size_t index) {
-  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
-  SAMSA_RETURN_IF_ERROR(segments_[index]->remove());
-  segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
-  ++dir_generation_;
-  return Status::ok();
-}
-
-// Renames instead of unlinking so that readers holding positions computed
-// before the deletion (Kafka's rationale) find the files for a while longer.
-Status Log::delete_segment_later(size_t index, int64_t now_ms) {
-  if (config_.file_delete_delay_ms <= 0) return delete_segment(index);
-  std::vector<std::string> renamed;
-  SAMSA_RETURN_IF_ERROR(remove_txn_index(segments_[index]->base_offset()));
-  SAMSA_RETURN_IF_ERROR(segments_[index]->rename_for_deletion(&renamed));
-  segments_.erase(segments_.begin() + static_cast<ptrdiff_t>(index));
-  ++dir_generation_;
-  const int64_t due = now_ms > kNoLimit - config_.file_delete_delay_ms ? kNoLimit : now_ms + config_.file_delete_delay_ms;
-  for (auto& p : renamed) pending_deletes_.push_back(PendingDelete{due, std::move(p)});
-  return Status::ok();
-}
-
-Result<int> Log::remove_deleted_files(int64_t now_ms) {
-  int removed = 0;
-  Status first_error;
-  std::vector<PendingDelete> keep;
-  for (auto& p : pending_deletes_) {
-    if (p.due_ms > now_ms) {
-      keep.push_back(std::move(p));
-      continue;
-    }
-    Status st = env_->unlink(p.path);
-    if (!st && st.kind() != Status::Kind::kNotFound) {
-      if (first_error) first_error = st;
-      keep.push_back(std::move(p));  // retried next time
-      continue;
-    }
-    ++removed;
-  }
-  pending_deletes_ = std::move(keep);
-  if (!first_error) return first_error;
-  return removed;
-}
-
-Status Log::truncate_to(int64_t offset) {
-  Status why;
-  if (check_usable(&why) != ErrorCode::NONE) return why;
-  if (offset >= next_offset_) return Status::ok();
-  if (offset < log_start_offset_) return truncate_fully_and_start_at(offset);
-  ++generation_;
-  auto fail = [this](Status st) {
-    failed_ = true;
-    return st;
-  };
-  while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
-    Status st = delete_segment(segments_.size() - 1);
-    if (!st) return fail(st);
-  }
-  Segment& seg = active();
-  auto cut = seg.truncate_to(offset);
-  if (!cut) return fail(cut.status());
-  if (seg.sealed()) {
-    Status st = seg.unseal();
-    if (!st) return fail(st);
-  }
-  next_offset_ = seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset();
-  set_log_start_offset(std::min(log_start_offset_, next_offset_));
-  set_recovery_point(std::min(recovery_point_, next_offset_));
-  return reload_producer_state();
-}
-
-Status Log::truncate_fully_and_start_at(int64_t offset) {
-  Status why;
-  if (check_usable(&why) != ErrorCode::NONE) return why;
-  if (offset < 0) return Status::invalid_argument("negative offset");
-  ++generation_;
-  while (!segments_.empty()) {
-    Status st = delete_segment(segments_.size() - 1);
-    if (!st) {
-      failed_ = true;
-      return st;
-    }
-  }
-  auto seg = Segment::create(env_, dir_, offset, segment_options());
-  if (!seg) {
-    failed_ = true;
-    return seg.status();
-  }
-  segments_.push_back(std::move(*seg));
-  ++dir_generation_;
-  next_offset_ = offset;
-  producers_ = ProducerState{};
-  txn_index_.reset();
-  set_log_start_offset(offset);
-  set_recovery_point(offset);
-  return Status::ok();
-}
-
-Status Log::maybe_increment_log_start_offset(int64_t offset, int64_t high_watermark) {
-  if (offset > high_watermark) return Status::offset_out_of_range("log start offset beyond the high watermark");
-  if (offset > log_start_offset_) set_log_start_offset(std::min(offset, next_offset_));
-  return Status::ok();
-}
-
-Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
-  Status why;
-  if (check_usable(&why) != ErrorCode::NONE) return why;
-  int deleted = 0;
-  uint64_t total = size_bytes();
-  // Oldest first, never data above the HW. The active segment goes only when
-  // all its data is deletable: it is rolled first (as Kafka does), so the log
-  // always keeps one (then empty) segment at the log end.
-  while (!segments_.empty()) {
-    const Segment& seg = *segments_.front();
-    if (seg.empty() || seg.next_offset() > high_watermark) break;
-    const bool below_start = seg.next_offset() <= log_start_offset_;
-    const bool too_old = config_.cleanup_delete && config_.retention_ms >= 0 && seg.max_timestamp() >= 0 &&
-                         now_ms - seg.max_timestamp() > config_.retention_ms;
-    const bool too_big = config_.cleanup_delete && config_.retention_bytes >= 0 &&
-                         total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
-    if (!below_start && !too_old && !too_big) break;
-    if (segments_.size() == 1) {
-      Status st = roll(now_ms);
-      if (!st) {
-        failed_ = true;
-        return st;
-      }
-    }
-    total -= segments_.front()->size();
-    Status st = delete_segment_later(0, now_ms);
-    if (!st) {
-      failed_ = true;
-      return st;
-    }
-    ++deleted;
-  }
-  if (segments_.front()->base_offset() > log_start_offset_) set_log_start_offset(segments_.front()->base_offset());
-  return deleted;
 }
 
 // ---------------------------------------------------------------- close / remove

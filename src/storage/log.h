@@ -104,6 +104,7 @@ struct FlushTicket {
   uint64_t generation = 0;   // the log's truncation generation when prepared
   std::vector<std::shared_ptr<File>> files;
   std::vector<std::pair<int64_t, uint64_t>> segments;  // (base offset, mod count) being synced
+  uint64_t txn_index_writes = 0;  // .txnindex entries written when prepared (synced too)
   int64_t records = 0;       // records appended before prepare (for flush.messages)
   int64_t prepared_ms = 0;
   Env* env = nullptr;
@@ -243,6 +244,7 @@ class Log {
   Status open_segments(const std::vector<int64_t>& bases, const LogOpenOptions& opts);
   bool should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const;
   Status roll(int64_t now_ms);
+  Status seal_and_create_segment();
   Status delete_segment(size_t index);
   Status delete_segment_later(size_t index, int64_t now_ms);
   size_t segment_index_for(int64_t offset) const;
@@ -289,6 +291,8 @@ class Log {
   ProducerState producers_;
   std::shared_ptr<File> txn_index_;  // the active segment's .txnindex, opened on the first abort
   int64_t txn_index_base_ = -1;
+  uint64_t txn_index_writes_ = 0;        // entries written to txn_index_ ...
+  uint64_t txn_index_synced_writes_ = 0;  // ... and how many of them a completed flush synced
 };
 
 // The marker type of a control batch (abort/commit), none for other batches.

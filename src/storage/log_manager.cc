@@ -1,6 +1,9 @@
 #include "storage/log_manager.h"
 
 #include <algorithm>
+#include <cassert>
+
+#include <spdlog/spdlog.h>
 
 #include "storage/log_format.h"
 
@@ -21,6 +24,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(Env* env, LogManagerOptions
       m->dirs_[i].error = st;
     }
   }
+  for (const auto& d : m->dirs_) m->online_flags_.push_back(std::make_shared<std::atomic<bool>>(d.online));
   bool any_online = std::any_of(m->dirs_.begin(), m->dirs_.end(), [](const LogDirState& d) { return d.online; });
   if (!any_online) return m->dirs_[0].error;
   return m;
@@ -89,6 +93,50 @@ std::map<TopicPartition, std::string> LogManager::partitions() const {
   std::map<TopicPartition, std::string> out;
   for (const auto& [tp, e] : entries_) out[tp] = e.path;
   return out;
+}
+
+std::vector<LogDirState> LogManager::log_dirs() const {
+  std::lock_guard lock(mu_);
+  return dirs_;
+}
+
+void LogManager::mark_offline(const TopicPartition& tp, const Status& why) {
+  size_t dir = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(tp);
+    if (it == entries_.end()) return;
+    dir = it->second.dir_index;
+  }
+  mark_dir_offline(dir, why);
+}
+
+void LogManager::mark_dir_offline(size_t dir_index, const Status& why) {
+  std::lock_guard lock(mu_);
+  assert(dir_index < dirs_.size());
+  LogDirState& d = dirs_[dir_index];
+  if (!d.online) return;
+  d.online = false;
+  d.error = why;
+  online_flags_[dir_index]->store(false, std::memory_order_release);
+  size_t partitions = 0;
+  for (const auto& [tp, e] : entries_) partitions += e.dir_index == dir_index;
+  spdlog::error("log dir {} is offline after an I/O error ({}); its {} partition(s) answer KAFKA_STORAGE_ERROR "
+                "until the broker is restarted",
+                d.path, why.to_string(), partitions);
+}
+
+std::shared_ptr<const std::atomic<bool>> LogManager::online_flag(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(tp);
+  if (it == entries_.end()) return nullptr;
+  return online_flags_[it->second.dir_index];
+}
+
+bool LogManager::offline(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(tp);
+  return it != entries_.end() && !dirs_[it->second.dir_index].online;
 }
 
 size_t LogManager::choose_dir() const {
@@ -162,15 +210,45 @@ void LogManager::release(const TopicPartition& tp) {
   it->second.log = nullptr;
 }
 
-Status LogManager::delete_log(const TopicPartition& tp, Log* log) {
+Status LogManager::delete_log(const TopicPartition& tp, Log* log, int64_t now_ms, int64_t delay_ms) {
   auto moved = log->remove();
   if (!moved) return moved.status();
+  std::lock_guard lock(mu_);
+  entries_.erase(tp);
+  const int64_t due = delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+  pending_deletes_.push_back(PendingDelete{due, *moved});
+  return Status::ok();
+}
+
+Result<int> LogManager::remove_deleted_dirs(int64_t now_ms) {
+  std::vector<PendingDelete> due;
   {
     std::lock_guard lock(mu_);
-    entries_.erase(tp);
+    auto it = std::partition(pending_deletes_.begin(), pending_deletes_.end(),
+                             [now_ms](const PendingDelete& p) { return p.due_ms > now_ms; });
+    due.assign(std::make_move_iterator(it), std::make_move_iterator(pending_deletes_.end()));
+    pending_deletes_.erase(it, pending_deletes_.end());
   }
-  // Readers hold their own descriptors; the names can go now.
-  return remove_dir_recursive(env_, *moved);
+  int removed = 0;
+  Status first_error;
+  for (auto& p : due) {
+    // Readers hold their own descriptors; the names can go now.
+    Status st = remove_dir_recursive(env_, p.path);
+    if (st || st.kind() == Status::Kind::kNotFound) {
+      ++removed;
+      continue;
+    }
+    if (first_error) first_error = st;
+    std::lock_guard lock(mu_);
+    pending_deletes_.push_back(std::move(p));  // retried next time
+  }
+  if (!first_error) return first_error;
+  return removed;
+}
+
+size_t LogManager::pending_dir_deletions() const {
+  std::lock_guard lock(mu_);
+  return pending_deletes_.size();
 }
 
 int64_t LogManager::cleaner_checkpoint(const TopicPartition& tp) const {
@@ -195,14 +273,23 @@ Status LogManager::update_cleaner_checkpoint(const TopicPartition& tp, int64_t o
       if (e.dir_index == dir && e.cleaner_offset >= 0) offsets[other] = e.cleaner_offset;
     }
   }
-  return write_offset_checkpoint(env_, join_path(dirs_[dir].path, std::string(format::kCleanerOffsetCheckpoint)),
-                                 offsets);
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    if (!dirs_[dir].online) return Status::closed("log dir " + dirs_[dir].path + " is offline");
+    path = join_path(dirs_[dir].path, std::string(format::kCleanerOffsetCheckpoint));
+  }
+  Status st = write_offset_checkpoint(env_, path, offsets);
+  if (!st && st.kind() == Status::Kind::kIoError) mark_dir_offline(dir, st);
+  return st;
 }
 
 Status LogManager::write_checkpoints() {
   std::vector<OffsetMap> rps(dirs_.size()), starts(dirs_.size());
+  std::vector<bool> online(dirs_.size());
   {
     std::lock_guard lock(mu_);
+    for (size_t i = 0; i < dirs_.size(); ++i) online[i] = dirs_[i].online;
     for (const auto& [tp, e] : entries_) {
       int64_t rp = e.recovery_point, start = e.log_start_offset;
       if (e.log != nullptr) {
@@ -217,13 +304,14 @@ Status LogManager::write_checkpoints() {
   std::lock_guard wlock(write_mu);
   Status first_error;
   for (size_t i = 0; i < dirs_.size(); ++i) {
-    if (!dirs_[i].online) continue;
+    if (!online[i]) continue;
     Status st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kRecoveryPointCheckpoint)),
                                         rps[i]);
     if (st) {
       st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kLogStartOffsetCheckpoint)),
                                    starts[i]);
     }
+    if (!st && st.kind() == Status::Kind::kIoError) mark_dir_offline(i, st);
     if (!st && first_error.is_ok()) first_error = st;
   }
   return first_error;
@@ -234,11 +322,12 @@ Status LogManager::write_clean_shutdown() {
     std::lock_guard lock(mu_);
     for (const auto& [tp, e] : entries_) {
       if (e.log != nullptr || e.opening) return Status::invalid_argument("log " + tp.to_string() + " is still open");
+      if (!dirs_[e.dir_index].online) continue;  // no marker goes there: recovered at the next start
       if (!e.closed_cleanly) return Status::invalid_argument("log " + tp.to_string() + " was not closed cleanly");
     }
   }
   SAMSA_RETURN_IF_ERROR(write_checkpoints());
-  for (const auto& d : dirs_) {
+  for (const auto& d : log_dirs()) {
     if (!d.online) continue;
     auto f = env_->open_file(join_path(d.path, std::string(format::kCleanShutdownMarker)), OpenMode::kTruncate);
     if (!f) return f.status();

@@ -8,6 +8,13 @@
 // (a crash before a log is opened only costs that log a recovery scan next time,
 // because the marker is already gone).
 //
+// A log dir that fails with an I/O error while the broker runs is taken
+// offline (Kafka's JBOD behaviour): mark_offline() flips its shared online flag,
+// which every Partition of that dir checks before reading or writing (they
+// answer KAFKA_STORAGE_ERROR), no checkpoint is written there any more and no
+// new partition is placed there. The other dirs keep working. It comes back
+// only with a restart (after the operator repaired it).
+//
 // Ownership / threads: one LogManager per broker; all methods are thread-safe
 // (one mutex, never held during log I/O except inside open_log's directory
 // bookkeeping). The Logs it opens are owned by the caller (unique_ptr); the
@@ -15,6 +22,7 @@
 // start offset (atomic snapshots) when writing checkpoints. The owner must call
 // release() before destroying a Log.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,7 +59,18 @@ class LogManager {
 
   // Partitions found on disk at open (and created since), with their directory.
   std::map<TopicPartition, std::string> partitions() const;
-  const std::vector<LogDirState>& log_dirs() const { return dirs_; }
+  // A copy: the online flags change while the broker runs.
+  std::vector<LogDirState> log_dirs() const;
+
+  // An I/O error in the log dir holding `tp` (a failed write, fsync, roll or
+  // checkpoint): the whole dir goes offline. Idempotent; any thread.
+  void mark_offline(const TopicPartition& tp, const Status& why);
+  void mark_dir_offline(size_t dir_index, const Status& why);
+  // The online flag of the log dir holding `tp` (shared, read lock-free by the
+  // partition's owner on every request); null for an unknown partition.
+  std::shared_ptr<const std::atomic<bool>> online_flag(const TopicPartition& tp) const;
+  // tp is known and its log dir is offline.
+  bool offline(const TopicPartition& tp) const;
 
   // Opens the log of `tp`, creating its directory in the online log dir with
   // the fewest partitions if it does not exist. Uses the checkpointed recovery
@@ -61,9 +80,17 @@ class LogManager {
   // offsets for the checkpoints and stop reading it.
   void release(const TopicPartition& tp);
   // Topic deletion, called by the log's owner: renames the directory to
-  // "...-delete", forgets the partition and removes the files now (open
-  // handles keep serving in-flight reads). The Log must be released after.
-  Status delete_log(const TopicPartition& tp, Log* log);
+  // "<topic>-<partition>.<id>-delete" and forgets the partition (the name is
+  // free at once for a new topic). The renamed directory is removed in the
+  // background by remove_deleted_dirs() once `delay_ms` (file.delete.delay.ms)
+  // has passed; open handles keep serving in-flight reads meanwhile, and a
+  // crash before that leaves it to the next open(). The Log must be released
+  // after.
+  Status delete_log(const TopicPartition& tp, Log* log, int64_t now_ms = 0, int64_t delay_ms = 0);
+  // Removes the renamed directories whose delay has passed. Any thread (each
+  // directory is taken by one caller). Returns how many were removed.
+  Result<int> remove_deleted_dirs(int64_t now_ms);
+  size_t pending_dir_deletions() const;
 
   // The log cleaner's checkpoint of `tp` (its first dirty offset), -1 if none.
   int64_t cleaner_checkpoint(const TopicPartition& tp) const;
@@ -97,9 +124,15 @@ class LogManager {
 
   Env* env_;
   LogManagerOptions options_;
-  std::vector<LogDirState> dirs_;
+  std::vector<LogDirState> dirs_;  // `online` and `error` change under mu_
+  std::vector<std::shared_ptr<std::atomic<bool>>> online_flags_;  // one per dir, mirrors dirs_[i].online
   mutable std::mutex mu_;
   std::map<TopicPartition, Entry> entries_;
+  struct PendingDelete {
+    int64_t due_ms;
+    std::string path;
+  };
+  std::vector<PendingDelete> pending_deletes_;  // renamed "-delete" dirs, under mu_
 };
 
 }  // namespace samsa::storage

@@ -73,7 +73,10 @@ void Log::track_producers(std::span<const uint8_t> data, int64_t now_ms) {
 
 int64_t Log::last_stable_offset(int64_t high_watermark) const {
   auto fuo = producers_.first_unstable_offset();
-  return fuo ? std::min(*fuo, high_watermark) : high_watermark;
+  // Retention may delete the start of an open transaction; the LSO never
+  // falls below the log start (Kafka clamps it the same way), or a
+  // read_committed consumer would be sent to an offset that no longer exists.
+  return fuo ? std::min(std::max(*fuo, log_start_offset_), high_watermark) : high_watermark;
 }
 
 std::string Log::snapshot_path(int64_t offset) const {
@@ -119,10 +122,15 @@ void Log::append_txn_index(const AbortedTxn& a) {
     }
     txn_index_ = *f;
     txn_index_base_ = base;
+    ++dir_generation_;  // the next flush fsyncs the directory: the new file's entry is durable
   }
   auto size = txn_index_->size();
   auto bytes = ProducerState::encode_aborted(a);
-  if (!size || !txn_index_->write_at(*size, bytes)) failed_ = true;
+  if (!size || !txn_index_->write_at(*size, bytes)) {
+    failed_ = true;  // an I/O error, as for a segment: the log stops taking writes
+    return;
+  }
+  ++txn_index_writes_;  // synced by the next flush, like the segment's files (Kafka too)
 }
 
 // Rewrites the .txnindex of segments from index `from` on with the in-memory entries.
@@ -231,9 +239,17 @@ Status Log::load_producer_state(const LogOpenOptions& opts) {
     return Status::ok();
   }
   if (opts.clean_shutdown) return Status::ok();
-  // Entries at or after `from` are rebuilt by the replay (their files may be torn).
+  // Entries at or after `from` are rebuilt by the replay. One the replay cannot
+  // rebuild is kept from the .txnindex: a transaction whose start lies below
+  // the replay's start while no snapshot knew it open (retention deleted it),
+  // so its abort marker alone no longer says where it began. (Torn entries
+  // past the log end were dropped above.)
+  std::vector<AbortedTxn> indexed;
+  for (const auto& a : producers_.aborted())
+    if (a.last_offset >= from) indexed.push_back(a);
   producers_.drop_aborted_from(from);
   SAMSA_RETURN_IF_ERROR(replay_producers(from, opts.now_ms));
+  for (const auto& a : indexed) producers_.add_aborted(a);  // no-op where the replay found it
   return rewrite_txn_indexes(segment_index_for(from));
 }
 

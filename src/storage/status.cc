@@ -1,8 +1,14 @@
 #include "storage/status.h"
 
+#include <cerrno>
+
 #include <cstring>
 
 namespace samsa::storage {
+
+bool is_disk_full(const Status& st) {
+  return st.kind() == Status::Kind::kIoError && (st.sys_errno() == ENOSPC || st.sys_errno() == EDQUOT);
+}
 
 std::string Status::to_string() const {
   const char* kind = "OK";

@@ -54,6 +54,10 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+// ENOSPC / EDQUOT: the disk is full. The only I/O error after which a log may
+// keep working (once space is freed); any other takes its log dir offline.
+bool is_disk_full(const Status& st);
+
 // A value or an error. Invariant: exactly one of value_/status_ is meaningful;
 // status_ is never ok when value_ is empty.
 template <typename T>

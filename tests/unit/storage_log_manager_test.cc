@@ -177,10 +177,27 @@ TEST_F(StorageLogManagerTest, DeleteLogAndLeftoverDeleteDirs) {
     auto la = open(*m, a);
     fill(*la, 2);
     auto r = la->read(0, 1000, INT64_MAX, true);
-    ASSERT_TRUE(m->delete_log(a, la.get()));
+    ASSERT_TRUE(m->delete_log(a, la.get(), kNow, 1000));
     m->release(a);
     EXPECT_TRUE(m->partitions().empty());
+    // Renamed at once, so the name is free; removed in the background after the delay.
+    auto parent = parent_dir(la->dir());
+    EXPECT_FALSE(posix_env()->exists(join_path(parent, partition_dir_name(a))));
+    EXPECT_TRUE(posix_env()->is_dir(la->dir()));
+    EXPECT_NE(la->dir().find("gone.topic-2."), std::string::npos) << la->dir();
+    EXPECT_EQ(la->dir().substr(la->dir().size() - 7), "-delete") << la->dir();
+    auto again = open(*m, a);  // re-created under the same name at once
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->log_end_offset(), 0);
+    EXPECT_EQ(*m->remove_deleted_dirs(kNow + 999), 0);
+    EXPECT_TRUE(posix_env()->is_dir(la->dir()));
+    EXPECT_EQ(*m->remove_deleted_dirs(kNow + 1000), 1);
+    EXPECT_FALSE(posix_env()->exists(la->dir()));
+    EXPECT_EQ(m->pending_dir_deletions(), 0u);
     EXPECT_EQ(testing::read_chunks(r).size(), r.bytes) << "in-flight reads survive deletion";
+    ASSERT_TRUE(m->delete_log(a, again.get(), kNow, 0));
+    m->release(a);
+    EXPECT_EQ(*m->remove_deleted_dirs(kNow), 1);
   }
   // A -delete dir left by a crash is removed at the next start.
   ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d2/x-0.0123456789abcdef0123456789abcdef-delete")));
