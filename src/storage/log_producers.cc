@@ -110,7 +110,7 @@ Status Log::sync_txn_index() {
 }
 
 // Appends an aborted transaction to the .txnindex of the active segment. Not
-// synced here: entries above the newest snapshot are rebuilt by recovery.
+// synced here: the next flush syncs it with the segment's files.
 void Log::append_txn_index(const AbortedTxn& a) {
   const int64_t base = segments_.back()->base_offset();
   if (!txn_index_ || txn_index_base_ != base) {
