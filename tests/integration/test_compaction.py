@@ -58,7 +58,13 @@ def log_dir(broker, topic):
 
 
 def disk_bytes(broker, topic):
-    return sum(f.stat().st_size for f in log_dir(broker, topic).glob("*.log"))
+    total = 0
+    for f in log_dir(broker, topic).glob("*.log"):
+        try:
+            total += f.stat().st_size
+        except FileNotFoundError:
+            pass  # the cleaner swapped it away between the listing and the stat
+    return total
 
 
 def wait_until_shrunk(broker, topic, below):
