@@ -65,14 +65,27 @@ Status Log::load(const LogOpenOptions& opts) {
   // first flush must fsync the directory too, or a power cut could still take
   // files whose data that flush made durable.
   if (!opts.clean_shutdown) ++dir_generation_;
-  next_offset_ = segments_.back()->next_offset();
+  set_next_offset(segments_.back()->next_offset());
   set_log_start_offset(std::clamp(opts.log_start_offset, segments_.front()->base_offset(), next_offset_));
   // A clean shutdown flushed everything; otherwise only the checkpointed
   // recovery point is known durable (what recovery re-read is in the page
   // cache, not necessarily on disk).
   set_recovery_point(opts.clean_shutdown ? next_offset_ : std::clamp<int64_t>(opts.recovery_point, 0, next_offset_));
   last_flush_ms_ = opts.now_ms;
+  SAMSA_RETURN_IF_ERROR(write_leader_epoch_checkpoint());
   return load_producer_state(opts);
+}
+
+// On one node the leader epoch never changes: the file holds epoch 0 from the
+// log start. Rewritten (not synced: it is derived from the log) when it does
+// not say that, so opening an unchanged partition costs one small read.
+Status Log::write_leader_epoch_checkpoint() {
+  const std::string path = join_path(dir_, std::string(format::kLeaderEpochCheckpoint));
+  const std::string want = "0\n1\n0 " + std::to_string(log_start_offset_) + "\n";
+  if (auto have = read_file_to_string(env_, path, 4096); have && *have == want) return Status::ok();
+  auto f = env_->open_file(path, OpenMode::kTruncate);
+  if (!f) return f.status();
+  return (*f)->write_at(0, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(want.data()), want.size()));
 }
 
 // Sorts out the directory listing: returns the base offsets of the .log files
@@ -310,7 +323,7 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   r.first_offset = next_offset_;
   r.last_offset = offset - 1;
   r.log_append_time = log_append_time ? now_ms : -1;
-  next_offset_ = offset;
+  set_next_offset(offset);
   track_producers(data, now_ms);
   records_appended_ += r.records;
   return r;

@@ -224,6 +224,9 @@ class Log {
   // Safe from any thread (checkpoint writers).
   int64_t log_start_offset_snapshot() const { return log_start_snapshot_.load(std::memory_order_relaxed); }
   int64_t recovery_point_snapshot() const { return recovery_point_snapshot_.load(std::memory_order_relaxed); }
+  // The log end offset, for replication-offset-checkpoint: on one node the
+  // high watermark is the log end.
+  int64_t log_end_offset_snapshot() const { return log_end_snapshot_.load(std::memory_order_relaxed); }
 
   uint64_t size_bytes() const;
   size_t segment_count() const { return segments_.size(); }
@@ -250,6 +253,11 @@ class Log {
   size_t segment_index_for(int64_t offset) const;
   Segment& active() { return *segments_.back(); }
   void set_recovery_point(int64_t rp);
+  void set_next_offset(int64_t offset) {
+    next_offset_ = offset;
+    log_end_snapshot_.store(offset, std::memory_order_relaxed);
+  }
+  Status write_leader_epoch_checkpoint();
   void set_log_start_offset(int64_t offset);
   ErrorCode check_usable(Status* why) const;
   ErrorCode check_producers(std::span<const uint8_t> data, std::optional<ProducerBatch>* duplicate) const;
@@ -274,6 +282,7 @@ class Log {
   int64_t recovery_point_ = 0;
   std::atomic<int64_t> log_start_snapshot_{0};
   std::atomic<int64_t> recovery_point_snapshot_{0};
+  std::atomic<int64_t> log_end_snapshot_{0};
   uint64_t generation_ = 0;       // bumped by every truncation
   uint64_t dir_generation_ = 0;   // bumped when segment files are created or deleted
   uint64_t synced_dir_generation_ = 0;

@@ -46,6 +46,9 @@ inline constexpr std::string_view kReplicationOffsetCheckpoint = "replication-of
 // Where the log cleaner got to in each compacted log (first dirty offset).
 inline constexpr std::string_view kCleanerOffsetCheckpoint = "cleaner-offset-checkpoint";
 inline constexpr std::string_view kCleanShutdownMarker = ".kafka_cleanshutdown";
+// ---- in each partition directory ----
+// Kafka's leader-epoch-checkpoint: version, count, "<epoch> <start offset>" lines.
+inline constexpr std::string_view kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
 inline constexpr int kCheckpointVersion = 0;
 // Bounds applied when reading a checkpoint file (untrusted input).
 inline constexpr size_t kMaxCheckpointBytes = 64 * 1024 * 1024;

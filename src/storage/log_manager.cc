@@ -46,6 +46,9 @@ Status LogManager::load_dir(size_t index) {
   auto ls = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kLogStartOffsetCheckpoint)));
   if (!ls) return ls.status();
   d.log_start_offsets = std::move(*ls);
+  auto hw = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kReplicationOffsetCheckpoint)));
+  if (!hw) return hw.status();
+  d.high_watermarks = std::move(*hw);
   auto co = read_offset_checkpoint(env_, join_path(d.path, std::string(format::kCleanerOffsetCheckpoint)));
   if (!co) return co.status();
   d.cleaner_offsets = std::move(*co);
@@ -75,6 +78,8 @@ Status LogManager::load_dir(size_t index) {
     e.recovery_point = r == d.recovery_points.end() ? 0 : r->second;
     auto s = d.log_start_offsets.find(parsed->tp);
     e.log_start_offset = s == d.log_start_offsets.end() ? 0 : s->second;
+    auto h = d.high_watermarks.find(parsed->tp);
+    e.high_watermark = h == d.high_watermarks.end() ? -1 : h->second;
     auto c = d.cleaner_offsets.find(parsed->tp);
     e.cleaner_offset = c == d.cleaner_offsets.end() ? -1 : c->second;
     entries_[parsed->tp] = e;
@@ -206,6 +211,7 @@ void LogManager::release(const TopicPartition& tp) {
   Log* log = it->second.log;
   it->second.recovery_point = log->recovery_point_snapshot();
   it->second.log_start_offset = log->log_start_offset_snapshot();
+  it->second.high_watermark = log->log_end_offset_snapshot();
   it->second.closed_cleanly = log->closed() && !log->failed();
   it->second.log = nullptr;
 }
@@ -285,19 +291,21 @@ Status LogManager::update_cleaner_checkpoint(const TopicPartition& tp, int64_t o
 }
 
 Status LogManager::write_checkpoints() {
-  std::vector<OffsetMap> rps(dirs_.size()), starts(dirs_.size());
+  std::vector<OffsetMap> rps(dirs_.size()), starts(dirs_.size()), hws(dirs_.size());
   std::vector<bool> online(dirs_.size());
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < dirs_.size(); ++i) online[i] = dirs_[i].online;
     for (const auto& [tp, e] : entries_) {
-      int64_t rp = e.recovery_point, start = e.log_start_offset;
+      int64_t rp = e.recovery_point, start = e.log_start_offset, hw = e.high_watermark;
       if (e.log != nullptr) {
         rp = e.log->recovery_point_snapshot();
         start = e.log->log_start_offset_snapshot();
+        hw = e.log->log_end_offset_snapshot();  // one node: the high watermark is the log end
       }
       rps[e.dir_index][tp] = rp;
       starts[e.dir_index][tp] = start;
+      if (hw >= 0) hws[e.dir_index][tp] = hw;
     }
   }
   static std::mutex write_mu;  // one writer of the checkpoint files at a time
@@ -310,6 +318,10 @@ Status LogManager::write_checkpoints() {
     if (st) {
       st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kLogStartOffsetCheckpoint)),
                                    starts[i]);
+    }
+    if (st) {
+      st = write_offset_checkpoint(env_, join_path(dirs_[i].path, std::string(format::kReplicationOffsetCheckpoint)),
+                                   hws[i]);
     }
     if (!st && st.kind() == Status::Kind::kIoError) mark_dir_offline(i, st);
     if (!st && first_error.is_ok()) first_error = st;

@@ -49,6 +49,7 @@ struct LogDirState {
   Status error;
   OffsetMap recovery_points;    // as read from the checkpoint
   OffsetMap log_start_offsets;
+  OffsetMap high_watermarks;    // replication-offset-checkpoint as read
   OffsetMap cleaner_offsets;    // cleaner-offset-checkpoint as read
   int pending_deletions_removed = 0;
 };
@@ -113,6 +114,7 @@ class LogManager {
     bool opening = false;        // open_log in progress (unlocked)
     int64_t recovery_point = 0;  // last known (checkpoint or released log)
     int64_t log_start_offset = 0;
+    int64_t high_watermark = -1;  // replication-offset-checkpoint (-1: unknown)
     int64_t cleaner_offset = -1;  // cleaner checkpoint, -1: never cleaned
     bool closed_cleanly = true;
   };

@@ -77,7 +77,7 @@ Status Log::truncate_to(int64_t offset) {
     Status st = seg.unseal();
     if (!st) return fail(st);
   }
-  next_offset_ = seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset();
+  set_next_offset(seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset());
   set_log_start_offset(std::min(log_start_offset_, next_offset_));
   set_recovery_point(std::min(recovery_point_, next_offset_));
   return reload_producer_state();
@@ -102,7 +102,7 @@ Status Log::truncate_fully_and_start_at(int64_t offset) {
   }
   segments_.push_back(std::move(*seg));
   ++dir_generation_;
-  next_offset_ = offset;
+  set_next_offset(offset);
   producers_ = ProducerState{};
   txn_index_.reset();
   set_log_start_offset(offset);

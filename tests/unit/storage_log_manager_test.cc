@@ -148,6 +148,37 @@ TEST_F(StorageLogManagerTest, CleanShutdownRoundTrip) {
   EXPECT_EQ(lc->log_end_offset(), 2);
 }
 
+// Kafka's replication-offset-checkpoint (high watermarks: the log ends on one
+// node) beside the other checkpoints, and leader-epoch-checkpoint in each
+// partition directory (epoch 0 from the log start).
+TEST_F(StorageLogManagerTest, ReplicationOffsetAndLeaderEpochCheckpoints) {
+  const TopicPartition a{"hw", 0}, b{"hw", 1};
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  auto la = open(*m, a), lb = open(*m, b);
+  fill(*la, 3);
+  fill(*lb, 1);
+  ASSERT_TRUE(lb->maybe_increment_log_start_offset(1, 2));
+  ASSERT_TRUE(m->write_checkpoints());
+  OffsetMap hws;
+  for (const char* d : {"d1", "d2"}) {
+    auto got = read_offset_checkpoint(posix_env(), root_.sub(d) + "/" + std::string(format::kReplicationOffsetCheckpoint));
+    ASSERT_TRUE(got) << got.status().to_string();
+    hws.insert(got->begin(), got->end());
+  }
+  EXPECT_EQ(hws, (OffsetMap{{a, 6}, {b, 2}}));
+  auto epochs = read_file_to_string(posix_env(), la->dir() + "/" + std::string(format::kLeaderEpochCheckpoint), 4096);
+  ASSERT_TRUE(epochs);
+  EXPECT_EQ(*epochs, "0\n1\n0 0\n");
+  // Reopened after the log start moved, the file follows it.
+  ASSERT_TRUE(lb->close());
+  m->release(b);
+  lb = open(*m, b);
+  epochs = read_file_to_string(posix_env(), lb->dir() + "/" + std::string(format::kLeaderEpochCheckpoint), 4096);
+  ASSERT_TRUE(epochs);
+  EXPECT_EQ(*epochs, "0\n1\n0 1\n");
+}
+
 TEST_F(StorageLogManagerTest, UncleanShutdownRecoversFromCheckpoint) {
   const TopicPartition a{"t", 0};
   {
