@@ -140,6 +140,9 @@ class BrokerConfig {
   int32_t log_cleaner_threads() const { return int_or("log.cleaner.threads", 1); }
   int64_t log_cleaner_backoff_ms() const { return long_or("log.cleaner.backoff.ms", 15000); }
   int64_t log_cleaner_dedupe_buffer_size() const { return long_or("log.cleaner.dedupe.buffer.size", 134217728); }
+  double log_cleaner_io_max_bytes_per_second() const {
+    return get_double("log.cleaner.io.max.bytes.per.second").value_or(0);
+  }
   int32_t num_recovery_threads_per_data_dir() const { return int_or("num.recovery.threads.per.data.dir", 1); }
 
   // ---- topics ----

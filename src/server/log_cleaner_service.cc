@@ -64,6 +64,7 @@ void LogCleanerService::schedule(int64_t delay_ms) {
 bool LogCleanerService::start_one(int64_t now) {
   storage::CleanerOptions options;
   options.max_map_bytes = static_cast<size_t>(std::max<int64_t>(broker_.settings().cleaner_dedupe_buffer_bytes, 1 << 20));
+  options.max_io_bytes_per_second = broker_.settings().cleaner_io_max_bytes_per_second;
   auto& manager = broker_.log_manager();
   std::shared_ptr<Job> best;
   bool best_forced = false;

@@ -41,6 +41,7 @@ struct BrokerSettings {
   bool cleaner_enable = true;
   int64_t cleaner_backoff_ms = 15000;
   int64_t cleaner_dedupe_buffer_bytes = 128LL << 20;
+  double cleaner_io_max_bytes_per_second = 0;  // <= 0: unlimited
   // The full configuration, for DescribeConfigs and dynamic updates.
   std::shared_ptr<const cluster::BrokerConfig> config;
   // Resolves a topic's overrides into its effective log config.

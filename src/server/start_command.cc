@@ -86,6 +86,7 @@ BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
   s.cleaner_enable = cfg->log_cleaner_enable();
   s.cleaner_backoff_ms = cfg->log_cleaner_backoff_ms();
   s.cleaner_dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size();
+  s.cleaner_io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second();
   s.default_log_config = to_log_config(cluster::resolve_topic_config({}, *cfg));
   s.log_config_for = [cfg](const std::map<std::string, std::string>& overrides) {
     cluster::TopicOverrides o(overrides.begin(), overrides.end());

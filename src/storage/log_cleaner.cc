@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <thread>
 
 #include "storage/batch_filter.h"
 #include "storage/batch_scanner.h"
@@ -101,6 +102,10 @@ class BatchReader {
 
 Status cancelled_status() { return Status::closed("cleaning cancelled"); }
 
+void throttle(const CleanTask& t, size_t bytes) {
+  if (t.throttle) t.throttle->account(bytes, *t.cancelled);
+}
+
 // Maps key -> last offset over [first_dirty, *end). Stops early (lowering
 // *end to a batch boundary) when the map is full.
 Status build_offset_map(const CleanTask& t, KeyOffsetMap& map, int64_t* end, std::vector<uint8_t>& buf) {
@@ -113,6 +118,7 @@ Status build_offset_map(const CleanTask& t, KeyOffsetMap& map, int64_t* end, std
       auto more = reader.next(&batch);
       if (!more) return more.status();
       if (!*more) break;
+      throttle(t, batch.size());
       const BatchHeader h = BatchHeader::parse(batch.data());
       if (h.last_offset() < t.first_dirty_offset) continue;
       if (h.producer_id >= 0) map.producer_last_batch()[h.producer_id] = h.base_offset;
@@ -159,6 +165,7 @@ Result<std::unique_ptr<Segment>> clean_group(const CleanTask& t, const KeyOffset
       auto more = reader.next(&batch);
       if (!more) return fail(more.status());
       if (!*more) break;
+      throttle(t, batch.size());
       const BatchHeader h = BatchHeader::parse(batch.data());
       FilterContext ctx;
       ctx.map = &map;
@@ -177,6 +184,7 @@ Result<std::unique_ptr<Segment>> clean_group(const CleanTask& t, const KeyOffset
       if (f.action == FilterOutcome::Action::rewrite) pending.insert(pending.end(), f.batch.begin(), f.batch.end());
       if (pending.size() >= t.options.io_buffer_bytes) {
         if (Status st = out->append(pending, t.now_ms); !st) return fail(st);
+        throttle(t, pending.size());
         pending.clear();
       }
     }
@@ -246,8 +254,25 @@ std::optional<CleanTask> plan_cleaning(const Log& log, int64_t checkpoint, int64
   return t;
 }
 
-Result<CleanResult> run_cleaning(const CleanTask& t) {
-  assert(!t.segments.empty() && t.env != nullptr);
+IoThrottle::IoThrottle(double bytes_per_second) : rate_(bytes_per_second), start_(std::chrono::steady_clock::now()) {}
+
+void IoThrottle::account(size_t bytes, const std::atomic<bool>& cancelled) {
+  using namespace std::chrono;
+  bytes_ += static_cast<double>(bytes);
+  const auto due = start_ + duration_cast<steady_clock::duration>(duration<double>(bytes_ / rate_));
+  for (auto now = steady_clock::now(); now < due && !cancelled.load(std::memory_order_relaxed);
+       now = steady_clock::now()) {
+    const auto nap = std::min<steady_clock::duration>(due - now, milliseconds(100));
+    std::this_thread::sleep_for(nap);
+    slept_ += duration<double>(nap).count();
+  }
+}
+
+Result<CleanResult> run_cleaning(const CleanTask& task) {
+  assert(!task.segments.empty() && task.env != nullptr);
+  CleanTask t = task;  // shares the files and the cancel flag; owns the throttle of this run
+  const double rate = t.options.max_io_bytes_per_second;
+  if (rate > 0 && rate < 1e300) t.throttle = std::make_shared<IoThrottle>(rate);
   std::vector<uint8_t> buf(std::max<size_t>(t.options.io_buffer_bytes, format::kBatchHeaderSize));
   KeyOffsetMap map(t.options.max_map_bytes);
   CleanResult result;
@@ -279,6 +304,7 @@ Result<CleanResult> run_cleaning(const CleanTask& t) {
     discard_cleaning(result);
     return st;
   }
+  if (t.throttle) result.throttled_seconds = t.throttle->slept_seconds();
   return result;
 }
 

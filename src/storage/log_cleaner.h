@@ -20,6 +20,7 @@
 // thread to one cleaner thread and back; nothing here is shared.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,6 +37,26 @@ namespace samsa::storage {
 struct CleanerOptions {
   size_t max_map_bytes = size_t{128} << 20;  // log.cleaner.dedupe.buffer.size
   size_t io_buffer_bytes = size_t{1} << 20;  // read buffer and write batching
+  double max_io_bytes_per_second = 0;        // log.cleaner.io.max.bytes.per.second; <= 0: unlimited
+};
+
+// Keeps one cleaning's reads + writes at or below a byte rate (averaged since
+// the cleaning began) by sleeping the cleaner thread — never an event loop.
+// Owned by the cleaning's thread.
+class IoThrottle {
+ public:
+  explicit IoThrottle(double bytes_per_second);
+  // Accounts `bytes` and sleeps until the average rate is back under the
+  // limit (in slices, returning early once `cancelled` is set).
+  void account(size_t bytes, const std::atomic<bool>& cancelled);
+  // Time slept so far, for the logs and tests.
+  double slept_seconds() const { return slept_; }
+
+ private:
+  double rate_;
+  double bytes_ = 0;
+  double slept_ = 0;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // One sealed segment as seen when the cleaning was planned.
@@ -62,6 +83,7 @@ struct CleanTask {
   SegmentOptions segment_options;
   CleanerOptions options;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<IoThrottle> throttle;  // set by run_cleaning when the options limit the rate
 };
 
 struct CleanedGroup {
@@ -73,6 +95,7 @@ struct CleanResult {
   std::vector<CleanedGroup> groups;
   int64_t cleaned_up_to = 0;            // the new cleaner checkpoint
   uint64_t bytes_before = 0;
+  double throttled_seconds = 0;         // slept to keep log.cleaner.io.max.bytes.per.second
   uint64_t bytes_after = 0;
   int64_t records_removed = 0;
   int64_t earliest_delete_horizon = -1; // of a kept tombstone: when a pass could remove it

@@ -458,3 +458,42 @@ TEST(StorageCleaner, CrashAtEveryStepRecoversOldOrNewSet) {
 
 }  // namespace
 }  // namespace samsa::storage
+
+namespace samsa::storage {
+namespace {
+
+// log.cleaner.io.max.bytes.per.second: a throttled cleaning reads and writes
+// no faster than the limit (it sleeps), and a cancelled one stops waiting.
+TEST(StorageCleaner, IoThrottleBoundsTheRate) {
+  std::atomic<bool> cancelled{false};
+  IoThrottle fast(1e12);
+  fast.account(1 << 20, cancelled);
+  EXPECT_LT(fast.slept_seconds(), 0.01);
+  IoThrottle slow(10e6);  // 10 MB/s: 2 MB must take 0.2 s, so the throttle sleeps most of it
+  slow.account(2'000'000, cancelled);
+  EXPECT_GT(slow.slept_seconds(), 0.1);
+  const double slept = slow.slept_seconds();
+  cancelled = true;
+  slow.account(100'000'000, cancelled);  // 10 s worth, but cancelled: no more sleeping
+  EXPECT_EQ(slow.slept_seconds(), slept);
+}
+
+TEST(StorageCleaner, ThrottledCleaningGivesTheSameResult) {
+  TempDir dir;
+  auto log = open_log(posix_env(), dir.sub("t-0"));
+  write_updates(*log, 300);
+  CleanerOptions options;
+  options.max_io_bytes_per_second = 200e3;  // the log is a few KiB: a short but real wait
+  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kNow + 1000, options);
+  ASSERT_TRUE(task);
+  auto result = run_cleaning(*task);
+  ASSERT_TRUE(result) << result.status().to_string();
+  EXPECT_GT(result->throttled_seconds, 0) << "a cleaning above the limit must wait";
+  ASSERT_TRUE(apply_cleaning(*log, *result, task->generation, kNow + 1000));
+  std::map<std::string, std::string> last;
+  for (const auto& r : read_all(*log)) last[*r.key] = *r.value;
+  for (int k = 0; k < 10; ++k) EXPECT_EQ(last["k" + std::to_string(k)], "v" + std::to_string(290 + k));
+}
+
+}  // namespace
+}  // namespace samsa::storage
