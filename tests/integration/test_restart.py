@@ -73,20 +73,34 @@ def test_sigterm_then_sigkill_keep_acknowledged_data(broker):
     assert_delivered(r3, third, start=log_ends(r1 + r2))
 
 
+class Acks:
+    """Delivery reports of one producer: {(partition, offset): value} acknowledged, errors."""
+
+    def __init__(self):
+        self.acked = {}
+        self.failed = []
+
+    def on_delivery(self, err, m):
+        if err is None:
+            self.acked[(m.partition(), m.offset())] = m.value()
+        else:
+            self.failed.append(err)
+
+    def lost(self, got):
+        """The acknowledged records not stored at their offset with their value in `got`
+        ({partition: [Rec]}), and what is stored {(partition, offset): value}."""
+        stored = {(r.partition, r.offset): r.value for recs in got.values() for r in recs}
+        return {po: v for po, v in self.acked.items() if stored.get(po) != v}, stored
+
+
 def test_sigkill_while_producing(broker):
     """Kill -9 with produce requests in flight. Every record whose delivery was acknowledged
     (before the crash, or after the restart when librdkafka retried it) is at its acknowledged
     offset with its content; unacknowledged records may or may not be there."""
     topic = unique_topic("rs-crash")
     create_topic(broker.bootstrap, topic, 2)
-    acked = {}
-    failed = []
-
-    def on_delivery(err, m):
-        if err is None:
-            acked[(m.partition(), m.offset())] = m.value()
-        else:
-            failed.append(err)
+    acks = Acks()
+    acked, failed, on_delivery = acks.acked, acks.failed, acks.on_delivery
 
     p = Producer({**base_conf(broker.bootstrap), "acks": "all", "linger.ms": 2,
                   "message.timeout.ms": 45000, "retry.backoff.ms": 200})
@@ -117,8 +131,7 @@ def test_sigkill_while_producing(broker):
     assert len(acked) >= 300
     got = consume_all(broker.bootstrap, topic, [0, 1])
     assert_dense(got)
-    stored = {(r.partition, r.offset): r.value for recs in got.values() for r in recs}
-    lost = {po: v for po, v in acked.items() if stored.get(po) != v}
+    lost, stored = acks.lost(got)
     assert not lost, f"{len(lost)} acknowledged records lost or changed, e.g. " \
                      f"{sorted(lost.items())[:5]}"
     produced_values = {f"crash-{i}".encode() for i in range(sent)}
@@ -167,14 +180,8 @@ def test_repeated_sigkill_with_idempotent_producer_keeps_everything_once(broker)
     the retried batches are recognised)."""
     topic = unique_topic("rs-loop")
     create_topic(broker.bootstrap, topic, 2)
-    acked = {}
-    failed = []
-
-    def on_delivery(err, m):
-        if err is None:
-            acked[(m.partition(), m.offset())] = m.value()
-        else:
-            failed.append(err)
+    acks = Acks()
+    acked, failed, on_delivery = acks.acked, acks.failed, acks.on_delivery
 
     p = Producer({**base_conf(broker.bootstrap), "enable.idempotence": True, "linger.ms": 2,
                   "message.timeout.ms": 60000, "retry.backoff.ms": 100,
@@ -203,5 +210,5 @@ def test_repeated_sigkill_with_idempotent_producer_keeps_everything_once(broker)
         values = [r.value for r in got[part]]
         assert values == [f"loop-{i:06d}".encode() for i in range(part, sent, 2)], \
             f"partition {part}: {len(values)} records for {len(range(part, sent, 2))} sent"
-    stored = {(r.partition, r.offset): r.value for recs in got.values() for r in recs}
-    assert all(stored.get(po) == v for po, v in acked.items())
+    lost, _ = acks.lost(got)
+    assert not lost, f"{len(lost)} acknowledged records lost or changed, e.g. {sorted(lost.items())[:5]}"
