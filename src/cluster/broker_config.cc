@@ -428,26 +428,34 @@ std::vector<std::string> BrokerConfig::get_list(std::string_view name) const {
 
 std::optional<std::string> BrokerConfig::set_dynamic(ConfigSource layer, std::string_view name,
                                                      std::optional<std::string_view> new_value) {
+  std::optional<std::string> v;
+  if (new_value) v = std::string(*new_value);
+  return set_dynamic(layer, {{std::string(name), v}});
+}
+
+std::optional<std::string> BrokerConfig::set_dynamic(ConfigSource layer, const DynamicChanges& changes) {
   if (layer != ConfigSource::DYNAMIC_BROKER_CONFIG && layer != ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG) {
     return "Only the dynamic broker layers can be updated";
   }
-  const ConfigDef* def = find_broker_config(name);
-  if (def == nullptr) return "Unknown broker config name: " + std::string(name);
-  const std::string set_text = "Set(" + std::string(name) + ")";
-  if (def->update_mode == UpdateMode::kReadOnly) return "Cannot update these configs dynamically: " + set_text;
-  if (layer == ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG && def->update_mode == UpdateMode::kPerBroker) {
-    return "Cannot update these configs at default cluster level, broker id must be specified: " + set_text;
-  }
-  if (new_value) {
-    if (auto err = validate_value(*def, *new_value)) return err;
-  }
   BrokerConfig next = *this;
   ConfigMap& map = layer == ConfigSource::DYNAMIC_BROKER_CONFIG ? next.dynamic_broker_ : next.dynamic_default_;
-  if (new_value) {
-    map.insert_or_assign(std::string(name), canonical_value(*def, *new_value));
-  } else if (auto it = map.find(name); it != map.end()) {
-    map.erase(it);
+  for (const auto& [name, new_value] : changes) {
+    const ConfigDef* def = find_broker_config(name);
+    if (def == nullptr) return "Unknown broker config name: " + name;
+    const std::string set_text = "Set(" + name + ")";
+    if (def->update_mode == UpdateMode::kReadOnly) return "Cannot update these configs dynamically: " + set_text;
+    if (layer == ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG && def->update_mode == UpdateMode::kPerBroker) {
+      return "Cannot update these configs at default cluster level, broker id must be specified: " + set_text;
+    }
+    if (new_value) {
+      if (auto err = validate_value(*def, *new_value)) return err;
+      map.insert_or_assign(name, canonical_value(*def, *new_value));
+    } else if (auto it = map.find(name); it != map.end()) {
+      map.erase(it);
+    }
   }
+  // Rules across keys see all the changes at once, as Kafka validates the
+  // whole new KafkaConfig.
   if (auto err = next.finalize()) return err;
   *this = std::move(next);
   return std::nullopt;
@@ -497,6 +505,7 @@ int16_t BrokerConfig::transaction_state_log_replication_factor() const {
 }
 
 std::optional<std::string> BrokerConfig::finalize() {
+  if (auto err = check_rules(broker_config_rules(), [this](std::string_view k) { return value(k); })) return err;
   const int32_t node = int_or("node.id", -1);
   const int32_t legacy = int_or("broker.id", -1);
   if (node >= 0 && legacy >= 0 && node != legacy) {
@@ -730,19 +739,16 @@ std::optional<std::pair<ErrorCode, std::string>> validate_topic_configs(
     if (def == nullptr) return std::make_pair(ErrorCode::INVALID_CONFIG, "Unknown topic config name: " + name);
     if (auto err = validate_value(*def, value)) return std::make_pair(ErrorCode::INVALID_CONFIG, *err);
   }
-  // Cross-key rule of Kafka's LogConfig, with the broker's values for keys
-  // the request does not set.
+  // Cross-key rules (config_registry_rules.cc), with the broker's values for
+  // keys the request does not set.
   const BrokerConfig defaults;
   const BrokerConfig& b = broker ? *broker : defaults;
   const TopicOverrides overrides(configs.begin(), configs.end());
-  const int64_t min_lag = parse_int64(effective_topic_value("min.compaction.lag.ms", overrides, b)).value_or(0);
-  const int64_t max_lag =
-      parse_int64(effective_topic_value("max.compaction.lag.ms", overrides, b)).value_or(INT64_MAX);
-  if (min_lag > max_lag) {
-    return std::make_pair(ErrorCode::INVALID_CONFIG, "conflict topic config setting min.compaction.lag.ms (" +
-                                                         std::to_string(min_lag) + ") > max.compaction.lag.ms (" +
-                                                         std::to_string(max_lag) + ")");
-  }
+  auto lookup = [&](std::string_view key) -> std::optional<std::string> {
+    if (find_topic_config(key) != nullptr) return effective_topic_value(key, overrides, b);
+    return b.value(key);
+  };
+  if (auto err = check_rules(topic_config_rules(), lookup)) return std::make_pair(ErrorCode::INVALID_CONFIG, *err);
   return std::nullopt;
 }
 
@@ -785,7 +791,7 @@ EffectiveTopicConfig resolve_topic_config(const TopicOverrides& overrides, const
   c.compression_type = text("compression.type");
   c.max_message_bytes = i32("max.message.bytes", c.max_message_bytes);
   c.retention_ms = i64("retention.ms", c.retention_ms);
-  c.retention_bytes = i64("retention.bytes", c.retention_bytes);
+  c.retention_bytes = std::max<int64_t>(i64("retention.bytes", c.retention_bytes), -1);  // negative: no limit
   c.segment_bytes = i32("segment.bytes", c.segment_bytes);
   c.segment_ms = i64("segment.ms", c.segment_ms);
   c.segment_jitter_ms = i64("segment.jitter.ms", c.segment_jitter_ms);

@@ -96,6 +96,11 @@ class BrokerConfig {
   // layer are refused. On error nothing changes.
   std::optional<std::string> set_dynamic(ConfigSource layer, std::string_view name,
                                          std::optional<std::string_view> value);
+  // Several changes of one layer at once: each key and value is checked, then
+  // Kafka's rules across keys on the result (so related keys can move
+  // together). On error nothing changes.
+  using DynamicChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+  std::optional<std::string> set_dynamic(ConfigSource layer, const DynamicChanges& changes);
 
   // ---- identity and roles ----
   // node.id; else broker.id; else 1: a node started without an id is the

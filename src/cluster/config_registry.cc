@@ -358,6 +358,8 @@ void add_broker_server(std::vector<ConfigDef>& v) {
              "Hand off leadership before shutting down."),
       broker("delete.records.purgatory.purge.interval.requests", INT, "1", none(), kMedium, kRO,
              "Purge interval of the delete-records waiting room, in requests."),
+      broker("failed.authentication.delay.ms", INT, "100", at_least(0), kLow, kRO,
+             "Delay of the answer to a failed authentication; must stay below connections.max.idle.ms."),
       broker("fetch.max.bytes", INT, "57671680", at_least(1024), kMedium, kRO,
              "Largest response the broker returns to one fetch."),
       broker("fetch.purgatory.purge.interval.requests", INT, "1000", none(), kMedium, kRO,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,6 +102,30 @@ std::span<const ConfigDef> topic_config_defs();
 // nullptr when the name is not a known key of that kind.
 const ConfigDef* find_broker_config(std::string_view name);
 const ConfigDef* find_topic_config(std::string_view name);
+
+// ---- rules across keys ----------------------------------------------------
+// Kafka checks some values against others once each passed its own validator
+// (KafkaConfig.validateValues, LogConfig.validateValues, LogCleaner's and
+// GroupCoordinatorConfig's checks). Each rule is one row of a table, like the
+// keys: the key its error names, the keys it reads, and the check.
+
+// Effective value of a key (nullopt: null / unset with a null default).
+using ConfigLookup = std::function<std::optional<std::string>(std::string_view)>;
+
+struct ConfigRule {
+  std::string_view key;                       // the key the error names
+  std::vector<std::string_view> reads;        // every key the check reads
+  std::string_view description;               // the rule in words (README, tests)
+  std::optional<std::string> (*check)(const ConfigLookup&);  // Kafka's message on failure
+};
+
+// Rules over broker keys (start-up, dynamic broker configs).
+std::span<const ConfigRule> broker_config_rules();
+// Rules over topic keys, looked up as the topic sees them (override, else
+// broker default): CreateTopics, AlterConfigs, IncrementalAlterConfigs.
+std::span<const ConfigRule> topic_config_rules();
+// The first rule of `rules` that fails, as its message; nullopt when all hold.
+std::optional<std::string> check_rules(std::span<const ConfigRule> rules, const ConfigLookup& lookup);
 
 // Lower-case Kafka type name: "int", "list", ...
 std::string_view type_name(ConfigType type);

@@ -168,10 +168,9 @@ OpResult Controller::alter_configs(int8_t resource_type, const std::string& reso
   for (auto& [k, v] : changes) {
     if (v) resulting[k] = *v; else resulting.erase(k);
   }
+  // The whole resulting set, so rules across keys see the overrides kept.
   if (resource_type == 2 && settings_.validate_topic_configs) {
-    std::map<std::string, std::string> changed;
-    for (auto& [k, v] : changes) if (v) changed[k] = *v;
-    if (auto err = settings_.validate_topic_configs(changed)) return {err->first, err->second, {}};
+    if (auto err = settings_.validate_topic_configs(resulting)) return {err->first, err->second, {}};
   }
   if (validate_only || changes.empty()) return {};
   std::vector<MetadataRecord> recs;

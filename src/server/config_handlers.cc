@@ -2,6 +2,8 @@
 // topics (resource type 2) and brokers (4). Topic overrides and dynamic broker
 // configs are metadata records; values are described with Kafka's sources and
 // synonyms by cluster/broker_config.
+#include <variant>
+
 #include "cluster/broker_config.h"
 #include "protocol/messages/alter_configs.h"
 #include "protocol/messages/describe_configs.h"
@@ -19,9 +21,13 @@ constexpr int8_t kBroker = 4;
 // The static config plus the dynamic layers recorded in the metadata image.
 cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image) {
   cluster::BrokerConfig cfg = *broker.settings().config;
+  // A layer is applied whole (it was validated whole); key by key only if the
+  // whole no longer passes, so one stale value does not hide the others.
   auto apply = [&](const std::string& resource, cluster::ConfigSource layer) {
     auto it = image.broker_configs.find(resource);
     if (it == image.broker_configs.end()) return;
+    cluster::BrokerConfig::DynamicChanges all(it->second.begin(), it->second.end());
+    if (!cfg.set_dynamic(layer, all)) return;
     for (auto& [k, v] : it->second) (void)cfg.set_dynamic(layer, k, v);
   };
   apply("", cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG);
@@ -42,11 +48,14 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
   auto& broker = *ctx.broker;
   auto image = ctx.shard->image;
   if (type == kTopic) {
-    if (!image->find_topic(name)) co_return AlterOutcome{ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Topic " + name + " does not exist."};
-    std::map<std::string, std::optional<std::string>, std::less<>> m;
-    for (auto& [k, v] : changes)
-      if (v) m[k] = v;
-    if (auto err = cluster::validate_topic_configs(m, broker.settings().config.get()))
+    auto* topic = image->find_topic(name);
+    if (!topic) co_return AlterOutcome{ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Topic " + name + " does not exist."};
+    // The overrides as they will be, so rules across keys see the kept ones.
+    std::map<std::string, std::string, std::less<>> resulting(topic->configs.begin(), topic->configs.end());
+    for (auto& [k, v] : changes) {
+      if (v) resulting[k] = *v; else resulting.erase(k);
+    }
+    if (auto err = cluster::validate_topic_configs(resulting, broker.settings().config.get()))
       co_return AlterOutcome{err->first, err->second};
     for (auto& [k, v] : changes)
       if (v) {
@@ -58,11 +67,9 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
       co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unexpected broker id " + name};
     auto cfg = effective_broker_config(broker, *image);
     auto layer = name.empty() ? cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG : cluster::ConfigSource::DYNAMIC_BROKER_CONFIG;
-    for (auto& [k, v] : changes) {
-      std::optional<std::string_view> sv;
-      if (v) sv = *v;
-      if (auto err = cfg.set_dynamic(layer, k, sv)) co_return AlterOutcome{ErrorCode::INVALID_CONFIG, *err};
-    }
+    // All changes at once, then Kafka's rules across keys. INVALID_CONFIG
+    // (Kafka answers INVALID_REQUEST here, which KAFKA-13609 calls a bug).
+    if (auto err = cfg.set_dynamic(layer, changes)) co_return AlterOutcome{ErrorCode::INVALID_CONFIG, *err};
   } else {
     co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unsupported resource type " + std::to_string(type)};
   }
@@ -72,6 +79,56 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
   AlterOutcome out{res.error, std::nullopt};
   if (!res.message.empty()) out.message = res.message;
   co_return out;
+}
+
+// Kafka's ConfigAdminManager.preprocess checks: INVALID_REQUEST for a key
+// given twice or a null value where one is needed.
+std::optional<AlterOutcome> preprocess_error(bool duplicate, const std::vector<std::string>& nulls) {
+  if (duplicate) return AlterOutcome{ErrorCode::INVALID_REQUEST, "Error due to duplicate config keys"};
+  if (nulls.empty()) return std::nullopt;
+  std::string names;
+  for (auto& n : nulls) names += (names.empty() ? "" : ", ") + n;
+  return AlterOutcome{ErrorCode::INVALID_REQUEST, "Null value not supported for : " + names};
+}
+
+constexpr int8_t kSet = 0;
+constexpr int8_t kDelete = 1;
+constexpr int8_t kAppend = 2;
+constexpr int8_t kSubtract = 3;
+
+// APPEND / SUBTRACT of IncrementalAlterConfigs: only LIST keys; the list
+// starts from the current value, else the key's default (as Kafka's
+// ConfigurationControlManager.getParts). Kafka's messages on error.
+std::variant<std::string, AlterOutcome> apply_list_op(int8_t type, const std::string& key, int8_t op,
+                                                      const std::optional<std::string>& current,
+                                                      const std::string& operand) {
+  const cluster::ConfigDef* def = type == kTopic ? cluster::find_topic_config(key) : cluster::find_broker_config(key);
+  const char* op_name = op == kAppend ? "APPEND" : "SUBTRACT";
+  if (def == nullptr) {
+    return AlterOutcome{ErrorCode::INVALID_CONFIG,
+                        type == kTopic ? "Unknown topic config name: " + key : "Unknown config name: " + key};
+  }
+  if (def->type != cluster::ConfigType::LIST) {
+    if (type == kTopic) {
+      return AlterOutcome{ErrorCode::INVALID_CONFIG,
+                          std::string("Can't ") + op_name + " to key " + key + " because its type is not LIST."};
+    }
+    return AlterOutcome{ErrorCode::INVALID_CONFIG, std::string("Config value ") +
+                                                       (op == kAppend ? "append" : "subtract") +
+                                                       " is not allowed for config key: " + key};
+  }
+  std::vector<std::string> list;
+  for (auto& item : cluster::parse_list(current.value_or(std::string(def->default_value.value_or(""))))) {
+    if (!item.empty()) list.push_back(item);
+  }
+  for (auto& item : cluster::parse_list(operand)) {
+    auto pos = std::find(list.begin(), list.end(), item);
+    if (op == kAppend && pos == list.end()) list.push_back(item);
+    if (op == kSubtract && pos != list.end()) list.erase(pos);
+  }
+  std::string joined;
+  for (auto& item : list) joined += (joined.empty() ? "" : ",") + item;
+  return joined;
 }
 
 }  // namespace
@@ -147,9 +204,17 @@ asio::awaitable<net::Response> handle_alter_configs(RequestContext& ctx, protoco
     // AlterConfigs replaces the whole set: what is not given is removed.
     std::vector<Change> changes;
     std::set<std::string> given;
+    std::vector<std::string> nulls;
+    bool duplicate = false;
     for (auto& c : res.configs) {
+      if (!c.value) nulls.push_back(c.name);
       changes.emplace_back(c.name, c.value);
-      given.insert(c.name);
+      duplicate |= !given.insert(c.name).second;
+    }
+    if (auto bad = preprocess_error(duplicate, nulls)) {
+      out.error_code = to_int(bad->error);
+      out.error_message = bad->message;
+      continue;
     }
     auto image = ctx.shard->image;
     if (res.resource_type == kTopic) {
@@ -187,39 +252,34 @@ asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext& 
       auto it = image->broker_configs.find(res.resource_name);
       if (it != image->broker_configs.end()) current = it->second;
     }
-    std::vector<Change> changes;
-    ErrorCode err = ErrorCode::NONE;
-    std::string msg;
+    std::set<std::string> given;
+    std::vector<std::string> nulls;
+    bool duplicate = false;
     for (auto& c : res.configs) {
-      switch (c.config_operation) {
-        case 0:  // SET
-          changes.emplace_back(c.name, c.value);
-          break;
-        case 1:  // DELETE
-          changes.emplace_back(c.name, std::nullopt);
-          break;
-        case 2:    // APPEND to a list
-        case 3: {  // SUBTRACT from a list
-          auto list = cluster::parse_list(current.count(c.name) ? current[c.name] : "");
-          auto items = cluster::parse_list(c.value.value_or(""));
-          for (auto& i : items) {
-            auto pos = std::find(list.begin(), list.end(), i);
-            if (c.config_operation == 2 && pos == list.end()) list.push_back(i);
-            if (c.config_operation == 3 && pos != list.end()) list.erase(pos);
-          }
-          std::string joined;
-          for (auto& i : list) joined += (joined.empty() ? "" : ",") + i;
-          changes.emplace_back(c.name, joined);
-          break;
-        }
-        default:
-          err = ErrorCode::INVALID_REQUEST;
-          msg = "Unknown config operation " + std::to_string(c.config_operation);
+      duplicate |= !given.insert(c.name).second;
+      if (c.config_operation != kDelete && !c.value) nulls.push_back(c.name);
+    }
+    std::optional<AlterOutcome> bad = preprocess_error(duplicate, nulls);
+    std::vector<Change> changes;
+    for (auto& c : res.configs) {
+      if (bad) break;
+      if (c.config_operation == kSet) {
+        changes.emplace_back(c.name, c.value);
+      } else if (c.config_operation == kDelete) {
+        changes.emplace_back(c.name, std::nullopt);
+      } else if (c.config_operation == kAppend || c.config_operation == kSubtract) {
+        auto it = current.find(c.name);
+        auto joined = apply_list_op(res.resource_type, c.name, c.config_operation,
+                                    it == current.end() ? std::nullopt : std::optional<std::string>(it->second),
+                                    *c.value);
+        if (auto* e = std::get_if<AlterOutcome>(&joined)) bad = *e; else changes.emplace_back(c.name, std::get<std::string>(joined));
+      } else {
+        bad = AlterOutcome{ErrorCode::INVALID_REQUEST, "Unknown operations type " + std::to_string(c.config_operation)};
       }
     }
-    if (err != ErrorCode::NONE) {
-      out.error_code = to_int(err);
-      out.error_message = msg;
+    if (bad) {
+      out.error_code = to_int(bad->error);
+      out.error_message = bad->message;
       continue;
     }
     auto op = alter(ctx, res.resource_type, res.resource_name, std::move(changes), req.validate_only);
