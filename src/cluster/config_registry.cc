@@ -466,8 +466,10 @@ void add_broker_coordinators(std::vector<ConfigDef>& v) {
              "How often stale offsets are looked for."),
       broker("offsets.retention.minutes", INT, "10080", at_least(1), kHigh, kRO,
              "How long committed offsets of an empty group are kept."),
-      broker("offsets.topic.compression.codec", INT, "0", none(), kHigh, kRO,
-             "Compression codec of the offsets topic."),
+      // No validator in Kafka's ConfigDef, but its start-up fails on an id
+      // CompressionType.forId does not know (0 none .. 4 zstd).
+      broker("offsets.topic.compression.codec", INT, "0", between(0, 4), kHigh, kRO,
+             "Compression codec id of the offsets topic: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd."),
       broker("offsets.topic.num.partitions", INT, "50", at_least(1), kHigh, kRO,
              "Partitions of __consumer_offsets (do not change after deployment)."),
       broker("offsets.topic.replication.factor", SHORT, "3", at_least(1), kHigh, kRO,

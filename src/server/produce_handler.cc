@@ -45,8 +45,9 @@ ErrorCode check_keys_for_compaction(std::span<const uint8_t> batch) {
 ErrorCode validate(RequestContext& ctx, PartitionWork& w, const protocol::Records& recs, const storage::LogConfig& cfg,
                    int64_t now) {
   if (recs.is_null || recs.view.empty()) return ErrorCode::CORRUPT_MESSAGE;
-  // A record set that could never fit in a segment (Kafka's RecordBatchTooLargeException).
-  if (static_cast<int64_t>(recs.view.size()) > cfg.segment_bytes) return ErrorCode::RECORD_LIST_TOO_LARGE;
+  // No segment.bytes check: a record set larger than a segment gets a segment
+  // of its own (Kafka answers RECORD_LIST_TOO_LARGE, which makes every produce
+  // fail at segment.bytes values its ConfigDef accepts; README, deviations).
   auto mem = std::span<uint8_t>(const_cast<uint8_t*>(recs.view.data()), recs.view.size());
   if (ctx.api_version < 3) {
     // Produce v0-2 carries legacy message sets (magic 0/1): up-convert to v2.
