@@ -83,7 +83,7 @@ TEST(ConfigRanges, EveryIntegralKeyAtAndJustOutsideItsBounds) {
       ++checked;
     }
   }
-  EXPECT_GT(checked, 150);
+  EXPECT_GE(checked, 150);  // every INT, SHORT and LONG key of both tables
 }
 
 // Booleans, doubles, enums and lists: the accepted forms and one refused form each.
