@@ -53,6 +53,12 @@ const Group::Member* Group::find_static(const std::string& instance_id) const {
   return m == members_.end() ? nullptr : &m->second;
 }
 
+void Group::forget_static(const Member& m) {
+  if (!m.group_instance_id) return;
+  auto it = static_members_.find(*m.group_instance_id);
+  if (it != static_members_.end() && it->second == m.member_id) static_members_.erase(it);
+}
+
 // A member may join only with a protocol type and at least one protocol the
 // group's current members all support.
 bool Group::supports_protocols(const JoinParams& p) const {
@@ -148,23 +154,27 @@ void Group::join_new_member(const JoinParams& p, int64_t now, JoinCallback cb) {
 void Group::join_known_member(const JoinParams& p, int64_t now, JoinCallback cb) {
   if (auto pending = pending_members_.find(p.member_id); pending != pending_members_.end()) {
     pending_members_.erase(pending);
+    if (p.group_instance_id) {
+      // Only dynamic members are ever pending (static ones join at once), so
+      // Kafka treats this as impossible; taking the instance id here would
+      // leave two members claiming it. The client starts over instead.
+      JoinResult err;
+      err.member_id = p.member_id;
+      err.error = ErrorCode::UNKNOWN_MEMBER_ID;
+      maybe_complete_join(now);
+      return cb(std::move(err));
+    }
     add_member(p, p.member_id, now, std::move(cb));
     if (state_ != GroupState::PreparingRebalance) prepare_rebalance(now);
     maybe_complete_join(now);
     return;
   }
-  auto it = members_.find(p.member_id);
   JoinResult err;
   err.member_id = p.member_id;
-  if (it == members_.end() || state_ == GroupState::Empty) {
-    err.error = ErrorCode::UNKNOWN_MEMBER_ID;
-    return cb(std::move(err));
-  }
-  auto& m = it->second;
-  if (p.group_instance_id && m.group_instance_id != p.group_instance_id) {
-    err.error = ErrorCode::FENCED_INSTANCE_ID;
-    return cb(std::move(err));
-  }
+  err.error = validate_member(p.member_id, p.group_instance_id);
+  if (err.error == ErrorCode::NONE && state_ == GroupState::Empty) err.error = ErrorCode::UNKNOWN_MEMBER_ID;
+  if (err.error != ErrorCode::NONE) return cb(std::move(err));
+  auto& m = members_.at(p.member_id);
   bool same_protocols = m.protocols == p.protocols;
   switch (state_) {
     case GroupState::PreparingRebalance:
@@ -250,7 +260,7 @@ void Group::complete_join(int64_t now) {
   // Members that did not rejoin in time are out.
   for (auto it = members_.begin(); it != members_.end();) {
     if (!it->second.awaiting_join) {
-      if (it->second.group_instance_id) static_members_.erase(*it->second.group_instance_id);
+      forget_static(it->second);
       it = members_.erase(it);
     } else {
       ++it;
@@ -339,16 +349,15 @@ void Group::sync(const std::string& member_id, const std::optional<std::string>&
                  const std::optional<std::string>& protocol_type, const std::optional<std::string>& protocol_name,
                  std::map<std::string, Bytes> assignments, int64_t now, SyncCallback cb) {
   SyncResult r;
-  auto it = members_.find(member_id);
   if (state_ == GroupState::Dead) r.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  else if (it == members_.end()) r.error = ErrorCode::UNKNOWN_MEMBER_ID;
-  else if (instance_id && it->second.group_instance_id != instance_id) r.error = ErrorCode::FENCED_INSTANCE_ID;
+  else if (auto e = validate_member(member_id, instance_id); e != ErrorCode::NONE) r.error = e;
   else if (generation != generation_) r.error = ErrorCode::ILLEGAL_GENERATION;
   else if ((protocol_type && protocol_type != protocol_type_) || (protocol_name && protocol_name != protocol_name_))
     r.error = ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
+  else if (state_ == GroupState::Empty) r.error = ErrorCode::UNKNOWN_MEMBER_ID;
   else if (state_ == GroupState::PreparingRebalance) r.error = ErrorCode::REBALANCE_IN_PROGRESS;
   if (r.error != ErrorCode::NONE) return cb(std::move(r));
-  auto& m = it->second;
+  auto& m = members_.at(member_id);
   m.session_deadline = now + m.session_timeout_ms;
   if (state_ == GroupState::Stable) {
     r.protocol_type = protocol_type_;
@@ -377,30 +386,33 @@ void Group::sync(const std::string& member_id, const std::optional<std::string>&
 ErrorCode Group::heartbeat(const std::string& member_id, const std::optional<std::string>& instance_id,
                            int32_t generation, int64_t now) {
   if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  auto it = members_.find(member_id);
-  if (it == members_.end() || state_ == GroupState::Empty) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (instance_id && it->second.group_instance_id != instance_id) return ErrorCode::FENCED_INSTANCE_ID;
+  if (auto e = validate_member(member_id, instance_id); e != ErrorCode::NONE) return e;
   if (generation != generation_) return ErrorCode::ILLEGAL_GENERATION;
-  it->second.session_deadline = now + it->second.session_timeout_ms;
+  if (state_ == GroupState::Empty) return ErrorCode::UNKNOWN_MEMBER_ID;
+  auto& m = members_.at(member_id);
+  m.session_deadline = now + m.session_timeout_ms;
   if (state_ == GroupState::PreparingRebalance) return ErrorCode::REBALANCE_IN_PROGRESS;
   return ErrorCode::NONE;
 }
 
+// Kafka's order: without a member id (an admin removing a static member by
+// its instance id) whoever holds the instance id now leaves; a pending member
+// id just goes; otherwise the member is validated like any other request, so a
+// replaced static member's leave is FENCED_INSTANCE_ID and removes nobody.
 ErrorCode Group::leave(const std::string& member_id, const std::optional<std::string>& instance_id, int64_t now) {
   if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  std::string id = member_id;
-  if (instance_id) {
-    auto* m = find_static(*instance_id);
+  if (member_id.empty()) {
+    auto* m = instance_id ? find_static(*instance_id) : nullptr;
     if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
-    if (!member_id.empty() && m->member_id != member_id) return ErrorCode::FENCED_INSTANCE_ID;
-    id = m->member_id;
+    remove_member(std::string(m->member_id), now);
+    return ErrorCode::NONE;
   }
-  if (pending_members_.erase(id)) {
+  if (pending_members_.erase(member_id)) {
     maybe_complete_join(now);
     return ErrorCode::NONE;
   }
-  if (!members_.count(id)) return ErrorCode::UNKNOWN_MEMBER_ID;
-  remove_member(id, now);
+  if (auto e = validate_member(member_id, instance_id); e != ErrorCode::NONE) return e;
+  remove_member(member_id, now);
   return ErrorCode::NONE;
 }
 
@@ -409,7 +421,7 @@ void Group::remove_member(const std::string& member_id, int64_t now) {
   if (it == members_.end()) return;
   Member m = std::move(it->second);
   members_.erase(it);
-  if (m.group_instance_id) static_members_.erase(*m.group_instance_id);
+  forget_static(m);
   if (m.awaiting_join) {
     JoinResult r;
     r.error = ErrorCode::UNKNOWN_MEMBER_ID;
@@ -436,18 +448,28 @@ void Group::remove_member(const std::string& member_id, int64_t now) {
   }
 }
 
-ErrorCode Group::validate_commit(const std::string& member_id, const std::optional<std::string>& instance_id,
-                                 int32_t generation) const {
-  if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (generation < 0 && member_id.empty() && !instance_id) {
-    // A simple (non-member) commit: only while nobody is in the group.
-    return state_ == GroupState::Empty ? ErrorCode::NONE : ErrorCode::UNKNOWN_MEMBER_ID;
+ErrorCode Group::validate_member(const std::string& member_id, const std::optional<std::string>& instance_id) const {
+  if (instance_id) {
+    auto it = static_members_.find(*instance_id);
+    if (it == static_members_.end()) return ErrorCode::UNKNOWN_MEMBER_ID;
+    if (it->second != member_id) return ErrorCode::FENCED_INSTANCE_ID;
   }
-  auto it = members_.find(member_id);
-  if (it == members_.end()) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (instance_id && it->second.group_instance_id != instance_id) return ErrorCode::FENCED_INSTANCE_ID;
-  if (generation != generation_) return ErrorCode::ILLEGAL_GENERATION;
-  if (state_ == GroupState::CompletingRebalance) return ErrorCode::REBALANCE_IN_PROGRESS;
+  return members_.count(member_id) ? ErrorCode::NONE : ErrorCode::UNKNOWN_MEMBER_ID;
+}
+
+ErrorCode Group::validate_commit(const std::string& member_id, const std::optional<std::string>& instance_id,
+                                 int32_t generation, bool transactional) const {
+  if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  // Generation -1: an admin client or a consumer without group management,
+  // which may commit while nobody is in the group.
+  if (generation < 0 && state_ == GroupState::Empty) return ErrorCode::NONE;
+  if (generation >= 0 || !member_id.empty() || instance_id) {
+    if (auto e = validate_member(member_id, instance_id); e != ErrorCode::NONE) return e;
+    if (generation != generation_) return ErrorCode::ILLEGAL_GENERATION;
+  } else if (!transactional) {
+    return ErrorCode::UNKNOWN_MEMBER_ID;  // only members commit to a group with members
+  }
+  if (!transactional && state_ == GroupState::CompletingRebalance) return ErrorCode::REBALANCE_IN_PROGRESS;
   return ErrorCode::NONE;
 }
 

@@ -114,9 +114,19 @@ class Group {
                       int64_t now);
   // One member of a LeaveGroup request (member id, or instance id for static members).
   ErrorCode leave(const std::string& member_id, const std::optional<std::string>& instance_id, int64_t now);
-  // Offset commits: NONE if this member/generation may commit now.
+  // Offset commits: NONE if this member/generation may commit now. A
+  // transactional commit (TxnOffsetCommit) is checked only when it names a
+  // member or generation (older versions name neither), and not refused while
+  // the group completes a rebalance.
   ErrorCode validate_commit(const std::string& member_id, const std::optional<std::string>& instance_id,
-                            int32_t generation) const;
+                            int32_t generation, bool transactional = false) const;
+  // Kafka's validateCurrentMember: with an instance id, that static member must
+  // exist and still be `member_id` (FENCED_INSTANCE_ID once a newer member with
+  // the same instance id replaced it); without one, the member id must exist.
+  // The static mapping is checked first, so a replaced member learns it was
+  // fenced (fatal for it) instead of UNKNOWN_MEMBER_ID (it would rejoin and
+  // take the instance back).
+  ErrorCode validate_member(const std::string& member_id, const std::optional<std::string>& instance_id) const;
   // Fires expired deadlines (sessions, the join phase, the sync phase).
   void tick(int64_t now);
   // DeleteGroups: only an empty group can be deleted; it becomes Dead.
@@ -170,6 +180,7 @@ class Group {
   void transition(GroupState to, int64_t now);
   int32_t max_rebalance_timeout() const;
   const Member* find_static(const std::string& instance_id) const;
+  void forget_static(const Member& m);  // drops the instance id's mapping if it still names m
 
   std::string id_;
   GroupConfig config_;

@@ -310,8 +310,9 @@ asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork&
   auto& c = broker.group_coordinator(target.id);
   if (!target.find(w.tp)) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
   auto* g = c.find(w.group);
-  bool simple = w.generation < 0 && w.member_id.empty() && !w.instance_id;
-  if (!g && !simple) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
+  // No group: generation -1 creates one (a consumer without group management); any other
+  // generation is from a group that no longer exists (Kafka's rule).
+  if (!g && w.generation >= 0) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
   if (!g) g = &c.get_or_create(w.group);
   if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
     co_return set_all(err);

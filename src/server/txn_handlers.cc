@@ -458,15 +458,14 @@ asio::awaitable<void> txn_commit_on_shard(Broker& b, Shard& s, TopicPartition tp
     out = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
     co_return;
   }
-  // KIP-447: a producer that names its consumer's generation must be current.
-  if (generation >= 0) {
-    auto* g = c.find(group);
-    if (!g) {
-      out = ErrorCode::ILLEGAL_GENERATION;
-      co_return;
-    }
-    out = g->validate_commit(member, instance, generation);
+  // KIP-447: a producer that names its consumer's member (or generation) must
+  // be current; a replaced static member is fenced.
+  if (auto* g = c.find(group)) {
+    out = g->validate_commit(member, instance, generation, /*transactional=*/true);
     if (out != ErrorCode::NONE) co_return;
+  } else if (generation >= 0) {
+    out = ErrorCode::ILLEGAL_GENERATION;
+    co_return;
   }
   std::vector<KeyValue> kvs;
   for (auto& i : items)

@@ -56,9 +56,10 @@ class GroupTest : public ::testing::Test {
     EXPECT_EQ(first->r.error, ErrorCode::MEMBER_ID_REQUIRED);
     return join(params(first->r.member_id, protocols));
   }
-  Synced* sync(const std::string& id, int32_t gen, std::map<std::string, Bytes> a = {}) {
+  Synced* sync(const std::string& id, int32_t gen, std::map<std::string, Bytes> a = {},
+               std::optional<std::string> instance = std::nullopt) {
     auto* s = &syncs.emplace_back();
-    g.sync(id, std::nullopt, gen, std::nullopt, std::nullopt, std::move(a), now, [s](SyncResult r) {
+    g.sync(id, instance, gen, std::nullopt, std::nullopt, std::move(a), now, [s](SyncResult r) {
       s->done = true;
       s->r = std::move(r);
     });
@@ -280,9 +281,129 @@ TEST_F(GroupTest, SessionTimeoutBoundsMaxSizeAndFencedInstances) {
   s.group_instance_id = "i1";
   auto* a = join(s);
   ASSERT_EQ(a->r.error, ErrorCode::NONE);
-  EXPECT_EQ(g.heartbeat(a->r.member_id, std::string("other"), 1, now), ErrorCode::FENCED_INSTANCE_ID);
+  // An instance id nobody holds: Kafka answers UNKNOWN_MEMBER_ID (the client resets and rejoins).
+  EXPECT_EQ(g.heartbeat(a->r.member_id, std::string("other"), 1, now), ErrorCode::UNKNOWN_MEMBER_ID);
   EXPECT_EQ(g.leave("", std::string("i1"), now), ErrorCode::NONE);
   EXPECT_EQ(g.state(), GroupState::Empty);
+}
+
+// ---- static membership fencing (Kafka's validateCurrentMember) -------------------------------
+
+// A static member (instance "i1") that another process replaced by joining
+// with the same instance id and no member id.
+class StaticFencingTest : public GroupTest {
+ protected:
+  void SetUp() override {
+    auto p = params("");
+    p.group_instance_id = "i1";
+    auto* a = join(p);
+    ASSERT_EQ(a->r.error, ErrorCode::NONE);
+    old_id = a->r.member_id;
+    sync(old_id, 1, {{old_id, Bytes{7}}}, i1);
+    ASSERT_EQ(g.state(), GroupState::Stable);
+    auto* b = join(p);  // the replacement
+    ASSERT_EQ(b->r.error, ErrorCode::NONE);
+    new_id = b->r.member_id;
+    ASSERT_NE(new_id, old_id);
+  }
+  std::optional<std::string> i1 = std::string("i1");
+  std::string old_id, new_id;
+};
+
+TEST_F(StaticFencingTest, ReplacedMemberIsFencedOnEveryApi) {
+  EXPECT_EQ(g.heartbeat(old_id, i1, 1, now), ErrorCode::FENCED_INSTANCE_ID);
+  auto* s = sync(old_id, 1, {}, i1);
+  ASSERT_TRUE(s->done);
+  EXPECT_EQ(s->r.error, ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.validate_commit(old_id, i1, 1), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.validate_commit(old_id, i1, 1, /*transactional=*/true), ErrorCode::FENCED_INSTANCE_ID);
+  auto rejoin = params(old_id);
+  rejoin.group_instance_id = i1;
+  auto* j = join(rejoin);
+  ASSERT_TRUE(j->done);
+  EXPECT_EQ(j->r.error, ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.leave(old_id, i1, now), ErrorCode::FENCED_INSTANCE_ID);
+  // None of that disturbed the replacement: same generation, no rebalance.
+  EXPECT_EQ(g.state(), GroupState::Stable);
+  EXPECT_EQ(g.member_count(), 1u);
+  EXPECT_EQ(g.heartbeat(new_id, i1, 1, now), ErrorCode::NONE);
+  EXPECT_EQ(g.validate_commit(new_id, i1, 1), ErrorCode::NONE);
+  auto* ns = sync(new_id, 1, {}, i1);
+  ASSERT_TRUE(ns->done);
+  EXPECT_EQ(ns->r.error, ErrorCode::NONE);
+  EXPECT_EQ(ns->r.assignment, Bytes{7});
+}
+
+TEST_F(StaticFencingTest, InstanceIdIsCheckedBeforeTheMemberId) {
+  // Any member id other than the holder's, known or not, is fenced for that instance id.
+  EXPECT_EQ(g.heartbeat("nobody", i1, 1, now), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.heartbeat("", i1, 1, now), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.validate_commit("nobody", i1, 99), ErrorCode::FENCED_INSTANCE_ID);  // before the generation
+  // An instance id nobody holds: unknown member, whatever the member id.
+  EXPECT_EQ(g.heartbeat(new_id, std::string("i2"), 1, now), ErrorCode::UNKNOWN_MEMBER_ID);
+  // Without an instance id only the member id counts.
+  EXPECT_EQ(g.heartbeat(old_id, std::nullopt, 1, now), ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(g.heartbeat(new_id, std::nullopt, 1, now), ErrorCode::NONE);
+  EXPECT_EQ(g.heartbeat(new_id, i1, 0, now), ErrorCode::ILLEGAL_GENERATION);
+}
+
+TEST_F(StaticFencingTest, LeaveByInstanceIdRemovesWhoeverHoldsIt) {
+  // LeaveGroup v3+ members[] entry with only the instance id (an admin removing the member).
+  EXPECT_EQ(g.leave("", i1, now), ErrorCode::NONE);
+  EXPECT_EQ(g.member_count(), 0u);
+  EXPECT_EQ(g.state(), GroupState::Empty);
+  EXPECT_EQ(g.leave("", i1, now), ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(g.leave("", std::nullopt, now), ErrorCode::UNKNOWN_MEMBER_ID);
+  // The fenced member cannot commit into the emptied group under its old generation either.
+  EXPECT_EQ(g.validate_commit(old_id, i1, 1), ErrorCode::UNKNOWN_MEMBER_ID);
+}
+
+TEST_F(GroupTest, StaticReplacementDuringRebalanceFencesTheWaitingSync) {
+  auto* leader = join_new();  // a dynamic leader
+  auto lid = leader->r.member_id;
+  sync(lid, 1, {{lid, Bytes{1}}});
+  auto p = params("");
+  p.group_instance_id = "i1";
+  auto* follower = join(p);  // a static follower starts a rebalance
+  EXPECT_FALSE(follower->done);
+  join(params(lid));
+  ASSERT_TRUE(follower->done);
+  ASSERT_EQ(g.state(), GroupState::CompletingRebalance);
+  auto fid = follower->r.member_id;
+  auto* waiting = sync(fid, 2, {}, std::string("i1"));
+  EXPECT_FALSE(waiting->done);  // waits for the leader's assignment
+  auto* third = join(p);         // another process takes the instance id over
+  ASSERT_TRUE(waiting->done);
+  EXPECT_EQ(waiting->r.error, ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(g.heartbeat(fid, std::string("i1"), 2, now), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_FALSE(third->done);  // it joins the new rebalance
+  EXPECT_EQ(g.state(), GroupState::PreparingRebalance);
+}
+
+TEST_F(GroupTest, PendingMemberCannotClaimAnInstanceId) {
+  auto* first = join(params(""));
+  ASSERT_EQ(first->r.error, ErrorCode::MEMBER_ID_REQUIRED);
+  auto p = params(first->r.member_id);
+  p.group_instance_id = "i1";
+  auto* j = join(p);
+  ASSERT_TRUE(j->done);
+  EXPECT_EQ(j->r.error, ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(g.member_count(), 0u);
+  EXPECT_FALSE(g.has_pending_members());
+}
+
+TEST_F(GroupTest, CommitsWithoutGenerationFollowKafka) {
+  // Generation -1 in an Empty group: an admin or a manual-assignment consumer, whatever ids it sends.
+  EXPECT_EQ(g.validate_commit("", std::nullopt, -1), ErrorCode::NONE);
+  EXPECT_EQ(g.validate_commit("m", std::string("i9"), -1), ErrorCode::NONE);
+  auto* j = join_new();
+  auto id = j->r.member_id;
+  sync(id, 1, {{id, Bytes{1}}});
+  ASSERT_EQ(g.state(), GroupState::Stable);
+  EXPECT_EQ(g.validate_commit("", std::nullopt, -1), ErrorCode::UNKNOWN_MEMBER_ID);
+  // TxnOffsetCommit before v3 names no member: not checked against the group.
+  EXPECT_EQ(g.validate_commit("", std::nullopt, -1, /*transactional=*/true), ErrorCode::NONE);
+  EXPECT_EQ(g.validate_commit("other", std::nullopt, 1, /*transactional=*/true), ErrorCode::UNKNOWN_MEMBER_ID);
 }
 
 }  // namespace
