@@ -1,5 +1,6 @@
 #include "cluster/controller.h"
 
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -8,7 +9,7 @@
 
 namespace samsa::cluster {
 
-Controller::Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr)> publish)
+Controller::Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr, DeltaPtr)> publish)
     : settings_(std::move(settings)), log_(log), publish_(std::move(publish)),
       image_(std::make_shared<MetadataImage>()) {}
 
@@ -21,6 +22,9 @@ void Controller::load() {
       spdlog::warn("metadata log: skipping undecodable record at offset {}", offset);
       return;
     }
+    if (auto* t = std::get_if<TopicRecord>(&*rec); t && is_cluster_metadata_topic(t->name))
+      spdlog::warn("metadata log: ignoring a topic named {} at offset {} (the metadata log's own name)", t->name,
+                   offset);
     apply_record(*img, *rec);
     img->last_offset = offset;
     ++n;
@@ -28,7 +32,9 @@ void Controller::load() {
   img->controller_id = settings_.node_id;
   image_ = img;
   spdlog::info("metadata: replayed {} records, {} topics", n, img->topics.size());
-  publish_(image_);
+  auto delta = std::make_shared<ImageDelta>();
+  delta->full = true;
+  publish_(image_, delta);
 }
 
 Uuid Controller::random_uuid() {
@@ -40,6 +46,8 @@ Uuid Controller::random_uuid() {
   return u;
 }
 
+// One batch in the log, one new image sharing every untouched topic with the
+// previous one, one publish naming the topics the batch touched.
 bool Controller::commit(const std::vector<MetadataRecord>& records) {
   std::vector<protocol::Bytes> values;
   values.reserve(records.size());
@@ -47,37 +55,110 @@ bool Controller::commit(const std::vector<MetadataRecord>& records) {
   auto last = log_.append(values);
   if (!last) return false;
   auto img = std::make_shared<MetadataImage>(*image_);
-  for (auto& r : records) apply_record(*img, r);
+  auto delta = std::make_shared<ImageDelta>();
+  std::set<std::string> touched;
+  for (auto& r : records) {
+    if (auto* t = std::get_if<TopicRecord>(&r)) {
+      touched.insert(t->name);
+    } else if (auto* p = std::get_if<PartitionRecord>(&r)) {
+      if (auto* name = img->topic_names.find(p->topic_id)) touched.insert(*name);
+    } else if (auto* c = std::get_if<ConfigRecord>(&r)) {
+      if (c->resource_type == 2) touched.insert(c->resource_name);
+      else delta->full = true;  // broker defaults reach every topic's log config
+    } else if (auto* rm = std::get_if<RemoveTopicRecord>(&r)) {
+      if (auto* name = img->topic_names.find(rm->topic_id)) touched.insert(*name);
+    }
+    apply_record(*img, r);
+  }
   img->last_offset = *last;
+  delta->topics.assign(touched.begin(), touched.end());
   image_ = img;
-  publish_(image_);
+  publish_(image_, delta);
   return true;
 }
 
-OpResult Controller::create_topic(const TopicSpec& spec, bool validate_only) {
+std::optional<OpResult> Controller::replica_error(const std::vector<int32_t>& replicas) const {
+  if (replicas.empty()) return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Empty replica assignment.", {}};
+  // More replicas than registered brokers means a duplicate or an unknown
+  // broker: refused before anything proportional to the list is done.
+  if (replicas.size() > std::max<size_t>(image_->brokers.size(), 1))
+    return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Duplicate brokers not allowed in replica assignment.", {}};
+  for (auto b : replicas)
+    if (!image_->brokers.count(b))
+      return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Broker " + std::to_string(b) + " is not registered.", {}};
+  std::vector<int32_t> sorted = replicas;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Duplicate brokers not allowed in replica assignment.", {}};
+  return std::nullopt;
+}
+
+std::optional<OpResult> Controller::budget_error(int64_t adding) const {
+  if (settings_.max_partitions <= 0 || image_->partition_count + adding <= settings_.max_partitions) return std::nullopt;
+  return OpResult{ErrorCode::POLICY_VIOLATION,
+                  "Creating " + std::to_string(adding) + " partition(s) would bring this broker to " +
+                      std::to_string(image_->partition_count + adding) + " partitions, above its limit of " +
+                      std::to_string(settings_.max_partitions) + " (" + settings_.max_partitions_reason + ").",
+                  {}};
+}
+
+std::vector<OpResult> Controller::create_topics(const std::vector<TopicSpec>& specs, bool validate_only) {
+  std::vector<OpResult> out(specs.size());
+  // Kafka's bound, on what the request asks for, before anything is allocated.
+  int64_t asked = 0;
+  for (auto& s : specs) {
+    if (!s.assignments.empty()) asked += static_cast<int64_t>(s.assignments.size());
+    else if (s.num_partitions == -1) asked += settings_.default_partitions;
+    else if (s.num_partitions > 0) asked += s.num_partitions;
+  }
+  if (asked > kMaxPartitionsPerRequest) {
+    for (auto& r : out) r = {ErrorCode::POLICY_VIOLATION, kExcessivePartitionsMessage, {}};
+    return out;
+  }
+  std::vector<MetadataRecord> recs;
+  int64_t pending_partitions = 0;
+  std::map<std::string, std::string> pending;  // unified name -> name, of the topics planned so far
+  for (size_t i = 0; i < specs.size(); ++i) out[i] = plan_topic(specs[i], pending_partitions, pending, recs);
+  if (validate_only || recs.empty()) return out;
+  if (!commit(recs)) {
+    for (auto& r : out)
+      if (r.error == ErrorCode::NONE) r = {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
+  }
+  return out;
+}
+
+OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitions,
+                                std::map<std::string, std::string>& pending, std::vector<MetadataRecord>& recs) {
+  if (is_cluster_metadata_topic(spec.name)) return {ErrorCode::INVALID_REQUEST, cluster_metadata_creation_message(), {}};
   if (auto err = topic_name_error(spec.name)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, *err, {}};
   if (image_->find_topic(spec.name))
     return {ErrorCode::TOPIC_ALREADY_EXISTS, "Topic '" + spec.name + "' already exists.", {}};
-  for (auto& [name, t] : image_->topics) {
-    if (topics_collide(name, spec.name))
-      return {ErrorCode::INVALID_TOPIC_EXCEPTION, topic_collision_message(spec.name, name), {}};
+  const std::string unified = unify_collision_chars(spec.name);
+  if (has_collision_chars(spec.name)) {
+    if (auto* names = image_->collision_names.find(unified); names && !names->empty())
+      return {ErrorCode::INVALID_TOPIC_EXCEPTION, topic_collision_message(spec.name, names->front()), {}};
+  }
+  if (auto it = pending.find(unified); it != pending.end()) {  // an earlier topic of this request
+    if (it->second == spec.name)
+      return {ErrorCode::TOPIC_ALREADY_EXISTS, "Topic '" + spec.name + "' already exists.", {}};
+    return {ErrorCode::INVALID_TOPIC_EXCEPTION, topic_collision_message(spec.name, it->second), {}};
   }
   int32_t nparts = spec.num_partitions == -1 ? settings_.default_partitions : spec.num_partitions;
   int16_t rf = spec.replication_factor == -1 ? settings_.default_replication_factor : spec.replication_factor;
   int32_t live = static_cast<int32_t>(std::max<size_t>(image_->brokers.size(), 1));
-  std::map<int32_t, std::vector<int32_t>> assignment = spec.assignments;
-  if (!assignment.empty()) {
+  if (!spec.assignments.empty()) {
     if (spec.num_partitions != -1 || spec.replication_factor != -1)
       return {ErrorCode::INVALID_REQUEST,
               "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.", {}};
-    nparts = static_cast<int32_t>(assignment.size());
+    nparts = static_cast<int32_t>(spec.assignments.size());
+    size_t first_rf = spec.assignments.begin()->second.size();
     for (int32_t p = 0; p < nparts; ++p) {
-      auto it = assignment.find(p);
-      if (it == assignment.end() || it->second.empty())
+      auto it = spec.assignments.find(p);
+      if (it == spec.assignments.end())
         return {ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Partitions must be numbered consecutively from 0.", {}};
-      for (auto b : it->second)
-        if (!image_->brokers.count(b))
-          return {ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Broker " + std::to_string(b) + " is not registered.", {}};
+      if (auto err = replica_error(it->second)) return *err;
+      if (it->second.size() != first_rf)
+        return {ErrorCode::INVALID_REPLICA_ASSIGNMENT, "All partitions should have the same number of replicas.", {}};
     }
   } else {
     if (nparts <= 0) return {ErrorCode::INVALID_PARTITIONS, "Number of partitions must be larger than 0.", {}};
@@ -87,26 +168,29 @@ OpResult Controller::create_topic(const TopicSpec& spec, bool validate_only) {
               "Unable to replicate the partition " + std::to_string(rf) + " time(s): The target replication factor of " +
                   std::to_string(rf) + " cannot be reached because only " + std::to_string(live) +
                   " broker(s) are registered.", {}};
-    std::vector<int32_t> ids;
-    for (auto& [id, b] : image_->brokers) ids.push_back(id);
-    if (ids.empty()) ids.push_back(settings_.node_id);
-    for (int32_t p = 0; p < nparts; ++p) {
-      std::vector<int32_t> replicas;
-      for (int32_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
-      assignment[p] = replicas;
-    }
   }
+  // nparts is bounded by kMaxPartitionsPerRequest from here on.
+  if (auto err = budget_error(pending_partitions + nparts)) return *err;
   if (settings_.validate_topic_configs) {
     if (auto err = settings_.validate_topic_configs(spec.configs)) return {err->first, err->second, {}};
   }
-  if (validate_only) return {};
+  std::vector<int32_t> ids;
+  for (auto& [id, b] : image_->brokers) ids.push_back(id);
+  if (ids.empty()) ids.push_back(settings_.node_id);
   Uuid id = random_uuid();
-  std::vector<MetadataRecord> recs;
   recs.push_back(TopicRecord{spec.name, id});
-  for (auto& [p, replicas] : assignment)
+  for (int32_t p = 0; p < nparts; ++p) {
+    std::vector<int32_t> replicas;
+    if (!spec.assignments.empty()) {
+      replicas = spec.assignments.at(p);
+    } else {
+      for (int32_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
+    }
     recs.push_back(PartitionRecord{id, p, replicas, replicas, replicas.front(), 0});
+  }
   for (auto& [k, v] : spec.configs) recs.push_back(ConfigRecord{2, spec.name, k, v});
-  if (!commit(recs)) return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
+  pending_partitions += nparts;
+  pending.emplace(unified, spec.name);
   return {ErrorCode::NONE, {}, id};
 }
 
@@ -129,10 +213,13 @@ OpResult Controller::create_partitions(const std::string& name, int32_t total,
                 std::to_string(total) + ".", {}};
   if (total == current)
     return {ErrorCode::INVALID_PARTITIONS, "Topic already has " + std::to_string(current) + " partitions.", {}};
-  if (!assignments.empty() && static_cast<int32_t>(assignments.size()) != total - current)
+  const int64_t adding = static_cast<int64_t>(total) - current;
+  if (adding > kMaxRecordsPerOp) return {ErrorCode::POLICY_VIOLATION, kExcessiveBatchMessage, {}};
+  if (!assignments.empty() && static_cast<int64_t>(assignments.size()) != adding)
     return {ErrorCode::INVALID_REPLICA_ASSIGNMENT,
-            "Increasing the number of partitions by " + std::to_string(total - current) + " but " +
+            "Increasing the number of partitions by " + std::to_string(adding) + " but " +
                 std::to_string(assignments.size()) + " assignments provided.", {}};
+  if (auto err = budget_error(adding)) return *err;
   size_t rf = t->partitions.empty() ? 1 : t->partitions[0].replicas.size();
   std::vector<int32_t> ids;
   for (auto& [id, b] : image_->brokers) ids.push_back(id);
@@ -142,10 +229,12 @@ OpResult Controller::create_partitions(const std::string& name, int32_t total,
     std::vector<int32_t> replicas;
     if (!assignments.empty()) {
       replicas = assignments[p - current];
-      for (auto b : replicas)
-        if (!image_->brokers.count(b))
-          return {ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Broker " + std::to_string(b) + " is not registered.", {}};
-      if (replicas.empty()) return {ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Empty replica assignment.", {}};
+      if (auto err = replica_error(replicas)) return *err;
+      if (replicas.size() != rf)
+        return {ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                "Inconsistent replication factor between partitions: the topic has " + std::to_string(rf) +
+                    " replica(s) per partition, the assignment of partition " + std::to_string(p) + " has " +
+                    std::to_string(replicas.size()) + ".", {}};
     } else {
       for (size_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
     }

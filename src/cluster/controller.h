@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,22 @@ struct OpResult {
   Uuid topic_id{};
 };
 
+// Kafka's KRaft controller refuses a CreateTopics request that would create
+// more than this many partitions (ReplicationControlManager's
+// MAX_PARTITIONS_PER_BATCH) with POLICY_VIOLATION, before allocating anything.
+inline constexpr int64_t kMaxPartitionsPerRequest = 10000;
+inline constexpr const char* kExcessivePartitionsMessage = "Excessively large number of partitions per request.";
+// Any other operation is bounded by the records it would write
+// (QuorumController's MAX_RECORDS_PER_USER_OP), also with POLICY_VIOLATION.
+inline constexpr int64_t kMaxRecordsPerOp = 10000;
+inline constexpr const char* kExcessiveBatchMessage = "Unable to perform excessively large batch operation.";
+
 struct ControllerSettings {
   int32_t node_id = 1;
+  // Partitions this broker can keep open (descriptors, memory maps); creating
+  // beyond it is refused with POLICY_VIOLATION. 0: no limit.
+  int64_t max_partitions = 0;
+  std::string max_partitions_reason;  // what bounds it, for the error message
   int32_t default_partitions = 1;
   int16_t default_replication_factor = 1;
   // Validates topic configs; returns {error, message} when invalid.
@@ -55,13 +70,18 @@ struct ControllerSettings {
 
 class Controller {
  public:
-  Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr)> publish);
+  // `publish` gets every new image with what it changed against the previous one.
+  Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr, DeltaPtr)> publish);
 
   // Replays the metadata log into the image; call once at start.
   void load();
   ImagePtr image() const { return image_; }
 
-  OpResult create_topic(const TopicSpec& spec, bool validate_only);
+  // The topics of one request are validated one by one and the valid ones
+  // written as one batch (one append, one new image); results in spec order.
+  // The caller refuses duplicate names first.
+  std::vector<OpResult> create_topics(const std::vector<TopicSpec>& specs, bool validate_only);
+  OpResult create_topic(const TopicSpec& spec, bool validate_only) { return create_topics({spec}, validate_only)[0]; }
   OpResult delete_topic(const std::string& name);
   OpResult create_partitions(const std::string& name, int32_t total, const std::vector<std::vector<int32_t>>& assignments,
                              bool validate_only);
@@ -77,10 +97,16 @@ class Controller {
  private:
   bool commit(const std::vector<MetadataRecord>& records);
   static Uuid random_uuid();
+  // Validates one topic against the image and the topics before it in the same
+  // request (`pending_*`), and appends its records.
+  OpResult plan_topic(const TopicSpec& spec, int64_t& pending_partitions, std::map<std::string, std::string>& pending,
+                      std::vector<MetadataRecord>& recs);
+  std::optional<OpResult> replica_error(const std::vector<int32_t>& replicas) const;
+  std::optional<OpResult> budget_error(int64_t adding) const;
 
   ControllerSettings settings_;
   MetadataLog& log_;
-  std::function<void(ImagePtr)> publish_;
+  std::function<void(ImagePtr, DeltaPtr)> publish_;
   ImagePtr image_;
 };
 

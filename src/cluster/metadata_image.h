@@ -2,6 +2,9 @@
 // topics, partitions, configs), built by replaying the metadata log
 // (__cluster_metadata, KRaft style). A new image is built for every change and
 // published to all shards; readers hold a shared_ptr and never see it change.
+// The topic tables are SharedMaps, so a new image shares every topic it does
+// not change with the previous one: building it costs what changed, not the
+// number of topics.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -11,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/shared_map.h"
 #include "protocol/wire.h"
 
 namespace samsa::cluster {
@@ -54,22 +58,35 @@ struct MetadataImage {
   int32_t controller_id = -1;
   int64_t last_offset = -1;  // offset of the last metadata record applied
   std::map<int32_t, BrokerInfo> brokers;
-  std::map<std::string, std::shared_ptr<const TopicInfo>> topics;  // by name
-  std::unordered_map<Uuid, std::string, UuidHash> topic_names;      // id -> name
+  SharedMap<std::string, std::shared_ptr<const TopicInfo>, std::hash<std::string>> topics;  // by name
+  SharedMap<Uuid, std::string, UuidHash> topic_names;                                      // id -> name
+  // Names with '.' or '_' by their unified form (Kafka's topicsWithCollisionChars),
+  // so a new name is checked for collisions without a scan of every topic.
+  SharedMap<std::string, std::vector<std::string>, std::hash<std::string>> collision_names;
+  int64_t partition_count = 0;  // partitions of all topics
   // Dynamic broker configs: resource name ("" = cluster default, else a node id) -> key -> value.
   std::map<std::string, std::map<std::string, std::string>> broker_configs;
   int64_t next_producer_id = 0;                                    // first id of the next block
 
   const TopicInfo* find_topic(const std::string& name) const {
-    auto it = topics.find(name);
-    return it == topics.end() ? nullptr : it->second.get();
+    auto* t = topics.find(name);
+    return t ? t->get() : nullptr;
   }
   const TopicInfo* find_topic(const Uuid& id) const {
-    auto it = topic_names.find(id);
-    return it == topic_names.end() ? nullptr : find_topic(it->second);
+    auto* name = topic_names.find(id);
+    return name ? find_topic(*name) : nullptr;
   }
 };
 
 using ImagePtr = std::shared_ptr<const MetadataImage>;
+
+// What a published image changed against the previous one, so a shard only
+// revisits those topics. `full`: anything may have changed (the first image,
+// dynamic broker configs that every topic's log config inherits).
+struct ImageDelta {
+  bool full = false;
+  std::vector<std::string> topics;  // created, changed or removed
+};
+using DeltaPtr = std::shared_ptr<const ImageDelta>;
 
 }  // namespace samsa::cluster

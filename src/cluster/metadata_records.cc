@@ -1,5 +1,7 @@
 #include "cluster/metadata_records.h"
 
+#include "cluster/topic_name.h"
+
 namespace samsa::cluster {
 
 namespace {
@@ -139,6 +141,25 @@ TopicInfo& mutable_topic(std::shared_ptr<const TopicInfo>& slot) {
   return const_cast<TopicInfo&>(*slot);
 }
 
+// Drops a topic and everything indexed by its name or id.
+void remove_topic(MetadataImage& img, const std::string& name) {
+  auto* slot = img.topics.find(name);
+  if (!slot) return;
+  img.partition_count -= static_cast<int64_t>((*slot)->partitions.size());
+  img.topic_names.erase((*slot)->id);
+  if (has_collision_chars(name)) {
+    auto key = unify_collision_chars(name);
+    if (auto* names = img.collision_names.find(key)) {
+      std::vector<std::string> rest;
+      for (auto& n : *names)
+        if (n != name) rest.push_back(n);
+      if (rest.empty()) img.collision_names.erase(key);
+      else img.collision_names.set(key, std::move(rest));
+    }
+  }
+  img.topics.erase(name);
+}
+
 }  // namespace
 
 void apply_record(MetadataImage& img, const MetadataRecord& rec) {
@@ -146,19 +167,33 @@ void apply_record(MetadataImage& img, const MetadataRecord& rec) {
       [&](const auto& r) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, TopicRecord>) {
+          // The metadata log's own name is never a topic (data dirs written
+          // before the name was refused may still hold such a record; its
+          // partition would be the metadata log's directory).
+          if (is_cluster_metadata_topic(r.name)) return;
+          if (img.topics.contains(r.name)) remove_topic(img, r.name);
           auto t = std::make_shared<TopicInfo>();
           t->name = r.name;
           t->id = r.id;
-          t->internal = r.name == "__consumer_offsets" || r.name == "__transaction_state";
-          img.topics[r.name] = t;
-          img.topic_names[r.id] = r.name;
+          t->internal = is_internal_topic(r.name);
+          img.topics.set(r.name, t);
+          img.topic_names.set(r.id, r.name);
+          if (has_collision_chars(r.name)) {
+            auto key = unify_collision_chars(r.name);
+            auto names = img.collision_names.find(key) ? *img.collision_names.find(key) : std::vector<std::string>{};
+            names.push_back(r.name);
+            img.collision_names.set(key, std::move(names));
+          }
         } else if constexpr (std::is_same_v<T, PartitionRecord>) {
-          auto name = img.topic_names.find(r.topic_id);
-          if (name == img.topic_names.end()) return;
-          auto slot = img.topics.find(name->second);
-          if (slot == img.topics.end()) return;
-          TopicInfo* t = &mutable_topic(slot->second);
-          if (static_cast<size_t>(r.partition) >= t->partitions.size()) t->partitions.resize(r.partition + 1);
+          auto* name = img.topic_names.find(r.topic_id);
+          if (!name) return;
+          auto* slot = img.topics.find_mutable(*name);
+          if (!slot || r.partition < 0) return;
+          TopicInfo* t = &mutable_topic(*slot);
+          if (static_cast<size_t>(r.partition) >= t->partitions.size()) {
+            img.partition_count += r.partition + 1 - static_cast<int64_t>(t->partitions.size());
+            t->partitions.resize(r.partition + 1);
+          }
           auto& p = t->partitions[r.partition];
           p.partition = r.partition;
           p.replicas = r.replicas;
@@ -167,19 +202,18 @@ void apply_record(MetadataImage& img, const MetadataRecord& rec) {
           p.leader_epoch = r.leader_epoch;
         } else if constexpr (std::is_same_v<T, ConfigRecord>) {
           if (r.resource_type == 2) {
-            auto it = img.topics.find(r.resource_name);
-            if (it == img.topics.end()) return;
-            TopicInfo& t = mutable_topic(it->second);
+            auto* slot = img.topics.find_mutable(r.resource_name);
+            if (!slot) return;
+            TopicInfo& t = mutable_topic(*slot);
             if (r.value) t.configs[r.key] = *r.value; else t.configs.erase(r.key);
           } else {
             auto& m = img.broker_configs[r.resource_name];
             if (r.value) m[r.key] = *r.value; else m.erase(r.key);
           }
         } else if constexpr (std::is_same_v<T, RemoveTopicRecord>) {
-          auto name = img.topic_names.find(r.topic_id);
-          if (name == img.topic_names.end()) return;
-          img.topics.erase(name->second);
-          img.topic_names.erase(name);
+          auto* name = img.topic_names.find(r.topic_id);
+          if (!name) return;
+          remove_topic(img, std::string(*name));
         } else if constexpr (std::is_same_v<T, RegisterBrokerRecord>) {
           img.brokers[r.broker_id] = BrokerInfo{r.broker_id, r.host, r.port, r.rack};
         } else if constexpr (std::is_same_v<T, ProducerIdsRecord>) {

@@ -34,6 +34,10 @@ bool is_internal_topic(std::string_view name) {
   return name == kConsumerOffsetsTopic || name == kTransactionStateTopic;
 }
 
+std::string cluster_metadata_creation_message() {
+  return "Creation of internal topic " + std::string(kClusterMetadataTopic) + " is prohibited.";
+}
+
 bool has_collision_chars(std::string_view name) {
   return name.find('.') != std::string_view::npos || name.find('_') != std::string_view::npos;
 }

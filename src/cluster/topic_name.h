@@ -29,6 +29,14 @@ inline bool is_valid_topic_name(std::string_view name) { return !topic_name_erro
 // The internal topics of the coordinators (Kafka's Topic.isInternal).
 bool is_internal_topic(std::string_view name);
 
+// The metadata log's name. It is never a topic: CreateTopics refuses it
+// (INVALID_REQUEST, as Kafka's controller does), it is never auto-created and
+// never listed, and a record naming it in the metadata log is ignored.
+inline bool is_cluster_metadata_topic(std::string_view name) { return name == kClusterMetadataTopic; }
+
+// Kafka's CreateTopics message for the metadata log's name.
+std::string cluster_metadata_creation_message();
+
 // True when the name contains '.' or '_' and so may collide with another.
 bool has_collision_chars(std::string_view name);
 

@@ -41,6 +41,7 @@ Broker::~Broker() {
   // held is at worst stale, never the pid of another broker on this dir.
   for (auto& p : pid_files_) ::unlink(p.c_str());
   for (int fd : lock_fds_) ::close(fd);
+  release_descriptor_reserve();
 }
 
 int Broker::owner_of(const TopicPartition& tp) const {
@@ -135,7 +136,9 @@ std::string Broker::start() {
       return std::nullopt;
     };
   }
-  controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, [this](cluster::ImagePtr img) { publish(img); });
+  apply_partition_budget(cs);
+  controller_ = std::make_unique<cluster::Controller>(
+      cs, *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   for (auto& s : shards_) {
     Shard* sp = s.get();
     s->thread = std::thread([sp] { sp->io.run(); });
@@ -188,77 +191,6 @@ std::string Broker::start() {
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
   return {};
-}
-
-void Broker::publish(cluster::ImagePtr image) {
-  for (auto& s : shards_) {
-    Shard* sp = s.get();
-    asio::post(sp->io, [this, sp, image] { apply_image(*sp, image); });
-  }
-}
-
-// Brings the shard's partitions in line with the image: opens the logs of new
-// partitions this shard owns, removes those of deleted topics.
-void Broker::apply_image(Shard& s, cluster::ImagePtr image) {
-  auto old = s.image;
-  s.image = image;
-  for (auto& [name, topic] : image->topics) {
-    for (auto& p : topic->partitions) {
-      TopicPartition tp{name, p.partition};
-      if (owner_of(tp) != s.id) continue;
-      bool replica = std::find(p.replicas.begin(), p.replicas.end(), settings_.node_id) != p.replicas.end();
-      if (!replica) continue;
-      auto* existing = s.find(tp);
-      if (existing && existing->topic_id() == topic->id) {
-        existing->set_config(log_config_for(*topic));
-        continue;
-      }
-      if (existing) {  // same name, new topic id: the old one was deleted
-        remove_partition(s, tp);
-      }
-      auto part = open_partition(*this, s, tp, topic->id, log_config_for(*topic));
-      if (!part) continue;
-      auto* opened = part.get();
-      s.partitions[tp] = std::move(part);
-      if (tp.topic == coordinator::kOffsetsTopic) load_offsets_partition(*this, s, *opened);
-      if (tp.topic == coordinator::kTransactionStateTopic) load_txn_partition(*this, s, *opened);
-    }
-  }
-  // Deleted topics.
-  for (auto it = s.partitions.begin(); it != s.partitions.end();) {
-    auto* t = image->find_topic(it->first.topic);
-    bool keep = t && t->id == it->second->topic_id() && static_cast<size_t>(it->first.partition) < t->partitions.size();
-    if (!keep) {
-      auto tp = it->first;
-      ++it;
-      remove_partition(s, tp);
-    } else {
-      ++it;
-    }
-  }
-}
-
-// A deleted partition: its directory is renamed for background deletion and
-// nothing on this shard may keep a pointer to it.
-void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
-  auto it = s.partitions.find(tp);
-  if (it == s.partitions.end()) return;
-  spdlog::info("deleting partition {}", tp.to_string());
-  flushers_[s.id]->forget(*it->second);
-  maintenance_[s.id]->forget(tp);  // no cleaning may still write into its directory
-  // Renamed now (the name is free for a new topic at once); the files go in
-  // the background after file.delete.delay.ms (LogMaintenance).
-  auto& log = it->second->log();
-  if (auto st = log_manager_->delete_log(tp, &log, now_ms(), log.config().file_delete_delay_ms); !st)
-    spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
-  log_manager_->release(tp);
-  s.partitions.erase(it);
-}
-
-asio::awaitable<cluster::OpResult> Broker::create_topic(cluster::TopicSpec spec, bool validate_only) {
-  return run_on(*shards_[0], [this, spec = std::move(spec), validate_only] {
-    return controller_->create_topic(spec, validate_only);
-  });
 }
 
 asio::awaitable<int64_t> Broker::allocate_producer_id() {
@@ -411,6 +343,7 @@ void Broker::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   on_listeners([](net::Listener& l) { l.stop(); });
+  release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
   if (checkpoint_timer_) {
     std::promise<void> p;

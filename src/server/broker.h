@@ -4,6 +4,8 @@
 #pragma once
 #include <asio.hpp>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,14 +69,34 @@ class Broker {
   // Entry point of every request frame (runs on the connection's shard).
   asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame);
 
-  // Creates a topic through the controller (on shard 0) from any shard.
+  // Creates topics through the controller (on shard 0) from any shard: one
+  // metadata batch for all of them. A topic is answered with success only once
+  // every shard has opened its partitions; one whose partitions could not be
+  // opened (e.g. out of descriptors) is deleted again and answered
+  // KAFKA_STORAGE_ERROR. Results in spec order.
+  asio::awaitable<std::vector<cluster::OpResult>> create_topics(std::vector<cluster::TopicSpec> specs,
+                                                                bool validate_only);
   asio::awaitable<cluster::OpResult> create_topic(cluster::TopicSpec spec, bool validate_only);
+  // A partition of the image whose log could not be opened on this broker
+  // (Metadata shows it without a leader, Produce gets KAFKA_STORAGE_ERROR).
+  // Any thread.
+  bool partition_unavailable(const TopicPartition& tp) const;
 
  private:
   std::string prepare_dirs();
-  void publish(cluster::ImagePtr image);
-  void apply_image(Shard& s, cluster::ImagePtr image);
+  // broker_metadata.cc: metadata images reaching the shards.
+  void publish(cluster::ImagePtr image, cluster::DeltaPtr delta);
+  void apply_image(Shard& s, cluster::ImagePtr image, const cluster::ImageDelta& delta);
+  void sync_topic(Shard& s, const cluster::MetadataImage& old, const cluster::MetadataImage& image,
+                  const std::string& name);
+  void open_owned(Shard& s, const cluster::TopicInfo& topic, int32_t partition);
+  void retry_unopened(Shard& s);
+  std::vector<std::pair<std::string, std::string>> unopened_of(Shard& s, const std::vector<std::string>& topics) const;
   void remove_partition(Shard& s, const TopicPartition& tp);
+  // Partition budget from the descriptor and memory-map limits, and the
+  // descriptors held back for shutdown (partition_budget.cc).
+  void apply_partition_budget(cluster::ControllerSettings& cs);
+  void release_descriptor_reserve();
   void shutdown();
   void schedule_checkpoints();
   void close_partitions();  // clean shutdown of every log, syncs in parallel
@@ -96,6 +118,12 @@ class Broker {
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::Controller> controller_;
   std::vector<int> lock_fds_;
+  std::vector<int> reserve_fds_;  // /dev/null, closed at shutdown to free descriptors
+  // Partitions whose log failed to open, with the reason; each entry is
+  // written by its owner shard, read from any shard.
+  mutable std::mutex unopened_mu_;
+  std::map<TopicPartition, std::string> unopened_;
+  std::atomic<size_t> unopened_count_{0};
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::atomic<bool> stopping_{false};
   int bound_port_ = 0;

@@ -56,7 +56,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   if (!all) {
     for (auto& t : *req.topics) {
       if (!t.name || t.name->empty() || ctx.shard->image->find_topic(*t.name)) continue;
-      if (!may_create || cluster::topic_name_error(*t.name)) continue;
+      if (!may_create || cluster::topic_name_error(*t.name) || cluster::is_cluster_metadata_topic(*t.name)) continue;
       cluster::TopicSpec spec;
       spec.name = *t.name;
       auto op = broker.create_topic(spec, false);
@@ -69,8 +69,12 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   MetadataResponse resp;
   const int32_t node = broker.node_id();
   auto* manager = &broker.log_manager();
-  auto offline_in = [manager](const std::string& topic) {
-    return [manager, topic](int32_t partition) { return manager->offline(storage::TopicPartition{topic, partition}); };
+  // Offline: in an offline log dir, or a log that could not be opened.
+  auto offline_in = [manager, &broker](const std::string& topic) {
+    return [manager, &broker, topic](int32_t partition) {
+      storage::TopicPartition tp{topic, partition};
+      return manager->offline(tp) || broker.partition_unavailable(tp);
+    };
   };
   for (auto& [id, b] : image->brokers) {
     MetadataResponse::MetadataResponseBroker mb;
@@ -83,7 +87,9 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   resp.cluster_id = image->cluster_id;
   resp.controller_id = broker.node_id();
   if (all) {
-    for (auto& [name, t] : image->topics) describe_topic(*t, resp.topics.emplace_back(), offline_in(t->name), node);
+    image->topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
+      describe_topic(*t, resp.topics.emplace_back(), offline_in(t->name), node);
+    });
   } else {
     for (auto& t : *req.topics) {
       auto& out = resp.topics.emplace_back();

@@ -97,10 +97,12 @@ OpenedMetadataLog open_metadata_log(const std::string& log_dir) {
 }
 
 std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
-                                          const protocol::Uuid& topic_id, const storage::LogConfig& cfg) {
+                                          const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
+                                          std::string* error) {
   auto log = broker.log_manager().open_log(tp, cfg, now_ms());
   if (!log) {
     spdlog::error("cannot open log of {}: {}", tp.to_string(), log.status().to_string());
+    if (error) *error = log.status().to_string();
     return nullptr;
   }
   auto& info = log.value()->recovery_info();

@@ -19,7 +19,9 @@ struct OpenedMetadataLog {
 OpenedMetadataLog open_metadata_log(const std::string& log_dir);
 
 // Opens (or creates) the log of a partition this shard owns. Runs on `shard`.
+// On failure returns null and, if `error` is given, says why.
 std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
-                                          const protocol::Uuid& topic_id, const storage::LogConfig& cfg);
+                                          const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
+                                          std::string* error = nullptr);
 
 }  // namespace samsa::server

@@ -88,8 +88,9 @@ asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector
   int64_t now = now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
-    if (!part) {
-      w->result.error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+    if (!part) {  // a log that failed to open is offline, as Kafka answers for an offline replica
+      w->result.error = broker.partition_unavailable(w->tp) ? ErrorCode::KAFKA_STORAGE_ERROR
+                                                            : ErrorCode::NOT_LEADER_OR_FOLLOWER;
       continue;
     }
     w->result = part->append(w->records, now);

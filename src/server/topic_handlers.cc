@@ -1,5 +1,8 @@
 // CreateTopics (19), DeleteTopics (20), CreatePartitions (37): all go to the
 // controller on shard 0, which appends the change to the metadata log.
+#include <algorithm>
+
+#include "cluster/topic_name.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
 #include "protocol/messages/delete_topics.h"
@@ -21,12 +24,28 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
   if (!r.ok()) co_return net::Response{{}, false, true};
   auto& broker = *ctx.broker;
   protocol::CreateTopicsResponse resp;
+  // Kafka's cap on the partitions of one request, from the counts asked for:
+  // nothing proportional to them is built before it.
+  int64_t asked = 0;
+  for (auto& t : req.topics) {
+    if (!t.assignments.empty()) asked += static_cast<int64_t>(t.assignments.size());
+    else if (t.num_partitions == -1) asked += broker.settings().num_partitions;
+    else if (t.num_partitions > 0) asked += t.num_partitions;
+  }
+  const bool excessive = asked > cluster::kMaxPartitionsPerRequest;
   std::set<std::string> seen, dup;
   for (auto& t : req.topics)
     if (!seen.insert(t.name).second) dup.insert(t.name);
+  std::vector<cluster::TopicSpec> specs;
+  std::vector<size_t> spec_out;  // index in resp.topics of each spec
   for (auto& t : req.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
+    if (excessive) {
+      out.error_code = to_int(ErrorCode::POLICY_VIOLATION);
+      out.error_message = cluster::kExcessivePartitionsMessage;
+      continue;
+    }
     if (dup.count(t.name)) {
       out.error_code = to_int(ErrorCode::INVALID_REQUEST);
       out.error_message = "Create topics request from client contains multiple entries for the topic " + t.name;
@@ -48,12 +67,20 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
       spec.configs[c.name] = *c.value;
     }
     if (bad_config) continue;
-    auto create = broker.create_topic(spec, req.validate_only);
-    auto res = co_await std::move(create);
-    out.error_code = to_int(res.error);
-    out.error_message = message_of(res);
-    out.topic_id = res.topic_id;
-    if (res.error == ErrorCode::NONE) {
+    specs.push_back(std::move(spec));
+    spec_out.push_back(resp.topics.size() - 1);
+  }
+  if (!specs.empty()) {
+    auto create = broker.create_topics(specs, req.validate_only);
+    auto results = co_await std::move(create);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      auto& spec = specs[i];
+      auto& res = results[i];
+      auto& out = resp.topics[spec_out[i]];
+      out.error_code = to_int(res.error);
+      out.error_message = message_of(res);
+      out.topic_id = res.topic_id;
+      if (res.error != ErrorCode::NONE) continue;
       out.num_partitions = spec.num_partitions == -1 && spec.assignments.empty() ? broker.settings().num_partitions
                            : spec.assignments.empty() ? spec.num_partitions
                                                       : static_cast<int32_t>(spec.assignments.size());
@@ -91,6 +118,12 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
       out.error_code = to_int(ErrorCode::TOPIC_DELETION_DISABLED);
       continue;
     }
+    if (info->internal) {  // the coordinators' state: Kafka's tools refuse this too
+      out.name = info->name;
+      out.error_code = to_int(ErrorCode::INVALID_TOPIC_EXCEPTION);
+      out.error_message = "Topic " + info->name + " is a kafka internal topic and is not allowed to be marked for deletion.";
+      continue;
+    }
     std::string topic = info->name;
     out.name = topic;
     out.topic_id = info->id;
@@ -109,9 +142,31 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
   if (!r.ok()) co_return net::Response{{}, false, true};
   auto& broker = *ctx.broker;
   protocol::CreatePartitionsResponse resp;
+  // Kafka bounds the records one request writes; the partitions asked for are
+  // counted against the image before anything is built.
+  auto image = ctx.shard->image;
+  int64_t adding = 0;
+  for (auto& t : req.topics) {
+    auto* info = image->find_topic(t.name);
+    int64_t current = info ? static_cast<int64_t>(info->partitions.size()) : 0;
+    adding += std::max<int64_t>(0, static_cast<int64_t>(t.count) - current);
+  }
+  const bool excessive = adding > cluster::kMaxRecordsPerOp;
   for (auto& t : req.topics) {
     auto& out = resp.results.emplace_back();
     out.name = t.name;
+    if (excessive) {
+      out.error_code = to_int(ErrorCode::POLICY_VIOLATION);
+      out.error_message = cluster::kExcessiveBatchMessage;
+      continue;
+    }
+    if (cluster::is_internal_topic(t.name)) {
+      // The coordinators place a group or transactional id by the partition
+      // count: more partitions would move them away from their state.
+      out.error_code = to_int(ErrorCode::INVALID_REQUEST);
+      out.error_message = "The number of partitions of the internal topic " + t.name + " cannot be changed.";
+      continue;
+    }
     std::vector<std::vector<int32_t>> assignments;
     if (t.assignments)
       for (auto& a : *t.assignments) assignments.push_back(a.broker_ids);

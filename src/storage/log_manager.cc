@@ -161,6 +161,11 @@ Result<std::unique_ptr<Log>> LogManager::open_log(const TopicPartition& tp, cons
   if (!is_valid_topic_name(tp.topic) || tp.partition < 0) {
     return Status::invalid_argument("bad topic partition " + tp.to_string());
   }
+  // Never a partition in a directory that belongs to someone else (the
+  // metadata log's __cluster_metadata-0).
+  if (ignored(partition_dir_name(tp))) {
+    return Status::invalid_argument("the directory of " + tp.to_string() + " is reserved");
+  }
   LogOpenOptions opts;
   opts.config = config;
   opts.now_ms = now_ms;
