@@ -2,6 +2,7 @@
 // the worker pool and the response budget (issue 18, finding 3 and 4).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <thread>
 
