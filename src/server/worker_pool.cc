@@ -1,7 +1,6 @@
 #include "server/worker_pool.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace samsa::server {
 
@@ -16,7 +15,9 @@ WorkerPool::~WorkerPool() {
 WorkerPool& WorkerPool::shared() {
   // Never destroyed: at exit its idle threads simply end with the process, and
   // no task can outlive the shards whose executors it would post to.
-  static WorkerPool* pool = new WorkerPool(std::thread::hardware_concurrency() > 1 ? 2 : 1, 256);
+  // One thread: tasks finish in the order they were posted, so the compressed
+  // batches (and legacy sets) of one connection are appended in the order sent.
+  static WorkerPool* pool = new WorkerPool(1, 256);
   return *pool;
 }
 

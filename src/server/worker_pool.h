@@ -27,8 +27,7 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // The process-wide pool (2 threads, or 1 on a single-core machine; 256
-  // queued tasks), created on first use and never destroyed. Every task posted
+  // The process-wide pool (1 thread, see shared(); 256 queued tasks), created on first use and never destroyed. Every task posted
   // to it is awaited by a request, and the broker drains its requests before
   // stopping its shards.
   static WorkerPool& shared();
