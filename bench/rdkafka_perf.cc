@@ -4,6 +4,7 @@
 //
 //   rdkafka_perf create  --brokers B --topic T --partitions P
 //   rdkafka_perf produce --brokers B --topic T --count N --size S --acks A [--rate R] [--seconds MAX]
+//                        [--compression none|gzip|snappy|lz4|zstd]
 //   rdkafka_perf consume --brokers B --topic T --count N [--seconds MAX]
 //
 // produce: N records of S bytes (random-ish payload, no key) as fast as possible, or at R records/s
@@ -28,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string mode, brokers = "127.0.0.1:9092", topic = "bench";
+  std::string compression = "none";
   long long count = 1000000;
   int size = 1024, acks = 1, partitions = 8;
   double rate = 0, max_seconds = 60;
@@ -133,7 +135,7 @@ int do_produce(const Options& o) {
             set(conf, "linger.ms", st.track_latency ? "1" : "5") && set(conf, "batch.size", "1048576") &&
             set(conf, "batch.num.messages", "1000000") && set(conf, "message.max.bytes", "16777216") &&
             set(conf, "queue.buffering.max.kbytes", "1048576") && set(conf, "queue.buffering.max.messages", "10000000") &&
-            set(conf, "compression.codec", "none") && set(conf, "enable.idempotence", "false") &&
+            set(conf, "compression.codec", o.compression) && set(conf, "enable.idempotence", "false") &&
             set(conf, "max.in.flight.requests.per.connection", "5");
   if (!ok) return 1;
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -242,7 +244,7 @@ int main(int argc, char** argv) {
   Options o;
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s create|produce|consume [--brokers B] [--topic T] [--count N] [--size S] "
-                         "[--acks A] [--partitions P] [--rate R] [--seconds MAX]\n", argv[0]);
+                         "[--acks A] [--partitions P] [--rate R] [--seconds MAX] [--compression C]\n", argv[0]);
     return 1;
   }
   o.mode = argv[1];
@@ -256,6 +258,7 @@ int main(int argc, char** argv) {
     else if (k == "--partitions") o.partitions = std::atoi(v.c_str());
     else if (k == "--rate") o.rate = std::atof(v.c_str());
     else if (k == "--seconds") o.max_seconds = std::atof(v.c_str());
+    else if (k == "--compression") o.compression = v;
     else { std::fprintf(stderr, "unknown option %s\n", k.c_str()); return 1; }
   }
   if (o.count <= 0 || o.size <= 0 || o.size > 16 * 1024 * 1024 || o.partitions <= 0) {

@@ -25,6 +25,9 @@ struct Response {
   protocol::Writer frame;
   bool send = true;          // false: the request has no response (acks=0 produce)
   bool close_after = false;  // close the connection after this response (or instead of it)
+  // Held until the response has been written or dropped (e.g. a memory
+  // reservation of server::ResponseBudget for an in-memory response).
+  std::shared_ptr<void> keepalive{};
 };
 
 struct ConnectionInfo {

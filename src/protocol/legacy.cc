@@ -238,14 +238,21 @@ ErrorCode downconvert_batch(std::span<const uint8_t> batch, int8_t magic, size_t
 
 }  // namespace
 
-ErrorCode downconvert(std::span<const uint8_t> v2_batches, int8_t to_magic, Bytes& out, size_t max_decompressed) {
+ErrorCode downconvert(std::span<const uint8_t> v2_batches, int8_t to_magic, Bytes& out, size_t max_decompressed,
+                      size_t max_output) {
   out.clear();
   if (to_magic != 0 && to_magic != 1) return ErrorCode::INVALID_REQUEST;
   for (std::span<const uint8_t> b : leading_complete_batches(v2_batches)) {
     if (ErrorCode e = validate_batch(b, BatchOrigin::log); e != ErrorCode::NONE) return ErrorCode::CORRUPT_MESSAGE;
     BatchHeader h = BatchHeader::parse(b.data());
     if (h.is_control() || h.record_count == 0) continue;
+    size_t before = out.size();
     if (ErrorCode e = downconvert_batch(b, to_magic, max_decompressed, out); e != ErrorCode::NONE) return e;
+    if (out.size() > max_output) {
+      out.resize(before);
+      out.shrink_to_fit();
+      return before == 0 ? ErrorCode::MESSAGE_TOO_LARGE : ErrorCode::NONE;
+    }
   }
   return ErrorCode::NONE;
 }

@@ -65,10 +65,14 @@ ErrorCode upconvert(std::span<const uint8_t> message_set, int64_t now_ms, Bytes&
 // above); zstd, which legacy formats cannot carry, and uncompressed batches
 // become plain messages. Magic 0 drops timestamps; magic 1 keeps them and
 // the LogAppendTime flag. Headers are dropped (legacy formats have none).
+// `max_output` bounds the result: conversion stops before the first batch
+// whose legacy form would take `out` beyond it (a response with fewer
+// records); when even the first convertible batch does not fit, the result is
+// MESSAGE_TOO_LARGE with `out` empty (the caller may retry with a larger bound).
 // Errors: CORRUPT_MESSAGE (bad CRC, undecodable batch), INVALID_REQUEST
-// (to_magic not 0/1).
+// (to_magic not 0/1), MESSAGE_TOO_LARGE (see max_output).
 ErrorCode downconvert(std::span<const uint8_t> v2_batches, int8_t to_magic, Bytes& out,
-                      size_t max_decompressed = kDefaultMaxDecompressed);
+                      size_t max_decompressed = kDefaultMaxDecompressed, size_t max_output = SIZE_MAX);
 
 // Appends one message-set entry holding one legacy message; the CRC is
 // computed here. `timestamp` is written for magic 1 only. Used by

@@ -168,6 +168,7 @@ bool RecordIterator::next(RecordView& out) {
   const uint8_t* headers_begin = r.pos();
   if (!walk_headers(r, header_count, nullptr) || r.remaining() != 0) return fail(ErrorCode::INVALID_RECORD);
   // Wrapping arithmetic: both operands are untrusted and must not overflow (UB).
+  out.offset_delta = offset_delta;
   out.offset = static_cast<int64_t>(static_cast<uint64_t>(header_.base_offset) +
                                     static_cast<uint64_t>(int64_t{offset_delta}));
   out.timestamp = header_.is_log_append_time() ? header_.max_timestamp
@@ -213,6 +214,19 @@ ErrorCode decode_records(std::span<const uint8_t> batch, size_t max_decompressed
     return it.error();
   }
   return ErrorCode::NONE;
+}
+
+ErrorCode validate_records(std::span<const uint8_t> batch, size_t max_decompressed, bool require_keys) {
+  RecordIterator it;
+  if (ErrorCode e = it.open(batch, max_decompressed); e != ErrorCode::NONE) return e;
+  RecordView rv;
+  int32_t expected_delta = 0;
+  while (it.next(rv)) {
+    if (rv.offset_delta != expected_delta) return ErrorCode::INVALID_RECORD;
+    if (require_keys && !rv.key) return ErrorCode::INVALID_RECORD;
+    ++expected_delta;
+  }
+  return it.error();
 }
 
 // ---- building -------------------------------------------------------------------------
@@ -296,6 +310,21 @@ Bytes BatchBuilder::build() const {
   store_be32(p + kBaseSequence, base_sequence_);
   store_be32(p + kRecordCount, count_);
   std::copy(payload.begin(), payload.end(), out.begin() + kHeaderSize);
+  update_crc(out);
+  return out;
+}
+
+Bytes wrap_encoded_records(std::span<const uint8_t> records, int32_t count, Compression c, int64_t timestamp) {
+  BatchBuilder b(0);
+  b.add(timestamp, std::nullopt, std::nullopt);  // for the header fields; its record is replaced
+  Bytes out = b.build();
+  out.resize(kHeaderSize);
+  Bytes body = c == Compression::none ? Bytes(records.begin(), records.end()) : compress(c, records);
+  out.insert(out.end(), body.begin(), body.end());
+  store_be32(out.data() + kLength, static_cast<int32_t>(out.size() - kLogOverhead));
+  store_be16(out.data() + kAttributes, static_cast<int16_t>(c));
+  store_be32(out.data() + kLastOffsetDelta, static_cast<int32_t>(static_cast<uint32_t>(count) - 1));
+  store_be32(out.data() + kRecordCount, count);
   update_crc(out);
   return out;
 }

@@ -75,12 +75,27 @@ std::optional<std::vector<std::span<const uint8_t>>> split_batches(std::span<con
 // truncated tail (fetch responses may end in a partial batch).
 std::vector<std::span<const uint8_t>> leading_complete_batches(std::span<const uint8_t> records);
 
+// Walks every record of a client batch that passed validate_batch (a
+// compressed one is decompressed first, bounded by max_decompressed), as
+// Kafka's LogValidator does before an append: each record's length covers
+// exactly its fields (varints of at most 5/10 bytes), key/value lengths are
+// >= -1, header keys are non-null, the header count fits in the record, the
+// batch holds exactly recordCount records and no byte after them, and the
+// offset deltas are 0, 1, ..., recordCount-1 in order (Kafka renumbers
+// non-consecutive inner offsets; Samsa appends batches as received, so it
+// refuses them). `require_keys`: a compacted topic refuses records without a
+// key. Errors: CORRUPT_MESSAGE when the payload does not decompress within
+// the bound, INVALID_RECORD for a malformed record (the caller maps it to
+// CORRUPT_MESSAGE for Produce before v8, as Kafka does).
+ErrorCode validate_records(std::span<const uint8_t> batch, size_t max_decompressed, bool require_keys = false);
+
 // ---- decoding -----------------------------------------------------------------------
 
 // A record borrowed from a batch (or from the iterator's decompression
 // buffer). Valid while both the batch and the iterator are alive.
 struct RecordView {
   int64_t offset = 0;
+  int32_t offset_delta = 0;  // as written in the record (offset = baseOffset + this)
   int64_t timestamp = kNoTimestamp;
   std::optional<std::span<const uint8_t>> key;
   std::optional<std::span<const uint8_t>> value;
@@ -191,6 +206,12 @@ class BatchBuilder {
   int64_t base_timestamp_ = kNoTimestamp;
   int64_t max_timestamp_ = kNoTimestamp;
 };
+
+// A client batch (base offset 0, no producer) around `records`, records
+// already encoded (possibly malformed on purpose), compressed with `c`, with
+// recordCount = count, lastOffsetDelta = count - 1 and a correct CRC: what a
+// hostile producer can send. For tests and the fuzzer.
+Bytes wrap_encoded_records(std::span<const uint8_t> records, int32_t count, Compression c, int64_t timestamp);
 
 // ---- control batches (transaction markers) -------------------------------------------
 

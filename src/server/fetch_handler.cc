@@ -2,7 +2,9 @@
 // file ranges; the response is sent with sendfile() (zero copy). When less than
 // min_bytes is available the fetch waits (long poll) until an append wakes it
 // or max_wait_ms passes. Fetch v0-3 clients get batches down-converted to the
-// legacy message format they understand (the only path that copies).
+// legacy message format they understand (the only path that copies): the
+// conversion runs on the worker pool, and the response it builds holds a
+// reservation of the global ResponseBudget until it has been written.
 #include <spdlog/spdlog.h>
 
 #include "protocol/legacy.h"
@@ -11,6 +13,8 @@
 #include "server/handlers.h"
 #include "server/owner_shards.h"
 #include "server/partition.h"
+#include "server/response_budget.h"
+#include "server/worker_pool.h"
 
 namespace samsa::server {
 
@@ -45,6 +49,71 @@ asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& item
   co_await std::move(op);
 }
 
+// ---- down-conversion (Fetch v0-3) ----
+//
+// Bytes read per partition for a legacy fetch: what one conversion may copy.
+constexpr int32_t kLegacyMaxRead = 16 << 20;
+// Largest legacy record set built for one partition; the first reservation is
+// smaller (8x the bytes read covers the growth of uncompressed records), a
+// batch that needs more is retried once with this.
+constexpr size_t kLegacyMaxOutput = size_t{64} << 20;
+constexpr size_t kLegacyFirstReservationMin = size_t{1} << 20;
+// How long a fetch waits for response memory before it answers with fewer records.
+constexpr std::chrono::milliseconds kBudgetWait{500};
+
+struct Converted {
+  protocol::Bytes bytes;
+  ErrorCode error = ErrorCode::NONE;
+};
+
+// Runs on a worker thread: reads the file ranges and converts them.
+Converted convert_chunks(const std::vector<protocol::FileChunk>& chunks, size_t bytes, int8_t magic,
+                         size_t max_output) {
+  Converted c;
+  protocol::Bytes raw(bytes);
+  size_t pos = 0;
+  for (auto& ch : chunks) {
+    if (pos + ch.len > raw.size()) break;
+    ssize_t n = ::pread(ch.fd, raw.data() + pos, ch.len, ch.pos);
+    if (n != static_cast<ssize_t>(ch.len)) break;
+    pos += ch.len;
+  }
+  raw.resize(pos);
+  c.error = protocol::downconvert(raw, magic, c.bytes, protocol::kDefaultMaxDecompressed, max_output);
+  return c;
+}
+
+// Down-converts one partition's read under a reservation of the response
+// budget. Returns the reservation (shrunk to the bytes kept), or nullptr when
+// no memory became free in time (the partition is answered without records).
+asio::awaitable<std::shared_ptr<ResponseBudget::Reservation>> downconvert_item(
+    ReadOutcome& res, int8_t magic, protocol::Records& out) {
+  auto& budget = ResponseBudget::global();
+  size_t want = std::clamp(res.bytes * 8, kLegacyFirstReservationMin, kLegacyMaxOutput);
+  for (;;) {
+    auto acquiring = budget.acquire(want, kBudgetWait);
+    auto reservation = co_await std::move(acquiring);
+    if (!reservation) co_return nullptr;
+    const auto* chunks = &res.chunks;
+    size_t bytes = res.bytes;
+    auto op = WorkerPool::shared().run([chunks, bytes, magic, want] {
+      return convert_chunks(*chunks, bytes, magic, want);
+    });
+    Converted c = co_await std::move(op);
+    if (c.error == ErrorCode::MESSAGE_TOO_LARGE && want < kLegacyMaxOutput) {
+      want = kLegacyMaxOutput;
+      continue;  // `reservation` is released here, before the larger one is sought
+    }
+    if (c.error != ErrorCode::NONE) {
+      spdlog::warn("fetch: down-conversion to magic {} failed: {}", magic, error_name(c.error));
+      co_return reservation;  // nothing kept: the destructor releases it
+    }
+    reservation->shrink_to(c.bytes.size());
+    out.owned = std::move(c.bytes);
+    co_return reservation;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reader& r) {
@@ -73,6 +142,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   }
   int32_t max_bytes = ctx.api_version >= 3 ? req.max_bytes : INT32_MAX;
   for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
+  if (ctx.api_version <= 3)
+    for (auto& it : items) it.max_bytes = std::min(it.max_bytes, kLegacyMaxRead);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
   std::shared_ptr<FetchWaiter> waiter;
@@ -106,6 +177,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   size_t budget = static_cast<size_t>(max_bytes);
   size_t used = 0;
   bool first = true;
+  std::vector<FetchItem*> legacy;
   for (auto& it : items) {
     auto& pr = resp.responses[it.topic_index].partitions[it.partition_index];
     auto& res = it.result;
@@ -128,23 +200,25 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     first = false;
     used += res.bytes;
     if (ctx.api_version <= 3) {
-      // Down-convert for clients that only understand magic 0/1.
-      protocol::Bytes raw(res.bytes);
-      size_t pos = 0;
-      for (auto& c : res.chunks) {
-        ssize_t n = ::pread(c.fd, raw.data() + pos, c.len, c.pos);
-        if (n != static_cast<ssize_t>(c.len)) break;
-        pos += c.len;
-      }
-      raw.resize(pos);
-      protocol::Bytes converted;
-      int8_t magic = ctx.api_version >= 2 ? 1 : 0;
-      if (protocol::downconvert(raw, magic, converted) == ErrorCode::NONE) pr.records.owned = std::move(converted);
+      legacy.push_back(&it);
     } else {
       pr.records.chunks = std::move(res.chunks);
     }
   }
-  co_return make_response(ctx, resp);
+  // Down-convert for clients that only understand magic 0/1, in request order;
+  // once the response budget is exhausted the rest is answered without records.
+  auto holds = std::make_shared<std::vector<std::shared_ptr<ResponseBudget::Reservation>>>();
+  int8_t magic = ctx.api_version >= 2 ? 1 : 0;
+  for (FetchItem* it : legacy) {
+    auto& pr = resp.responses[it->topic_index].partitions[it->partition_index];
+    auto converting = downconvert_item(it->result, magic, pr.records);
+    auto reservation = co_await std::move(converting);
+    if (!reservation) break;
+    holds->push_back(std::move(reservation));
+  }
+  auto response = make_response(ctx, resp);
+  if (!holds->empty()) response.keepalive = std::move(holds);
+  co_return response;
 }
 
 }  // namespace samsa::server

@@ -1,29 +1,50 @@
 #!/usr/bin/env bash
-# Builds the request-decoding fuzzer with clang (-fsanitize=fuzzer,address,undefined)
-# and runs it for a bounded time (FUZZ_SECONDS, default 60). Exit code != 0 on a crash.
+# Builds the two libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined)
+# and runs each for a bounded time. FUZZ_SECONDS (default 60) is the total,
+# split between them: request decoding (request_fuzzer) gets 2/3, record batches
+# through produce validation and the storage log (records_fuzzer) 1/3.
+# Exit code != 0 on a crash.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 SECONDS_TO_RUN=${FUZZ_SECONDS:-60}
 cd "$(dirname "$0")/../.."
 OUT="$BUILD_DIR/fuzz"
-mkdir -p "$OUT/corpus"
+mkdir -p "$OUT/corpus" "$OUT/records-corpus"
 GEN="$BUILD_DIR/gen"
-SRCS=(tests/fuzz/request_fuzzer.cc src/protocol/wire.cc src/protocol/record_batch.cc src/protocol/compression.cc
-      src/base/crc32c.cc src/base/error_code.cc "$GEN"/protocol/api_registry.cc "$GEN"/protocol/any_request.cc
-      "$GEN"/protocol/messages/*.cc)
+COMMON=(src/protocol/wire.cc src/protocol/record_batch.cc src/protocol/compression.cc src/base/crc32c.cc
+        src/base/error_code.cc)
+REQUEST_SRCS=(tests/fuzz/request_fuzzer.cc "${COMMON[@]}" "$GEN"/protocol/api_registry.cc
+              "$GEN"/protocol/any_request.cc "$GEN"/protocol/messages/*.cc)
+RECORDS_SRCS=(tests/fuzz/records_fuzzer.cc "${COMMON[@]}" src/protocol/legacy.cc src/storage/*.cc)
 FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -I"$GEN")
-# Compile objects in parallel (the generated codecs are many small files), then link.
-mkdir -p "$OUT/obj"
-objs=()
-for s in "${SRCS[@]}"; do objs+=("$OUT/obj/$(echo "$s" | tr '/' '_').o"); done
-for s in "${SRCS[@]}"; do
-  o="$OUT/obj/$(echo "$s" | tr '/' '_').o"
-  if [[ ! -f "$o" || "$s" -nt "$o" ]]; then echo "$s $o"; fi
-done | xargs -r -P "$(nproc)" -n 2 sh -c 'clang++ '"${FLAGS[*]}"' -c "$0" -o "$1"'
-clang++ "${FLAGS[@]}" "${objs[@]}" -o "$OUT/request_fuzzer" $(pkg-config --libs libisal liblz4 libzstd snappy) -lz
-# Seed corpus: the golden request frames of the unit tests are bodies; a few headers are enough to start.
+LIBS=($(pkg-config --libs libisal liblz4 libzstd snappy fmt spdlog) -lz)
+obj() { echo "$OUT/obj/$(echo "$1" | tr '/' '_').o"; }
+# build NAME SRCS...: compiles the objects in parallel (only what changed), then links.
+build() {
+  local name=$1; shift
+  local objs=() s
+  mkdir -p "$OUT/obj"
+  for s in "$@"; do objs+=("$(obj "$s")"); done
+  for s in "$@"; do
+    if [[ ! -f "$(obj "$s")" || "$s" -nt "$(obj "$s")" ]]; then echo "$s $(obj "$s")"; fi
+  done | xargs -r -P "$(nproc)" -n 2 sh -c 'clang++ '"${FLAGS[*]}"' -c "$0" -o "$1"'
+  clang++ "${FLAGS[@]}" "${objs[@]}" -o "$OUT/$name" "${LIBS[@]}"
+}
+build request_fuzzer "${REQUEST_SRCS[@]}"
+build records_fuzzer "${RECORDS_SRCS[@]}"
+
+# Seed corpora: a few request headers; valid batches of every codec (written by the target itself).
 printf '\x00\x12\x00\x03\x00\x00\x00\x01\x00\x04kcat\x00\x04kcat\x061.7.1\x00' > "$OUT/corpus/apiversions-v3"
 printf '\x00\x03\x00\x04\x00\x00\x00\x02\x00\x01c\x00\x00\x00\x01\x00\x01t\x01' > "$OUT/corpus/metadata-v4"
-echo "fuzzing request decoding for ${SECONDS_TO_RUN}s"
-"$OUT/request_fuzzer" -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -rss_limit_mb=1024 -print_final_stats=1 \
+RECORDS_FUZZER_SEED_DIR="$OUT/records-corpus" "$OUT/records_fuzzer" -runs=0 >/dev/null 2>&1
+
+REQUEST_SECONDS=$(( SECONDS_TO_RUN * 2 / 3 ))
+RECORDS_SECONDS=$(( SECONDS_TO_RUN - REQUEST_SECONDS ))
+(( REQUEST_SECONDS >= 1 )) || REQUEST_SECONDS=1
+(( RECORDS_SECONDS >= 1 )) || RECORDS_SECONDS=1
+echo "fuzzing request decoding for ${REQUEST_SECONDS}s"
+"$OUT/request_fuzzer" -max_total_time="$REQUEST_SECONDS" -max_len=4096 -rss_limit_mb=1024 -print_final_stats=1 \
   "$OUT/corpus" 2>&1 | tail -12
+echo "fuzzing record batches (produce validation, log append/read) for ${RECORDS_SECONDS}s"
+"$OUT/records_fuzzer" -max_total_time="$RECORDS_SECONDS" -max_len=8192 -rss_limit_mb=1024 -print_final_stats=1 \
+  "$OUT/records-corpus" 2>&1 | tail -12

@@ -131,6 +131,28 @@ def record_batch(kvs, base_timestamp=None, magic=2, count=None, crc=None, attrib
     return i64(0) + i32(len(after_length)) + after_length
 
 
+def record_batch_from_payload(payload, count, attributes=0, last_offset_delta=None, base_timestamp=None):
+    """A v2 batch around `payload` (the records as bytes, already compressed when `attributes`
+    names a codec), with a correct CRC: for batches whose records are malformed on purpose."""
+    ts = int(time.time() * 1000) if base_timestamp is None else base_timestamp
+    lod = count - 1 if last_offset_delta is None else last_offset_delta
+    after_crc = (i16(attributes) + i32(lod) + i64(ts) + i64(ts) + i64(-1) + i16(-1) + i32(-1)
+                 + i32(count) + payload)
+    after_length = i32(-1) + i8(2) + u32(crc32c(after_crc)) + after_crc
+    return i64(0) + i32(len(after_length)) + after_length
+
+
+def fetch_request(version, correlation_id, topic, partition, offset, max_bytes=1 << 20,
+                  max_wait_ms=0, min_bytes=0):
+    """Fetch v0..v3 with one topic and one partition (max_bytes is also the response limit in v3)."""
+    assert 0 <= version <= 3
+    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes)
+    if version >= 3:
+        body += i32(max_bytes)
+    body += i32(1) + string(topic) + i32(1) + i32(partition) + i64(offset) + i32(max_bytes)
+    return frame(request_header(1, version, correlation_id) + body)
+
+
 def produce_request(version, correlation_id, topic, partition, records_bytes, acks=1,
                     timeout_ms=5000):
     """Produce v3..v8 (non-flexible) with one topic and one partition."""
@@ -222,6 +244,21 @@ def parse_produce_partition(body, version):
     assert r.i32() == 1, "one partition expected"
     r.i32()
     return r.i16(), r.i64()
+
+
+def parse_fetch_partition(body, version):
+    """First partition of a Fetch v1..v3 response body (after the correlation id)
+    -> (error_code, high_watermark, records bytes)."""
+    assert 1 <= version <= 3
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    assert r.i32() == 1, "one topic expected"
+    r.string()
+    assert r.i32() == 1, "one partition expected"
+    r.i32()
+    err, hw = r.i16(), r.i64()
+    n = r.i32()
+    return err, hw, (r.take(n) if n > 0 else b"")
 
 
 # ---- connections ------------------------------------------------------------------------------
