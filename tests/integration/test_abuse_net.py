@@ -269,26 +269,21 @@ def committed_offset(bootstrap, group, topic):
         c.close()
 
 
-def test_pipelined_requests_take_effect_in_order(broker):
-    """200 OffsetCommits (offsets 1..200) interleaved with 200 non-idempotent acks=all Produce
-    requests for one partition, all written at once on one connection: the last commit wins and
-    the records are stored in send order."""
-    topic = unique_topic("order")
-    group = unique_topic("order-group")
-    create_topic(broker.bootstrap, topic, 1)
-    committed_offset(broker.bootstrap, group, topic)  # the offsets topic and coordinator are ready
-    n = 200
+def pipeline_commits_and_produces(broker, topic, group, n, first_value):
+    """n OffsetCommits (offsets 1..n) interleaved with n non-idempotent acks=all Produce requests
+    (values first_value.. in order), all written at once on one connection; every answer must be
+    a success, in order. Returns the produce base offsets."""
     frames, kinds = [], []
     for i in range(n):
         frames.append(offset_commit_v2(1000 + 2 * i, group, topic, 0, i + 1))
         kinds.append("commit")
-        batch = rk.record_batch([(None, str(i).encode())])
+        batch = rk.record_batch([(None, str(first_value + i).encode())])
         frames.append(rk.produce_request(7, 1001 + 2 * i, topic, 0, batch, acks=-1))
         kinds.append("produce")
+    offsets = []
     with rk.Conn(broker.port, 30.0) as c:
         sender = threading.Thread(target=c.send, args=(b"".join(frames),), daemon=True)
         sender.start()
-        offsets = []
         for i, kind in enumerate(kinds):
             body = c.recv_frame()
             assert rk.Reader(body).i32() == 1000 + i, "answers out of order"
@@ -299,10 +294,25 @@ def test_pipelined_requests_take_effect_in_order(broker):
                 assert err == 0
                 offsets.append(base)
         sender.join(10)
-    assert offsets == sorted(offsets), "produce requests appended out of order"
-    values = [r.value for r in consume_all(broker.bootstrap, topic, [0])[0]]
-    assert values == [str(i).encode() for i in range(n)]
-    assert committed_offset(broker.bootstrap, group, topic) == n, "an earlier commit overwrote a later one"
+    return offsets
+
+
+def test_pipelined_requests_take_effect_in_order(broker):
+    """Three rounds (a fresh group each) of 200 pipelined OffsetCommits and 200 Produce requests
+    for one partition: the last commit sent is the one that stays, the records are stored in send
+    order. (Handled concurrently, the final commit was a wrong one in most rounds.)"""
+    topic = unique_topic("order")
+    create_topic(broker.bootstrap, topic, 1)
+    n, rounds = 200, 3
+    for r in range(rounds):
+        group = unique_topic("order-group")
+        committed_offset(broker.bootstrap, group, topic)  # the offsets topic and coordinator are ready
+        offsets = pipeline_commits_and_produces(broker, topic, group, n, r * n)
+        assert offsets == sorted(offsets), "produce requests appended out of order"
+        assert committed_offset(broker.bootstrap, group, topic) == n, \
+            f"round {r}: an earlier commit overwrote a later one"
+    values = [rec.value for rec in consume_all(broker.bootstrap, topic, [0])[0]]
+    assert values == [str(i).encode() for i in range(rounds * n)]
 
 
 # ---- finding 8: ApiVersions v3 client software fields -------------------------------------------
