@@ -157,6 +157,10 @@ std::string Broker::start() {
     asio::post(s->io, [&p] { p.set_value(); });
     p.get_future().wait();
   }
+  // sendfile() has no MSG_NOSIGNAL: a peer gone while its response is sent
+  // (its connection's reader may be waiting for a long-poll Fetch to apply,
+  // so nobody noticed the EOF) must fail the send, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   // Listeners: one acceptor per shard on the same port (SO_REUSEPORT), all
   // counting connections against one process-wide quota.
   net::ConnectionLimits limits;

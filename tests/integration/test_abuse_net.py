@@ -315,6 +315,32 @@ def test_pipelined_requests_take_effect_in_order(broker):
     assert values == [str(i).encode() for i in range(rounds * n)]
 
 
+def fetch_v4(correlation_id, topic, partition, offset, max_wait_ms, min_bytes):
+    body = (rk.i32(-1) + rk.i32(max_wait_ms) + rk.i32(min_bytes) + rk.i32(1 << 20) + rk.i8(0)
+            + rk.i32(1) + rk.string(topic) + rk.i32(1) + rk.i32(partition) + rk.i64(offset)
+            + rk.i32(1 << 20))
+    return rk.frame(rk.request_header(1, 4, correlation_id) + body)
+
+
+def test_client_gone_during_long_poll_fetch(broker):
+    """A client sends a long-poll Fetch (answered from the segment file with sendfile) and a
+    request behind it, then disconnects: the answer is sent to a closed socket later, which must
+    fail that send, not kill the broker with SIGPIPE."""
+    topic = unique_topic("gone")
+    create_topic(broker.bootstrap, topic, 1)
+    with rk.Conn(broker.port, IO_TIMEOUT_S) as c:
+        batch = rk.record_batch([(None, b"x" * 1000)])
+        assert rk.parse_produce_partition(c.request(rk.produce_request(7, 1, topic, 0, batch))[4:], 7)[0] == 0
+    for _ in range(3):
+        c = rk.Conn(broker.port, IO_TIMEOUT_S)
+        c.send(fetch_v4(2, topic, 0, 0, 1500, 1 << 20) + api_versions_v3(3))
+        c.close()
+    time.sleep(2.5)  # the fetches answer after max_wait, to closed sockets
+    assert broker.alive(), "the broker died writing to a closed connection"
+    with rk.Conn(broker.port, IO_TIMEOUT_S) as c:
+        assert served(c)
+
+
 # ---- finding 8: ApiVersions v3 client software fields -------------------------------------------
 
 @pytest.mark.parametrize("name,version", [
