@@ -20,7 +20,13 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Connec
       limits_(limits),
       handler_(std::move(handler)),
       writer_wake_(socket_.get_executor()),
-      reader_wake_(socket_.get_executor()) {}
+      reader_wake_(socket_.get_executor()),
+      watchdog_timer_(socket_.get_executor()),
+      last_activity_(Clock::now()) {}
+
+Connection::~Connection() {
+  if (on_close_) on_close_();  // never closed explicitly (start() not called)
+}
 
 void Connection::start() {
   asio::error_code ec;
@@ -28,6 +34,8 @@ void Connection::start() {
   auto self = shared_from_this();
   asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
   asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+  if (limits_.idle_ms >= 0)
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 }
 
 void Connection::close() {
@@ -38,6 +46,60 @@ void Connection::close() {
   socket_.close(ec);
   writer_wake_.cancel();
   reader_wake_.cancel();
+  watchdog_timer_.cancel();
+  if (auto fn = std::move(on_close_)) {
+    on_close_ = nullptr;
+    fn();
+  }
+}
+
+// The token's last copy may die on any shard: it wakes the reader through this
+// connection's executor, and does nothing once the connection is gone.
+ApplyToken Connection::make_apply_token() {
+  applying_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  auto ex = socket_.get_executor();
+  return ApplyToken(nullptr, [weak, ex](void*) {
+    asio::post(ex, [weak] {
+      if (auto c = weak.lock()) {
+        c->applying_ = false;
+        c->reader_wake_.cancel();
+      }
+    });
+  });
+}
+
+// Closes the connection when it has been idle (no request being handled, no
+// bytes moving) for idle_ms, or when a request started arriving more than
+// idle_ms ago and is still incomplete. Sleeps until the earliest such
+// deadline; activity only moves the deadline, so it costs one wake-up per
+// idle_ms at most.
+awaitable<void> Connection::watchdog() {
+  auto self = shared_from_this();
+  const auto limit = std::chrono::milliseconds(limits_.idle_ms);
+  while (!closed_) {
+    auto now = Clock::now();
+    Clock::time_point deadline;
+    const char* why = nullptr;
+    if (receiving_since_) {
+      deadline = *receiving_since_ + limit;
+      why = "request not completely received";
+    } else if (handlers_running_ == 0) {
+      deadline = last_activity_ + limit;
+      why = "idle";
+    } else {
+      deadline = now + limit;  // a request is being handled: not idle
+    }
+    if (why && now >= deadline) {
+      spdlog::info("connection {} from {}: {} for {} ms (connections.max.idle.ms), closing", info_.id,
+                   info_.peer_host, why, limits_.idle_ms);
+      close();
+      co_return;
+    }
+    watchdog_timer_.expires_at(deadline);
+    asio::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
 }
 
 awaitable<void> Connection::wait(asio::steady_timer& t) {
@@ -50,11 +112,15 @@ awaitable<void> Connection::read_loop() {
   auto self = shared_from_this();
   try {
     for (;;) {
-      // Back-pressure: stop reading the socket while too many requests are in flight.
-      while (!closed_ && pending_.size() >= limits_.max_in_flight) co_await wait(reader_wake_);
+      // One request takes effect at a time (the previous one's ApplyToken is
+      // gone), and back-pressure: no reading while too many are in flight.
+      while (!closed_ && (applying_ || pending_.size() >= limits_.max_in_flight)) co_await wait(reader_wake_);
       if (closed_) co_return;
       uint8_t size_buf[4];
-      co_await asio::async_read(socket_, asio::buffer(size_buf), use_awaitable);
+      size_t got = co_await socket_.async_read_some(asio::buffer(size_buf), use_awaitable);
+      receiving_since_ = Clock::now();  // the watchdog bounds the time to the request's last byte
+      if (got < sizeof size_buf)
+        co_await asio::async_read(socket_, asio::buffer(size_buf + got, sizeof size_buf - got), use_awaitable);
       int32_t size = protocol::load_be32(size_buf);
       // A request header is at least 8 bytes; anything above the limit is
       // refused before a single byte of it is allocated.
@@ -65,19 +131,25 @@ awaitable<void> Connection::read_loop() {
       }
       auto frame = std::make_shared<protocol::FrameBytes>(static_cast<size_t>(size));
       co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
+      receiving_since_.reset();
+      touch();
       auto slot = std::make_shared<Slot>();
       pending_.push_back(slot);
-      asio::co_spawn(socket_.get_executor(), handle(slot, std::move(frame)), asio::detached);
+      ++handlers_running_;
+      // The token is made here, not in handle(): the loop must see applying_ set before it reads on.
+      asio::co_spawn(socket_.get_executor(), handle(slot, std::move(frame), make_apply_token()), asio::detached);
     }
   } catch (const std::exception&) {
     close();
   }
 }
 
-awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame) {
+awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame,
+                                   ApplyToken applying) {
   auto self = shared_from_this();
   try {
-    auto op = handler_(info_, std::move(frame));  // not inside co_await: GCC 12 temporaries bug
+    // not inside co_await: GCC 12 temporaries bug
+    auto op = handler_(info_, std::move(frame), std::move(applying));
     slot->response = co_await std::move(op);
   } catch (const std::exception& e) {
     spdlog::error("connection {}: request handler failed: {}", info_.id, e.what());
@@ -86,6 +158,9 @@ awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<p
     r.close_after = true;
     slot->response = std::move(r);
   }
+  --handlers_running_;
+  touch();  // idleness counts from the answer, not from the request
+  if (handlers_running_ == 0) watchdog_timer_.cancel();  // its deadline is idle-based again
   writer_wake_.cancel();
 }
 
@@ -119,6 +194,7 @@ awaitable<void> Connection::write_loop() {
       co_await asio::async_write(socket_, bufs, asio::redirect_error(use_awaitable, ec));
       ok = !ec;
     }
+    touch();
     if (!ok || batch.back()->response->close_after) {
       close();
       co_return;
@@ -165,6 +241,7 @@ awaitable<bool> Connection::send_chunk(const protocol::FileChunk& c) {
     ssize_t n = ::sendfile(socket_.native_handle(), c.fd, &off, left);
     if (n > 0) {
       left -= static_cast<size_t>(n);
+      touch();  // a large response to a slow reader is not idleness
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

@@ -1,12 +1,20 @@
 // One client connection: reads size-prefixed request frames, hands each to the
-// server's handler (several may be in flight, bounded), and writes responses
-// strictly in request order, as the Kafka protocol requires. Responses may carry
-// file ranges, which are sent with sendfile() — zero copy.
+// server's handler and writes responses strictly in request order, as the Kafka
+// protocol requires. Responses may carry file ranges, which are sent with
+// sendfile() — zero copy.
+//
+// Requests take effect in the order they were sent: the handler of a request
+// starts only once the previous request's ApplyToken is gone (see below), so
+// several requests may wait for their answers at once (bounded) but their
+// effects never overlap. A connection with nothing in flight and no traffic
+// for ConnectionLimits::idle_ms is closed, and so is one whose request is not
+// completely received within idle_ms of its first byte (slow senders).
 //
 // Ownership: a Connection lives on the shard (io_context thread) that accepted
 // it; every member is touched only from that thread.
 #pragma once
 #include <asio.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -40,15 +48,27 @@ struct ConnectionInfo {
 struct ConnectionLimits {
   int32_t max_request_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
   size_t max_in_flight = 64;                       // per-connection pipelining bound
+  int64_t idle_ms = 600000;                        // connections.max.idle.ms; < 0: never
 };
 
+// "This request's effects are applied": the connection starts the handler of
+// its next request only when every copy of the current request's token is
+// gone. A handler whose remaining work cannot be observed by later requests
+// drops its copies early (Produce: once appended, before waiting for the
+// fsync); otherwise the token dies with the handler. Copies may be dropped on
+// any thread.
+using ApplyToken = std::shared_ptr<void>;
+
 // The server's entry point. `frame` is the request without its size prefix.
-using RequestHandler =
-    std::function<asio::awaitable<Response>(const ConnectionInfo&, std::shared_ptr<protocol::FrameBytes> frame)>;
+using RequestHandler = std::function<asio::awaitable<Response>(
+    const ConnectionInfo&, std::shared_ptr<protocol::FrameBytes> frame, ApplyToken applying)>;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, ConnectionInfo info, ConnectionLimits limits, RequestHandler handler);
+  ~Connection();
+  // Called once, on this connection's thread, when it closes (quota release).
+  void on_close(std::function<void()> fn) { on_close_ = std::move(fn); }
   void start();
   void close();
   const ConnectionInfo& info() const { return info_; }
@@ -59,9 +79,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Slot {
     std::optional<Response> response;
   };
+  using Clock = std::chrono::steady_clock;
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
-  asio::awaitable<void> handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame);
+  asio::awaitable<void> watchdog();
+  asio::awaitable<void> handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame,
+                               ApplyToken applying);
+  ApplyToken make_apply_token();
+  void touch() { last_activity_ = Clock::now(); }
   asio::awaitable<bool> send_response(Response& r);
   asio::awaitable<bool> send_chunk(const protocol::FileChunk& c);
   // The same bytes through a buffer (pread + write): only for `make bench`, to
@@ -76,7 +101,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<std::shared_ptr<Slot>> pending_;  // in request order
   asio::steady_timer writer_wake_;
   asio::steady_timer reader_wake_;
+  asio::steady_timer watchdog_timer_;
   bool closed_ = false;
+  bool applying_ = false;             // the last request's ApplyToken is still alive
+  size_t handlers_running_ = 0;       // requests read and not yet answered by their handler
+  Clock::time_point last_activity_;   // last bytes read or written
+  std::optional<Clock::time_point> receiving_since_;  // first byte of a request not yet fully read
+  std::function<void()> on_close_;
 };
 
 }  // namespace samsa::net

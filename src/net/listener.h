@@ -1,5 +1,10 @@
 // Accepts TCP connections for one shard. Every shard binds the same address
 // with SO_REUSEPORT, so the kernel spreads new connections across cores.
+// New connections are counted against the process-wide ConnectionQuotas: at
+// max.connections the listener holds the socket it accepted and accepts
+// nothing more until a slot frees (Kafka's acceptor blocks likewise); a
+// connection over its address's limit is closed at once. Accept errors (out
+// of descriptors above all) back off from 100 ms to 1 s instead of spinning.
 //
 // Ownership: a Listener lives on its shard's io_context thread.
 #pragma once
@@ -10,12 +15,14 @@
 #include <string>
 
 #include "net/connection.h"
+#include "net/connection_quotas.h"
 
 namespace samsa::net {
 
 class Listener {
  public:
-  Listener(asio::io_context& io, int shard, ConnectionLimits limits, RequestHandler handler);
+  Listener(asio::io_context& io, int shard, ConnectionLimits limits, RequestHandler handler,
+           std::shared_ptr<ConnectionQuotas> quotas);
   // Binds and listens; returns an error message on failure.
   std::string bind(const std::string& host, int port);
   void start();
@@ -26,12 +33,20 @@ class Listener {
 
  private:
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> back_off(const asio::error_code& ec);
+  asio::awaitable<bool> wait_for_slot(const std::string& ip);  // false: stopped, or refused for the ip
+  asio::awaitable<void> sleep(std::chrono::milliseconds d);
 
   asio::io_context& io_;
   int shard_;
   ConnectionLimits limits_;
   RequestHandler handler_;
   asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<ConnectionQuotas> quotas_;
+  asio::steady_timer pause_;                // accept back-off and waits for a free slot
+  std::chrono::milliseconds backoff_{0};   // 0 after a successful accept
+  LogLimiter accept_errors_{std::chrono::seconds(10)};
+  LogLimiter refusals_{std::chrono::seconds(10)};
   std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> connections_;
   static std::atomic<uint64_t> next_id_;
 };

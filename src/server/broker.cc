@@ -160,15 +160,28 @@ std::string Broker::start() {
     asio::post(s->io, [&p] { p.set_value(); });
     p.get_future().wait();
   }
-  // Listeners: one acceptor per shard on the same port (SO_REUSEPORT).
+  // sendfile() has no MSG_NOSIGNAL: a peer gone while its response is sent
+  // (its connection's reader may be waiting for a long-poll Fetch to apply,
+  // so nobody noticed the EOF) must fail the send, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  // Listeners: one acceptor per shard on the same port (SO_REUSEPORT), all
+  // counting connections against one process-wide quota.
   net::ConnectionLimits limits;
   limits.max_request_bytes = settings_.max_request_bytes;
+  limits.idle_ms = settings_.connections_max_idle_ms;
+  auto quota_config = net::make_quota_config(settings_.max_connections, settings_.max_connections_per_ip,
+                                             settings_.max_connections_per_ip_overrides);
+  if (auto* err = std::get_if<std::string>(&quota_config)) return *err;
+  auto quotas = std::make_shared<net::ConnectionQuotas>(std::get<net::QuotaConfig>(std::move(quota_config)));
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
     for (auto& s : shards_) {
       auto l = std::make_unique<net::Listener>(
           s->io, s->id, limits,
-          [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::FrameBytes> f) { return handle(c, std::move(f)); });
+          [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::FrameBytes> f, net::ApplyToken t) {
+            return handle(c, std::move(f), std::move(t));
+          },
+          quotas);
       if (auto err = l->bind(spec.host, port); !err.empty()) return "listener " + spec.name + ": " + err;
       if (port == 0) port = l->port();  // the other shards share the port chosen by the first
       bound_port_ = l->port();
@@ -206,7 +219,8 @@ asio::awaitable<int64_t> Broker::allocate_producer_id() {
   });
 }
 
-asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame) {
+asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame,
+                                              net::ApplyToken applying) {
   protocol::Reader r(frame->data(), frame->size());
   RequestContext ctx;
   ctx.api_key = r.i16();
@@ -217,6 +231,7 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
   ctx.broker = this;
   ctx.shard = shards_[conn.shard].get();
   ctx.frame = frame;
+  ctx.applying = std::move(applying);
   net::Response close;
   close.send = false;
   close.close_after = true;

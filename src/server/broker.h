@@ -67,7 +67,8 @@ class Broker {
   asio::awaitable<int64_t> allocate_producer_id();
 
   // Entry point of every request frame (runs on the connection's shard).
-  asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame);
+  asio::awaitable<net::Response> handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame,
+                                        net::ApplyToken applying);
 
   // Creates topics through the controller (on shard 0) from any shard: one
   // metadata batch for all of them. A topic is answered with success only once

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "protocol/api_registry.h"
 #include "protocol/messages/api_versions.h"
@@ -47,6 +48,14 @@ constexpr HandlerEntry kHandlers[] = {
     {66, handle_list_transactions},
 };
 
+// KIP-511: client_software_name and client_software_version (ApiVersions v3+)
+// must match [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? — so not empty.
+bool valid_software_field(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (s.empty() || !alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+}
+
 protocol::ApiVersionsResponse supported_versions() {
   protocol::ApiVersionsResponse resp;
   for (auto& h : kHandlers) {
@@ -78,6 +87,13 @@ const HandlerEntry* find_handler(int16_t api_key) {
 asio::awaitable<net::Response> handle_api_versions(RequestContext& ctx, protocol::Reader& r) {
   protocol::ApiVersionsRequest req;
   req.decode(r, ctx.api_version);
+  if (ctx.api_version >= 3 &&
+      (!valid_software_field(req.client_software_name) || !valid_software_field(req.client_software_version))) {
+    // As Kafka: INVALID_REQUEST with no api keys and every other field at its default.
+    protocol::ApiVersionsResponse invalid;
+    invalid.error_code = to_int(ErrorCode::INVALID_REQUEST);
+    co_return make_response(ctx, invalid);
+  }
   auto resp = supported_versions();
   co_return make_response(ctx, resp);
 }

@@ -94,7 +94,8 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
 
 // Runs on the shard that owns the partitions: append, then (acks=-1) wait for
 // the group commit to make them durable.
-asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*> items, int16_t acks) {
+asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*> items, int16_t acks,
+                                      net::ApplyToken applying) {
   int64_t now = now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
@@ -105,6 +106,7 @@ asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector
     }
     w->result = part->append(w->records, now);
   }
+  applying.reset();  // appended: the connection's next request may start while this waits for the fsync
   if (acks != -1) co_return;
   for (auto* w : items) {
     auto* part = target.find(w->tp);
@@ -209,9 +211,10 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   for (auto& [shard_id, items] : by_shard) {
     wg.add();
     Shard& target = broker.shard(shard_id);
-    asio::co_spawn(target.io.get_executor(), append_on_shard(broker, target, items, acks),
+    asio::co_spawn(target.io.get_executor(), append_on_shard(broker, target, items, acks, ctx.applying),
                    asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
   }
+  ctx.applying.reset();  // applied once every append_on_shard above has let go of its copy
   co_await wg.wait();
 
   for (auto& w : work) {

@@ -22,6 +22,9 @@ struct RequestContext {
   Broker* broker = nullptr;
   Shard* shard = nullptr;                    // the connection's shard (where the handler runs)
   std::shared_ptr<protocol::FrameBytes> frame;    // keeps views into the request alive
+  // The connection's next request starts once this is gone (net::ApplyToken):
+  // dies with the handler unless the handler lets go once its effects are applied.
+  net::ApplyToken applying;
 };
 
 // Encodes `body` after the response header of `ctx` into a response frame.

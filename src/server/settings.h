@@ -29,6 +29,13 @@ struct BrokerSettings {
   std::string metadata_log_dir;  // empty: first of log_dirs
   int shards = 0;                // 0: one per core
   int32_t max_request_bytes = 100 * 1024 * 1024;
+  // Connection limits (max.connections, max.connections.per.ip, its overrides
+  // as written, host:count; connections.max.idle.ms, which also bounds the time
+  // to receive one request completely).
+  int32_t max_connections = INT32_MAX;
+  int32_t max_connections_per_ip = INT32_MAX;
+  std::string max_connections_per_ip_overrides;
+  int64_t connections_max_idle_ms = 600000;
   int32_t message_max_bytes = 1048588;
   bool auto_create_topics = true;
   bool delete_topic_enable = true;

@@ -77,6 +77,10 @@ BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
   s.metadata_log_dir = cfg->metadata_log_dir();
   s.shards = std::min<int>(cfg->num_io_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   s.max_request_bytes = cfg->socket_request_max_bytes();
+  s.max_connections = cfg->max_connections();
+  s.max_connections_per_ip = cfg->max_connections_per_ip();
+  s.max_connections_per_ip_overrides = cfg->value("max.connections.per.ip.overrides").value_or("");
+  s.connections_max_idle_ms = cfg->connections_max_idle_ms();
   s.message_max_bytes = cfg->message_max_bytes();
   s.auto_create_topics = cfg->auto_create_topics_enable();
   s.delete_topic_enable = cfg->delete_topic_enable();

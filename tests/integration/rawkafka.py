@@ -270,8 +270,11 @@ class Closed(Exception):
 class Conn:
     """One TCP connection with a timeout on every operation; never blocks forever."""
 
-    def __init__(self, port, timeout=5.0, host="127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, timeout=5.0, host="127.0.0.1", source=None):
+        """`source`: the local address to connect from (another loopback address is another
+        client IP to the broker)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(timeout)
 
