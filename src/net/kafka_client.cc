@@ -75,9 +75,10 @@ KafkaClient::~KafkaClient() {
   if (conn_) conn_->stream->close();
 }
 
-void KafkaClient::wake_connect_waiters() {
-  for (auto& t : connect_waiters_) t->cancel();
-  connect_waiters_.clear();
+void KafkaClient::wake_waiters() {
+  auto woken = std::move(waiters_);
+  waiters_.clear();
+  for (auto& t : woken) t->cancel();
 }
 
 asio::awaitable<ClientError> KafkaClient::ensure_connected(SteadyClock::time_point deadline) {
@@ -87,8 +88,9 @@ asio::awaitable<ClientError> KafkaClient::ensure_connected(SteadyClock::time_poi
     asio::error_code ec;
     if (connecting_) {  // share the attempt under way
       auto t = std::make_shared<asio::steady_timer>(ex_, deadline);
-      connect_waiters_.push_back(t);
+      waiters_.push_back(t);
       co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      std::erase(waiters_, t);
       if (closed_) co_return ClientError::kClosed;
       if (conn_) co_return ClientError::kNone;
       co_return ec ? ClientError::kConnectFailed : ClientError::kTimeout;
@@ -96,8 +98,10 @@ asio::awaitable<ClientError> KafkaClient::ensure_connected(SteadyClock::time_poi
     int64_t now = clock_.monotonic_ms();
     if (now < next_attempt_ms_) {  // backing off after a failed connect
       auto until = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(next_attempt_ms_ - now));
-      asio::steady_timer t(ex_, until);
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      auto t = std::make_shared<asio::steady_timer>(ex_, until);
+      waiters_.push_back(t);  // close() or a connect made by another send wakes it
+      co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      std::erase(waiters_, t);
       if (SteadyClock::now() >= deadline) co_return ClientError::kTimeout;
       continue;
     }
@@ -106,13 +110,13 @@ asio::awaitable<ClientError> KafkaClient::ensure_connected(SteadyClock::time_poi
     connecting_ = false;
     if (closed_) {
       if (stream) stream->close();
-      wake_connect_waiters();
+      wake_waiters();
       co_return ClientError::kClosed;
     }
     if (cec || !stream) {
       last_backoff_ms_ = backoff_.on_failure();
       next_attempt_ms_ = clock_.monotonic_ms() + last_backoff_ms_;
-      wake_connect_waiters();
+      wake_waiters();
       co_return ClientError::kConnectFailed;
     }
     backoff_.on_success();
@@ -123,7 +127,7 @@ asio::awaitable<ClientError> KafkaClient::ensure_connected(SteadyClock::time_poi
     auto self = shared_from_this();
     asio::co_spawn(ex_, [self, c]() -> asio::awaitable<void> { co_await self->read_loop(c); }, asio::detached);
     asio::co_spawn(ex_, [self, c]() -> asio::awaitable<void> { co_await self->write_loop(c); }, asio::detached);
-    wake_connect_waiters();
+    wake_waiters();
     co_return ClientError::kNone;
   }
 }
@@ -217,7 +221,7 @@ void KafkaClient::close() {
   std::vector<std::shared_ptr<Pending>> rest;
   for (auto& [id, p] : pending_) rest.push_back(p);
   for (auto& p : rest) complete(p, ClientError::kClosed);
-  wake_connect_waiters();
+  wake_waiters();
 }
 
 asio::awaitable<void> KafkaClient::write_loop(std::shared_ptr<Conn> c) {

@@ -129,7 +129,7 @@ class KafkaClient : public std::enable_shared_from_this<KafkaClient> {
   asio::awaitable<void> write_loop(std::shared_ptr<Conn> c);
   void reset(const std::shared_ptr<Conn>& c, ClientError why);
   void complete(const std::shared_ptr<Pending>& p, ClientError e, protocol::Bytes frame = {}, size_t body_offset = 0);
-  void wake_connect_waiters();
+  void wake_waiters();
 
   asio::any_io_executor ex_;
   Transport& transport_;
@@ -138,7 +138,8 @@ class KafkaClient : public std::enable_shared_from_this<KafkaClient> {
   ReconnectBackoff backoff_;
   std::shared_ptr<Conn> conn_;
   bool connecting_ = false;
-  std::vector<std::shared_ptr<asio::steady_timer>> connect_waiters_;  // cancelled when an attempt ends
+  // Sends waiting for a connect attempt or a backoff: cancelled when an attempt ends and on close().
+  std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
   int64_t next_attempt_ms_ = 0;                      // clock_.monotonic_ms() before which no connect starts
   int64_t last_backoff_ms_ = 0;
   int32_t next_correlation_id_ = 0;

@@ -333,5 +333,60 @@ TEST_F(NetKafkaClient, BoundsRequestsInFlight) {
   EXPECT_EQ(std::count(errs.begin(), errs.end(), ClientError::kTooManyInFlight), 1);
 }
 
+// The backoff is kept on the Clock: with a manual clock that does not move, a
+// send after a refused connect waits out its own timeout without connecting;
+// once the clock passes the backoff, the next send tries at once.
+TEST_F(NetKafkaClient, BackoffIsKeptOnTheClock) {
+  uint16_t port;
+  {
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }
+  ManualClock manual(0, 1000);
+  KafkaClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.reconnect_backoff_ms = 60'000;
+  o.reconnect_backoff_max_ms = 60'000;
+  client = KafkaClient::create(io.get_executor(), transport, manual, rng, o);
+  run([&]() -> asio::awaitable<void> {
+    auto r1 = co_await client->send(protocol::api_key::Metadata, 1, bytes_of("x"), 5s);
+    EXPECT_EQ(r1.error, ClientError::kConnectFailed);
+    EXPECT_EQ(client->consecutive_failures(), 1);
+    auto r2 = co_await client->send(protocol::api_key::Metadata, 1, bytes_of("x"), 50ms);
+    EXPECT_EQ(r2.error, ClientError::kTimeout);  // still backing off: no attempt made
+    EXPECT_EQ(client->consecutive_failures(), 1);
+    manual.advance(client->last_backoff_ms());
+    auto r3 = co_await client->send(protocol::api_key::Metadata, 1, bytes_of("x"), 5s);
+    EXPECT_EQ(r3.error, ClientError::kConnectFailed);
+    EXPECT_EQ(client->consecutive_failures(), 2);
+  });
+}
+
+TEST_F(NetKafkaClient, CloseFailsRequestsInFlightAndLaterSends) {
+  start(Mode::kSilent);
+  std::vector<ClientError> errs;
+  run([&]() -> asio::awaitable<void> {
+    bool done = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      auto r = co_await client->send(protocol::api_key::Metadata, 1, bytes_of("x"), 10s);
+      errs.push_back(r.error);
+      done = true;
+    }, asio::detached);
+    for (int i = 0; i < 100 && client->in_flight() == 0; ++i) {
+      asio::steady_timer t(io, 5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    client->close();
+    for (int i = 0; i < 100 && !done; ++i) {
+      asio::steady_timer t(io, 5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    auto r = co_await client->send(protocol::api_key::Metadata, 1, bytes_of("y"), 1s);
+    errs.push_back(r.error);
+  });
+  EXPECT_EQ(errs, (std::vector<ClientError>{ClientError::kClosed, ClientError::kClosed}));
+}
+
 }  // namespace
 }  // namespace samsa::net
