@@ -136,6 +136,22 @@ asio::awaitable<ClientResponse> KafkaClient::send(int16_t api_key, int16_t api_v
                                                   std::span<const uint8_t> body, std::chrono::milliseconds timeout) {
   auto self = shared_from_this();  // alive until this request is answered
   auto deadline = SteadyClock::now() + timeout;
+  // Request header v1 (api key, version, correlation id, client id), plus an
+  // empty tagged-field section (v2) for flexible versions. Built before the
+  // first wait, so `body` only has to live until the send starts.
+  auto* info = protocol::find_api(api_key);
+  bool flexible = info && info->is_flexible(api_version);
+  protocol::Writer w;
+  w.i32(0);
+  w.i16(api_key);
+  w.i16(api_version);
+  constexpr size_t kCorrelationAt = 8;
+  w.i32(0);  // correlation id, assigned once connected
+  w.string(false, opt_.client_id);
+  if (flexible) w.uvarint(0);
+  w.raw(body);
+  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
+
   ClientResponse out;
   if (closed_) {
     out.error = ClientError::kClosed;
@@ -147,24 +163,10 @@ asio::awaitable<ClientResponse> KafkaClient::send(int16_t api_key, int16_t api_v
     out.error = ClientError::kTooManyInFlight;
     co_return out;
   }
-
-  auto* info = protocol::find_api(api_key);
-  bool flexible = info && info->is_flexible(api_version);
   int32_t corr = next_correlation_id_;
   while (pending_.count(corr)) corr = (corr + 1) & 0x7fffffff;
   next_correlation_id_ = (corr + 1) & 0x7fffffff;
-
-  // Request header v1 (api key, version, correlation id, client id), plus an
-  // empty tagged-field section (v2) for flexible versions.
-  protocol::Writer w;
-  w.i32(0);
-  w.i16(api_key);
-  w.i16(api_version);
-  w.i32(corr);
-  w.string(false, opt_.client_id);
-  if (flexible) w.uvarint(0);
-  w.raw(body);
-  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
+  w.patch_i32(kCorrelationAt, corr);
 
   auto p = std::make_shared<Pending>(ex_);
   p->correlation_id = corr;

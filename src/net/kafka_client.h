@@ -94,7 +94,8 @@ class KafkaClient : public std::enable_shared_from_this<KafkaClient> {
                                              Random& rng, KafkaClientOptions options);
   ~KafkaClient();
 
-  // `body` is the encoded request body for api_key at api_version.
+  // `body` is the encoded request body for api_key at api_version; it is copied
+  // when the awaited send starts, before the send waits for anything.
   asio::awaitable<ClientResponse> send(int16_t api_key, int16_t api_version, std::span<const uint8_t> body,
                                        std::chrono::milliseconds timeout);
 
