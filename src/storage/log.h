@@ -14,6 +14,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -261,6 +262,10 @@ class Log {
     next_offset_ = offset;
     log_end_snapshot_.store(offset, std::memory_order_relaxed);
   }
+  // Calls fn with every batch header in [from, log end), in offset order
+  // (headers only); stops at the first error, fn's or a read's.
+  using BatchVisitor = std::function<Status(const Segment&, const BatchInfo&, const protocol::BatchHeader&)>;
+  Status for_each_batch_header(int64_t from, const BatchVisitor& fn) const;
   // ---- leader epochs (log_epochs.cc) ----
   Status load_leader_epochs(const LogOpenOptions& opts);
   Result<bool> scan_leader_epochs(int64_t from, LeaderEpochCache* into) const;

@@ -8,13 +8,8 @@
 
 namespace samsa::storage {
 
-// Adds to *into the epoch of every batch in [from, log end) (headers only).
-// False if a batch's epoch is below one already seen (then handled as the
-// append did: assign_superseding); the entries *into started with may no
-// longer describe the log, so the caller rebuilds them from the start.
-Result<bool> Log::scan_leader_epochs(int64_t from, LeaderEpochCache* into) const {
+Status Log::for_each_batch_header(int64_t from, const BatchVisitor& fn) const {
   std::vector<uint8_t> buf(256 << 10);
-  bool rising = true;
   for (size_t i = segment_index_for(from); i < segments_.size(); ++i) {
     const Segment& seg = *segments_[i];
     auto first = seg.find_batch(std::max(from, seg.base_offset()));
@@ -27,12 +22,26 @@ Result<bool> Log::scan_leader_epochs(int64_t from, LeaderEpochCache* into) const
       auto more = scan.next(&info, &h);
       if (!more) return more.status();
       if (!*more) break;
-      if (!into->assign(h.leader_epoch, info.base_offset)) {
-        rising = false;
-        (void)into->assign_superseding(h.leader_epoch, info.base_offset);
-      }
+      SAMSA_RETURN_IF_ERROR(fn(seg, info, h));
     }
   }
+  return Status::ok();
+}
+
+// Adds to *into the epoch of every batch in [from, log end).
+// False if a batch's epoch is below one already seen (then handled as the
+// append did: assign_superseding); the entries *into started with may no
+// longer describe the log, so the caller rebuilds them from the start.
+Result<bool> Log::scan_leader_epochs(int64_t from, LeaderEpochCache* into) const {
+  bool rising = true;
+  SAMSA_RETURN_IF_ERROR(
+      for_each_batch_header(from, [&](const Segment&, const BatchInfo& info, const protocol::BatchHeader& h) {
+        if (!into->assign(h.leader_epoch, info.base_offset)) {
+          rising = false;
+          (void)into->assign_superseding(h.leader_epoch, info.base_offset);
+        }
+        return Status::ok();
+      }));
   return rising;
 }
 
