@@ -29,15 +29,7 @@ bool parse_int(std::string_view s, T* out) {
 
 }  // namespace
 
-std::string format_offset_checkpoint(const OffsetMap& offsets) {
-  std::string out = std::to_string(format::kCheckpointVersion) + "\n" + std::to_string(offsets.size()) + "\n";
-  for (const auto& [tp, offset] : offsets) {
-    out += tp.topic + " " + std::to_string(tp.partition) + " " + std::to_string(offset) + "\n";
-  }
-  return out;
-}
-
-Result<OffsetMap> parse_offset_checkpoint(std::string_view text) {
+Result<std::vector<std::string_view>> checkpoint_entry_lines(std::string_view text) {
   auto lines = split(text, '\n');
   // A trailing newline leaves one empty last element.
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
@@ -50,14 +42,33 @@ Result<OffsetMap> parse_offset_checkpoint(std::string_view text) {
   if (!parse_int(lines[1], &count) || count != lines.size() - 2) {
     return Status::corruption("checkpoint: entry count does not match the lines");
   }
+  lines.erase(lines.begin(), lines.begin() + 2);
+  return lines;
+}
+
+std::vector<std::string_view> checkpoint_fields(std::string_view line) { return split(line, ' '); }
+bool parse_checkpoint_int(std::string_view s, int32_t* out) { return parse_int(s, out); }
+bool parse_checkpoint_int(std::string_view s, int64_t* out) { return parse_int(s, out); }
+
+std::string format_offset_checkpoint(const OffsetMap& offsets) {
+  std::string out = std::to_string(format::kCheckpointVersion) + "\n" + std::to_string(offsets.size()) + "\n";
+  for (const auto& [tp, offset] : offsets) {
+    out += tp.topic + " " + std::to_string(tp.partition) + " " + std::to_string(offset) + "\n";
+  }
+  return out;
+}
+
+Result<OffsetMap> parse_offset_checkpoint(std::string_view text) {
+  auto lines = checkpoint_entry_lines(text);
+  if (!lines) return lines.status();
   OffsetMap out;
-  for (size_t i = 2; i < lines.size(); ++i) {
-    auto f = split(lines[i], ' ');
+  for (size_t i = 0; i < lines->size(); ++i) {
+    auto f = split((*lines)[i], ' ');
     TopicPartition tp;
     int64_t offset = 0;
     if (f.size() != 3 || !is_valid_topic_name(f[0]) || !parse_int(f[1], &tp.partition) || tp.partition < 0 ||
         !parse_int(f[2], &offset)) {
-      return Status::corruption("checkpoint: malformed line " + std::to_string(i + 1));
+      return Status::corruption("checkpoint: malformed line " + std::to_string(i + 3));
     }
     tp.topic = std::string(f[0]);
     out[tp] = offset;

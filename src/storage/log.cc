@@ -27,7 +27,11 @@ Status FlushTicket::run() const {
 }
 
 Log::Log(Env* env, std::string dir, TopicPartition tp, LogConfig config)
-    : env_(env), dir_(std::move(dir)), tp_(std::move(tp)), config_(std::move(config)) {}
+    : env_(env),
+      dir_(std::move(dir)),
+      tp_(std::move(tp)),
+      config_(std::move(config)),
+      epochs_(env, join_path(dir_, std::string(format::kLeaderEpochCheckpoint))) {}
 
 Log::~Log() = default;
 
@@ -72,20 +76,8 @@ Status Log::load(const LogOpenOptions& opts) {
   // cache, not necessarily on disk).
   set_recovery_point(opts.clean_shutdown ? next_offset_ : std::clamp<int64_t>(opts.recovery_point, 0, next_offset_));
   last_flush_ms_ = opts.now_ms;
-  SAMSA_RETURN_IF_ERROR(write_leader_epoch_checkpoint());
+  SAMSA_RETURN_IF_ERROR(load_leader_epochs(opts));
   return load_producer_state(opts);
-}
-
-// On one node the leader epoch never changes: the file holds epoch 0 from the
-// log start. Rewritten (not synced: it is derived from the log) when it does
-// not say that, so opening an unchanged partition costs one small read.
-Status Log::write_leader_epoch_checkpoint() {
-  const std::string path = join_path(dir_, std::string(format::kLeaderEpochCheckpoint));
-  const std::string want = "0\n1\n0 " + std::to_string(log_start_offset_) + "\n";
-  if (auto have = read_file_to_string(env_, path, 4096); have && *have == want) return Status::ok();
-  auto f = env_->open_file(path, OpenMode::kTruncate);
-  if (!f) return f.status();
-  return (*f)->write_at(0, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(want.data()), want.size()));
 }
 
 // Sorts out the directory listing: returns the base offsets of the .log files
@@ -266,7 +258,6 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
     r.last_offset = duplicate->last_offset;
     return r;
   }
-
   if (should_roll(data.size(), next_offset_ + count - 1, now_ms)) {
     Status st = roll(now_ms);  // marks the log failed itself when it cannot undo
     if (!st) {
@@ -324,6 +315,17 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   r.last_offset = offset - 1;
   r.log_append_time = log_append_time ? now_ms : -1;
   set_next_offset(offset);
+  // A new epoch's first offset. A failed write of the file leaves the entry in
+  // memory and the cache dirty: retried by its next change and by close, and
+  // the file is rebuilt from the batches if it is stale after a crash.
+  // A lower epoch than the latest is not refused here (Kafka's log layer does
+  // not either: fencing stale leaders is the partition's job); as Kafka does,
+  // the entries it contradicts are dropped so the cache still describes the log.
+  if (leader_epoch > epochs_.latest_epoch()) {
+    (void)epochs_.assign(leader_epoch, r.first_offset);
+  } else if (leader_epoch >= 0 && leader_epoch < epochs_.latest_epoch()) {
+    (void)epochs_.assign_superseding(leader_epoch, r.first_offset);
+  }
   track_producers(data, now_ms);
   records_appended_ += r.records;
   return r;
@@ -506,6 +508,7 @@ Result<FlushTicket> Log::begin_close() {
   SAMSA_RETURN_IF_ERROR(active().seal());
   SAMSA_RETURN_IF_ERROR(sync_txn_index());
   if (!producers_.producers().empty()) SAMSA_RETURN_IF_ERROR(take_snapshot());
+  SAMSA_RETURN_IF_ERROR(epochs_.persist_if_dirty());
   return prepare_flush(0);
 }
 
@@ -528,6 +531,7 @@ Result<std::string> Log::remove() {
   SAMSA_RETURN_IF_ERROR(env_->rename(dir_, target));
   SAMSA_RETURN_IF_ERROR(env_->sync_dir(parent));
   dir_ = target;
+  epochs_.set_path(join_path(dir_, std::string(format::kLeaderEpochCheckpoint)));
   return target;
 }
 

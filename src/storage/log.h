@@ -14,6 +14,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +24,7 @@
 #include "base/error_code.h"
 #include "protocol/wire.h"
 #include "storage/env.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log_config.h"
 #include "storage/producer_state.h"
 #include "storage/segment.h"
@@ -199,6 +201,9 @@ class Log {
     return producers_.aborted_in(from, to);
   }
   const ProducerState& producer_state() const { return producers_; }
+  // The first offset of each leader epoch in the log (for replication's
+  // OffsetsForLeaderEpoch). Kept consistent with appends and truncations.
+  const LeaderEpochCache& leader_epoch_cache() const { return epochs_; }
   // Forgets idle producers (producer.id.expiration.ms). Returns how many.
   size_t expire_producers(int64_t now_ms, int64_t expiration_ms) { return producers_.expire(now_ms, expiration_ms); }
 
@@ -257,7 +262,14 @@ class Log {
     next_offset_ = offset;
     log_end_snapshot_.store(offset, std::memory_order_relaxed);
   }
-  Status write_leader_epoch_checkpoint();
+  // Calls fn with every batch header in [from, log end), in offset order
+  // (headers only); stops at the first error, fn's or a read's.
+  using BatchVisitor = std::function<Status(const Segment&, const BatchInfo&, const protocol::BatchHeader&)>;
+  Status for_each_batch_header(int64_t from, const BatchVisitor& fn) const;
+  // ---- leader epochs (log_epochs.cc) ----
+  Status load_leader_epochs(const LogOpenOptions& opts);
+  Result<bool> scan_leader_epochs(int64_t from, LeaderEpochCache* into) const;
+  Status rebuild_leader_epochs();
   void set_log_start_offset(int64_t offset);
   ErrorCode check_usable(Status* why) const;
   ErrorCode check_producers(std::span<const uint8_t> data, std::optional<ProducerBatch>* duplicate) const;
@@ -298,6 +310,7 @@ class Log {
   bool failed_ = false;
   bool closed_ = false;
   ProducerState producers_;
+  LeaderEpochCache epochs_;
   std::shared_ptr<File> txn_index_;  // the active segment's .txnindex, opened on the first abort
   int64_t txn_index_base_ = -1;
   uint64_t txn_index_writes_ = 0;        // entries written to txn_index_ ...

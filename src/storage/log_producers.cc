@@ -158,32 +158,20 @@ Status Log::rewrite_txn_indexes(size_t from) {
 
 // Re-reads the batch headers in [from, log end) into the producer state.
 Status Log::replay_producers(int64_t from, int64_t now_ms) {
-  std::vector<uint8_t> buf(256 << 10);
   protocol::Bytes batch;
-  for (size_t i = segment_index_for(from); i < segments_.size(); ++i) {
-    const Segment& seg = *segments_[i];
-    auto first = seg.find_batch(std::max(from, seg.base_offset()));
-    if (!first) return first.status();
-    if (!first->has_value()) continue;
-    BatchScanner scan(*seg.log_file(), (*first)->position, seg.size(), buf);
-    BatchInfo info;
-    protocol::BatchHeader h{};
-    while (true) {
-      auto more = scan.next(&info, &h);
-      if (!more) return more.status();
-      if (!*more) break;
-      if (h.producer_id < 0) continue;
-      TxnMarker m = TxnMarker::none;
-      if (h.is_control()) {
-        batch.resize(info.size);
-        auto n = seg.log_file()->read_at(info.position, batch);
-        if (!n) return n.status();
-        if (*n == info.size) m = marker_of(batch);
-      }
-      producers_.on_append(h, m, now_ms);
-    }
-  }
-  return Status::ok();
+  return for_each_batch_header(
+      from, [&](const Segment& seg, const BatchInfo& info, const protocol::BatchHeader& h) -> Status {
+        if (h.producer_id < 0) return Status::ok();
+        TxnMarker m = TxnMarker::none;
+        if (h.is_control()) {
+          batch.resize(info.size);
+          auto n = seg.log_file()->read_at(info.position, batch);
+          if (!n) return n.status();
+          if (*n == info.size) m = marker_of(batch);
+        }
+        producers_.on_append(h, m, now_ms);
+        return Status::ok();
+      });
 }
 
 // Loads the aborted-transaction indexes and the newest usable snapshot, then

@@ -80,7 +80,10 @@ Status Log::truncate_to(int64_t offset) {
   set_next_offset(seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset());
   set_log_start_offset(std::min(log_start_offset_, next_offset_));
   set_recovery_point(std::min(recovery_point_, next_offset_));
-  return reload_producer_state();
+  // In memory even if the file write fails (then retried by the next change).
+  Status epochs = epochs_.truncate_from_end(next_offset_);
+  SAMSA_RETURN_IF_ERROR(reload_producer_state());
+  return epochs;
 }
 
 Status Log::truncate_fully_and_start_at(int64_t offset) {
@@ -107,13 +110,14 @@ Status Log::truncate_fully_and_start_at(int64_t offset) {
   txn_index_.reset();
   set_log_start_offset(offset);
   set_recovery_point(offset);
-  return Status::ok();
+  return epochs_.clear();
 }
 
 Status Log::maybe_increment_log_start_offset(int64_t offset, int64_t high_watermark) {
   if (offset > high_watermark) return Status::offset_out_of_range("log start offset beyond the high watermark");
-  if (offset > log_start_offset_) set_log_start_offset(std::min(offset, next_offset_));
-  return Status::ok();
+  if (offset <= log_start_offset_) return Status::ok();
+  set_log_start_offset(std::min(offset, next_offset_));
+  return epochs_.truncate_from_start(log_start_offset_);
 }
 
 Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
@@ -142,7 +146,10 @@ Result<int> Log::delete_old_segments(int64_t now_ms, int64_t high_watermark) {
     }
     ++deleted;
   }
-  if (segments_.front()->base_offset() > log_start_offset_) set_log_start_offset(segments_.front()->base_offset());
+  if (segments_.front()->base_offset() > log_start_offset_) {
+    set_log_start_offset(segments_.front()->base_offset());
+    SAMSA_RETURN_IF_ERROR(epochs_.truncate_from_start(log_start_offset_));
+  }
   return deleted;
 }
 
