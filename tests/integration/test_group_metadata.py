@@ -272,12 +272,12 @@ from confluent_kafka import Consumer
 c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 6000,
               "heartbeat.interval.ms": 500, "enable.auto.commit": False, "auto.offset.reset": "earliest",
               "broker.address.family": "v4"})
-c.subscribe([sys.argv[3]])
+c.subscribe([sys.argv[3]], on_assign=lambda c, ps: print("#assigned", len(ps), flush=True))
 while True:
     m = c.poll(0.1)
     if m is None or m.error():
         continue
-    time.sleep(0.02)                      # slow processing
+    time.sleep(0.05)                      # slow processing
     print(m.key().decode(), flush=True)   # processed ...
     c.commit(message=m, asynchronous=False)  # ... then committed
 """
@@ -296,9 +296,20 @@ def test_killed_member_every_key_seen_at_least_once(broker):
     seen_by_victim = []
     victim = subprocess.Popen([sys.executable, "-c", VICTIM, broker.bootstrap, group, topic],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    reader = threading.Thread(target=lambda: seen_by_victim.extend(line.strip() for line in victim.stdout),
-                              daemon=True)
+    victim_assigned = threading.Event()
+
+    def read_victim():
+        for line in victim.stdout:
+            if line.startswith("#assigned"):
+                victim_assigned.set()
+            else:
+                seen_by_victim.append(line.strip())
+
+    reader = threading.Thread(target=read_victim, daemon=True)
     reader.start()
+    # The survivors join only once the victim is in the group: a slow interpreter start (a loaded
+    # machine) must not let them consume everything before the victim has a partition.
+    assert victim_assigned.wait(GROUP_TIMEOUT_S), "the victim never got an assignment"
     survivors = [group_consumer(broker.bootstrap, group, {"max.poll.interval.ms": 30000}) for _ in range(2)]
     seen = []
     try:
