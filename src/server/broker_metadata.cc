@@ -14,7 +14,7 @@
 #include "server/flusher.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
-#include "server/metadata_log.h"
+#include "server/open_partition.h"
 #include "server/partition.h"
 #include "server/request_context.h"
 #include "storage/log_manager.h"
