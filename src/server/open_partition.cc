@@ -4,6 +4,7 @@
 
 #include "server/broker.h"
 #include "server/partition.h"
+#include "server/request_context.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
 
