@@ -1,4 +1,4 @@
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 
 #include <algorithm>
 #include <cctype>

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "base/error_code.h"
-#include "cluster/config_registry.h"
+#include "config/config_registry.h"
 
 namespace samsa::cluster {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cluster/config_registry.h"
+#include "config/config_registry.h"
 
 namespace samsa::cluster {
 namespace {

@@ -1,7 +1,7 @@
 // The tables below are data, which is why this file is longer than most: one
 // row per Kafka configuration key. Facts (names, types, defaults, ranges,
 // update modes, synonyms) are Kafka 3.9's; the one-line docs are ours.
-#include "cluster/config_registry.h"
+#include "config/config_registry.h"
 
 #include <algorithm>
 #include <cctype>
