@@ -24,7 +24,9 @@ unit: build
 integration: build
 	@SAMSA_BIN=$(abspath $(BUILD_DIR))/samsa bash tests/integration/run.sh
 
+# The layering check first (seconds): an upward include or an unlinked dependency fails the run.
 test: build
+	@bash tests/build/layering_check.sh $(BUILD_DIR)
 	@bash scripts/test.sh $(BUILD_DIR)
 
 bench: build

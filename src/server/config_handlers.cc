@@ -4,7 +4,7 @@
 // synonyms by cluster/broker_config.
 #include <variant>
 
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 #include "protocol/messages/alter_configs.h"
 #include "protocol/messages/describe_configs.h"
 #include "protocol/messages/incremental_alter_configs.h"

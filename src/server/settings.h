@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 #include "storage/log_config.h"
 
 namespace samsa::server {

@@ -7,7 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 #include "server/broker.h"
 
 namespace samsa::server {

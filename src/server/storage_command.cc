@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/cli_exit.h"
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 #include "server/tool_commands.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"

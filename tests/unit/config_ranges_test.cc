@@ -6,8 +6,8 @@
 #include <limits>
 #include <string>
 
-#include "cluster/broker_config.h"
-#include "cluster/config_registry.h"
+#include "config/broker_config.h"
+#include "config/config_registry.h"
 
 namespace samsa::cluster {
 namespace {

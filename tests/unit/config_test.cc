@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cluster/broker_config.h"
-#include "cluster/config_registry.h"
+#include "config/broker_config.h"
+#include "config/config_registry.h"
 #include "cluster/topic_name.h"
 
 namespace samsa::cluster {

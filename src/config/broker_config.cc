@@ -1,4 +1,4 @@
-#include "cluster/broker_config.h"
+#include "config/broker_config.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-namespace samsa::cluster {
+namespace samsa::config {
 namespace {
 
 // ---- .properties -------------------------------------------------------------
@@ -813,4 +813,4 @@ EffectiveTopicConfig resolve_topic_config(const TopicOverrides& overrides, const
   return c;
 }
 
-}  // namespace samsa::cluster
+}  // namespace samsa::config

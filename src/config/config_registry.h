@@ -3,8 +3,10 @@
 // every topic config, with Kafka's names, types, defaults (as DescribeConfigs
 // prints them), validators, importance and update modes.
 //
-// The tables are immutable after first use and built on first call (a
-// function-local static), so any thread may read them at any time.
+// The rows come from src/config/configs.def (generated into C++ at build time
+// by tools/gen_config.py). The tables are immutable after first use and built
+// on first call (a function-local static), so any thread may read them at any
+// time.
 //
 // Facts come from Kafka 3.9's generated "Broker Configs" / "Topic Configs"
 // pages and ConfigDef's validation rules; the documentation strings are our
@@ -19,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace samsa::cluster {
+namespace samsa::config {
 
 // DescribeConfigs "ConfigType" wire values (DescribeConfigsResponse v3+).
 enum class ConfigType : int8_t {
@@ -156,4 +158,11 @@ std::vector<std::string> parse_list(std::string_view s);
 // Java's Double.toString notation ("0.5", "1.0", "1.0E10").
 std::string java_double_string(double d);
 
+}  // namespace samsa::config
+
+// Transitional: the config code lived in cluster/ and its callers (server/,
+// tests) still name it samsa::cluster::...; this keeps them compiling until
+// they say config::. New code should name samsa::config directly.
+namespace samsa::cluster {
+using namespace samsa::config;
 }  // namespace samsa::cluster

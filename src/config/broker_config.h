@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "base/error_code.h"
-#include "cluster/config_registry.h"
+#include "config/config_registry.h"
 
-namespace samsa::cluster {
+namespace samsa::config {
 
 // ---- Java .properties ------------------------------------------------------
 
@@ -337,4 +337,11 @@ struct EffectiveTopicConfig {
 
 EffectiveTopicConfig resolve_topic_config(const TopicOverrides& overrides, const BrokerConfig& broker);
 
+}  // namespace samsa::config
+
+// Transitional: the config code lived in cluster/ and its callers (server/,
+// tests) still name it samsa::cluster::...; this keeps them compiling until
+// they say config::. New code should name samsa::config directly.
+namespace samsa::cluster {
+using namespace samsa::config;
 }  // namespace samsa::cluster

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 
-#include "cluster/config_registry.h"
+#include "config/config_registry.h"
 
-namespace samsa::cluster {
+namespace samsa::config {
 namespace {
 
 std::optional<int64_t> num(const ConfigLookup& v, std::string_view key) {
@@ -249,4 +249,4 @@ std::optional<std::string> check_rules(std::span<const ConfigRule> rules, const 
   return std::nullopt;
 }
 
-}  // namespace samsa::cluster
+}  // namespace samsa::config
