@@ -18,18 +18,11 @@
 #include "base/error_code.h"
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_records.h"
+#include "raft/metadata_log.h"
 
 namespace samsa::cluster {
 
-// Persistence of the metadata log (storage-backed in production, in-memory in tests).
-class MetadataLog {
- public:
-  virtual ~MetadataLog() = default;
-  // Appends the values as one batch and makes it durable; returns the offset of
-  // the last record, or nullopt on an I/O error.
-  virtual std::optional<int64_t> append(const std::vector<protocol::Bytes>& values) = 0;
-  virtual void replay(const std::function<void(int64_t offset, std::span<const uint8_t> value)>& fn) = 0;
-};
+using raft::MetadataLog;
 
 struct TopicSpec {
   std::string name;

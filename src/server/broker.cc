@@ -20,7 +20,7 @@
 #include "server/flusher.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
-#include "server/metadata_log.h"
+#include "raft/metadata_log.h"
 #include "server/partition.h"
 #include "storage/env.h"
 #include "storage/log_manager.h"
@@ -122,7 +122,7 @@ std::string Broker::start() {
   }
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
-  auto mlog = open_metadata_log(md_dir);
+  auto mlog = raft::open_metadata_log(md_dir);
   if (!mlog.log) return "cannot open metadata log: " + mlog.error;
   metadata_log_ = std::move(mlog.log);
   cluster::ControllerSettings cs;

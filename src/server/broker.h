@@ -115,7 +115,7 @@ class Broker {
   std::vector<std::unique_ptr<LogMaintenance>> maintenance_;  // one per shard, used on its thread
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unique_ptr<storage::LogManager> log_manager_;
-  std::unique_ptr<cluster::MetadataLog> metadata_log_;
+  std::unique_ptr<raft::MetadataLog> metadata_log_;
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::Controller> controller_;
   std::vector<int> lock_fds_;

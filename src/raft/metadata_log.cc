@@ -1,18 +1,20 @@
-#include "server/metadata_log.h"
+#include "raft/metadata_log.h"
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include "protocol/record_batch.h"
-#include "server/request_context.h"
+#include "base/clock.h"
 #include "storage/log.h"
 
-namespace samsa::server {
+namespace samsa::raft {
 
 namespace {
 
 // The metadata log is an ordinary log; every controller change is one batch
 // whose records carry the encoded metadata records as values.
-class StorageMetadataLog final : public cluster::MetadataLog {
+class StorageMetadataLog final : public MetadataLog {
  public:
   explicit StorageMetadataLog(std::unique_ptr<storage::Log> log) : log_(std::move(log)) {}
   ~StorageMetadataLog() override {
@@ -21,7 +23,7 @@ class StorageMetadataLog final : public cluster::MetadataLog {
 
   std::optional<int64_t> append(const std::vector<protocol::Bytes>& values) override {
     protocol::BatchBuilder b;
-    int64_t now = now_ms();
+    int64_t now = SystemClock::instance().now_ms();
     b.set_base_offset(0);
     for (auto& v : values) {
       protocol::Record r;
@@ -83,7 +85,7 @@ OpenedMetadataLog open_metadata_log(const std::string& log_dir) {
     return out;
   }
   storage::LogOpenOptions opts;
-  opts.now_ms = now_ms();
+  opts.now_ms = SystemClock::instance().now_ms();
   opts.config.segment_bytes = 100 * 1024 * 1024;
   auto log = storage::Log::open(env, dir, storage::TopicPartition{"__cluster_metadata", 0}, opts);
   if (!log.is_ok()) {
@@ -94,4 +96,4 @@ OpenedMetadataLog open_metadata_log(const std::string& log_dir) {
   return out;
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::raft
