@@ -1,6 +1,7 @@
 // The broker process: shards (one io_context thread per core), listeners, the
-// controller and metadata log (on shard 0), partitions spread over shards, and
-// the request dispatcher. Start-up, signal handling and clean shutdown live here.
+// metadata log, its loader and the active controller (on shard 0), partitions
+// spread over shards, and the request dispatcher. Start-up, signal handling and
+// clean shutdown live here.
 #pragma once
 #include <asio.hpp>
 #include <atomic>
