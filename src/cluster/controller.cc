@@ -1,6 +1,7 @@
 #include "cluster/controller.h"
 
 #include <algorithm>
+#include <cassert>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -9,72 +10,85 @@
 
 namespace samsa::cluster {
 
-Controller::Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr, DeltaPtr)> publish)
-    : settings_(std::move(settings)), log_(log), publish_(std::move(publish)),
-      image_(std::make_shared<MetadataImage>()) {}
+namespace {
 
-void Controller::load() {
-  auto img = std::make_shared<MetadataImage>();
-  size_t n = 0;
-  log_.replay([&](int64_t offset, std::span<const uint8_t> value) {
-    auto rec = decode_record(value);
-    if (!rec) {
-      spdlog::warn("metadata log: skipping undecodable record at offset {}", offset);
-      return;
-    }
-    if (auto* t = std::get_if<TopicRecord>(&*rec); t && is_cluster_metadata_topic(t->name))
-      spdlog::warn("metadata log: ignoring a topic named {} at offset {} (the metadata log's own name)", t->name,
-                   offset);
-    apply_record(*img, *rec);
-    img->last_offset = offset;
-    ++n;
-  });
-  img->controller_id = settings_.node_id;
-  image_ = img;
-  spdlog::info("metadata: replayed {} records, {} topics", n, img->topics.size());
-  auto delta = std::make_shared<ImageDelta>();
-  delta->full = true;
-  publish_(image_, delta);
+// Holds the operation's turn until the coroutine leaves its scope.
+class Turn {
+ public:
+  explicit Turn(OpQueue& q) : q_(q) {}
+  ~Turn() { q_.release(); }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+ private:
+  OpQueue& q_;
+};
+
+const OpResult kNotController{ErrorCode::NOT_CONTROLLER, "This is not the correct controller for this cluster.", {}};
+const OpResult kAppendFailed{ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
+
+}  // namespace
+
+asio::awaitable<void> OpQueue::acquire() {
+  if (!busy_) {
+    busy_ = true;
+    co_return;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto waiter = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  waiters_.push_back(waiter);
+  asio::error_code ec;
+  co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // release() handed this operation the turn: busy_ stayed true.
 }
 
+void OpQueue::release() {
+  if (waiters_.empty()) {
+    busy_ = false;
+    return;
+  }
+  auto next = std::move(waiters_.front());
+  waiters_.pop_front();
+  next->cancel();
+}
+
+Controller::Controller(ControllerSettings settings, raft::MetadataLog& log, MetadataLoader& loader)
+    : settings_(std::move(settings)), log_(log), loader_(loader), image_(loader.image()),
+      rng_(settings_.seed ? *settings_.seed : fresh_seed()) {}
+
+// Topic ids must differ from those of every earlier run (a deleted topic's
+// directory carries its id), so an unseeded controller draws its seed from
+// the system, never from SAMSA_SEED.
+uint64_t Controller::fresh_seed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+// A version 4 UUID no topic of the image has.
 Uuid Controller::random_uuid() {
-  static std::mt19937_64 rng{std::random_device{}()};
-  Uuid u{};
-  for (auto& b : u) b = static_cast<uint8_t>(rng());
-  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);  // version 4
-  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);
-  return u;
+  for (;;) {
+    Uuid u{};
+    for (auto& b : u) b = static_cast<uint8_t>(rng_());
+    u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);  // version 4
+    u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);
+    if (!image_->topic_names.find(u)) return u;
+  }
 }
 
-// One batch in the log, one new image sharing every untouched topic with the
-// previous one, one publish naming the topics the batch touched.
-bool Controller::commit(const std::vector<MetadataRecord>& records) {
+// Proposes one batch and waits until it is committed; the log reports the
+// commit to the loader before this resumes, so the loader's image holds it.
+asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records) {
   std::vector<protocol::Bytes> values;
   values.reserve(records.size());
   for (auto& r : records) values.push_back(encode_record(r));
-  auto last = log_.append(values);
-  if (!last) return false;
-  auto img = std::make_shared<MetadataImage>(*image_);
-  auto delta = std::make_shared<ImageDelta>();
-  std::set<std::string> touched;
-  for (auto& r : records) {
-    if (auto* t = std::get_if<TopicRecord>(&r)) {
-      touched.insert(t->name);
-    } else if (auto* p = std::get_if<PartitionRecord>(&r)) {
-      if (auto* name = img->topic_names.find(p->topic_id)) touched.insert(*name);
-    } else if (auto* c = std::get_if<ConfigRecord>(&r)) {
-      if (c->resource_type == 2) touched.insert(c->resource_name);
-      else delta->full = true;  // broker defaults reach every topic's log config
-    } else if (auto* rm = std::get_if<RemoveTopicRecord>(&r)) {
-      if (auto* name = img->topic_names.find(rm->topic_id)) touched.insert(*name);
-    }
-    apply_record(*img, r);
+  auto op = log_.append(std::move(values));
+  raft::AppendResult res = co_await std::move(op);
+  if (res.error == ErrorCode::NONE) {
+    assert(loader_.image()->last_offset >= res.offset.value);  // applied before the append completed
+    co_return OpResult{};
   }
-  img->last_offset = *last;
-  delta->topics.assign(touched.begin(), touched.end());
-  image_ = img;
-  publish_(image_, delta);
-  return true;
+  if (res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || res.error == ErrorCode::NOT_CONTROLLER) co_return kNotController;
+  co_return kAppendFailed;
 }
 
 std::optional<OpResult> Controller::replica_error(const std::vector<int32_t>& replicas) const {
@@ -102,7 +116,31 @@ std::optional<OpResult> Controller::budget_error(int64_t adding) const {
                   {}};
 }
 
-std::vector<OpResult> Controller::create_topics(const std::vector<TopicSpec>& specs, bool validate_only) {
+asio::awaitable<std::vector<OpResult>> Controller::create_topics(std::vector<TopicSpec> specs, bool validate_only) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
+  std::vector<MetadataRecord> recs;
+  auto out = plan_topics(specs, recs);
+  if (validate_only || recs.empty()) co_return out;
+  auto op = commit(std::move(recs));
+  auto committed = co_await std::move(op);
+  if (committed.error != ErrorCode::NONE) {
+    for (auto& r : out)
+      if (r.error == ErrorCode::NONE) r = committed;
+  }
+  co_return out;
+}
+
+asio::awaitable<OpResult> Controller::create_topic(TopicSpec spec, bool validate_only) {
+  std::vector<TopicSpec> specs;
+  specs.push_back(std::move(spec));
+  auto op = create_topics(std::move(specs), validate_only);
+  auto results = co_await std::move(op);
+  co_return results.front();
+}
+
+std::vector<OpResult> Controller::plan_topics(const std::vector<TopicSpec>& specs, std::vector<MetadataRecord>& recs) {
   std::vector<OpResult> out(specs.size());
   // Kafka's bound, on what the request asks for, before anything is allocated.
   int64_t asked = 0;
@@ -115,15 +153,9 @@ std::vector<OpResult> Controller::create_topics(const std::vector<TopicSpec>& sp
     for (auto& r : out) r = {ErrorCode::POLICY_VIOLATION, kExcessivePartitionsMessage, {}};
     return out;
   }
-  std::vector<MetadataRecord> recs;
   int64_t pending_partitions = 0;
   std::map<std::string, std::string> pending;  // unified name -> name, of the topics planned so far
   for (size_t i = 0; i < specs.size(); ++i) out[i] = plan_topic(specs[i], pending_partitions, pending, recs);
-  if (validate_only || recs.empty()) return out;
-  if (!commit(recs)) {
-    for (auto& r : out)
-      if (r.error == ErrorCode::NONE) r = {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
-  }
   return out;
 }
 
@@ -194,16 +226,36 @@ OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitio
   return {ErrorCode::NONE, {}, id};
 }
 
-OpResult Controller::delete_topic(const std::string& name) {
+asio::awaitable<OpResult> Controller::delete_topic(std::string name) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
   auto t = image_->find_topic(name);
-  if (!t) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.", {}};
+  if (!t) co_return OpResult{ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.", {}};
   Uuid id = t->id;
-  if (!commit({RemoveTopicRecord{id}})) return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
-  return {ErrorCode::NONE, {}, id};
+  std::vector<MetadataRecord> recs{RemoveTopicRecord{id}};
+  auto op = commit(std::move(recs));
+  auto committed = co_await std::move(op);
+  if (committed.error != ErrorCode::NONE) co_return committed;
+  co_return OpResult{ErrorCode::NONE, {}, id};
 }
 
-OpResult Controller::create_partitions(const std::string& name, int32_t total,
-                                       const std::vector<std::vector<int32_t>>& assignments, bool validate_only) {
+asio::awaitable<OpResult> Controller::create_partitions(std::string name, int32_t total,
+                                                        std::vector<std::vector<int32_t>> assignments,
+                                                        bool validate_only) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
+  std::vector<MetadataRecord> recs;
+  auto planned = plan_partitions(name, total, assignments, recs);
+  if (planned.error != ErrorCode::NONE || validate_only) co_return planned;
+  auto op = commit(std::move(recs));
+  co_return co_await std::move(op);
+}
+
+OpResult Controller::plan_partitions(const std::string& name, int32_t total,
+                                     const std::vector<std::vector<int32_t>>& assignments,
+                                     std::vector<MetadataRecord>& recs) {
   auto t = image_->find_topic(name);
   if (!t) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "The topic '" + name + "' does not exist.", {}};
   int32_t current = static_cast<int32_t>(t->partitions.size());
@@ -224,7 +276,6 @@ OpResult Controller::create_partitions(const std::string& name, int32_t total,
   std::vector<int32_t> ids;
   for (auto& [id, b] : image_->brokers) ids.push_back(id);
   if (ids.empty()) ids.push_back(settings_.node_id);
-  std::vector<MetadataRecord> recs;
   for (int32_t p = current; p < total; ++p) {
     std::vector<int32_t> replicas;
     if (!assignments.empty()) {
@@ -240,14 +291,25 @@ OpResult Controller::create_partitions(const std::string& name, int32_t total,
     }
     recs.push_back(PartitionRecord{t->id, p, replicas, replicas, replicas.front(), 0});
   }
-  if (validate_only) return {};
-  if (!commit(recs)) return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
   return {};
 }
 
-OpResult Controller::alter_configs(int8_t resource_type, const std::string& resource_name,
-                                   const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
-                                   bool validate_only) {
+asio::awaitable<OpResult> Controller::alter_configs(
+    int8_t resource_type, std::string resource_name,
+    std::vector<std::pair<std::string, std::optional<std::string>>> changes, bool validate_only) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
+  auto planned = plan_configs(resource_type, resource_name, changes);
+  if (planned.error != ErrorCode::NONE || validate_only || changes.empty()) co_return planned;
+  std::vector<MetadataRecord> recs;
+  for (auto& [k, v] : changes) recs.push_back(ConfigRecord{resource_type, resource_name, k, v});
+  auto op = commit(std::move(recs));
+  co_return co_await std::move(op);
+}
+
+OpResult Controller::plan_configs(int8_t resource_type, const std::string& resource_name,
+                                  const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
   std::map<std::string, std::string> resulting;
   if (resource_type == 2) {
     auto t = image_->find_topic(resource_name);
@@ -261,33 +323,41 @@ OpResult Controller::alter_configs(int8_t resource_type, const std::string& reso
   if (resource_type == 2 && settings_.validate_topic_configs) {
     if (auto err = settings_.validate_topic_configs(resulting)) return {err->first, err->second, {}};
   }
-  if (validate_only || changes.empty()) return {};
-  std::vector<MetadataRecord> recs;
-  for (auto& [k, v] : changes) recs.push_back(ConfigRecord{resource_type, resource_name, k, v});
-  if (!commit(recs)) return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
   return {};
 }
 
-OpResult Controller::register_broker(int32_t id, const std::string& host, int32_t port,
-                                     std::optional<std::string> rack) {
+asio::awaitable<OpResult> Controller::register_broker(int32_t id, std::string host, int32_t port,
+                                                      std::optional<std::string> rack) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
   auto it = image_->brokers.find(id);
   if (it != image_->brokers.end() && it->second.host == host && it->second.port == port && it->second.rack == rack)
-    return {};
-  if (!commit({RegisterBrokerRecord{id, host, port, rack}}))
-    return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
-  return {};
+    co_return OpResult{};
+  std::vector<MetadataRecord> recs{RegisterBrokerRecord{id, host, port, rack}};
+  auto op = commit(std::move(recs));
+  co_return co_await std::move(op);
 }
 
-OpResult Controller::ensure_cluster_id(const std::string& cluster_id) {
-  if (image_->cluster_id == cluster_id) return {};
-  if (!commit({ClusterIdRecord{cluster_id}})) return {ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
-  return {};
+asio::awaitable<OpResult> Controller::ensure_cluster_id(std::string cluster_id) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
+  if (image_->cluster_id == cluster_id) co_return OpResult{};
+  std::vector<MetadataRecord> recs{ClusterIdRecord{cluster_id}};
+  auto op = commit(std::move(recs));
+  co_return co_await std::move(op);
 }
 
-int64_t Controller::allocate_producer_ids(int32_t broker_id, int64_t block_size) {
+asio::awaitable<int64_t> Controller::allocate_producer_ids(int32_t broker_id, int64_t block_size) {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
   int64_t first = image_->next_producer_id;
-  if (!commit({ProducerIdsRecord{broker_id, first + block_size}})) return -1;
-  return first;
+  std::vector<MetadataRecord> recs{ProducerIdsRecord{broker_id, first + block_size}};
+  auto op = commit(std::move(recs));
+  auto committed = co_await std::move(op);
+  co_return committed.error == ErrorCode::NONE ? first : -1;
 }
 
 }  // namespace samsa::cluster

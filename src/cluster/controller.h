@@ -1,35 +1,41 @@
-// The controller: the only writer of the metadata log. Every change to the
-// cluster's metadata (topics, partitions, configs, brokers, producer id blocks)
-// is validated here, appended to __cluster_metadata as one batch of records
-// (so a change is all-or-nothing), applied to a copy of the image and published.
+// The active controller: the only proposer of metadata records. Every change
+// to the cluster's metadata (topics, partitions, configs, brokers, producer id
+// blocks) is validated here against the loader's image and proposed to the
+// metadata log as one batch (so a change is all-or-nothing). An operation
+// answers once its batch is committed and the metadata loader applied it, so
+// the image the caller sees next already holds the change.
 //
-// On a single node the quorum has one voter, and this is the same code path a
-// multi-node quorum uses once Raft replicates the log.
+// It runs only where this node leads the metadata quorum (on one node, always);
+// an append refused because another node leads is answered NOT_CONTROLLER and
+// changes nothing.
 //
-// Ownership: lives on shard 0; every method is called from that thread only.
+// Serialization: operations run one at a time, in arrival order (OpQueue), so
+// each validates against an image that holds every earlier change. Kafka's
+// QuorumController instead keeps a view of its own uncommitted records to
+// pipeline operations; one at a time is enough while a commit is one local
+// fdatasync.
+//
+// Ownership: lives on shard 0; every method is called (and every awaitable
+// run) on that thread only.
 #pragma once
+#include <asio.hpp>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/error_code.h"
+#include "base/random.h"
 #include "cluster/metadata_image.h"
+#include "cluster/metadata_loader.h"
 #include "cluster/metadata_records.h"
+#include "raft/metadata_log.h"
 
 namespace samsa::cluster {
-
-// Persistence of the metadata log (storage-backed in production, in-memory in tests).
-class MetadataLog {
- public:
-  virtual ~MetadataLog() = default;
-  // Appends the values as one batch and makes it durable; returns the offset of
-  // the last record, or nullopt on an I/O error.
-  virtual std::optional<int64_t> append(const std::vector<protocol::Bytes>& values) = 0;
-  virtual void replay(const std::function<void(int64_t offset, std::span<const uint8_t> value)>& fn) = 0;
-};
 
 struct TopicSpec {
   std::string name;
@@ -66,37 +72,57 @@ struct ControllerSettings {
   // Validates topic configs; returns {error, message} when invalid.
   std::function<std::optional<std::pair<ErrorCode, std::string>>(const std::map<std::string, std::string>&)>
       validate_topic_configs;
+  // Seeds the topic ids (tests); unset: from the system.
+  std::optional<uint64_t> seed;
+};
+
+// Runs operations one at a time: acquire() resumes when every earlier
+// operation has called release(). One event loop only.
+class OpQueue {
+ public:
+  asio::awaitable<void> acquire();
+  void release();
+
+ private:
+  bool busy_ = false;
+  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
 };
 
 class Controller {
  public:
-  // `publish` gets every new image with what it changed against the previous one.
-  Controller(ControllerSettings settings, MetadataLog& log, std::function<void(ImagePtr, DeltaPtr)> publish);
-
-  // Replays the metadata log into the image; call once at start.
-  void load();
-  ImagePtr image() const { return image_; }
+  Controller(ControllerSettings settings, raft::MetadataLog& log, MetadataLoader& loader);
 
   // The topics of one request are validated one by one and the valid ones
-  // written as one batch (one append, one new image); results in spec order.
+  // proposed as one batch (one append, one new image); results in spec order.
   // The caller refuses duplicate names first.
-  std::vector<OpResult> create_topics(const std::vector<TopicSpec>& specs, bool validate_only);
-  OpResult create_topic(const TopicSpec& spec, bool validate_only) { return create_topics({spec}, validate_only)[0]; }
-  OpResult delete_topic(const std::string& name);
-  OpResult create_partitions(const std::string& name, int32_t total, const std::vector<std::vector<int32_t>>& assignments,
-                             bool validate_only);
+  asio::awaitable<std::vector<OpResult>> create_topics(std::vector<TopicSpec> specs, bool validate_only);
+  asio::awaitable<OpResult> create_topic(TopicSpec spec, bool validate_only);
+  asio::awaitable<OpResult> delete_topic(std::string name);
+  asio::awaitable<OpResult> create_partitions(std::string name, int32_t total,
+                                              std::vector<std::vector<int32_t>> assignments, bool validate_only);
   // Sets (value) or removes (nullopt) config overrides of a topic or the broker.
-  OpResult alter_configs(int8_t resource_type, const std::string& resource_name,
-                         const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
-                         bool validate_only);
-  OpResult register_broker(int32_t id, const std::string& host, int32_t port, std::optional<std::string> rack);
-  OpResult ensure_cluster_id(const std::string& cluster_id);
+  asio::awaitable<OpResult> alter_configs(int8_t resource_type, std::string resource_name,
+                                          std::vector<std::pair<std::string, std::optional<std::string>>> changes,
+                                          bool validate_only);
+  asio::awaitable<OpResult> register_broker(int32_t id, std::string host, int32_t port,
+                                            std::optional<std::string> rack);
+  asio::awaitable<OpResult> ensure_cluster_id(std::string cluster_id);
   // Reserves a block of producer ids; returns the first id, or -1 on failure.
-  int64_t allocate_producer_ids(int32_t broker_id, int64_t block_size);
+  asio::awaitable<int64_t> allocate_producer_ids(int32_t broker_id, int64_t block_size);
 
  private:
-  bool commit(const std::vector<MetadataRecord>& records);
-  static Uuid random_uuid();
+  // Proposes the records as one batch and waits for the commit; NONE once the
+  // loader applied it, else the error to answer.
+  asio::awaitable<OpResult> commit(std::vector<MetadataRecord> records);
+  // The sync part of each operation: validates against the current image and
+  // fills `recs` with what to propose (empty: nothing to write).
+  std::vector<OpResult> plan_topics(const std::vector<TopicSpec>& specs, std::vector<MetadataRecord>& recs);
+  OpResult plan_partitions(const std::string& name, int32_t total, const std::vector<std::vector<int32_t>>& assignments,
+                           std::vector<MetadataRecord>& recs);
+  OpResult plan_configs(int8_t resource_type, const std::string& resource_name,
+                        const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
+  static uint64_t fresh_seed();
+  Uuid random_uuid();
   // Validates one topic against the image and the topics before it in the same
   // request (`pending_*`), and appends its records.
   OpResult plan_topic(const TopicSpec& spec, int64_t& pending_partitions, std::map<std::string, std::string>& pending,
@@ -105,9 +131,11 @@ class Controller {
   std::optional<OpResult> budget_error(int64_t adding) const;
 
   ControllerSettings settings_;
-  MetadataLog& log_;
-  std::function<void(ImagePtr, DeltaPtr)> publish_;
-  ImagePtr image_;
+  raft::MetadataLog& log_;
+  MetadataLoader& loader_;
+  ImagePtr image_;  // the loader's image, taken when an operation starts its turn
+  Random rng_;
+  OpQueue queue_;
 };
 
 }  // namespace samsa::cluster

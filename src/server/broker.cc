@@ -20,7 +20,10 @@
 #include "server/flusher.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
-#include "server/metadata_log.h"
+#include "raft/flush_thread.h"
+#include "base/clock.h"
+#include "raft/flush_thread.h"
+#include "raft/metadata_log.h"
 #include "server/partition.h"
 #include "storage/env.h"
 #include "storage/log_manager.h"
@@ -122,7 +125,9 @@ std::string Broker::start() {
   }
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
-  auto mlog = open_metadata_log(md_dir);
+  metadata_flush_ = std::make_unique<raft::FlushThread>();
+  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), SystemClock::instance(),
+                                      *metadata_flush_);
   if (!mlog.log) return "cannot open metadata log: " + mlog.error;
   metadata_log_ = std::move(mlog.log);
   cluster::ControllerSettings cs;
@@ -137,8 +142,9 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
-  controller_ = std::make_unique<cluster::Controller>(
-      cs, *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
+  loader_ = std::make_unique<cluster::MetadataLoader>(
+      *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
+  controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
   for (auto& s : shards_) {
     Shard* sp = s.get();
     s->thread = std::thread([sp] { sp->io.run(); });
@@ -146,13 +152,8 @@ std::string Broker::start() {
   // Load metadata and register this broker on shard 0, then wait for every
   // shard to have opened its partitions.
   std::promise<std::string> loaded;
-  asio::post(shards_[0]->io, [&] {
-    controller_->load();
-    auto r = controller_->ensure_cluster_id(cluster_id_);
-    if (r.error == ErrorCode::NONE)
-      r = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
-                                       std::nullopt);
-    loaded.set_value(r.error == ErrorCode::NONE ? std::string() : r.message);
+  asio::co_spawn(shards_[0]->io, load_metadata(), [&loaded](std::exception_ptr e, std::string err) {
+    loaded.set_value(e ? std::string("exception while loading") : std::move(err));
   });
   if (auto err = loaded.get_future().get(); !err.empty()) return "metadata: " + err;
   for (auto& s : shards_) {
@@ -206,17 +207,33 @@ std::string Broker::start() {
   return {};
 }
 
-asio::awaitable<int64_t> Broker::allocate_producer_id() {
-  return run_on(*shards_[0], [this]() -> int64_t {
-    if (next_producer_id_ >= producer_id_block_end_) {
-      constexpr int64_t kBlock = 1000;
-      int64_t first = controller_->allocate_producer_ids(settings_.node_id, kBlock);
-      if (first < 0) return -1;
-      next_producer_id_ = first;
-      producer_id_block_end_ = first + kBlock;
-    }
-    return next_producer_id_++;
-  });
+asio::awaitable<std::string> Broker::load_metadata() {
+  if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
+  auto ensure = controller_->ensure_cluster_id(cluster_id_);
+  auto r = co_await std::move(ensure);
+  if (r.error == ErrorCode::NONE) {
+    auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
+                                            std::nullopt);
+    r = co_await std::move(reg);
+  }
+  co_return r.error == ErrorCode::NONE ? std::string() : r.message;
+}
+
+asio::awaitable<int64_t> Broker::allocate_producer_id() { return on_controller(take_producer_id()); }
+
+// Ids come from the current block; an empty block is refilled through the
+// controller. Requests arriving meanwhile each reserve a block: the one whose
+// commit lands last is used, ids never repeat either way.
+asio::awaitable<int64_t> Broker::take_producer_id() {
+  if (next_producer_id_ >= producer_id_block_end_) {
+    constexpr int64_t kBlock = 1000;
+    auto op = controller_->allocate_producer_ids(settings_.node_id, kBlock);
+    int64_t first = co_await std::move(op);
+    if (first < 0) co_return -1;
+    next_producer_id_ = first;
+    producer_id_block_end_ = first + kBlock;
+  }
+  co_return next_producer_id_++;
 }
 
 asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame,
@@ -280,7 +297,11 @@ void Broker::schedule_checkpoints() {
   checkpoint_timer_->expires_after(std::chrono::seconds(60));
   checkpoint_timer_->async_wait([this](const asio::error_code& ec) {
     if (ec || stopping_) return;
-    if (auto st = log_manager_->write_checkpoints(); !st) spdlog::error("writing checkpoints failed: {}", st.to_string());
+    // The files are fsynced: on the flush thread, not on this event loop.
+    metadata_flush_->post([this] {
+      if (auto st = log_manager_->write_checkpoints(); !st)
+        spdlog::error("writing checkpoints failed: {}", st.to_string());
+    });
     schedule_checkpoints();
   });
 }
@@ -365,6 +386,8 @@ void Broker::shutdown() {
     asio::post(shards_[0]->io, [this, &p] { checkpoint_timer_.reset(); p.set_value(); });
     p.get_future().wait();
   }
+  // A checkpoint write in flight finishes before the clean-shutdown marker.
+  if (metadata_flush_) metadata_flush_->stop();
   if (auto st = log_manager_->write_clean_shutdown(); !st)
     spdlog::error("writing the clean-shutdown marker failed: {}", st.to_string());
   for (auto& f : flushers_) f->stop();

@@ -1,6 +1,7 @@
 // The broker process: shards (one io_context thread per core), listeners, the
-// controller and metadata log (on shard 0), partitions spread over shards, and
-// the request dispatcher. Start-up, signal handling and clean shutdown live here.
+// metadata log, its loader and the active controller (on shard 0), partitions
+// spread over shards, and the request dispatcher. Start-up, signal handling and
+// clean shutdown live here.
 #pragma once
 #include <asio.hpp>
 #include <atomic>
@@ -18,6 +19,9 @@
 
 namespace samsa::storage {
 class LogManager;
+}
+namespace samsa::raft {
+class FlushThread;
 }
 namespace samsa::coordinator {
 class GroupCoordinator;
@@ -53,7 +57,21 @@ class Broker {
   Shard& shard(int i) { return *shards_[i]; }
   int owner_of(const TopicPartition& tp) const;
   Shard& owner_shard(const TopicPartition& tp) { return *shards_[owner_of(tp)]; }
-  cluster::Controller& controller() { return *controller_; }  // shard 0 only
+  cluster::Controller& controller() { return *controller_; }  // its operations run on shard 0 only
+  // Runs a controller operation (e.g. controller().delete_topic(name)) on shard
+  // 0 and resumes the caller on its own executor, always through a post: the
+  // images the operation published reach the caller's shard before it resumes.
+  template <typename T>
+  asio::awaitable<T> on_controller(asio::awaitable<T> op) {
+    auto initiate = [this](auto handler, asio::awaitable<T> a) {
+      asio::co_spawn(shards_[0]->io, std::move(a), [handler = std::move(handler)](std::exception_ptr e, T r) mutable {
+        auto ex = asio::get_associated_executor(handler);
+        asio::post(ex, [handler = std::move(handler), e, r = std::move(r)]() mutable { std::move(handler)(e, std::move(r)); });
+      });
+    };
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, T)>(initiate, asio::use_awaitable,
+                                                                                            std::move(op));
+  }
   Flusher& flusher(int shard) { return *flushers_[shard]; }
   storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;
   int bound_port() const { return bound_port_; }
@@ -100,6 +118,9 @@ class Broker {
   void release_descriptor_reserve();
   void shutdown();
   void schedule_checkpoints();
+  // Shard 0: replays the metadata log and registers this broker; an error message or "".
+  asio::awaitable<std::string> load_metadata();
+  asio::awaitable<int64_t> take_producer_id();  // shard 0
   void close_partitions();  // clean shutdown of every log, syncs in parallel
 
   BrokerSettings settings_;
@@ -115,8 +136,11 @@ class Broker {
   std::vector<std::unique_ptr<LogMaintenance>> maintenance_;  // one per shard, used on its thread
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unique_ptr<storage::LogManager> log_manager_;
-  std::unique_ptr<cluster::MetadataLog> metadata_log_;
+  // Metadata log syncs and checkpoint writes, off the event loops.
+  std::unique_ptr<raft::FlushThread> metadata_flush_;
+  std::unique_ptr<raft::MetadataLog> metadata_log_;
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
+  std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
   std::vector<int> lock_fds_;
   std::vector<int> reserve_fds_;  // /dev/null, closed at shutdown to free descriptors

@@ -1,5 +1,5 @@
-// Metadata images reaching the shards: every image the controller commits is
-// posted to every shard with the delta it made (the topics it touched), and a
+// Metadata images reaching the shards: every image the metadata loader builds
+// from a committed batch is posted to every shard with the delta it made (the topics it touched), and a
 // shard opens, reconfigures or removes only the partitions of those topics, so
 // a change costs what it touched, not the number of topics. The first image
 // (replayed at start) and dynamic broker config changes are applied in full.
@@ -160,7 +160,7 @@ void Broker::remove_partition(Shard& s, const TopicPartition& tp) {
 
 asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vector<cluster::TopicSpec> specs,
                                                                       bool validate_only) {
-  auto op = run_on(*shards_[0], [this, &specs, validate_only] { return controller_->create_topics(specs, validate_only); });
+  auto op = on_controller(controller_->create_topics(specs, validate_only));
   auto results = co_await std::move(op);
   if (validate_only) co_return results;
   std::vector<std::string> created;
@@ -185,7 +185,7 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vecto
     if (reason.empty()) continue;
     spdlog::error("creating topic {} failed, removing it again: cannot open partition {}", specs[i].name, reason);
     std::string name = specs[i].name;
-    auto undo = run_on(*shards_[0], [this, name] { return controller_->delete_topic(name); });
+    auto undo = on_controller(controller_->delete_topic(name));
     auto undone = co_await std::move(undo);
     results[i] = {ErrorCode::KAFKA_STORAGE_ERROR,
                   "The topic was not created: cannot open partition " + reason +

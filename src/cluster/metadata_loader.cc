@@ -1,0 +1,83 @@
+#include "cluster/metadata_loader.h"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/topic_name.h"
+
+namespace samsa::cluster {
+
+MetadataLoader::MetadataLoader(raft::MetadataLog& log, Publish publish)
+    : log_(log), publish_(std::move(publish)), image_(std::make_shared<MetadataImage>()) {
+  log_.set_commit_listener(
+      [this](Offset base, Epoch, std::span<const protocol::Bytes> values) { apply_committed(base, values); });
+}
+
+int32_t MetadataLoader::controller_id() const {
+  auto leader = log_.leader().leader;
+  return leader ? leader->value : -1;
+}
+
+storage::Status MetadataLoader::load() {
+  auto img = std::make_shared<MetadataImage>();
+  size_t n = 0;
+  auto st = log_.replay([&](Offset offset, std::span<const uint8_t> value) {
+    auto rec = decode_record(value);
+    if (!rec) {
+      spdlog::warn("metadata log: skipping undecodable record at offset {}", offset);
+      return;
+    }
+    if (auto* t = std::get_if<TopicRecord>(&*rec); t && is_cluster_metadata_topic(t->name))
+      spdlog::warn("metadata log: ignoring a topic named {} at offset {} (the metadata log's own name)", t->name,
+                   offset);
+    apply_record(*img, *rec);
+    img->last_offset = offset.value;
+    ++n;
+  });
+  if (!st) return st;
+  img->controller_id = controller_id();
+  image_ = img;
+  loaded_ = true;
+  spdlog::info("metadata: replayed {} records, {} topics", n, img->topics.size());
+  auto delta = std::make_shared<ImageDelta>();
+  delta->full = true;
+  publish_(image_, delta);
+  return st;
+}
+
+// One batch, one new image sharing every untouched topic with the previous
+// one, one publish naming the topics the batch touched.
+void MetadataLoader::apply_committed(Offset base, std::span<const protocol::Bytes> values) {
+  // Before load() the replay will read these records anyway.
+  if (!loaded_) return;
+  auto img = std::make_shared<MetadataImage>(*image_);
+  auto delta = std::make_shared<ImageDelta>();
+  std::set<std::string> touched;
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto rec = decode_record(values[i]);
+    if (!rec) {
+      spdlog::warn("metadata log: skipping undecodable record at offset {}", base + static_cast<int64_t>(i));
+      continue;
+    }
+    auto& r = *rec;
+    if (auto* t = std::get_if<TopicRecord>(&r)) {
+      touched.insert(t->name);
+    } else if (auto* p = std::get_if<PartitionRecord>(&r)) {
+      if (auto* name = img->topic_names.find(p->topic_id)) touched.insert(*name);
+    } else if (auto* c = std::get_if<ConfigRecord>(&r)) {
+      if (c->resource_type == 2) touched.insert(c->resource_name);
+      else delta->full = true;  // broker defaults reach every topic's log config
+    } else if (auto* rm = std::get_if<RemoveTopicRecord>(&r)) {
+      if (auto* name = img->topic_names.find(rm->topic_id)) touched.insert(*name);
+    }
+    apply_record(*img, r);
+  }
+  img->last_offset = (base + static_cast<int64_t>(values.size()) - 1).value;
+  img->controller_id = controller_id();
+  delta->topics.assign(touched.begin(), touched.end());
+  image_ = img;
+  publish_(image_, delta);
+}
+
+}  // namespace samsa::cluster

@@ -1,0 +1,47 @@
+// The metadata loader: on every node, turns the committed records of the
+// metadata log into metadata images. It replays the log once at start
+// (load()), then applies every batch the log reports committed, whoever
+// proposed it: it builds the next image (sharing every untouched topic with
+// the previous one), publishes it with a delta naming what changed, and keeps
+// it as the image broker code reads. The controller never builds images.
+//
+// Threads: lives on the metadata log's thread (shard 0 in the broker); load(),
+// image() and the publish callback run there. Published images are immutable
+// and may be handed to any thread.
+#pragma once
+#include <functional>
+
+#include "base/types.h"
+#include "cluster/metadata_image.h"
+#include "cluster/metadata_records.h"
+#include "raft/metadata_log.h"
+#include "storage/status.h"
+
+namespace samsa::cluster {
+
+class MetadataLoader {
+ public:
+  using Publish = std::function<void(ImagePtr, DeltaPtr)>;
+  // Subscribes to the log's committed batches; nothing is published before load().
+  MetadataLoader(raft::MetadataLog& log, Publish publish);
+  MetadataLoader(const MetadataLoader&) = delete;
+  MetadataLoader& operator=(const MetadataLoader&) = delete;
+
+  // Replays the log from the start into a new image and publishes it with a
+  // full delta. A read error is returned (and nothing published).
+  storage::Status load();
+  ImagePtr image() const { return image_; }
+
+  // One committed batch (the log's commit listener): values[i] is at base + i.
+  void apply_committed(Offset base, std::span<const protocol::Bytes> values);
+
+ private:
+  int32_t controller_id() const;
+
+  raft::MetadataLog& log_;
+  Publish publish_;
+  ImagePtr image_;
+  bool loaded_ = false;
+};
+
+}  // namespace samsa::cluster
