@@ -85,7 +85,7 @@ void Broker::open_owned(Shard& s, const cluster::TopicInfo& topic, int32_t parti
   }
   if (existing) remove_partition(s, tp);  // same name, new topic id: the old one was deleted
   std::string error;
-  auto part = open_partition(*this, s, tp, topic.id, log_config_for(topic), &error);
+  auto part = open_partition(*log_manager_, SystemClock::instance(), tp, topic.id, log_config_for(topic), &error);
   {
     std::lock_guard lock(unopened_mu_);
     if (part) unopened_.erase(tp);

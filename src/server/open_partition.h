@@ -3,16 +3,18 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "server/partition.h"
-#include "server/shard.h"
+
+namespace samsa::storage {
+class LogManager;
+}
 
 namespace samsa::server {
 
-class Broker;
-
-// Opens (or creates) the log of a partition this shard owns. Runs on `shard`.
-// On failure returns null and, if `error` is given, says why.
-std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
+// Opens (or creates) the log of a partition this shard owns; runs on the
+// owning shard. On failure returns null and, if `error` is given, says why.
+std::unique_ptr<Partition> open_partition(storage::LogManager& manager, const Clock& clock, const TopicPartition& tp,
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
                                           std::string* error = nullptr);
 
