@@ -26,7 +26,6 @@ class TxnCoordinator;
 
 namespace samsa::server {
 
-class Flusher;
 class LogMaintenance;
 struct RequestContext;
 

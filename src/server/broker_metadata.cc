@@ -11,11 +11,11 @@
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
 #include "server/broker.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
-#include "server/open_partition.h"
-#include "server/partition.h"
+#include "replication/open_partition.h"
+#include "replication/partition.h"
 #include "server/request_context.h"
 #include "storage/log_manager.h"
 
@@ -85,7 +85,7 @@ void Broker::open_owned(Shard& s, const cluster::TopicInfo& topic, int32_t parti
   }
   if (existing) remove_partition(s, tp);  // same name, new topic id: the old one was deleted
   std::string error;
-  auto part = open_partition(*log_manager_, SystemClock::instance(), tp, topic.id, log_config_for(topic), &error);
+  auto part = replication::open_partition(*log_manager_, SystemClock::instance(), tp, topic.id, log_config_for(topic), &error);
   {
     std::lock_guard lock(unopened_mu_);
     if (part) unopened_.erase(tp);

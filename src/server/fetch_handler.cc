@@ -12,7 +12,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/owner_shards.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/response_budget.h"
 #include "server/worker_pool.h"
 
@@ -28,17 +28,17 @@ struct FetchItem {
   int64_t offset = 0;
   int32_t max_bytes = 0;
   bool read_committed = false;
-  ReadOutcome result;
+  replication::ReadOutcome result;
   size_t topic_index = 0;
   size_t partition_index = 0;
 };
 
 // Reads every item on its owning shard (shards in parallel).
 asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
-                               std::shared_ptr<FetchWaiter> waiter) {
+                               std::shared_ptr<replication::FetchWaiter> waiter) {
   auto read_one = [waiter](Partition* part, FetchItem& it) {
     if (!part) {
-      it.result = ReadOutcome{};
+      it.result = replication::ReadOutcome{};
       it.result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       return;
     }
@@ -87,7 +87,7 @@ Converted convert_chunks(const std::vector<protocol::FileChunk>& chunks, size_t 
 // budget. Returns the reservation (shrunk to the bytes kept), or nullptr when
 // no memory became free in time (the partition is answered without records).
 asio::awaitable<std::shared_ptr<ResponseBudget::Reservation>> downconvert_item(
-    ReadOutcome& res, int8_t magic, protocol::Records& out) {
+    replication::ReadOutcome& res, int8_t magic, protocol::Records& out) {
   auto& budget = ResponseBudget::global();
   size_t want = std::clamp(res.bytes * 8, kLegacyFirstReservationMin, kLegacyMaxOutput);
   for (;;) {
@@ -146,10 +146,10 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     for (auto& it : items) it.max_bytes = std::min(it.max_bytes, kLegacyMaxRead);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
-  std::shared_ptr<FetchWaiter> waiter;
+  std::shared_ptr<replication::FetchWaiter> waiter;
   for (;;) {
     bool can_wait = std::chrono::steady_clock::now() < deadline;
-    if (can_wait) waiter = std::make_shared<FetchWaiter>(ctx.shard->io.get_executor());
+    if (can_wait) waiter = std::make_shared<replication::FetchWaiter>(ctx.shard->io.get_executor());
     auto reading = read_all(ctx, items, waiter);
     co_await std::move(reading);
     size_t total = 0;

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "server/broker.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
 #include "storage/log_manager.h"

@@ -6,9 +6,9 @@
 #include <chrono>
 
 #include "server/broker.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/log_cleaner_service.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
 #include "storage/log_manager.h"

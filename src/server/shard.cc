@@ -1,6 +1,6 @@
 #include "server/shard.h"
 
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

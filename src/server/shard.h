@@ -8,11 +8,13 @@
 #include <unordered_map>
 
 #include "cluster/metadata_image.h"
+#include "replication/fwd.h"
 #include "server/topic_partition.h"
 
 namespace samsa::server {
 
-class Partition;
+using replication::Flusher;
+using replication::Partition;
 
 struct Shard {
   explicit Shard(int id_);

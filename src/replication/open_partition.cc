@@ -1,12 +1,12 @@
-#include "server/open_partition.h"
+#include "replication/open_partition.h"
 
 #include <spdlog/spdlog.h>
 
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
 std::unique_ptr<Partition> open_partition(storage::LogManager& manager, const Clock& clock, const TopicPartition& tp,
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
@@ -27,4 +27,4 @@ std::unique_ptr<Partition> open_partition(storage::LogManager& manager, const Cl
                                      [m, tp](const storage::Status& st) { m->mark_offline(tp, st); });
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

@@ -13,10 +13,13 @@
 
 #include "base/error_code.h"
 #include "protocol/wire.h"
-#include "server/topic_partition.h"
 #include "storage/log.h"
+#include "storage/topic_partition.h"
 
-namespace samsa::server {
+namespace samsa::replication {
+
+using storage::TopicPartition;
+using storage::TopicPartitionHash;
 
 // Wakes a fetch that waits for data (long poll). Lives on the fetch's shard; a
 // partition keeps only weak references and posts the wake-up to that shard.
@@ -110,4 +113,4 @@ class Partition {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

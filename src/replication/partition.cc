@@ -1,10 +1,10 @@
-#include "server/partition.h"
+#include "replication/partition.h"
 
 #include <spdlog/spdlog.h>
 
 #include "protocol/record_batch.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
 Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log,
                      std::shared_ptr<const std::atomic<bool>> dir_online, IoErrorHandler on_io_error)
@@ -125,4 +125,4 @@ void Partition::wake_waiters() {
   waiters_.clear();
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

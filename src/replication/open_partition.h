@@ -4,13 +4,13 @@
 #include <string>
 
 #include "base/clock.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::storage {
 class LogManager;
 }
 
-namespace samsa::server {
+namespace samsa::replication {
 
 // Opens (or creates) the log of a partition this shard owns; runs on the
 // owning shard. On failure returns null and, if `error` is given, says why.
@@ -18,4 +18,4 @@ std::unique_ptr<Partition> open_partition(storage::LogManager& manager, const Cl
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
                                           std::string* error = nullptr);
 
-}  // namespace samsa::server
+}  // namespace samsa::replication
