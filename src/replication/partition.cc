@@ -76,8 +76,10 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.log_start_offset = r.log_start_offset;
   out.duplicate = r.duplicate;
   if (r.duplicate) return out;
-  // The ISR is this replica alone (one node): everything appended is committed.
-  if (role_ != Role::kFollower) advance_high_watermark(log_->log_end_offset());
+  // append() is the leader's path (a follower will append what its fetcher
+  // brings and take the leader's high watermark). The ISR is this replica
+  // alone (one node): everything appended is committed.
+  advance_high_watermark(log_->log_end_offset());
   if (!fetch_waiters_.empty())
     fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset());
   return out;
