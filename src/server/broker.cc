@@ -17,14 +17,13 @@
 #include "server/group_persistence.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
-#include "raft/flush_thread.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
 #include "raft/metadata_log.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "storage/env.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
@@ -116,6 +115,7 @@ std::string Broker::start() {
     shards_.push_back(std::make_unique<Shard>(i));
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
+    make_replica_manager(*shards_.back());
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
     install_group_persistence(*this, *shards_.back());
@@ -330,7 +330,7 @@ void Broker::close_partitions() {
   on_each_shard([&](Shard& s) {
     if (static_cast<size_t>(s.id) < maintenance_.size()) maintenance_[s.id]->stop();
     txn_timers_[s.id]->cancel();
-    for (auto& [tp, part] : s.partitions) {
+    for (auto& [tp, part] : s.partitions()) {
       per_shard[s.id].push_back({part.get(), part->log().begin_close(), storage::Status::ok()});
     }
   });
@@ -353,7 +353,7 @@ void Broker::close_partitions() {
       if (!st) spdlog::error("closing {} failed: {}", c.part->tp().to_string(), st.to_string());
       log_manager_->release(c.part->tp());
     }
-    s.partitions.clear();
+    s.replicas->clear();
   });
 }
 

@@ -30,7 +30,6 @@ class TxnCoordinator;
 
 namespace samsa::server {
 
-class Flusher;
 class LogMaintenance;
 struct RequestContext;
 
@@ -99,19 +98,14 @@ class Broker {
   // A partition of the image whose log could not be opened on this broker
   // (Metadata shows it without a leader, Produce gets KAFKA_STORAGE_ERROR).
   // Any thread.
-  bool partition_unavailable(const TopicPartition& tp) const;
+  bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
 
  private:
   std::string prepare_dirs();
   // broker_metadata.cc: metadata images reaching the shards.
   void publish(cluster::ImagePtr image, cluster::DeltaPtr delta);
   void apply_image(Shard& s, cluster::ImagePtr image, const cluster::ImageDelta& delta);
-  void sync_topic(Shard& s, const cluster::MetadataImage& old, const cluster::MetadataImage& image,
-                  const std::string& name);
-  void open_owned(Shard& s, const cluster::TopicInfo& topic, int32_t partition);
-  void retry_unopened(Shard& s);
-  std::vector<std::pair<std::string, std::string>> unopened_of(Shard& s, const std::vector<std::string>& topics) const;
-  void remove_partition(Shard& s, const TopicPartition& tp);
+  void make_replica_manager(Shard& s);
   // Partition budget from the descriptor and memory-map limits, and the
   // descriptors held back for shutdown (partition_budget.cc).
   void apply_partition_budget(cluster::ControllerSettings& cs);
@@ -144,11 +138,8 @@ class Broker {
   std::unique_ptr<cluster::Controller> controller_;
   std::vector<int> lock_fds_;
   std::vector<int> reserve_fds_;  // /dev/null, closed at shutdown to free descriptors
-  // Partitions whose log failed to open, with the reason; each entry is
-  // written by its owner shard, read from any shard.
-  mutable std::mutex unopened_mu_;
-  std::map<TopicPartition, std::string> unopened_;
-  std::atomic<size_t> unopened_count_{0};
+  // Partitions whose log failed to open, with the reason (any thread).
+  replication::UnopenedPartitions unopened_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::atomic<bool> stopping_{false};
   int bound_port_ = 0;

@@ -10,9 +10,9 @@
 #include "coordinator/txn_state.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/handlers.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

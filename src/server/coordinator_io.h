@@ -52,7 +52,6 @@ asio::awaitable<ErrorCode> append_durably(Broker& broker, Shard& target, const T
 asio::awaitable<ErrorCode> append_batch_durably(Broker& broker, Shard& target, const TopicPartition& tp,
                                                 std::span<uint8_t> batch);
 
-class Partition;
 // Replay: calls fn with every complete batch of the partition, from its log
 // start to its end, in order (on the partition's shard).
 void for_each_batch(Partition& part, const std::function<void(std::span<const uint8_t>)>& fn);

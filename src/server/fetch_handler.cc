@@ -1,7 +1,8 @@
 // Fetch (key 1). Each partition is read on its owning shard, which answers with
 // file ranges; the response is sent with sendfile() (zero copy). When less than
-// min_bytes is available the fetch waits (long poll) until an append wakes it
-// or max_wait_ms passes. Fetch v0-3 clients get batches down-converted to the
+// min_bytes is available the fetch waits (long poll) in the waiting rooms of its
+// partitions (replication/delayed_fetch.h): appends credit it their bytes, and
+// it reads again only once they add up to min_bytes, or max_wait_ms passes. Fetch v0-3 clients get batches down-converted to the
 // legacy message format they understand (the only path that copies): the
 // conversion runs on the worker pool, and the response it builds holds a
 // reservation of the global ResponseBudget until it has been written.
@@ -12,7 +13,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/owner_shards.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/response_budget.h"
 #include "server/worker_pool.h"
 
@@ -28,22 +29,27 @@ struct FetchItem {
   int64_t offset = 0;
   int32_t max_bytes = 0;
   bool read_committed = false;
-  ReadOutcome result;
+  replication::ReadOutcome result;
   size_t topic_index = 0;
   size_t partition_index = 0;
 };
 
-// Reads every item on its owning shard (shards in parallel).
+// Reads every item on its owning shard (shards in parallel); with a `waiter`,
+// registers it with each partition read, in the same step (no append between).
 asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
-                               std::shared_ptr<FetchWaiter> waiter) {
+                               std::shared_ptr<replication::DelayedFetch> waiter) {
   auto read_one = [waiter](Partition* part, FetchItem& it) {
     if (!part) {
-      it.result = ReadOutcome{};
+      it.result = replication::ReadOutcome{};
       it.result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       return;
     }
     it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true, it.read_committed);
-    if (waiter) part->add_waiter(waiter);
+    if (waiter) {
+      auto& res = it.result;
+      part->add_fetch_waiter(waiter, {std::max<int64_t>(it.max_bytes, 0), static_cast<int64_t>(res.bytes),
+                                      it.read_committed, res.last_stable_offset});
+    }
   };
   auto op = on_owner_shards(ctx, items, read_one);
   co_await std::move(op);
@@ -87,7 +93,7 @@ Converted convert_chunks(const std::vector<protocol::FileChunk>& chunks, size_t 
 // budget. Returns the reservation (shrunk to the bytes kept), or nullptr when
 // no memory became free in time (the partition is answered without records).
 asio::awaitable<std::shared_ptr<ResponseBudget::Reservation>> downconvert_item(
-    ReadOutcome& res, int8_t magic, protocol::Records& out) {
+    replication::ReadOutcome& res, int8_t magic, protocol::Records& out) {
   auto& budget = ResponseBudget::global();
   size_t want = std::clamp(res.bytes * 8, kLegacyFirstReservationMin, kLegacyMaxOutput);
   for (;;) {
@@ -146,10 +152,11 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     for (auto& it : items) it.max_bytes = std::min(it.max_bytes, kLegacyMaxRead);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
-  std::shared_ptr<FetchWaiter> waiter;
+  const int64_t min_bytes = std::max(req.min_bytes, 1);
+  std::shared_ptr<replication::DelayedFetch> waiter;
   for (;;) {
     bool can_wait = std::chrono::steady_clock::now() < deadline;
-    if (can_wait) waiter = std::make_shared<FetchWaiter>(ctx.shard->io.get_executor());
+    if (can_wait) waiter = std::make_shared<replication::DelayedFetch>(ctx.shard->io.get_executor(), min_bytes);
     auto reading = read_all(ctx, items, waiter);
     co_await std::move(reading);
     size_t total = 0;
@@ -158,17 +165,13 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       total += it.result.bytes;
       any_error |= it.result.error != ErrorCode::NONE;
     }
-    if (!can_wait || any_error || static_cast<int64_t>(total) >= std::max(req.min_bytes, 1)) break;
-    if (!waiter->woken) {
-      waiter->timer.expires_at(deadline);
-      asio::error_code ec;
-      co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (!waiter->woken) {  // timed out: one last read below returns whatever is there
-        waiter.reset();
-        auto last = read_all(ctx, items, nullptr);
-        co_await std::move(last);
-        break;
-      }
+    if (!can_wait || any_error || static_cast<int64_t>(total) >= min_bytes) break;
+    auto waiting = waiter->wait_until(deadline);
+    if (!co_await std::move(waiting)) {  // timed out: one last read below returns whatever is there
+      waiter.reset();
+      auto last = read_all(ctx, items, nullptr);
+      co_await std::move(last);
+      break;
     }
   }
 

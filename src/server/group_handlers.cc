@@ -32,10 +32,10 @@
 #include "protocol/record_batch.h"
 #include "server/broker.h"
 #include "server/coordinator_io.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/group_persistence.h"
 #include "server/handlers.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

@@ -11,7 +11,7 @@
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

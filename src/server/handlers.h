@@ -8,6 +8,7 @@
 #include "net/connection.h"
 #include "coordinator/group.h"
 #include "protocol/wire.h"
+#include "replication/fwd.h"
 #include "server/request_context.h"
 #include "server/settings.h"
 
@@ -61,7 +62,7 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext&, protoco
 asio::awaitable<net::Response> handle_describe_producers(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_transactions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protocol::Reader&);
-class Partition;
+using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 // Rebuilds the transactions of a __transaction_state partition just opened on
 // `shard`, then completes those left between prepare and complete.

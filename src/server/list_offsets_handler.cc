@@ -4,7 +4,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/owner_shards.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "server/broker.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
 #include "storage/log_manager.h"
@@ -68,7 +68,7 @@ bool LogCleanerService::start_one(int64_t now) {
   auto& manager = broker_.log_manager();
   std::shared_ptr<Job> best;
   bool best_forced = false;
-  for (auto& [tp, part] : shard_.partitions) {
+  for (auto& [tp, part] : shard_.partitions()) {
     auto& log = part->log();
     if (!log.config().cleanup_compact || part->offline() || log.closed()) continue;
     auto h = horizons_.find(tp);

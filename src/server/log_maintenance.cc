@@ -6,9 +6,9 @@
 #include <chrono>
 
 #include "server/broker.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/log_cleaner_service.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/request_context.h"
 #include "server/shard.h"
 #include "storage/log_manager.h"
@@ -67,7 +67,7 @@ int LogMaintenance::run_retention(int64_t now) {
   int total = 0;
   auto cfg = broker_.settings().config;
   const int64_t producer_expiry = cfg ? cfg->producer_id_expiration_ms() : 86400000;
-  for (auto& [tp, part] : shard_.partitions) {
+  for (auto& [tp, part] : shard_.partitions()) {
     auto& log = part->log();
     if (log.closed() || part->offline()) continue;
     log.expire_producers(now, producer_expiry);
@@ -95,7 +95,7 @@ int LogMaintenance::run_retention(int64_t now) {
 int LogMaintenance::run_flush_scheduler(int64_t now) {
   int n = 0;
   auto& flusher = broker_.flusher(shard_.id);
-  for (auto& [tp, part] : shard_.partitions) {
+  for (auto& [tp, part] : shard_.partitions()) {
     auto& log = part->log();
     if (log.closed() || part->offline() || !log.flush_due(now)) continue;
     flusher.request_flush(*part);

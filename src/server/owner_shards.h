@@ -10,8 +10,6 @@
 
 namespace samsa::server {
 
-class Partition;
-
 // Runs `fn(partition_or_null, item)` for every item (which has a `tp` member)
 // on the shard owning its partition, all shards in parallel, then resumes on
 // the calling shard. Items must outlive the await; `fn` is copied per shard.

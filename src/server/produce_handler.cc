@@ -12,9 +12,9 @@
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
-#include "server/flusher.h"
+#include "replication/flusher.h"
 #include "server/handlers.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "server/worker_pool.h"
 
 namespace samsa::server {
@@ -38,7 +38,7 @@ struct PartitionWork {
   ErrorCode check = ErrorCode::NONE;
   std::span<uint8_t> records;   // validated v2 batches (request memory or `converted`)
   protocol::Bytes converted;    // up-converted legacy message set
-  AppendOutcome result;
+  replication::AppendOutcome result;
   size_t topic_index = 0;
   size_t partition_index = 0;
 };

@@ -1,6 +1,7 @@
 #include "server/shard.h"
 
-#include "server/partition.h"
+#include "replication/partition.h"
+#include "replication/replica_manager.h"
 
 namespace samsa::server {
 

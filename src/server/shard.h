@@ -1,6 +1,6 @@
 // A shard is one core: an io_context run by one thread. Every partition is owned
-// by exactly one shard and touched only from its thread; work for another shard
-// is posted to it (run_on), never done under a lock.
+// by exactly one shard (its ReplicaManager) and touched only from its thread;
+// work for another shard is posted to it (run_on), never done under a lock.
 #pragma once
 #include <asio.hpp>
 #include <memory>
@@ -8,11 +8,14 @@
 #include <unordered_map>
 
 #include "cluster/metadata_image.h"
+#include "replication/fwd.h"
+#include "replication/replica_manager.h"
 #include "server/topic_partition.h"
 
 namespace samsa::server {
 
-class Partition;
+using replication::Flusher;
+using replication::Partition;
 
 struct Shard {
   explicit Shard(int id_);
@@ -21,12 +24,10 @@ struct Shard {
   asio::io_context io;
   std::thread thread;
   cluster::ImagePtr image;  // this shard's current view of the metadata
-  std::unordered_map<TopicPartition, std::unique_ptr<Partition>, TopicPartitionHash> partitions;
+  std::unique_ptr<replication::ReplicaManager> replicas;  // this shard's partitions
 
-  Partition* find(const TopicPartition& tp) {
-    auto it = partitions.find(tp);
-    return it == partitions.end() ? nullptr : it->second.get();
-  }
+  Partition* find(const TopicPartition& tp) { return replicas->find(tp); }
+  const replication::ReplicaManager::PartitionMap& partitions() const { return replicas->partitions(); }
 };
 
 // Runs `fn` (a plain function returning T) on `target`'s thread and resumes the

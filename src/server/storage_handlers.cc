@@ -12,7 +12,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/owner_shards.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "storage/log_manager.h"
 
 namespace samsa::server {

@@ -31,7 +31,7 @@
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
 #include "server/owner_shards.h"
-#include "server/partition.h"
+#include "replication/partition.h"
 
 namespace samsa::server {
 

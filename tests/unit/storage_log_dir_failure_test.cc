@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "server/partition.h"
+#include "replication/partition.h"
 #include "storage/fault_injection_env.h"
 #include "storage/log_format.h"
 #include "storage/log_manager.h"
@@ -44,19 +44,19 @@ class StorageLogDirFailure : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<server::Partition> open_partition(const TopicPartition& tp) {
+  std::unique_ptr<replication::Partition> open_partition(const TopicPartition& tp) {
     LogConfig cfg;
     cfg.segment_bytes = 1024;
     auto log = manager_->open_log(tp, cfg, kNow);
     EXPECT_TRUE(log) << log.status().to_string();
     if (!log) return nullptr;
     auto* m = manager_.get();
-    return std::make_unique<server::Partition>(tp, protocol::Uuid{},
+    return std::make_unique<replication::Partition>(tp, protocol::Uuid{},
                                                std::move(*log), m->online_flag(tp),
                                                [m, tp](const Status& st) { m->mark_offline(tp, st); });
   }
 
-  static ErrorCode append(server::Partition& p) {
+  static ErrorCode append(replication::Partition& p) {
     auto b = make_batch(2);
     return p.append(b, kNow).error;
   }
@@ -64,7 +64,7 @@ class StorageLogDirFailure : public ::testing::Test {
   TempDir root_;
   FaultInjectionEnv env_;
   std::unique_ptr<LogManager> manager_;
-  std::unique_ptr<server::Partition> a_, b_;
+  std::unique_ptr<replication::Partition> a_, b_;
 };
 
 TEST_F(StorageLogDirFailure, EioOnWriteTakesTheDirOfflineAndTheOtherDirKeepsWorking) {

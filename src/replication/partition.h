@@ -1,8 +1,14 @@
-// A partition replica hosted by this broker: the log plus the state the request
-// path needs around it (high watermark, waiting fetches, durability waiters).
+// A partition replica hosted by this broker: the log plus the replication state
+// around it — its role (leader / follower / none) and leader epoch, given by the
+// ReplicaManager from the metadata image, the high watermark, and the fetches
+// waiting for its data (FetchWaitingRoom).
 //
-// Ownership: owned by exactly one shard (see Shard::partitions); every method
-// runs on that shard's thread. Other shards reach it through run_on().
+// Invariants (asserted): high watermark <= log end offset; the leader epoch
+// only rises. On one node the replica leads with an ISR of itself, so the high
+// watermark advances to the log end after every append, and the epoch is 0.
+//
+// Ownership: owned by exactly one shard (its ReplicaManager); every method runs
+// on that shard's thread. Other shards reach it by posting to that shard.
 #pragma once
 #include <asio.hpp>
 #include <atomic>
@@ -12,20 +18,18 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "base/types.h"
 #include "protocol/wire.h"
-#include "server/topic_partition.h"
+#include "replication/delayed_fetch.h"
 #include "storage/log.h"
+#include "storage/topic_partition.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
-// Wakes a fetch that waits for data (long poll). Lives on the fetch's shard; a
-// partition keeps only weak references and posts the wake-up to that shard.
-struct FetchWaiter {
-  explicit FetchWaiter(asio::any_io_executor ex) : executor(ex), timer(ex) {}
-  asio::any_io_executor executor;
-  asio::steady_timer timer;
-  bool woken = false;
-};
+using storage::TopicPartition;
+using storage::TopicPartitionHash;
+
+enum class Role : uint8_t { kNone, kLeader, kFollower };
 
 struct AppendOutcome {
   ErrorCode error = ErrorCode::NONE;
@@ -71,12 +75,25 @@ class Partition {
   // log dir is reported (offline).
   void check_io_error(const storage::Status& st);
 
-  // Appends validated batches (patched in place with offsets). Wakes waiting fetches.
+  // The controller made this replica the leader (or a follower) at `epoch`,
+  // which is never below the current one. A change of role or epoch wakes the
+  // waiting fetches (they re-read and see the new state).
+  void become_leader(Epoch epoch);
+  void become_follower(Epoch epoch);
+  Role role() const { return role_; }
+  // The epoch of the current role (-1 before any), stamped on appended batches.
+  Epoch leader_epoch() const { return leader_epoch_; }
+  // The latest epoch recorded in the log's leader-epoch cache (-1: none yet).
+  Epoch latest_log_epoch() const { return Epoch(log_->leader_epoch_cache().latest_epoch()); }
+
+  // Appends validated batches (patched in place with offsets), stamped with
+  // the leader epoch (0 before any role: one node). Credits waiting fetches.
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
   // read_committed reads stop at the last stable offset instead of the HW.
   ReadOutcome read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed = false);
 
-  // On one node the ISR is this replica alone, so the high watermark is the log end.
+  // Offsets below it are committed (replicated to the ISR) and visible to
+  // consumers. A leader whose ISR is itself moves it to the log end on append.
   int64_t high_watermark() const;
   int64_t log_start_offset() const;
   int64_t log_end_offset() const;
@@ -93,12 +110,17 @@ class Partition {
   std::weak_ptr<bool> alive_token() const { return alive_; }
   void close();
 
-  void add_waiter(std::weak_ptr<FetchWaiter> w);
+  // Registers a fetch that read this partition and waits for more bytes.
+  void add_fetch_waiter(const std::shared_ptr<DelayedFetch>& fetch, const FetchWatch& watch) {
+    fetch_waiters_.add(fetch, watch);
+  }
+  size_t fetch_waiters() const { return fetch_waiters_.size(); }
   void set_config(const storage::LogConfig& cfg);
   const storage::LogConfig& config() const { return config_; }
 
  private:
-  void wake_waiters();
+  void set_role(Role role, Epoch epoch);
+  void advance_high_watermark(int64_t hw);
 
   TopicPartition tp_;
   protocol::Uuid topic_id_;
@@ -106,8 +128,11 @@ class Partition {
   std::shared_ptr<const std::atomic<bool>> dir_online_;
   IoErrorHandler on_io_error_;
   storage::LogConfig config_;
-  std::vector<std::weak_ptr<FetchWaiter>> waiters_;
+  Role role_ = Role::kNone;
+  Epoch leader_epoch_{-1};
+  int64_t high_watermark_ = 0;
+  FetchWaitingRoom fetch_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

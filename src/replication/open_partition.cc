@@ -1,19 +1,17 @@
-#include "server/open_partition.h"
+#include "replication/open_partition.h"
 
 #include <spdlog/spdlog.h>
 
-#include "server/broker.h"
-#include "server/partition.h"
-#include "server/request_context.h"
+#include "replication/partition.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
-std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const TopicPartition& tp,
+std::unique_ptr<Partition> open_partition(storage::LogManager& manager, const Clock& clock, const TopicPartition& tp,
                                           const protocol::Uuid& topic_id, const storage::LogConfig& cfg,
                                           std::string* error) {
-  auto log = broker.log_manager().open_log(tp, cfg, now_ms());
+  auto log = manager.open_log(tp, cfg, clock.now_ms());
   if (!log) {
     spdlog::error("cannot open log of {}: {}", tp.to_string(), log.status().to_string());
     if (error) *error = log.status().to_string();
@@ -24,9 +22,9 @@ std::unique_ptr<Partition> open_partition(Broker& broker, Shard& shard, const To
     spdlog::warn("{}: recovery truncated {} bytes of invalid data", tp.to_string(), info.bytes_truncated);
   if (info.swaps_completed > 0)
     spdlog::info("{}: finished {} interrupted compaction swap(s)", tp.to_string(), info.swaps_completed);
-  auto* manager = &broker.log_manager();
-  return std::make_unique<Partition>(tp, topic_id, std::move(log).value(), manager->online_flag(tp),
-                                     [manager, tp](const storage::Status& st) { manager->mark_offline(tp, st); });
+  auto* m = &manager;
+  return std::make_unique<Partition>(tp, topic_id, std::move(log).value(), m->online_flag(tp),
+                                     [m, tp](const storage::Status& st) { m->mark_offline(tp, st); });
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

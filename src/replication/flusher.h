@@ -18,7 +18,7 @@
 
 #include "base/error_code.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
 class Partition;
 
@@ -57,4 +57,4 @@ class Flusher {
   std::thread thread_;
 };
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

@@ -1,10 +1,12 @@
-#include "server/partition.h"
+#include "replication/partition.h"
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "protocol/record_batch.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
 Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr<storage::Log> log,
                      std::shared_ptr<const std::atomic<bool>> dir_online, IoErrorHandler on_io_error)
@@ -13,14 +15,33 @@ Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr
       log_(std::move(log)),
       dir_online_(std::move(dir_online)),
       on_io_error_(std::move(on_io_error)),
-      config_(log_->config()) {}
+      config_(log_->config()),
+      high_watermark_(log_->log_end_offset()) {}
 
 void Partition::check_io_error(const storage::Status& st) {
   if (!log_->failed() || st.is_ok()) return;
+  fetch_waiters_.complete_all();
   if (on_io_error_) on_io_error_(st);
 }
 
-Partition::~Partition() = default;
+// A deleted partition: fetches waiting on it read again (and see it gone).
+Partition::~Partition() { fetch_waiters_.complete_all(); }
+
+void Partition::become_leader(Epoch epoch) { set_role(Role::kLeader, epoch); }
+void Partition::become_follower(Epoch epoch) { set_role(Role::kFollower, epoch); }
+
+void Partition::set_role(Role role, Epoch epoch) {
+  assert(epoch >= leader_epoch_ && "a leader epoch only rises");
+  if (role == role_ && epoch == leader_epoch_) return;
+  role_ = role;
+  leader_epoch_ = epoch;
+  fetch_waiters_.complete_all();
+}
+
+void Partition::advance_high_watermark(int64_t hw) {
+  assert(hw <= log_->log_end_offset() && "high watermark above the log end");
+  if (hw > high_watermark_) high_watermark_ = hw;
+}
 
 void Partition::close() {
   if (log_->closed() || offline()) return;  // an offline dir is not written to any more
@@ -39,7 +60,8 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
     out.message = "the log dir of " + tp_.to_string() + " is offline";
     return out;
   }
-  auto r = log_->append(batches, /*leader_epoch=*/0, now_ms, config_.log_append_time);
+  const int32_t epoch = role_ == Role::kNone ? 0 : leader_epoch_.value;
+  auto r = log_->append(batches, epoch, now_ms, config_.log_append_time);
   out.error = r.error;
   if (r.error != ErrorCode::NONE) {
     out.message = r.status.message();
@@ -53,7 +75,13 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.log_append_time = r.log_append_time;
   out.log_start_offset = r.log_start_offset;
   out.duplicate = r.duplicate;
-  if (!r.duplicate) wake_waiters();
+  if (r.duplicate) return out;
+  // append() is the leader's path (a follower will append what its fetcher
+  // brings and take the leader's high watermark). The ISR is this replica
+  // alone (one node): everything appended is committed.
+  advance_high_watermark(log_->log_end_offset());
+  if (!fetch_waiters_.empty())
+    fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset());
   return out;
 }
 
@@ -79,7 +107,10 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
   return out;
 }
 
-int64_t Partition::high_watermark() const { return log_->log_end_offset(); }
+int64_t Partition::high_watermark() const {
+  assert(high_watermark_ <= log_->log_end_offset() && "high watermark above the log end");
+  return high_watermark_;
+}
 int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
 int64_t Partition::log_end_offset() const { return log_->log_end_offset(); }
 
@@ -107,22 +138,4 @@ std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64
   return std::make_pair(lookup.offset, lookup.timestamp);
 }
 
-void Partition::add_waiter(std::weak_ptr<FetchWaiter> w) {
-  if (waiters_.size() > 64) std::erase_if(waiters_, [](auto& x) { return x.expired(); });
-  waiters_.push_back(std::move(w));
-}
-
-void Partition::wake_waiters() {
-  for (auto& w : waiters_) {
-    if (auto sp = w.lock()) {
-      auto ex = sp->executor;
-      asio::post(ex, [sp] {
-        sp->woken = true;
-        sp->timer.cancel();
-      });
-    }
-  }
-  waiters_.clear();
-}
-
-}  // namespace samsa::server
+}  // namespace samsa::replication

@@ -1,10 +1,10 @@
-#include "server/flusher.h"
+#include "replication/flusher.h"
 
 #include <spdlog/spdlog.h>
 
-#include "server/partition.h"
+#include "replication/partition.h"
 
-namespace samsa::server {
+namespace samsa::replication {
 
 Flusher::Flusher(asio::io_context& io)
     : io_(io), next_(std::make_shared<Round>(io.get_executor())), thread_([this] { sync_thread_main(); }) {}
@@ -103,4 +103,4 @@ void Flusher::maybe_start_round() {
   cv_.notify_one();
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::replication

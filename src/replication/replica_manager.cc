@@ -1,0 +1,172 @@
+#include "replication/replica_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "replication/flusher.h"
+#include "replication/open_partition.h"
+#include "storage/log_manager.h"
+
+namespace samsa::replication {
+
+void UnopenedPartitions::set(const TopicPartition& tp, std::string why) {
+  std::lock_guard lock(mu_);
+  map_[tp] = std::move(why);
+  count_.store(map_.size(), std::memory_order_release);
+}
+
+void UnopenedPartitions::erase(const TopicPartition& tp) {
+  if (empty()) return;
+  std::lock_guard lock(mu_);
+  map_.erase(tp);
+  count_.store(map_.size(), std::memory_order_release);
+}
+
+bool UnopenedPartitions::contains(const TopicPartition& tp) const {
+  if (empty()) return false;
+  std::lock_guard lock(mu_);
+  return map_.count(tp) != 0;
+}
+
+std::vector<TopicPartition> UnopenedPartitions::select(const std::function<bool(const TopicPartition&)>& pick) const {
+  std::vector<TopicPartition> out;
+  if (empty()) return out;
+  std::lock_guard lock(mu_);
+  for (auto& [tp, why] : map_)
+    if (pick(tp)) out.push_back(tp);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> UnopenedPartitions::of_topics(
+    const std::vector<std::string>& topics, const std::function<bool(const TopicPartition&)>& pick) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (empty()) return out;
+  std::lock_guard lock(mu_);
+  for (auto& name : topics) {
+    auto it = map_.lower_bound(TopicPartition{name, 0});
+    for (; it != map_.end() && it->first.topic == name; ++it)
+      if (pick(it->first)) out.emplace_back(name, it->first.to_string() + ": " + it->second);
+  }
+  return out;
+}
+
+ReplicaManager::ReplicaManager(ReplicaManagerOptions options, storage::LogManager& logs, Flusher& flusher,
+                               const Clock& clock, UnopenedPartitions& unopened)
+    : options_(std::move(options)), logs_(logs), flusher_(flusher), clock_(clock), unopened_(unopened) {}
+
+ReplicaManager::~ReplicaManager() = default;
+
+void ReplicaManager::apply(cluster::ImagePtr image, const cluster::ImageDelta& delta) {
+  auto old = image_ ? image_ : std::make_shared<const cluster::MetadataImage>();
+  image_ = image;
+  if (delta.full) {
+    image->topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& topic) {
+      for (auto& p : topic->partitions) open_owned(*topic, p.partition);
+    });
+    // Deleted topics, and partitions beyond a topic's count.
+    for (auto it = partitions_.begin(); it != partitions_.end();) {
+      auto* t = image->find_topic(it->first.topic);
+      bool keep = t && t->id == it->second->topic_id() && static_cast<size_t>(it->first.partition) < t->partitions.size();
+      auto tp = it->first;
+      ++it;
+      if (!keep) remove_partition(tp);
+    }
+  } else {
+    for (auto& name : delta.topics) sync_topic(*old, *image, name);
+  }
+  retry_unopened();
+}
+
+// One touched topic: partitions of the old topic that are gone (deleted, or
+// the name now belongs to a new topic id) are removed, the others opened or
+// given the topic's current config and roles.
+void ReplicaManager::sync_topic(const cluster::MetadataImage& old, const cluster::MetadataImage& image,
+                                const std::string& name) {
+  auto* before = old.find_topic(name);
+  auto* now = image.find_topic(name);
+  if (before) {
+    for (auto& p : before->partitions) {
+      TopicPartition tp{name, p.partition};
+      if (!owns(tp)) continue;
+      auto* part = find(tp);
+      if (part && (!now || now->id != part->topic_id() || static_cast<size_t>(p.partition) >= now->partitions.size()))
+        remove_partition(tp);
+    }
+  }
+  if (now)
+    for (auto& p : now->partitions) open_owned(*now, p.partition);
+}
+
+// The image names the leader and its epoch; a replica that is not the leader follows.
+void ReplicaManager::assign_role(Partition& part, const cluster::PartitionInfo& info) {
+  Epoch epoch(info.leader_epoch);
+  if (info.leader == options_.node_id.value) part.become_leader(epoch);
+  else part.become_follower(epoch);
+}
+
+// Opens (or reconfigures) one partition of `topic` if this shard owns it and
+// this node holds a replica. A failure is remembered in unopened_: Metadata
+// then shows the partition without a leader instead of a leader that refuses
+// every request.
+void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partition) {
+  TopicPartition tp{topic.name, partition};
+  if (!owns(tp)) return;
+  auto& info = topic.partitions[partition];
+  if (std::find(info.replicas.begin(), info.replicas.end(), options_.node_id.value) == info.replicas.end()) return;
+  auto* existing = find(tp);
+  if (existing && existing->topic_id() == topic.id) {
+    existing->set_config(options_.log_config_for(topic));
+    assign_role(*existing, info);
+    return;
+  }
+  if (existing) remove_partition(tp);  // same name, new topic id: the old one was deleted
+  std::string error;
+  auto part = open_partition(logs_, clock_, tp, topic.id, options_.log_config_for(topic), &error);
+  if (part) unopened_.erase(tp);
+  else unopened_.set(tp, error);
+  if (!part) return;
+  assign_role(*part, info);
+  auto* opened = part.get();
+  partitions_[tp] = std::move(part);
+  if (hooks_.opened) hooks_.opened(*opened);
+}
+
+// Partitions of this shard that failed to open are tried again with every new
+// image (descriptors may have been freed since); those no longer in the image
+// are forgotten.
+void ReplicaManager::retry_unopened() {
+  if (unopened_.empty()) return;
+  for (auto& tp : unopened_.select([this](const TopicPartition& tp) { return owns(tp); })) {
+    auto* t = image_->find_topic(tp.topic);
+    if (t && static_cast<size_t>(tp.partition) < t->partitions.size() && !find(tp)) {
+      open_owned(*t, tp.partition);
+      continue;
+    }
+    unopened_.erase(tp);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> ReplicaManager::unopened_of(
+    const std::vector<std::string>& topics) const {
+  return unopened_.of_topics(topics, [this](const TopicPartition& tp) { return owns(tp); });
+}
+
+// A deleted partition: its directory is renamed for background deletion and
+// nothing on this shard may keep a pointer to it.
+void ReplicaManager::remove_partition(const TopicPartition& tp) {
+  auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return;
+  spdlog::info("deleting partition {}", tp.to_string());
+  flusher_.forget(*it->second);
+  if (hooks_.removing) hooks_.removing(tp);  // e.g. no cleaning may still write into its directory
+  // Renamed now (the name is free for a new topic at once); the files go in
+  // the background after file.delete.delay.ms (LogMaintenance).
+  auto& log = it->second->log();
+  if (auto st = logs_.delete_log(tp, &log, clock_.now_ms(), log.config().file_delete_delay_ms); !st)
+    spdlog::error("removing {} failed: {}", tp.to_string(), st.to_string());
+  logs_.release(tp);
+  partitions_.erase(it);
+}
+
+}  // namespace samsa::replication

@@ -1,0 +1,194 @@
+// replication::Partition and ReplicaManager without a Broker: a partition on a
+// temp dir (append, high watermark, log end, leader epoch in the log's
+// leader-epoch cache, read), and a replica manager opening, leading and
+// deleting partitions from metadata images.
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
+#include "replication/flusher.h"
+#include "replication/open_partition.h"
+#include "replication/partition.h"
+#include "replication/replica_manager.h"
+#include "storage/log_manager.h"
+#include "storage_test_util.h"
+
+namespace samsa::replication {
+namespace {
+
+using storage::testing::make_batch;
+using storage::testing::TempDir;
+
+class ReplicationPartition : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::LogManagerOptions o;
+    o.log_dirs = {dir_.sub("logs")};
+    auto m = storage::LogManager::open(storage::posix_env(), o);
+    ASSERT_TRUE(m) << m.status().to_string();
+    manager_ = std::move(*m);
+  }
+
+  std::unique_ptr<Partition> open(const TopicPartition& tp) {
+    std::string error;
+    auto p = open_partition(*manager_, clock_, tp, protocol::Uuid{}, storage::LogConfig{}, &error);
+    EXPECT_TRUE(p) << error;
+    return p;
+  }
+
+  void close(std::unique_ptr<Partition>& p) {
+    auto tp = p->tp();
+    p->close();
+    p.reset();
+    manager_->release(tp);
+  }
+
+  TempDir dir_;
+  ManualClock clock_{1'700'000'000'000};
+  std::unique_ptr<storage::LogManager> manager_;
+};
+
+TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->high_watermark(), 0);
+  EXPECT_EQ(p->log_end_offset(), 0);
+  p->become_leader(Epoch(0));
+  auto b = make_batch(3);
+  const size_t size = b.size();
+  auto out = p->append(b, clock_.now_ms());
+  ASSERT_EQ(out.error, ErrorCode::NONE);
+  EXPECT_EQ(out.base_offset, 0);
+  EXPECT_EQ(out.last_offset, 2);
+  EXPECT_EQ(p->log_end_offset(), 3);
+  EXPECT_EQ(p->high_watermark(), 3);
+  EXPECT_EQ(p->last_stable_offset(), 3);
+
+  auto rd = p->read(0, 1 << 20, true);
+  ASSERT_EQ(rd.error, ErrorCode::NONE);
+  EXPECT_EQ(rd.bytes, size);
+  EXPECT_EQ(rd.high_watermark, 3);
+  EXPECT_EQ(rd.log_end_offset, 3);
+  auto caught_up = p->read(3, 1 << 20, true);
+  EXPECT_EQ(caught_up.error, ErrorCode::NONE);
+  EXPECT_EQ(caught_up.bytes, 0u);
+  close(p);
+}
+
+TEST_F(ReplicationPartition, LeaderEpochIsStampedAndKeptInTheLeaderEpochCache) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->role(), Role::kNone);
+  EXPECT_EQ(p->latest_log_epoch(), Epoch(-1));  // nothing written yet
+  p->become_leader(Epoch(0));
+  auto b1 = make_batch(2);
+  ASSERT_EQ(p->append(b1, clock_.now_ms()).error, ErrorCode::NONE);
+  EXPECT_EQ(p->latest_log_epoch(), Epoch(0));
+
+  p->become_leader(Epoch(3));  // a new leadership term
+  EXPECT_EQ(p->leader_epoch(), Epoch(3));
+  auto b2 = make_batch(1);
+  ASSERT_EQ(p->append(b2, clock_.now_ms()).error, ErrorCode::NONE);
+  EXPECT_EQ(p->latest_log_epoch(), Epoch(3));
+  std::vector<storage::EpochEntry> want{{0, 0}, {3, 2}};
+  EXPECT_EQ(p->log().leader_epoch_cache().entries(), want);
+  close(p);
+
+  // Reopened: the cache comes back from leader-epoch-checkpoint, and the high
+  // watermark starts at the log end (one node: everything written is committed).
+  auto again = open({"t", 0});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->latest_log_epoch(), Epoch(3));
+  EXPECT_EQ(again->log().leader_epoch_cache().entries(), want);
+  EXPECT_EQ(again->high_watermark(), 3);
+  EXPECT_EQ(again->log_end_offset(), 3);
+  close(again);
+}
+
+#ifndef NDEBUG
+TEST_F(ReplicationPartition, LeaderEpochOnlyRises) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  p->become_leader(Epoch(2));
+  p->become_follower(Epoch(2));  // same epoch, other role: fine
+  EXPECT_EQ(p->role(), Role::kFollower);
+  EXPECT_DEATH(p->become_leader(Epoch(1)), "epoch only rises");
+  close(p);
+}
+#endif
+
+// Only the fetches waiting on the partition appended to are credited.
+TEST_F(ReplicationPartition, AppendCreditsOnlyTheFetchesWaitingOnThatPartition) {
+  asio::io_context io;
+  auto a = open({"a", 0});
+  auto b = open({"b", 0});
+  ASSERT_TRUE(a && b);
+  auto on_b = std::make_shared<DelayedFetch>(io.get_executor(), 1 << 20);
+  b->add_fetch_waiter(on_b, FetchWatch{1 << 20, 0, false, 0});
+  auto batch = make_batch(2);
+  const auto size = static_cast<int64_t>(batch.size());
+  ASSERT_EQ(a->append(batch, clock_.now_ms()).error, ErrorCode::NONE);
+  EXPECT_EQ(on_b->accumulated(), 0);
+  EXPECT_EQ(a->fetch_waiters(), 0u);
+  EXPECT_EQ(b->fetch_waiters(), 1u);
+  auto batch2 = make_batch(2);
+  ASSERT_EQ(b->append(batch2, clock_.now_ms()).error, ErrorCode::NONE);
+  EXPECT_EQ(on_b->accumulated(), size);
+  close(a);
+  close(b);
+}
+
+class ReplicationReplicaManager : public ReplicationPartition {
+ protected:
+  std::shared_ptr<cluster::MetadataImage> image_with(const std::string& topic, int partitions, int32_t leader) {
+    auto img = std::make_shared<cluster::MetadataImage>();
+    auto t = std::make_shared<cluster::TopicInfo>();
+    t->name = topic;
+    t->id[0] = 7;
+    for (int i = 0; i < partitions; ++i) {
+      cluster::PartitionInfo p;
+      p.partition = i;
+      p.leader = leader;
+      p.replicas = {1};
+      p.isr = {1};
+      t->partitions.push_back(p);
+    }
+    img->topics.set(topic, t);
+    return img;
+  }
+};
+
+TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
+  asio::io_context io;
+  Flusher flusher(io);
+  UnopenedPartitions unopened;
+  ReplicaManagerOptions o;
+  o.shard = 0;
+  o.node_id = NodeId(1);
+  o.owner_of = [](const TopicPartition& tp) { return tp.partition % 2; };  // two shards: this one has the even ones
+  o.log_config_for = [](const cluster::TopicInfo&) { return storage::LogConfig{}; };
+  ReplicaManager rm(o, *manager_, flusher, clock_, unopened);
+  std::vector<TopicPartition> opened, removed;
+  rm.set_hooks({[&](Partition& p) { opened.push_back(p.tp()); }, [&](const TopicPartition& tp) { removed.push_back(tp); }});
+
+  cluster::ImageDelta full;
+  full.full = true;
+  rm.apply(image_with("t", 4, 1), full);
+  EXPECT_EQ(rm.partitions().size(), 2u);
+  ASSERT_NE(rm.find({"t", 0}), nullptr);
+  ASSERT_NE(rm.find({"t", 2}), nullptr);
+  EXPECT_EQ(rm.find({"t", 1}), nullptr);  // another shard's
+  EXPECT_EQ(rm.find({"t", 0})->role(), Role::kLeader);
+  EXPECT_EQ(rm.find({"t", 0})->leader_epoch(), Epoch(0));
+  EXPECT_EQ(opened.size(), 2u);
+
+  cluster::ImageDelta touched;
+  touched.topics = {"t"};
+  rm.apply(std::make_shared<cluster::MetadataImage>(), touched);  // the topic is gone
+  EXPECT_TRUE(rm.partitions().empty());
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_TRUE(rm.unopened_of({"t"}).empty());
+  flusher.stop();
+}
+
+}  // namespace
+}  // namespace samsa::replication
