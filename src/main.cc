@@ -6,8 +6,8 @@
 #include <string>
 
 #include "cli/tools.h"
-#include "server/start_command.h"
-#include "server/tool_commands.h"
+#include "app/start_command.h"
+#include "app/tool_commands.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "start") == 0) return samsa::server::start_command(argc - 1, argv + 1);

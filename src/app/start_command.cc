@@ -1,5 +1,5 @@
 #include "base/cli_exit.h"
-#include "server/start_command.h"
+#include "app/start_command.h"
 
 #include <sys/resource.h>
 

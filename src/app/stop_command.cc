@@ -22,7 +22,7 @@
 #include "base/cli_exit.h"
 #include "cluster/broker_config.h"
 #include "server/broker.h"
-#include "server/tool_commands.h"
+#include "app/tool_commands.h"
 #include "storage/env.h"
 
 namespace samsa::server {

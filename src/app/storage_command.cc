@@ -12,7 +12,7 @@
 
 #include "base/cli_exit.h"
 #include "cluster/broker_config.h"
-#include "server/tool_commands.h"
+#include "app/tool_commands.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"
 
