@@ -16,7 +16,7 @@
 #include "storage/env.h"
 #include "storage/meta_properties.h"
 
-namespace samsa::server {
+namespace samsa::app {
 
 namespace {
 
@@ -157,4 +157,4 @@ int storage_command(int argc, char** argv) {
   return info(info_config);
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::app
