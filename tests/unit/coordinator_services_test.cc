@@ -270,6 +270,31 @@ TEST_F(CoordinatorServicesTest, AnOffsetCommitIsAppliedOnlyOnceItsAppendIsDurabl
   EXPECT_EQ(groups->offsets("simple")->at({"t", 0}).offset, 7);
 }
 
+TEST_F(CoordinatorServicesTest, ExpiredOffsetsAreTombstonedDurablyBeforeTheyAreForgotten) {
+  auto w = commit_work("simple", 7);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w)));
+  group_service->start(/*retention_ms=*/60000, /*check_interval_ms=*/1000);
+  writer.appended.clear();
+  writer.hold = true;
+  clock.advance(120000);
+  groups->tick();
+  drain(io);
+  ASSERT_EQ(writer.appended.size(), 1u);  // the tombstones, not yet durable...
+  ASSERT_NE(groups->offsets("simple"), nullptr);
+  EXPECT_EQ(groups->offsets("simple")->size(), 1u);  // ...so the offset is still there
+  writer.release();
+  drain(io);
+  auto* offsets = groups->offsets("simple");
+  EXPECT_TRUE(offsets == nullptr || offsets->empty());
+  // One batch: the offset's tombstone and the dead group's.
+  protocol::RecordIterator it;
+  ASSERT_EQ(it.open(writer.appended[0].batch), ErrorCode::NONE);
+  protocol::RecordView rv;
+  int tombstones = 0;
+  while (it.next(rv)) tombstones += rv.value ? 0 : 1;
+  EXPECT_EQ(tombstones, 2);
+}
+
 TEST_F(CoordinatorServicesTest, CommitWritesPrepareThenAMarkerInEachPartitionThenComplete) {
   pending_txn_offset(99);
 
