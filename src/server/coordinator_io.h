@@ -32,10 +32,12 @@ Placement place(RequestContext& ctx, const char* topic, const std::string& key);
 // offsets.topic.* / transaction.state.log.* settings.
 asio::awaitable<ErrorCode> ensure_internal_topic(RequestContext& ctx, const char* topic);
 
+namespace detail {
 template <typename T>
 asio::awaitable<void> store_result(asio::awaitable<T> coro, T& out) {
   out = co_await std::move(coro);
 }
+}  // namespace detail
 
 // Runs `coro` on `target` and waits for it from the handler's shard.
 asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<void> coro);
@@ -44,7 +46,7 @@ asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awai
 template <typename T>
 asio::awaitable<T> call_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<T> coro) {
   T out{};
-  auto op = run_coro_on(ctx, target, store_result(std::move(coro), out));
+  auto op = run_coro_on(ctx, target, detail::store_result(std::move(coro), out));
   co_await std::move(op);
   co_return out;
 }
