@@ -6,12 +6,12 @@
 #include <string>
 
 #include "cli/tools.h"
-#include "server/start_command.h"
-#include "server/tool_commands.h"
+#include "app/start_command.h"
+#include "app/tool_commands.h"
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "start") == 0) return samsa::server::start_command(argc - 1, argv + 1);
-  if (argc >= 2 && std::strcmp(argv[1], "storage") == 0) return samsa::server::storage_command(argc - 1, argv + 1);
-  if (argc >= 2 && std::strcmp(argv[1], "stop") == 0) return samsa::server::stop_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "start") == 0) return samsa::app::start_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "storage") == 0) return samsa::app::storage_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "stop") == 0) return samsa::app::stop_command(argc - 1, argv + 1);
   return samsa::cli::run_tool(argc, argv);
 }

@@ -14,11 +14,11 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/group_coordinator.h"
-#include "server/group_persistence.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
+#include "server/local_partition_writer.h"
 #include "server/log_maintenance.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
@@ -118,8 +118,8 @@ std::string Broker::start() {
     make_replica_manager(*shards_.back());
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
                                                                             [] { return now_ms(); }));
-    install_group_persistence(*this, *shards_.back());
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
+    coordinator_shards_.push_back(std::make_unique<CoordinatorShard>(*this, *shards_.back()));
     txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
     work_.push_back(asio::make_work_guard(shards_.back()->io));
   }

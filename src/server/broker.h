@@ -30,6 +30,7 @@ class TxnCoordinator;
 
 namespace samsa::server {
 
+struct CoordinatorShard;
 class LogMaintenance;
 struct RequestContext;
 
@@ -79,6 +80,8 @@ class Broker {
   coordinator::GroupCoordinator& group_coordinator(int i) { return *coordinators_[i]; }
   // The transactional ids whose __transaction_state partitions shard `i` owns (shard i only).
   coordinator::TxnCoordinator& txn_coordinator(int i) { return *txn_coordinators_[i]; }
+  // Shard `i`'s coordinator services and the PartitionWriter they write through (shard i only).
+  CoordinatorShard& coordinator_shard(int i) { return *coordinator_shards_[i]; }
   // A producer id never handed out before (blocks are reserved in the metadata
   // log, so ids never repeat across restarts); -1 if the controller failed.
   asio::awaitable<int64_t> allocate_producer_id();
@@ -125,6 +128,7 @@ class Broker {
   std::vector<std::unique_ptr<coordinator::GroupCoordinator>> coordinators_;  // after shards_: destroyed first
   std::vector<std::unique_ptr<coordinator::TxnCoordinator>> txn_coordinators_;
   std::vector<std::unique_ptr<asio::steady_timer>> txn_timers_;  // transaction timeouts, one per shard
+  std::vector<std::unique_ptr<CoordinatorShard>> coordinator_shards_;  // after the coordinators: destroyed first
   int64_t next_producer_id_ = 0;  // the current block [next, end), shard 0 only
   int64_t producer_id_block_end_ = 0;
   std::vector<std::unique_ptr<LogMaintenance>> maintenance_;  // one per shard, used on its thread

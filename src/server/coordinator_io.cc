@@ -2,17 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <unistd.h>
-
 #include <cstring>
 
 #include "coordinator/placement.h"
 #include "coordinator/txn_state.h"
-#include "protocol/record_batch.h"
 #include "server/broker.h"
-#include "replication/flusher.h"
 #include "server/handlers.h"
-#include "replication/partition.h"
 
 namespace samsa::server {
 
@@ -56,61 +51,6 @@ asio::awaitable<ErrorCode> ensure_internal_topic(RequestContext& ctx, const char
     co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
   co_return ErrorCode::NONE;
-}
-
-asio::awaitable<ErrorCode> append_batch_durably(Broker& broker, Shard& target, const TopicPartition& tp,
-                                                std::span<uint8_t> batch) {
-  auto* part = target.find(tp);
-  if (!part) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-  auto out = part->append(batch, now_ms());
-  if (out.error != ErrorCode::NONE) co_return out.error;
-  auto wait = broker.flusher(target.id).wait_durable(*part, out.last_offset);
-  co_return co_await std::move(wait);
-}
-
-asio::awaitable<ErrorCode> append_durably(Broker& broker, Shard& target, const TopicPartition& tp,
-                                          const std::vector<KeyValue>& kvs, std::optional<TxnProducer> txn) {
-  if (kvs.empty()) co_return ErrorCode::NONE;
-  int64_t now = now_ms();
-  protocol::BatchBuilder b;
-  if (txn) b.set_producer(txn->producer_id, txn->producer_epoch, protocol::kNoSequence).set_transactional(true);
-  for (auto& [k, v] : kvs) {
-    std::optional<std::span<const uint8_t>> value;
-    if (v) value = std::span<const uint8_t>(*v);
-    b.add(now, std::span<const uint8_t>(k), value);
-  }
-  auto batch = b.build();
-  auto op = append_batch_durably(broker, target, tp, std::span<uint8_t>(batch));
-  co_return co_await std::move(op);
-}
-
-void for_each_batch(Partition& part, const std::function<void(std::span<const uint8_t>)>& fn) {
-  int64_t offset = part.log_start_offset();
-  const int64_t end = part.log_end_offset();
-  protocol::Bytes buf;
-  while (offset < end) {
-    auto rd = part.read(offset, 1 << 20, true);
-    if (rd.error != ErrorCode::NONE || rd.chunks.empty()) break;
-    buf.clear();
-    for (auto& ch : rd.chunks) {
-      size_t at = buf.size();
-      buf.resize(at + ch.len);
-      if (::pread(ch.fd, buf.data() + at, ch.len, ch.pos) != static_cast<ssize_t>(ch.len)) {
-        spdlog::error("replaying {}: read failed", part.tp().to_string());
-        return;
-      }
-    }
-    auto batches = protocol::leading_complete_batches(buf);
-    if (batches.empty()) break;
-    int64_t next = offset;
-    for (auto& b : batches) {
-      auto h = protocol::BatchHeader::parse(b.data());
-      next = h.base_offset + h.last_offset_delta + 1;
-      fn(b);
-    }
-    if (next <= offset) break;
-    offset = next;
-  }
 }
 
 asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<void> coro) {

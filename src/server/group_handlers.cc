@@ -5,11 +5,9 @@
 // (coordinator::offsets_partition_for). Handlers run on the connection's shard
 // and reach the group there: plain calls through run_on, long waits (a join
 // waits for the whole rebalance) through call_on, whose completion is posted
-// back. Offset commits are appended to the partition and made durable before
-// they are applied and answered; load_offsets_partition replays them at start.
+// back. What is written to __consumer_offsets (offset commits, group records)
+// and its replay at start are the shard's coordinator::GroupService's.
 #include <spdlog/spdlog.h>
-
-#include <unistd.h>
 
 #include <cctype>
 #include <tuple>
@@ -17,7 +15,6 @@
 #include "coordinator/group_coordinator.h"
 #include "coordinator/placement.h"
 #include "coordinator/txn_state.h"
-#include "protocol/batch_header.h"
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/find_coordinator.h"
@@ -29,13 +26,10 @@
 #include "protocol/messages/offset_delete.h"
 #include "protocol/messages/offset_fetch.h"
 #include "protocol/messages/sync_group.h"
-#include "protocol/record_batch.h"
 #include "server/broker.h"
 #include "server/coordinator_io.h"
-#include "replication/flusher.h"
-#include "server/group_persistence.h"
 #include "server/handlers.h"
-#include "replication/partition.h"
+#include "server/local_partition_writer.h"
 
 namespace samsa::server {
 
@@ -205,7 +199,7 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
         coordinator::SyncCallback reply = std::move(done);
         if (req.member_id == g->leader())
           reply = [broker, shard, group = req.group_id, done = std::move(reply)](coordinator::SyncResult res) {
-            reply_after_group_record(*broker, shard, group, std::move(res), done);
+            broker->coordinator_shard(shard).groups.reply_after_group_record(group, std::move(res), done);
           };
         g->sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type, req.protocol_name,
                 assignments, c.now(), std::move(reply));
@@ -282,56 +276,6 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
 
 // ---- OffsetCommit / OffsetFetch -----------------------------------------------------
 
-namespace {
-
-struct CommitItem {
-  std::string topic;
-  int32_t partition = 0;
-  coordinator::CommittedOffset value;
-  ErrorCode error = ErrorCode::NONE;
-};
-
-struct CommitWork {
-  std::string group;
-  std::string member_id;
-  std::optional<std::string> instance_id;
-  int32_t generation = -1;
-  TopicPartition tp;
-  std::vector<CommitItem> items;
-};
-
-// On the group's shard: check the member, append the records, wait until
-// they are durable, then apply them.
-asio::awaitable<void> commit_on_shard(Broker& broker, Shard& target, CommitWork& w) {
-  auto set_all = [&w](ErrorCode e) {
-    for (auto& i : w.items)
-      if (i.error == ErrorCode::NONE) i.error = e;
-  };
-  auto& c = broker.group_coordinator(target.id);
-  if (!target.find(w.tp)) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
-  auto* g = c.find(w.group);
-  // No group: generation -1 creates one (a consumer without group management); any other
-  // generation is from a group that no longer exists (Kafka's rule).
-  if (!g && w.generation >= 0) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
-  if (!g) g = &c.get_or_create(w.group);
-  if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
-    co_return set_all(err);
-  std::vector<KeyValue> kvs;
-  for (auto& i : w.items) {
-    if (i.error != ErrorCode::NONE) continue;
-    kvs.emplace_back(coordinator::encode_offset_key({w.group, i.topic, i.partition}),
-                     coordinator::encode_offset_value(i.value));
-  }
-  if (kvs.empty()) co_return;
-  auto append = append_durably(broker, target, w.tp, kvs);
-  auto err = co_await std::move(append);
-  if (err != ErrorCode::NONE) co_return set_all(err);
-  for (auto& i : w.items)
-    if (i.error == ErrorCode::NONE) c.apply_commit(w.group, i.topic, i.partition, i.value);
-}
-
-}  // namespace
-
 asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protocol::Reader& r) {
   protocol::OffsetCommitRequest req;
   req.decode(r, ctx.api_version);
@@ -339,7 +283,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   auto& broker = *ctx.broker;
   auto where = place(ctx, req.group_id);
   if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
-  CommitWork w;
+  coordinator::OffsetCommitWork w;
   w.group = req.group_id;
   w.member_id = req.member_id;
   w.instance_id = req.group_instance_id;
@@ -352,7 +296,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
     for (auto& p : t.partitions) {
-      CommitItem i;
+      coordinator::OffsetCommitItem i;
       i.topic = t.name;
       i.partition = p.partition_index;
       i.value.offset = p.committed_offset;
@@ -371,7 +315,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   }
   if (where.error == ErrorCode::NONE) {
     Shard& target = broker.shard(where.shard);
-    auto op = run_coro_on(ctx, target, commit_on_shard(broker, target, w));
+    auto op = run_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.commit_offsets(w));
     co_await std::move(op);
   }
   protocol::OffsetCommitResponse resp;
@@ -573,56 +517,6 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
   co_return make_response(ctx, resp);
 }
 
-namespace {
-
-// On the group's shard: a group may be deleted only while empty; its offsets
-// get tombstones (durable) before it is forgotten.
-asio::awaitable<void> delete_group_on_shard(Broker& broker, Shard& target, TopicPartition tp, std::string group,
-                                            ErrorCode& result) {
-  auto& c = broker.group_coordinator(target.id);
-  auto* g = c.find(group);
-  if (!g || g->state() == coordinator::GroupState::Dead) co_return (void)(result = ErrorCode::GROUP_ID_NOT_FOUND);
-  if (g->state() != coordinator::GroupState::Empty) co_return (void)(result = ErrorCode::NON_EMPTY_GROUP);
-  std::vector<KeyValue> kvs;
-  if (auto* offsets = c.offsets(group))
-    for (auto& [key, _] : *offsets)
-      kvs.emplace_back(coordinator::encode_offset_key({group, key.first, key.second}), std::nullopt);
-  kvs.emplace_back(coordinator::encode_group_key({group}), std::nullopt);
-  auto append = append_durably(broker, target, tp, kvs);
-  result = co_await std::move(append);
-  if (result != ErrorCode::NONE) co_return;
-  result = c.delete_group(group);  // NON_EMPTY_GROUP if somebody joined meanwhile: the tombstones stand anyway
-}
-
-struct OffsetDeleteWork {
-  std::string group;
-  TopicPartition tp;
-  ErrorCode error = ErrorCode::NONE;
-  std::vector<std::tuple<std::string, int32_t, ErrorCode>> items;
-};
-
-asio::awaitable<void> delete_offsets_on_shard(Broker& broker, Shard& target, OffsetDeleteWork& w) {
-  auto& c = broker.group_coordinator(target.id);
-  auto* g = c.find(w.group);
-  if (!g || g->state() == coordinator::GroupState::Dead) co_return (void)(w.error = ErrorCode::GROUP_ID_NOT_FOUND);
-  std::vector<KeyValue> kvs;
-  for (auto& [topic, partition, err] : w.items) {
-    if (err != ErrorCode::NONE) continue;
-    if (g->subscribed_to(topic)) {
-      err = ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC;
-      continue;
-    }
-    kvs.emplace_back(coordinator::encode_offset_key({w.group, topic, partition}), std::nullopt);
-  }
-  auto append = append_durably(broker, target, w.tp, kvs);
-  auto err = co_await std::move(append);
-  if (err != ErrorCode::NONE) co_return (void)(w.error = err);
-  for (auto& [topic, partition, e] : w.items)
-    if (e == ErrorCode::NONE) c.apply_delete(w.group, topic, partition);
-}
-
-}  // namespace
-
 asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protocol::Reader& r) {
   protocol::DeleteGroupsRequest req;
   req.decode(r, ctx.api_version);
@@ -636,8 +530,8 @@ asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protoco
     ErrorCode result = where.error;
     if (result == ErrorCode::NONE) {
       Shard& target = broker.shard(where.shard);
-      auto op = run_coro_on(ctx, target, delete_group_on_shard(broker, target, where.tp, id, result));
-      co_await std::move(op);
+      auto op = call_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.delete_group(where.tp, id));
+      result = co_await std::move(op);
     }
     out.error_code = to_int(result);
   }
@@ -651,7 +545,7 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
   protocol::OffsetDeleteResponse resp;
   auto& broker = *ctx.broker;
   auto where = place(ctx, req.group_id);
-  OffsetDeleteWork w;
+  coordinator::OffsetDeleteWork w;
   w.group = req.group_id;
   w.tp = where.tp;
   w.error = where.error;
@@ -665,7 +559,7 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
   }
   if (w.error == ErrorCode::NONE) {
     Shard& target = broker.shard(where.shard);
-    auto op = run_coro_on(ctx, target, delete_offsets_on_shard(broker, target, w));
+    auto op = run_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.delete_offsets(w));
     co_await std::move(op);
   }
   resp.error_code = to_int(w.error);

@@ -3,14 +3,8 @@
 // DescribeProducers (61), DescribeTransactions (65), ListTransactions (66).
 //
 // A transactional id lives on the shard that owns its __transaction_state
-// partition; its state changes run there one at a time (TxnMetadata::busy) and
-// are made durable before they are applied. Ending a transaction is two-phase:
-// Prepare{Commit,Abort} is logged, markers are written (durably) to every
-// partition of the transaction — __consumer_offsets ones make the
-// transaction's offset commits visible — then Complete{Commit,Abort} is logged
-// and the client answered. A Prepare* state found after a restart, or left by
-// a failed marker write, is completed by the shard's timer, which also aborts
-// transactions past their timeout (fencing the producer with a new epoch).
+// partition; the handlers decode, run the shard's coordinator::TxnService
+// there (state changes, the two-phase commit, markers) and encode its answer.
 #include <spdlog/spdlog.h>
 
 #include "coordinator/group_coordinator.h"
@@ -26,10 +20,10 @@
 #include "protocol/messages/list_transactions.h"
 #include "protocol/messages/txn_offset_commit.h"
 #include "protocol/messages/write_txn_markers.h"
-#include "protocol/record_batch.h"
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
+#include "server/local_partition_writer.h"
 #include "server/owner_shards.h"
 #include "replication/partition.h"
 
@@ -43,202 +37,6 @@ using coordinator::TxnState;
 namespace {
 
 net::Response bad_request() { return net::Response{{}, false, true}; }
-
-int32_t max_txn_timeout_ms(Broker& b) {
-  auto cfg = b.settings().config;
-  return cfg ? cfg->transaction_max_timeout_ms() : 900000;
-}
-
-// Logs `m` durably to its __transaction_state partition, then stores it.
-asio::awaitable<ErrorCode> persist(Broker& b, Shard& s, const TopicPartition& tp, TxnMetadata m) {
-  std::vector<KeyValue> kvs;
-  kvs.emplace_back(coordinator::encode_txn_key(m.transactional_id), coordinator::encode_txn_value(m));
-  auto op = append_durably(b, s, tp, kvs);
-  auto err = co_await std::move(op);
-  if (err == ErrorCode::NONE) b.txn_coordinator(s.id).put(m);
-  co_return err;
-}
-
-struct MarkerWork {
-  TopicPartition tp;
-  ErrorCode error = ErrorCode::NONE;
-};
-
-// On `target`: a marker in each partition, durable; offsets partitions then
-// apply (commit) or drop (abort) the transaction's offset commits. A partition
-// not here is UNKNOWN_TOPIC_OR_PARTITION, or skipped (deleted since) when
-// `skip_missing`.
-asio::awaitable<void> write_markers_on(Broker& b, Shard& target, std::vector<MarkerWork*> items, int64_t pid,
-                                       int16_t epoch, bool commit, int32_t coordinator_epoch, bool skip_missing) {
-  for (auto* w : items) {
-    if (!target.find(w->tp)) {
-      if (!skip_missing) w->error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      continue;
-    }
-    protocol::EndTxnMarker m{commit ? protocol::ControlType::commit : protocol::ControlType::abort, coordinator_epoch};
-    auto batch = protocol::build_end_txn_marker(m, pid, epoch, now_ms());
-    auto op = append_batch_durably(b, target, w->tp, std::span<uint8_t>(batch));
-    w->error = co_await std::move(op);
-    if (w->error != ErrorCode::NONE) {
-      spdlog::warn("writing a transaction marker to {} failed: {}", w->tp.to_string(), error_name(w->error));
-      continue;
-    }
-    if (w->tp.topic == kOffsetsTopic) b.group_coordinator(target.id).complete_txn(pid, w->tp.partition, commit);
-  }
-}
-
-// Markers in every partition of `items`, all owning shards in parallel; returns
-// when all are written (each item has its outcome).
-asio::awaitable<void> write_markers(Broker& b, Shard& here, std::vector<MarkerWork>& items, int64_t pid, int16_t epoch,
-                                    bool commit, int32_t coordinator_epoch, bool skip_missing) {
-  std::map<int, std::vector<MarkerWork*>> by_shard;
-  for (auto& w : items) by_shard[b.owner_of(w.tp)].push_back(&w);
-  WaitGroup wg(here.io.get_executor());
-  for (auto& [shard_id, list] : by_shard) {
-    wg.add();
-    Shard& target = b.shard(shard_id);
-    asio::co_spawn(target.io.get_executor(),
-                   write_markers_on(b, target, list, pid, epoch, commit, coordinator_epoch, skip_missing),
-                   asio::bind_executor(here.io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  }
-  co_await wg.wait();
-}
-
-// Phase two of EndTxn: `m` is in Prepare{Commit,Abort} (logged) and busy.
-// Writes the markers, then logs Complete*. On failure the Prepare* state stays
-// and the timer retries.
-asio::awaitable<ErrorCode> finish_txn(Broker& b, Shard& s, TopicPartition state_tp, TxnMetadata m) {
-  const bool commit = m.state == TxnState::prepare_commit;
-  std::vector<MarkerWork> items;
-  for (auto& [t, p] : m.partitions) items.push_back(MarkerWork{TopicPartition{t, p}});
-  auto op_markers = write_markers(b, s, items, m.producer_id, m.producer_epoch, commit, 0, true);
-  co_await std::move(op_markers);
-  ErrorCode first_error = ErrorCode::NONE;
-  for (auto& w : items)
-    if (first_error == ErrorCode::NONE) first_error = w.error;
-  if (first_error != ErrorCode::NONE) {
-    if (auto* live = b.txn_coordinator(s.id).find(m.transactional_id)) live->busy = false;
-    co_return first_error;
-  }
-  m.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
-  m.partitions.clear();
-  m.start_ms = -1;
-  m.update_ms = now_ms();
-  m.busy = false;
-  auto op = persist(b, s, state_tp, m);
-  auto err = co_await std::move(op);
-  if (err != ErrorCode::NONE) {
-    if (auto* live = b.txn_coordinator(s.id).find(m.transactional_id)) live->busy = false;
-  }
-  co_return err;
-}
-
-// Ongoing -> Prepare{Commit,Abort} -> markers -> Complete*. `fence` bumps the
-// epoch first (timeouts and InitProducerId fencing an open transaction).
-asio::awaitable<ErrorCode> end_txn(Broker& b, Shard& s, TopicPartition state_tp, TxnMetadata m, bool commit,
-                                   bool fence) {
-  auto& c = b.txn_coordinator(s.id);
-  if (fence) ++m.producer_epoch;
-  m.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
-  m.update_ms = now_ms();
-  m.busy = true;
-  if (auto* live = c.find(m.transactional_id)) live->busy = true;
-  auto op = persist(b, s, state_tp, m);
-  auto err = co_await std::move(op);
-  if (err != ErrorCode::NONE) {
-    if (auto* live = c.find(m.transactional_id)) live->busy = false;
-    co_return err;
-  }
-  auto fin = finish_txn(b, s, state_tp, m);
-  co_return co_await std::move(fin);
-}
-
-// ---- InitProducerId ---------------------------------------------------------------------
-
-struct InitResult {
-  ErrorCode error = ErrorCode::NONE;
-  int64_t producer_id = -1;
-  int16_t epoch = -1;
-};
-
-asio::awaitable<void> init_on_shard(Broker& b, Shard& s, TopicPartition tp, std::string id, int32_t timeout_ms,
-                                    int64_t expected_pid, int16_t expected_epoch, InitResult& out) {
-  auto& c = b.txn_coordinator(s.id);
-  if (!s.find(tp)) {
-    out.error = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-    co_return;
-  }
-  auto d = coordinator::decide_init(c.find(id), timeout_ms, max_txn_timeout_ms(b), expected_pid, expected_epoch);
-  if (d.error != ErrorCode::NONE) {
-    out.error = d.error;
-    co_return;
-  }
-  TxnMetadata next;
-  next.transactional_id = id;
-  if (auto* m = c.find(id)) next = *m;
-  if (d.abort_ongoing) {
-    // Fence the previous producer: abort its transaction under a new epoch.
-    auto op = end_txn(b, s, tp, next, false, true);
-    if (auto err = co_await std::move(op); err != ErrorCode::NONE) {
-      out.error = ErrorCode::CONCURRENT_TRANSACTIONS;  // the client retries; the timer finishes the abort
-      co_return;
-    }
-    next = *c.find(id);
-  }
-  if (d.new_producer_id) {
-    auto alloc = b.allocate_producer_id();
-    int64_t pid = co_await std::move(alloc);
-    if (pid < 0) {
-      out.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-      co_return;
-    }
-    next.producer_id = pid;
-    next.producer_epoch = 0;
-  } else {
-    ++next.producer_epoch;
-  }
-  next.timeout_ms = timeout_ms;
-  next.state = TxnState::empty;
-  next.partitions.clear();
-  next.start_ms = -1;
-  next.update_ms = now_ms();
-  next.busy = false;
-  auto op = persist(b, s, tp, next);
-  out.error = co_await std::move(op);
-  out.producer_id = next.producer_id;
-  out.epoch = next.producer_epoch;
-}
-
-// ---- AddPartitionsToTxn / AddOffsetsToTxn ---------------------------------------------------
-
-struct AddResult {
-  ErrorCode error = ErrorCode::NONE;  // for every partition
-};
-
-asio::awaitable<void> add_on_shard(Broker& b, Shard& s, TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
-                                   std::vector<coordinator::TxnPartition> parts, AddResult& out) {
-  auto& c = b.txn_coordinator(s.id);
-  if (!s.find(tp)) {
-    out.error = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-    co_return;
-  }
-  auto* m = c.find(id);
-  out.error = coordinator::decide_add_partitions(m, pid, epoch);
-  if (out.error != ErrorCode::NONE) co_return;
-  TxnMetadata next = *m;
-  size_t before = next.partitions.size();
-  for (auto& p : parts) next.partitions.insert(p);
-  if (next.state == TxnState::ongoing && next.partitions.size() == before) co_return;  // nothing new
-  if (next.state != TxnState::ongoing) {
-    next.state = TxnState::ongoing;
-    next.start_ms = now_ms();
-  }
-  next.update_ms = now_ms();
-  m->busy = true;
-  auto op = persist(b, s, tp, next);
-  out.error = co_await std::move(op);
-  if (auto* live = c.find(id)) live->busy = false;
-}
 
 struct TxnPlace {
   ErrorCode error = ErrorCode::NONE;
@@ -278,16 +76,17 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
   }
   auto placed = place_txn(ctx, *req.transactional_id);
   auto p = co_await std::move(placed);
-  InitResult result;
+  coordinator::InitProducerResult result;
   result.error = p.error;
   if (p.error == ErrorCode::NONE) {
     Shard& target = ctx.broker->shard(p.where.shard);
     int64_t expected_pid = ctx.api_version >= 3 ? req.producer_id : -1;
     int16_t expected_epoch = ctx.api_version >= 3 ? req.producer_epoch : -1;
-    auto op = run_coro_on(ctx, target,
-                          init_on_shard(*ctx.broker, target, p.where.tp, *req.transactional_id,
-                                        req.transaction_timeout_ms, expected_pid, expected_epoch, result));
-    co_await std::move(op);
+    auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
+    auto op = call_coro_on(ctx, target,
+                           txns.init_producer(p.where.tp, *req.transactional_id, req.transaction_timeout_ms,
+                                              expected_pid, expected_epoch));
+    result = co_await std::move(op);
   }
   resp.error_code = to_int(result.error);
   if (result.error == ErrorCode::NONE) {
@@ -313,17 +112,20 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx,
       parts.emplace_back(t.name, p);
     }
   }
-  AddResult result;
+  struct {
+    ErrorCode error = ErrorCode::NONE;  // for every partition
+  } result;
   if (!unknown) {
     auto placed = place_txn(ctx, req.transactional_id);
     auto p = co_await std::move(placed);
     result.error = p.error;
     if (p.error == ErrorCode::NONE) {
       Shard& target = ctx.broker->shard(p.where.shard);
-      auto op = run_coro_on(ctx, target,
-                            add_on_shard(*ctx.broker, target, p.where.tp, req.transactional_id, req.producer_id,
-                                         req.producer_epoch, parts, result));
-      co_await std::move(op);
+      auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
+      auto op = call_coro_on(ctx, target,
+                             txns.add_partitions(p.where.tp, req.transactional_id, req.producer_id,
+                                                 req.producer_epoch, parts));
+      result.error = co_await std::move(op);
     }
   }
   for (auto& t : req.topics) {
@@ -350,7 +152,9 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
   if (!r.ok()) co_return bad_request();
   protocol::AddOffsetsToTxnResponse resp;
   auto ensure = ensure_internal_topic(ctx, kOffsetsTopic);
-  AddResult result;
+  struct {
+    ErrorCode error = ErrorCode::NONE;  // for every partition
+  } result;
   result.error = co_await std::move(ensure);
   auto group = place(ctx, kOffsetsTopic, req.group_id);
   if (result.error == ErrorCode::NONE && group.error != ErrorCode::NONE) result.error = group.error;
@@ -361,34 +165,16 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
     if (p.error == ErrorCode::NONE) {
       Shard& target = ctx.broker->shard(p.where.shard);
       std::vector<coordinator::TxnPartition> parts{{group.tp.topic, group.tp.partition}};
-      auto op = run_coro_on(ctx, target,
-                            add_on_shard(*ctx.broker, target, p.where.tp, req.transactional_id, req.producer_id,
-                                         req.producer_epoch, parts, result));
-      co_await std::move(op);
+      auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
+      auto op = call_coro_on(ctx, target,
+                             txns.add_partitions(p.where.tp, req.transactional_id, req.producer_id,
+                                                 req.producer_epoch, parts));
+      result.error = co_await std::move(op);
     }
   }
   resp.error_code = to_int(result.error);
   co_return make_response(ctx, resp);
 }
-
-namespace {
-
-asio::awaitable<void> end_on_shard(Broker& b, Shard& s, TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
-                                   bool commit, ErrorCode& out) {
-  auto& c = b.txn_coordinator(s.id);
-  if (!s.find(tp)) {
-    out = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-    co_return;
-  }
-  auto* m = c.find(id);
-  auto d = coordinator::decide_end(m, pid, epoch, commit);
-  out = d.error;
-  if (d.error != ErrorCode::NONE || !d.write) co_return;
-  auto op = end_txn(b, s, tp, *m, commit, false);
-  out = co_await std::move(op);
-}
-
-}  // namespace
 
 asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Reader& r) {
   protocol::EndTxnRequest req;
@@ -400,10 +186,11 @@ asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Rea
   ErrorCode result = p.error;
   if (p.error == ErrorCode::NONE) {
     Shard& target = ctx.broker->shard(p.where.shard);
-    auto op = run_coro_on(ctx, target,
-                          end_on_shard(*ctx.broker, target, p.where.tp, req.transactional_id, req.producer_id,
-                                       req.producer_epoch, req.committed, result));
-    co_await std::move(op);
+    auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
+    auto op = call_coro_on(ctx, target,
+                           txns.end(p.where.tp, req.transactional_id, req.producer_id, req.producer_epoch,
+                                    req.committed));
+    result = co_await std::move(op);
   }
   resp.error_code = to_int(result);
   co_return make_response(ctx, resp);
@@ -417,11 +204,12 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, pro
   if (!r.ok()) co_return bad_request();
   protocol::WriteTxnMarkersResponse resp;
   for (auto& m : req.markers) {
-    std::vector<MarkerWork> items;
+    std::vector<coordinator::MarkerWrite> items;
     for (auto& t : m.topics)
-      for (auto p : t.partition_indexes) items.push_back(MarkerWork{TopicPartition{t.name, p}});
-    auto op = write_markers(*ctx.broker, *ctx.shard, items, m.producer_id, m.producer_epoch, m.transaction_result,
-                            m.coordinator_epoch, false);
+      for (auto p : t.partition_indexes) items.push_back(coordinator::MarkerWrite{TopicPartition{t.name, p}});
+    coordinator::MarkerSpec spec{m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch,
+                                 /*skip_missing=*/false};
+    auto op = ctx.broker->coordinator_shard(ctx.shard->id).writer.write_markers(items, spec);
     co_await std::move(op);
     auto& out = resp.markers.emplace_back();
     out.producer_id = m.producer_id;
@@ -441,55 +229,24 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, pro
 
 // ---- TxnOffsetCommit --------------------------------------------------------------------
 
-namespace {
-
-struct TxnCommitItem {
-  std::string topic;
-  int32_t partition = 0;
-  coordinator::CommittedOffset value;
-};
-
-asio::awaitable<void> txn_commit_on_shard(Broker& b, Shard& s, TopicPartition tp, std::string group, int64_t pid,
-                                          int16_t epoch, int32_t generation, std::string member,
-                                          std::optional<std::string> instance, std::vector<TxnCommitItem> items,
-                                          ErrorCode& out) {
-  auto& c = b.group_coordinator(s.id);
-  if (!s.find(tp)) {
-    out = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-    co_return;
-  }
-  // KIP-447: a producer that names its consumer's member (or generation) must
-  // be current; a replaced static member is fenced.
-  if (auto* g = c.find(group)) {
-    out = g->validate_commit(member, instance, generation, /*transactional=*/true);
-    if (out != ErrorCode::NONE) co_return;
-  } else if (generation >= 0) {
-    out = ErrorCode::ILLEGAL_GENERATION;
-    co_return;
-  }
-  std::vector<KeyValue> kvs;
-  for (auto& i : items)
-    kvs.emplace_back(coordinator::encode_offset_key({group, i.topic, i.partition}),
-                     coordinator::encode_offset_value(i.value));
-  auto op = append_durably(b, s, tp, kvs, TxnProducer{pid, epoch});
-  out = co_await std::move(op);
-  if (out != ErrorCode::NONE) co_return;
-  for (auto& i : items) c.add_pending(pid, tp.partition, group, i.topic, i.partition, i.value);
-}
-
-}  // namespace
-
 asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, protocol::Reader& r) {
   protocol::TxnOffsetCommitRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   auto where = place(ctx, kOffsetsTopic, req.group_id);
   ErrorCode result = req.group_id.empty() ? ErrorCode::INVALID_GROUP_ID : where.error;
-  std::vector<TxnCommitItem> items;
+  coordinator::TxnOffsetCommitWork w;
+  w.group = req.group_id;
+  w.producer = coordinator::TxnProducer{req.producer_id, req.producer_epoch};
+  w.generation = ctx.api_version >= 3 ? req.generation_id : -1;
+  w.member_id = req.member_id;
+  w.instance_id = req.group_instance_id;
+  w.tp = where.tp;
+  auto& items = w.items;
   int64_t now = now_ms();
   for (auto& t : req.topics) {
     for (auto& p : t.partitions) {
-      TxnCommitItem i;
+      coordinator::OffsetCommitItem i;
       i.topic = t.name;
       i.partition = p.partition_index;
       i.value.offset = p.committed_offset;
@@ -501,12 +258,8 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
   }
   if (result == ErrorCode::NONE && !items.empty()) {
     Shard& target = ctx.broker->shard(where.shard);
-    int32_t generation = ctx.api_version >= 3 ? req.generation_id : -1;
-    auto op = run_coro_on(ctx, target,
-                          txn_commit_on_shard(*ctx.broker, target, where.tp, req.group_id, req.producer_id,
-                                              req.producer_epoch, generation, req.member_id, req.group_instance_id,
-                                              items, result));
-    co_await std::move(op);
+    auto op = call_coro_on(ctx, target, ctx.broker->coordinator_shard(where.shard).groups.commit_txn_offsets(w));
+    result = co_await std::move(op);
   }
   protocol::TxnOffsetCommitResponse resp;
   for (auto& t : req.topics) {
@@ -652,90 +405,6 @@ asio::awaitable<net::Response> handle_list_transactions(RequestContext& ctx, pro
     st.transaction_state = state;
   }
   co_return make_response(ctx, resp);
-}
-
-// ---- replay and timer ---------------------------------------------------------------------
-
-void load_txn_partition(Broker& broker, Shard& shard, Partition& part) {
-  auto& c = broker.txn_coordinator(shard.id);
-  size_t records = 0;
-  for_each_batch(part, [&](std::span<const uint8_t> batch) {
-    protocol::RecordIterator it;
-    if (it.open(batch) != ErrorCode::NONE || it.header().is_control()) return;
-    protocol::RecordView rv;
-    while (it.next(rv)) {
-      if (!rv.key) continue;
-      auto id = coordinator::decode_txn_key(*rv.key);
-      if (!id) continue;
-      ++records;
-      if (!rv.value) {
-        c.erase(*id);
-      } else if (auto m = coordinator::decode_txn_value(*rv.value)) {
-        m->transactional_id = *id;
-        c.put(*m);
-      }
-    }
-  });
-  if (records) spdlog::info("loaded {} transaction record(s) from {}", records, part.tp().to_string());
-}
-
-namespace {
-
-asio::awaitable<void> txn_upkeep(Broker& b, Shard& s) {
-  auto& c = b.txn_coordinator(s.id);
-  auto image = s.image;
-  auto* topic = image ? image->find_topic(kTransactionStateTopic) : nullptr;
-  if (!topic) co_return;
-  const int32_t n = static_cast<int32_t>(topic->partitions.size());
-  std::vector<std::pair<TxnMetadata, bool>> work;  // (metadata, abort a timed-out one)
-  for (auto& id : coordinator::timed_out(c.all(), now_ms())) work.emplace_back(*c.find(id), true);
-  for (auto& [id, m] : c.all()) {
-    if (coordinator::recovery_action(m) != coordinator::TxnRecovery::none) work.emplace_back(m, false);
-  }
-  // transactional.id.expiration.ms: idle ids are forgotten (tombstoned).
-  auto cfg = b.settings().config;
-  const int64_t expiration = cfg ? cfg->transactional_id_expiration_ms() : 604800000;
-  for (auto& id : coordinator::expired_ids(c.all(), now_ms(), expiration)) {
-    TopicPartition tp{kTransactionStateTopic, coordinator::offsets_partition_for(id, n)};
-    if (!s.find(tp)) continue;
-    std::vector<KeyValue> kvs;
-    kvs.emplace_back(coordinator::encode_txn_key(id), std::nullopt);
-    auto op = append_durably(b, s, tp, kvs);
-    if (co_await std::move(op) == ErrorCode::NONE) {
-      auto* m = c.find(id);
-      if (m && !m->busy) c.erase(id);
-    }
-  }
-  for (auto& [m, abort] : work) {
-    TopicPartition tp{kTransactionStateTopic, coordinator::offsets_partition_for(m.transactional_id, n)};
-    if (!s.find(tp)) continue;
-    auto* live = c.find(m.transactional_id);
-    if (!live || live->busy) continue;
-    if (abort) {
-      spdlog::info("aborting transaction {} (producer {}) after its timeout of {} ms", m.transactional_id,
-                   m.producer_id, m.timeout_ms);
-      auto op = end_txn(b, s, tp, m, false, true);
-      co_await std::move(op);
-    } else {
-      live->busy = true;
-      auto op = finish_txn(b, s, tp, m);
-      co_await std::move(op);
-    }
-  }
-}
-
-}  // namespace
-
-void schedule_txn_timeouts(Broker& broker, Shard& shard, asio::steady_timer& timer) {
-  auto cfg = broker.settings().config;
-  int64_t interval = cfg ? cfg->transaction_abort_timed_out_transaction_cleanup_interval_ms() : 10000;
-  // At least every second: Prepare* states left by a restart are completed soon after start.
-  timer.expires_after(std::chrono::milliseconds(std::min<int64_t>(interval, 1000)));
-  timer.async_wait([&broker, &shard, &timer](const asio::error_code& ec) {
-    if (ec) return;
-    asio::co_spawn(shard.io.get_executor(), txn_upkeep(broker, shard),
-                   [&broker, &shard, &timer](std::exception_ptr) { schedule_txn_timeouts(broker, shard, timer); });
-  });
 }
 
 }  // namespace samsa::server

@@ -1,5 +1,5 @@
 #include "base/cli_exit.h"
-#include "server/start_command.h"
+#include "app/start_command.h"
 
 #include <sys/resource.h>
 
@@ -10,7 +10,7 @@
 #include "config/broker_config.h"
 #include "server/broker.h"
 
-namespace samsa::server {
+namespace samsa::app {
 
 namespace {
 
@@ -53,8 +53,8 @@ void raise_descriptor_limit() {
   if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-files limit to {}", lim.rlim_max);
 }
 
-BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
-  BrokerSettings s;
+server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
+  server::BrokerSettings s;
   s.config = cfg;
   s.node_id = cfg->node_id();
   s.listeners.clear();
@@ -63,7 +63,7 @@ BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
     bool controller = false;
     for (auto& n : cfg->controller_listener_names()) controller |= n == ep.listener_name;
     if (controller && cfg->listeners().size() > 1) continue;
-    s.listeners.push_back(ListenerSpec{ep.listener_name, ep.host, ep.port});
+    s.listeners.push_back(server::ListenerSpec{ep.listener_name, ep.host, ep.port});
   }
   if (!cfg->advertised_listeners().empty()) {
     auto& adv = cfg->advertised_listeners().front();
@@ -141,7 +141,7 @@ int start_command(int argc, char** argv) {
   }
   auto cfg = std::make_shared<const cluster::BrokerConfig>(std::get<cluster::BrokerConfig>(std::move(loaded)));
   raise_descriptor_limit();
-  Broker broker(settings_from(cfg));
+  server::Broker broker(settings_from(cfg));
   if (auto err = broker.start(); !err.empty()) {
     spdlog::error("start-up failed: {}", err);
     return 1;
@@ -150,4 +150,4 @@ int start_command(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::app

@@ -12,11 +12,11 @@
 
 #include "base/cli_exit.h"
 #include "config/broker_config.h"
-#include "server/tool_commands.h"
+#include "app/tool_commands.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"
 
-namespace samsa::server {
+namespace samsa::app {
 
 namespace {
 
@@ -157,4 +157,4 @@ int storage_command(int argc, char** argv) {
   return info(info_config);
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::app

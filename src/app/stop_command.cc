@@ -1,6 +1,6 @@
 // `samsa stop` (kafka-server-stop.sh): sends SIGTERM to the broker that owns
 // the data dirs of a config (or one --data-dir), found through the pid file the
-// broker keeps beside its lock (kPidFile); without arguments, to every
+// broker keeps beside its lock (server::kPidFile); without arguments, to every
 // `samsa start` process of this machine, as Kafka's script does with `ps`.
 // A pid is signalled only if /proc shows it is a `samsa start` process, so a
 // stale pid file never hits an unrelated process.
@@ -22,10 +22,10 @@
 #include "base/cli_exit.h"
 #include "config/broker_config.h"
 #include "server/broker.h"
-#include "server/tool_commands.h"
+#include "app/tool_commands.h"
 #include "storage/env.h"
 
-namespace samsa::server {
+namespace samsa::app {
 
 namespace {
 
@@ -62,7 +62,7 @@ std::set<pid_t> all_brokers() {
 std::set<pid_t> brokers_of(const std::vector<std::string>& dirs) {
   std::set<pid_t> out;
   for (auto& dir : dirs) {
-    auto text = storage::read_file_to_string(storage::posix_env(), storage::join_path(dir, kPidFile), 64);
+    auto text = storage::read_file_to_string(storage::posix_env(), storage::join_path(dir, server::kPidFile), 64);
     if (!text.is_ok()) continue;
     long pid = std::strtol(text.value().c_str(), nullptr, 10);
     if (is_samsa_broker(static_cast<pid_t>(pid))) out.insert(static_cast<pid_t>(pid));
@@ -116,4 +116,4 @@ int stop_command(int argc, char** argv) {
   return rc;
 }
 
-}  // namespace samsa::server
+}  // namespace samsa::app

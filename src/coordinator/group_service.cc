@@ -1,0 +1,234 @@
+#include "coordinator/group_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "coordinator/placement.h"
+#include "protocol/batch_header.h"
+#include "protocol/record_batch.h"
+#include "storage/log.h"
+
+namespace samsa::coordinator {
+
+namespace {
+
+KeyValue group_kv(const std::string& group, const std::optional<GroupMetadataValue>& v) {
+  KeyValue kv{encode_group_key({group}), std::nullopt};
+  if (v) kv.second = encode_group_value(*v);
+  return kv;
+}
+
+}  // namespace
+
+GroupService::GroupService(asio::io_context& io, GroupCoordinator& groups, PartitionWriter& writer, const Clock& clock,
+                           PartitionCount partitions)
+    : io_(io), groups_(groups), writer_(writer), clock_(clock), partitions_(std::move(partitions)) {}
+
+std::optional<TopicPartition> GroupService::offsets_partition(const std::string& group) const {
+  int32_t n = partitions_(kOffsetsTopic);
+  if (n <= 0) return std::nullopt;
+  return TopicPartition{kOffsetsTopic, offsets_partition_for(group, n)};
+}
+
+void GroupService::start(int64_t retention_ms, int64_t check_interval_ms) {
+  GroupPersistence p;
+  p.write_group = [this](const std::string& group) {
+    asio::co_spawn(io_, write_group_record(group), asio::detached);
+  };
+  p.expire = [this](std::vector<ExpiredOffsets> expired) {
+    asio::co_spawn(io_, expire_offsets(std::move(expired)), asio::detached);
+  };
+  p.retention_ms = retention_ms;
+  p.check_interval_ms = check_interval_ms;
+  groups_.set_persistence(std::move(p));
+}
+
+// The record is taken when the coroutine starts (before its first
+// suspension), so records reach the log in the order the states were reached.
+asio::awaitable<ErrorCode> GroupService::write_group_record(std::string group) {
+  auto tp = offsets_partition(group);
+  if (!tp) co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  auto record = groups_.group_record(group);
+  if (!record) co_return ErrorCode::NONE;  // the group died meanwhile: its tombstone is written by who killed it
+  std::vector<KeyValue> kvs{group_kv(group, record)};
+  auto op = append_records(writer_, *tp, kvs, clock_.now_ms());
+  auto err = co_await std::move(op);
+  if (err != ErrorCode::NONE) spdlog::warn("writing the metadata of group {} failed: {}", group, error_name(err));
+  co_return err;
+}
+
+// Tombstones for the expired offsets (and dead groups), one durable batch per
+// __consumer_offsets partition; then the coordinator forgets them.
+asio::awaitable<void> GroupService::expire_offsets(std::vector<ExpiredOffsets> expired) {
+  std::map<TopicPartition, std::vector<const ExpiredOffsets*>> by_partition;
+  for (auto& e : expired)
+    if (auto tp = offsets_partition(e.group)) by_partition[*tp].push_back(&e);
+  size_t offsets = 0, groups = 0;
+  for (auto& [tp, list] : by_partition) {
+    std::vector<KeyValue> kvs;
+    for (auto* e : list) {
+      for (auto& [topic, partition] : e->partitions) kvs.emplace_back(encode_offset_key({e->group, topic, partition}), std::nullopt);
+      if (e->group_dead) kvs.push_back(group_kv(e->group, std::nullopt));
+    }
+    auto op = append_records(writer_, tp, kvs, clock_.now_ms());
+    auto err = co_await std::move(op);
+    if (err != ErrorCode::NONE) {
+      spdlog::warn("expiring offsets in {} failed: {}", tp.to_string(), error_name(err));
+      continue;  // they stay, and are found again at the next check
+    }
+    for (auto* e : list) {
+      groups_.apply_expired(*e);
+      offsets += e->partitions.size();
+      groups += e->group_dead ? 1 : 0;
+    }
+  }
+  groups_.expiry_done();
+  if (offsets || groups) spdlog::info("expired {} offset(s) and {} group(s)", offsets, groups);
+}
+
+void GroupService::reply_after_group_record(const std::string& group, SyncResult r,
+                                            std::function<void(SyncResult)> done) {
+  if (r.error != ErrorCode::NONE || !groups_.take_changed(group)) return done(std::move(r));
+  auto write = [](GroupService& self, std::string group, SyncResult r,
+                  std::function<void(SyncResult)> done) -> asio::awaitable<void> {
+    auto op = self.write_group_record(group);
+    auto err = co_await std::move(op);
+    if (err != ErrorCode::NONE) {
+      r = SyncResult{};
+      r.error = err == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS ? err : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    }
+    done(std::move(r));
+  };
+  asio::co_spawn(io_, write(*this, group, std::move(r), std::move(done)), asio::detached);
+}
+
+asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
+  auto set_all = [&w](ErrorCode e) {
+    for (auto& i : w.items)
+      if (i.error == ErrorCode::NONE) i.error = e;
+  };
+  if (!writer_.hosts(w.tp)) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  auto* g = groups_.find(w.group);
+  // No group: generation -1 creates one (a consumer without group management); any other
+  // generation is from a group that no longer exists (Kafka's rule).
+  if (!g && w.generation >= 0) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
+  if (!g) g = &groups_.get_or_create(w.group);
+  if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
+    co_return set_all(err);
+  std::vector<KeyValue> kvs;
+  for (auto& i : w.items) {
+    if (i.error != ErrorCode::NONE) continue;
+    kvs.emplace_back(encode_offset_key({w.group, i.topic, i.partition}), encode_offset_value(i.value));
+  }
+  if (kvs.empty()) co_return;
+  auto append = append_records(writer_, w.tp, kvs, clock_.now_ms());
+  auto err = co_await std::move(append);
+  if (err != ErrorCode::NONE) co_return set_all(err);
+  for (auto& i : w.items)
+    if (i.error == ErrorCode::NONE) groups_.apply_commit(w.group, i.topic, i.partition, i.value);
+}
+
+asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommitWork& w) {
+  if (!writer_.hosts(w.tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  // KIP-447: a producer that names its consumer's member (or generation) must
+  // be current; a replaced static member is fenced.
+  if (auto* g = groups_.find(w.group)) {
+    auto err = g->validate_commit(w.member_id, w.instance_id, w.generation, /*transactional=*/true);
+    if (err != ErrorCode::NONE) co_return err;
+  } else if (w.generation >= 0) {
+    co_return ErrorCode::ILLEGAL_GENERATION;
+  }
+  std::vector<KeyValue> kvs;
+  for (auto& i : w.items) kvs.emplace_back(encode_offset_key({w.group, i.topic, i.partition}), encode_offset_value(i.value));
+  auto op = append_records(writer_, w.tp, kvs, clock_.now_ms(), w.producer);
+  auto err = co_await std::move(op);
+  if (err != ErrorCode::NONE) co_return err;
+  for (auto& i : w.items)
+    groups_.add_pending(w.producer.producer_id, w.tp.partition, w.group, i.topic, i.partition, i.value);
+  co_return ErrorCode::NONE;
+}
+
+asio::awaitable<ErrorCode> GroupService::delete_group(const TopicPartition& tp, const std::string& group) {
+  auto* g = groups_.find(group);
+  if (!g || g->state() == GroupState::Dead) co_return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (g->state() != GroupState::Empty) co_return ErrorCode::NON_EMPTY_GROUP;
+  std::vector<KeyValue> kvs;
+  if (auto* offsets = groups_.offsets(group))
+    for (auto& [key, _] : *offsets) kvs.emplace_back(encode_offset_key({group, key.first, key.second}), std::nullopt);
+  kvs.emplace_back(encode_group_key({group}), std::nullopt);
+  auto append = append_records(writer_, tp, kvs, clock_.now_ms());
+  auto err = co_await std::move(append);
+  if (err != ErrorCode::NONE) co_return err;
+  co_return groups_.delete_group(group);  // NON_EMPTY_GROUP if somebody joined meanwhile: the tombstones stand anyway
+}
+
+asio::awaitable<void> GroupService::delete_offsets(OffsetDeleteWork& w) {
+  auto* g = groups_.find(w.group);
+  if (!g || g->state() == GroupState::Dead) co_return (void)(w.error = ErrorCode::GROUP_ID_NOT_FOUND);
+  std::vector<KeyValue> kvs;
+  for (auto& [topic, partition, err] : w.items) {
+    if (err != ErrorCode::NONE) continue;
+    if (g->subscribed_to(topic)) {
+      err = ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC;
+      continue;
+    }
+    kvs.emplace_back(encode_offset_key({w.group, topic, partition}), std::nullopt);
+  }
+  auto append = append_records(writer_, w.tp, kvs, clock_.now_ms());
+  auto err = co_await std::move(append);
+  if (err != ErrorCode::NONE) co_return (void)(w.error = err);
+  for (auto& [topic, partition, e] : w.items)
+    if (e == ErrorCode::NONE) groups_.apply_delete(w.group, topic, partition);
+}
+
+// ---- replay -------------------------------------------------------------------------
+
+ErrorCode GroupService::load_partition(const TopicPartition& tp) {
+  const int32_t partition = tp.partition;
+  size_t records = 0, groups = 0;
+  auto err = writer_.replay(tp, [&](std::span<const uint8_t> b) {
+    protocol::RecordIterator it;
+    if (it.open(b) != ErrorCode::NONE) return;
+    const auto h = it.header();
+    if (h.is_control()) {
+      // A transaction marker: its TxnOffsetCommit records become visible or go.
+      auto m = storage::marker_of(b);
+      if (m != storage::TxnMarker::none) groups_.complete_txn(h.producer_id, partition, m == storage::TxnMarker::commit);
+      return;
+    }
+    protocol::RecordView rv;
+    while (it.next(rv)) {
+      if (!rv.key) continue;
+      auto key = decode_key(*rv.key);
+      if (!key) continue;
+      if (auto* gk = std::get_if<GroupKey>(&*key)) {
+        ++groups;
+        if (!rv.value) {
+          groups_.apply_group_record(gk->group, std::nullopt);
+        } else if (auto v = decode_group_value(*rv.value)) {
+          groups_.apply_group_record(gk->group, *v);
+        } else {
+          spdlog::warn("{}: unreadable metadata record of group {}", tp.to_string(), gk->group);
+        }
+        continue;
+      }
+      auto* ok = std::get_if<OffsetKey>(&*key);
+      if (!ok) continue;
+      ++records;
+      if (!rv.value) {
+        groups_.apply_delete(ok->group, ok->topic, ok->partition);
+      } else if (auto v = decode_offset_value(*rv.value)) {
+        if (h.is_transactional())
+          groups_.add_pending(h.producer_id, partition, ok->group, ok->topic, ok->partition, *v);
+        else
+          groups_.apply_commit(ok->group, ok->topic, ok->partition, *v);
+      }
+    }
+  });
+  if (records || groups)
+    spdlog::info("loaded {} offset record(s) and {} group record(s) from {}", records, groups, tp.to_string());
+  return err;
+}
+
+}  // namespace samsa::coordinator

@@ -1,0 +1,109 @@
+// The group coordinator's persistence: what it writes to __consumer_offsets
+// (offset commits and deletions, group metadata records when a rebalance
+// completes or a group empties, tombstones for expired offsets and dead
+// groups, transactional offset commits) and the replay of a partition at
+// start. Writes go through a PartitionWriter and are applied to the
+// GroupCoordinator only once durable, as Kafka does.
+//
+// Ownership: one per shard, next to that shard's GroupCoordinator; every
+// method runs on that shard's thread (the one owning the group's partition).
+#pragma once
+#include <asio.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "base/clock.h"
+#include "coordinator/group_coordinator.h"
+#include "coordinator/partition_writer.h"
+
+namespace samsa::coordinator {
+
+// The partition count of an internal topic in this shard's metadata image; 0
+// while the topic does not exist.
+using PartitionCount = std::function<int32_t(const char* topic)>;
+
+struct OffsetCommitItem {
+  std::string topic;
+  int32_t partition = 0;
+  CommittedOffset value;
+  ErrorCode error = ErrorCode::NONE;  // set before: the item is skipped; after: its outcome
+};
+
+// OffsetCommit of one group (its __consumer_offsets partition is `tp`).
+struct OffsetCommitWork {
+  std::string group;
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  int32_t generation = -1;
+  TopicPartition tp;
+  std::vector<OffsetCommitItem> items;
+};
+
+// TxnOffsetCommit: held until the transaction's marker lands in `tp`.
+struct TxnOffsetCommitWork {
+  std::string group;
+  TxnProducer producer;
+  int32_t generation = -1;  // -1: not checked (before v3)
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  TopicPartition tp;
+  std::vector<OffsetCommitItem> items;
+};
+
+// OffsetDelete: (topic, partition, outcome) per item.
+struct OffsetDeleteWork {
+  std::string group;
+  TopicPartition tp;
+  ErrorCode error = ErrorCode::NONE;
+  std::vector<std::tuple<std::string, int32_t, ErrorCode>> items;
+};
+
+class GroupService {
+ public:
+  GroupService(asio::io_context& io, GroupCoordinator& groups, PartitionWriter& writer, const Clock& clock,
+               PartitionCount partitions);
+
+  GroupCoordinator& groups() { return groups_; }
+
+  // Hooks the coordinator up to this service (group records, offset expiry
+  // with offsets.retention.*) and starts its timer.
+  void start(int64_t retention_ms, int64_t check_interval_ms);
+
+  // SyncGroup of the leader: once the rebalance is complete, its group
+  // metadata record is made durable before the leader is answered (`done`),
+  // as in Kafka. A failed write answers with COORDINATOR_LOAD_IN_PROGRESS or
+  // COORDINATOR_NOT_AVAILABLE.
+  void reply_after_group_record(const std::string& group, SyncResult r, std::function<void(SyncResult)> done);
+
+  // Checks the member, appends the records, waits until they are durable, then
+  // applies them; every item gets its outcome.
+  asio::awaitable<void> commit_offsets(OffsetCommitWork& w);
+  // The same for a transaction's commits, applied when its marker lands.
+  asio::awaitable<ErrorCode> commit_txn_offsets(const TxnOffsetCommitWork& w);
+  // DeleteGroups: only an empty group; its offsets and metadata get durable
+  // tombstones before it is forgotten.
+  asio::awaitable<ErrorCode> delete_group(const TopicPartition& tp, const std::string& group);
+  asio::awaitable<void> delete_offsets(OffsetDeleteWork& w);
+
+  // Rebuilds the committed offsets and groups of a __consumer_offsets
+  // partition just opened here, reading it from the start (later records win).
+  ErrorCode load_partition(const TopicPartition& tp);
+
+  // The group's __consumer_offsets partition; nullopt before the topic exists.
+  std::optional<TopicPartition> offsets_partition(const std::string& group) const;
+
+ private:
+  asio::awaitable<ErrorCode> write_group_record(std::string group);
+  asio::awaitable<void> expire_offsets(std::vector<ExpiredOffsets> expired);
+
+  asio::io_context& io_;
+  GroupCoordinator& groups_;
+  PartitionWriter& writer_;
+  const Clock& clock_;
+  PartitionCount partitions_;
+};
+
+}  // namespace samsa::coordinator

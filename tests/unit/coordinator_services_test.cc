@@ -1,0 +1,418 @@
+// The coordinators' persistence without a broker: GroupService and TxnService
+// over an in-memory PartitionWriter (appends kept in order, optionally held
+// "not yet durable" or failed on demand), and the replay of a real log through
+// storage::Env with fault injection.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <map>
+#include <set>
+
+#include "base/clock.h"
+#include "coordinator/group_service.h"
+#include "coordinator/log_replay.h"
+#include "coordinator/placement.h"
+#include "coordinator/txn_service.h"
+#include "protocol/batch_header.h"
+#include "protocol/record_batch.h"
+#include "storage/fault_injection_env.h"
+#include "storage/log.h"
+#include "storage_test_util.h"
+
+namespace samsa::coordinator {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+// Appends are kept per partition, in order; `hold` keeps them pending (not yet
+// durable) until release(); `fail_with` fails them as a flush error would.
+class MemoryWriter final : public PartitionWriter {
+ public:
+  struct Entry {
+    TopicPartition tp;
+    protocol::Bytes batch;
+  };
+
+  MemoryWriter(asio::io_context& io, const Clock& clock) : io_(io), clock_(clock) {}
+
+  bool hosts(const TopicPartition& tp) const override { return hosted.count(tp) > 0; }
+
+  asio::awaitable<ErrorCode> append(const TopicPartition& tp, std::span<uint8_t> batch) override {
+    if (!hosts(tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+    if (fail_with != ErrorCode::NONE) co_return fail_with;
+    int64_t& next = next_offset_[tp];
+    auto h = protocol::BatchHeader::parse(batch.data());
+    for (int i = 0; i < 8; ++i) batch[i] = static_cast<uint8_t>(static_cast<uint64_t>(next) >> (56 - 8 * i));
+    next += h.last_offset_delta + 1;
+    appended.push_back({tp, protocol::Bytes(batch.begin(), batch.end())});
+    if (hold) {
+      asio::steady_timer gate(io_, asio::steady_timer::time_point::max());
+      gates_.push_back(&gate);
+      asio::error_code ec;
+      co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return ErrorCode::NONE;
+  }
+
+  ErrorCode replay(const TopicPartition& tp, const BatchFn& fn) override {
+    if (!hosts(tp)) return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+    for (auto& e : appended)
+      if (e.tp == tp) fn(e.batch);
+    return ErrorCode::NONE;
+  }
+
+  // One shard: every marked partition is "here", with `groups` beside it.
+  asio::awaitable<void> write_markers(std::vector<MarkerWrite>& items, MarkerSpec spec) override {
+    std::vector<MarkerWrite*> all;
+    for (auto& w : items) all.push_back(&w);
+    auto op = write_markers_here(*this, *groups, clock_, all, spec);
+    co_await std::move(op);
+  }
+
+  void release() {
+    for (auto* g : gates_) g->cancel();
+    gates_.clear();
+  }
+
+  std::set<TopicPartition> hosted;
+  ErrorCode fail_with = ErrorCode::NONE;
+  bool hold = false;
+  std::vector<Entry> appended;
+  GroupCoordinator* groups = nullptr;
+
+ private:
+  asio::io_context& io_;
+  const Clock& clock_;
+  std::map<TopicPartition, int64_t> next_offset_;
+  std::vector<asio::steady_timer*> gates_;
+};
+
+// Runs what is ready on `io` until nothing is (bounded).
+void drain(asio::io_context& io) {
+  for (int i = 0; i < 100; ++i) {
+    io.restart();
+    if (io.poll() == 0) return;
+  }
+}
+
+// Starts `op` and runs what is ready; its result if it finished. One that is
+// still waiting finishes later (its result is then dropped).
+template <typename T>
+std::optional<T> run(asio::io_context& io, asio::awaitable<T> op) {
+  auto out = std::make_shared<std::optional<T>>();
+  asio::co_spawn(io, std::move(op), [out](std::exception_ptr e, T v) {
+    if (e) std::rethrow_exception(e);
+    *out = std::move(v);
+  });
+  drain(io);
+  return *out;
+}
+
+bool run(asio::io_context& io, asio::awaitable<void> op) {
+  auto done = std::make_shared<bool>(false);
+  asio::co_spawn(io, std::move(op), [done](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+    *done = true;
+  });
+  drain(io);
+  return *done;
+}
+
+const TopicPartition kOffsets0{kOffsetsTopic, 0};
+const TopicPartition kTxnState0{kTransactionStateTopic, 0};
+
+class CoordinatorServicesTest : public ::testing::Test {
+ protected:
+  CoordinatorServicesTest() {
+    GroupConfig cfg;
+    cfg.initial_rebalance_delay_ms = 0;
+    groups = std::make_unique<GroupCoordinator>(io, cfg, [this] { return clock.now_ms(); });
+    writer.hosted = {kOffsets0, kTxnState0, {"t", 0}};
+    writer.groups = groups.get();
+    group_service = std::make_unique<GroupService>(io, *groups, writer, clock, one_partition);
+    txn_service = std::make_unique<TxnService>(
+        txns, writer, clock, [this]() -> asio::awaitable<int64_t> { co_return next_pid++; }, one_partition,
+        TxnServiceConfig{});
+  }
+
+  static int32_t one_partition(const char*) { return 1; }
+
+  // One member joins and the leader's SyncGroup answers once the group record
+  // is written (as the SyncGroup handler does); returns the answer.
+  SyncResult join_and_sync(const std::string& group) {
+    auto& g = groups->get_or_create(group);
+    JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
+                 .rebalance_timeout_ms = 30000, .protocol_type = "consumer"};
+    p.protocols.emplace_back("range", Bytes{0, 0, 0, 0, 0, 0});
+    JoinResult joined;  // an old client (no MEMBER_ID_REQUIRED round): one join
+    g.join(p, clock.now_ms(), [&](JoinResult r) { joined = std::move(r); });
+    EXPECT_EQ(joined.error, ErrorCode::NONE);
+    std::optional<SyncResult> synced;
+    g.sync(joined.member_id, std::nullopt, joined.generation, std::nullopt, std::nullopt,
+           {{joined.member_id, Bytes{7, 7}}}, clock.now_ms(), [&](SyncResult r) {
+             group_service->reply_after_group_record(group, std::move(r), [&](SyncResult r) { synced = std::move(r); });
+           });
+    drain(io);
+    EXPECT_TRUE(synced.has_value());
+    return synced ? *synced : SyncResult{};
+  }
+
+  OffsetCommitWork commit_work(const std::string& group, int64_t offset) {
+    OffsetCommitWork w;
+    w.group = group;
+    w.tp = kOffsets0;
+    OffsetCommitItem i;
+    i.topic = "t";
+    i.partition = 0;
+    i.value.offset = offset;
+    i.value.commit_timestamp = clock.now_ms();
+    w.items.push_back(i);
+    return w;
+  }
+
+  // An id with an ongoing transaction over `parts`, as AddPartitionsToTxn leaves it.
+  void ongoing(const std::string& id, std::set<TxnPartition> parts) {
+    TxnMetadata m;
+    m.transactional_id = id;
+    m.producer_id = 42;
+    m.producer_epoch = 3;
+    m.state = TxnState::ongoing;
+    m.partitions = std::move(parts);
+    m.start_ms = m.update_ms = clock.now_ms();
+    txns.put(m);
+  }
+
+  // Producer 42 (epoch 3) of "tx" commits offset `offset` of t-0 for group
+  // "g" in its ongoing transaction over t-0 and __consumer_offsets-0; the
+  // commit waits in __consumer_offsets for the marker. The log is then cleared.
+  void pending_txn_offset(int64_t offset) {
+    TxnOffsetCommitWork tw;
+    tw.group = "g";
+    tw.producer = {42, 3};
+    tw.tp = kOffsets0;
+    tw.items.push_back(OffsetCommitItem{"t", 0, {offset, -1, "", kNow, std::nullopt}});
+    EXPECT_EQ(run(io, group_service->commit_txn_offsets(tw)), ErrorCode::NONE);
+    EXPECT_EQ(groups->pending_partitions("g").size(), 1u);
+    ongoing("tx", {{"t", 0}, {kOffsetsTopic, 0}});
+    writer.appended.clear();
+  }
+
+  // The appends in order: "state:<State>" for a __transaction_state record,
+  // "<topic>-<p>:commit|abort" for a marker, "<topic>-<p>:records" otherwise.
+  std::vector<std::string> log_story() const {
+    std::vector<std::string> out;
+    for (auto& e : writer.appended) {
+      auto h = protocol::BatchHeader::parse(e.batch.data());
+      if (h.is_control()) {
+        auto m = storage::marker_of(e.batch);
+        out.push_back(e.tp.to_string() + (m == storage::TxnMarker::commit ? ":commit" : ":abort"));
+        continue;
+      }
+      if (e.tp.topic != kTransactionStateTopic) {
+        out.push_back(e.tp.to_string() + ":records");
+        continue;
+      }
+      protocol::RecordIterator it;
+      EXPECT_EQ(it.open(e.batch), ErrorCode::NONE);
+      protocol::RecordView rv;
+      while (it.next(rv)) {
+        auto v = rv.value ? decode_txn_value(*rv.value) : std::nullopt;
+        out.push_back(std::string("state:") + (v ? txn_state_name(v->state) : "tombstone"));
+      }
+    }
+    return out;
+  }
+
+  asio::io_context io;
+  ManualClock clock{kNow};
+  MemoryWriter writer{io, clock};
+  std::unique_ptr<GroupCoordinator> groups;
+  TxnCoordinator txns;
+  int64_t next_pid = 1000;
+  std::unique_ptr<GroupService> group_service;
+  std::unique_ptr<TxnService> txn_service;
+};
+
+TEST_F(CoordinatorServicesTest, GroupMetadataAndOffsetsAreWrittenAndReplayedIntoTheSameState) {
+  auto synced = join_and_sync("g");
+  EXPECT_EQ(synced.error, ErrorCode::NONE);
+  EXPECT_EQ(synced.assignment, (Bytes{7, 7}));
+  auto w = commit_work("g", 15);
+  w.generation = 1;
+  w.member_id = groups->find("g")->leader();
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w)));
+  EXPECT_EQ(w.items[0].error, ErrorCode::NONE);
+  ASSERT_EQ(writer.appended.size(), 2u);  // the group record, then the offset commit
+
+  // A coordinator that starts over (as after a restart) replays the partition.
+  GroupCoordinator fresh(io, GroupConfig{}, [this] { return clock.now_ms(); });
+  GroupService reloaded(io, fresh, writer, clock, one_partition);
+  EXPECT_EQ(reloaded.load_partition(kOffsets0), ErrorCode::NONE);
+  auto before = groups->group_record("g");
+  auto after = fresh.group_record("g");
+  ASSERT_TRUE(before && after);
+  EXPECT_EQ(encode_group_value(*after), encode_group_value(*before));
+  ASSERT_NE(fresh.offsets("g"), nullptr);
+  EXPECT_EQ(fresh.offsets("g")->at({"t", 0}).offset, 15);
+}
+
+TEST_F(CoordinatorServicesTest, AnOffsetCommitIsAppliedOnlyOnceItsAppendIsDurable) {
+  writer.hold = true;
+  auto w = commit_work("simple", 7);
+  bool done = run(io, group_service->commit_offsets(w));
+  EXPECT_FALSE(done);
+  ASSERT_EQ(writer.appended.size(), 1u);  // written, not yet durable...
+  auto* offsets = groups->offsets("simple");
+  EXPECT_TRUE(offsets == nullptr || offsets->empty());  // ...so not applied
+  writer.release();
+  drain(io);
+  ASSERT_NE(groups->offsets("simple"), nullptr);
+  EXPECT_EQ(groups->offsets("simple")->at({"t", 0}).offset, 7);
+}
+
+TEST_F(CoordinatorServicesTest, ExpiredOffsetsAreTombstonedDurablyBeforeTheyAreForgotten) {
+  auto w = commit_work("simple", 7);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w)));
+  group_service->start(/*retention_ms=*/60000, /*check_interval_ms=*/1000);
+  writer.appended.clear();
+  writer.hold = true;
+  clock.advance(120000);
+  groups->tick();
+  drain(io);
+  ASSERT_EQ(writer.appended.size(), 1u);  // the tombstones, not yet durable...
+  ASSERT_NE(groups->offsets("simple"), nullptr);
+  EXPECT_EQ(groups->offsets("simple")->size(), 1u);  // ...so the offset is still there
+  writer.release();
+  drain(io);
+  auto* offsets = groups->offsets("simple");
+  EXPECT_TRUE(offsets == nullptr || offsets->empty());
+  // One batch: the offset's tombstone and the dead group's.
+  protocol::RecordIterator it;
+  ASSERT_EQ(it.open(writer.appended[0].batch), ErrorCode::NONE);
+  protocol::RecordView rv;
+  int tombstones = 0;
+  while (it.next(rv)) tombstones += rv.value ? 0 : 1;
+  EXPECT_EQ(tombstones, 2);
+}
+
+TEST_F(CoordinatorServicesTest, CommitWritesPrepareThenAMarkerInEachPartitionThenComplete) {
+  pending_txn_offset(99);
+
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::NONE);
+  EXPECT_EQ(log_story(), (std::vector<std::string>{"state:PrepareCommit", "__consumer_offsets-0:commit", "t-0:commit",
+                                                   "state:CompleteCommit"}));
+  EXPECT_EQ(txns.find("tx")->state, TxnState::complete_commit);
+  EXPECT_FALSE(txns.find("tx")->busy);
+  EXPECT_TRUE(groups->pending_partitions("g").empty());
+  ASSERT_NE(groups->offsets("g"), nullptr);
+  EXPECT_EQ(groups->offsets("g")->at({"t", 0}).offset, 99);
+}
+
+TEST_F(CoordinatorServicesTest, AbortWritesAbortMarkersAndDropsTheTransactionsOffsets) {
+  pending_txn_offset(5);
+
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, false)), ErrorCode::NONE);
+  EXPECT_EQ(log_story(), (std::vector<std::string>{"state:PrepareAbort", "__consumer_offsets-0:abort", "t-0:abort",
+                                                   "state:CompleteAbort"}));
+  EXPECT_EQ(txns.find("tx")->state, TxnState::complete_abort);
+  EXPECT_TRUE(groups->pending_partitions("g").empty());
+  auto* offsets = groups->offsets("g");
+  EXPECT_TRUE(offsets == nullptr || offsets->empty());
+}
+
+TEST_F(CoordinatorServicesTest, WriterErrorsSurfaceAsTheHandlersKafkaErrors) {
+  // An offset commit whose append fails answers the append's error on every partition.
+  writer.fail_with = ErrorCode::KAFKA_STORAGE_ERROR;
+  auto w = commit_work("simple", 7);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w)));
+  EXPECT_EQ(w.items[0].error, ErrorCode::KAFKA_STORAGE_ERROR);
+  auto* offsets = groups->offsets("simple");
+  EXPECT_TRUE(offsets == nullptr || offsets->empty());
+
+  // The leader's SyncGroup whose group record fails: COORDINATOR_NOT_AVAILABLE.
+  EXPECT_EQ(join_and_sync("g").error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
+
+  // EndTxn whose Prepare record fails: the error, the transaction still Ongoing and free.
+  ongoing("tx", {{"t", 0}});
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(txns.find("tx")->state, TxnState::ongoing);
+  EXPECT_FALSE(txns.find("tx")->busy);
+
+  // A coordinator partition not loaded here: COORDINATOR_LOAD_IN_PROGRESS everywhere.
+  writer.fail_with = ErrorCode::NONE;
+  writer.hosted.clear();
+  auto w2 = commit_work("simple", 8);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w2)));
+  EXPECT_EQ(w2.items[0].error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  auto init = run(io, txn_service->init_producer(kTxnState0, "other", 60000, -1, -1));
+  ASSERT_TRUE(init);
+  EXPECT_EQ(init->error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+}
+
+TEST_F(CoordinatorServicesTest, AMarkerThatCannotBeWrittenLeavesPrepareUntilUpkeepCompletesIt) {
+  ongoing("tx", {{"t", 0}});
+  // The Prepare record is held (not yet durable); the marker after it fails.
+  writer.hold = true;
+  auto end = run(io, txn_service->end(kTxnState0, "tx", 42, 3, true));
+  EXPECT_FALSE(end);  // the Prepare record is not durable yet
+  writer.fail_with = ErrorCode::KAFKA_STORAGE_ERROR;  // the marker will fail
+  writer.hold = false;
+  writer.release();
+  drain(io);
+  EXPECT_EQ(txns.find("tx")->state, TxnState::prepare_commit);
+  EXPECT_FALSE(txns.find("tx")->busy);
+
+  // The disk is back: the shard's upkeep finishes the commit.
+  writer.fail_with = ErrorCode::NONE;
+  writer.appended.clear();
+  EXPECT_TRUE(run(io, txn_service->upkeep()));
+  EXPECT_EQ(log_story(), (std::vector<std::string>{"t-0:commit", "state:CompleteCommit"}));
+  EXPECT_EQ(txns.find("tx")->state, TxnState::complete_commit);
+}
+
+TEST_F(CoordinatorServicesTest, TxnStateIsReplayedFromItsPartition) {
+  auto init = run(io, txn_service->init_producer(kTxnState0, "tx", 60000, -1, -1));
+  ASSERT_TRUE(init);
+  EXPECT_EQ(init->error, ErrorCode::NONE);
+  EXPECT_EQ(init->producer_id, 1000);
+  EXPECT_EQ(run(io, txn_service->add_partitions(kTxnState0, "tx", 1000, 0, {{"t", 0}})), ErrorCode::NONE);
+  TxnCoordinator fresh;
+  TxnService reloaded(fresh, writer, clock, [] () -> asio::awaitable<int64_t> { co_return -1; }, one_partition,
+                      TxnServiceConfig{});
+  EXPECT_EQ(reloaded.load_partition(kTxnState0), ErrorCode::NONE);
+  ASSERT_NE(fresh.find("tx"), nullptr);
+  EXPECT_EQ(fresh.find("tx")->state, TxnState::ongoing);
+  EXPECT_EQ(fresh.find("tx")->producer_id, 1000);
+  EXPECT_EQ(fresh.find("tx")->partitions, (std::set<TxnPartition>{{"t", 0}}));
+}
+
+// ---- replay through storage::Env --------------------------------------------------------
+
+TEST(CoordinatorLogReplay, ReadsEveryBatchThroughTheEnvAndReportsReadErrors) {
+  storage::testing::TempDir root;
+  storage::FaultInjectionEnv env(storage::posix_env());
+  env.set_skip_real_sync(true);
+  storage::LogOpenOptions o;
+  o.now_ms = kNow;
+  auto log = storage::Log::open(&env, root.sub("__consumer_offsets-0"), kOffsets0, o);
+  ASSERT_TRUE(log) << log.status().to_string();
+  for (int i = 0; i < 3; ++i) {
+    auto b = storage::testing::make_batch(2 + i);
+    ASSERT_EQ((*log)->append(b, 0, kNow, false).error, ErrorCode::NONE);
+  }
+  std::vector<int64_t> bases;
+  EXPECT_EQ(for_each_batch(**log, [&](std::span<const uint8_t> b) {
+              bases.push_back(protocol::BatchHeader::parse(b.data()).base_offset);
+            }),
+            ErrorCode::NONE);
+  EXPECT_EQ(bases, (std::vector<int64_t>{0, 2, 5}));
+
+  env.fail_next(storage::FaultInjectionEnv::kOpRead, EIO, 100);
+  size_t seen = 0;
+  EXPECT_EQ(for_each_batch(**log, [&](std::span<const uint8_t>) { ++seen; }), ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(seen, 0u);
+}
+
+}  // namespace
+}  // namespace samsa::coordinator
