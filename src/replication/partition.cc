@@ -19,6 +19,7 @@ Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr
       high_watermark_(log_->log_end_offset()) {}
 
 void Partition::check_io_error(const storage::Status& st) {
+  on_owner();
   if (!log_->failed() || st.is_ok()) return;
   fetch_waiters_.complete_all();
   if (on_io_error_) on_io_error_(st);
@@ -31,6 +32,7 @@ void Partition::become_leader(Epoch epoch) { set_role(Role::kLeader, epoch); }
 void Partition::become_follower(Epoch epoch) { set_role(Role::kFollower, epoch); }
 
 void Partition::set_role(Role role, Epoch epoch) {
+  on_owner();
   assert(epoch >= leader_epoch_ && "a leader epoch only rises");
   if (role == role_ && epoch == leader_epoch_) return;
   role_ = role;
@@ -44,16 +46,19 @@ void Partition::advance_high_watermark(int64_t hw) {
 }
 
 void Partition::close() {
+  on_owner();
   if (log_->closed() || offline()) return;  // an offline dir is not written to any more
   if (auto st = log_->close(); !st) spdlog::error("closing {} failed: {}", tp_.to_string(), st.to_string());
 }
 
 void Partition::set_config(const storage::LogConfig& cfg) {
+  on_owner();
   config_ = cfg;
   log_->update_config(cfg);
 }
 
 AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
+  on_owner();
   AppendOutcome out;
   if (offline()) {
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
@@ -86,6 +91,7 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
 }
 
 ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed) {
+  on_owner();
   ReadOutcome out;
   if (offline()) {
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
@@ -108,19 +114,28 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
 }
 
 int64_t Partition::high_watermark() const {
+  on_owner();
   assert(high_watermark_ <= log_->log_end_offset() && "high watermark above the log end");
   return high_watermark_;
 }
-int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
-int64_t Partition::log_end_offset() const { return log_->log_end_offset(); }
+int64_t Partition::log_start_offset() const {
+  on_owner();
+  return log_->log_start_offset();
+}
+int64_t Partition::log_end_offset() const {
+  on_owner();
+  return log_->log_end_offset();
+}
 
 std::pair<int64_t, int64_t> Partition::max_timestamp_and_offset() const {
+  on_owner();
   auto t = log_->max_timestamp_and_offset();
   return {t.timestamp, t.offset};
 }
 
 // The time index finds the batch; the exact record is found by iterating it.
 std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64_t ts) const {
+  on_owner();
   auto r = log_->offset_for_timestamp(ts);
   if (!r.is_ok() || !r.value()) return std::nullopt;
   auto& lookup = *r.value();

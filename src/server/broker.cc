@@ -147,7 +147,10 @@ std::string Broker::start() {
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
   for (auto& s : shards_) {
     Shard* sp = s.get();
-    s->thread = std::thread([sp] { sp->io.run(); });
+    s->thread = std::thread([sp] {
+      ShardBinding bound(sp->id);  // what shard-owned state checks (base/shard_affinity.h)
+      sp->io.run();
+    });
   }
   // Load metadata and register this broker on shard 0, then wait for every
   // shard to have opened its partitions.
@@ -156,11 +159,7 @@ std::string Broker::start() {
     loaded.set_value(e ? std::string("exception while loading") : std::move(err));
   });
   if (auto err = loaded.get_future().get(); !err.empty()) return "metadata: " + err;
-  for (auto& s : shards_) {
-    std::promise<void> p;
-    asio::post(s->io, [&p] { p.set_value(); });
-    p.get_future().wait();
-  }
+  for (auto& s : shards_) invoke_on_blocking(s->io, [] {});
   // sendfile() has no MSG_NOSIGNAL: a peer gone while its response is sent
   // (its connection's reader may be waiting for a long-poll Fetch to apply,
   // so nobody noticed the EOF) must fail the send, not kill the process.
@@ -321,10 +320,8 @@ void Broker::close_partitions() {
   std::vector<std::vector<Closing>> per_shard(shards_.size());
   auto on_each_shard = [this](auto fn) {
     for (auto& s : shards_) {
-      std::promise<void> p;
       Shard* sp = s.get();
-      asio::post(sp->io, [sp, &p, &fn] { fn(*sp); p.set_value(); });
-      p.get_future().wait();
+      invoke_on_blocking(sp->io, [sp, &fn] { fn(*sp); });
     }
   };
   on_each_shard([&](Shard& s) {
@@ -365,9 +362,7 @@ void Broker::shutdown() {
   auto on_listeners = [this](auto fn) {
     for (size_t i = 0; i < listeners_.size(); ++i) {
       auto* l = listeners_[i].get();
-      std::promise<void> p;
-      asio::post(shards_[i % shards_.size()]->io, [l, &p, &fn] { fn(*l); p.set_value(); });
-      p.get_future().wait();
+      invoke_on_blocking(shards_[i % shards_.size()]->io, [l, &fn] { fn(*l); });
     }
   };
   on_listeners([](net::Listener& l) { l.stop_accepting(); });
@@ -382,9 +377,7 @@ void Broker::shutdown() {
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
   if (checkpoint_timer_) {
-    std::promise<void> p;
-    asio::post(shards_[0]->io, [this, &p] { checkpoint_timer_.reset(); p.set_value(); });
-    p.get_future().wait();
+    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();

@@ -63,14 +63,7 @@ class Broker {
   // images the operation published reach the caller's shard before it resumes.
   template <typename T>
   asio::awaitable<T> on_controller(asio::awaitable<T> op) {
-    auto initiate = [this](auto handler, asio::awaitable<T> a) {
-      asio::co_spawn(shards_[0]->io, std::move(a), [handler = std::move(handler)](std::exception_ptr e, T r) mutable {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(ex, [handler = std::move(handler), e, r = std::move(r)]() mutable { std::move(handler)(e, std::move(r)); });
-      });
-    };
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, T)>(initiate, asio::use_awaitable,
-                                                                                            std::move(op));
+    return invoke_on(*shards_[0], [op = std::move(op)]() mutable { return std::move(op); });
   }
   Flusher& flusher(int shard) { return *flushers_[shard]; }
   storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;

@@ -67,7 +67,7 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vecto
   std::vector<std::pair<std::string, std::string>> failed;  // topic, partition and reason
   for (auto& s : shards_) {
     Shard* sp = s.get();
-    auto check = run_on(*sp, [sp, &created] { return sp->replicas->unopened_of(created); });
+    auto check = invoke_on(*sp, [sp, &created] { return sp->replicas->unopened_of(created); });
     auto f = co_await std::move(check);
     failed.insert(failed.end(), f.begin(), f.end());
   }

@@ -3,7 +3,7 @@
 #include "protocol/messages/list_offsets.h"
 #include "server/broker.h"
 #include "server/handlers.h"
-#include "server/owner_shards.h"
+#include "server/fan_out.h"
 #include "replication/partition.h"
 
 namespace samsa::server {
@@ -63,7 +63,7 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
     if (p) lookup(*p, l);
     else l.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };
-  auto op = on_owner_shards(ctx, work, apply);
+  auto op = for_each_partition(*ctx.broker, work, apply);
   co_await std::move(op);
   protocol::ListOffsetsResponse resp;
   for (auto& t : req.topics) {

@@ -2,10 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <map>
-
 #include "coordinator/log_replay.h"
 #include "server/broker.h"
+#include "server/fan_out.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
 #include "replication/partition.h"
@@ -33,19 +32,13 @@ ErrorCode LocalPartitionWriter::replay(const coordinator::TopicPartition& tp, co
 
 asio::awaitable<void> LocalPartitionWriter::write_markers(std::vector<coordinator::MarkerWrite>& items,
                                                           coordinator::MarkerSpec spec) {
-  std::map<int, std::vector<coordinator::MarkerWrite*>> by_shard;
-  for (auto& w : items) by_shard[broker_.owner_of(w.tp)].push_back(&w);
-  WaitGroup wg(shard_.io.get_executor());
-  for (auto& [shard_id, list] : by_shard) {
-    wg.add();
-    Shard& target = broker_.shard(shard_id);
-    auto& there = broker_.coordinator_shard(shard_id);
-    asio::co_spawn(target.io.get_executor(),
-                   coordinator::write_markers_here(there.writer, there.groups.groups(), SystemClock::instance(), list,
-                                                   spec),
-                   asio::bind_executor(shard_.io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  }
-  co_await wg.wait();
+  Broker& broker = broker_;
+  coordinator::MarkerSpec what = spec;  // a local: GCC 12 mishandles lambdas capturing coroutine parameters
+  auto op = fan_out(broker, items, [&broker, what](Shard& target, std::vector<coordinator::MarkerWrite*>& list) {
+    auto& there = broker.coordinator_shard(target.id);
+    return coordinator::write_markers_here(there.writer, there.groups.groups(), SystemClock::instance(), list, what);
+  });
+  co_await std::move(op);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "base/shard_affinity.h"
 #include "replication/flusher.h"
 #include "replication/open_partition.h"
 #include "replication/partition.h"
@@ -137,6 +138,30 @@ TEST_F(ReplicationPartition, AppendCreditsOnlyTheFetchesWaitingOnThatPartition) 
   close(b);
 }
 
+using ReplicationPartitionDeathTest = ReplicationPartition;
+
+// A partition belongs to the shard whose thread built it (here: the test's
+// thread, of no shard); any other shard touching it aborts.
+TEST_F(ReplicationPartitionDeathTest, IsTouchedOnlyFromItsShard) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->high_watermark(), 0);  // its own thread
+  EXPECT_DEATH(
+      {
+        ShardBinding other(1);
+        (void)p->high_watermark();
+      },
+      "Partition owned by shard -1 touched from shard 1");
+  EXPECT_DEATH(
+      {
+        ShardBinding other(2);
+        auto b = make_batch(1);
+        (void)p->append(b, 0);
+      },
+      "Partition owned by shard -1 touched from shard 2");
+  close(p);
+}
+
 class ReplicationReplicaManager : public ReplicationPartition {
  protected:
   std::shared_ptr<cluster::MetadataImage> image_with(const std::string& topic, int partitions, int32_t leader) {
@@ -158,6 +183,7 @@ class ReplicationReplicaManager : public ReplicationPartition {
 };
 
 TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
+  ShardBinding on_shard_0(0);  // this thread plays shard 0, which the manager (o.shard) asserts
   asio::io_context io;
   Flusher flusher(io);
   UnopenedPartitions unopened;
