@@ -36,7 +36,7 @@ sig_atomic_t g_dummy = 0;
 
 }  // namespace
 
-Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {}
+Broker::Broker(BrokerSettings settings, const Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
 
 Broker::~Broker() {
   // The pid file goes before the lock is released: a pid file without the lock
@@ -117,7 +117,7 @@ std::string Broker::start() {
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     make_replica_manager(*shards_.back());
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
-                                                                            [] { return now_ms(); }));
+                                                                            [this] { return clock_.now_ms(); }));
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
     coordinator_shards_.push_back(std::make_unique<CoordinatorShard>(*this, *shards_.back()));
     txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
@@ -126,7 +126,7 @@ std::string Broker::start() {
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
   metadata_flush_ = std::make_unique<raft::FlushThread>();
-  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), SystemClock::instance(),
+  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
                                       *metadata_flush_);
   if (!mlog.log) return "cannot open metadata log: " + mlog.error;
   metadata_log_ = std::move(mlog.log);

@@ -42,7 +42,7 @@ void Broker::make_replica_manager(Shard& s) {
   o.owner_of = [this](const TopicPartition& tp) { return owner_of(tp); };
   o.log_config_for = [this](const cluster::TopicInfo& t) { return log_config_for(t); };
   s.replicas = std::make_unique<replication::ReplicaManager>(std::move(o), *log_manager_, *flushers_[s.id],
-                                                             SystemClock::instance(), unopened_);
+                                                             clock_, unopened_);
   Shard* sp = &s;
   replication::PartitionHooks hooks;
   hooks.opened = [this, sp](Partition& p) {

@@ -293,7 +293,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   auto image = ctx.shard->image;
   auto cfg = broker.settings().config;
   size_t max_metadata = cfg ? static_cast<size_t>(cfg->offset_metadata_max_bytes()) : 4096;
-  int64_t now = now_ms();
+  int64_t now = broker.clock().now_ms();
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
     for (auto& p : t.partitions) {

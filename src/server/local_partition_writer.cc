@@ -17,7 +17,7 @@ asio::awaitable<ErrorCode> LocalPartitionWriter::append(const coordinator::Topic
                                                         std::span<uint8_t> batch) {
   auto* part = shard_.find(tp);
   if (!part) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-  auto out = part->append(batch, SystemClock::instance().now_ms());
+  auto out = part->append(batch, broker_.clock().now_ms());
   if (out.error != ErrorCode::NONE) co_return out.error;
   auto wait = broker_.flusher(shard_.id).wait_durable(*part, out.last_offset);
   co_return co_await std::move(wait);
@@ -36,7 +36,7 @@ asio::awaitable<void> LocalPartitionWriter::write_markers(std::vector<coordinato
   coordinator::MarkerSpec what = spec;  // a local: GCC 12 mishandles lambdas capturing coroutine parameters
   auto op = fan_out(broker, items, [&broker, what](Shard& target, std::vector<coordinator::MarkerWrite*>& list) {
     auto& there = broker.coordinator_shard(target.id);
-    return coordinator::write_markers_here(there.writer, there.groups.groups(), SystemClock::instance(), list, what);
+    return coordinator::write_markers_here(there.writer, there.groups.groups(), broker.clock(), list, what);
   });
   co_await std::move(op);
 }
@@ -64,8 +64,8 @@ coordinator::TxnServiceConfig txn_config(const BrokerSettings& s) {
 
 CoordinatorShard::CoordinatorShard(Broker& broker, Shard& shard)
     : writer(broker, shard),
-      groups(shard.io, broker.group_coordinator(shard.id), writer, SystemClock::instance(), partition_count(shard)),
-      txns(broker.txn_coordinator(shard.id), writer, SystemClock::instance(),
+      groups(shard.io, broker.group_coordinator(shard.id), writer, broker.clock(), partition_count(shard)),
+      txns(broker.txn_coordinator(shard.id), writer, broker.clock(),
            [&broker] { return broker.allocate_producer_id(); }, partition_count(shard), txn_config(broker.settings())) {
   coordinator::GroupPersistence defaults;
   auto cfg = broker.settings().config;

@@ -97,7 +97,7 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
 // the group commit to make them durable.
 asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*>& items, int16_t acks,
                                       net::ApplyToken applying) {
-  int64_t now = now_ms();
+  int64_t now = broker.clock().now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
     if (!part) {  // a log that failed to open is offline, as Kafka answers for an offline replica
@@ -183,11 +183,12 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   bool any_on_pool = false;
   for (auto& w : work) {
     if (w.on_pool) any_on_pool = true;
-    else w.check = validate(api_version, w, now_ms());
+    else w.check = validate(api_version, w, broker.clock().now_ms());
   }
   if (any_on_pool) {
-    auto op = WorkerPool::shared().run([&work, api_version] {
-      int64_t now = now_ms();
+    const Clock* clock = &broker.clock();  // thread-safe
+    auto op = WorkerPool::shared().run([&work, api_version, clock] {
+      int64_t now = clock->now_ms();
       for (auto& w : work)
         if (w.on_pool) w.check = validate(api_version, w, now);
       return 0;

@@ -243,7 +243,7 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
   w.instance_id = req.group_instance_id;
   w.tp = where.tp;
   auto& items = w.items;
-  int64_t now = now_ms();
+  int64_t now = ctx.broker->clock().now_ms();
   for (auto& t : req.topics) {
     for (auto& p : t.partitions) {
       coordinator::OffsetCommitItem i;
