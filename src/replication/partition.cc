@@ -40,8 +40,8 @@ void Partition::set_role(Role role, Epoch epoch) {
   fetch_waiters_.complete_all();
 }
 
-void Partition::advance_high_watermark(int64_t hw) {
-  assert(hw <= log_->log_end_offset() && "high watermark above the log end");
+void Partition::advance_high_watermark(Offset hw) {
+  assert(hw <= log_end_offset() && "high watermark above the log end");
   if (hw > high_watermark_) high_watermark_ = hw;
 }
 
@@ -66,6 +66,7 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
     return out;
   }
   const int32_t epoch = role_ == Role::kNone ? 0 : leader_epoch_.value;
+  const Offset end_before = log_end_offset();
   auto r = log_->append(batches, epoch, now_ms, config_.log_append_time);
   out.error = r.error;
   if (r.error != ErrorCode::NONE) {
@@ -81,12 +82,16 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.log_start_offset = r.log_start_offset;
   out.duplicate = r.duplicate;
   if (r.duplicate) return out;
+  // Offsets are dense: the batches took the offsets from the old log end on.
+  assert(Offset(r.first_offset) == end_before && Offset(r.last_offset + 1) == log_end_offset() &&
+         "appended offsets must continue the log densely");
+  (void)end_before;
   // append() is the leader's path (a follower will append what its fetcher
   // brings and take the leader's high watermark). The ISR is this replica
   // alone (one node): everything appended is committed.
-  advance_high_watermark(log_->log_end_offset());
+  advance_high_watermark(log_end_offset());
   if (!fetch_waiters_.empty())
-    fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset());
+    fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset().value);
   return out;
 }
 
@@ -97,9 +102,9 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return out;
   }
-  out.high_watermark = high_watermark();
-  out.log_start_offset = log_start_offset();
-  out.log_end_offset = log_end_offset();
+  out.high_watermark = high_watermark().value;
+  out.log_start_offset = log_start_offset().value;
+  out.log_end_offset = log_end_offset().value;
   out.last_stable_offset = log_->last_stable_offset(out.high_watermark);
   const int64_t limit = read_committed ? out.last_stable_offset : out.high_watermark;
   if (offset == limit) return out;  // caught up: nothing to send
@@ -113,18 +118,18 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
   return out;
 }
 
-int64_t Partition::high_watermark() const {
+Offset Partition::high_watermark() const {
   on_owner();
-  assert(high_watermark_ <= log_->log_end_offset() && "high watermark above the log end");
+  assert(high_watermark_.value <= log_->log_end_offset() && "high watermark above the log end");
   return high_watermark_;
 }
-int64_t Partition::log_start_offset() const {
+Offset Partition::log_start_offset() const {
   on_owner();
-  return log_->log_start_offset();
+  return Offset(log_->log_start_offset());
 }
-int64_t Partition::log_end_offset() const {
+Offset Partition::log_end_offset() const {
   on_owner();
-  return log_->log_end_offset();
+  return Offset(log_->log_end_offset());
 }
 
 std::pair<int64_t, int64_t> Partition::max_timestamp_and_offset() const {

@@ -109,12 +109,12 @@ class Partition {
 
   // Offsets below it are committed (replicated to the ISR) and visible to
   // consumers. A leader whose ISR is itself moves it to the log end on append.
-  int64_t high_watermark() const;
-  int64_t log_start_offset() const;
-  int64_t log_end_offset() const;
-  int64_t last_stable_offset() const {
+  Offset high_watermark() const;
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset last_stable_offset() const {
     on_owner();
-    return log_->last_stable_offset(high_watermark());
+    return Offset(log_->last_stable_offset(high_watermark().value));
   }
 
   std::pair<int64_t, int64_t> max_timestamp_and_offset() const;
@@ -122,9 +122,9 @@ class Partition {
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
 
   // Durability (group commit, see Flusher): offsets below durable_offset() are fdatasync'ed.
-  int64_t durable_offset() const {
+  Offset durable_offset() const {
     on_owner();
-    return log_->recovery_point();
+    return Offset(log_->recovery_point());
   }
   storage::FlushTicket prepare_flush() const {
     on_owner();
@@ -152,7 +152,7 @@ class Partition {
  private:
   void on_owner() const { owner_.check("Partition"); }
   void set_role(Role role, Epoch epoch);
-  void advance_high_watermark(int64_t hw);
+  void advance_high_watermark(Offset hw);
 
   ShardAffinity owner_{current_shard()};
   TopicPartition tp_;
@@ -163,7 +163,7 @@ class Partition {
   storage::LogConfig config_;
   Role role_ = Role::kNone;
   Epoch leader_epoch_{-1};
-  int64_t high_watermark_ = 0;
+  Offset high_watermark_{0};
   FetchWaitingRoom fetch_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

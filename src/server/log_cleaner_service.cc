@@ -74,7 +74,7 @@ bool LogCleanerService::start_one(int64_t now) {
     auto h = horizons_.find(tp);
     const bool forced = h != horizons_.end() && now >= h->second;
     if (best_forced && !forced) continue;
-    auto task = storage::plan_cleaning(log, manager.cleaner_checkpoint(tp), part->high_watermark(), now, options, forced);
+    auto task = storage::plan_cleaning(log, manager.cleaner_checkpoint(tp), part->high_watermark().value, now, options, forced);
     if (!task) continue;
     if (best && forced == best_forced && task->dirty_ratio <= best->task.dirty_ratio) continue;
     best = std::make_shared<Job>();

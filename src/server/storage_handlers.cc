@@ -31,11 +31,11 @@ struct Deletion {
 
 // On the owner shard.
 void delete_records(Partition& p, Deletion& d) {
-  const int64_t hw = p.high_watermark();
+  const int64_t hw = p.high_watermark().value;
   int64_t target = d.offset == kHighWatermark ? hw : d.offset;
   if (target < 0 || target > hw) {
     d.error = ErrorCode::OFFSET_OUT_OF_RANGE;
-    d.low_watermark = p.log_start_offset();
+    d.low_watermark = p.log_start_offset().value;
     return;
   }
   auto& log = p.log();
@@ -45,7 +45,7 @@ void delete_records(Partition& p, Deletion& d) {
   }
   auto st = log.maybe_increment_log_start_offset(target, hw);
   d.error = st ? ErrorCode::NONE : ErrorCode::OFFSET_OUT_OF_RANGE;
-  d.low_watermark = p.log_start_offset();
+  d.low_watermark = p.log_start_offset().value;
 }
 
 struct SizeQuery {

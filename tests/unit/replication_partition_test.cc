@@ -51,8 +51,8 @@ class ReplicationPartition : public ::testing::Test {
 TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt) {
   auto p = open({"t", 0});
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->high_watermark(), 0);
-  EXPECT_EQ(p->log_end_offset(), 0);
+  EXPECT_EQ(p->high_watermark(), Offset(0));
+  EXPECT_EQ(p->log_end_offset(), Offset(0));
   p->become_leader(Epoch(0));
   auto b = make_batch(3);
   const size_t size = b.size();
@@ -60,9 +60,9 @@ TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt
   ASSERT_EQ(out.error, ErrorCode::NONE);
   EXPECT_EQ(out.base_offset, 0);
   EXPECT_EQ(out.last_offset, 2);
-  EXPECT_EQ(p->log_end_offset(), 3);
-  EXPECT_EQ(p->high_watermark(), 3);
-  EXPECT_EQ(p->last_stable_offset(), 3);
+  EXPECT_EQ(p->log_end_offset(), Offset(3));
+  EXPECT_EQ(p->high_watermark(), Offset(3));
+  EXPECT_EQ(p->last_stable_offset(), Offset(3));
 
   auto rd = p->read(0, 1 << 20, true);
   ASSERT_EQ(rd.error, ErrorCode::NONE);
@@ -100,8 +100,8 @@ TEST_F(ReplicationPartition, LeaderEpochIsStampedAndKeptInTheLeaderEpochCache) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->latest_log_epoch(), Epoch(3));
   EXPECT_EQ(again->log().leader_epoch_cache().entries(), want);
-  EXPECT_EQ(again->high_watermark(), 3);
-  EXPECT_EQ(again->log_end_offset(), 3);
+  EXPECT_EQ(again->high_watermark(), Offset(3));
+  EXPECT_EQ(again->log_end_offset(), Offset(3));
   close(again);
 }
 
@@ -145,7 +145,7 @@ using ReplicationPartitionDeathTest = ReplicationPartition;
 TEST_F(ReplicationPartitionDeathTest, IsTouchedOnlyFromItsShard) {
   auto p = open({"t", 0});
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->high_watermark(), 0);  // its own thread
+  EXPECT_EQ(p->high_watermark(), Offset(0));  // its own thread
   EXPECT_DEATH(
       {
         ShardBinding other(1);
