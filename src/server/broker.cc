@@ -16,9 +16,10 @@
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
+#include "replication/close_partitions.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
-#include "server/local_partition_writer.h"
+#include "server/coordinator_shard.h"
 #include "server/log_maintenance.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
@@ -307,51 +308,19 @@ void Broker::schedule_checkpoints() {
 
 void Broker::stop() { ::kill(::getpid(), SIGTERM); }
 
-// Every log is sealed and its flush prepared on its shard, then all the
-// fdatasyncs run at once from a pool of threads (the file system commits
-// concurrent syncs together: one by one, 10,000 partitions took minutes to
-// close), then each shard records the results and releases its logs.
+// The shards' services stop touching their logs, then every partition is
+// closed (replication/close_partitions.h: the syncs run in parallel).
 void Broker::close_partitions() {
-  struct Closing {
-    Partition* part;
-    storage::Result<storage::FlushTicket> ticket;
-    storage::Status synced;
-  };
-  std::vector<std::vector<Closing>> per_shard(shards_.size());
-  auto on_each_shard = [this](auto fn) {
-    for (auto& s : shards_) {
-      Shard* sp = s.get();
-      invoke_on_blocking(sp->io, [sp, &fn] { fn(*sp); });
-    }
-  };
-  on_each_shard([&](Shard& s) {
-    if (static_cast<size_t>(s.id) < maintenance_.size()) maintenance_[s.id]->stop();
-    txn_timers_[s.id]->cancel();
-    for (auto& [tp, part] : s.partitions()) {
-      per_shard[s.id].push_back({part.get(), part->log().begin_close(), storage::Status::ok()});
-    }
-  });
-  std::vector<Closing*> work;
-  for (auto& v : per_shard)
-    for (auto& c : v)
-      if (c.ticket) work.push_back(&c);
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) work[i]->synced = work[i]->ticket->run();
-  };
-  constexpr size_t kSyncThreads = 32;  // syncs wait on the disk, not the CPU
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < std::min(kSyncThreads, work.size()); ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  on_each_shard([&](Shard& s) {
-    for (auto& c : per_shard[s.id]) {
-      auto st = c.ticket ? c.part->log().end_close(*c.ticket, c.synced) : c.ticket.status();
-      if (!st) spdlog::error("closing {} failed: {}", c.part->tp().to_string(), st.to_string());
-      log_manager_->release(c.part->tp());
-    }
-    s.replicas->clear();
-  });
+  std::vector<replication::ShardReplicas> replicas;
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    invoke_on_blocking(sp->io, [this, sp] {
+      if (static_cast<size_t>(sp->id) < maintenance_.size()) maintenance_[sp->id]->stop();
+      txn_timers_[sp->id]->cancel();
+    });
+    replicas.push_back({&sp->io, sp->replicas.get()});
+  }
+  replication::close_partitions(replicas, *log_manager_);
 }
 
 // Stop accepting, let in-flight requests finish, flush every log, close them

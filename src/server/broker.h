@@ -114,7 +114,7 @@ class Broker {
   // Shard 0: replays the metadata log and registers this broker; an error message or "".
   asio::awaitable<std::string> load_metadata();
   asio::awaitable<int64_t> take_producer_id();  // shard 0
-  void close_partitions();  // clean shutdown of every log, syncs in parallel
+  void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
 
   BrokerSettings settings_;
   const Clock& clock_;

@@ -13,6 +13,7 @@
 #include "server/broker.h"
 #include "replication/partition.h"
 #include "replication/replica_manager.h"
+#include "server/coordinator_shard.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
 

@@ -4,7 +4,7 @@
 // coroutine runs on the shard that owns the key's partition through
 // invoke_on (server/shard.h). What the
 // coordinators write and replay is coordinator/'s (group_service.h,
-// txn_service.h), through the PartitionWriter of local_partition_writer.h.
+// txn_service.h), through replication::LocalPartitionWriter (coordinator_shard.h).
 #pragma once
 #include <asio.hpp>
 #include <optional>
@@ -12,7 +12,7 @@
 
 #include "base/error_code.h"
 #include "server/broker.h"
-#include "server/local_partition_writer.h"
+#include "server/coordinator_shard.h"
 #include "server/shard.h"
 #include "server/topic_partition.h"
 

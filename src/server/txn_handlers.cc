@@ -23,7 +23,7 @@
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
-#include "server/local_partition_writer.h"
+#include "server/coordinator_shard.h"
 #include "server/fan_out.h"
 #include "replication/partition.h"
 
