@@ -262,7 +262,7 @@ TEST_F(ShardAffinityDeathTest, TouchingAnotherShardsStateAborts) {
         ShardBinding bound(0);
         assert_not_on_shard("invoke_on_blocking");
       },
-      "must not run on a shard");
+      "invoke_on_blocking may run only on a thread of no shard .* not on shard 0");
 }
 
 }  // namespace
