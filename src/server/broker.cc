@@ -37,7 +37,7 @@ sig_atomic_t g_dummy = 0;
 
 }  // namespace
 
-Broker::Broker(BrokerSettings settings, const Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
+Broker::Broker(BrokerSettings settings, Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
 
 Broker::~Broker() {
   // The pid file goes before the lock is released: a pid file without the lock

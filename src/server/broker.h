@@ -42,7 +42,7 @@ inline constexpr const char* kPidFile = "samsa.pid";
 class Broker {
  public:
   // `clock`: all time the broker and its services read (a ManualClock in tests).
-  explicit Broker(BrokerSettings settings, const Clock& clock = SystemClock::instance());
+  explicit Broker(BrokerSettings settings, Clock& clock = SystemClock::instance());
   ~Broker();
 
   // Prepares the data dirs, replays metadata, opens logs and starts serving.
@@ -53,7 +53,7 @@ class Broker {
   void stop();
 
   const BrokerSettings& settings() const { return settings_; }
-  const Clock& clock() const { return clock_; }  // any thread
+  Clock& clock() const { return clock_; }  // any thread
   int32_t node_id() const { return settings_.node_id; }
   const std::string& cluster_id() const { return cluster_id_; }
   int shard_count() const { return static_cast<int>(shards_.size()); }
@@ -117,7 +117,7 @@ class Broker {
   void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
 
   BrokerSettings settings_;
-  const Clock& clock_;
+  Clock& clock_;
   std::string cluster_id_;
   std::vector<std::string> pid_files_;  // removed by the destructor, before the locks go
   std::vector<std::unique_ptr<Shard>> shards_;

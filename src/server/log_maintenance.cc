@@ -72,7 +72,7 @@ int LogMaintenance::run_retention(int64_t now) {
     if (log.closed() || part->offline()) continue;
     log.expire_producers(now, producer_expiry);
     const int64_t before = log.log_start_offset();
-    auto deleted = log.delete_old_segments(now, part->high_watermark());
+    auto deleted = log.delete_old_segments(now, part->high_watermark().value);
     if (!deleted) {
       spdlog::error("retention of {} failed: {}", tp.to_string(), deleted.status().to_string());
       part->check_io_error(deleted.status());
