@@ -40,8 +40,17 @@ EnvSeed read_env_seed() {
 uint64_t random_seed() {
   static const EnvSeed env = read_env_seed();
   if (env.set) return env.value;
-  std::random_device rd;
+  return unique_seed();
+}
+
+uint64_t unique_seed() {
+  std::random_device rd;  // the only use of the system's entropy: everything else takes a seed
   return (static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(rd());
+}
+
+Random& unique_ids() {
+  static thread_local Random rng(unique_seed());
+  return rng;
 }
 
 Random::Random(uint64_t seed) : seed_(seed) {

@@ -19,6 +19,11 @@ namespace samsa {
 // from std::random_device (/dev/urandom). Print it where a failure would need it.
 uint64_t random_seed();
 
+// 64 bits from the system, SAMSA_SEED or not: the seed for ids that outlive
+// the process (cluster, topic and member ids, deleted-directory names). A
+// replayed run must not hand out an id an earlier run left on disk.
+uint64_t unique_seed();
+
 class Random {
  public:
   using result_type = uint64_t;  // also a UniformRandomBitGenerator (std::shuffle)
@@ -40,6 +45,9 @@ class Random {
   uint64_t seed_;
   std::array<uint64_t, 4> s_{};
 };
+
+// A per-thread generator seeded by unique_seed(), for such ids.
+Random& unique_ids();
 
 // A random (version 4, RFC 4122 variant) UUID in Kafka's 16-byte layout; the
 // same type as protocol::Uuid. As Kafka's Uuid.randomUuid(), it is never all

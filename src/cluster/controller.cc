@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
+#include "base/random.h"
 #include "cluster/topic_name.h"
 
 namespace samsa::cluster {
@@ -59,10 +59,7 @@ Controller::Controller(ControllerSettings settings, raft::MetadataLog& log, Meta
 // Topic ids must differ from those of every earlier run (a deleted topic's
 // directory carries its id), so an unseeded controller draws its seed from
 // the system, never from SAMSA_SEED.
-uint64_t Controller::fresh_seed() {
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-}
+uint64_t Controller::fresh_seed() { return unique_seed(); }
 
 // A version 4 UUID no topic of the image has.
 Uuid Controller::random_uuid() {

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <optional>
-#include <random>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "base/random.h"
 
 namespace samsa::coordinator {
 
@@ -28,8 +29,8 @@ Group::~Group() = default;
 
 // Kafka's member ids: client id, a dash and a UUID.
 std::string Group::new_member_id(const std::string& client_id) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
+  Random& rng = unique_ids();  // ids stored in group records: never repeated by a later run
+  uint64_t a = rng.next_u64(), b = rng.next_u64();
   return fmt::format("{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", client_id, a >> 32, (a >> 16) & 0xffff,
                      (a & 0x0fff) | 0x4000, ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
 }

@@ -14,11 +14,13 @@ GroupCoordinator::GroupCoordinator(asio::io_context& io, GroupConfig config, std
 GroupCoordinator::~GroupCoordinator() = default;
 
 Group* GroupCoordinator::find(const std::string& group_id) {
+  on_owner();
   auto it = groups_.find(group_id);
   return it == groups_.end() ? nullptr : it->second.get();
 }
 
 Group& GroupCoordinator::get_or_create(const std::string& group_id) {
+  on_owner();
   auto& g = groups_[group_id];
   if (!g || g->state() == GroupState::Dead) g = std::make_unique<Group>(group_id, config_);
   if (!ticking_) schedule_tick();
@@ -26,6 +28,7 @@ Group& GroupCoordinator::get_or_create(const std::string& group_id) {
 }
 
 std::vector<const Group*> GroupCoordinator::groups() const {
+  on_owner();
   std::vector<const Group*> out;
   for (auto& [_, g] : groups_)
     if (g->state() != GroupState::Dead) out.push_back(g.get());
@@ -52,6 +55,7 @@ void GroupCoordinator::schedule_tick() {
 }
 
 void GroupCoordinator::tick() {
+  on_owner();
   int64_t t = now();
   for (auto& [_, g] : groups_) g->tick(t);
   if (persistence_.write_group) {
@@ -74,6 +78,7 @@ void GroupCoordinator::tick() {
 }
 
 bool GroupCoordinator::take_changed(const std::string& group) {
+  on_owner();
   auto* g = find(group);
   if (!g || g->state() == GroupState::Dead) return false;
   auto& seen = recorded_seq_[group];
@@ -83,12 +88,14 @@ bool GroupCoordinator::take_changed(const std::string& group) {
 }
 
 std::optional<GroupMetadataValue> GroupCoordinator::group_record(const std::string& group) const {
+  on_owner();
   auto it = groups_.find(group);
   if (it == groups_.end() || it->second->state() == GroupState::Dead) return std::nullopt;
   return it->second->to_record();
 }
 
 void GroupCoordinator::apply_group_record(const std::string& group, const std::optional<GroupMetadataValue>& v) {
+  on_owner();
   if (!v) {
     // The group is gone; offsets without a tombstone (none, normally) stay
     // under a bare group, as a simple consumer's.
@@ -104,6 +111,7 @@ void GroupCoordinator::apply_group_record(const std::string& group, const std::o
 }
 
 std::vector<ExpiredOffsets> GroupCoordinator::find_expired(int64_t now, int64_t retention_ms) const {
+  on_owner();
   std::vector<ExpiredOffsets> out;
   for (auto& [id, gp] : groups_) {
     const Group& g = *gp;
@@ -133,6 +141,7 @@ std::vector<ExpiredOffsets> GroupCoordinator::find_expired(int64_t now, int64_t 
 }
 
 void GroupCoordinator::apply_expired(const ExpiredOffsets& e) {
+  on_owner();
   if (auto it = offsets_.find(e.group); it != offsets_.end()) {
     for (auto& tp : e.partitions) it->second.erase(tp);
     if (it->second.empty()) offsets_.erase(it);
@@ -149,11 +158,13 @@ void GroupCoordinator::apply_expired(const ExpiredOffsets& e) {
 
 void GroupCoordinator::apply_commit(const std::string& group, const std::string& topic, int32_t partition,
                                     CommittedOffset v) {
+  on_owner();
   offsets_[group][{topic, partition}] = std::move(v);
   if (!groups_.count(group)) groups_[group] = std::make_unique<Group>(group, config_);
 }
 
 void GroupCoordinator::apply_delete(const std::string& group, const std::string& topic, int32_t partition) {
+  on_owner();
   auto it = offsets_.find(group);
   if (it == offsets_.end()) return;
   it->second.erase({topic, partition});
@@ -170,10 +181,12 @@ void GroupCoordinator::apply_delete(const std::string& group, const std::string&
 
 void GroupCoordinator::add_pending(int64_t producer_id, int32_t offsets_partition, const std::string& group,
                                    const std::string& topic, int32_t partition, CommittedOffset v) {
+  on_owner();
   pending_[{producer_id, offsets_partition}].push_back(PendingOffset{group, topic, partition, std::move(v)});
 }
 
 void GroupCoordinator::complete_txn(int64_t producer_id, int32_t offsets_partition, bool commit) {
+  on_owner();
   auto it = pending_.find({producer_id, offsets_partition});
   if (it == pending_.end()) return;
   if (commit) {
@@ -183,6 +196,7 @@ void GroupCoordinator::complete_txn(int64_t producer_id, int32_t offsets_partiti
 }
 
 std::set<std::pair<std::string, int32_t>> GroupCoordinator::pending_partitions(const std::string& group) const {
+  on_owner();
   std::set<std::pair<std::string, int32_t>> out;
   for (const auto& [key, list] : pending_) {
     for (const auto& p : list) {
@@ -193,11 +207,13 @@ std::set<std::pair<std::string, int32_t>> GroupCoordinator::pending_partitions(c
 }
 
 const OffsetMap* GroupCoordinator::offsets(const std::string& group) const {
+  on_owner();
   auto it = offsets_.find(group);
   return it == offsets_.end() ? nullptr : &it->second;
 }
 
 ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  on_owner();
   auto* g = find(group_id);
   if (!g || g->state() == GroupState::Dead) return ErrorCode::GROUP_ID_NOT_FOUND;
   auto err = g->mark_dead();

@@ -5,8 +5,10 @@
 // partition at start-up); the coordinator tells it what to write through the
 // GroupPersistence hooks.
 //
-// Ownership: one per shard, owned by the Broker; every method runs on that
-// shard's thread.
+// Ownership: one per shard, owned by the Broker; every method but
+// set_persistence (called before the shard runs) runs on that shard's thread:
+// the first to touch its groups binds it, the others assert it
+// (base/shard_affinity.h).
 #pragma once
 #include <asio.hpp>
 #include <functional>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/shard_affinity.h"
 #include "coordinator/group.h"
 #include "coordinator/offset_records.h"
 #include "coordinator/placement.h"
@@ -97,6 +100,7 @@ class GroupCoordinator {
   void expiry_done() { expiring_ = false; }
 
  private:
+  void on_owner() const { owner_.check("GroupCoordinator"); }
   struct PendingOffset {
     std::string group, topic;
     int32_t partition;
@@ -107,6 +111,7 @@ class GroupCoordinator {
   asio::io_context& io_;
   GroupConfig config_;
   std::function<int64_t()> clock_;
+  ShardAffinity owner_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, OffsetMap> offsets_;
   std::map<std::pair<int64_t, int32_t>, std::vector<PendingOffset>> pending_;  // (producer id, offsets partition)

@@ -1,10 +1,8 @@
 // The coordinators' only way to their partitions (__consumer_offsets,
-// __transaction_state, and the data partitions a transaction marks): append a
-// batch and learn when it is durable, replay a partition in order, and write
-// transaction markers wherever the marked partitions are led. The coordinators
-// never see a Partition, a Flusher or a shard; today's implementation is a thin
-// adapter in server/ over the local partitions, and a partition led by another
-// broker can later be reached over the network behind the same calls.
+// __transaction_state, and the data partitions a transaction marks): the
+// replication::PartitionWriter interface (replication/partition_writer.h), and
+// the record batches the coordinators build for it. The coordinators never see
+// a Partition, a Flusher or a shard.
 //
 // Threads: a PartitionWriter serves one shard. Every call is made on that
 // shard's thread and completes there.
@@ -19,59 +17,22 @@
 #include "base/clock.h"
 #include "base/error_code.h"
 #include "protocol/wire.h"
+#include "replication/partition_writer.h"
 #include "storage/topic_partition.h"
 
 namespace samsa::coordinator {
 
 using TopicPartition = storage::TopicPartition;
 using KeyValue = std::pair<protocol::Bytes, std::optional<protocol::Bytes>>;  // no value: a tombstone
-using BatchFn = std::function<void(std::span<const uint8_t>)>;
+using replication::BatchFn;
+using replication::MarkerSpec;
+using replication::MarkerWrite;
+using replication::PartitionWriter;
 
 // The producer fields of a transactional batch (TxnOffsetCommit records).
 struct TxnProducer {
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
-};
-
-// The end of one transaction, as WriteTxnMarkers carries it.
-struct MarkerSpec {
-  int64_t producer_id = -1;
-  int16_t producer_epoch = -1;
-  bool commit = false;
-  int32_t coordinator_epoch = 0;
-  // A partition with no replica here is skipped (deleted since the
-  // transaction began) instead of failing with UNKNOWN_TOPIC_OR_PARTITION.
-  bool skip_missing = false;
-};
-
-// One partition to mark and, once written, its outcome.
-struct MarkerWrite {
-  TopicPartition tp;
-  ErrorCode error = ErrorCode::NONE;
-};
-
-class PartitionWriter {
- public:
-  virtual ~PartitionWriter() = default;
-
-  // Whether `tp` is open on this writer's shard (its coordinator state can be
-  // loaded from it and records appended to it).
-  virtual bool hosts(const TopicPartition& tp) const = 0;
-
-  // Appends one prepared batch to `tp` (patched in place: base offset, ...)
-  // and completes once it is durable (the group-committed fdatasync, as for
-  // acks=-1). COORDINATOR_LOAD_IN_PROGRESS when `tp` is not hosted here.
-  virtual asio::awaitable<ErrorCode> append(const TopicPartition& tp, std::span<uint8_t> batch) = 0;
-
-  // Calls fn with every complete batch of `tp`, from its log start to its end,
-  // in order. Stops at the first read error and returns it.
-  virtual ErrorCode replay(const TopicPartition& tp, const BatchFn& fn) = 0;
-
-  // A marker in every partition of `items`, each durable, all in parallel
-  // wherever they are led; every item gets its outcome. Where a marker lands
-  // in a __consumer_offsets partition, that partition's group coordinator
-  // applies (commit) or drops (abort) the transaction's offset commits.
-  virtual asio::awaitable<void> write_markers(std::vector<MarkerWrite>& items, MarkerSpec spec) = 0;
 };
 
 // Builds one batch of `kvs` stamped `now_ms` (transactional when `txn` is

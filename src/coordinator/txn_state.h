@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "base/shard_affinity.h"
 #include "protocol/wire.h"
 
 namespace samsa::coordinator {
@@ -103,20 +104,32 @@ std::vector<std::string> expired_ids(const std::map<std::string, TxnMetadata>& t
                                      int64_t expiration_ms);
 
 // The transactional ids of one shard. A plain map: the decisions above and
-// the server's handlers do the work.
+// the server's handlers do the work. Every method on the owning shard's thread
+// (the first to touch it binds it; base/shard_affinity.h).
 class TxnCoordinator {
  public:
   TxnMetadata* find(const std::string& id) {
+    owner_.check("TxnCoordinator");
     auto it = txns_.find(id);
     return it == txns_.end() ? nullptr : &it->second;
   }
   // Replaces the metadata of m.transactional_id (replay, or after a write).
-  TxnMetadata& put(const TxnMetadata& m) { return txns_[m.transactional_id] = m; }
-  void erase(const std::string& id) { txns_.erase(id); }
-  const std::map<std::string, TxnMetadata>& all() const { return txns_; }
+  TxnMetadata& put(const TxnMetadata& m) {
+    owner_.check("TxnCoordinator");
+    return txns_[m.transactional_id] = m;
+  }
+  void erase(const std::string& id) {
+    owner_.check("TxnCoordinator");
+    txns_.erase(id);
+  }
+  const std::map<std::string, TxnMetadata>& all() const {
+    owner_.check("TxnCoordinator");
+    return txns_;
+  }
 
  private:
   std::map<std::string, TxnMetadata> txns_;
+  ShardAffinity owner_;
 };
 
 }  // namespace samsa::coordinator

@@ -37,7 +37,7 @@ class FlushThread {
   asio::awaitable<std::invoke_result_t<F>> run(F fn) {
     using T = std::invoke_result_t<F>;
     // Not a coroutine itself (GCC 12 mishandles lambdas capturing coroutine
-    // parameters): the function travels as an init argument, as in run_on.
+    // parameters): the function travels as an init argument, as in invoke_on.
     auto initiate = [this](auto handler, F f) {
       asio::any_io_executor ex =
           asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);

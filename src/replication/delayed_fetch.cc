@@ -43,6 +43,7 @@ asio::awaitable<bool> DelayedFetch::wait_until(std::chrono::steady_clock::time_p
 }
 
 void FetchWaitingRoom::add(const std::shared_ptr<DelayedFetch>& fetch, const FetchWatch& watch) {
+  owner_.check("FetchWaitingRoom");
   if (entries_.size() > 64)
     std::erase_if(entries_, [](const Entry& e) {
       auto f = e.fetch.lock();
@@ -53,6 +54,7 @@ void FetchWaitingRoom::add(const std::shared_ptr<DelayedFetch>& fetch, const Fet
 }
 
 void FetchWaitingRoom::on_append(int64_t bytes, int64_t last_stable_offset) {
+  owner_.check("FetchWaitingRoom");
   std::erase_if(entries_, [&](Entry& e) {
     auto f = e.fetch.lock();
     if (!f || f->fired()) return true;

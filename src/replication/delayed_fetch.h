@@ -15,7 +15,8 @@
 // Threads: a DelayedFetch lives on its fetch's shard (wait_until runs there);
 // add_bytes / complete may be called from any shard (atomics, no locks) and
 // post the wake-up to the fetch's shard. A FetchWaitingRoom belongs to one
-// partition and is used only on that partition's shard.
+// partition and is used only on that partition's shard (add and on_append
+// assert it).
 #pragma once
 #include <asio.hpp>
 #include <atomic>
@@ -23,6 +24,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "base/shard_affinity.h"
 
 namespace samsa::replication {
 
@@ -88,6 +91,7 @@ class FetchWaitingRoom {
     int64_t credited = 0;  // bytes credited for this partition so far
   };
   std::vector<Entry> entries_;
+  ShardAffinity owner_;  // the partition's shard: bound by the first add / on_append
 };
 
 }  // namespace samsa::replication

@@ -36,7 +36,7 @@ void Flusher::sync_thread_main() {
 }
 
 asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
-  while (p.durable_offset() <= offset) {
+  while (p.durable_offset() <= Offset(offset)) {
     dirty_.insert(&p);
     auto round = next_;
     maybe_start_round();

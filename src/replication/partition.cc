@@ -19,6 +19,7 @@ Partition::Partition(TopicPartition tp, protocol::Uuid topic_id, std::unique_ptr
       high_watermark_(log_->log_end_offset()) {}
 
 void Partition::check_io_error(const storage::Status& st) {
+  on_owner();
   if (!log_->failed() || st.is_ok()) return;
   fetch_waiters_.complete_all();
   if (on_io_error_) on_io_error_(st);
@@ -31,6 +32,7 @@ void Partition::become_leader(Epoch epoch) { set_role(Role::kLeader, epoch); }
 void Partition::become_follower(Epoch epoch) { set_role(Role::kFollower, epoch); }
 
 void Partition::set_role(Role role, Epoch epoch) {
+  on_owner();
   assert(epoch >= leader_epoch_ && "a leader epoch only rises");
   if (role == role_ && epoch == leader_epoch_) return;
   role_ = role;
@@ -38,22 +40,25 @@ void Partition::set_role(Role role, Epoch epoch) {
   fetch_waiters_.complete_all();
 }
 
-void Partition::advance_high_watermark(int64_t hw) {
-  assert(hw <= log_->log_end_offset() && "high watermark above the log end");
+void Partition::advance_high_watermark(Offset hw) {
+  assert(hw <= log_end_offset() && "high watermark above the log end");
   if (hw > high_watermark_) high_watermark_ = hw;
 }
 
 void Partition::close() {
+  on_owner();
   if (log_->closed() || offline()) return;  // an offline dir is not written to any more
   if (auto st = log_->close(); !st) spdlog::error("closing {} failed: {}", tp_.to_string(), st.to_string());
 }
 
 void Partition::set_config(const storage::LogConfig& cfg) {
+  on_owner();
   config_ = cfg;
   log_->update_config(cfg);
 }
 
 AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
+  on_owner();
   AppendOutcome out;
   if (offline()) {
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
@@ -61,6 +66,7 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
     return out;
   }
   const int32_t epoch = role_ == Role::kNone ? 0 : leader_epoch_.value;
+  const Offset end_before = log_end_offset();
   auto r = log_->append(batches, epoch, now_ms, config_.log_append_time);
   out.error = r.error;
   if (r.error != ErrorCode::NONE) {
@@ -76,24 +82,29 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.log_start_offset = r.log_start_offset;
   out.duplicate = r.duplicate;
   if (r.duplicate) return out;
+  // Offsets are dense: the batches took the offsets from the old log end on.
+  assert(Offset(r.first_offset) == end_before && Offset(r.last_offset + 1) == log_end_offset() &&
+         "appended offsets must continue the log densely");
+  (void)end_before;
   // append() is the leader's path (a follower will append what its fetcher
   // brings and take the leader's high watermark). The ISR is this replica
   // alone (one node): everything appended is committed.
-  advance_high_watermark(log_->log_end_offset());
+  advance_high_watermark(log_end_offset());
   if (!fetch_waiters_.empty())
-    fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset());
+    fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset().value);
   return out;
 }
 
 ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed) {
+  on_owner();
   ReadOutcome out;
   if (offline()) {
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return out;
   }
-  out.high_watermark = high_watermark();
-  out.log_start_offset = log_start_offset();
-  out.log_end_offset = log_end_offset();
+  out.high_watermark = high_watermark().value;
+  out.log_start_offset = log_start_offset().value;
+  out.log_end_offset = log_end_offset().value;
   out.last_stable_offset = log_->last_stable_offset(out.high_watermark);
   const int64_t limit = read_committed ? out.last_stable_offset : out.high_watermark;
   if (offset == limit) return out;  // caught up: nothing to send
@@ -107,20 +118,29 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
   return out;
 }
 
-int64_t Partition::high_watermark() const {
-  assert(high_watermark_ <= log_->log_end_offset() && "high watermark above the log end");
+Offset Partition::high_watermark() const {
+  on_owner();
+  assert(high_watermark_.value <= log_->log_end_offset() && "high watermark above the log end");
   return high_watermark_;
 }
-int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
-int64_t Partition::log_end_offset() const { return log_->log_end_offset(); }
+Offset Partition::log_start_offset() const {
+  on_owner();
+  return Offset(log_->log_start_offset());
+}
+Offset Partition::log_end_offset() const {
+  on_owner();
+  return Offset(log_->log_end_offset());
+}
 
 std::pair<int64_t, int64_t> Partition::max_timestamp_and_offset() const {
+  on_owner();
   auto t = log_->max_timestamp_and_offset();
   return {t.timestamp, t.offset};
 }
 
 // The time index finds the batch; the exact record is found by iterating it.
 std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64_t ts) const {
+  on_owner();
   auto r = log_->offset_for_timestamp(ts);
   if (!r.is_ok() || !r.value()) return std::nullopt;
   auto& lookup = *r.value();

@@ -7,8 +7,10 @@
 // only rises. On one node the replica leads with an ISR of itself, so the high
 // watermark advances to the log end after every append, and the epoch is 0.
 //
-// Ownership: owned by exactly one shard (its ReplicaManager); every method runs
-// on that shard's thread. Other shards reach it by posting to that shard.
+// Ownership: owned by exactly one shard (its ReplicaManager) — the shard whose
+// thread built it — and every method but tp(), topic_id(), offline() and
+// alive_token() runs on that shard's thread, which they assert
+// (base/shard_affinity.h). Other shards reach it through invoke_on / fan_out.
 #pragma once
 #include <asio.hpp>
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "base/shard_affinity.h"
 #include "base/types.h"
 #include "protocol/wire.h"
 #include "replication/delayed_fetch.h"
@@ -65,7 +68,10 @@ class Partition {
 
   const TopicPartition& tp() const { return tp_; }
   const protocol::Uuid& topic_id() const { return topic_id_; }
-  storage::Log& log() { return *log_; }
+  storage::Log& log() {
+    on_owner();
+    return *log_;
+  }
   // The log failed or its log dir went offline: Produce and Fetch answer
   // KAFKA_STORAGE_ERROR, maintenance and flushes leave it alone.
   bool offline() const {
@@ -80,11 +86,20 @@ class Partition {
   // waiting fetches (they re-read and see the new state).
   void become_leader(Epoch epoch);
   void become_follower(Epoch epoch);
-  Role role() const { return role_; }
+  Role role() const {
+    on_owner();
+    return role_;
+  }
   // The epoch of the current role (-1 before any), stamped on appended batches.
-  Epoch leader_epoch() const { return leader_epoch_; }
+  Epoch leader_epoch() const {
+    on_owner();
+    return leader_epoch_;
+  }
   // The latest epoch recorded in the log's leader-epoch cache (-1: none yet).
-  Epoch latest_log_epoch() const { return Epoch(log_->leader_epoch_cache().latest_epoch()); }
+  Epoch latest_log_epoch() const {
+    on_owner();
+    return Epoch(log_->leader_epoch_cache().latest_epoch());
+  }
 
   // Appends validated batches (patched in place with offsets), stamped with
   // the leader epoch (0 before any role: one node). Credits waiting fetches.
@@ -94,34 +109,52 @@ class Partition {
 
   // Offsets below it are committed (replicated to the ISR) and visible to
   // consumers. A leader whose ISR is itself moves it to the log end on append.
-  int64_t high_watermark() const;
-  int64_t log_start_offset() const;
-  int64_t log_end_offset() const;
-  int64_t last_stable_offset() const { return log_->last_stable_offset(high_watermark()); }
+  Offset high_watermark() const;
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset last_stable_offset() const {
+    on_owner();
+    return Offset(log_->last_stable_offset(high_watermark().value));
+  }
 
   std::pair<int64_t, int64_t> max_timestamp_and_offset() const;
   // {offset, timestamp} of the first record with timestamp >= ts, if any.
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
 
   // Durability (group commit, see Flusher): offsets below durable_offset() are fdatasync'ed.
-  int64_t durable_offset() const { return log_->recovery_point(); }
-  storage::FlushTicket prepare_flush() const { return log_->prepare_flush(); }
-  void complete_flush(const storage::FlushTicket& t) { log_->complete_flush(t); }
+  Offset durable_offset() const {
+    on_owner();
+    return Offset(log_->recovery_point());
+  }
+  storage::FlushTicket prepare_flush() const {
+    on_owner();
+    return log_->prepare_flush();
+  }
+  void complete_flush(const storage::FlushTicket& t) {
+    on_owner();
+    log_->complete_flush(t);
+  }
   std::weak_ptr<bool> alive_token() const { return alive_; }
   void close();
 
   // Registers a fetch that read this partition and waits for more bytes.
   void add_fetch_waiter(const std::shared_ptr<DelayedFetch>& fetch, const FetchWatch& watch) {
+    on_owner();
     fetch_waiters_.add(fetch, watch);
   }
   size_t fetch_waiters() const { return fetch_waiters_.size(); }
   void set_config(const storage::LogConfig& cfg);
-  const storage::LogConfig& config() const { return config_; }
+  const storage::LogConfig& config() const {
+    on_owner();
+    return config_;
+  }
 
  private:
+  void on_owner() const { owner_.check("Partition"); }
   void set_role(Role role, Epoch epoch);
-  void advance_high_watermark(int64_t hw);
+  void advance_high_watermark(Offset hw);
 
+  ShardAffinity owner_{current_shard()};
   TopicPartition tp_;
   protocol::Uuid topic_id_;
   std::unique_ptr<storage::Log> log_;
@@ -130,7 +163,7 @@ class Partition {
   storage::LogConfig config_;
   Role role_ = Role::kNone;
   Epoch leader_epoch_{-1};
-  int64_t high_watermark_ = 0;
+  Offset high_watermark_{0};
   FetchWaitingRoom fetch_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

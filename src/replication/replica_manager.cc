@@ -53,11 +53,17 @@ std::vector<std::pair<std::string, std::string>> UnopenedPartitions::of_topics(
 
 ReplicaManager::ReplicaManager(ReplicaManagerOptions options, storage::LogManager& logs, Flusher& flusher,
                                const Clock& clock, UnopenedPartitions& unopened)
-    : options_(std::move(options)), logs_(logs), flusher_(flusher), clock_(clock), unopened_(unopened) {}
+    : options_(std::move(options)),
+      owner_(options_.shard),
+      logs_(logs),
+      flusher_(flusher),
+      clock_(clock),
+      unopened_(unopened) {}
 
 ReplicaManager::~ReplicaManager() = default;
 
 void ReplicaManager::apply(cluster::ImagePtr image, const cluster::ImageDelta& delta) {
+  on_owner();
   auto old = image_ ? image_ : std::make_shared<const cluster::MetadataImage>();
   image_ = image;
   if (delta.full) {
@@ -149,6 +155,7 @@ void ReplicaManager::retry_unopened() {
 
 std::vector<std::pair<std::string, std::string>> ReplicaManager::unopened_of(
     const std::vector<std::string>& topics) const {
+  on_owner();
   return unopened_.of_topics(topics, [this](const TopicPartition& tp) { return owns(tp); });
 }
 

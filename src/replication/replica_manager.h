@@ -10,7 +10,8 @@
 // (shared by every shard): Metadata then shows it without a leader, Produce
 // answers KAFKA_STORAGE_ERROR, and it is tried again with every new image.
 //
-// Threads: one ReplicaManager per shard, every method on that shard's thread.
+// Threads: one ReplicaManager per shard (options.shard); every method but
+// set_hooks (before the shard runs) on that shard's thread, which it asserts.
 // UnopenedPartitions is thread-safe.
 #pragma once
 #include <atomic>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/shard_affinity.h"
 #include "base/types.h"
 #include "cluster/metadata_image.h"
 #include "replication/partition.h"
@@ -84,16 +86,24 @@ class ReplicaManager {
   void apply(cluster::ImagePtr image, const cluster::ImageDelta& delta);
 
   Partition* find(const TopicPartition& tp) {
+    on_owner();
     auto it = partitions_.find(tp);
     return it == partitions_.end() ? nullptr : it->second.get();
   }
-  const PartitionMap& partitions() const { return partitions_; }
+  const PartitionMap& partitions() const {
+    on_owner();
+    return partitions_;
+  }
   // Shutdown: the logs were closed (and released) by the caller.
-  void clear() { partitions_.clear(); }
+  void clear() {
+    on_owner();
+    partitions_.clear();
+  }
   // The partitions of `topics` on this shard that failed to open, with why.
   std::vector<std::pair<std::string, std::string>> unopened_of(const std::vector<std::string>& topics) const;
 
  private:
+  void on_owner() const { owner_.check("ReplicaManager"); }
   bool owns(const TopicPartition& tp) const { return options_.owner_of(tp) == options_.shard; }
   void sync_topic(const cluster::MetadataImage& old, const cluster::MetadataImage& image, const std::string& name);
   void open_owned(const cluster::TopicInfo& topic, int32_t partition);
@@ -102,6 +112,7 @@ class ReplicaManager {
   void remove_partition(const TopicPartition& tp);
 
   ReplicaManagerOptions options_;
+  ShardAffinity owner_;  // options_.shard
   storage::LogManager& logs_;
   Flusher& flusher_;
   const Clock& clock_;

@@ -16,9 +16,10 @@
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_registry.h"
+#include "replication/close_partitions.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
-#include "server/local_partition_writer.h"
+#include "server/coordinator_shard.h"
 #include "server/log_maintenance.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
@@ -36,7 +37,7 @@ sig_atomic_t g_dummy = 0;
 
 }  // namespace
 
-Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {}
+Broker::Broker(BrokerSettings settings, Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
 
 Broker::~Broker() {
   // The pid file goes before the lock is released: a pid file without the lock
@@ -117,7 +118,7 @@ std::string Broker::start() {
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     make_replica_manager(*shards_.back());
     coordinators_.push_back(std::make_unique<coordinator::GroupCoordinator>(shards_.back()->io, group_config(settings_),
-                                                                            [] { return now_ms(); }));
+                                                                            [this] { return clock_.now_ms(); }));
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
     coordinator_shards_.push_back(std::make_unique<CoordinatorShard>(*this, *shards_.back()));
     txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
@@ -126,7 +127,7 @@ std::string Broker::start() {
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
   metadata_flush_ = std::make_unique<raft::FlushThread>();
-  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), SystemClock::instance(),
+  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
                                       *metadata_flush_);
   if (!mlog.log) return "cannot open metadata log: " + mlog.error;
   metadata_log_ = std::move(mlog.log);
@@ -147,7 +148,10 @@ std::string Broker::start() {
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
   for (auto& s : shards_) {
     Shard* sp = s.get();
-    s->thread = std::thread([sp] { sp->io.run(); });
+    s->thread = std::thread([sp] {
+      ShardBinding bound(sp->id);  // what shard-owned state checks (base/shard_affinity.h)
+      sp->io.run();
+    });
   }
   // Load metadata and register this broker on shard 0, then wait for every
   // shard to have opened its partitions.
@@ -156,11 +160,7 @@ std::string Broker::start() {
     loaded.set_value(e ? std::string("exception while loading") : std::move(err));
   });
   if (auto err = loaded.get_future().get(); !err.empty()) return "metadata: " + err;
-  for (auto& s : shards_) {
-    std::promise<void> p;
-    asio::post(s->io, [&p] { p.set_value(); });
-    p.get_future().wait();
-  }
+  for (auto& s : shards_) invoke_on_blocking(s->io, [] {});
   // sendfile() has no MSG_NOSIGNAL: a peer gone while its response is sent
   // (its connection's reader may be waiting for a long-poll Fetch to apply,
   // so nobody noticed the EOF) must fail the send, not kill the process.
@@ -308,53 +308,19 @@ void Broker::schedule_checkpoints() {
 
 void Broker::stop() { ::kill(::getpid(), SIGTERM); }
 
-// Every log is sealed and its flush prepared on its shard, then all the
-// fdatasyncs run at once from a pool of threads (the file system commits
-// concurrent syncs together: one by one, 10,000 partitions took minutes to
-// close), then each shard records the results and releases its logs.
+// The shards' services stop touching their logs, then every partition is
+// closed (replication/close_partitions.h: the syncs run in parallel).
 void Broker::close_partitions() {
-  struct Closing {
-    Partition* part;
-    storage::Result<storage::FlushTicket> ticket;
-    storage::Status synced;
-  };
-  std::vector<std::vector<Closing>> per_shard(shards_.size());
-  auto on_each_shard = [this](auto fn) {
-    for (auto& s : shards_) {
-      std::promise<void> p;
-      Shard* sp = s.get();
-      asio::post(sp->io, [sp, &p, &fn] { fn(*sp); p.set_value(); });
-      p.get_future().wait();
-    }
-  };
-  on_each_shard([&](Shard& s) {
-    if (static_cast<size_t>(s.id) < maintenance_.size()) maintenance_[s.id]->stop();
-    txn_timers_[s.id]->cancel();
-    for (auto& [tp, part] : s.partitions()) {
-      per_shard[s.id].push_back({part.get(), part->log().begin_close(), storage::Status::ok()});
-    }
-  });
-  std::vector<Closing*> work;
-  for (auto& v : per_shard)
-    for (auto& c : v)
-      if (c.ticket) work.push_back(&c);
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) work[i]->synced = work[i]->ticket->run();
-  };
-  constexpr size_t kSyncThreads = 32;  // syncs wait on the disk, not the CPU
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < std::min(kSyncThreads, work.size()); ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  on_each_shard([&](Shard& s) {
-    for (auto& c : per_shard[s.id]) {
-      auto st = c.ticket ? c.part->log().end_close(*c.ticket, c.synced) : c.ticket.status();
-      if (!st) spdlog::error("closing {} failed: {}", c.part->tp().to_string(), st.to_string());
-      log_manager_->release(c.part->tp());
-    }
-    s.replicas->clear();
-  });
+  std::vector<replication::ShardReplicas> replicas;
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    invoke_on_blocking(sp->io, [this, sp] {
+      if (static_cast<size_t>(sp->id) < maintenance_.size()) maintenance_[sp->id]->stop();
+      txn_timers_[sp->id]->cancel();
+    });
+    replicas.push_back({&sp->io, sp->replicas.get()});
+  }
+  replication::close_partitions(replicas, *log_manager_);
 }
 
 // Stop accepting, let in-flight requests finish, flush every log, close them
@@ -365,9 +331,7 @@ void Broker::shutdown() {
   auto on_listeners = [this](auto fn) {
     for (size_t i = 0; i < listeners_.size(); ++i) {
       auto* l = listeners_[i].get();
-      std::promise<void> p;
-      asio::post(shards_[i % shards_.size()]->io, [l, &p, &fn] { fn(*l); p.set_value(); });
-      p.get_future().wait();
+      invoke_on_blocking(shards_[i % shards_.size()]->io, [l, &fn] { fn(*l); });
     }
   };
   on_listeners([](net::Listener& l) { l.stop_accepting(); });
@@ -382,9 +346,7 @@ void Broker::shutdown() {
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
   if (checkpoint_timer_) {
-    std::promise<void> p;
-    asio::post(shards_[0]->io, [this, &p] { checkpoint_timer_.reset(); p.set_value(); });
-    p.get_future().wait();
+    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();

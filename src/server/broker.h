@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "cluster/controller.h"
 #include "net/connection.h"
 #include "net/listener.h"
@@ -40,7 +41,8 @@ inline constexpr const char* kPidFile = "samsa.pid";
 
 class Broker {
  public:
-  explicit Broker(BrokerSettings settings);
+  // `clock`: all time the broker and its services read (a ManualClock in tests).
+  explicit Broker(BrokerSettings settings, Clock& clock = SystemClock::instance());
   ~Broker();
 
   // Prepares the data dirs, replays metadata, opens logs and starts serving.
@@ -51,6 +53,7 @@ class Broker {
   void stop();
 
   const BrokerSettings& settings() const { return settings_; }
+  Clock& clock() const { return clock_; }  // any thread
   int32_t node_id() const { return settings_.node_id; }
   const std::string& cluster_id() const { return cluster_id_; }
   int shard_count() const { return static_cast<int>(shards_.size()); }
@@ -63,14 +66,7 @@ class Broker {
   // images the operation published reach the caller's shard before it resumes.
   template <typename T>
   asio::awaitable<T> on_controller(asio::awaitable<T> op) {
-    auto initiate = [this](auto handler, asio::awaitable<T> a) {
-      asio::co_spawn(shards_[0]->io, std::move(a), [handler = std::move(handler)](std::exception_ptr e, T r) mutable {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(ex, [handler = std::move(handler), e, r = std::move(r)]() mutable { std::move(handler)(e, std::move(r)); });
-      });
-    };
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, T)>(initiate, asio::use_awaitable,
-                                                                                            std::move(op));
+    return invoke_on(*shards_[0], [op = std::move(op)]() mutable { return std::move(op); });
   }
   Flusher& flusher(int shard) { return *flushers_[shard]; }
   storage::LogConfig log_config_for(const cluster::TopicInfo& t) const;
@@ -118,9 +114,10 @@ class Broker {
   // Shard 0: replays the metadata log and registers this broker; an error message or "".
   asio::awaitable<std::string> load_metadata();
   asio::awaitable<int64_t> take_producer_id();  // shard 0
-  void close_partitions();  // clean shutdown of every log, syncs in parallel
+  void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
 
   BrokerSettings settings_;
+  Clock& clock_;
   std::string cluster_id_;
   std::vector<std::string> pid_files_;  // removed by the destructor, before the locks go
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -13,6 +13,7 @@
 #include "server/broker.h"
 #include "replication/partition.h"
 #include "replication/replica_manager.h"
+#include "server/coordinator_shard.h"
 #include "server/handlers.h"
 #include "server/log_maintenance.h"
 
@@ -42,7 +43,7 @@ void Broker::make_replica_manager(Shard& s) {
   o.owner_of = [this](const TopicPartition& tp) { return owner_of(tp); };
   o.log_config_for = [this](const cluster::TopicInfo& t) { return log_config_for(t); };
   s.replicas = std::make_unique<replication::ReplicaManager>(std::move(o), *log_manager_, *flushers_[s.id],
-                                                             SystemClock::instance(), unopened_);
+                                                             clock_, unopened_);
   Shard* sp = &s;
   replication::PartitionHooks hooks;
   hooks.opened = [this, sp](Partition& p) {
@@ -67,7 +68,7 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vecto
   std::vector<std::pair<std::string, std::string>> failed;  // topic, partition and reason
   for (auto& s : shards_) {
     Shard* sp = s.get();
-    auto check = run_on(*sp, [sp, &created] { return sp->replicas->unopened_of(created); });
+    auto check = invoke_on(*sp, [sp, &created] { return sp->replicas->unopened_of(created); });
     auto f = co_await std::move(check);
     failed.insert(failed.end(), f.begin(), f.end());
   }

@@ -53,12 +53,4 @@ asio::awaitable<ErrorCode> ensure_internal_topic(RequestContext& ctx, const char
   co_return ErrorCode::NONE;
 }
 
-asio::awaitable<void> run_coro_on(RequestContext& ctx, Shard& target, asio::awaitable<void> coro) {
-  WaitGroup wg(ctx.shard->io.get_executor());
-  wg.add();
-  asio::co_spawn(target.io.get_executor(), std::move(coro),
-                 asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  co_await wg.wait();
-}
-
 }  // namespace samsa::server

@@ -12,7 +12,7 @@
 #include "protocol/messages/fetch.h"
 #include "server/broker.h"
 #include "server/handlers.h"
-#include "server/owner_shards.h"
+#include "server/fan_out.h"
 #include "replication/partition.h"
 #include "server/response_budget.h"
 #include "server/worker_pool.h"
@@ -51,7 +51,7 @@ asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& item
                                       it.read_committed, res.last_stable_offset});
     }
   };
-  auto op = on_owner_shards(ctx, items, read_one);
+  auto op = for_each_partition(*ctx.broker, items, read_one);
   co_await std::move(op);
 }
 

@@ -3,9 +3,9 @@
 //
 // A group lives on the shard that owns its __consumer_offsets partition
 // (coordinator::offsets_partition_for). Handlers run on the connection's shard
-// and reach the group there: plain calls through run_on, long waits (a join
-// waits for the whole rebalance) through call_on, whose completion is posted
-// back. What is written to __consumer_offsets (offset commits, group records)
+// and reach the group there through invoke_on: plain calls as a function,
+// long waits (a join waits for the whole rebalance) as a coroutine there that
+// awaits the group's callback. What is written to __consumer_offsets (offset commits, group records)
 // and its replay at start are the shard's coordinator::GroupService's.
 #include <spdlog/spdlog.h>
 
@@ -29,7 +29,7 @@
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
-#include "server/local_partition_writer.h"
+#include "server/coordinator_shard.h"
 
 namespace samsa::server {
 
@@ -48,23 +48,20 @@ coordinator::GroupConfig group_config(const BrokerSettings& s) {
 
 namespace {
 
-// Runs fn(done) on `target`; fn (or something it hands `done` to) calls done
-// exactly once, on target's thread, maybe much later. The result is posted
-// back to the caller's executor.
+// Awaits a callback-style group operation on the group's shard: `start(done)`
+// hands `done` on (a join waits for the whole rebalance), and it is called
+// once, on this shard, maybe much later. Run through invoke_on.
 template <typename T, typename F>
-asio::awaitable<T> call_on(Shard& target, F fn) {
-  auto initiate = [&target](auto handler, F f) {
-    using H = decltype(handler);
-    auto h = std::make_shared<H>(std::move(handler));
-    asio::post(target.io, [h, f = std::move(f)]() mutable {
-      std::function<void(T)> done = [h](T result) {
-        auto ex = asio::get_associated_executor(*h);
-        asio::post(ex, [h, result = std::move(result)]() mutable { std::move (*h)(std::move(result)); });
-      };
-      f(std::move(done));
-    });
+asio::awaitable<T> until_done(F start) {
+  auto initiate = [](auto handler, F f) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    // Resumed through a post: `done` may be called before `start` returns.
+    f(std::function<void(T)>([h](T result) {
+      auto ex = asio::get_associated_executor(*h);
+      asio::post(ex, [h, result = std::move(result)]() mutable { std::move(*h)(std::move(result)); });
+    }));
   };
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(initiate, asio::use_awaitable, std::move(fn));
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(initiate, asio::use_awaitable, std::move(start));
 }
 
 Placement place(RequestContext& ctx, const std::string& group) { return place(ctx, kOffsetsTopic, group); }
@@ -151,9 +148,11 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
   Broker* broker = ctx.broker;
   int shard = where.shard;
   std::string group = req.group_id;
-  auto op = call_on<coordinator::JoinResult>(broker->shard(shard), [broker, shard, group, p](auto done) {
-    auto& c = broker->group_coordinator(shard);
-    c.get_or_create(group).join(p, c.now(), std::move(done));
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, p] {
+    return until_done<coordinator::JoinResult>([broker, shard, group, p](auto done) {
+      auto& c = broker->group_coordinator(shard);
+      c.get_or_create(group).join(p, c.now(), std::move(done));
+    });
   });
   auto res = co_await std::move(op);
   resp.error_code = to_int(res.error);
@@ -186,24 +185,26 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   for (auto& a : req.assignments) assignments[a.member_id] = a.assignment;
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = call_on<coordinator::SyncResult>(
-      broker->shard(shard), [broker, shard, req = std::move(req), assignments = std::move(assignments)](auto done) {
-        auto& c = broker->group_coordinator(shard);
-        auto* g = c.find(req.group_id);
-        if (!g) {
-          coordinator::SyncResult err;
-          err.error = ErrorCode::UNKNOWN_MEMBER_ID;
-          return done(std::move(err));
-        }
-        // The leader's answer waits for the group metadata record of the completed rebalance.
-        coordinator::SyncCallback reply = std::move(done);
-        if (req.member_id == g->leader())
-          reply = [broker, shard, group = req.group_id, done = std::move(reply)](coordinator::SyncResult res) {
-            broker->coordinator_shard(shard).groups.reply_after_group_record(group, std::move(res), done);
-          };
-        g->sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type, req.protocol_name,
-                assignments, c.now(), std::move(reply));
-      });
+  auto sync = [broker, shard, req = std::move(req), assignments = std::move(assignments)](auto done) {
+    auto& c = broker->group_coordinator(shard);
+    auto* g = c.find(req.group_id);
+    if (!g) {
+      coordinator::SyncResult err;
+      err.error = ErrorCode::UNKNOWN_MEMBER_ID;
+      return done(std::move(err));
+    }
+    // The leader's answer waits for the group metadata record of the completed rebalance.
+    coordinator::SyncCallback reply = std::move(done);
+    if (req.member_id == g->leader())
+      reply = [broker, shard, group = req.group_id, done = std::move(reply)](coordinator::SyncResult res) {
+        broker->coordinator_shard(shard).groups.reply_after_group_record(group, std::move(res), done);
+      };
+    g->sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type, req.protocol_name,
+            assignments, c.now(), std::move(reply));
+  };
+  auto op = invoke_on(broker->shard(shard), [sync = std::move(sync)]() mutable {
+    return until_done<coordinator::SyncResult>(std::move(sync));
+  });
   auto res = co_await std::move(op);
   resp.error_code = to_int(res.error);
   resp.protocol_type = res.protocol_type;
@@ -224,7 +225,7 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::R
   }
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = run_on(broker->shard(shard), [broker, shard, req] {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, req] {
     auto& c = broker->group_coordinator(shard);
     auto* g = c.find(req.group_id);
     if (!g) return ErrorCode::UNKNOWN_MEMBER_ID;
@@ -253,7 +254,7 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   Broker* broker = ctx.broker;
   int shard = where.shard;
   std::string group = req.group_id;
-  auto op = run_on(broker->shard(shard), [broker, shard, group, leaving]() mutable {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, leaving]() mutable {
     auto& c = broker->group_coordinator(shard);
     auto* g = c.find(group);
     for (auto& l : leaving)
@@ -292,7 +293,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   auto image = ctx.shard->image;
   auto cfg = broker.settings().config;
   size_t max_metadata = cfg ? static_cast<size_t>(cfg->offset_metadata_max_bytes()) : 4096;
-  int64_t now = now_ms();
+  int64_t now = broker.clock().now_ms();
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
     for (auto& p : t.partitions) {
@@ -314,8 +315,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
     }
   }
   if (where.error == ErrorCode::NONE) {
-    Shard& target = broker.shard(where.shard);
-    auto op = run_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.commit_offsets(w));
+    auto op = on_coordinator(broker, where.shard, [&w](CoordinatorShard& c) { return c.groups.commit_offsets(w); });
     co_await std::move(op);
   }
   protocol::OffsetCommitResponse resp;
@@ -347,7 +347,7 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
   }
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = run_on(broker->shard(shard), [broker, shard, group] {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group] {
     auto& c = broker->group_coordinator(shard);
     auto* m = c.offsets(group);
     return std::make_pair(m ? *m : coordinator::OffsetMap{}, c.pending_partitions(group));
@@ -453,7 +453,7 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
   protocol::ListGroupsResponse resp;
   Broker* broker = ctx.broker;
   for (int i = 0; i < broker->shard_count(); ++i) {
-    auto op = run_on(broker->shard(i), [broker, i] {
+    auto op = invoke_on(broker->shard(i), [broker, i] {
       std::vector<ListedGroup> out;
       for (auto* g : broker->group_coordinator(i).groups())
         out.push_back({g->id(), g->protocol_type().value_or(""), coordinator::state_name(g->state())});
@@ -488,7 +488,7 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
       continue;
     }
     int shard = where.shard;
-    auto op = run_on(broker->shard(shard), [broker, shard, d]() mutable {
+    auto op = invoke_on(broker->shard(shard), [broker, shard, d]() mutable {
       auto* g = broker->group_coordinator(shard).find(d.group_id);
       if (!g || g->state() == coordinator::GroupState::Dead) {
         d.group_state = "Dead";
@@ -529,8 +529,8 @@ asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protoco
     auto where = place(ctx, id);
     ErrorCode result = where.error;
     if (result == ErrorCode::NONE) {
-      Shard& target = broker.shard(where.shard);
-      auto op = call_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.delete_group(where.tp, id));
+      auto op = on_coordinator(broker, where.shard,
+                               [tp = where.tp, id](CoordinatorShard& c) { return c.groups.delete_group(tp, id); });
       result = co_await std::move(op);
     }
     out.error_code = to_int(result);
@@ -558,8 +558,7 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
     }
   }
   if (w.error == ErrorCode::NONE) {
-    Shard& target = broker.shard(where.shard);
-    auto op = run_coro_on(ctx, target, broker.coordinator_shard(where.shard).groups.delete_offsets(w));
+    auto op = on_coordinator(broker, where.shard, [&w](CoordinatorShard& c) { return c.groups.delete_offsets(w); });
     co_await std::move(op);
   }
   resp.error_code = to_int(w.error);

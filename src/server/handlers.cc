@@ -71,11 +71,6 @@ protocol::ApiVersionsResponse supported_versions() {
 }
 }  // namespace
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::span<const HandlerEntry> handlers() { return kHandlers; }
 
 const HandlerEntry* find_handler(int16_t api_key) {

@@ -64,13 +64,6 @@ asio::awaitable<net::Response> handle_describe_transactions(RequestContext&, pro
 asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protocol::Reader&);
 using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
-// Rebuilds the transactions of a __transaction_state partition just opened on
-// `shard`, then completes those left between prepare and complete.
-void load_txn_partition(Broker& broker, Shard& shard, Partition& part);
-// Aborts timed-out transactions on `shard` every few seconds until the timer is cancelled.
-void schedule_txn_timeouts(Broker& broker, Shard& shard, asio::steady_timer& timer);
-// Rebuilds the committed offsets of a __consumer_offsets partition just opened on `shard`.
-void load_offsets_partition(Broker& broker, Shard& shard, Partition& part);
 
 // The ApiVersions answer to a version this broker does not support: error 35 in
 // the v0 body layout, listing what is supported, so the client can retry lower.

@@ -3,7 +3,7 @@
 #include "protocol/messages/list_offsets.h"
 #include "server/broker.h"
 #include "server/handlers.h"
-#include "server/owner_shards.h"
+#include "server/fan_out.h"
 #include "replication/partition.h"
 
 namespace samsa::server {
@@ -26,9 +26,9 @@ struct Lookup {
 
 void lookup(Partition& p, Lookup& l) {
   if (l.timestamp == kLatest) {
-    l.offset = l.read_committed ? p.last_stable_offset() : p.high_watermark();
+    l.offset = (l.read_committed ? p.last_stable_offset() : p.high_watermark()).value;
   } else if (l.timestamp == kEarliest) {
-    l.offset = p.log_start_offset();
+    l.offset = p.log_start_offset().value;
   } else if (l.timestamp == kMaxTimestamp) {
     auto [ts, off] = p.max_timestamp_and_offset();
     l.found_timestamp = ts;
@@ -42,7 +42,9 @@ void lookup(Partition& p, Lookup& l) {
       l.found_timestamp = r->second;
     }
   }
-  l.leader_epoch = 0;
+  // The partition's current leader epoch (as Kafka answers for its own
+  // replica; -1 while it has no role yet).
+  l.leader_epoch = p.leader_epoch().value;
 }
 }  // namespace
 
@@ -63,7 +65,7 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
     if (p) lookup(*p, l);
     else l.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };
-  auto op = on_owner_shards(ctx, work, apply);
+  auto op = for_each_partition(*ctx.broker, work, apply);
   co_await std::move(op);
   protocol::ListOffsetsResponse resp;
   for (auto& t : req.topics) {

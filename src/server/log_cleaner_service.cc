@@ -57,7 +57,7 @@ void LogCleanerService::schedule(int64_t delay_ms) {
   timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 10)));
   timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_ || running_) return;
-    if (!start_one(now_ms())) schedule(broker_.settings().cleaner_backoff_ms);
+    if (!start_one(broker_.clock().now_ms())) schedule(broker_.settings().cleaner_backoff_ms);
   });
 }
 
@@ -74,7 +74,7 @@ bool LogCleanerService::start_one(int64_t now) {
     auto h = horizons_.find(tp);
     const bool forced = h != horizons_.end() && now >= h->second;
     if (best_forced && !forced) continue;
-    auto task = storage::plan_cleaning(log, manager.cleaner_checkpoint(tp), part->high_watermark(), now, options, forced);
+    auto task = storage::plan_cleaning(log, manager.cleaner_checkpoint(tp), part->high_watermark().value, now, options, forced);
     if (!task) continue;
     if (best && forced == best_forced && task->dirty_ratio <= best->task.dirty_ratio) continue;
     best = std::make_shared<Job>();
@@ -115,7 +115,7 @@ void LogCleanerService::finish(const std::shared_ptr<Job>& job) {
     return;
   }
   const size_t groups = r->groups.size();
-  auto swapped = storage::apply_cleaning(part->log(), *r, job->task.generation, now_ms());
+  auto swapped = storage::apply_cleaning(part->log(), *r, job->task.generation, broker_.clock().now_ms());
   if (!swapped) {
     spdlog::error("swapping cleaned segments of {} failed: {}", tp.to_string(), swapped.status().to_string());
   } else if (static_cast<size_t>(*swapped) == groups) {

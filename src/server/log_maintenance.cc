@@ -48,7 +48,7 @@ void LogMaintenance::schedule_retention() {
   retention_timer_.expires_after(interval(broker_.settings().retention_check_interval_ms));
   retention_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_) return;
-    run_retention(now_ms());
+    run_retention(broker_.clock().now_ms());
     schedule_retention();
   });
 }
@@ -58,7 +58,7 @@ void LogMaintenance::schedule_flush() {
   flush_timer_.expires_after(interval(broker_.settings().flush_scheduler_interval_ms));
   flush_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_) return;
-    run_flush_scheduler(now_ms());
+    run_flush_scheduler(broker_.clock().now_ms());
     schedule_flush();
   });
 }
@@ -72,7 +72,7 @@ int LogMaintenance::run_retention(int64_t now) {
     if (log.closed() || part->offline()) continue;
     log.expire_producers(now, producer_expiry);
     const int64_t before = log.log_start_offset();
-    auto deleted = log.delete_old_segments(now, part->high_watermark());
+    auto deleted = log.delete_old_segments(now, part->high_watermark().value);
     if (!deleted) {
       spdlog::error("retention of {} failed: {}", tp.to_string(), deleted.status().to_string());
       part->check_io_error(deleted.status());

@@ -12,6 +12,7 @@
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
+#include "server/fan_out.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
 #include "replication/partition.h"
@@ -94,9 +95,9 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
 
 // Runs on the shard that owns the partitions: append, then (acks=-1) wait for
 // the group commit to make them durable.
-asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*> items, int16_t acks,
+asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*>& items, int16_t acks,
                                       net::ApplyToken applying) {
-  int64_t now = now_ms();
+  int64_t now = broker.clock().now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
     if (!part) {  // a log that failed to open is offline, as Kafka answers for an offline replica
@@ -182,11 +183,12 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   bool any_on_pool = false;
   for (auto& w : work) {
     if (w.on_pool) any_on_pool = true;
-    else w.check = validate(api_version, w, now_ms());
+    else w.check = validate(api_version, w, broker.clock().now_ms());
   }
   if (any_on_pool) {
-    auto op = WorkerPool::shared().run([&work, api_version] {
-      int64_t now = now_ms();
+    const Clock* clock = &broker.clock();  // thread-safe
+    auto op = WorkerPool::shared().run([&work, api_version, clock] {
+      int64_t now = clock->now_ms();
       for (auto& w : work)
         if (w.on_pool) w.check = validate(api_version, w, now);
       return 0;
@@ -203,19 +205,17 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   }
   work = std::move(valid);
 
-  // Append on the owning shards, all shards in parallel.
-  std::map<int, std::vector<PartitionWork*>> by_shard;
-  for (auto& w : work) by_shard[broker.owner_of(w.tp)].push_back(&w);
-  WaitGroup wg(ctx.shard->io.get_executor());
+  // Append on the owning shards, all shards in parallel. Each shard's copy of
+  // the apply token moves into its append_on_shard, which drops it once its
+  // appends are done (not when its fsync is).
   int16_t acks = req.acks;
-  for (auto& [shard_id, items] : by_shard) {
-    wg.add();
-    Shard& target = broker.shard(shard_id);
-    asio::co_spawn(target.io.get_executor(), append_on_shard(broker, target, items, acks, ctx.applying),
-                   asio::bind_executor(ctx.shard->io.get_executor(), [&wg](std::exception_ptr) { wg.done(); }));
-  }
-  ctx.applying.reset();  // applied once every append_on_shard above has let go of its copy
-  co_await wg.wait();
+  net::ApplyToken token = ctx.applying;
+  auto append = [&broker, acks, applying = std::move(token)](Shard& target, std::vector<PartitionWork*>& items) mutable {
+    return append_on_shard(broker, target, items, acks, std::move(applying));
+  };
+  auto appending = fan_out(broker, work, std::move(append));
+  ctx.applying.reset();  // applied once every append_on_shard has let go of its copy
+  co_await std::move(appending);
 
   for (auto& w : work) {
     auto& pr = resp.responses[w.topic_index].partition_responses[w.partition_index];

@@ -41,6 +41,5 @@ net::Response make_response(const RequestContext& ctx, const Body& body) {
   return out;
 }
 
-int64_t now_ms();
 
 }  // namespace samsa::server

@@ -11,7 +11,7 @@
 #include "protocol/messages/describe_log_dirs.h"
 #include "server/broker.h"
 #include "server/handlers.h"
-#include "server/owner_shards.h"
+#include "server/fan_out.h"
 #include "replication/partition.h"
 #include "storage/log_manager.h"
 
@@ -31,11 +31,11 @@ struct Deletion {
 
 // On the owner shard.
 void delete_records(Partition& p, Deletion& d) {
-  const int64_t hw = p.high_watermark();
+  const int64_t hw = p.high_watermark().value;
   int64_t target = d.offset == kHighWatermark ? hw : d.offset;
   if (target < 0 || target > hw) {
     d.error = ErrorCode::OFFSET_OUT_OF_RANGE;
-    d.low_watermark = p.log_start_offset();
+    d.low_watermark = p.log_start_offset().value;
     return;
   }
   auto& log = p.log();
@@ -45,7 +45,7 @@ void delete_records(Partition& p, Deletion& d) {
   }
   auto st = log.maybe_increment_log_start_offset(target, hw);
   d.error = st ? ErrorCode::NONE : ErrorCode::OFFSET_OUT_OF_RANGE;
-  d.low_watermark = p.log_start_offset();
+  d.low_watermark = p.log_start_offset().value;
 }
 
 struct SizeQuery {
@@ -75,7 +75,7 @@ asio::awaitable<net::Response> handle_delete_records(RequestContext& ctx, protoc
     if (p) delete_records(*p, d);
     else d.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };
-  auto op = on_owner_shards(ctx, work, apply);
+  auto op = for_each_partition(*ctx.broker, work, apply);
   co_await std::move(op);
   protocol::DeleteRecordsResponse resp;
   for (auto& t : req.topics) {
@@ -113,7 +113,7 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
     q.found = true;
     q.size = static_cast<int64_t>(p->log().size_bytes());
   };
-  auto op = on_owner_shards(ctx, work, measure);
+  auto op = for_each_partition(*ctx.broker, work, measure);
   co_await std::move(op);
 
   protocol::DescribeLogDirsResponse resp;

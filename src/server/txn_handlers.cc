@@ -23,8 +23,8 @@
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
-#include "server/local_partition_writer.h"
-#include "server/owner_shards.h"
+#include "server/coordinator_shard.h"
+#include "server/fan_out.h"
 #include "replication/partition.h"
 
 namespace samsa::server {
@@ -79,13 +79,13 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
   coordinator::InitProducerResult result;
   result.error = p.error;
   if (p.error == ErrorCode::NONE) {
-    Shard& target = ctx.broker->shard(p.where.shard);
     int64_t expected_pid = ctx.api_version >= 3 ? req.producer_id : -1;
     int16_t expected_epoch = ctx.api_version >= 3 ? req.producer_epoch : -1;
-    auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
-    auto op = call_coro_on(ctx, target,
-                           txns.init_producer(p.where.tp, *req.transactional_id, req.transaction_timeout_ms,
-                                              expected_pid, expected_epoch));
+    auto op = on_coordinator(*ctx.broker, p.where.shard,
+                             [tp = p.where.tp, id = *req.transactional_id, timeout = req.transaction_timeout_ms,
+                              expected_pid, expected_epoch](CoordinatorShard& c) {
+                               return c.txns.init_producer(tp, id, timeout, expected_pid, expected_epoch);
+                             });
     result = co_await std::move(op);
   }
   resp.error_code = to_int(result.error);
@@ -120,11 +120,11 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx,
     auto p = co_await std::move(placed);
     result.error = p.error;
     if (p.error == ErrorCode::NONE) {
-      Shard& target = ctx.broker->shard(p.where.shard);
-      auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
-      auto op = call_coro_on(ctx, target,
-                             txns.add_partitions(p.where.tp, req.transactional_id, req.producer_id,
-                                                 req.producer_epoch, parts));
+      auto op = on_coordinator(*ctx.broker, p.where.shard,
+                               [tp = p.where.tp, id = req.transactional_id, pid = req.producer_id,
+                                epoch = req.producer_epoch, parts](CoordinatorShard& c) {
+                                 return c.txns.add_partitions(tp, id, pid, epoch, parts);
+                               });
       result.error = co_await std::move(op);
     }
   }
@@ -163,12 +163,12 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
     auto p = co_await std::move(placed);
     result.error = p.error;
     if (p.error == ErrorCode::NONE) {
-      Shard& target = ctx.broker->shard(p.where.shard);
       std::vector<coordinator::TxnPartition> parts{{group.tp.topic, group.tp.partition}};
-      auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
-      auto op = call_coro_on(ctx, target,
-                             txns.add_partitions(p.where.tp, req.transactional_id, req.producer_id,
-                                                 req.producer_epoch, parts));
+      auto op = on_coordinator(*ctx.broker, p.where.shard,
+                               [tp = p.where.tp, id = req.transactional_id, pid = req.producer_id,
+                                epoch = req.producer_epoch, parts](CoordinatorShard& c) {
+                                 return c.txns.add_partitions(tp, id, pid, epoch, parts);
+                               });
       result.error = co_await std::move(op);
     }
   }
@@ -185,11 +185,11 @@ asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Rea
   auto p = co_await std::move(placed);
   ErrorCode result = p.error;
   if (p.error == ErrorCode::NONE) {
-    Shard& target = ctx.broker->shard(p.where.shard);
-    auto& txns = ctx.broker->coordinator_shard(p.where.shard).txns;
-    auto op = call_coro_on(ctx, target,
-                           txns.end(p.where.tp, req.transactional_id, req.producer_id, req.producer_epoch,
-                                    req.committed));
+    auto op = on_coordinator(*ctx.broker, p.where.shard,
+                             [tp = p.where.tp, id = req.transactional_id, pid = req.producer_id,
+                              epoch = req.producer_epoch, commit = req.committed](CoordinatorShard& c) {
+                               return c.txns.end(tp, id, pid, epoch, commit);
+                             });
     result = co_await std::move(op);
   }
   resp.error_code = to_int(result);
@@ -243,7 +243,7 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
   w.instance_id = req.group_instance_id;
   w.tp = where.tp;
   auto& items = w.items;
-  int64_t now = now_ms();
+  int64_t now = ctx.broker->clock().now_ms();
   for (auto& t : req.topics) {
     for (auto& p : t.partitions) {
       coordinator::OffsetCommitItem i;
@@ -257,8 +257,7 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
     }
   }
   if (result == ErrorCode::NONE && !items.empty()) {
-    Shard& target = ctx.broker->shard(where.shard);
-    auto op = call_coro_on(ctx, target, ctx.broker->coordinator_shard(where.shard).groups.commit_txn_offsets(w));
+    auto op = on_coordinator(*ctx.broker, where.shard, [&w](CoordinatorShard& c) { return c.groups.commit_txn_offsets(w); });
     result = co_await std::move(op);
   }
   protocol::TxnOffsetCommitResponse resp;
@@ -304,7 +303,7 @@ asio::awaitable<net::Response> handle_describe_producers(RequestContext& ctx, pr
       ps.current_txn_start_offset = e.current_txn_first_offset;
     }
   };
-  auto op = on_owner_shards(ctx, items, read);
+  auto op = for_each_partition(*ctx.broker, items, read);
   co_await std::move(op);
   Out resp;
   size_t at = 0;
@@ -328,7 +327,7 @@ asio::awaitable<std::vector<TxnMetadata>> all_transactions(RequestContext& ctx) 
   std::vector<TxnMetadata> out;
   for (int i = 0; i < ctx.broker->shard_count(); ++i) {
     Broker* b = ctx.broker;
-    auto op = run_on(b->shard(i), [b, i] {
+    auto op = invoke_on(b->shard(i), [b, i] {
       std::vector<TxnMetadata> v;
       for (auto& [id, m] : b->txn_coordinator(i).all()) v.push_back(m);
       return v;

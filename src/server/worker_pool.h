@@ -36,7 +36,7 @@ class WorkerPool {
   // worker and resumes the calling coroutine on its own executor with the
   // result; an exception thrown by fn is rethrown in the caller.
   //
-  // As with run_on (shard.h), GCC 12 mishandles a capturing lambda in the
+  // As with invoke_on (base/invoke_on.h), GCC 12 mishandles a capturing lambda in the
   // same expression as co_await: write `auto op = pool.run(...); co_await std::move(op);`.
   template <typename F>
   asio::awaitable<std::invoke_result_t<F>> run(F fn) {

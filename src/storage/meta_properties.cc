@@ -1,8 +1,8 @@
 #include "storage/meta_properties.h"
 
-#include <random>
 #include <sstream>
 
+#include "base/random.h"
 #include "protocol/wire.h"
 
 namespace samsa::storage {
@@ -49,16 +49,9 @@ std::string to_string(const MetaProperties& p) {
 }
 
 std::string random_cluster_id() {
-  std::random_device rd;
-  std::string out;
-  do {
-    protocol::Uuid id;
-    for (auto& x : id) x = static_cast<uint8_t>(rd());
-    id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x40);  // version 4
-    id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);  // IETF variant
-    out = protocol::to_base64url(id);
-  } while (out[0] == '-');
-  return out;
+  // A version 4 UUID whose text does not start with '-' (base/random.h).
+  protocol::Uuid id = random_uuid(unique_ids());
+  return protocol::to_base64url(id);
 }
 
 bool valid_cluster_id(const std::string& id) {

@@ -1,7 +1,6 @@
 #include "storage/topic_partition.h"
 
-#include <random>
-
+#include "base/random.h"
 #include "storage/log_format.h"
 
 namespace samsa::storage {
@@ -19,10 +18,10 @@ bool is_hex(std::string_view s) {
 }
 
 std::string random_hex_id() {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
+  Random& rng = unique_ids();  // a directory name: must not meet one an earlier run left
   static const char kDigits[] = "0123456789abcdef";
   std::string id(32, '0');
-  for (auto& c : id) c = kDigits[rng() & 15];
+  for (auto& c : id) c = kDigits[rng.next_u64() & 15];
   return id;
 }
 

@@ -6,6 +6,7 @@
 #include <concepts>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <type_traits>
 #include <unordered_set>
 #include <vector>
@@ -151,6 +152,22 @@ TEST(BaseTypes, ArithmeticComparisonHashAndFormat) {
   std::ostringstream os;
   os << PartitionId{9};
   EXPECT_EQ(os.str(), "9");
+}
+
+}  // namespace
+}  // namespace samsa
+
+namespace samsa {
+namespace {
+
+// Ids that outlive the process come from system entropy even when SAMSA_SEED
+// replays a run: two seeds (or two threads' generators) never agree by design.
+TEST(UniqueIds, SeedsAndPerThreadGeneratorsDiffer) {
+  EXPECT_NE(unique_seed(), unique_seed());
+  uint64_t here = unique_ids().next_u64();
+  uint64_t there = 0;
+  std::thread([&there] { there = unique_ids().next_u64(); }).join();
+  EXPECT_NE(here, there);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include "base/clock.h"
 #include "coordinator/group_service.h"
-#include "coordinator/log_replay.h"
+#include "replication/log_replay.h"
 #include "coordinator/placement.h"
 #include "coordinator/txn_service.h"
 #include "protocol/batch_header.h"
@@ -402,7 +402,7 @@ TEST(CoordinatorLogReplay, ReadsEveryBatchThroughTheEnvAndReportsReadErrors) {
     ASSERT_EQ((*log)->append(b, 0, kNow, false).error, ErrorCode::NONE);
   }
   std::vector<int64_t> bases;
-  EXPECT_EQ(for_each_batch(**log, [&](std::span<const uint8_t> b) {
+  EXPECT_EQ(replication::for_each_batch(**log, [&](std::span<const uint8_t> b) {
               bases.push_back(protocol::BatchHeader::parse(b.data()).base_offset);
             }),
             ErrorCode::NONE);
@@ -410,7 +410,7 @@ TEST(CoordinatorLogReplay, ReadsEveryBatchThroughTheEnvAndReportsReadErrors) {
 
   env.fail_next(storage::FaultInjectionEnv::kOpRead, EIO, 100);
   size_t seen = 0;
-  EXPECT_EQ(for_each_batch(**log, [&](std::span<const uint8_t>) { ++seen; }), ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(replication::for_each_batch(**log, [&](std::span<const uint8_t>) { ++seen; }), ErrorCode::KAFKA_STORAGE_ERROR);
   EXPECT_EQ(seen, 0u);
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "base/shard_affinity.h"
 #include "replication/flusher.h"
 #include "replication/open_partition.h"
 #include "replication/partition.h"
@@ -50,8 +51,8 @@ class ReplicationPartition : public ::testing::Test {
 TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt) {
   auto p = open({"t", 0});
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->high_watermark(), 0);
-  EXPECT_EQ(p->log_end_offset(), 0);
+  EXPECT_EQ(p->high_watermark(), Offset(0));
+  EXPECT_EQ(p->log_end_offset(), Offset(0));
   p->become_leader(Epoch(0));
   auto b = make_batch(3);
   const size_t size = b.size();
@@ -59,9 +60,9 @@ TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt
   ASSERT_EQ(out.error, ErrorCode::NONE);
   EXPECT_EQ(out.base_offset, 0);
   EXPECT_EQ(out.last_offset, 2);
-  EXPECT_EQ(p->log_end_offset(), 3);
-  EXPECT_EQ(p->high_watermark(), 3);
-  EXPECT_EQ(p->last_stable_offset(), 3);
+  EXPECT_EQ(p->log_end_offset(), Offset(3));
+  EXPECT_EQ(p->high_watermark(), Offset(3));
+  EXPECT_EQ(p->last_stable_offset(), Offset(3));
 
   auto rd = p->read(0, 1 << 20, true);
   ASSERT_EQ(rd.error, ErrorCode::NONE);
@@ -99,8 +100,8 @@ TEST_F(ReplicationPartition, LeaderEpochIsStampedAndKeptInTheLeaderEpochCache) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->latest_log_epoch(), Epoch(3));
   EXPECT_EQ(again->log().leader_epoch_cache().entries(), want);
-  EXPECT_EQ(again->high_watermark(), 3);
-  EXPECT_EQ(again->log_end_offset(), 3);
+  EXPECT_EQ(again->high_watermark(), Offset(3));
+  EXPECT_EQ(again->log_end_offset(), Offset(3));
   close(again);
 }
 
@@ -137,6 +138,30 @@ TEST_F(ReplicationPartition, AppendCreditsOnlyTheFetchesWaitingOnThatPartition) 
   close(b);
 }
 
+using ReplicationPartitionDeathTest = ReplicationPartition;
+
+// A partition belongs to the shard whose thread built it (here: the test's
+// thread, of no shard); any other shard touching it aborts.
+TEST_F(ReplicationPartitionDeathTest, IsTouchedOnlyFromItsShard) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->high_watermark(), Offset(0));  // its own thread
+  EXPECT_DEATH(
+      {
+        ShardBinding other(1);
+        (void)p->high_watermark();
+      },
+      "Partition may run only on a thread of no shard .* not on shard 1");
+  EXPECT_DEATH(
+      {
+        ShardBinding other(2);
+        auto b = make_batch(1);
+        (void)p->append(b, 0);
+      },
+      "Partition may run only on a thread of no shard .* not on shard 2");
+  close(p);
+}
+
 class ReplicationReplicaManager : public ReplicationPartition {
  protected:
   std::shared_ptr<cluster::MetadataImage> image_with(const std::string& topic, int partitions, int32_t leader) {
@@ -158,6 +183,7 @@ class ReplicationReplicaManager : public ReplicationPartition {
 };
 
 TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
+  ShardBinding on_shard_0(0);  // this thread plays shard 0, which the manager (o.shard) asserts
   asio::io_context io;
   Flusher flusher(io);
   UnopenedPartitions unopened;

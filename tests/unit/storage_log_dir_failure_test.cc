@@ -139,7 +139,7 @@ TEST_F(StorageLogDirFailure, FailedCheckpointWriteTakesTheDirOffline) {
 
 TEST_F(StorageLogDirFailure, FullDiskRefusesTheAppendAndResumesWhenSpaceIsBack) {
   ASSERT_EQ(append(*a_), ErrorCode::NONE);
-  const int64_t end = a_->log_end_offset();
+  const Offset end = a_->log_end_offset();
   // Every write fails for a while, also the rolls the appends would start.
   env_.fail_next(FaultInjectionEnv::kOpWrite, ENOSPC, 50);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(append(*a_), ErrorCode::KAFKA_STORAGE_ERROR);
@@ -158,8 +158,8 @@ TEST_F(StorageLogDirFailure, FullDiskRefusesTheAppendAndResumesWhenSpaceIsBack) 
     EXPECT_EQ(h.base_offset, next) << "offsets stay dense across the refused appends";
     next = h.last_offset() + 1;
   }
-  EXPECT_EQ(next, a_->log_end_offset());
-  EXPECT_EQ(next, end + 30 * 2);
+  EXPECT_EQ(Offset(next), a_->log_end_offset());
+  EXPECT_EQ(Offset(next), end + 30 * 2);
 }
 
 TEST_F(StorageLogDirFailure, FullDiskWhileWritingAnIndexEntryCutsTheBatchBack) {
@@ -170,7 +170,7 @@ TEST_F(StorageLogDirFailure, FullDiskWhileWritingAnIndexEntryCutsTheBatchBack) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(append(*a_), ErrorCode::NONE);
   auto big = make_batch(40, kNow, 200);  // > 4096 bytes since the last entry
   ASSERT_EQ(a_->append(big, kNow).error, ErrorCode::NONE);
-  const int64_t end = a_->log_end_offset();
+  const Offset end = a_->log_end_offset();
   const uint64_t size = a_->log().size_bytes();
   env_.fail_next(FaultInjectionEnv::kOpWrite, ENOSPC, 1, ".index");
   auto b = make_batch(2);

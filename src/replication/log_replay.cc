@@ -1,4 +1,4 @@
-#include "coordinator/log_replay.h"
+#include "replication/log_replay.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 #include "protocol/record_batch.h"
 #include "storage/log.h"
 
-namespace samsa::coordinator {
+namespace samsa::replication {
 
 ErrorCode for_each_batch(const storage::Log& log, const BatchFn& fn) {
   int64_t offset = log.log_start_offset();
@@ -41,4 +41,4 @@ ErrorCode for_each_batch(const storage::Log& log, const BatchFn& fn) {
   return ErrorCode::NONE;
 }
 
-}  // namespace samsa::coordinator
+}  // namespace samsa::replication

@@ -1,0 +1,39 @@
+#include "replication/local_partition_writer.h"
+
+#include "base/invoke_on.h"
+#include "replication/flusher.h"
+#include "replication/log_replay.h"
+#include "replication/partition.h"
+#include "replication/replica_manager.h"
+
+namespace samsa::replication {
+
+bool LocalPartitionWriter::hosts(const storage::TopicPartition& tp) const { return replicas_.find(tp) != nullptr; }
+
+asio::awaitable<ErrorCode> LocalPartitionWriter::append(const storage::TopicPartition& tp, std::span<uint8_t> batch) {
+  auto* part = replicas_.find(tp);
+  if (!part) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  auto out = part->append(batch, clock_.now_ms());
+  if (out.error != ErrorCode::NONE) co_return out.error;
+  auto wait = flusher_.wait_durable(*part, out.last_offset);
+  co_return co_await std::move(wait);
+}
+
+ErrorCode LocalPartitionWriter::replay(const storage::TopicPartition& tp, const BatchFn& fn) {
+  auto* part = replicas_.find(tp);
+  if (!part) return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (part->offline()) return ErrorCode::KAFKA_STORAGE_ERROR;
+  return for_each_batch(part->log(), fn);
+}
+
+asio::awaitable<void> LocalPartitionWriter::write_markers(std::vector<MarkerWrite>& items, MarkerSpec spec) {
+  const ShardRoutes* routes = &routes_;
+  MarkerSpec what = spec;  // a local: GCC 12 mishandles lambdas capturing coroutine parameters
+  auto op = fan_out(
+      items, routes->shard_count(), [routes](const MarkerWrite& w) { return routes->owner_of(w.tp); },
+      [routes](int shard) -> asio::io_context& { return routes->io_of(shard); },
+      [routes, what](int shard, std::vector<MarkerWrite*>& list) { return routes->write_markers_on(shard, list, what); });
+  co_await std::move(op);
+}
+
+}  // namespace samsa::replication
