@@ -105,6 +105,7 @@ class RaftCore {
     int64_t last_fetch_ms = -1;
     bool begin_acked = false;
     int64_t begin_sent_ms = -1;
+    Offset hw_sent{-1};  // the high watermark it was last told
   };
   struct ParkedFetch {
     Message request;

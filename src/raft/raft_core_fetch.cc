@@ -59,11 +59,15 @@ void RaftCore::on_fetch_request(const Message& m, const FetchRequest& req) {
 
 void RaftCore::answer_fetch(const Message& m, const FetchRequest& req, bool may_park) {
   std::vector<LogEntry> records = log_.read(req.fetch_offset, cfg_.fetch_max_entries, cfg_.fetch_max_bytes);
-  if (records.empty() && may_park && req.max_wait_ms > 0) {
+  auto replica = replicas_.find(m.from);
+  Offset hw = hw_.value_or(Offset(-1));
+  bool news = replica == replicas_.end() || replica->second.hw_sent != hw;
+  if (records.empty() && !news && may_park && req.max_wait_ms > 0) {
     // Nothing new: hold the fetch until data, a new high watermark, or max wait.
     parked_[m.from] = ParkedFetch{m, now_ + std::min(req.max_wait_ms, cfg_.fetch_max_wait_ms)};
     return;
   }
+  if (replica != replicas_.end()) replica->second.hw_sent = hw;
   FetchResponse resp = fetch_error(ErrorCode::NONE);
   resp.records = std::move(records);
   respond(m, std::move(resp));
