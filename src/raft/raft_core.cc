@@ -291,9 +291,12 @@ void RaftCore::on_vote_response(const Message& m, const VoteResponse& resp) {
   if (it == vote_requests_.end() || it->second != m.correlation_id) return;  // stale or duplicated
   if (resp.pre_vote != (role_ == Role::kProspective) || resp.leader_epoch < epoch_) return;
   vote_requests_.erase(it);
-  if (role_ == Role::kProspective && resp.leader_id && *resp.leader_id != cfg_.local_id)
-    return become_follower(*resp.leader_id, epoch_);  // a leader lives: follow it instead of standing
-  count_vote(m.from, resp.vote_granted && resp.error == ErrorCode::NONE);
+  bool granted = resp.vote_granted && resp.error == ErrorCode::NONE;
+  // Refused by a voter that follows a live leader: follow it instead of
+  // standing. (A grant may name a leader too: one that resigned.)
+  if (role_ == Role::kProspective && !granted && resp.leader_id && *resp.leader_id != cfg_.local_id)
+    return become_follower(*resp.leader_id, epoch_);
+  count_vote(m.from, granted);
 }
 
 void RaftCore::count_vote(NodeId from, bool granted) {
@@ -341,7 +344,10 @@ void RaftCore::on_end_epoch(const Message& m, const EndQuorumEpochRequest& req) 
     size_t pos = req.preferred_successors.size();
     for (size_t i = 0; i < req.preferred_successors.size(); ++i)
       if (req.preferred_successors[i] == cfg_.local_id) pos = i;
-    int64_t wait = pos == 0 ? 0 : election_backoff(static_cast<int>(std::min<size_t>(pos, 20)));
+    // The first successor stands at once; the k-th waits between half and all
+    // of retry_backoff * 2^k (capped), so that it does not compete with the first.
+    int64_t cap = std::min(cfg_.retry_backoff_ms << std::min<size_t>(pos, 20), cfg_.election_backoff_max_ms);
+    int64_t wait = pos == 0 ? 0 : cap / 2 + rng_.uniform(0, cap - cap / 2);
     leader_resigned_ = true;
     if (role_ == Role::kFollower) fetch_deadline_ = std::min(fetch_deadline_, now_ + wait);
     else election_deadline_ = std::min(election_deadline_, now_ + wait);
