@@ -40,6 +40,7 @@ struct SimParams {
   int64_t max_sync_ms = 10;
   int64_t chaos_ms = 8000;
   int64_t liveness_bound_ms = 30000;  // after the faults stop
+  bool storm = false;
 };
 
 class Simulation {
@@ -54,6 +55,9 @@ class Simulation {
     p_.max_delay_ms = rng_.uniform(1, 60);
     p_.max_sync_ms = rng_.uniform(0, 20);
     p_.chaos_ms = rng_.uniform(3000, 12000);
+    // A third of the schedules are storms: faults every few hundred ms, most
+    // of them aimed at whoever leads.
+    p_.storm = rng_.uniform(0, 2) == 0;
     for (int i = 0; i < p_.voters; ++i) cfg_.voters.push_back(NodeId(i + 1));
     for (int i = 0; i < p_.voters + p_.observers; ++i) {
       auto n = std::make_unique<Node>();
@@ -85,7 +89,7 @@ class Simulation {
       now_ = std::max(now_, next);
       if (now_ >= next_fault && healed_at == kNever) {
         inject_fault();
-        next_fault = now_ + rng_.uniform(100, 2000);
+        next_fault = now_ + (p_.storm ? rng_.uniform(20, 600) : rng_.uniform(100, 2000));
       } else if (now_ >= next_fault) {
         next_fault = kNever;
       }
@@ -255,6 +259,16 @@ class Simulation {
     ++stats_.faults;
     size_t i = static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(nodes_.size()) - 1));
     Node& n = *nodes_[i];
+    if (p_.storm && rng_.uniform(0, 1) == 0) {
+      // Crash the leader, often right after it appended entries nobody has yet.
+      for (size_t j = 0; j < nodes_.size(); ++j)
+        if (nodes_[j]->core && nodes_[j]->core->role() == Role::kLeader) {
+          if (rng_.uniform(0, 1)) propose(kNever);
+          stop(j, true);
+          nodes_[j]->restart_at = now_ + rng_.uniform(10, 1500);
+          return;
+        }
+    }
     switch (rng_.uniform(0, 6)) {
       case 0:
       case 1:  // crash, losing unsynced entries; restarts later
