@@ -53,7 +53,8 @@ class Simulation {
     p_.loss = static_cast<double>(rng_.uniform(0, 20)) / 100;
     p_.duplicate = static_cast<double>(rng_.uniform(0, 10)) / 100;
     p_.max_delay_ms = rng_.uniform(1, 60);
-    p_.max_sync_ms = rng_.uniform(0, 20);
+    // Some disks are slow to sync: a wide window in which a crash loses data.
+    p_.max_sync_ms = rng_.uniform(0, 3) == 0 ? rng_.uniform(50, 400) : rng_.uniform(0, 20);
     p_.chaos_ms = rng_.uniform(3000, 12000);
     // A third of the schedules are storms: faults every few hundred ms, most
     // of them aimed at whoever leads.
@@ -268,6 +269,12 @@ class Simulation {
           nodes_[j]->restart_at = now_ + rng_.uniform(10, 1500);
           return;
         }
+    }
+    if (rng_.uniform(0, 9) == 0) {
+      // A power cut of the whole cluster: every node loses its unsynced writes.
+      for (size_t j = 0; j < nodes_.size(); ++j) stop(j, true);
+      trace("power cut");
+      return;
     }
     switch (rng_.uniform(0, 6)) {
       case 0:
