@@ -97,6 +97,18 @@ class RaftCore {
   NodeId local_id() const { return cfg_.local_id; }
   // The next time tick() has something to do (a driver may sleep until then).
   int64_t next_deadline() const;
+  // Committed batches from `from` (below the high watermark), for the state
+  // machine above: it applies them in order, skipping control batches.
+  std::vector<LogEntry> read_committed(Offset from, size_t max_entries) const;
+
+  // The leader's view of each replica, for DescribeQuorum (empty unless leader).
+  struct ReplicaInfo {
+    NodeId id;
+    bool voter = false;
+    Offset log_end_offset{-1};  // its last fetch offset; the leader's own end for itself
+    int64_t last_fetch_ms = -1;
+  };
+  std::vector<ReplicaInfo> replica_states() const;
   QuorumStateData quorum_state() const;
 
  private:

@@ -128,6 +128,24 @@ ProposeResult RaftCore::propose(protocol::Bytes data, int32_t records, int64_t n
   return {ErrorCode::NONE, base, base + (records - 1), epoch_};
 }
 
+std::vector<LogEntry> RaftCore::read_committed(Offset from, size_t max_entries) const {
+  std::vector<LogEntry> out;
+  if (!hw_ || from >= *hw_) return out;
+  out = log_.read(from, max_entries, cfg_.fetch_max_bytes);
+  while (!out.empty() && out.back().end() > *hw_) out.pop_back();
+  return out;
+}
+
+std::vector<RaftCore::ReplicaInfo> RaftCore::replica_states() const {
+  std::vector<ReplicaInfo> out;
+  if (role_ != Role::kLeader) return out;
+  out.push_back(ReplicaInfo{cfg_.local_id, is_voter(), log_.end_offset(), now_});
+  for (NodeId v : cfg_.voters)
+    if (v != cfg_.local_id && !replicas_.count(v)) out.push_back(ReplicaInfo{v, true, Offset(-1), -1});
+  for (auto& [id, r] : replicas_) out.push_back(ReplicaInfo{id, is_voter(id), r.acked, r.last_fetch_ms});
+  return out;
+}
+
 // ---- follower / observer side ----
 
 void RaftCore::maybe_send_fetch() {

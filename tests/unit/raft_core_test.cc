@@ -39,6 +39,14 @@ TEST(RaftCore, SingleVoterElectsItselfAndCommitsOnSync) {
   n.core->on_log_synced(2003);
   n.step();
   EXPECT_EQ(n.out.high_watermark, Offset(4));
+  auto committed = n.core->read_committed(Offset(0), 10);
+  ASSERT_EQ(committed.size(), 2u);
+  EXPECT_TRUE(committed[0].control);
+  EXPECT_EQ(committed[1].data, bytes("a"));
+  EXPECT_TRUE(n.core->read_committed(Offset(4), 10).empty());
+  auto replicas = n.core->replica_states();
+  ASSERT_EQ(replicas.size(), 1u);
+  EXPECT_EQ(replicas[0].log_end_offset, Offset(4));
 }
 
 TEST(RaftCore, ThreeVotersElectOneLeaderThroughPreVote) {
