@@ -319,15 +319,10 @@ void RaftCore::on_begin_epoch(const Message& m, const BeginQuorumEpochRequest& r
   if (!is_voter(req.leader_id) || req.leader_id != m.from)
     return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
   if (req.leader_epoch < epoch_) return respond(m, QuorumEpochResponse{ErrorCode::FENCED_LEADER_EPOCH, leader_, epoch_});
-  if (req.leader_epoch == epoch_ && leader_ && *leader_ != req.leader_id) {
-    // Two leaders in one epoch cannot happen while the vote rules hold.
-    fail("two leaders announced for one epoch");
-    return;
-  }
-  if (req.leader_epoch == epoch_ && (role_ == Role::kLeader || role_ == Role::kResigned)) {
-    fail("another node announced itself leader of this node's epoch");
-    return;
-  }
+  // Two leaders in one epoch cannot happen while the vote rules hold; a
+  // request claiming it is refused and changes nothing here.
+  if (req.leader_epoch == epoch_ && ((leader_ && *leader_ != req.leader_id) || role_ == Role::kLeader))
+    return respond(m, QuorumEpochResponse{ErrorCode::INVALID_REQUEST, leader().leader, epoch_});
   if (!(role_ == Role::kFollower && leader_ == req.leader_id && epoch_ == req.leader_epoch))
     become_follower(req.leader_id, req.leader_epoch);
   respond(m, QuorumEpochResponse{ErrorCode::NONE, leader_, epoch_});

@@ -238,5 +238,47 @@ TEST(RaftCore, DivergingFollowerTruncatesToTheLeadersEpochEnd) {
   EXPECT_EQ(data->records[0].epoch, Epoch(3));
 }
 
+
+TEST(RaftCore, AConflictingLeaderClaimIsRefusedAndChangesNothing) {
+  Cluster c(3);
+  int leader = c.elect_leader();
+  ASSERT_NE(leader, -1);
+  int other = leader == 1 ? 2 : 1;
+  Epoch e = c.n(leader).core->epoch();
+  // `other` claims the same epoch: the leader and the third node refuse it.
+  for (int to = 1; to <= 3; ++to) {
+    if (to == other) continue;
+    TestNode& n = c.n(to);
+    n.core->handle(msg(other, to, BeginQuorumEpochRequest{NodeId(other), e}), c.now);
+    n.step();
+    auto* r = find_sent<QuorumEpochResponse>(n.out, other);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, ErrorCode::INVALID_REQUEST);
+    EXPECT_EQ(n.core->leader().leader, NodeId(leader));
+    EXPECT_FALSE(n.core->failed());
+  }
+}
+
+TEST(RaftCore, LeaderChangesAreNotifiedOnceAndTimeNeverGoesBack) {
+  TestNode n(1, 3);
+  n.core->handle(msg(2, 1, BeginQuorumEpochRequest{NodeId(2), Epoch(4)}), 100);
+  n.step();
+  ASSERT_TRUE(n.out.leader);
+  EXPECT_EQ(*n.out.leader, (LeaderAndEpoch{NodeId(2), Epoch(4)}));
+  n.core->handle(msg(2, 1, BeginQuorumEpochRequest{NodeId(2), Epoch(4)}), 101);  // a duplicate
+  n.step();
+  EXPECT_FALSE(n.out.leader);
+  EXPECT_FALSE(n.out.persist);
+  // A clock reading from the past counts as no time passing: no timeout fires.
+  n.core->tick(50);
+  n.step();
+  EXPECT_EQ(n.core->role(), Role::kFollower);
+  n.core->tick(100 + 2000);  // controller.quorum.fetch.timeout.ms without a word from the leader
+  n.step();
+  EXPECT_EQ(n.core->role(), Role::kProspective);
+  ASSERT_TRUE(n.out.leader);
+  EXPECT_EQ(*n.out.leader, (LeaderAndEpoch{std::nullopt, Epoch(4)}));
+}
+
 }  // namespace
 }  // namespace samsa::raft
