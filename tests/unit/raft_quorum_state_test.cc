@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "raft/quorum_state.h"
+#include "raft/raft_core.h"
 #include "storage/env.h"
 #include "storage/fault_injection_env.h"
 #include "storage_test_util.h"
@@ -109,6 +110,44 @@ TEST(RaftQuorumState, AProcessCrashAtAnyStepLeavesTheOldOrTheNewState) {
     saw_new = ok;
   }
   EXPECT_TRUE(saw_new);
+}
+
+
+// Write before act, end to end: the core's persist goes through the file
+// store before its grant is sent; a restarted core reads it back and keeps its
+// one vote of the epoch.
+TEST(RaftQuorumState, AVoteSurvivesARestartThroughTheFile) {
+  storage::testing::TempDir dir;
+  FileQuorumStateStore store(storage::posix_env(), dir.path());
+  RaftConfig cfg;
+  cfg.local_id = NodeId(1);
+  cfg.voters = {NodeId(1), NodeId(2), NodeId(3)};
+  MemoryRaftLog log;
+  Random rng(7);
+  {
+    auto restored = store.read();
+    ASSERT_TRUE(restored.is_ok());
+    RaftCore core(cfg, log, rng, *restored, 0);
+    (void)core.take_output();
+    core.handle(Message{NodeId(2), NodeId(1), 1, VoteRequest{Epoch(3), NodeId(2), Epoch(0), Offset(0), false}}, 1);
+    Output out = core.take_output();
+    ASSERT_TRUE(out.persist);
+    ASSERT_TRUE(store.write(*out.persist).is_ok());
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_TRUE(std::get<VoteResponse>(out.messages[0].body).vote_granted);
+  }
+  auto restored = store.read();
+  ASSERT_TRUE(restored.is_ok());
+  ASSERT_TRUE(*restored);
+  EXPECT_EQ((*restored)->voted_id, NodeId(2));
+  EXPECT_EQ((*restored)->current_voters, cfg.voters);
+  RaftCore core(cfg, log, rng, *restored, 100);
+  (void)core.take_output();
+  EXPECT_EQ(core.epoch(), Epoch(3));
+  core.handle(Message{NodeId(3), NodeId(1), 2, VoteRequest{Epoch(3), NodeId(3), Epoch(0), Offset(0), false}}, 101);
+  Output out = core.take_output();
+  ASSERT_EQ(out.messages.size(), 1u);
+  EXPECT_FALSE(std::get<VoteResponse>(out.messages[0].body).vote_granted);
 }
 
 }  // namespace
