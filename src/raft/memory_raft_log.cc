@@ -37,10 +37,29 @@ EpochEndOffset MemoryRaftLog::end_offset_for_epoch(Epoch epoch) const {
   // The first entry with a larger epoch starts where `epoch` (or the largest
   // smaller one) ends.
   auto it = std::partition_point(entries_.begin(), entries_.end(), [&](const LogEntry& e) { return e.epoch <= epoch; });
-  if (it == entries_.begin()) return {};
+  if (it == entries_.begin()) {
+    // Only the snapshot the log starts after can still answer.
+    if (start_.end_offset.value > 0 && start_.epoch <= epoch) return {start_.epoch, start_.end_offset};
+    return {};
+  }
   Epoch found = std::prev(it)->epoch;
   Offset end = it == entries_.end() ? end_offset() : it->offset;
   return {found, end};
+}
+
+bool MemoryRaftLog::delete_before(SnapshotId id) {
+  if (id.end_offset <= start_.end_offset || id.end_offset > flushed_) return false;
+  while (!entries_.empty() && entries_.front().end() <= id.end_offset) entries_.pop_front();
+  if (!entries_.empty() && entries_.front().offset != id.end_offset) return false;  // not a boundary: a bug
+  start_ = id;
+  return true;
+}
+
+bool MemoryRaftLog::reset_to(SnapshotId id) {
+  entries_.clear();
+  start_ = id;
+  flushed_ = id.end_offset;
+  return true;
 }
 
 void MemoryRaftLog::crash(Random& rng) {

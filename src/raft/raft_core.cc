@@ -25,6 +25,8 @@ RaftCore::RaftCore(RaftConfig config, RaftLog& log, Random& rng, std::optional<Q
     : cfg_(std::move(config)), log_(log), rng_(rng), now_(now_ms) {
   std::sort(cfg_.voters.begin(), cfg_.voters.end());
   cfg_.voters.erase(std::unique(cfg_.voters.begin(), cfg_.voters.end()), cfg_.voters.end());
+  // What a snapshot covers was committed: the high watermark is at least there.
+  if (log_.start_offset().value > 0) hw_ = log_.start_offset();
   if (!restored) {
     become_unattached(Epoch(0), std::nullopt);
     return;
@@ -93,6 +95,7 @@ void RaftCore::leave_role() {
   rejected_.clear();
   backing_off_ = false;
   fetch_in_flight_.reset();
+  snapshot_fetch_.reset();
   fetched_from_leader_ = false;
   leader_resigned_ = false;
   fetch_deadline_ = kNever;
@@ -237,6 +240,8 @@ void RaftCore::handle(const Message& m, int64_t now_ms) {
         else if constexpr (std::is_same_v<T, QuorumEpochResponse>) on_epoch_response(m, body);
         else if constexpr (std::is_same_v<T, FetchRequest>) on_fetch_request(m, body);
         else if constexpr (std::is_same_v<T, FetchResponse>) on_fetch_response(m, body);
+        else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) on_fetch_snapshot_request(m, body);
+        else if constexpr (std::is_same_v<T, FetchSnapshotResponse>) on_fetch_snapshot_response(m, body);
       },
       m.body);
 }

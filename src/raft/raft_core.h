@@ -42,6 +42,7 @@
 #include "raft/quorum_state.h"
 #include "raft/raft_log.h"
 #include "raft/raft_messages.h"
+#include "raft/raft_snapshot.h"
 
 namespace samsa::raft {
 
@@ -63,7 +64,16 @@ struct Output {
   std::optional<Offset> high_watermark;    // raised: offsets below it are committed
   std::optional<LeaderAndEpoch> leader;    // the known leader or epoch changed
   std::string fatal;                       // the core stopped (a log write failed, a protocol violation)
-  bool empty() const { return !persist && !sync_log && messages.empty() && !high_watermark && !leader && fatal.empty(); }
+  // A snapshot fetched from the leader: store it durably, then call
+  // on_snapshot_installed(id) (and load it into the state machine if that accepts).
+  struct InstallSnapshot {
+    SnapshotId id;
+    protocol::Bytes bytes;
+  };
+  std::optional<InstallSnapshot> install_snapshot;
+  bool empty() const {
+    return !persist && !sync_log && messages.empty() && !high_watermark && !leader && fatal.empty() && !install_snapshot;
+  }
 };
 
 class RaftCore {
@@ -84,6 +94,18 @@ class RaftCore {
   // elect another (EndQuorumEpoch). A no-op in other roles.
   void resign(int64_t now_ms);
 
+  // ---- snapshots (KIP-630; raft_core_snapshot.cc) ----
+  // Where the leader reads the snapshots it serves with FetchSnapshot (none: no
+  // FetchSnapshot is answered). Must outlive the core.
+  void set_snapshot_reader(const SnapshotReader* reader) { snapshots_ = reader; }
+  // The state machine durably wrote a snapshot of everything below
+  // id.end_offset (committed, an entry boundary, id.epoch the epoch of the batch
+  // before it): the log drops that prefix. False if the id does not qualify.
+  bool on_snapshot_created(SnapshotId id, int64_t now_ms);
+  // The snapshot of Output::install_snapshot is durable: the log restarts at
+  // its end. False if it is no longer wanted (do not load it then).
+  bool on_snapshot_installed(SnapshotId id, int64_t now_ms);
+
   Output take_output() { return std::exchange(out_, Output{}); }
 
   Role role() const { return role_; }
@@ -98,7 +120,8 @@ class RaftCore {
   // The next time tick() has something to do (a driver may sleep until then).
   int64_t next_deadline() const;
   // Committed batches from `from` (below the high watermark), for the state
-  // machine above: it applies them in order, skipping control batches.
+  // machine above: it applies them in order, skipping control batches. Below
+  // the log's start offset the state is in the snapshot the log starts after.
   std::vector<LogEntry> read_committed(Offset from, size_t max_entries) const;
 
   // The leader's view of each replica, for DescribeQuorum (empty unless leader).
@@ -164,6 +187,13 @@ class RaftCore {
   void maybe_advance_high_watermark();
   void raise_high_watermark(Offset hw);
   FetchResponse fetch_error(ErrorCode error) const;
+  bool needs_snapshot(const FetchRequest& req) const;
+
+  // ---- snapshots (raft_core_snapshot.cc) ----
+  void on_fetch_snapshot_request(const Message& m, const FetchSnapshotRequest& req);
+  void on_fetch_snapshot_response(const Message& m, const FetchSnapshotResponse& resp);
+  void start_snapshot_fetch(SnapshotId id, Epoch leader_epoch);
+  void send_snapshot_fetch();
 
   RaftConfig cfg_;
   RaftLog& log_;
@@ -200,6 +230,15 @@ class RaftCore {
   std::map<NodeId, ParkedFetch> parked_;     // Leader: fetches waiting for data
   Offset epoch_start_{0};                    // Leader: offset of its LeaderChange batch
   int64_t leader_since_ms_ = 0;
+
+  const SnapshotReader* snapshots_ = nullptr;
+  struct PendingSnapshot {
+    SnapshotId id;
+    protocol::Bytes bytes;
+    int64_t size = -1;
+  };
+  std::optional<PendingSnapshot> snapshot_fetch_;  // Follower: chunks received so far
+  std::optional<SnapshotId> installing_;           // handed to the driver, not yet installed
 };
 
 }  // namespace samsa::raft

@@ -43,6 +43,11 @@ void RaftCore::on_fetch_request(const Message& m, const FetchRequest& req) {
   ReplicaState& r = it->second;
   r.last_fetch_ms = now_;
   if (is_voter(m.from)) r.begin_acked = true;  // it fetches from us: it knows
+  if (needs_snapshot(req)) {
+    FetchResponse resp = fetch_error(ErrorCode::NONE);
+    resp.snapshot_id = SnapshotId{log_.start_offset(), log_.start_epoch()};
+    return respond(m, std::move(resp));
+  }
   if (req.fetch_offset > log_.start_offset()) {
     EpochEndOffset ours = log_.end_offset_for_epoch(req.last_fetched_epoch);
     if (ours.epoch != req.last_fetched_epoch || req.fetch_offset > ours.end_offset) {
@@ -55,6 +60,16 @@ void RaftCore::on_fetch_request(const Message& m, const FetchRequest& req) {
   r.acked = std::max(r.acked, req.fetch_offset);
   maybe_advance_high_watermark();
   answer_fetch(m, req, true);
+}
+
+// The entries the replica needs (or the point where its history and ours
+// part) are below our log start: only the snapshot has them.
+bool RaftCore::needs_snapshot(const FetchRequest& req) const {
+  Offset start = log_.start_offset();
+  if (start.value == 0) return false;
+  if (req.fetch_offset < start) return true;
+  if (req.fetch_offset == start) return req.last_fetched_epoch != log_.start_epoch();
+  return log_.end_offset_for_epoch(req.last_fetched_epoch).epoch.value < 0;
 }
 
 void RaftCore::answer_fetch(const Message& m, const FetchRequest& req, bool may_park) {
@@ -149,7 +164,11 @@ std::vector<RaftCore::ReplicaInfo> RaftCore::replica_states() const {
 // ---- follower / observer side ----
 
 void RaftCore::maybe_send_fetch() {
-  if (failed() || fetch_in_flight_ || now_ < fetch_retry_ms_) return;
+  if (failed() || fetch_in_flight_ || now_ < fetch_retry_ms_ || installing_) return;
+  if (snapshot_fetch_) {
+    if (role_ == Role::kFollower && leader_) send_snapshot_fetch();
+    return;
+  }
   NodeId target;
   if (role_ == Role::kFollower && leader_) {
     target = *leader_;
@@ -188,6 +207,7 @@ void RaftCore::on_fetch_response(const Message& m, const FetchResponse& resp) {
   }
   fetched_from_leader_ = true;
   fetch_deadline_ = now_ + cfg_.fetch_timeout_ms;
+  if (resp.snapshot_id) return start_snapshot_fetch(*resp.snapshot_id, resp.leader_epoch);
   if (resp.diverging_epoch) {
     const EpochEndOffset& d = *resp.diverging_epoch;
     if (d.end_offset.value < 0 || d.epoch.value < 0) {

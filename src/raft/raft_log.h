@@ -21,9 +21,11 @@ namespace samsa::raft {
 class RaftLog {
  public:
   virtual ~RaftLog() = default;
-  virtual Offset start_offset() const = 0;  // 0 until snapshots exist
-  virtual Offset end_offset() const = 0;
-  virtual Epoch last_epoch() const = 0;  // epoch of the last entry, 0 when empty
+  // Where the log starts: the end of the snapshot it continues (0 without one).
+  virtual Offset start_offset() const = 0;
+  virtual Epoch start_epoch() const = 0;  // that snapshot's epoch, 0 without one
+  virtual Offset end_offset() const = 0;  // start_offset() when empty
+  virtual Epoch last_epoch() const = 0;   // epoch of the last entry, start_epoch() when empty
   virtual Offset flushed_end_offset() const = 0;
   // Appends at end_offset(); entry.epoch >= last_epoch(). False if the write
   // failed (the core then stops: the log is in an unknown state).
@@ -37,18 +39,26 @@ class RaftLog {
   // The largest epoch <= `epoch` in the log and where it ends (Kafka's leader
   // epoch cache lookup); {-1, -1} when every entry has a larger epoch or the log is empty.
   virtual EpochEndOffset end_offset_for_epoch(Epoch epoch) const = 0;
+  // A snapshot now covers everything below id.end_offset (an entry boundary of
+  // this log): drop those entries; the log starts there.
+  virtual bool delete_before(SnapshotId id) = 0;
+  // A snapshot from the leader replaces the whole log: empty, starting at id.end_offset.
+  virtual bool reset_to(SnapshotId id) = 0;
 };
 
 class MemoryRaftLog final : public RaftLog {
  public:
-  Offset start_offset() const override { return Offset(0); }
-  Offset end_offset() const override { return entries_.empty() ? Offset(0) : entries_.back().end(); }
-  Epoch last_epoch() const override { return entries_.empty() ? Epoch(0) : entries_.back().epoch; }
+  Offset start_offset() const override { return start_.end_offset; }
+  Epoch start_epoch() const override { return start_.epoch; }
+  Offset end_offset() const override { return entries_.empty() ? start_.end_offset : entries_.back().end(); }
+  Epoch last_epoch() const override { return entries_.empty() ? start_.epoch : entries_.back().epoch; }
   Offset flushed_end_offset() const override { return flushed_; }
   bool append(LogEntry entry) override;
   bool truncate_to(Offset end) override;
   std::vector<LogEntry> read(Offset from, size_t max_entries, size_t max_bytes) const override;
   EpochEndOffset end_offset_for_epoch(Epoch epoch) const override;
+  bool delete_before(SnapshotId id) override;
+  bool reset_to(SnapshotId id) override;
 
   // The fsync: everything appended so far is durable.
   void sync() { flushed_ = end_offset(); }
@@ -61,6 +71,7 @@ class MemoryRaftLog final : public RaftLog {
 
  private:
   std::deque<LogEntry> entries_;
+  SnapshotId start_;  // durable at once, as the snapshot file it follows
   Offset flushed_{0};
 };
 

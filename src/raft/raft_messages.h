@@ -45,6 +45,15 @@ struct EpochEndOffset {
   bool operator==(const EpochEndOffset&) const = default;
 };
 
+// A snapshot of the state machine covering every offset below end_offset;
+// epoch is that of the last batch it covers (Kafka's OffsetAndEpoch; the file
+// is <end_offset>-<epoch>.checkpoint).
+struct SnapshotId {
+  Offset end_offset{0};
+  Epoch epoch{0};
+  bool operator==(const SnapshotId&) const = default;
+};
+
 struct LeaderAndEpoch {
   std::optional<NodeId> leader;  // nullopt: no known leader in this epoch
   Epoch epoch{0};
@@ -109,11 +118,33 @@ struct FetchResponse {
   // Set when the replica's log diverges from the leader's: truncate to at
   // most end_offset, then fetch again.
   std::optional<EpochEndOffset> diverging_epoch;
+  // Set when the replica needs entries the leader only has in a snapshot:
+  // fetch it with FetchSnapshot, then fetch from its end.
+  std::optional<SnapshotId> snapshot_id;
   std::vector<LogEntry> records;
 };
 
+// FetchSnapshot (59, KIP-630): one chunk of the leader's snapshot.
+struct FetchSnapshotRequest {
+  NodeId replica_id{-1};
+  Epoch current_leader_epoch{0};
+  SnapshotId snapshot_id;
+  int64_t position = 0;
+  int32_t max_bytes = 0;
+};
+struct FetchSnapshotResponse {
+  ErrorCode error = ErrorCode::NONE;  // SNAPSHOT_NOT_FOUND, POSITION_OUT_OF_RANGE, the Fetch errors
+  std::optional<NodeId> leader_id;
+  Epoch leader_epoch{0};
+  SnapshotId snapshot_id;
+  int64_t size = 0;  // of the whole snapshot
+  int64_t position = 0;
+  protocol::Bytes bytes;
+};
+
 using MessageBody = std::variant<VoteRequest, VoteResponse, BeginQuorumEpochRequest, EndQuorumEpochRequest,
-                                 QuorumEpochResponse, FetchRequest, FetchResponse>;
+                                 QuorumEpochResponse, FetchRequest, FetchResponse, FetchSnapshotRequest,
+                                 FetchSnapshotResponse>;
 
 struct Message {
   NodeId from{-1};
@@ -134,6 +165,8 @@ struct RaftConfig {
   int64_t fetch_max_wait_ms = 500;           // how long the leader parks a Fetch with nothing new
   size_t fetch_max_entries = 64;             // bound on the batches in one Fetch response
   size_t fetch_max_bytes = 8 * 1024 * 1024;  // and on their bytes (at least one batch is sent)
+  int32_t fetch_snapshot_max_bytes = 1 << 20;  // one FetchSnapshot chunk
+  int64_t max_snapshot_bytes = int64_t{1} << 30;  // a larger snapshot offered by a leader is refused
 };
 
 }  // namespace samsa::raft

@@ -41,6 +41,7 @@ struct SimParams {
   int64_t chaos_ms = 8000;
   int64_t liveness_bound_ms = 30000;  // after the faults stop
   bool storm = false;
+  bool snapshots = false;
 };
 
 class Simulation {
@@ -59,6 +60,7 @@ class Simulation {
     // A third of the schedules are storms: faults every few hundred ms, most
     // of them aimed at whoever leads.
     p_.storm = rng_.uniform(0, 2) == 0;
+    p_.snapshots = rng_.uniform(0, 1) == 0;  // half the schedules take snapshots
     for (int i = 0; i < p_.voters; ++i) cfg_.voters.push_back(NodeId(i + 1));
     for (int i = 0; i < p_.voters + p_.observers; ++i) {
       auto n = std::make_unique<Node>();
@@ -95,6 +97,8 @@ class Simulation {
         next_fault = kNever;
       }
       if (now_ >= next_proposal) {
+        if (p_.snapshots)
+          for (size_t i = 0; i < nodes_.size(); ++i) maybe_snapshot(i);
         propose(healed_at);
         next_proposal = now_ + rng_.uniform(10, 300);
       }
@@ -116,6 +120,8 @@ class Simulation {
     size_t crashes = 0;
     size_t truncations = 0;  // a follower cut its log back on a divergence
     size_t faults = 0;
+    size_t snapshots_taken = 0;
+    size_t snapshots_installed = 0;
   };
   Stats stats() const {
     Stats s = stats_;
@@ -140,6 +146,7 @@ class Simulation {
     int64_t stop_at = kNever;  // graceful shutdown in progress
     int64_t next_tick = 0;
     Offset last_end{0};
+    MemorySnapshotStore snapshots;  // durable, like the checkpoint files
   };
   struct Event {
     int64_t at;
@@ -168,6 +175,14 @@ class Simulation {
     RaftConfig cfg = cfg_;
     cfg.local_id = n.id;
     n.core = std::make_unique<RaftCore>(cfg, n.log, *n.rng, n.disk, local(n));
+    n.core->set_snapshot_reader(&n.snapshots);
+    if (n.log.start_offset().value > 0) {
+      // The state machine starts from the snapshot its log continues.
+      SnapshotId id{n.log.start_offset(), n.log.start_epoch()};
+      const protocol::Bytes* blob = n.snapshots.get(id);
+      if (!blob) return (void)fail(fmt::format("n{}: its log starts at {} but that snapshot is gone", n.id, id.end_offset));
+      load_snapshot(n, id, *blob);
+    }
     n.restart_at = kNever;
     n.stop_at = kNever;
     trace(fmt::format("n{} start epoch={} role={}", n.id, n.core->epoch(), role_name(n.core->role())));
@@ -205,6 +220,14 @@ class Simulation {
     if (out.high_watermark) check_commit(i, *out.high_watermark);
     if (out.leader) trace(fmt::format("n{} epoch={} leader={} role={}", n.id, out.leader->epoch,
                                       out.leader->leader ? out.leader->leader->value : -1, role_name(n.core->role())));
+    if (out.install_snapshot) {
+      auto& snap = *out.install_snapshot;
+      n.snapshots.store(snap.id, snap.bytes);  // durable before the core hears of it
+      trace(fmt::format("n{} installs snapshot {}-{}", n.id, snap.id.end_offset, snap.id.epoch));
+      if (n.core->on_snapshot_installed(snap.id, local(n))) load_snapshot(n, snap.id, snap.bytes);
+      ++stats_.snapshots_installed;
+      return after(i);
+    }
     int64_t d = n.core->next_deadline();
     n.next_tick = d == kNever ? kNever : std::max(d - n.clock_offset, now_ + 1);
   }
@@ -348,25 +371,78 @@ class Simulation {
       fail(fmt::format("two leaders in epoch {}: n{} and n{}", e, it->second, n.id));
     if (!inserted) return;
     // Leader completeness: a new leader holds every committed entry.
+    if (auto missing = lacks_committed(n))
+      fail(fmt::format("leader n{} of epoch {} lacks committed offset {}", n.id, e, *missing));
+  }
+
+  // The first committed offset the node's log (from its start; the snapshot
+  // covers what is below) does not hold, if any.
+  std::optional<Offset> lacks_committed(const Node& n) const {
     const auto& log = n.log.entries();
-    for (size_t k = 0; k < committed_.size(); ++k)
-      if (k >= log.size() || !(log[k] == committed_[k]))
-        return (void)fail(fmt::format("leader n{} of epoch {} lacks committed offset {}", n.id, e, committed_[k].offset));
+    size_t k = committed_index(n.log.start_offset());
+    for (size_t j = 0; k < committed_.size(); ++k, ++j)
+      if (j >= log.size() || !(log[j] == committed_[k])) return committed_[k].offset;
+    return std::nullopt;
+  }
+  // The index in committed_ of the entry starting at `offset` (committed_.size() past the end).
+  size_t committed_index(Offset offset) const {
+    auto it = std::partition_point(committed_.begin(), committed_.end(), [&](const LogEntry& e) { return e.offset < offset; });
+    return static_cast<size_t>(it - committed_.begin());
+  }
+
+  static protocol::Bytes encode_state(const std::vector<std::string>& applied) {
+    std::string s;
+    for (auto& p : applied) s += p + ",";
+    return protocol::Bytes(s.begin(), s.end());
+  }
+  // Loads a snapshot into the node's state machine after checking it is
+  // exactly the committed state below its end.
+  void load_snapshot(Node& n, SnapshotId id, const protocol::Bytes& blob) {
+    size_t end = committed_index(id.end_offset);
+    if (end == committed_.size() ? committed_end() != id.end_offset : committed_[end].offset != id.end_offset)
+      return (void)fail(fmt::format("n{}: snapshot at {} is not at a committed boundary", n.id, id.end_offset));
+    if (end == 0 || committed_[end - 1].epoch != id.epoch)
+      return (void)fail(fmt::format("n{}: snapshot {}-{} has the wrong epoch", n.id, id.end_offset, id.epoch));
+    std::vector<std::string> state;
+    for (size_t k = 0; k < end; ++k)
+      if (!committed_[k].control) state.emplace_back(committed_[k].data.begin(), committed_[k].data.end());
+    if (blob != encode_state(state)) return (void)fail(fmt::format("n{}: snapshot at {} differs from the committed state", n.id, id.end_offset));
+    n.applied = std::move(state);
+    n.applied_to = id.end_offset;
+  }
+  Offset committed_end() const { return committed_.empty() ? Offset(0) : committed_.back().end(); }
+
+  // Now and then a node snapshots its applied state and its log drops the prefix.
+  void maybe_snapshot(size_t i) {
+    Node& n = *nodes_[i];
+    if (!n.core || n.applied_to - n.log.start_offset() < 8 || rng_.uniform(0, 3) != 0) return;
+    const LogEntry* last = n.log.find(n.applied_to - 1);
+    if (!last || last->end() != n.applied_to) return;
+    SnapshotId id{n.applied_to, last->epoch};
+    n.snapshots.store(id, encode_state(n.applied));
+    if (n.core->on_snapshot_created(id, local(n))) {
+      ++stats_.snapshots_taken;
+      trace(fmt::format("n{} snapshot {}-{}", n.id, id.end_offset, id.epoch));
+    }
+    after(i);
   }
 
   void check_commit(size_t i, Offset hw) {
     Node& n = *nodes_[i];
     const auto& log = n.log.entries();
+    if (n.log.start_offset() > committed_end())
+      return (void)fail(fmt::format("n{}: its log starts past the committed entries", n.id));
+    size_t c = committed_index(n.log.start_offset());
     size_t k = 0;
-    for (; k < log.size() && log[k].end() <= hw; ++k) {
-      if (k < committed_.size()) {
-        if (!(log[k] == committed_[k]))
+    for (; k < log.size() && log[k].end() <= hw; ++k, ++c) {
+      if (c < committed_.size()) {
+        if (!(log[k] == committed_[c]))
           return (void)fail(fmt::format("n{}: committed offset {} changed", n.id, log[k].offset));
       } else {
         commit(log[k]);
       }
     }
-    Offset covered = k == 0 ? Offset(0) : log[k - 1].end();
+    Offset covered = k == 0 ? n.log.start_offset() : log[k - 1].end();
     if (covered != hw) return (void)fail(fmt::format("n{}: high watermark {} is past its log or inside a batch", n.id, hw));
     // The state machine applies what the core hands out as committed.
     for (int rounds = 0; rounds < 100000 && n.applied_to < hw; ++rounds) {
@@ -404,10 +480,8 @@ class Simulation {
   void final_checks() {
     for (auto& n : nodes_) {
       if (!n->core || n->core->role() != Role::kLeader) continue;
-      const auto& log = n->log.entries();
-      for (size_t k = 0; k < committed_.size(); ++k)
-        if (k >= log.size() || !(log[k] == committed_[k]))
-          return (void)fail(fmt::format("final leader n{} lost committed offset {}", n->id, committed_[k].offset));
+      if (auto missing = lacks_committed(*n))
+        return (void)fail(fmt::format("final leader n{} lost committed offset {}", n->id, *missing));
     }
   }
 

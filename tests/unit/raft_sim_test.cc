@@ -57,14 +57,17 @@ TEST(RaftSim, SeededSchedules) {
     total.crashes += st.crashes;
     total.truncations += st.truncations;
     total.faults += st.faults;
+    total.snapshots_taken += st.snapshots_taken;
+    total.snapshots_installed += st.snapshots_installed;
     simulated += sim.now();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "raft sim: %llu schedules (%zu with 3 voters, %zu with 5), %zu faults (%zu crashes), %zu leader epochs, "
-      "%zu truncations, %zu committed entries, %lld s simulated, %.1f s\n",
+      "%zu truncations, %zu snapshots taken, %zu installed from the leader, %zu committed entries, "
+      "%lld s simulated, %.1f s\n",
       static_cast<unsigned long long>(count), by_size[3], by_size[5], total.faults, total.crashes,
-      total.leader_epochs, total.truncations, committed, static_cast<long long>(simulated / 1000), secs);
+      total.leader_epochs, total.truncations, total.snapshots_taken, total.snapshots_installed, committed, static_cast<long long>(simulated / 1000), secs);
 }
 
 // The same seed gives the same run, step for step.
