@@ -2,6 +2,7 @@
 // cluster on an in-order network, message builders.
 #pragma once
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -24,9 +25,12 @@ inline LogEntry entry(int64_t offset, int32_t epoch, const std::string& data = "
 
 // One node: a core over an in-memory log, with its last output kept.
 struct TestNode {
-  TestNode(int id, int voters, std::optional<QuorumStateData> restored = std::nullopt, int64_t now = 0)
+  TestNode(int id, int voters, std::optional<QuorumStateData> restored = std::nullopt, int64_t now = 0,
+           const std::function<void(RaftConfig&)>& tweak = {})
       : rng(static_cast<uint64_t>(id)) {
-    core = std::make_unique<RaftCore>(config(id, voters), log, rng, restored, now);
+    RaftConfig cfg = config(id, voters);
+    if (tweak) tweak(cfg);
+    core = std::make_unique<RaftCore>(cfg, log, rng, restored, now);
     out = core->take_output();
   }
   Output step() {
@@ -42,8 +46,8 @@ struct TestNode {
 // A few nodes and an in-order network that delivers everything at once;
 // syncs complete immediately.
 struct Cluster {
-  explicit Cluster(int voters) {
-    for (int i = 1; i <= voters; ++i) nodes.push_back(std::make_unique<TestNode>(i, voters));
+  explicit Cluster(int voters, const std::function<void(RaftConfig&)>& tweak = {}) {
+    for (int i = 1; i <= voters; ++i) nodes.push_back(std::make_unique<TestNode>(i, voters, std::nullopt, 0, tweak));
   }
   TestNode& n(int id) { return *nodes[static_cast<size_t>(id - 1)]; }
   void take(TestNode& node) {
