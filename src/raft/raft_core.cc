@@ -177,7 +177,6 @@ void RaftCore::become_leader() {
   election_attempts_ = 0;
   role_ = Role::kLeader;
   leader_ = cfg_.local_id;
-  leader_since_ms_ = now_;
   persist();
   notify_leader();
   // The first batch of the epoch: commits of earlier epochs become visible
@@ -368,7 +367,8 @@ int64_t RaftCore::next_deadline() const {
   int64_t next = kNever;
   switch (role_) {
     case Role::kLeader: {
-      next = leader_since_ms_;  // check-quorum and BeginQuorumEpoch resends
+      // Check quorum (a voter silent for 1.5 x fetch timeout), BeginQuorumEpoch
+      // resends, parked fetches running out.
       for (auto& [id, r] : replicas_) {
         if (is_voter(id)) next = std::min(next, r.last_fetch_ms + cfg_.fetch_timeout_ms * 3 / 2);
         if (!r.begin_acked) next = std::min(next, r.begin_sent_ms + cfg_.fetch_timeout_ms / 2);

@@ -229,7 +229,6 @@ class RaftCore {
   std::map<NodeId, ReplicaState> replicas_;  // Leader
   std::map<NodeId, ParkedFetch> parked_;     // Leader: fetches waiting for data
   Offset epoch_start_{0};                    // Leader: offset of its LeaderChange batch
-  int64_t leader_since_ms_ = 0;
 
   const SnapshotReader* snapshots_ = nullptr;
   struct PendingSnapshot {

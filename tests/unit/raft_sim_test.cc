@@ -1,6 +1,6 @@
 // Seeded schedules of the Raft simulator (raft_sim.h): 3 or 5 voters, faults,
 // invariants checked throughout. SAMSA_RAFT_SIM_SEEDS sets how many schedules
-// (default 5000: about half a minute on the slow 2-core machine), SAMSA_RAFT_SIM_BASE
+// (default 20000: 10-30 s on the slow, shared 2-core machine), SAMSA_RAFT_SIM_BASE
 // the first seed; SAMSA_SEED=<seed> replays one schedule with a trace.
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
   return std::strtoull(v, nullptr, 0);
 }
 
-constexpr uint64_t kDefaultSeeds = 5000;  // ~30 s on the 2-core dev machine (measured)
+constexpr uint64_t kDefaultSeeds = 20000;  // 11 s at load 4, ~30 s at load 11 on the 2-core machine (measured)
 constexpr uint64_t kDefaultBase = 0x5a4a5aull << 20;
 
 TEST(RaftSim, SeededSchedules) {
