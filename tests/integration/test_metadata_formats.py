@@ -69,7 +69,8 @@ def write_old_data_dir(broker):
     md.mkdir(parents=True)
     segment = b""
     offset = 0
-    for batch in old_records(broker.port):
+    # The old run listened elsewhere: this start registers the broker again, in the new format.
+    for batch in old_records(broker.port + 1 if broker.port < 65535 else broker.port - 1):
         b = bytearray(record_batch([(None, v) for v in batch], base_timestamp=1_700_000_000_000))
         struct.pack_into(">q", b, 0, offset)  # base offset (not covered by the CRC)
         struct.pack_into(">i", b, 12, 0)      # partition leader epoch: the one voter's epoch 0
