@@ -216,7 +216,7 @@ void apply(MetadataImage& img, const UnfenceBrokerRecord& r) {
 }
 
 void apply(MetadataImage& img, const UnregisterBrokerRecord& r) {
-  if (auto* b = find_broker(img, r.broker_id, r.broker_epoch)) img.brokers.erase(b->id);
+  if (find_broker(img, r.broker_id, r.broker_epoch)) img.brokers.erase(r.broker_id);
 }
 
 void apply(MetadataImage& img, const ProducerIdsRecord& r) {
