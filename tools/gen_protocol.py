@@ -707,14 +707,19 @@ def write_if_changed(path, text):
         f.write(text)
 
 
-def main():
+def parse_args(ext):
+    """The generators' command line; returns it and the schema files ending in `ext`, sorted."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--schemas", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--tests")
     ap.add_argument("--list", action="store_true", help="print the generated .cc files and exit")
     args = ap.parse_args()
-    files = sorted(f for f in os.listdir(args.schemas) if f.endswith(".api"))
+    return args, sorted(f for f in os.listdir(args.schemas) if f.endswith(ext))
+
+
+def main():
+    args, files = parse_args(".api")
     if args.list:
         for f in files:
             print(os.path.join(args.out, "protocol", "messages", f[:-4] + ".cc"))

@@ -18,13 +18,12 @@ JsonConverters (what `dump-log-segments --cluster-metadata-decoder` prints), and
 (build/gen/protocol/kraft/records.h): the variant of all metadata records, Kafka's
 MetadataRecordType names, framed encode/decode and JSON dispatch.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_protocol import (  # noqa: E402
-    ROUND_TRIP_TEST, TEST_FILLERS, Gen, SchemaError, parse_schema, snake, write_if_changed)
+    ROUND_TRIP_TEST, TEST_FILLERS, Gen, SchemaError, parse_args, parse_schema, snake, write_if_changed)
 
 
 def camel(name):
@@ -406,13 +405,7 @@ def emit_tests(recs, path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--schemas", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--tests")
-    ap.add_argument("--list", action="store_true", help="print the generated .cc files and exit")
-    args = ap.parse_args()
-    files = sorted(f for f in os.listdir(args.schemas) if f.endswith(".rec"))
+    args, files = parse_args(".rec")
     if args.list:
         for f in files:
             print(os.path.join(args.out, "protocol", "kraft", f[:-4] + ".cc"))
