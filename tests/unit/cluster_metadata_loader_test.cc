@@ -246,5 +246,38 @@ TEST_F(MetadataSeam, ConcurrentOperationsAreSerialized) {
   EXPECT_EQ(node.image()->topics.size(), 1u);
 }
 
+// A value the loader cannot use (a type or version from a newer writer,
+// garbage) is skipped, the rest of its batch applied, live and on replay; old
+// format values (an older Samsa's log) are applied like Kafka's records.
+TEST_F(MetadataSeam, UnknownOrOldValuesInABatch) {
+  Uuid id{};
+  id[0] = 7;
+  protocol::Bytes unknown{0x01, 0x63, 0x00, 0x00};       // type 99
+  protocol::Bytes newer = encode_record(topic_record("n", id));
+  newer[2] = 0x05;                                       // TopicRecord version 5
+  protocol::Bytes garbage{0x01, 0x03, 0x00, 0xff};       // a PartitionRecord cut short
+  protocol::Writer old;                                  // the old format: int16 type, int16 version, fields
+  old.i16(2), old.i16(0), old.string(true, "old-style"), old.uuid(id);
+  protocol::Writer old_part;
+  old_part.i16(3), old_part.i16(0), old_part.uuid(id), old_part.i32(0);
+  old_part.uvarint(1), old_part.i32(1), old_part.uvarint(1), old_part.i32(1), old_part.i32(1), old_part.i32(0);
+  std::vector<protocol::Bytes> batch{unknown, newer, garbage, old.buffer(), old_part.buffer()};
+  auto appended = run(io, log.append(batch));
+  ASSERT_EQ(appended.error, ErrorCode::NONE);
+  EXPECT_EQ(node.image()->last_offset, appended.offset.value);
+  auto* t = node.image()->find_topic("old-style");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->partitions.size(), 1u);
+  EXPECT_EQ(node.image()->find_topic("n"), nullptr);
+  EXPECT_EQ(node.last_delta().topics, (std::vector<std::string>{"old-style"}));
+
+  Node restarted(log);
+  ASSERT_TRUE(restarted.loader->load());
+  auto* r = restarted.image()->find_topic("old-style");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->partitions.size(), 1u);
+  EXPECT_EQ(restarted.image()->topics.size(), node.image()->topics.size());
+}
+
 }  // namespace
 }  // namespace samsa::cluster
