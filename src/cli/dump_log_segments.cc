@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "protocol/batch_header.h"
+#include "protocol/kraft/records.h"
+#include "protocol/kraft_legacy.h"
 #include "protocol/record_batch.h"
 
 namespace samsa::cli {
@@ -100,6 +102,40 @@ std::optional<BatchHeader> batch_at(const FileReader& f, uint64_t pos, std::vect
   return h;
 }
 
+// Kafka prints what a control record means instead of its bytes: the
+// transaction marker, the KRaft snapshot and voter records as JSON, any other
+// type by name.
+void print_control(const protocol::RecordView& r, std::FILE* out) {
+  auto marker = protocol::parse_end_txn_marker(r.key, r.value);
+  auto type = protocol::control_record_type(r.key);
+  if (marker) {
+    std::fprintf(out, " endTxnMarker: %s coordinatorEpoch: %d",
+                 marker->type == protocol::ControlType::commit ? "COMMIT" : "ABORT", marker->coordinator_epoch);
+    return;
+  }
+  if (type && r.value) {
+    if (auto text = protocol::kraft::control_record_text(*type, *r.value)) {
+      std::fprintf(out, " %s", text->c_str());
+      return;
+    }
+  }
+  std::fprintf(out, " controlType: %s(%d)", type ? protocol::kraft::control_type_name(*type) : "UNKNOWN",
+               type ? static_cast<int>(*type) : -1);
+}
+
+// The payload of a __cluster_metadata record: {"type":...,"version":...,"data":{...}}.
+std::string metadata_payload(const protocol::RecordView& r) {
+  const std::string error = "Error at " + std::to_string(r.offset) + ", skipping. ";
+  if (!r.value) return error + "The record has no value.";
+  if (protocol::kraft::is_legacy_value(*r.value)) {
+    if (auto json = protocol::kraft::legacy_value_json(*r.value)) return *json;
+    return error + "Undecodable record in Samsa's old metadata format.";
+  }
+  auto d = protocol::kraft::decode_metadata_record(*r.value);
+  if (d.error != protocol::kraft::RecordError::none) return error + d.message;
+  return protocol::kraft::metadata_record_json(*d.record, d.version);
+}
+
 void print_records(std::span<const uint8_t> batch, const BatchHeader& h, const DumpOptions& opts, std::FILE* out) {
   protocol::RecordIterator it;
   if (auto e = it.open(batch); e != ErrorCode::NONE) {
@@ -118,15 +154,11 @@ void print_records(std::span<const uint8_t> batch, const BatchHeader& h, const D
       std::fprintf(out, "%s%.*s", i ? "," : "", static_cast<int>(headers[i].key.size()), headers[i].key.data());
     std::fprintf(out, "]");
     if (h.is_control()) {
-      // Kafka prints what a control record means instead of its bytes.
-      auto marker = protocol::parse_end_txn_marker(r.key, r.value);
-      auto type = protocol::control_record_type(r.key);
-      if (marker)
-        std::fprintf(out, " endTxnMarker: %s coordinatorEpoch: %d",
-                     marker->type == protocol::ControlType::commit ? "COMMIT" : "ABORT", marker->coordinator_epoch);
-      else
-        std::fprintf(out, " controlType: %s(%d)", type && *type == 2 ? "LEADER_CHANGE" : "UNKNOWN",
-                     type ? static_cast<int>(*type) : -1);
+      print_control(r, out);
+    } else if (opts.print_data && opts.cluster_metadata) {
+      // Metadata records have no key; an undecodable one is reported as Kafka does.
+      std::string payload = metadata_payload(r);
+      std::fprintf(out, " payload: %s", payload.c_str());
     } else if (opts.print_data) {
       if (r.key) {
         std::fprintf(out, " key: ");
@@ -147,7 +179,17 @@ bool dump_log(const std::string& path, const DumpOptions& opts, std::FILE* out) 
     return false;
   }
   auto base = base_offset_of(path);
-  std::fprintf(out, "Log starting offset: %" PRId64 "\n", base.value_or(0));
+  if (ends_with(path, ".checkpoint")) {
+    // A KRaft snapshot: <end offset, 20 digits>-<epoch, 10 digits>.checkpoint
+    auto slash = path.find_last_of('/');
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    int64_t end_offset = -1;
+    int epoch = -1;
+    std::sscanf(name.c_str(), "%" SCNd64 "-%d", &end_offset, &epoch);
+    std::fprintf(out, "Snapshot end offset: %" PRId64 ", epoch: %d\n", end_offset, epoch);
+  } else {
+    std::fprintf(out, "Log starting offset: %" PRId64 "\n", base.value_or(0));
+  }
   bool ok = true;
   uint64_t pos = 0;
   std::vector<uint8_t> buf;
@@ -256,16 +298,18 @@ bool dump_time_index(const std::string& path, std::FILE* out) {
 void usage() {
   std::fprintf(stderr,
                "Usage: samsa dump-log-segments --files F[,F...] [--print-data-log] [--deep-iteration]\n"
-               "  --files            comma-separated .log, .index or .timeindex files\n"
+               "                               [--cluster-metadata-decoder]\n"
+               "  --files            comma-separated .log, .checkpoint, .index or .timeindex files\n"
                "  --print-data-log   print each record's key and payload (implies --deep-iteration)\n"
-               "  --deep-iteration   print one line per record\n");
+               "  --deep-iteration   print one line per record\n"
+               "  --cluster-metadata-decoder  print __cluster_metadata records as JSON (implies --print-data-log)\n");
 }
 
 }  // namespace
 
 bool dump_file(const std::string& path, const DumpOptions& opts, std::FILE* out) {
   std::fprintf(out, "Dumping %s\n", path.c_str());
-  if (ends_with(path, ".log")) return dump_log(path, opts, out);
+  if (ends_with(path, ".log") || ends_with(path, ".checkpoint")) return dump_log(path, opts, out);
   if (ends_with(path, ".index")) return dump_offset_index(path, out);
   if (ends_with(path, ".timeindex")) return dump_time_index(path, out);
   std::fprintf(stderr, "Ignoring unknown file %s\n", path.c_str());
@@ -278,6 +322,9 @@ int dump_log_segments_main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--print-data-log") {
+      opts.print_data = true;
+    } else if (a == "--cluster-metadata-decoder") {
+      opts.cluster_metadata = true;
       opts.print_data = true;
     } else if (a == "--deep-iteration") {
       opts.deep_iteration = true;

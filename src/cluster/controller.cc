@@ -207,7 +207,7 @@ OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitio
   for (auto& [id, b] : image_->brokers) ids.push_back(id);
   if (ids.empty()) ids.push_back(settings_.node_id);
   Uuid id = random_uuid();
-  recs.push_back(TopicRecord{spec.name, id});
+  recs.push_back(topic_record(spec.name, id));
   for (int32_t p = 0; p < nparts; ++p) {
     std::vector<int32_t> replicas;
     if (!spec.assignments.empty()) {
@@ -215,9 +215,9 @@ OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitio
     } else {
       for (int32_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
     }
-    recs.push_back(PartitionRecord{id, p, replicas, replicas, replicas.front(), 0});
+    recs.push_back(partition_record(id, p, replicas, replicas, replicas.front(), 0));
   }
-  for (auto& [k, v] : spec.configs) recs.push_back(ConfigRecord{2, spec.name, k, v});
+  for (auto& [k, v] : spec.configs) recs.push_back(config_record(kTopicResource, spec.name, k, v));
   pending_partitions += nparts;
   pending.emplace(unified, spec.name);
   return {ErrorCode::NONE, {}, id};
@@ -230,7 +230,9 @@ asio::awaitable<OpResult> Controller::delete_topic(std::string name) {
   auto t = image_->find_topic(name);
   if (!t) co_return OpResult{ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.", {}};
   Uuid id = t->id;
-  std::vector<MetadataRecord> recs{RemoveTopicRecord{id}};
+  RemoveTopicRecord remove;
+  remove.topic_id = id;
+  std::vector<MetadataRecord> recs{std::move(remove)};
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
   if (committed.error != ErrorCode::NONE) co_return committed;
@@ -286,7 +288,7 @@ OpResult Controller::plan_partitions(const std::string& name, int32_t total,
     } else {
       for (size_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
     }
-    recs.push_back(PartitionRecord{t->id, p, replicas, replicas, replicas.front(), 0});
+    recs.push_back(partition_record(t->id, p, replicas, replicas, replicas.front(), 0));
   }
   return {};
 }
@@ -300,7 +302,7 @@ asio::awaitable<OpResult> Controller::alter_configs(
   auto planned = plan_configs(resource_type, resource_name, changes);
   if (planned.error != ErrorCode::NONE || validate_only || changes.empty()) co_return planned;
   std::vector<MetadataRecord> recs;
-  for (auto& [k, v] : changes) recs.push_back(ConfigRecord{resource_type, resource_name, k, v});
+  for (auto& [k, v] : changes) recs.push_back(config_record(resource_type, resource_name, k, v));
   auto op = commit(std::move(recs));
   co_return co_await std::move(op);
 }
@@ -308,7 +310,7 @@ asio::awaitable<OpResult> Controller::alter_configs(
 OpResult Controller::plan_configs(int8_t resource_type, const std::string& resource_name,
                                   const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
   std::map<std::string, std::string> resulting;
-  if (resource_type == 2) {
+  if (resource_type == kTopicResource) {
     auto t = image_->find_topic(resource_name);
     if (!t) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Topic " + resource_name + " does not exist.", {}};
     resulting = t->configs;
@@ -317,7 +319,7 @@ OpResult Controller::plan_configs(int8_t resource_type, const std::string& resou
     if (v) resulting[k] = *v; else resulting.erase(k);
   }
   // The whole resulting set, so rules across keys see the overrides kept.
-  if (resource_type == 2 && settings_.validate_topic_configs) {
+  if (resource_type == kTopicResource && settings_.validate_topic_configs) {
     if (auto err = settings_.validate_topic_configs(resulting)) return {err->first, err->second, {}};
   }
   return {};
@@ -329,19 +331,26 @@ asio::awaitable<OpResult> Controller::register_broker(int32_t id, std::string ho
   Turn turn(queue_);
   image_ = loader_.image();
   auto it = image_->brokers.find(id);
-  if (it != image_->brokers.end() && it->second.host == host && it->second.port == port && it->second.rack == rack)
+  if (it != image_->brokers.end() && it->second.host == host && it->second.port == port && it->second.rack == rack &&
+      !it->second.fenced)
     co_return OpResult{};
-  std::vector<MetadataRecord> recs{RegisterBrokerRecord{id, host, port, rack}};
-  auto op = commit(std::move(recs));
-  co_return co_await std::move(op);
-}
-
-asio::awaitable<OpResult> Controller::ensure_cluster_id(std::string cluster_id) {
-  co_await queue_.acquire();
-  Turn turn(queue_);
-  image_ = loader_.image();
-  if (image_->cluster_id == cluster_id) co_return OpResult{};
-  std::vector<MetadataRecord> recs{ClusterIdRecord{cluster_id}};
+  if (port < 0 || port > 0xffff) co_return OpResult{ErrorCode::INVALID_REQUEST, "Invalid port " + std::to_string(port), {}};
+  RegisterBrokerRecord rec;
+  rec.broker_id = id;
+  rec.incarnation_id = random_uuid();
+  // Kafka's broker epoch is the offset of the registration record: with one
+  // operation at a time on the leader, the offset after the last applied one.
+  rec.broker_epoch = image_->last_offset + 1;
+  auto& ep = rec.end_points.emplace_back();
+  ep.name = "PLAINTEXT";
+  ep.host = std::move(host);
+  ep.port = static_cast<uint16_t>(port);
+  ep.security_protocol = 0;  // PLAINTEXT
+  rec.rack = std::move(rack);
+  // No heartbeats yet: a registered broker serves at once (Kafka registers it
+  // fenced and unfences it on its first caught-up heartbeat).
+  rec.fenced = false;
+  std::vector<MetadataRecord> recs{std::move(rec)};
   auto op = commit(std::move(recs));
   co_return co_await std::move(op);
 }
@@ -351,7 +360,12 @@ asio::awaitable<int64_t> Controller::allocate_producer_ids(int32_t broker_id, in
   Turn turn(queue_);
   image_ = loader_.image();
   int64_t first = image_->next_producer_id;
-  std::vector<MetadataRecord> recs{ProducerIdsRecord{broker_id, first + block_size}};
+  ProducerIdsRecord rec;
+  rec.broker_id = broker_id;
+  auto b = image_->brokers.find(broker_id);
+  rec.broker_epoch = b == image_->brokers.end() ? -1 : b->second.epoch;
+  rec.next_producer_id = first + block_size;
+  std::vector<MetadataRecord> recs{std::move(rec)};
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
   co_return committed.error == ErrorCode::NONE ? first : -1;

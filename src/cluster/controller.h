@@ -106,7 +106,6 @@ class Controller {
                                           bool validate_only);
   asio::awaitable<OpResult> register_broker(int32_t id, std::string host, int32_t port,
                                             std::optional<std::string> rack);
-  asio::awaitable<OpResult> ensure_cluster_id(std::string cluster_id);
   // Reserves a block of producer ids; returns the first id, or -1 on failure.
   asio::awaitable<int64_t> allocate_producer_ids(int32_t broker_id, int64_t block_size);
 

@@ -34,8 +34,11 @@ struct PartitionInfo {
   int32_t leader = -1;
   int32_t leader_epoch = 0;
   int32_t partition_epoch = 0;
+  int8_t leader_recovery_state = 0;  // 1 while recovering from an unclean election
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;
+  std::vector<int32_t> removing_replicas;  // reassignment in progress
+  std::vector<int32_t> adding_replicas;
 };
 
 struct TopicInfo {
@@ -51,10 +54,14 @@ struct BrokerInfo {
   std::string host;
   int32_t port = 0;
   std::optional<std::string> rack;
+  int64_t epoch = -1;  // the broker epoch of its registration
+  Uuid incarnation_id{};
+  bool fenced = false;
+  bool in_controlled_shutdown = false;
 };
 
 struct MetadataImage {
-  std::string cluster_id;
+  std::string cluster_id;  // from meta.properties (MetadataLoader::set_cluster_id), as in Kafka
   int32_t controller_id = -1;
   int64_t last_offset = -1;  // offset of the last metadata record applied
   std::map<int32_t, BrokerInfo> brokers;
@@ -67,6 +74,7 @@ struct MetadataImage {
   // Dynamic broker configs: resource name ("" = cluster default, else a node id) -> key -> value.
   std::map<std::string, std::map<std::string, std::string>> broker_configs;
   int64_t next_producer_id = 0;                                    // first id of the next block
+  std::map<std::string, int16_t> features;  // finalized feature levels (FeatureLevelRecord), level > 0
 
   const TopicInfo* find_topic(const std::string& name) const {
     auto* t = topics.find(name);

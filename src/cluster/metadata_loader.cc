@@ -19,15 +19,20 @@ int32_t MetadataLoader::controller_id() const {
   return leader ? leader->value : -1;
 }
 
+std::optional<MetadataRecord> MetadataLoader::decode(Offset offset, std::span<const uint8_t> value) {
+  auto d = decode_value(value);
+  if (d.legacy) ++legacy_records_;
+  if (!d.warning.empty()) spdlog::warn("metadata log: skipping the record at offset {}: {}", offset, d.warning);
+  return std::move(d.record);
+}
+
 storage::Status MetadataLoader::load() {
   auto img = std::make_shared<MetadataImage>();
+  img->cluster_id = cluster_id_;
   size_t n = 0;
   auto st = log_.replay([&](Offset offset, std::span<const uint8_t> value) {
-    auto rec = decode_record(value);
-    if (!rec) {
-      spdlog::warn("metadata log: skipping undecodable record at offset {}", offset);
-      return;
-    }
+    auto rec = decode(offset, value);
+    if (!rec) return;
     if (auto* t = std::get_if<TopicRecord>(&*rec); t && is_cluster_metadata_topic(t->name))
       spdlog::warn("metadata log: ignoring a topic named {} at offset {} (the metadata log's own name)", t->name,
                    offset);
@@ -40,6 +45,9 @@ storage::Status MetadataLoader::load() {
   image_ = img;
   loaded_ = true;
   spdlog::info("metadata: replayed {} records, {} topics", n, img->topics.size());
+  if (legacy_records_ > 0)
+    spdlog::info("metadata: {} records are in Samsa's old format (read as Kafka's records; new ones use Kafka's)",
+                 legacy_records_);
   auto delta = std::make_shared<ImageDelta>();
   delta->full = true;
   publish_(image_, delta);
@@ -55,18 +63,17 @@ void MetadataLoader::apply_committed(Offset base, std::span<const protocol::Byte
   auto delta = std::make_shared<ImageDelta>();
   std::set<std::string> touched;
   for (size_t i = 0; i < values.size(); ++i) {
-    auto rec = decode_record(values[i]);
-    if (!rec) {
-      spdlog::warn("metadata log: skipping undecodable record at offset {}", base + static_cast<int64_t>(i));
-      continue;
-    }
+    auto rec = decode(base + static_cast<int64_t>(i), values[i]);
+    if (!rec) continue;
     auto& r = *rec;
     if (auto* t = std::get_if<TopicRecord>(&r)) {
       touched.insert(t->name);
     } else if (auto* p = std::get_if<PartitionRecord>(&r)) {
       if (auto* name = img->topic_names.find(p->topic_id)) touched.insert(*name);
+    } else if (auto* pc = std::get_if<PartitionChangeRecord>(&r)) {
+      if (auto* name = img->topic_names.find(pc->topic_id)) touched.insert(*name);
     } else if (auto* c = std::get_if<ConfigRecord>(&r)) {
-      if (c->resource_type == 2) touched.insert(c->resource_name);
+      if (c->resource_type == kTopicResource) touched.insert(c->resource_name);
       else delta->full = true;  // broker defaults reach every topic's log config
     } else if (auto* rm = std::get_if<RemoveTopicRecord>(&r)) {
       if (auto* name = img->topic_names.find(rm->topic_id)) touched.insert(*name);

@@ -30,6 +30,9 @@ class MetadataLoader {
   // Replays the log from the start into a new image and publishes it with a
   // full delta. A read error is returned (and nothing published).
   storage::Status load();
+  // The cluster id every image carries. As in Kafka it lives in meta.properties,
+  // not in the log; set before load().
+  void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
   ImagePtr image() const { return image_; }
 
   // One committed batch (the log's commit listener): values[i] is at base + i.
@@ -37,11 +40,15 @@ class MetadataLoader {
 
  private:
   int32_t controller_id() const;
+  // Decodes one value, logging why a skipped one is skipped.
+  std::optional<MetadataRecord> decode(Offset offset, std::span<const uint8_t> value);
 
   raft::MetadataLog& log_;
   Publish publish_;
   ImagePtr image_;
   bool loaded_ = false;
+  std::string cluster_id_;
+  int64_t legacy_records_ = 0;  // old-format values read (logged once after replay)
 };
 
 }  // namespace samsa::cluster

@@ -1,131 +1,59 @@
 #include "cluster/metadata_records.h"
 
 #include "cluster/topic_name.h"
+#include "protocol/kraft_legacy.h"
 
 namespace samsa::cluster {
 
-namespace {
-using protocol::Reader;
-using protocol::Writer;
+namespace k = protocol::kraft;
 
-enum RecordType : int16_t {
-  kTopic = 2,
-  kPartition = 3,
-  kConfig = 4,
-  kRemoveTopic = 9,
-  kRegisterBroker = 17,
-  kProducerIds = 15,
-  kClusterId = 100,
-};
+protocol::Bytes encode_record(const MetadataRecord& r) { return k::encode_metadata_record(r); }
 
-void write_ids(Writer& w, const std::vector<int32_t>& v) {
-  w.uvarint(static_cast<uint32_t>(v.size()));
-  for (auto x : v) w.i32(x);
-}
-std::vector<int32_t> read_ids(Reader& r) {
-  uint32_t n = r.uvarint();
-  std::vector<int32_t> v;
-  if (n > r.remaining() / 4) { r.fail(); return v; }
-  for (uint32_t i = 0; i < n; ++i) v.push_back(r.i32());
-  return v;
-}
-}  // namespace
-
-protocol::Bytes encode_record(const MetadataRecord& rec) {
-  Writer w;
-  std::visit(
-      [&](const auto& r) {
-        using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, TopicRecord>) {
-          w.i16(kTopic), w.i16(0), w.string(true, r.name), w.uuid(r.id);
-        } else if constexpr (std::is_same_v<T, PartitionRecord>) {
-          w.i16(kPartition), w.i16(0), w.uuid(r.topic_id), w.i32(r.partition);
-          write_ids(w, r.replicas), write_ids(w, r.isr), w.i32(r.leader), w.i32(r.leader_epoch);
-        } else if constexpr (std::is_same_v<T, ConfigRecord>) {
-          w.i16(kConfig), w.i16(0), w.i8(r.resource_type), w.string(true, r.resource_name);
-          w.string(true, r.key), w.nstring(true, r.value);
-        } else if constexpr (std::is_same_v<T, RemoveTopicRecord>) {
-          w.i16(kRemoveTopic), w.i16(0), w.uuid(r.topic_id);
-        } else if constexpr (std::is_same_v<T, RegisterBrokerRecord>) {
-          w.i16(kRegisterBroker), w.i16(0), w.i32(r.broker_id), w.string(true, r.host), w.i32(r.port);
-          w.nstring(true, r.rack);
-        } else if constexpr (std::is_same_v<T, ProducerIdsRecord>) {
-          w.i16(kProducerIds), w.i16(0), w.i32(r.broker_id), w.i64(r.next_producer_id);
-        } else if constexpr (std::is_same_v<T, ClusterIdRecord>) {
-          w.i16(kClusterId), w.i16(0), w.string(true, r.cluster_id);
-        }
-      },
-      rec);
-  return std::move(w.buffer());
-}
-
-std::optional<MetadataRecord> decode_record(std::span<const uint8_t> value) {
-  Reader r(value);
-  int16_t type = r.i16();
-  int16_t version = r.i16();
-  if (!r.ok() || version != 0) return std::nullopt;
-  MetadataRecord out;
-  switch (type) {
-    case kTopic: {
-      TopicRecord t;
-      t.name = r.string(true);
-      t.id = r.uuid();
-      out = t;
-      break;
-    }
-    case kPartition: {
-      PartitionRecord p;
-      p.topic_id = r.uuid();
-      p.partition = r.i32();
-      p.replicas = read_ids(r);
-      p.isr = read_ids(r);
-      p.leader = r.i32();
-      p.leader_epoch = r.i32();
-      out = p;
-      break;
-    }
-    case kConfig: {
-      ConfigRecord c;
-      c.resource_type = r.i8();
-      c.resource_name = r.string(true);
-      c.key = r.string(true);
-      c.value = r.nstring(true);
-      out = c;
-      break;
-    }
-    case kRemoveTopic: {
-      RemoveTopicRecord t;
-      t.topic_id = r.uuid();
-      out = t;
-      break;
-    }
-    case kRegisterBroker: {
-      RegisterBrokerRecord b;
-      b.broker_id = r.i32();
-      b.host = r.string(true);
-      b.port = r.i32();
-      b.rack = r.nstring(true);
-      out = b;
-      break;
-    }
-    case kProducerIds: {
-      ProducerIdsRecord p;
-      p.broker_id = r.i32();
-      p.next_producer_id = r.i64();
-      out = p;
-      break;
-    }
-    case kClusterId: {
-      ClusterIdRecord c;
-      c.cluster_id = r.string(true);
-      out = c;
-      break;
-    }
-    default:
-      return std::nullopt;
+DecodedValue decode_value(std::span<const uint8_t> value) {
+  DecodedValue out;
+  if (k::is_legacy_value(value)) {
+    out.legacy = true;
+    auto old = k::decode_legacy_value(value);
+    if (!old) out.warning = "undecodable record in the old Samsa format";
+    else out.record = std::move(old->record);  // unset for the old cluster id record
+    return out;
   }
-  if (!r.ok()) return std::nullopt;
+  auto d = k::decode_metadata_record(value);
+  if (d.error == k::RecordError::none) out.record = std::move(d.record);
+  else out.warning = d.message;
   return out;
+}
+
+std::optional<MetadataRecord> decode_record(std::span<const uint8_t> value) { return decode_value(value).record; }
+
+TopicRecord topic_record(std::string name, const Uuid& id) {
+  TopicRecord t;
+  t.name = std::move(name);
+  t.topic_id = id;
+  return t;
+}
+
+PartitionRecord partition_record(const Uuid& topic_id, int32_t partition, std::vector<int32_t> replicas,
+                                 std::vector<int32_t> isr, int32_t leader, int32_t leader_epoch) {
+  PartitionRecord p;
+  p.partition_id = partition;
+  p.topic_id = topic_id;
+  p.replicas = std::move(replicas);
+  p.isr = std::move(isr);
+  p.leader = leader;
+  p.leader_epoch = leader_epoch;
+  p.partition_epoch = 0;
+  return p;
+}
+
+ConfigRecord config_record(int8_t resource_type, std::string resource_name, std::string key,
+                           std::optional<std::string> value) {
+  ConfigRecord c;
+  c.resource_type = resource_type;
+  c.resource_name = std::move(resource_name);
+  c.name = std::move(key);
+  c.value = std::move(value);
+  return c;
 }
 
 namespace {
@@ -160,69 +88,153 @@ void remove_topic(MetadataImage& img, const std::string& name) {
   img.topics.erase(name);
 }
 
+// Each record's effect on the image; a record naming something the image
+// does not hold (a topic id, a broker) changes nothing.
+void apply(MetadataImage& img, const TopicRecord& r) {
+  // The metadata log's own name is never a topic (data dirs written before the
+  // name was refused may still hold such a record; its partition would be the
+  // metadata log's directory).
+  if (is_cluster_metadata_topic(r.name)) return;
+  if (img.topics.contains(r.name)) remove_topic(img, r.name);
+  auto t = std::make_shared<TopicInfo>();
+  t->name = r.name;
+  t->id = r.topic_id;
+  t->internal = is_internal_topic(r.name);
+  img.topics.set(r.name, t);
+  img.topic_names.set(r.topic_id, r.name);
+  if (has_collision_chars(r.name)) {
+    auto key = unify_collision_chars(r.name);
+    auto names = img.collision_names.find(key) ? *img.collision_names.find(key) : std::vector<std::string>{};
+    names.push_back(r.name);
+    img.collision_names.set(key, std::move(names));
+  }
+}
+
+// The partition `id` of the topic `topic_id`, created (with the partitions
+// before it) when `create`; nullptr when the topic is unknown.
+PartitionInfo* find_partition(MetadataImage& img, const Uuid& topic_id, int32_t id, bool create) {
+  auto* name = img.topic_names.find(topic_id);
+  if (!name || id < 0) return nullptr;
+  auto* slot = img.topics.find_mutable(*name);
+  if (!slot) return nullptr;
+  if (!create && static_cast<size_t>(id) >= (*slot)->partitions.size()) return nullptr;
+  TopicInfo* t = &mutable_topic(*slot);
+  if (static_cast<size_t>(id) >= t->partitions.size()) {
+    img.partition_count += id + 1 - static_cast<int64_t>(t->partitions.size());
+    t->partitions.resize(id + 1);
+  }
+  return &t->partitions[id];
+}
+
+void apply(MetadataImage& img, const PartitionRecord& r) {
+  auto* p = find_partition(img, r.topic_id, r.partition_id, true);
+  if (!p) return;
+  p->partition = r.partition_id;
+  p->replicas = r.replicas;
+  p->isr = r.isr;
+  p->removing_replicas = r.removing_replicas;
+  p->adding_replicas = r.adding_replicas;
+  p->leader = r.leader;
+  p->leader_epoch = r.leader_epoch;
+  p->partition_epoch = r.partition_epoch;
+  p->leader_recovery_state = r.leader_recovery_state;
+}
+
+// Kafka's PartitionRegistration.merge: absent fields keep their value; every
+// change bumps the partition epoch, a leader change (any leader field but -2)
+// the leader epoch too.
+void apply(MetadataImage& img, const PartitionChangeRecord& r) {
+  auto* p = find_partition(img, r.topic_id, r.partition_id, false);
+  if (!p) return;
+  if (r.isr) p->isr = *r.isr;
+  if (r.replicas) p->replicas = *r.replicas;
+  if (r.removing_replicas) p->removing_replicas = *r.removing_replicas;
+  if (r.adding_replicas) p->adding_replicas = *r.adding_replicas;
+  if (r.leader_recovery_state != -1) p->leader_recovery_state = r.leader_recovery_state;
+  if (r.leader != kNoLeaderChange) {
+    p->leader = r.leader;
+    ++p->leader_epoch;
+  }
+  ++p->partition_epoch;
+}
+
+void apply(MetadataImage& img, const ConfigRecord& r) {
+  if (r.resource_type == kTopicResource) {
+    auto* slot = img.topics.find_mutable(r.resource_name);
+    if (!slot) return;
+    TopicInfo& t = mutable_topic(*slot);
+    if (r.value) t.configs[r.name] = *r.value; else t.configs.erase(r.name);
+  } else {
+    auto& m = img.broker_configs[r.resource_name];
+    if (r.value) m[r.name] = *r.value; else m.erase(r.name);
+  }
+}
+
+void apply(MetadataImage& img, const RemoveTopicRecord& r) {
+  auto* name = img.topic_names.find(r.topic_id);
+  if (!name) return;
+  remove_topic(img, std::string(*name));
+}
+
+void apply(MetadataImage& img, const RegisterBrokerRecord& r) {
+  BrokerInfo b;
+  b.id = r.broker_id;
+  b.epoch = r.broker_epoch;
+  b.incarnation_id = r.incarnation_id;
+  // Samsa serves one listener: the broker's first endpoint is where clients go.
+  if (!r.end_points.empty()) {
+    b.host = r.end_points.front().host;
+    b.port = r.end_points.front().port;
+  }
+  b.rack = r.rack;
+  b.fenced = r.fenced;
+  b.in_controlled_shutdown = r.in_controlled_shutdown;
+  img.brokers[r.broker_id] = std::move(b);
+}
+
+// A record for another epoch of the broker (an older registration) is ignored.
+BrokerInfo* find_broker(MetadataImage& img, int32_t id, int64_t epoch) {
+  auto it = img.brokers.find(id);
+  if (it == img.brokers.end() || it->second.epoch != epoch) return nullptr;
+  return &it->second;
+}
+
+void apply(MetadataImage& img, const BrokerRegistrationChangeRecord& r) {
+  auto* b = find_broker(img, r.broker_id, r.broker_epoch);
+  if (!b) return;
+  if (r.fenced == 1) b->fenced = true;
+  if (r.fenced == -1) b->fenced = false;
+  if (r.in_controlled_shutdown == 1) b->in_controlled_shutdown = true;
+}
+
+void apply(MetadataImage& img, const FenceBrokerRecord& r) {
+  if (auto* b = find_broker(img, r.id, r.epoch)) b->fenced = true;
+}
+
+void apply(MetadataImage& img, const UnfenceBrokerRecord& r) {
+  if (auto* b = find_broker(img, r.id, r.epoch)) b->fenced = false;
+}
+
+void apply(MetadataImage& img, const UnregisterBrokerRecord& r) {
+  if (find_broker(img, r.broker_id, r.broker_epoch)) img.brokers.erase(r.broker_id);
+}
+
+void apply(MetadataImage& img, const ProducerIdsRecord& r) {
+  img.next_producer_id = std::max(img.next_producer_id, r.next_producer_id);
+}
+
+// Level 0 means the feature is not in use (Kafka removes it from the image).
+void apply(MetadataImage& img, const FeatureLevelRecord& r) {
+  if (r.feature_level == 0) img.features.erase(r.name);
+  else img.features[r.name] = r.feature_level;
+}
+
+void apply(MetadataImage&, const NoOpRecord&) {}
+
 }  // namespace
 
 void apply_record(MetadataImage& img, const MetadataRecord& rec) {
-  std::visit(
-      [&](const auto& r) {
-        using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, TopicRecord>) {
-          // The metadata log's own name is never a topic (data dirs written
-          // before the name was refused may still hold such a record; its
-          // partition would be the metadata log's directory).
-          if (is_cluster_metadata_topic(r.name)) return;
-          if (img.topics.contains(r.name)) remove_topic(img, r.name);
-          auto t = std::make_shared<TopicInfo>();
-          t->name = r.name;
-          t->id = r.id;
-          t->internal = is_internal_topic(r.name);
-          img.topics.set(r.name, t);
-          img.topic_names.set(r.id, r.name);
-          if (has_collision_chars(r.name)) {
-            auto key = unify_collision_chars(r.name);
-            auto names = img.collision_names.find(key) ? *img.collision_names.find(key) : std::vector<std::string>{};
-            names.push_back(r.name);
-            img.collision_names.set(key, std::move(names));
-          }
-        } else if constexpr (std::is_same_v<T, PartitionRecord>) {
-          auto* name = img.topic_names.find(r.topic_id);
-          if (!name) return;
-          auto* slot = img.topics.find_mutable(*name);
-          if (!slot || r.partition < 0) return;
-          TopicInfo* t = &mutable_topic(*slot);
-          if (static_cast<size_t>(r.partition) >= t->partitions.size()) {
-            img.partition_count += r.partition + 1 - static_cast<int64_t>(t->partitions.size());
-            t->partitions.resize(r.partition + 1);
-          }
-          auto& p = t->partitions[r.partition];
-          p.partition = r.partition;
-          p.replicas = r.replicas;
-          p.isr = r.isr;
-          p.leader = r.leader;
-          p.leader_epoch = r.leader_epoch;
-        } else if constexpr (std::is_same_v<T, ConfigRecord>) {
-          if (r.resource_type == 2) {
-            auto* slot = img.topics.find_mutable(r.resource_name);
-            if (!slot) return;
-            TopicInfo& t = mutable_topic(*slot);
-            if (r.value) t.configs[r.key] = *r.value; else t.configs.erase(r.key);
-          } else {
-            auto& m = img.broker_configs[r.resource_name];
-            if (r.value) m[r.key] = *r.value; else m.erase(r.key);
-          }
-        } else if constexpr (std::is_same_v<T, RemoveTopicRecord>) {
-          auto* name = img.topic_names.find(r.topic_id);
-          if (!name) return;
-          remove_topic(img, std::string(*name));
-        } else if constexpr (std::is_same_v<T, RegisterBrokerRecord>) {
-          img.brokers[r.broker_id] = BrokerInfo{r.broker_id, r.host, r.port, r.rack};
-        } else if constexpr (std::is_same_v<T, ProducerIdsRecord>) {
-          img.next_producer_id = std::max(img.next_producer_id, r.next_producer_id);
-        } else if constexpr (std::is_same_v<T, ClusterIdRecord>) {
-          img.cluster_id = r.cluster_id;
-        }
-      },
-      rec);
+  std::visit([&](const auto& r) { apply(img, r); }, rec);
 }
 
 }  // namespace samsa::cluster

@@ -208,14 +208,11 @@ std::string Broker::start() {
 }
 
 asio::awaitable<std::string> Broker::load_metadata() {
+  loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
-  auto ensure = controller_->ensure_cluster_id(cluster_id_);
-  auto r = co_await std::move(ensure);
-  if (r.error == ErrorCode::NONE) {
-    auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
-                                            std::nullopt);
-    r = co_await std::move(reg);
-  }
+  auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
+                                          std::nullopt);
+  auto r = co_await std::move(reg);
   co_return r.error == ErrorCode::NONE ? std::string() : r.message;
 }
 

@@ -83,8 +83,8 @@ TEST(ClusterController, ReplayIgnoresClusterMetadataTopicRecord) {
   // A data dir written before the name was refused.
   Uuid id{};
   id[0] = 1;
-  run(f.io, f.log.append({encode_record(TopicRecord{std::string(kClusterMetadataTopic), id}),
-                          encode_record(PartitionRecord{id, 0, {1}, {1}, 1, 0})}));
+  run(f.io, f.log.append({encode_record(topic_record(std::string(kClusterMetadataTopic), id)),
+                          encode_record(partition_record(id, 0, {1}, {1}, 1, 0))}));
   f.controller->load();
   EXPECT_EQ(f.image->find_topic(std::string(kClusterMetadataTopic)), nullptr);
   EXPECT_EQ(f.image->find_topic(id), nullptr);

@@ -22,6 +22,7 @@ struct Published {
 struct Node {
   explicit Node(raft::MemoryMetadataLog& log) : log(log) {
     loader = std::make_unique<MetadataLoader>(log, [this](ImagePtr img, DeltaPtr d) { published.push_back({img, *d}); });
+    loader->set_cluster_id("cluster-1");  // what meta.properties holds on a real node
     ControllerSettings cs;
     cs.seed = 7;
     controller = std::make_unique<Controller>(cs, log, *loader);
@@ -38,7 +39,6 @@ struct Node {
 struct MetadataSeam : ::testing::Test {
   MetadataSeam() : log(clock), node(log) {
     EXPECT_TRUE(node.loader->load());
-    EXPECT_EQ(run(io, node.controller->ensure_cluster_id("cluster-1")).error, ErrorCode::NONE);
     EXPECT_EQ(run(io, node.controller->register_broker(1, "localhost", 9092, std::nullopt)).error, ErrorCode::NONE);
   }
   OpResult create(std::string name, int32_t partitions, std::map<std::string, std::string> configs = {}) {
@@ -140,7 +140,7 @@ TEST_F(MetadataSeam, NotLeaderIsAnsweredAndChangesNothing) {
   EXPECT_EQ(log.entries().size(), entries);
 
   // The log itself says why, with the epoch.
-  auto appended = run(io, log.append({encode_record(ClusterIdRecord{"x"})}));
+  auto appended = run(io, log.append({encode_record(NoOpRecord{})}));
   EXPECT_EQ(appended.error, ErrorCode::NOT_LEADER_OR_FOLLOWER);
   EXPECT_EQ(appended.epoch, Epoch(3));
 
@@ -165,10 +165,10 @@ TEST_F(MetadataSeam, LoaderAppliesCommittedBatchesWithTheirDelta) {
   ASSERT_EQ(create("other", 1).error, ErrorCode::NONE);
   Uuid id{};
   id[0] = 42;
-  std::vector<protocol::Bytes> batch{encode_record(TopicRecord{"remote", id}),
-                                     encode_record(PartitionRecord{id, 0, {1}, {1}, 1, 0}),
-                                     encode_record(PartitionRecord{id, 1, {1}, {1}, 1, 0}),
-                                     encode_record(ConfigRecord{2, "other", "retention.ms", "7"})};
+  std::vector<protocol::Bytes> batch{encode_record(topic_record("remote", id)),
+                                     encode_record(partition_record(id, 0, {1}, {1}, 1, 0)),
+                                     encode_record(partition_record(id, 1, {1}, {1}, 1, 0)),
+                                     encode_record(config_record(kTopicResource, "other", "retention.ms", "7"))};
   auto appended = run(io, log.append(batch));
   ASSERT_EQ(appended.error, ErrorCode::NONE);
   EXPECT_EQ(node.image()->last_offset, appended.offset.value);
@@ -244,6 +244,39 @@ TEST_F(MetadataSeam, ConcurrentOperationsAreSerialized) {
   EXPECT_EQ(results[0].error, ErrorCode::NONE);
   EXPECT_EQ(results[1].error, ErrorCode::TOPIC_ALREADY_EXISTS);
   EXPECT_EQ(node.image()->topics.size(), 1u);
+}
+
+// A value the loader cannot use (a type or version from a newer writer,
+// garbage) is skipped, the rest of its batch applied, live and on replay; old
+// format values (an older Samsa's log) are applied like Kafka's records.
+TEST_F(MetadataSeam, UnknownOrOldValuesInABatch) {
+  Uuid id{};
+  id[0] = 7;
+  protocol::Bytes unknown{0x01, 0x63, 0x00, 0x00};       // type 99
+  protocol::Bytes newer = encode_record(topic_record("n", id));
+  newer[2] = 0x05;                                       // TopicRecord version 5
+  protocol::Bytes garbage{0x01, 0x03, 0x00, 0xff};       // a PartitionRecord cut short
+  protocol::Writer old;                                  // the old format: int16 type, int16 version, fields
+  old.i16(2), old.i16(0), old.string(true, "old-style"), old.uuid(id);
+  protocol::Writer old_part;
+  old_part.i16(3), old_part.i16(0), old_part.uuid(id), old_part.i32(0);
+  old_part.uvarint(1), old_part.i32(1), old_part.uvarint(1), old_part.i32(1), old_part.i32(1), old_part.i32(0);
+  std::vector<protocol::Bytes> batch{unknown, newer, garbage, old.buffer(), old_part.buffer()};
+  auto appended = run(io, log.append(batch));
+  ASSERT_EQ(appended.error, ErrorCode::NONE);
+  EXPECT_EQ(node.image()->last_offset, appended.offset.value);
+  auto* t = node.image()->find_topic("old-style");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->partitions.size(), 1u);
+  EXPECT_EQ(node.image()->find_topic("n"), nullptr);
+  EXPECT_EQ(node.last_delta().topics, (std::vector<std::string>{"old-style"}));
+
+  Node restarted(log);
+  ASSERT_TRUE(restarted.loader->load());
+  auto* r = restarted.image()->find_topic("old-style");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->partitions.size(), 1u);
+  EXPECT_EQ(restarted.image()->topics.size(), node.image()->topics.size());
 }
 
 }  // namespace

@@ -1,0 +1,14 @@
+// JSON text for the tools' output (the KRaft records' JSON form, as Kafka's
+// JsonConverters print it through Jackson): strings quoted with '"', '\\' and
+// control characters escaped, other bytes copied as they are (UTF-8).
+// Pure functions; any thread.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace samsa::protocol {
+
+// Appends `s` as a JSON string literal to `out`.
+void json_string(std::string& out, std::string_view s);
+
+}  // namespace samsa::protocol
