@@ -125,7 +125,7 @@ HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, HttpHandler hand
 
 HttpServer::~HttpServer() = default;
 
-std::string HttpServer::bind(const std::string& host, int port) {
+std::string HttpServer::bind(const std::string& host, int port, bool first) {
   asio::error_code ec;
   auto addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -140,6 +140,16 @@ std::string HttpServer::bind(const std::string& host, int port) {
       }
   }
   asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  if (first && port != 0) {
+    // A probe without SO_REUSEPORT fails while anyone listens there, even a
+    // process whose sockets have SO_REUSEPORT set.
+    asio::ip::tcp::acceptor probe(io_);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) return "cannot bind " + host + ":" + std::to_string(port) + ": " + ec.message();
+    probe.close(ec);
+  }
   acceptor_.open(ep.protocol(), ec);
   if (ec) return ec.message();
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);

@@ -30,7 +30,9 @@ class HttpServer {
   HttpServer(asio::io_context& io, HttpLimits limits, HttpHandler handler);
   ~HttpServer();
   // Binds and listens; returns an error message on failure ("cannot bind ...").
-  std::string bind(const std::string& host, int port);
+  // `first`: the first shard's bind, which also checks that no other process
+  // holds the port (SO_REUSEPORT would otherwise let a second broker share it).
+  std::string bind(const std::string& host, int port, bool first = true);
   int port() const;
   void start();
   void stop();  // stop accepting and close every connection of this server

@@ -3,7 +3,9 @@
 #include <string>
 
 #include "net/request_metrics.h"
+#include "replication/partition.h"
 #include "server/broker.h"
+#include "storage/log.h"
 #include "storage/log_manager.h"
 
 namespace samsa::server {

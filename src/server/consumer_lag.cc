@@ -1,9 +1,11 @@
 #include "server/consumer_lag.h"
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
 #include "coordinator/group_coordinator.h"
+#include "replication/partition.h"
 #include "server/broker.h"
 
 namespace samsa::server {

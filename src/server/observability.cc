@@ -70,7 +70,7 @@ std::string Observability::start_http() {
     int port = ep.port;
     for (int i = 0; i < broker_.shard_count(); ++i) {
       auto server = std::make_unique<net::HttpServer>(broker_.shard(i).io, limits, make_handler(broker_.shard(i)));
-      if (auto err = server->bind(ep.host, port); !err.empty())
+      if (auto err = server->bind(ep.host, port, i == 0); !err.empty())
         return "http.listeners: " + err + " (set http.listeners to another http://host:port, or empty to turn "
                "the HTTP server off)";
       if (port == 0) port = server->port();  // the other shards share the port the first was given

@@ -41,7 +41,7 @@ TEST(LagRules, OffsetThatGoesBackIsRewind) {
 
 TEST(LagRules, SilenceLongerThanTheWindowIsStop) {
   auto w = commits({{10, 5}, {20, 5}, {30, 5}});  // spans 2000 ms
-  EXPECT_EQ(eval(w, 5, 2000 + 2000), LagStatus::kOk);    // exactly the span: not yet
+  EXPECT_EQ(eval(w, 5, 2000 + 2000), LagStatus::kWarn);  // exactly the span: not stopped (falling behind)
   EXPECT_EQ(eval(w, 5, 2000 + 2001), LagStatus::kStop);  // longer than the span
   // One commit spans nothing: any time after it with lag counts as stopped (Burrow).
   EXPECT_EQ(eval(commits({{10, 5}}), 5, 1), LagStatus::kStop);
