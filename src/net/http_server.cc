@@ -69,6 +69,22 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     co_return !ec && !closed_;
   }
 
+  // After an error response with request bytes still unread: closing at once
+  // would send a reset that can destroy the response before the client reads
+  // it. Half-close, then discard what the client still sends (bounded in bytes
+  // and by the head timeout), then close.
+  awaitable<void> lingering_close() {
+    asio::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    set_deadline(limits_.head_timeout_ms);
+    size_t discarded = 0;
+    while (!closed_ && discarded < limits_.max_head_bytes + limits_.max_body_bytes) {
+      buf_.clear();
+      if (!co_await read_more()) break;
+      discarded += buf_.size();
+    }
+  }
+
   awaitable<void> serve() {
     auto self = shared_from_this();
     while (!closed_) {
@@ -85,7 +101,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         err.status = http_status_for(parsed.status);
         err.content_type = "text/plain; charset=utf-8";
         err.body = std::string(http_reason(err.status)) + "\n";
-        co_await write(serialize_http_response(err, false, false));
+        if (co_await write(serialize_http_response(err, false, false))) co_await lingering_close();
         { close(); co_return; }
       }
       auto& req = parsed.request;

@@ -108,8 +108,10 @@ class HttpServerTest : public ::testing::Test {
     asio::io_context cio;
     asio::ip::tcp::socket s(cio);
     s.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())});
-    asio::write(s, asio::buffer(bytes));
-    if (half_close) s.shutdown(asio::ip::tcp::socket::shutdown_send);
+    // The server may answer and close before all is sent (an oversized head): errors here are fine.
+    asio::error_code wec;
+    asio::write(s, asio::buffer(bytes), wec);
+    if (half_close) s.shutdown(asio::ip::tcp::socket::shutdown_send, wec);
     timeval tv{2, 0};
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string out;
