@@ -171,6 +171,70 @@ asio::awaitable<HttpResponse> get_topics(Broker& broker, Shard& here, const Http
   co_return json(200, w.take());
 }
 
+struct PartitionState {
+  bool present = false;
+  bool offline = false;
+  int64_t log_start = -1, high_watermark = -1, log_end = -1, size_bytes = 0, segments = 0;
+};
+
+// One topic: its partitions (leader, replicas, ISR, offsets and size on this
+// broker, read on each owning shard) and its config overrides.
+asio::awaitable<HttpResponse> get_topic(Broker& broker, Shard& here, std::string name) {  // by value: a coroutine
+  auto image = here.image;
+  const auto* topic = image ? image->find_topic(name) : nullptr;
+  if (!topic) co_return json_error(404, "no such topic: " + name);
+  std::vector<PartitionState> states(topic->partitions.size());
+  std::map<int, std::vector<int32_t>> by_owner;
+  for (auto& p : topic->partitions) by_owner[broker.owner_of(TopicPartition{name, p.partition})].push_back(p.partition);
+  for (auto& [owner, ids] : by_owner) {
+    Shard* s = &broker.shard(owner);
+    auto op = run_on(*s, [s, name, ids] {
+      std::vector<std::pair<int32_t, PartitionState>> out;
+      for (int32_t id : ids) {
+        PartitionState st;
+        if (auto* p = s->find(TopicPartition{name, id})) {
+          st.present = true;
+          st.offline = p->offline();
+          if (!st.offline) {
+            st.log_start = p->log_start_offset();
+            st.high_watermark = p->high_watermark();
+            st.log_end = p->log_end_offset();
+            st.size_bytes = static_cast<int64_t>(p->log().size_bytes());
+            st.segments = static_cast<int64_t>(p->log().segment_count());
+          }
+        }
+        out.emplace_back(id, st);
+      }
+      return out;
+    });
+    auto got = co_await std::move(op);
+    for (auto& [id, st] : got)
+      if (id >= 0 && static_cast<size_t>(id) < states.size()) states[static_cast<size_t>(id)] = st;
+  }
+  JsonWriter w;
+  w.begin_object().key("name").value(topic->name).key("internal").value(topic->internal);
+  w.key("configs").begin_object();
+  for (auto& [k, v] : topic->configs) w.key(k).value(v);
+  w.end_object();
+  w.key("partitions").begin_array();
+  for (auto& p : topic->partitions) {
+    auto& st = states[static_cast<size_t>(p.partition) < states.size() ? p.partition : 0];
+    w.begin_object().key("partition").value(p.partition).key("leader").value(p.leader);
+    w.key("leader_epoch").value(p.leader_epoch);
+    w.key("replicas").begin_array();
+    for (int32_t r : p.replicas) w.value(r);
+    w.end_array().key("isr").begin_array();
+    for (int32_t r : p.isr) w.value(r);
+    w.end_array();
+    w.key("online").value(st.present && !st.offline);
+    w.key("log_start_offset").value(st.log_start).key("high_watermark").value(st.high_watermark);
+    w.key("log_end_offset").value(st.log_end).key("size_bytes").value(st.size_bytes);
+    w.key("segments").value(st.segments).end_object();
+  }
+  w.end_array().end_object();
+  co_return json(200, w.take());
+}
+
 asio::awaitable<HttpResponse> get_groups(Broker& broker, Shard&, const HttpRequest& req) {
   auto op = compute_consumer_lag(broker);
   auto groups = co_await std::move(op);
@@ -211,12 +275,18 @@ const std::map<std::string, Route, std::less<>>& routes() {
 asio::awaitable<HttpResponse> serve_http(Broker& broker, Shard& here, const HttpRequest& req) {
   std::string_view path = req.path;
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  constexpr std::string_view kTopicPrefix = "/v1/topics/";
+  bool one_topic = path.size() > kTopicPrefix.size() && path.substr(0, kTopicPrefix.size()) == kTopicPrefix;
   auto it = routes().find(path);
-  if (it == routes().end()) co_return json_error(404, "no such endpoint: " + req.path);
+  if (it == routes().end() && !one_topic) co_return json_error(404, "no such endpoint: " + req.path);
   if (req.method != "GET" && req.method != "HEAD") {
     auto r = json_error(405, "only GET and HEAD are allowed here");
     r.headers.emplace_back("Allow", "GET, HEAD");
     co_return r;
+  }
+  if (one_topic) {
+    auto op = get_topic(broker, here, std::string(path.substr(kTopicPrefix.size())));
+    co_return co_await std::move(op);
   }
   auto op = it->second(broker, here, req);
   co_return co_await std::move(op);

@@ -107,6 +107,15 @@ def test_cluster_and_topics_api(broker):
     assert t["name"] == topic and t["partitions"] == 3 and t["replication_factor"] == 1
     assert t["messages"] == 9 and t["size_bytes"] >= 9 * 50
     assert json.loads(http(broker, "/v1/topics?limit=0")[2])["topics"] == []
+    status, _, text = http(broker, f"/v1/topics/{topic}")
+    assert status == 200, text
+    detail = json.loads(text)
+    assert [p["partition"] for p in detail["partitions"]] == [0, 1, 2]
+    assert all(p["leader"] == 1 and p["replicas"] == [1] and p["isr"] == [1] and p["online"]
+               for p in detail["partitions"])
+    assert sum(p["high_watermark"] for p in detail["partitions"]) == 9
+    assert sum(p["size_bytes"] for p in detail["partitions"]) == t["size_bytes"]
+    assert http(broker, "/v1/topics/no-such-topic")[0] == 404
 
 
 def test_counters_move_by_what_was_sent(broker):
