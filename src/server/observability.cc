@@ -68,6 +68,10 @@ std::string Observability::start_http() {
   net::HttpLimits limits;
   for (auto& ep : std::get<std::vector<HttpEndpoint>>(parsed)) {
     int port = ep.port;
+    // SO_REUSEPORT would let both bind: say so instead of splitting connections between them.
+    for (auto& l : broker_.settings().listeners)
+      if (port != 0 && l.port == port)
+        return "http.listeners: port " + std::to_string(port) + " is also the port of listener " + l.name;
     for (int i = 0; i < broker_.shard_count(); ++i) {
       auto server = std::make_unique<net::HttpServer>(broker_.shard(i).io, limits, make_handler(broker_.shard(i)));
       if (auto err = server->bind(ep.host, port, i == 0); !err.empty())

@@ -49,6 +49,8 @@ class Broker:
         # Each broker its own HTTP port (metrics, health), kept across restarts; tests that do not
         # want the HTTP server override http.listeners with "".
         self.http_port = free_port()
+        while self.http_port == self.port:  # two binds to port 0 may hand out the same port
+            self.http_port = free_port()
         self.num_partitions = num_partitions
         self.overrides = dict(overrides or {})
         self.proc = None

@@ -319,3 +319,15 @@ def test_http_server_can_be_turned_off(make_broker):
     b = make_broker(overrides={"http.listeners": ""})
     with pytest.raises(OSError):
         socket.create_connection((HOST, b.http_port), timeout=2).close()
+
+
+def test_per_partition_series_switch_off_above_the_limit(make_broker):
+    b = make_broker(overrides={"metrics.partition.series.limit": "0"})
+    topic = unique_topic("obs-limit")
+    create_topic(b.bootstrap, topic, 2)
+    produce(b.bootstrap, topic, [Msg(value=b"z" * 20) for _ in range(5)], {"acks": "all"})
+    samples = scrape(b)
+    assert not has(samples, "kafka_log_log_size")
+    assert not has(samples, "kafka_log_log_numlogsegments")
+    assert value(samples, "samsa_log_topic_size_bytes", topic=topic) >= 5 * 20
+    assert value(samples, "kafka_server_brokertopicmetrics_messagesin_total", topic=topic) == 5
