@@ -14,7 +14,8 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD_DIR) -j$(JOBS) samsa unit_tests
 
-# Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly).
+# Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly); metrics,
+# health and the admin API on http://localhost:9644 (http.listeners, printed at start).
 run: build
 	@exec $(BUILD_DIR)/samsa start --override listeners=PLAINTEXT://localhost:9092 --override log.dirs=./data
 

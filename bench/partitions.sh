@@ -17,7 +17,7 @@ rss() { awk '$1=="VmRSS:"{print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 since() { python3 -c "print('%.2f' % ($(now) - $1))"; }
 waitp() { for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-start() { "$BIN" start --override listeners=PLAINTEXT://127.0.0.1:$PORT --override "log.dirs=$D/data" >> "$D/samsa.log" 2>&1 & P=$!; }
+start() { "$BIN" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$PORT --override "log.dirs=$D/data" >> "$D/samsa.log" 2>&1 & P=$!; }
 start; waitp || { echo "broker did not start"; exit 1; }; sleep 0.5
 r0=$(rss $P); t0=$(now)
 "$PERF" create --brokers 127.0.0.1:$PORT --topic tp --partitions "$N" >/dev/null

@@ -143,7 +143,7 @@ SP=$(free_port)
 BROKER="127.0.0.1:$SP"
 DATA="$WORK/samsa-data"
 start_broker() {
-  "$SAMSA" start --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
+  "$SAMSA" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
   SPID=$!; PIDS+=($SPID)
 }
 start_broker
@@ -254,7 +254,7 @@ if python3 -c "import sys; sys.exit(0 if float('$CREATE_S') <= 12 else 1)"; then
   put samsa_partitions_total "$(( 9000 + 1000 + 8 * 4 ))"
   stop_pid "$SPID"
   t0=$(date +%s.%N)
-  "$SAMSA" start --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
+  "$SAMSA" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
   SPID=$!; PIDS+=($SPID)
   if wait_port "$SP" 60 && timeout 60 "$PERF" produce --brokers "$BROKER" --topic t10k --count 1 --size 10 --acks 1 --seconds 30 >/dev/null 2>&1; then
     put samsa_startup_10k_s "$(python3 -c "import time; print('%.2f' % (time.time() - $t0))")"
@@ -267,7 +267,7 @@ else
   put samsa_startup_10k_skipped "creating 1,000 partitions took ${CREATE_S} s, so 10,000 would not fit the run's time budget"
   stop_pid "$SPID"
   t0=$(date +%s.%N)
-  "$SAMSA" start --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
+  "$SAMSA" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/samsa.log" 2>&1 &
   SPID=$!; PIDS+=($SPID)
   if wait_port "$SP" 60 && timeout 60 "$PERF" produce --brokers "$BROKER" --topic t1000 --count 1 --size 10 --acks 1 --seconds 30 >/dev/null 2>&1; then
     put samsa_startup_1032_s "$(python3 -c "import time; print('%.2f' % (time.time() - $t0))")"
@@ -284,7 +284,7 @@ stop_pid "$SPID"
 log "samsa: recovery of an unflushed tail after kill -9"
 RP=$(free_port); RDATA="$WORK/samsa-recovery"
 rec_start() {
-  "$SAMSA" start --override listeners=PLAINTEXT://127.0.0.1:$RP --override "log.dirs=$RDATA" \
+  "$SAMSA" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$RP --override "log.dirs=$RDATA" \
     --override log.flush.offset.checkpoint.interval.ms=3600000 >> "$WORK/samsa.log" 2>&1 &
   RPID=$!; PIDS+=($RPID)
 }
@@ -308,7 +308,7 @@ if [[ "$PROFILE" == 1 ]] && command -v valgrind >/dev/null; then
   log "profile: callgrind on the broker during a short 1 KiB acks=1 produce run"
   rm -rf "$DATA"
   (cd "$WORK" && exec valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
-     "$SAMSA" start --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/callgrind.log" 2>&1) &
+     "$SAMSA" start --override http.listeners= --override listeners=PLAINTEXT://127.0.0.1:$SP --override "log.dirs=$DATA" >> "$WORK/callgrind.log" 2>&1) &
   VPID=$!; PIDS+=($VPID)
   if wait_port "$SP" 60; then
     create tprof 8 120

@@ -33,7 +33,7 @@ def main():
         port = s.getsockname()[1]
     log = open(os.path.join(d, "broker.log"), "wb")
     proc = subprocess.Popen([a.samsa, "start", "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
-                             "--override", f"log.dirs={d}/data"], stdout=log, stderr=log)
+                             "--override", f"log.dirs={d}/data", "--override", "http.listeners="], stdout=log, stderr=log)
     try:
         for _ in range(200):
             try:

@@ -91,6 +91,8 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
   s.cleaner_backoff_ms = cfg->log_cleaner_backoff_ms();
   s.cleaner_dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size();
   s.cleaner_io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second();
+  s.http_listeners = cfg->value("http.listeners").value_or("");
+  s.metrics_partition_series_limit = cfg->get_int("metrics.partition.series.limit").value_or(10000);
   s.default_log_config = to_log_config(cluster::resolve_topic_config({}, *cfg));
   s.log_config_for = [cfg](const std::map<std::string, std::string>& overrides) {
     cluster::TopicOverrides o(overrides.begin(), overrides.end());

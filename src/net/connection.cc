@@ -29,6 +29,7 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
+  record_connection(info_.listener, info_.shard, +1);
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   auto self = shared_from_this();
@@ -47,6 +48,9 @@ void Connection::close() {
   writer_wake_.cancel();
   reader_wake_.cancel();
   watchdog_timer_.cancel();
+  add_request_bytes_in_flight(-static_cast<int64_t>(bytes_in_flight_));
+  bytes_in_flight_ = 0;
+  record_connection(info_.listener, info_.shard, -1);
   if (auto fn = std::move(on_close_)) {
     on_close_ = nullptr;
     fn();
@@ -134,6 +138,11 @@ awaitable<void> Connection::read_loop() {
       receiving_since_.reset();
       touch();
       auto slot = std::make_shared<Slot>();
+      slot->api_key = static_cast<int16_t>(protocol::load_be16(frame->data()));
+      slot->bytes = frame->size();
+      slot->times.received = Clock::now();
+      bytes_in_flight_ += slot->bytes;
+      add_request_bytes_in_flight(static_cast<int64_t>(slot->bytes));
       pending_.push_back(slot);
       ++handlers_running_;
       // The token is made here, not in handle(): the loop must see applying_ set before it reads on.
@@ -147,6 +156,7 @@ awaitable<void> Connection::read_loop() {
 awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<protocol::FrameBytes> frame,
                                    ApplyToken applying) {
   auto self = shared_from_this();
+  slot->times.started = Clock::now();
   try {
     // not inside co_await: GCC 12 temporaries bug
     auto op = handler_(info_, std::move(frame), std::move(applying));
@@ -158,6 +168,7 @@ awaitable<void> Connection::handle(std::shared_ptr<Slot> slot, std::shared_ptr<p
     r.close_after = true;
     slot->response = std::move(r);
   }
+  slot->times.answered = Clock::now();
   --handlers_running_;
   touch();  // idleness counts from the answer, not from the request
   if (handlers_running_ == 0) watchdog_timer_.cancel();  // its deadline is idle-based again
@@ -179,6 +190,7 @@ awaitable<void> Connection::write_loop() {
       if (!r.frame.splices().empty() || r.close_after) break;
     }
     reader_wake_.cancel();
+    auto send_start = Clock::now();
     bool ok = true;
     if (batch.size() == 1) {
       ok = co_await send_response(*batch[0]->response);
@@ -195,11 +207,23 @@ awaitable<void> Connection::write_loop() {
       ok = !ec;
     }
     touch();
+    if (ok)
+      for (auto& s : batch) finish(*s, send_start);
     if (!ok || batch.back()->response->close_after) {
       close();
       co_return;
     }
   }
+}
+
+// The request is answered: its times go to the shard's request metrics and its
+// bytes leave the in-flight gauge.
+void Connection::finish(Slot& s, RequestTimes::TimePoint send_start) {
+  s.times.send_start = send_start;
+  s.times.sent = Clock::now();
+  record_request(s.api_key, s.times);
+  bytes_in_flight_ -= s.bytes;
+  add_request_bytes_in_flight(-static_cast<int64_t>(s.bytes));
 }
 
 awaitable<bool> Connection::send_response(Response& r) {

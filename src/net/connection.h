@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "net/request_metrics.h"
 #include "protocol/batch_header.h"
 #include "protocol/wire.h"
 
@@ -43,6 +44,7 @@ struct ConnectionInfo {
   std::string peer_host;
   int peer_port = 0;
   int shard = 0;
+  std::string listener = "PLAINTEXT";  // the listener's name, for its metrics
 };
 
 struct ConnectionLimits {
@@ -78,7 +80,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   struct Slot {
     std::optional<Response> response;
+    int16_t api_key = -1;
+    size_t bytes = 0;  // the request frame's size, counted in flight until answered
+    RequestTimes times;
   };
+  void finish(Slot& s, RequestTimes::TimePoint send_start);
   using Clock = std::chrono::steady_clock;
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
@@ -108,6 +114,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point last_activity_;   // last bytes read or written
   std::optional<Clock::time_point> receiving_since_;  // first byte of a request not yet fully read
   std::function<void()> on_close_;
+  size_t bytes_in_flight_ = 0;  // frames of pending_, given back to the shard's gauge at close
 };
 
 }  // namespace samsa::net

@@ -137,6 +137,7 @@ asio::awaitable<void> Listener::accept_loop() {
     ConnectionInfo info;
     info.id = next_id_++;
     info.shard = shard_;
+    info.listener = name_;
     auto remote = sock.remote_endpoint(ec);
     if (ec) continue;  // already reset by the peer: the socket closes here
     auto addr = remote.address();

@@ -30,6 +30,8 @@ class Listener {
   size_t in_flight() const;  // requests still being handled on this shard's connections
   void stop();               // stop accepting and close every connection of this shard
   int port() const;
+  // The listener's name (PLAINTEXT, ...) in its connections' metrics.
+  void set_name(std::string name) { name_ = std::move(name); }
 
  private:
   asio::awaitable<void> accept_loop();
@@ -48,6 +50,7 @@ class Listener {
   LogLimiter accept_errors_{std::chrono::seconds(10)};
   LogLimiter refusals_{std::chrono::seconds(10)};
   std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> connections_;
+  std::string name_ = "PLAINTEXT";
   static std::atomic<uint64_t> next_id_;
 };
 

@@ -2,9 +2,35 @@
 
 #include <spdlog/spdlog.h>
 
+#include "observe/metrics.h"
 #include "replication/partition.h"
 
 namespace samsa::replication {
+
+namespace {
+
+using observe::Family;
+using observe::MetricType;
+
+// Microseconds recorded, milliseconds exposed, as Kafka's LogFlushRateAndTimeMs.
+const Family kFlushTime{"kafka_log_logflushstats_logflushrateandtimems",
+                        "Time of one partition's fdatasync (log segment and indexes) in a group commit, in ms.",
+                        MetricType::kHistogram, {}, {4, 23, 0.001}};
+const Family kRoundPartitions{"samsa_log_group_commit_partitions",
+                              "Partitions synced together in one group-commit round.", MetricType::kHistogram, {},
+                              {0, 15, 1.0}};
+const Family kRoundWaiters{"samsa_log_group_commit_waiters",
+                           "Produce waits (acks=all) completed by one group-commit round.", MetricType::kHistogram,
+                           {}, {0, 15, 1.0}};
+const Family kPurgatory{"kafka_server_delayedoperationpurgatory_purgatorysize",
+                        "Requests waiting: Produce for durability (acks=all), Fetch for data (min.bytes).",
+                        MetricType::kGauge, {"delayedOperation"}};
+
+}  // namespace
+
+void note_waiting(std::string_view operation, int delta) {
+  if (auto* reg = observe::local()) reg->gauge(kPurgatory, {operation}).add(delta);
+}
 
 Flusher::Flusher(asio::io_context& io)
     : io_(io), next_(std::make_shared<Round>(io.get_executor())), thread_([this] { sync_thread_main(); }) {}
@@ -41,9 +67,12 @@ asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
     auto round = next_;
     maybe_start_round();
     if (!round->finished) {
+      ++round->waiters;
+      note_waiting("Produce", +1);
       round->done.expires_at(asio::steady_timer::time_point::max());
       asio::error_code ec;
       co_await round->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      note_waiting("Produce", -1);
     }
     if (p.offline()) co_return ErrorCode::KAFKA_STORAGE_ERROR;
   }
@@ -75,8 +104,20 @@ void Flusher::maybe_start_round() {
   auto job = [this, items, round] {
     // One status per partition: a failing log dir fails only its partitions.
     auto results = std::make_shared<std::vector<storage::Status>>();
-    for (auto& it : *items) results->push_back(it.ticket.run());
-    asio::post(io_, [this, items, round, results] {
+    auto micros = std::make_shared<std::vector<int64_t>>();
+    for (auto& it : *items) {
+      auto start = std::chrono::steady_clock::now();
+      results->push_back(it.ticket.run());
+      micros->push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+    }
+    asio::post(io_, [this, items, round, results, micros] {
+      if (auto* reg = observe::local()) {  // recorded on the shard: its registry is single-writer
+        auto h = reg->histogram(kFlushTime);
+        for (int64_t us : *micros) h.record(us);
+        reg->histogram(kRoundPartitions).record(static_cast<int64_t>(items->size()));
+        reg->histogram(kRoundWaiters).record(round->waiters);
+      }
       for (size_t i = 0; i < items->size(); ++i) {
         auto& it = (*items)[i];
         const auto& st = (*results)[i];

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "base/error_code.h"
@@ -21,6 +22,10 @@
 namespace samsa::replication {
 
 class Partition;
+
+// Requests of `operation` ("Produce", "Fetch") waiting on this shard, up or
+// down: Kafka's purgatory size gauge. Shard thread only.
+void note_waiting(std::string_view operation, int delta);
 
 class Flusher {
  public:
@@ -40,6 +45,7 @@ class Flusher {
     explicit Round(asio::any_io_executor ex) : done(ex) {}
     asio::steady_timer done;
     bool finished = false;
+    int64_t waiters = 0;  // produce waits this round completes (metrics)
   };
   void maybe_start_round();
   void sync_thread_main();

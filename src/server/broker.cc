@@ -21,6 +21,7 @@
 #include "server/handlers.h"
 #include "server/coordinator_shard.h"
 #include "server/log_maintenance.h"
+#include "server/observability.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
 #include "raft/metadata_log.h"
@@ -146,6 +147,11 @@ std::string Broker::start() {
   loader_ = std::make_unique<cluster::MetadataLoader>(
       *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
+  observability_ = std::make_unique<Observability>(*this);
+  observability_->bind_shards();  // before anything else runs on the shards
+  // HTTP before the shards run (a port that is taken fails the start cleanly);
+  // it then answers /v1/health/live while logs recover, and ready once started.
+  if (auto err = observability_->start_http(); !err.empty()) return err;
   for (auto& s : shards_) {
     Shard* sp = s.get();
     s->thread = std::thread([sp] {
@@ -184,6 +190,7 @@ std::string Broker::start() {
           },
           quotas);
       if (auto err = l->bind(spec.host, port); !err.empty()) return "listener " + spec.name + ": " + err;
+      l->set_name(spec.name);
       if (port == 0) port = l->port();  // the other shards share the port chosen by the first
       bound_port_ = l->port();
       listeners_.push_back(std::move(l));
@@ -202,8 +209,12 @@ std::string Broker::start() {
       schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
     });
   }
+  started_.store(true, std::memory_order_release);
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
+  if (!observability_->http_address().empty())
+    spdlog::info("HTTP server (metrics, health, admin API) on {} (try {}/metrics)", observability_->http_address(),
+                 observability_->http_address());
   return {};
 }
 
@@ -305,6 +316,19 @@ void Broker::schedule_checkpoints() {
 
 void Broker::stop() { ::kill(::getpid(), SIGTERM); }
 
+size_t Broker::unopened_count() const {
+  return unopened_.select([](const TopicPartition&) { return true; }).size();
+}
+
+LagTracker& Broker::lag_tracker(int shard) { return observability_->lag_tracker(shard); }
+
+bool Broker::ready() const {
+  if (!started() || stopping_) return false;
+  for (auto& d : log_manager_->log_dirs())
+    if (!d.online) return false;
+  return true;
+}
+
 // The shards' services stop touching their logs, then every partition is
 // closed (replication/close_partitions.h: the syncs run in parallel).
 void Broker::close_partitions() {
@@ -331,6 +355,7 @@ void Broker::shutdown() {
       invoke_on_blocking(shards_[i % shards_.size()]->io, [l, &fn] { fn(*l); });
     }
   };
+  if (observability_) observability_->stop_http();
   on_listeners([](net::Listener& l) { l.stop_accepting(); });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -32,7 +32,9 @@ class TxnCoordinator;
 namespace samsa::server {
 
 struct CoordinatorShard;
+class LagTracker;
 class LogMaintenance;
+class Observability;
 struct RequestContext;
 
 // Written by the broker in each log dir at start (its pid, one line) and
@@ -98,6 +100,15 @@ class Broker {
   // (Metadata shows it without a leader, Produce gets KAFKA_STORAGE_ERROR).
   // Any thread.
   bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
+  size_t unopened_count() const;  // any thread
+
+  // Metrics, lag trackers and the HTTP server (observability.h).
+  Observability& observability() { return *observability_; }
+  LagTracker& lag_tracker(int shard);  // shard `shard` only
+  // Start-up finished: logs recovered, metadata replayed, partitions opened. Any thread.
+  bool started() const { return started_.load(std::memory_order_acquire); }
+  // started() and every log dir online (GET /v1/health/ready). Any thread.
+  bool ready() const;
 
  private:
   std::string prepare_dirs();
@@ -143,6 +154,8 @@ class Broker {
   replication::UnopenedPartitions unopened_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> started_{false};
+  std::unique_ptr<Observability> observability_;  // after shards_: its servers and registries go first
   int bound_port_ = 0;
 };
 

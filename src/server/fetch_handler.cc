@@ -11,8 +11,10 @@
 #include "protocol/legacy.h"
 #include "protocol/messages/fetch.h"
 #include "server/broker.h"
+#include "server/broker_metrics.h"
 #include "server/handlers.h"
 #include "server/fan_out.h"
+#include "replication/flusher.h"
 #include "replication/partition.h"
 #include "server/response_budget.h"
 #include "server/worker_pool.h"
@@ -167,7 +169,10 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     }
     if (!can_wait || any_error || static_cast<int64_t>(total) >= min_bytes) break;
     auto waiting = waiter->wait_until(deadline);
-    if (!co_await std::move(waiting)) {  // timed out: one last read below returns whatever is there
+    replication::note_waiting("Fetch", +1);
+    bool woken = co_await std::move(waiting);
+    replication::note_waiting("Fetch", -1);
+    if (!woken) {  // timed out: one last read below returns whatever is there
       waiter.reset();
       auto last = read_all(ctx, items, nullptr);
       co_await std::move(last);
@@ -198,10 +203,12 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
         e.first_offset = a.first_offset;
       }
     }
+    record_response_error(ctx.api_key, res.error);
     if (res.error != ErrorCode::NONE || res.bytes == 0) continue;
     if (!first && used + res.bytes > budget) continue;
     first = false;
     used += res.bytes;
+    record_fetched(it.tp.topic, static_cast<int64_t>(res.bytes), false);
     if (ctx.api_version <= 3) {
       legacy.push_back(&it);
     } else {

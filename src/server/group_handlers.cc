@@ -27,6 +27,8 @@
 #include "protocol/messages/offset_fetch.h"
 #include "protocol/messages/sync_group.h"
 #include "server/broker.h"
+#include "server/broker_metrics.h"
+#include "server/consumer_lag.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
 #include "server/coordinator_shard.h"
@@ -317,9 +319,15 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   if (where.error == ErrorCode::NONE) {
     auto op = on_coordinator(broker, where.shard, [&w](CoordinatorShard& c) { return c.groups.commit_offsets(w); });
     co_await std::move(op);
+    std::vector<CommitNote> notes;  // consumer lag (consumer_lag.h)
+    for (auto& i : w.items)
+      if (i.error == ErrorCode::NONE)
+        notes.push_back({TopicPartition{i.topic, i.partition}, i.value.offset, i.value.commit_timestamp});
+    note_commits(broker, where.shard, w.group, std::move(notes));
   }
   protocol::OffsetCommitResponse resp;
   for (auto& i : w.items) {
+    record_response_error(ctx.api_key, i.error);
     if (resp.topics.empty() || resp.topics.back().name != i.topic) resp.topics.emplace_back().name = i.topic;
     auto& p = resp.topics.back().partitions.emplace_back();
     p.partition_index = i.partition;

@@ -14,6 +14,7 @@
 #include "server/broker.h"
 #include "server/fan_out.h"
 #include "replication/flusher.h"
+#include "server/broker_metrics.h"
 #include "server/handlers.h"
 #include "replication/partition.h"
 #include "server/worker_pool.h"
@@ -224,7 +225,14 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
     pr.log_append_time_ms = w.result.log_append_time;
     pr.log_start_offset = w.result.log_start_offset;
     if (!w.result.message.empty()) pr.error_message = w.result.message;
+    if (w.result.error == ErrorCode::NONE && !w.result.duplicate)
+      record_produced(w.tp.topic, static_cast<int64_t>(w.records.size()), w.result.last_offset - w.result.base_offset + 1);
   }
+  for (auto& tr : resp.responses)
+    for (auto& pr : tr.partition_responses) {
+      record_response_error(ctx.api_key, static_cast<ErrorCode>(pr.error_code));
+      if (pr.error_code != 0) record_produce_failed(tr.name);
+    }
   if (req.acks == 0) co_return net::Response{{}, false, false};
   co_return make_response(ctx, resp);
 }

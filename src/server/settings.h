@@ -49,6 +49,10 @@ struct BrokerSettings {
   int64_t cleaner_backoff_ms = 15000;
   int64_t cleaner_dedupe_buffer_bytes = 128LL << 20;
   double cleaner_io_max_bytes_per_second = 0;  // <= 0: unlimited
+  // http.listeners ("http://host:port,..."; empty: no HTTP server) and
+  // metrics.partition.series.limit (per-partition series only up to this many partitions).
+  std::string http_listeners;
+  int64_t metrics_partition_series_limit = 10000;
   // The full configuration, for DescribeConfigs and dynamic updates.
   std::shared_ptr<const cluster::BrokerConfig> config;
   // Resolves a topic's overrides into its effective log config.

@@ -46,6 +46,11 @@ class Broker:
         self.log_dirs.mkdir(parents=True, exist_ok=True)
         self.stderr_path = self.data_dir / "broker.log"
         self.port = free_port()
+        # Each broker its own HTTP port (metrics, health), kept across restarts; tests that do not
+        # want the HTTP server override http.listeners with "".
+        self.http_port = free_port()
+        while self.http_port == self.port:  # two binds to port 0 may hand out the same port
+            self.http_port = free_port()
         self.num_partitions = num_partitions
         self.overrides = dict(overrides or {})
         self.proc = None
@@ -55,11 +60,16 @@ class Broker:
     def bootstrap(self):
         return f"{HOST}:{self.port}"
 
+    @property
+    def http_url(self):
+        return f"http://{HOST}:{self.http_port}"
+
     def command(self):
         props = {
             "listeners": f"PLAINTEXT://{HOST}:{self.port}",
             "log.dirs": str(self.log_dirs),
             "num.partitions": str(self.num_partitions),
+            "http.listeners": f"http://{HOST}:{self.http_port}",
         }
         props.update(self.overrides)
         cmd = [str(SAMSA_BIN), "start"]

@@ -308,7 +308,8 @@ def test_storage_format_info_start_and_stop(tmp_path):
     dirs = [tmp_path / "logs-a", tmp_path / "logs-b"]
     port = free_port()
     config = tmp_path / "server.properties"
-    config.write_text(f"listeners=PLAINTEXT://{HOST}:{port}\nlog.dirs={dirs[0]},{dirs[1]}\nnode.id=1\n")
+    config.write_text(f"listeners=PLAINTEXT://{HOST}:{port}\nlog.dirs={dirs[0]},{dirs[1]}\nnode.id=1\n"
+                      f"http.listeners=http://{HOST}:{free_port()}\n")
     cluster_id = samsa("storage", "random-uuid").stdout.strip()
 
     out = samsa("storage", "format", "-t", cluster_id, "-c", str(config)).stdout
