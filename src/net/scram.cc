@@ -240,7 +240,12 @@ SaslStep ScramServer::client_final(std::string_view msg) {
   if (!ok || attrs.size() < 2 || attrs[0].first != 'c' || attrs[1].first != 'r') return fail(invalid);
   auto binding = base64_decode(attrs[0].second);
   if (!binding || binding->size() < 2 || (*binding)[0] != 'n') return fail(invalid);
-  if (attrs[1].second != nonce_) return fail("Authentication failed: Invalid client nonce in the final client message.");
+  // Kafka accepts a final nonce that ends with the full nonce (endsWith), and
+  // librdkafka 2.0 depends on it: it sends its client nonce again in front.
+  // The proof still covers the message as sent, so this weakens nothing.
+  std::string_view final_nonce = attrs[1].second;
+  if (final_nonce.size() < nonce_.size() || final_nonce.substr(final_nonce.size() - nonce_.size()) != nonce_)
+    return fail("Authentication failed: Invalid client nonce in the final client message.");
   auto proof = base64_decode(msg.substr(p + 3));
   if (!proof || proof->size() != cred_.stored_key.size()) return fail(invalid);
   const std::string auth_message = client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);

@@ -15,6 +15,7 @@ std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 struct ScramClient {
   ScramHash h;
   std::string user, password, cnonce = "clientnonce123";
+  std::string nonce_prefix = "";  // sent before the nonce in the final message (librdkafka's habit)
   std::string first_bare() const { return "n=" + user + ",r=" + cnonce; }
   std::string final_message(const std::string& server_first, std::string* expected_server_final) const {
     std::string nonce, salt64;
@@ -32,7 +33,7 @@ struct ScramClient {
     Bytes salted = scram_hi(h, password, *base64_decode(salt64), iterations);
     Bytes client_key = scram_hmac(h, salted, "Client Key");
     Bytes stored = scram_digest(h, client_key);
-    std::string without_proof = "c=biws,r=" + nonce;
+    std::string without_proof = "c=biws,r=" + nonce_prefix + nonce;
     std::string auth = first_bare() + "," + server_first + "," + without_proof;
     Bytes sig = scram_hmac(h, stored, auth);
     Bytes proof(client_key.size());
@@ -248,6 +249,29 @@ TEST(NetTls, ContextRefusesWhatItCannotUse) {
   EXPECT_NE(err(s).find("cannot read"), std::string::npos);  // the suites were understood
   s.keystore_certificate_chain = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
   EXPECT_NE(err(s).find("must be set together"), std::string::npos);
+}
+}  // namespace
+}  // namespace samsa::net
+
+namespace samsa::net {
+namespace {
+// librdkafka 2.0 repeats its client nonce in front of the full nonce in the
+// final message; Kafka checks only that the nonce ends with the full one.
+TEST(NetSasl, ScramAcceptsFinalNonceEndingWithTheFullNonce) {
+  ScramClient client{ScramHash::kSha512, "alice", "alice-secret"};
+  ScramServer server(ScramHash::kSha512, store_with(ScramHash::kSha512, "alice", "alice-secret"));
+  auto first = server.step("n,," + client.first_bare());
+  ASSERT_EQ(first.kind, SaslStep::Kind::kContinue);
+  client.nonce_prefix = client.cnonce;
+  // The proof is computed over the message as sent, with the longer nonce.
+  auto last = server.step(client.final_message(first.response, nullptr));
+  EXPECT_EQ(last.kind, SaslStep::Kind::kDone) << last.error;
+  // A nonce that does not end with the full nonce is still refused.
+  ScramServer other(ScramHash::kSha512, store_with(ScramHash::kSha512, "alice", "alice-secret"));
+  auto first2 = other.step("n,," + client.first_bare());
+  std::string msg = client.final_message(first2.response, nullptr);
+  msg.replace(msg.find(",p=") - 1, 1, "#");
+  EXPECT_EQ(other.step(msg).kind, SaslStep::Kind::kFailed);
 }
 }  // namespace
 }  // namespace samsa::net
