@@ -24,6 +24,14 @@ net::Response close_connection() {
 
 const net::SaslConfig* sasl_of(const net::ConnectionInfo& c) { return c.listener ? c.listener->sasl.get() : nullptr; }
 
+// The response, then the connection closed when `close` (a refused or failed exchange).
+template <typename Resp>
+net::Response answer(const RequestContext& ctx, const Resp& resp, bool close) {
+  auto out = make_response(ctx, resp);
+  out.close_after = close;
+  return out;
+}
+
 int64_t monotonic_ms() { return SystemClock::instance().monotonic_ms(); }
 
 // A successful exchange: the principal, and the session's end when
@@ -75,9 +83,7 @@ asio::awaitable<net::Response> handle_sasl_handshake(RequestContext& ctx, protoc
   // without re-authentication enabled: Kafka answers ILLEGAL_SASL_STATE.
   if (!cfg || s.sasl || (s.authenticated && cfg->max_reauth_ms <= 0)) {
     resp.error_code = to_int(ErrorCode::ILLEGAL_SASL_STATE);
-    auto out = make_response(ctx, resp);
-    out.close_after = cfg != nullptr && !s.authenticated;
-    co_return out;
+    co_return answer(ctx, resp, cfg != nullptr && !s.authenticated);
   }
   resp.mechanisms = cfg->mechanisms;
   s.sasl = cfg->make_server(req.mechanism);
@@ -85,9 +91,7 @@ asio::awaitable<net::Response> handle_sasl_handshake(RequestContext& ctx, protoc
     spdlog::info("connection {} from {}: unsupported SASL mechanism '{}', closing", ctx.conn->id,
                  ctx.conn->peer_host, req.mechanism);
     resp.error_code = to_int(ErrorCode::UNSUPPORTED_SASL_MECHANISM);
-    auto out = make_response(ctx, resp);
-    out.close_after = true;
-    co_return out;
+    co_return answer(ctx, resp, true);
   }
   s.raw_tokens = ctx.api_version == 0;
   co_return make_response(ctx, resp);
@@ -103,9 +107,7 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
   if (!cfg || !s.sasl) {
     resp.error_code = to_int(ErrorCode::ILLEGAL_SASL_STATE);
     resp.error_message = "SaslAuthenticate request received without a preceding SaslHandshake";
-    auto out = make_response(ctx, resp);
-    out.close_after = cfg != nullptr;
-    co_return out;
+    co_return answer(ctx, resp, cfg != nullptr);
   }
   const std::string mechanism(s.sasl->mechanism());
   auto step = s.sasl->step(std::string_view(reinterpret_cast<const char*>(req.auth_bytes.data()),
@@ -127,9 +129,7 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
     s.sasl.reset();
     resp.error_code = to_int(ErrorCode::SASL_AUTHENTICATION_FAILED);
     resp.error_message = step.error;
-    auto out = make_response(ctx, resp);
-    out.close_after = true;
-    co_return out;
+    co_return answer(ctx, resp, true);
   }
   resp.auth_bytes.assign(step.response.begin(), step.response.end());
   co_return make_response(ctx, resp);
