@@ -441,3 +441,74 @@ def test_reauthentication(tmp_path_factory):
         assert b.alive()
     finally:
         _finish_broker(b)
+
+
+# ---- key store forms, protocols and cipher suites ------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_variants(tmp_path_factory, certs):
+    """A broker whose SSL listeners differ in key store and TLS settings, each through
+    listener.name.<l>.* keys: PKCS12 key and trust stores (client auth requested), an inline PEM
+    key store, TLS 1.3 only, and TLS 1.2 with one cipher suite named as Java names it."""
+    openssl("pkcs12", "-export", "-in", "broker.crt", "-inkey", "broker.key", "-out", "broker.p12",
+            "-passout", "pass:p12-secret", cwd=certs)
+    openssl("pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "ca.p12", "-passout", "pass:trust",
+            cwd=certs)
+    b = Broker(tmp_path_factory.mktemp("tls-variants"))
+    ports = {name: free_port() for name in ("P12", "INLINE", "TLS13", "CIPHER")}
+    listeners = ",".join(f"{n}://{HOST}:{port}" for n, port in ports.items())
+    b.overrides.update({
+        "listeners": f"PLAINTEXT://{HOST}:{b.port},{listeners}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,P12:SSL,INLINE:SSL,TLS13:SSL,CIPHER:SSL",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(certs / "broker.pem"),
+        "listener.name.p12.ssl.keystore.type": "PKCS12",
+        "listener.name.p12.ssl.keystore.location": str(certs / "broker.p12"),
+        "listener.name.p12.ssl.keystore.password": "p12-secret",
+        "listener.name.p12.ssl.truststore.type": "PKCS12",
+        "listener.name.p12.ssl.truststore.location": str(certs / "ca.p12"),
+        "listener.name.p12.ssl.truststore.password": "trust",
+        "listener.name.p12.ssl.client.auth": "requested",
+        "listener.name.inline.ssl.keystore.certificate.chain": (certs / "broker.crt").read_text(),
+        "listener.name.inline.ssl.keystore.key": (certs / "broker.key").read_text(),
+        "listener.name.tls13.ssl.enabled.protocols": "TLSv1.3",
+        "listener.name.cipher.ssl.enabled.protocols": "TLSv1.2",
+        "listener.name.cipher.ssl.cipher.suites": "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    })
+    b.start()
+    yield b, ports
+    _finish_broker(b)
+
+
+def negotiated(certs, port, max_version=None, cert=None):
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    if max_version:
+        ctx.maximum_version = max_version
+    if cert:
+        ctx.load_cert_chain(str(certs / f"{cert}.crt"), str(certs / f"{cert}.key"))
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(rk.api_versions_request(0, 1))
+            assert len(t.recv(4)) == 4
+            return t.version(), t.cipher()[0]
+
+
+def test_pkcs12_and_inline_pem_key_stores(tls_variants, certs):
+    b, ports = tls_variants
+    round_trip(ssl_conf(certs, ports["P12"]), n=2)
+    round_trip(ssl_conf(certs, ports["INLINE"]), n=2)
+    # Client auth "requested": a client with or without a trusted certificate is served, an
+    # untrusted one is refused.
+    negotiated(certs, ports["P12"], cert="client")
+    negotiated(certs, ports["P12"])
+    with pytest.raises((ssl.SSLError, ConnectionResetError, AssertionError)):
+        negotiated(certs, ports["P12"], cert="rogue")
+
+
+def test_enabled_protocols_and_cipher_suites(tls_variants, certs):
+    b, ports = tls_variants
+    assert negotiated(certs, ports["TLS13"])[0] == "TLSv1.3"
+    with pytest.raises(ssl.SSLError):
+        negotiated(certs, ports["TLS13"], max_version=ssl.TLSVersion.TLSv1_2)
+    assert negotiated(certs, ports["CIPHER"]) == ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384")
+    assert b.alive()
