@@ -101,12 +101,4 @@ bool translate_java_security(Properties& p, std::string& err) {
   return translate_jaas(p, err) && translate_truststore(p, err) && translate_keystore(p, err);
 }
 
-bool raw_client_supports(const Properties& props, std::string& err) {
-  auto it = props.find("security.protocol");
-  if (it == props.end() || upper(it->second) == "PLAINTEXT") return true;
-  err = "this command talks to the broker with Samsa's own protocol client, which speaks PLAINTEXT only; "
-        "security.protocol=" + it->second + " is not supported by it yet";
-  return false;
-}
-
 }  // namespace samsa::cli

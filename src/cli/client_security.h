@@ -24,8 +24,4 @@ using Properties = std::map<std::string, std::string>;
 // Rewrites `props` in place; false and err when a key cannot be honoured.
 bool translate_java_security(Properties& props, std::string& err);
 
-// The tools' own protocol client speaks PLAINTEXT only: false and a clear
-// message when the properties ask for TLS or SASL.
-bool raw_client_supports(const Properties& props, std::string& err);
-
 }  // namespace samsa::cli

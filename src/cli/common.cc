@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include "cli/client_security.h"
+#include "cli/raw_client_security.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -148,6 +149,7 @@ std::string json_escape(const std::string& s) {
 }
 
 RawClient::~RawClient() {
+  free_tls(ssl_, ssl_ctx_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -206,8 +208,19 @@ bool RawClient::connect(const std::string& bootstrap, int timeout_ms, std::strin
   return false;
 }
 
+bool RawClient::wait_io(bool for_write, std::chrono::steady_clock::time_point deadline, std::string& err) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+  pollfd pf{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) == 0) {
+    err = "timed out waiting for " + peer_;
+    return false;
+  }
+  return true;
+}
+
 bool RawClient::io(bool writing, uint8_t* p, size_t n, std::string& err) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  if (ssl_) return tls_io(ssl_, fd_, writing, p, n, deadline, peer_, err);
   while (n > 0) {
     ssize_t k = writing ? ::send(fd_, p, n, MSG_NOSIGNAL) : ::recv(fd_, p, n, 0);
     if (k > 0) { p += k; n -= static_cast<size_t>(k); continue; }
@@ -216,13 +229,7 @@ bool RawClient::io(bool writing, uint8_t* p, size_t n, std::string& err) {
       err = std::string("I/O error with ") + peer_ + ": " + std::strerror(errno);
       return false;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
-    pollfd pf{fd_, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
-    if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) == 0) {
-      err = "timed out waiting for " + peer_;
-      return false;
-    }
+    if (!wait_io(writing, deadline, err)) return false;
   }
   return true;
 }

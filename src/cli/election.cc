@@ -107,7 +107,7 @@ int leader_election_main(int argc, char** argv) {
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient client;
-  if (!raw_client_supports(props, err) || !client.connect(props["bootstrap.servers"], timeout_ms, err))
+  if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
     return fail(err);
   protocol::MetadataRequest req;
   req.allow_auto_topic_creation = false;

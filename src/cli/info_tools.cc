@@ -177,7 +177,7 @@ int broker_api_versions_main(int argc, char** argv) {
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient boot;
-  if (!raw_client_supports(props, err) || !boot.connect(props["bootstrap.servers"], timeout_ms, err))
+  if (!boot.connect(props["bootstrap.servers"], timeout_ms, err) || !boot.secure(props, err))
     return fail(err);
   protocol::MetadataRequest mreq;
   mreq.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>{};
@@ -195,7 +195,7 @@ int broker_api_versions_main(int argc, char** argv) {
     req.client_software_name = "samsa-cli";
     req.client_software_version = "1.0";
     protocol::ApiVersionsResponse resp;
-    if (!c.connect(hp, timeout_ms, err) || !c.call(req, 3, resp, err)) {
+    if (!c.connect(hp, timeout_ms, err) || !c.secure(props, err) || !c.call(req, 3, resp, err)) {
       rc = fail(hp + " (id: " + std::to_string(b.node_id) + "): " + err);
       continue;
     }

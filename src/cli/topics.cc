@@ -61,7 +61,7 @@ bool matches(const std::string& pattern, const std::string& name) {
 bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<TopicInfo>& out,
                     std::string& err) {
   RawClient client;
-  if (!raw_client_supports(props, err) || !client.connect(props.at("bootstrap.servers"), a.timeout_ms, err))
+  if (!client.connect(props.at("bootstrap.servers"), a.timeout_ms, err) || !client.secure(props, err))
     return false;
   protocol::MetadataRequest req;
   req.allow_auto_topic_creation = false;

@@ -398,12 +398,33 @@ def test_tools_take_java_client_properties(secure, certs, tmp_path):
               "--topic", topic, "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [b"hello", b"world"]
+    # The commands on Samsa's own protocol client (topics --list/--describe, broker-api-versions)
+    # take the same file.
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--describe",
+              "--topic", topic)
+    assert r.returncode == 0, r.stderr
+    assert topic.encode() in r.stdout and b"PartitionCount: 1" in r.stdout
+    r = samsa("topics", "--bootstrap-server", f"{HOST}:{p.mtls}", "--command-config", str(mtls), "--list")
+    assert r.returncode == 0, r.stderr
+    assert topic.encode() in r.stdout.split()
+    plain = tmp_path / "plain.properties"
+    plain.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="
+                     "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                     "username=\"alice\" password=\"alice-secret\";\n")
+    r = samsa("broker-api-versions", "--bootstrap-server", f"{HOST}:{p.sasl_plaintext}",
+              "--command-config", str(plain))
+    assert r.returncode == 0, r.stderr
+    assert f"{HOST}:{p.sasl_plaintext}".encode() in r.stdout
+    assert b"SaslAuthenticate(36)" in r.stdout
     # A wrong password fails the tool instead of hanging.
     bad = tmp_path / "bad.properties"
     bad.write_text(props.read_text().replace("alice-secret", "nope"))
     r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(bad), "--create",
               "--topic", unique_topic("never"), "--partitions", "1")
     assert r.returncode != 0
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(bad), "--list")
+    assert r.returncode != 0
+    assert b"invalid credentials" in r.stderr
 
 
 # ---- re-authentication (KIP-368) -------------------------------------------------------------

@@ -54,9 +54,6 @@ TEST(CliClientSecurity, RefusesWhatLibrdkafkaCannotDo) {
   Properties bad{{"sasl.jaas.config", "x.PlainLoginModule required username=\"a\""}};
   EXPECT_FALSE(translate_java_security(bad, err));
   EXPECT_NE(err.find("semi-colon"), std::string::npos);
-  EXPECT_TRUE(raw_client_supports(Properties{}, err));
-  EXPECT_TRUE(raw_client_supports(Properties{{"security.protocol", "plaintext"}}, err));
-  EXPECT_FALSE(raw_client_supports(Properties{{"security.protocol", "SSL"}}, err));
 }
 
 }  // namespace
