@@ -127,6 +127,9 @@ std::optional<Bytes> base64_decode(std::string_view in) {
       if (d < 0 || pad > 0) return std::nullopt;
       v = (v << 6) | static_cast<uint32_t>(d);
     }
+    // Canonical only (RFC 4648 3.5): the bits a padded group leaves unused are zero, so
+    // one value has one text and a tampered proof cannot decode to the original.
+    if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0)) return std::nullopt;
     out.push_back(static_cast<uint8_t>(v >> 16));
     if (pad < 2) out.push_back(static_cast<uint8_t>(v >> 8));
     if (pad < 1) out.push_back(static_cast<uint8_t>(v));

@@ -22,7 +22,10 @@ net::Response close_connection() {
   return r;
 }
 
-const net::SaslConfig* sasl_of(const net::ConnectionInfo& c) { return c.listener ? c.listener->sasl.get() : nullptr; }
+// A connection without a session (one made outside a Listener) counts as a non-SASL one.
+const net::SaslConfig* sasl_of(const net::ConnectionInfo& c) {
+  return c.listener && c.session ? c.listener->sasl.get() : nullptr;
+}
 
 // The response, then the connection closed when `close` (a refused or failed exchange).
 template <typename Resp>
@@ -78,7 +81,8 @@ asio::awaitable<net::Response> handle_sasl_handshake(RequestContext& ctx, protoc
   if (!r.ok()) co_return close_connection();
   protocol::SaslHandshakeResponse resp;
   auto* cfg = sasl_of(*ctx.conn);
-  auto& s = *ctx.conn->session;
+  net::Session none;
+  auto& s = cfg ? *ctx.conn->session : none;
   // Not a SASL listener, an exchange already under way, or authenticated
   // without re-authentication enabled: Kafka answers ILLEGAL_SASL_STATE.
   if (!cfg || s.sasl || (s.authenticated && cfg->max_reauth_ms <= 0)) {
@@ -103,7 +107,8 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
   if (!r.ok()) co_return close_connection();
   protocol::SaslAuthenticateResponse resp;
   auto* cfg = sasl_of(*ctx.conn);
-  auto& s = *ctx.conn->session;
+  net::Session none;
+  auto& s = cfg ? *ctx.conn->session : none;
   if (!cfg || !s.sasl) {
     resp.error_code = to_int(ErrorCode::ILLEGAL_SASL_STATE);
     resp.error_message = "SaslAuthenticate request received without a preceding SaslHandshake";
@@ -139,9 +144,9 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
 // and so is the answer. A failure closes the connection without an answer,
 // which is how such clients learn of it.
 net::Response handle_raw_sasl_token(const net::ConnectionInfo& conn, const protocol::FrameBytes& token) {
-  auto& s = *conn.session;
   auto* cfg = sasl_of(conn);
-  if (!cfg || !s.sasl) return close_connection();
+  if (!cfg || !conn.session->sasl) return close_connection();
+  auto& s = *conn.session;
   const std::string mechanism(s.sasl->mechanism());
   auto step = s.sasl->step(std::string_view(reinterpret_cast<const char*>(token.data()), token.size()));
   int64_t lifetime = 0;

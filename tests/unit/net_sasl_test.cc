@@ -63,6 +63,8 @@ TEST(NetSasl, Base64RoundTripAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("Zm9v!g=="));
   EXPECT_FALSE(base64_decode("Zg==Zg=="));
   EXPECT_FALSE(base64_decode("=Zg="));
+  EXPECT_FALSE(base64_decode("Zh=="));  // not canonical: unused bits set
+  EXPECT_FALSE(base64_decode("Zm9="));
 }
 
 // RFC 7677 section 3: the SCRAM-SHA-256 example exchange, byte for byte.
@@ -272,6 +274,49 @@ TEST(NetSasl, ScramAcceptsFinalNonceEndingWithTheFullNonce) {
   std::string msg = client.final_message(first2.response, nullptr);
   msg.replace(msg.find(",p=") - 1, 1, "#");
   EXPECT_EQ(other.step(msg).kind, SaslStep::Kind::kFailed);
+}
+}  // namespace
+}  // namespace samsa::net
+
+#include "base/random.h"
+
+namespace samsa::net {
+namespace {
+// Hostile tokens: random bytes and single-byte mutations of a valid exchange
+// never crash a mechanism and never authenticate (a mutated SCRAM proof or
+// nonce must fail; a mutated PLAIN token passes only if it still names the
+// user and password exactly).
+TEST(NetSasl, HostileTokensNeverCrashOrAuthenticate) {
+  const uint64_t seed = random_seed();
+  SCOPED_TRACE("SAMSA_SEED=" + std::to_string(seed));
+  Random rng(seed);
+  auto store = store_with(ScramHash::kSha256, "alice", "alice-secret");
+  auto users = std::make_shared<const PlainUsers>(PlainUsers{{"alice", "alice-secret"}});
+  auto random_bytes = [&](size_t max) {
+    std::string s(static_cast<size_t>(rng.uniform(0, static_cast<int64_t>(max))), '\0');
+    for (auto& c : s) c = static_cast<char>(rng.uniform(0, 255));
+    return s;
+  };
+  ScramClient client{ScramHash::kSha256, "alice", "alice-secret"};
+  for (int i = 0; i < 300; ++i) {
+    ScramServer server(ScramHash::kSha256, store);
+    auto first = server.step(i % 2 ? random_bytes(200) : "n,," + client.first_bare());
+    if (first.kind != SaslStep::Kind::kContinue) continue;
+    std::string final_msg = client.final_message(first.response, nullptr);
+    if (i % 4 == 0) {
+      final_msg = random_bytes(300);
+    } else {
+      size_t at = static_cast<size_t>(rng.uniform(0, static_cast<int64_t>(final_msg.size()) - 1));
+      char replacement = static_cast<char>(rng.uniform(1, 255));
+      if (replacement == final_msg[at]) replacement ^= 0x40;
+      final_msg[at] = replacement;
+    }
+    EXPECT_NE(server.step(final_msg).kind, SaslStep::Kind::kDone) << final_msg;
+    EXPECT_EQ(server.step(random_bytes(50)).kind, SaslStep::Kind::kFailed);
+    PlainServer plain(users);
+    auto r = plain.step(random_bytes(100));
+    EXPECT_NE(r.kind, SaslStep::Kind::kDone);
+  }
 }
 }  // namespace
 }  // namespace samsa::net
