@@ -9,6 +9,7 @@
 #include <asio/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/principal_mapping.h"
 #include "net/tls.h"
 
 namespace samsa::net {
@@ -69,7 +70,18 @@ awaitable<void> Connection::tls_handshake() {
     co_return;
   }
   touch();
-  info_.session->principal = tls_peer_principal(tls_->native_handle());
+  // ssl.principal.mapping.rules turn the certificate's subject into the user name.
+  if (auto subject = tls_peer_subject(tls_->native_handle())) {
+    auto* mapper = info_.listener->principal_mapper.get();
+    auto name = mapper ? mapper->map(*subject) : std::optional<std::string>(*subject);
+    if (!name) {
+      spdlog::info("connection {} from {} on listener {}: no ssl.principal.mapping.rules rule applies to {}, "
+                   "closing", info_.id, info_.peer_host, info_.listener->name, *subject);
+      close();
+      co_return;
+    }
+    info_.session->principal = "User:" + *name;
+  }
   serve();
 }
 

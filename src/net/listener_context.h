@@ -17,6 +17,8 @@ class context;
 
 namespace samsa::net {
 
+class PrincipalMapper;
+
 struct ListenerContext {
   std::string name = "PLAINTEXT";      // listener name, upper case
   std::string protocol = "PLAINTEXT";  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
@@ -24,6 +26,8 @@ struct ListenerContext {
   std::string advertised_host;
   int32_t advertised_port = 0;
   std::shared_ptr<asio::ssl::context> tls;  // null: no TLS
+  // ssl.principal.mapping.rules for TLS client certificates; null: DEFAULT (the subject DN).
+  std::shared_ptr<const PrincipalMapper> principal_mapper;
   std::shared_ptr<const SaslConfig> sasl;   // null: no SASL (every connection is authenticated)
   // sasl.server.max.receive.size: the largest frame read before authentication.
   int32_t max_unauthenticated_bytes = 524288;

@@ -216,9 +216,10 @@ std::variant<TlsContextPtr, std::string> make_server_tls(const TlsSettings& s) {
   return ctx;
 }
 
-std::string tls_peer_principal(SSL* ssl) {
+std::optional<std::string> tls_peer_subject(SSL* ssl) {
   X509Ptr cert(SSL_get1_peer_certificate(ssl));
-  return cert ? certificate_principal(cert.get()) : "User:ANONYMOUS";
+  if (!cert) return std::nullopt;
+  return certificate_principal(cert.get()).substr(5);
 }
 
 std::string certificate_principal(X509* cert) {

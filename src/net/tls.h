@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -41,11 +42,12 @@ using TlsContextPtr = std::shared_ptr<asio::ssl::context>;
 // matching the certificate, unknown protocol or cipher suite, ...).
 std::variant<TlsContextPtr, std::string> make_server_tls(const TlsSettings& s);
 
-// The principal of a TLS peer as Kafka's DefaultKafkaPrincipalBuilder names it:
-// "User:" + the certificate subject in RFC 2253 form (most specific first, e.g.
-// "User:CN=client,O=Samsa,C=US"), or "User:ANONYMOUS" without a certificate.
-std::string tls_peer_principal(SSL* ssl);
-// The same for a certificate: "User:" + its subject in RFC 2253 form.
+// The principal of a certificate as Kafka's DefaultKafkaPrincipalBuilder names it
+// (with ssl.principal.mapping.rules=DEFAULT): "User:" + the subject in RFC 2253
+// form, most specific first, e.g. "User:CN=client,O=Samsa,C=US". A TLS peer
+// without a certificate stays "User:ANONYMOUS".
 std::string certificate_principal(X509* cert);
+// The peer certificate's subject in RFC 2253 form; nullopt without a certificate.
+std::optional<std::string> tls_peer_subject(SSL* ssl);
 
 }  // namespace samsa::net

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/jaas.h"
+#include "net/principal_mapping.h"
 #include "net/scram.h"
 #include "net/tls.h"
 
@@ -119,6 +120,12 @@ std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_c
     auto made = net::make_server_tls(std::get<net::TlsSettings>(settings));
     if (auto* err = std::get_if<std::string>(&made)) return "listener " + spec.name + ": " + *err;
     ctx->tls = std::get<net::TlsContextPtr>(made);
+    const std::string rules = cfg->listener_value(spec.name, "ssl.principal.mapping.rules").value_or("DEFAULT");
+    if (rules != "DEFAULT") {
+      auto mapper = net::PrincipalMapper::parse(rules);
+      if (auto* err = std::get_if<std::string>(&mapper)) return "listener " + spec.name + ": " + *err;
+      ctx->principal_mapper = std::make_shared<const net::PrincipalMapper>(std::get<net::PrincipalMapper>(mapper));
+    }
   }
   if (sasl) {
     auto made = sasl_config(*cfg, spec.name);

@@ -57,6 +57,7 @@ def certs(tmp_path_factory):
     make_ca(d, "ca", "/CN=Samsa Test CA")
     make_cert(d, "broker", "/CN=localhost", "ca", san="DNS:localhost,IP:127.0.0.1")
     make_cert(d, "client", "/C=US/O=Samsa/CN=client", "ca")
+    make_cert(d, "other", "/C=US/O=Elsewhere/CN=other", "ca")
     make_ca(d, "rogue-ca", "/CN=Rogue CA")
     make_cert(d, "rogue", "/CN=rogue", "rogue-ca")
     return d
@@ -476,11 +477,11 @@ def tls_variants(tmp_path_factory, certs):
     openssl("pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "ca.p12", "-passout", "pass:trust",
             cwd=certs)
     b = Broker(tmp_path_factory.mktemp("tls-variants"))
-    ports = {name: free_port() for name in ("P12", "INLINE", "TLS13", "CIPHER")}
+    ports = {name: free_port() for name in ("P12", "INLINE", "TLS13", "CIPHER", "MAPPED")}
     listeners = ",".join(f"{n}://{HOST}:{port}" for n, port in ports.items())
     b.overrides.update({
         "listeners": f"PLAINTEXT://{HOST}:{b.port},{listeners}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,P12:SSL,INLINE:SSL,TLS13:SSL,CIPHER:SSL",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,P12:SSL,INLINE:SSL,TLS13:SSL,CIPHER:SSL,MAPPED:SSL",
         "ssl.keystore.type": "PEM",
         "ssl.keystore.location": str(certs / "broker.pem"),
         "listener.name.p12.ssl.keystore.type": "PKCS12",
@@ -495,6 +496,10 @@ def tls_variants(tmp_path_factory, certs):
         "listener.name.tls13.ssl.enabled.protocols": "TLSv1.3",
         "listener.name.cipher.ssl.enabled.protocols": "TLSv1.2",
         "listener.name.cipher.ssl.cipher.suites": "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "listener.name.mapped.ssl.client.auth": "required",
+        "listener.name.mapped.ssl.truststore.type": "PEM",
+        "listener.name.mapped.ssl.truststore.location": str(certs / "ca.pem"),
+        "listener.name.mapped.ssl.principal.mapping.rules": "RULE:^CN=(.*?),O=Samsa,C=US$/$1/L",
     })
     b.start()
     yield b, ports
@@ -533,3 +538,14 @@ def test_enabled_protocols_and_cipher_suites(tls_variants, certs):
         negotiated(certs, ports["TLS13"], max_version=ssl.TLSVersion.TLSv1_2)
     assert negotiated(certs, ports["CIPHER"]) == ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384")
     assert b.alive()
+
+
+def test_principal_mapping_rules_refuse_unmapped_subjects(tls_variants, certs):
+    """No DEFAULT rule: a trusted certificate whose subject no rule matches is refused, as Kafka
+    fails such a login; a matching one is served."""
+    b, ports = tls_variants
+    negotiated(certs, ports["MAPPED"], cert="client")
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError, AssertionError)):
+        negotiated(certs, ports["MAPPED"], cert="other")
+    negotiated(certs, ports["MAPPED"], cert="client")
+    assert "no ssl.principal.mapping.rules rule applies to CN=other,O=Elsewhere,C=US" in b.log_tail(20000)

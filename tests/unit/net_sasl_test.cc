@@ -320,3 +320,27 @@ TEST(NetSasl, HostileTokensNeverCrashOrAuthenticate) {
 }
 }  // namespace
 }  // namespace samsa::net
+
+#include "net/principal_mapping.h"
+
+namespace samsa::net {
+namespace {
+// ssl.principal.mapping.rules with Kafka's documented examples.
+TEST(NetTls, PrincipalMappingRules) {
+  auto parsed = PrincipalMapper::parse(
+      "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,RULE:^CN=(.*?),OU=(.*?),O=(.*?),L=(.*?),ST=(.*?),C=(.*?)$/$1@$2/L, "
+      "RULE:^.*[Cc][Nn]=([a-zA-Z0-9.]*).*$/$1/U, DEFAULT");
+  ASSERT_TRUE(std::holds_alternative<PrincipalMapper>(parsed)) << std::get<std::string>(parsed);
+  auto& m = std::get<PrincipalMapper>(parsed);
+  EXPECT_EQ(m.map("CN=kafka-svc,OU=ServiceUsers,O=Unknown,L=Unknown,ST=Unknown,C=Unknown"), "kafka-svc");
+  EXPECT_EQ(m.map("CN=Duke,OU=JavaSoft,O=Sun Microsystems,L=Palo Alto,ST=CA,C=US"), "duke@javasoft");
+  EXPECT_EQ(m.map("OU=x,cn=client.one,O=y"), "CLIENT.ONE");
+  EXPECT_EQ(m.map("O=no common name"), "O=no common name");  // DEFAULT
+  auto strict = std::get<PrincipalMapper>(PrincipalMapper::parse("RULE:^CN=(a\\/b)$/$1/"));
+  EXPECT_EQ(strict.map("CN=a/b"), "a/b");
+  EXPECT_EQ(strict.map("CN=other"), std::nullopt);  // no rule applies: refused
+  for (std::string bad : {"", "RULE:x", "RULE:x/y", "NOPE", "RULE:(/x/", "DEFAULT RULE:a/b/"})
+    EXPECT_TRUE(std::holds_alternative<std::string>(PrincipalMapper::parse(bad))) << bad;
+}
+}  // namespace
+}  // namespace samsa::net
