@@ -63,7 +63,13 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
     bool controller = false;
     for (auto& n : cfg->controller_listener_names()) controller |= n == ep.listener_name;
     if (controller && cfg->listeners().size() > 1) continue;
-    s.listeners.push_back(server::ListenerSpec{ep.listener_name, ep.host, ep.port});
+    server::ListenerSpec spec{ep.listener_name, ep.host, ep.port, ep.security_protocol, {}, 0};
+    for (auto& adv : cfg->advertised_listeners())
+      if (adv.listener_name == ep.listener_name) {
+        spec.advertised_host = adv.host;
+        spec.advertised_port = adv.port;
+      }
+    s.listeners.push_back(std::move(spec));
   }
   if (!cfg->advertised_listeners().empty()) {
     auto& adv = cfg->advertised_listeners().front();

@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include "cli/client_security.h"
+#include "cli/raw_client_security.h"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -55,10 +58,21 @@ static std::string trim(const std::string& s) {
 bool load_properties(const std::string& path, Properties& out, std::string& err) {
   std::ifstream in(path);
   if (!in) { err = "cannot read " + path + ": " + std::strerror(errno); return false; }
-  std::string line;
+  std::string line, next;
   while (std::getline(in, line)) {
     line = trim(line);
     if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+    // A trailing odd backslash continues the value on the next line (a long
+    // sasl.jaas.config is usually written so), as java.util.Properties reads it.
+    auto odd_backslash = [](const std::string& l) {
+      size_t n = 0;
+      while (n < l.size() && l[l.size() - 1 - n] == '\\') ++n;
+      return n % 2 == 1;
+    };
+    while (odd_backslash(line) && std::getline(in, next)) {
+      line.pop_back();
+      line += trim(next);
+    }
     auto p = line.find_first_of("=:");
     if (p == std::string::npos) { err = path + ": not a key=value line: " + line; return false; }
     out[trim(line.substr(0, p))] = trim(line.substr(p + 1));
@@ -83,7 +97,12 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // Tools must not hang on an unreachable broker: fail fast on connection errors too.
   rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-  for (auto& [k, v] : props) {
+  Properties translated = props;  // the Java client's security keys, in librdkafka's terms
+  if (!translate_java_security(translated, err)) {
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
+  for (auto& [k, v] : translated) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       err = std::string("invalid ") + kind + " property " + k + "=" + v + ": " + errstr;
@@ -130,6 +149,7 @@ std::string json_escape(const std::string& s) {
 }
 
 RawClient::~RawClient() {
+  free_tls(ssl_, ssl_ctx_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -188,8 +208,19 @@ bool RawClient::connect(const std::string& bootstrap, int timeout_ms, std::strin
   return false;
 }
 
+bool RawClient::wait_io(bool for_write, std::chrono::steady_clock::time_point deadline, std::string& err) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+  pollfd pf{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) == 0) {
+    err = "timed out waiting for " + peer_;
+    return false;
+  }
+  return true;
+}
+
 bool RawClient::io(bool writing, uint8_t* p, size_t n, std::string& err) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  if (ssl_) return tls_io(ssl_, fd_, writing, p, n, deadline, peer_, err);
   while (n > 0) {
     ssize_t k = writing ? ::send(fd_, p, n, MSG_NOSIGNAL) : ::recv(fd_, p, n, 0);
     if (k > 0) { p += k; n -= static_cast<size_t>(k); continue; }
@@ -198,13 +229,7 @@ bool RawClient::io(bool writing, uint8_t* p, size_t n, std::string& err) {
       err = std::string("I/O error with ") + peer_ + ": " + std::strerror(errno);
       return false;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
-    pollfd pf{fd_, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
-    if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) == 0) {
-      err = "timed out waiting for " + peer_;
-      return false;
-    }
+    if (!wait_io(writing, deadline, err)) return false;
   }
   return true;
 }

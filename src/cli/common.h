@@ -4,6 +4,7 @@
 // librdkafka 2.0.2 does not expose (topic ids, ApiVersions ranges), formatting.
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include "protocol/wire.h"
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace samsa::cli {
 
@@ -65,6 +69,9 @@ class RawClient {
   // Connects to the first reachable "host:port" of a comma-separated list.
   bool connect(const std::string& bootstrap, int timeout_ms, std::string& err);
   const std::string& peer() const { return peer_; }
+  // After connect(): TLS and SASL (PLAIN, SCRAM-SHA-256/512) as the client
+  // properties say (Java or librdkafka keys; raw_client_security.cc).
+  bool secure(const Properties& props, std::string& err);
 
   // Sends one request and decodes the response body; false + err on any failure.
   template <typename Req, typename Resp>
@@ -87,6 +94,14 @@ class RawClient {
   bool round_trip(int16_t key, int16_t version, bool flex_req, const protocol::Bytes& payload,
                   bool flex_resp_header, protocol::Bytes& body, std::string& err);
   bool io(bool writing, uint8_t* p, size_t n, std::string& err);
+  bool start_tls(const Properties& props, std::string& err);
+  bool sasl_login(const Properties& props, std::string& err);
+  // One SaslAuthenticate exchange: sends `token`, returns the server's token.
+  bool sasl_step(const std::string& token, std::string& reply, std::string& err);
+  // Waits until fd_ is readable or writable (bounded by the deadline); false on timeout.
+  bool wait_io(bool for_write, std::chrono::steady_clock::time_point deadline, std::string& err);
+  ssl_ctx_st* ssl_ctx_ = nullptr;
+  ssl_st* ssl_ = nullptr;
   int fd_ = -1;
   int timeout_ms_ = 10000;
   int32_t correlation_ = 1;

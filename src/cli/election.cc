@@ -15,6 +15,7 @@
 
 #include "base/cli_exit.h"
 #include "cli/commands.h"
+#include "cli/client_security.h"
 #include "cli/common.h"
 #include "cli/json_value.h"
 #include "protocol/messages/metadata.h"
@@ -106,7 +107,8 @@ int leader_election_main(int argc, char** argv) {
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient client;
-  if (!client.connect(props["bootstrap.servers"], timeout_ms, err)) return fail(err);
+  if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
+    return fail(err);
   protocol::MetadataRequest req;
   req.allow_auto_topic_creation = false;
   protocol::MetadataResponse resp;

@@ -11,6 +11,7 @@
 
 #include "base/cli_exit.h"
 #include "cli/commands.h"
+#include "cli/client_security.h"
 #include "cli/common.h"
 #include "protocol/messages/api_versions.h"
 #include "protocol/messages/metadata.h"
@@ -176,7 +177,8 @@ int broker_api_versions_main(int argc, char** argv) {
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient boot;
-  if (!boot.connect(props["bootstrap.servers"], timeout_ms, err)) return fail(err);
+  if (!boot.connect(props["bootstrap.servers"], timeout_ms, err) || !boot.secure(props, err))
+    return fail(err);
   protocol::MetadataRequest mreq;
   mreq.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>{};
   mreq.allow_auto_topic_creation = false;
@@ -193,7 +195,7 @@ int broker_api_versions_main(int argc, char** argv) {
     req.client_software_name = "samsa-cli";
     req.client_software_version = "1.0";
     protocol::ApiVersionsResponse resp;
-    if (!c.connect(hp, timeout_ms, err) || !c.call(req, 3, resp, err)) {
+    if (!c.connect(hp, timeout_ms, err) || !c.secure(props, err) || !c.call(req, 3, resp, err)) {
       rc = fail(hp + " (id: " + std::to_string(b.node_id) + "): " + err);
       continue;
     }

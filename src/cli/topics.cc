@@ -13,6 +13,7 @@
 #include "base/cli_exit.h"
 #include "cli/admin.h"
 #include "cli/commands.h"
+#include "cli/client_security.h"
 #include "cli/common.h"
 #include "protocol/messages/metadata.h"
 
@@ -60,7 +61,8 @@ bool matches(const std::string& pattern, const std::string& name) {
 bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<TopicInfo>& out,
                     std::string& err) {
   RawClient client;
-  if (!client.connect(props.at("bootstrap.servers"), a.timeout_ms, err)) return false;
+  if (!client.connect(props.at("bootstrap.servers"), a.timeout_ms, err) || !client.secure(props, err))
+    return false;
   protocol::MetadataRequest req;
   req.allow_auto_topic_creation = false;
   protocol::MetadataResponse resp;

@@ -123,6 +123,9 @@ class BrokerConfig {
   // inter.broker.listener.name, else the name of security.inter.broker.protocol.
   const std::string& inter_broker_listener_name() const { return inter_broker_listener_; }
   const std::vector<std::string>& controller_listener_names() const { return controller_listeners_; }
+  // A per-listener setting as Kafka reads it: listener.name.<listener in lower
+  // case>.<key> when set, else the key's effective value.
+  std::optional<std::string> listener_value(std::string_view listener, std::string_view key) const;
 
   // ---- storage ----
   // log.dirs if set, else log.dir; never empty.

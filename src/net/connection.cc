@@ -6,7 +6,11 @@
 
 #include <cstdlib>
 
+#include <asio/ssl.hpp>
 #include <spdlog/spdlog.h>
+
+#include "net/principal_mapping.h"
+#include "net/tls.h"
 
 namespace samsa::net {
 
@@ -29,14 +33,81 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  record_connection(info_.listener, info_.shard, +1);
+  record_connection(listener_name(), info_.shard, +1);
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (!info_.session) info_.session = std::make_shared<Session>();
+  auto self = shared_from_this();
+  if (limits_.idle_ms >= 0)
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+  if (info_.listener && info_.listener->tls) {
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *info_.listener->tls);
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->tls_handshake(); }, asio::detached);
+  } else {
+    serve();
+  }
+}
+
+void Connection::serve() {
   auto self = shared_from_this();
   asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
   asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
-  if (limits_.idle_ms >= 0)
-    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+}
+
+// The watchdog bounds the handshake as it bounds a request (connections.max.idle.ms).
+// A failed handshake is the peer's problem (a plaintext client, an untrusted
+// certificate): logged at info and closed, the broker serves the others.
+awaitable<void> Connection::tls_handshake() {
+  auto self = shared_from_this();
+  receiving_since_ = Clock::now();
+  asio::error_code ec;
+  co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+  receiving_since_.reset();
+  if (closed_) co_return;
+  if (ec) {
+    spdlog::info("connection {} from {} on listener {}: TLS handshake failed ({}), closing", info_.id,
+                 info_.peer_host, info_.listener->name, ec.message());
+    close();
+    co_return;
+  }
+  touch();
+  // ssl.principal.mapping.rules turn the certificate's subject into the user name.
+  if (auto subject = tls_peer_subject(tls_->native_handle())) {
+    auto* mapper = info_.listener->principal_mapper.get();
+    auto name = mapper ? mapper->map(*subject) : std::optional<std::string>(*subject);
+    if (!name) {
+      spdlog::info("connection {} from {} on listener {}: no ssl.principal.mapping.rules rule applies to {}, "
+                   "closing", info_.id, info_.peer_host, info_.listener->name, *subject);
+      close();
+      co_return;
+    }
+    info_.session->principal = "User:" + *name;
+  }
+  serve();
+}
+
+awaitable<size_t> Connection::read_some(asio::mutable_buffer b) {
+  return tls_ ? tls_->async_read_some(b, use_awaitable) : socket_.async_read_some(b, use_awaitable);
+}
+
+awaitable<size_t> Connection::read_exact(asio::mutable_buffer b) {
+  return tls_ ? asio::async_read(*tls_, b, use_awaitable) : asio::async_read(socket_, b, use_awaitable);
+}
+
+awaitable<size_t> Connection::write_all(const std::vector<asio::const_buffer>& bufs, asio::error_code& ec) {
+  auto token = asio::redirect_error(use_awaitable, ec);
+  return tls_ ? asio::async_write(*tls_, bufs, token) : asio::async_write(socket_, bufs, token);
+}
+
+awaitable<size_t> Connection::write_all(asio::const_buffer b, asio::error_code& ec) {
+  auto token = asio::redirect_error(use_awaitable, ec);
+  return tls_ ? asio::async_write(*tls_, b, token) : asio::async_write(socket_, b, token);
+}
+
+int32_t Connection::frame_limit() const {
+  if (info_.session && !info_.session->authenticated && info_.listener)
+    return std::min(limits_.max_request_bytes, info_.listener->max_unauthenticated_bytes);
+  return limits_.max_request_bytes;
 }
 
 void Connection::close() {
@@ -50,7 +121,7 @@ void Connection::close() {
   watchdog_timer_.cancel();
   add_request_bytes_in_flight(-static_cast<int64_t>(bytes_in_flight_));
   bytes_in_flight_ = 0;
-  record_connection(info_.listener, info_.shard, -1);
+  record_connection(listener_name(), info_.shard, -1);
   if (auto fn = std::move(on_close_)) {
     on_close_ = nullptr;
     fn();
@@ -121,20 +192,23 @@ awaitable<void> Connection::read_loop() {
       while (!closed_ && (applying_ || pending_.size() >= limits_.max_in_flight)) co_await wait(reader_wake_);
       if (closed_) co_return;
       uint8_t size_buf[4];
-      size_t got = co_await socket_.async_read_some(asio::buffer(size_buf), use_awaitable);
+      size_t got = co_await read_some(asio::buffer(size_buf));
       receiving_since_ = Clock::now();  // the watchdog bounds the time to the request's last byte
       if (got < sizeof size_buf)
-        co_await asio::async_read(socket_, asio::buffer(size_buf + got, sizeof size_buf - got), use_awaitable);
+        co_await read_exact(asio::buffer(size_buf + got, sizeof size_buf - got));
       int32_t size = protocol::load_be32(size_buf);
       // A request header is at least 8 bytes; anything above the limit is
-      // refused before a single byte of it is allocated.
-      if (size < 8 || size > limits_.max_request_bytes) {
+      // refused before a single byte of it is allocated. Before SASL
+      // authentication the bound is sasl.server.max.receive.size, and a raw
+      // SASL token (SaslHandshake v0) may be shorter than a request header.
+      const bool raw = info_.session && info_.session->raw_tokens;
+      if (size < (raw ? 0 : 8) || size > frame_limit()) {
         spdlog::warn("connection {} from {}: invalid frame size {}, closing", info_.id, info_.peer_host, size);
         close();
         co_return;
       }
       auto frame = std::make_shared<protocol::FrameBytes>(static_cast<size_t>(size));
-      co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
+      co_await read_exact(asio::buffer(*frame));
       receiving_since_.reset();
       touch();
       auto slot = std::make_shared<Slot>();
@@ -203,7 +277,7 @@ awaitable<void> Connection::write_loop() {
         bufs.emplace_back(asio::buffer(r.frame.buffer()));
       }
       asio::error_code ec;
-      co_await asio::async_write(socket_, bufs, asio::redirect_error(use_awaitable, ec));
+      co_await write_all(bufs, ec);
       ok = !ec;
     }
     touch();
@@ -234,16 +308,14 @@ awaitable<bool> Connection::send_response(Response& r) {
   asio::error_code ec;
   for (auto& sp : r.frame.splices()) {
     if (sp.at > written) {
-      co_await asio::async_write(socket_, asio::buffer(buf.data() + written, sp.at - written),
-                                 asio::redirect_error(use_awaitable, ec));
+      co_await write_all(asio::buffer(buf.data() + written, sp.at - written), ec);
       if (ec) co_return false;
       written = sp.at;
     }
     if (!co_await send_chunk(sp.chunk)) co_return false;
   }
   if (buf.size() > written) {
-    co_await asio::async_write(socket_, asio::buffer(buf.data() + written, buf.size() - written),
-                               asio::redirect_error(use_awaitable, ec));
+    co_await write_all(asio::buffer(buf.data() + written, buf.size() - written), ec);
     if (ec) co_return false;
   }
   co_return true;
@@ -254,7 +326,7 @@ awaitable<bool> Connection::send_response(Response& r) {
 // cannot be papered over: the connection is closed and the client retries.
 awaitable<bool> Connection::send_chunk(const protocol::FileChunk& c) {
   static const bool copy = std::getenv("SAMSA_BENCH_NO_SENDFILE") != nullptr;
-  if (copy) {
+  if (copy || tls_) {  // TLS: the bytes must pass through SSL_write (no kernel TLS, see tls.h)
     auto op = copy_chunk(c);
     co_return co_await std::move(op);
   }
@@ -291,8 +363,7 @@ awaitable<bool> Connection::copy_chunk(const protocol::FileChunk& c) {
       co_return false;
     }
     asio::error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(buf.data(), static_cast<size_t>(n)),
-                               asio::redirect_error(use_awaitable, ec));
+    co_await write_all(asio::buffer(buf.data(), static_cast<size_t>(n)), ec);
     if (ec) co_return false;
     off += n;
     left -= static_cast<size_t>(n);

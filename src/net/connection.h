@@ -1,7 +1,9 @@
 // One client connection: reads size-prefixed request frames, hands each to the
 // server's handler and writes responses strictly in request order, as the Kafka
 // protocol requires. Responses may carry file ranges, which are sent with
-// sendfile() — zero copy.
+// sendfile() — zero copy — except over TLS, where they go through a buffer
+// (see tls.h). On a TLS listener the handshake comes first; a peer that fails
+// it (plaintext client, untrusted certificate) is closed and logged.
 //
 // Requests take effect in the order they were sent: the handler of a request
 // starts only once the previous request's ApplyToken is gone (see below), so
@@ -21,10 +23,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/request_metrics.h"
+#include "net/listener_context.h"
+#include "net/sasl.h"
 #include "protocol/batch_header.h"
 #include "protocol/wire.h"
+
+namespace asio::ssl {
+template <typename Stream>
+class stream;
+}
 
 namespace samsa::net {
 
@@ -44,7 +54,10 @@ struct ConnectionInfo {
   std::string peer_host;
   int peer_port = 0;
   int shard = 0;
-  std::string listener = "PLAINTEXT";  // the listener's name, for its metrics
+  std::shared_ptr<const ListenerContext> listener;  // never null for accepted connections
+  // The connection's principal and SASL state; the pointee is touched only on
+  // the connection's shard (by the SASL handlers and the request gate).
+  std::shared_ptr<Session> session;
 };
 
 struct ConnectionLimits {
@@ -78,6 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t in_flight() const { return pending_.size(); }
 
  private:
+  // The listener's name for its metrics ("PLAINTEXT" when a test builds a connection without one).
+  std::string_view listener_name() const { return info_.listener ? std::string_view(info_.listener->name) : "PLAINTEXT"; }
+
   struct Slot {
     std::optional<Response> response;
     int16_t api_key = -1;
@@ -86,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   void finish(Slot& s, RequestTimes::TimePoint send_start);
   using Clock = std::chrono::steady_clock;
+  asio::awaitable<void> tls_handshake();
+  void serve();  // starts the reader and the writer
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watchdog();
@@ -99,8 +117,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // measure what sendfile saves (SAMSA_BENCH_NO_SENDFILE=1 in the environment).
   asio::awaitable<bool> copy_chunk(const protocol::FileChunk& c);
   asio::awaitable<void> wait(asio::steady_timer& t);
+  // Socket I/O through TLS when the listener has it.
+  asio::awaitable<size_t> read_some(asio::mutable_buffer b);
+  asio::awaitable<size_t> read_exact(asio::mutable_buffer b);
+  asio::awaitable<size_t> write_all(const std::vector<asio::const_buffer>& bufs, asio::error_code& ec);
+  asio::awaitable<size_t> write_all(asio::const_buffer b, asio::error_code& ec);
+  int32_t frame_limit() const;  // smaller before SASL authentication
 
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   ConnectionInfo info_;
   ConnectionLimits limits_;
   RequestHandler handler_;

@@ -7,13 +7,14 @@ namespace samsa::net {
 std::atomic<uint64_t> Listener::next_id_{1};
 
 Listener::Listener(asio::io_context& io, int shard, ConnectionLimits limits, RequestHandler handler,
-                   std::shared_ptr<ConnectionQuotas> quotas)
+                   std::shared_ptr<ConnectionQuotas> quotas, std::shared_ptr<const ListenerContext> context)
     : io_(io),
       shard_(shard),
       limits_(limits),
       handler_(std::move(handler)),
       acceptor_(io),
       quotas_(quotas ? std::move(quotas) : std::make_shared<ConnectionQuotas>(QuotaConfig{})),
+      context_(context ? std::move(context) : std::make_shared<const ListenerContext>()),
       pause_(io) {}
 
 std::string Listener::bind(const std::string& host, int port) {
@@ -137,7 +138,9 @@ asio::awaitable<void> Listener::accept_loop() {
     ConnectionInfo info;
     info.id = next_id_++;
     info.shard = shard_;
-    info.listener = name_;
+    info.listener = context_;
+    info.session = std::make_shared<Session>();
+    info.session->authenticated = context_->sasl == nullptr;
     auto remote = sock.remote_endpoint(ec);
     if (ec) continue;  // already reset by the peer: the socket closes here
     auto addr = remote.address();

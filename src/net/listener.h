@@ -22,7 +22,7 @@ namespace samsa::net {
 class Listener {
  public:
   Listener(asio::io_context& io, int shard, ConnectionLimits limits, RequestHandler handler,
-           std::shared_ptr<ConnectionQuotas> quotas);
+           std::shared_ptr<ConnectionQuotas> quotas, std::shared_ptr<const ListenerContext> context = nullptr);
   // Binds and listens; returns an error message on failure.
   std::string bind(const std::string& host, int port);
   void start();
@@ -45,6 +45,7 @@ class Listener {
   RequestHandler handler_;
   asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<ConnectionQuotas> quotas_;
+  std::shared_ptr<const ListenerContext> context_;  // security protocol, TLS, SASL of this listener
   asio::steady_timer pause_;                // accept back-off and waits for a free slot
   std::chrono::milliseconds backoff_{0};   // 0 after a successful accept
   LogLimiter accept_errors_{std::chrono::seconds(10)};

@@ -20,6 +20,7 @@
 #include "replication/flusher.h"
 #include "server/handlers.h"
 #include "server/coordinator_shard.h"
+#include "server/listener_security.h"
 #include "server/log_maintenance.h"
 #include "server/observability.h"
 #include "base/clock.h"
@@ -182,16 +183,22 @@ std::string Broker::start() {
   auto quotas = std::make_shared<net::ConnectionQuotas>(std::get<net::QuotaConfig>(std::move(quota_config)));
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
+    auto made = make_listener_context(settings_.config.get(), spec);
+    if (auto* err = std::get_if<std::string>(&made)) return *err;
+    auto context = std::get<std::shared_ptr<net::ListenerContext>>(std::move(made));
     for (auto& s : shards_) {
       auto l = std::make_unique<net::Listener>(
           s->io, s->id, limits,
           [this](const net::ConnectionInfo& c, std::shared_ptr<protocol::FrameBytes> f, net::ApplyToken t) {
             return handle(c, std::move(f), std::move(t));
           },
-          quotas);
+          quotas, context);
       if (auto err = l->bind(spec.host, port); !err.empty()) return "listener " + spec.name + ": " + err;
       l->set_name(spec.name);
       if (port == 0) port = l->port();  // the other shards share the port chosen by the first
+      if (context->advertised_port == 0) context->advertised_port = port;
+      if (context->advertised_host.empty() || context->advertised_host == "0.0.0.0" || context->advertised_host == "::")
+        context->advertised_host = spec.host.empty() || spec.host == "0.0.0.0" || spec.host == "::" ? "localhost" : spec.host;
       bound_port_ = l->port();
       listeners_.push_back(std::move(l));
     }
@@ -246,6 +253,8 @@ asio::awaitable<int64_t> Broker::take_producer_id() {
 
 asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame,
                                               net::ApplyToken applying) {
+  // After SaslHandshake v0 the SASL tokens come as bare frames, without a request header.
+  if (conn.session && conn.session->raw_tokens) co_return handle_raw_sasl_token(conn, *frame);
   protocol::Reader r(frame->data(), frame->size());
   RequestContext ctx;
   ctx.api_key = r.i16();
@@ -272,6 +281,7 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
     spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
     co_return close;
   }
+  if (auto refused = sasl_gate(ctx)) co_return std::move(*refused);
   ctx.flexible = info->is_flexible(ctx.api_version);
   if (ctx.flexible) {  // request header v2: tagged fields after the client id
     uint32_t n = r.uvarint();

@@ -94,6 +94,7 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
     host = it->second.host;
     port = it->second.port;
   }
+  advertised_for(ctx, host, port);
   for (auto& key : keys) {
     protocol::FindCoordinatorResponse::Coordinator c;
     c.key = key;

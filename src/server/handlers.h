@@ -65,6 +65,16 @@ asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protoco
 using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 
+// SASL (sasl_handlers.cc). On a SASL listener nothing but ApiVersions,
+// SaslHandshake and SaslAuthenticate is served before authentication, and
+// nothing but those once a KIP-368 session has expired: sasl_gate answers
+// such a request by closing the connection (as Kafka), nullopt lets it pass.
+asio::awaitable<net::Response> handle_sasl_handshake(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext&, protocol::Reader&);
+std::optional<net::Response> sasl_gate(const RequestContext& ctx);
+// One SASL token of the SaslHandshake v0 framing: answered with a bare frame.
+net::Response handle_raw_sasl_token(const net::ConnectionInfo& conn, const protocol::FrameBytes& token);
+
 // The ApiVersions answer to a version this broker does not support: error 35 in
 // the v0 body layout, listing what is supported, so the client can retry lower.
 net::Response unsupported_api_versions(const RequestContext& ctx);

@@ -81,6 +81,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
     mb.node_id = b.id;
     mb.host = b.host;
     mb.port = b.port;
+    if (b.id == node) advertised_for(ctx, mb.host, mb.port);
     mb.rack = b.rack;
     resp.brokers.push_back(std::move(mb));
   }
@@ -128,6 +129,7 @@ asio::awaitable<net::Response> handle_describe_cluster(RequestContext& ctx, prot
     db.broker_id = b.id;
     db.host = b.host;
     db.port = b.port;
+    if (b.id == ctx.broker->node_id()) advertised_for(ctx, db.host, db.port);
     db.rack = b.rack;
     resp.brokers.push_back(std::move(db));
   }

@@ -42,4 +42,13 @@ net::Response make_response(const RequestContext& ctx, const Body& body) {
 }
 
 
+// This broker as the client should reach it: the advertised address of the
+// listener the request came in on (Kafka answers each listener with its own
+// endpoints). Leaves host and port alone when the connection has no listener.
+inline void advertised_for(const RequestContext& ctx, std::string& host, int32_t& port) {
+  if (ctx.conn == nullptr || !ctx.conn->listener || ctx.conn->listener->advertised_host.empty()) return;
+  host = ctx.conn->listener->advertised_host;
+  port = ctx.conn->listener->advertised_port;
+}
+
 }  // namespace samsa::server

@@ -18,6 +18,11 @@ struct ListenerSpec {
   std::string name = "PLAINTEXT";
   std::string host;
   int port = 9092;
+  std::string security_protocol = "PLAINTEXT";
+  // This listener's advertised.listeners entry; empty host: the bound host
+  // (localhost for a wildcard), port 0: the bound port.
+  std::string advertised_host;
+  int advertised_port = 0;
 };
 
 struct BrokerSettings {

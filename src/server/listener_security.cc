@@ -1,0 +1,139 @@
+#include "server/listener_security.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/jaas.h"
+#include "net/principal_mapping.h"
+#include "net/scram.h"
+#include "net/tls.h"
+
+namespace samsa::server {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> list_of(const std::optional<std::string>& v) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  size_t start = 0;
+  while (start <= v->size()) {
+    size_t comma = v->find(',', start);
+    std::string item = v->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerConfig& cfg, const std::string& l) {
+  net::TlsSettings t;
+  auto get = [&](const char* key) { return cfg.listener_value(l, key).value_or(""); };
+  t.keystore_certificate_chain = get("ssl.keystore.certificate.chain");
+  t.keystore_key = get("ssl.keystore.key");
+  t.keystore_location = get("ssl.keystore.location");
+  t.keystore_password = get("ssl.keystore.password");
+  t.key_password = get("ssl.key.password");
+  t.keystore_type = get("ssl.keystore.type");
+  t.truststore_location = get("ssl.truststore.location");
+  t.truststore_password = get("ssl.truststore.password");
+  t.truststore_certificates = get("ssl.truststore.certificates");
+  t.truststore_type = get("ssl.truststore.type");
+  // JKS (Kafka's default type) is a Java format: make_server_tls refuses a JKS file, naming PEM and PKCS12.
+  t.client_auth = lower(get("ssl.client.auth"));
+  if (t.client_auth.empty()) t.client_auth = "none";
+  t.enabled_protocols = list_of(cfg.listener_value(l, "ssl.enabled.protocols"));
+  t.cipher_suites = list_of(cfg.listener_value(l, "ssl.cipher.suites"));
+  return t;
+}
+
+// The JAAS entry of one mechanism on one listener: listener.name.<l>.<mech>.sasl.jaas.config,
+// else sasl.jaas.config.
+std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::BrokerConfig& cfg, const std::string& l,
+                                                              const std::string& mechanism) {
+  auto text = cfg.value("listener.name." + lower(l) + "." + lower(mechanism) + ".sasl.jaas.config");
+  const std::string key = text ? "listener.name." + lower(l) + "." + lower(mechanism) + ".sasl.jaas.config"
+                               : std::string("sasl.jaas.config");
+  if (!text) text = cfg.value("sasl.jaas.config");
+  if (!text) return std::optional<JaasConfig>{};
+  auto parsed = parse_jaas_config(*text);
+  if (auto* err = std::get_if<std::string>(&parsed)) return "Invalid " + key + ": " + *err;
+  return std::optional<JaasConfig>(std::get<JaasConfig>(std::move(parsed)));
+}
+
+std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
+                                                                               const std::string& l) {
+  auto sasl = std::make_shared<net::SaslConfig>();
+  sasl->mechanisms = list_of(cfg.listener_value(l, "sasl.enabled.mechanisms"));
+  if (sasl->mechanisms.empty()) return "listener " + l + ": sasl.enabled.mechanisms is empty";
+  auto scram = std::make_shared<net::StaticScramStore>();
+  for (auto& mech : sasl->mechanisms) {
+    auto hash = net::scram_hash_of(mech);
+    if (mech != "PLAIN" && !hash)
+      return "listener " + l + ": SASL mechanism " + mech +
+             " is not supported (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+    auto jaas = jaas_for(cfg, l, mech);
+    if (auto* err = std::get_if<std::string>(&jaas)) return "listener " + l + ": " + *err;
+    auto& entry = std::get<std::optional<JaasConfig>>(jaas);
+    auto users = entry ? jaas_users(*entry) : std::map<std::string, std::string, std::less<>>{};
+    if (mech == "PLAIN") {
+      if (users.empty())
+        return "listener " + l + ": PLAIN needs users: set listener.name." + lower(l) +
+               ".plain.sasl.jaas.config with user_<name>=\"<password>\" entries";
+      sasl->plain_users = std::make_shared<const net::PlainUsers>(users.begin(), users.end());
+      continue;
+    }
+    // SCRAM credentials belong in the metadata log (later); until then the
+    // user_<name> entries of the mechanism's JAAS entry are salted here.
+    for (auto& [name, password] : users)
+      scram->add(*hash, name,
+                 net::scram_credential(*hash, password, net::secure_random_bytes(32), kScramBootstrapIterations));
+  }
+  sasl->scram = scram;
+  sasl->max_reauth_ms = cfg.get_long("connections.max.reauth.ms").value_or(0);
+  return std::shared_ptr<const net::SaslConfig>(std::move(sasl));
+}
+
+}  // namespace
+
+std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
+    const config::BrokerConfig* cfg, const ListenerSpec& spec) {
+  auto ctx = std::make_shared<net::ListenerContext>();
+  ctx->name = spec.name;
+  ctx->protocol = spec.security_protocol;
+  ctx->advertised_host = spec.advertised_host;
+  ctx->advertised_port = spec.advertised_port;
+  const bool tls = spec.security_protocol == "SSL" || spec.security_protocol == "SASL_SSL";
+  const bool sasl = spec.security_protocol == "SASL_PLAINTEXT" || spec.security_protocol == "SASL_SSL";
+  if (!tls && !sasl) return ctx;
+  if (cfg == nullptr) return "listener " + spec.name + ": " + spec.security_protocol + " needs a broker config";
+  if (tls) {
+    auto settings = tls_settings(*cfg, spec.name);
+    if (auto* err = std::get_if<std::string>(&settings)) return "listener " + spec.name + ": " + *err;
+    auto made = net::make_server_tls(std::get<net::TlsSettings>(settings));
+    if (auto* err = std::get_if<std::string>(&made)) return "listener " + spec.name + ": " + *err;
+    ctx->tls = std::get<net::TlsContextPtr>(made);
+    const std::string rules = cfg->listener_value(spec.name, "ssl.principal.mapping.rules").value_or("DEFAULT");
+    if (rules != "DEFAULT") {
+      auto mapper = net::PrincipalMapper::parse(rules);
+      if (auto* err = std::get_if<std::string>(&mapper)) return "listener " + spec.name + ": " + *err;
+      ctx->principal_mapper = std::make_shared<const net::PrincipalMapper>(std::get<net::PrincipalMapper>(mapper));
+    }
+  }
+  if (sasl) {
+    auto made = sasl_config(*cfg, spec.name);
+    if (auto* err = std::get_if<std::string>(&made)) return *err;
+    ctx->sasl = std::get<std::shared_ptr<const net::SaslConfig>>(made);
+    ctx->max_unauthenticated_bytes = cfg->get_int("sasl.server.max.receive.size").value_or(524288);
+  }
+  return ctx;
+}
+
+}  // namespace samsa::server
