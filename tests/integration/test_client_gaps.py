@@ -1,0 +1,63 @@
+"""Gaps that real clients and tools found (issue 17), each checked the way that client sees it:
+DescribeConfigs synonyms of topic keys (kafkajs' and librdkafka's admin tests), AlterConfigs of
+deprecated and less common keys (librdkafka's admin tests), the console consumer's commits on exit
+(kafka-console-consumer.sh then kafka-consumer-groups.sh --describe).
+"""
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import ConfigResource, ConfigSource
+
+from helpers import CLIENT_TIMEOUT_S, Msg, admin_client, create_topic, produce, unique_topic
+from test_cli import samsa
+
+INVALID_CONFIG = 40
+
+
+@pytest.fixture(scope="module")
+def broker_config():
+    # No wait for more members before a new group's first rebalance: the console consumer's
+    # group is assigned at once, so a short --timeout-ms still sees its assignment.
+    return 1, {"group.initial.rebalance.delay.ms": "0"}
+
+
+def _source(entry):
+    src = entry.source
+    return ConfigSource(src.value if isinstance(src, ConfigSource) else int(src))
+
+
+def describe(admin, resource):
+    fut = admin.describe_configs([resource], request_timeout=CLIENT_TIMEOUT_S)
+    return fut[resource].result(timeout=CLIENT_TIMEOUT_S + 5)
+
+
+def alter(admin, resource):
+    """Legacy AlterConfigs (what librdkafka's admin test uses); raises KafkaException on error."""
+    fut = admin.alter_configs([resource], request_timeout=CLIENT_TIMEOUT_S)
+    return list(fut.values())[0].result(timeout=CLIENT_TIMEOUT_S + 5)
+
+
+# ---- DescribeConfigs synonyms ------------------------------------------------------------------
+
+def test_topic_config_synonyms_are_kafkas(broker):
+    """retention.ms with nothing set: Kafka lists no synonym (log.retention.ms, its canonical broker
+    key, is unset, and Kafka drops everything before it, so log.retention.hours' default is not
+    listed); max.message.bytes lists message.max.bytes' default; an override comes first."""
+    admin = admin_client(broker.bootstrap)
+    topic = unique_topic("gap-syn")
+    create_topic(broker.bootstrap, topic, 1)
+    configs = describe(admin, ConfigResource("topic", topic))
+    retention = configs["retention.ms"]
+    assert retention.value == "604800000"
+    assert _source(retention) == ConfigSource.DEFAULT_CONFIG
+    assert dict(retention.synonyms) == {}, {k: (v.value, v.source) for k, v in retention.synonyms.items()}
+    assert dict(configs["segment.ms"].synonyms) == {} and dict(configs["flush.ms"].synonyms) == {}
+    max_bytes = configs["max.message.bytes"]
+    assert list(max_bytes.synonyms) == ["message.max.bytes"]
+    assert _source(max_bytes.synonyms["message.max.bytes"]) == ConfigSource.DEFAULT_CONFIG
+
+    alter(admin, ConfigResource("topic", topic, set_config={"retention.ms": "60000"}))
+    retention = describe(admin, ConfigResource("topic", topic))["retention.ms"]
+    assert retention.value == "60000" and _source(retention) == ConfigSource.DYNAMIC_TOPIC_CONFIG
+    assert list(retention.synonyms) == ["retention.ms"]
+    assert _source(retention.synonyms["retention.ms"]) == ConfigSource.DYNAMIC_TOPIC_CONFIG
