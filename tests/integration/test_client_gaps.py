@@ -61,3 +61,21 @@ def test_topic_config_synonyms_are_kafkas(broker):
     assert retention.value == "60000" and _source(retention) == ConfigSource.DYNAMIC_TOPIC_CONFIG
     assert list(retention.synonyms) == ["retention.ms"]
     assert _source(retention.synonyms["retention.ms"]) == ConfigSource.DYNAMIC_TOPIC_CONFIG
+
+
+# ---- AlterConfigs of deprecated and less common keys -------------------------------------------
+
+def test_alter_message_format_version_short_and_long_forms(broker):
+    """librdkafka's mixed-message-version test sets message.format.version=0.10.0.0 on a topic:
+    Kafka 3.x parses the release in short or long form and ignores the (deprecated) setting."""
+    admin = admin_client(broker.bootstrap)
+    topic = unique_topic("gap-mfv")
+    create_topic(broker.bootstrap, topic, 1, config={"message.format.version": "2.8"})
+    for version in ("0.10.0.0", "0.10.0", "2.8.1", "3.0-IV1"):
+        alter(admin, ConfigResource("topic", topic, set_config={"message.format.version": version}))
+        entry = describe(admin, ConfigResource("topic", topic))["message.format.version"]
+        assert entry.value == version and _source(entry) == ConfigSource.DYNAMIC_TOPIC_CONFIG
+    with pytest.raises(KafkaException) as exc:
+        alter(admin, ConfigResource("topic", topic, set_config={"message.format.version": "0.10.5"}))
+    assert exc.value.args[0].code() == INVALID_CONFIG
+    assert "Version 0.10.5 is not a valid version" in exc.value.args[0].str()
