@@ -79,3 +79,17 @@ def test_alter_message_format_version_short_and_long_forms(broker):
         alter(admin, ConfigResource("topic", topic, set_config={"message.format.version": "0.10.5"}))
     assert exc.value.args[0].code() == INVALID_CONFIG
     assert "Version 0.10.5 is not a valid version" in exc.value.args[0].str()
+
+
+def test_alter_kafka_broker_keys_known_to_kafka(broker):
+    """librdkafka's admin test sets sasl.kerberos.min.time.before.relogin on a broker: a per-broker
+    dynamic key in Kafka. A read-only Kafka key is refused as Kafka refuses it."""
+    admin = admin_client(broker.bootstrap)
+    alter(admin, ConfigResource("broker", "1", set_config={"sasl.kerberos.min.time.before.relogin": "58000"}))
+    entry = describe(admin, ConfigResource("broker", "1"))["sasl.kerberos.min.time.before.relogin"]
+    assert entry.value == "58000" and _source(entry) == ConfigSource.DYNAMIC_BROKER_CONFIG
+    for key, value, message in (("zookeeper.session.timeout.ms", "20000", "Cannot update these configs dynamically"),
+                                ("remote.log.reader.threads", "3", "Cannot update these configs dynamically")):
+        with pytest.raises(KafkaException) as exc:
+            alter(admin, ConfigResource("broker", "1", set_config={key: value}))
+        assert message in exc.value.args[0].str(), exc.value

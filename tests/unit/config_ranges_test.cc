@@ -243,7 +243,7 @@ TEST(ConfigRules, KafkaConfigValidateValuesAtStartUp) {
   EXPECT_EQ(load_error({{"max.connections.per.ip.overrides", "a/b:3"}}),
             "max.connections.per.ip.overrides contains invalid addresses : a/b");
   EXPECT_EQ(load_error({{"connections.max.idle.ms", "100"}}),
-            "failed.authentication.delay.ms=100 should always be less than connections.max.idle.ms=100 to prevent "
+            "connection.failed.authentication.delay.ms=100 should always be less than connections.max.idle.ms=100 to prevent "
             "failed authentication responses from timing out");
   EXPECT_TRUE(loads({{"connections.max.idle.ms", "-1"}}));
   EXPECT_EQ(load_error({{"group.consumer.heartbeat.interval.ms", "45000"}}),

@@ -303,7 +303,7 @@ TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
   const auto path = std::filesystem::temp_directory_path() / ("samsa_config_test_" + std::to_string(::getpid()));
   {
     std::ofstream out(path);
-    out << "# sample\nnode.id=3\nnum.partitions=-5\nlog.dirs=/data/a, /data/b\nzookeeper.connect=localhost:2181\n"
+    out << "# sample\nnode.id=3\nnum.partitions=-5\nlog.dirs=/data/a, /data/b\ncustom.plugin.setting=localhost:2181\n"
            "log.dir=/ignored\n";
   }
   std::vector<std::string> warnings;
@@ -315,7 +315,7 @@ TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
   EXPECT_EQ(c.num_partitions(), 4);  // the override replaces the file's bad value
   EXPECT_EQ(c.log_dirs(), (std::vector<std::string>{"/data/a", "/data/b"}));
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0], "The configuration 'zookeeper.connect' was supplied but isn't a known config.");
+  EXPECT_EQ(warnings[0], "The configuration 'custom.plugin.setting' was supplied but isn't a known config.");
   EXPECT_EQ(c.source("num.partitions"), ConfigSource::STATIC_BROKER_CONFIG);
   EXPECT_EQ(c.source("num.io.threads"), ConfigSource::DEFAULT_CONFIG);
 
