@@ -93,3 +93,34 @@ def test_alter_kafka_broker_keys_known_to_kafka(broker):
         with pytest.raises(KafkaException) as exc:
             alter(admin, ConfigResource("broker", "1", set_config={key: value}))
         assert message in exc.value.args[0].str(), exc.value
+
+
+# ---- console-consumer --group commits every assigned partition ---------------------------------
+
+def describe_offsets(broker, group):
+    """{partition: (current offset, log end offset, lag)} from `consumer-groups --describe`."""
+    out = samsa("consumer-groups", "--bootstrap-server", broker.bootstrap, "--describe", "--group", group).stdout
+    rows = [l.split() for l in out.splitlines()[2:] if l.strip()]
+    return {int(r[2]): (r[3], r[4], r[5]) for r in rows}
+
+
+def test_console_consumer_commits_every_assigned_partition(broker):
+    """Records only in partition 0 of 3: after `console-consumer --group ... --from-beginning`,
+    `consumer-groups --describe` shows an offset and a lag for all three partitions, as after
+    kafka-console-consumer.sh (its consumer commits every assigned position on close)."""
+    topic, group = unique_topic("gap-cc"), unique_topic("g")[:12]
+    create_topic(broker.bootstrap, topic, 3)
+    produce(broker.bootstrap, topic, [Msg(value=b"v%d" % i, partition=0) for i in range(5)])
+    out = samsa("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic", topic, "--group", group,
+                "--from-beginning", "--max-messages", "5").stdout
+    assert out.splitlines() == ["v%d" % i for i in range(5)]
+    assert describe_offsets(broker, group) == {0: ("5", "5", "0"), 1: ("0", "0", "0"), 2: ("0", "0", "0")}
+
+    # Without --from-beginning (auto.offset.reset=latest) and nothing printed: every partition is
+    # committed at its log end, including the one whose records arrived before the consumer.
+    group2 = unique_topic("h")[:12]
+    produce(broker.bootstrap, topic, [Msg(value=b"w%d" % i, partition=2) for i in range(3)])
+    p = samsa("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic", topic, "--group", group2,
+              "--timeout-ms", "8000")
+    assert p.stdout == "" and "Processed a total of 0 messages" in p.stderr
+    assert describe_offsets(broker, group2) == {0: ("5", "5", "0"), 1: ("0", "0", "0"), 2: ("3", "3", "0")}
