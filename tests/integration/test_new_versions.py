@@ -2,16 +2,20 @@
 client sends and the response bytes Samsa answers, field by field (golden bytes; only values that
 differ per run, the port, the cluster id and the producer id, are filled in).
 
-ApiVersions 4, InitProducerId 5, FindCoordinator 5 and 6, DescribeCluster 2.
+ApiVersions 4, InitProducerId 5, FindCoordinator 5 and 6, DescribeCluster 2,
+GetTelemetrySubscriptions 0 and PushTelemetry 0 (KIP-714).
 """
 
 import time
 
 from conftest import HOST
 from rawkafka import (Conn, Reader, compact_string, frame, i8, i16, i32, i64, parse_api_versions,
-                      request_header)
+                      request_header, uvarint)
 
 INVALID_REQUEST = 42
+UNSUPPORTED_COMPRESSION_TYPE = 76
+UNKNOWN_SUBSCRIPTION_ID = 117
+TELEMETRY_TOO_LARGE = 118
 
 
 def hexb(text):
@@ -41,6 +45,7 @@ def test_api_versions_v4_lists_the_new_ranges(broker):
     error, apis = parse_api_versions(resp[4:], 4)
     assert error == 0
     assert apis[18] == (0, 4) and apis[22] == (0, 5) and apis[10] == (0, 6) and apis[60] == (0, 2)
+    assert apis[71] == (0, 0) and apis[72] == (0, 0)
     # v4 has v3's layout: the same request at v3 gets the same body.
     with Conn(broker.port) as conn:
         v3 = conn.request(frame(request_header(18, 3, 41, flexible=True) + request[len(request_header(18, 4, 41, flexible=True)):]))
@@ -94,3 +99,36 @@ def test_describe_cluster_v2(broker):
                     + hexb("02") + i32(1) + compact_string(HOST) + i32(broker.port)  # one broker: id 1
                     + hexb("00 00 00")  # rack null, is_fenced false, broker tags
                     + i32(-2147483648) + hexb("00")), resp.hex()  # no authorized operations, tags
+
+
+def test_telemetry_subscription_without_metrics_and_pushes(broker):
+    """A Java client (3.7+) asks for its telemetry subscription on every connection: Samsa assigns
+    a client instance id and answers Kafka's defaults with no requested metrics, so the client
+    pushes nothing; a push is still checked as Kafka checks it."""
+    with Conn(broker.port) as conn:
+        resp = call(conn, 71, 0, 3, bytes(16) + b"\x00")  # zero client instance id, tags
+        instance = resp[6:22]
+        assert instance != bytes(16)
+        assert resp == (hexb("00000000 0000") + instance  # throttle, error, the assigned id
+                        + hexb("""00000001              # subscription id
+                                  05 04 03 01 02        # accepted codecs: zstd, lz4, gzip, snappy
+                                  000493e0              # push interval 300000 ms
+                                  00100000              # telemetry.max.bytes 1048576
+                                  01                    # delta temporality
+                                  01                    # no requested metrics
+                                  00""")), resp.hex()
+        assert call(conn, 71, 0, 4, instance + b"\x00") == resp  # the id is kept once assigned
+
+        def push(client_id, subscription, codec, metrics):
+            body = client_id + i32(subscription) + b"\x00" + i8(codec) + bytes([len(metrics) + 1]) + metrics + b"\x00"
+            resp = call(conn, 72, 0, 5, body)
+            assert len(resp) == 7 and resp[:4] == i32(0) and resp[6:] == b"\x00", resp.hex()
+            return Reader(resp[4:6]).i16()
+
+        assert push(instance, 1, 0, b"otlp") == 0
+        assert push(bytes(16), 1, 0, b"otlp") == INVALID_REQUEST
+        assert push(instance, 7, 0, b"otlp") == UNKNOWN_SUBSCRIPTION_ID
+        assert push(instance, 1, 9, b"otlp") == UNSUPPORTED_COMPRESSION_TYPE
+        big = b"m" * (1048576 + 1)
+        body = instance + i32(1) + b"\x00" + i8(0) + uvarint(len(big) + 1) + big + b"\x00"
+        assert call(conn, 72, 0, 6, body) == hexb("00000000") + i16(TELEMETRY_TOO_LARGE) + b"\x00"
