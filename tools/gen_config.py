@@ -77,12 +77,13 @@ def parse_validator(text, sets):
         if lo > hi:
             raise DefError(f"empty range {text}")
         return ("kRange", lo, hi, [])
-    m = re.fullmatch(r"(one of|list of)\s+(.+)", text)
+    m = re.fullmatch(r"(one of|list of|version of)\s+(.+)", text)
     if m:
         choices = expand(m.group(2), sets)
         if not choices:
             raise DefError(f"no choices in {text!r}")
-        return ("kOneOf" if m.group(1) == "one of" else "kListOf", None, None, choices)
+        kind = {"one of": "kOneOf", "list of": "kListOf", "version of": "kMetadataVersion"}[m.group(1)]
+        return (kind, None, None, choices)
     raise DefError(f"unknown validator {text!r}")
 
 
@@ -100,7 +101,7 @@ def check_default(entry):
             raise DefError(f"default {default} is outside its own range")
     if ctype == "BOOLEAN" and default not in ("true", "false"):
         raise DefError(f"boolean default {default!r}")
-    if kind == "kOneOf" and default not in choices:
+    if kind in ("kOneOf", "kMetadataVersion") and default not in choices:
         raise DefError(f"default {default!r} is not one of its choices")
 
 

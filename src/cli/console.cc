@@ -239,6 +239,50 @@ void print_record(const Format& f, const rd_kafka_message_t* m, std::string& out
   }
 }
 
+// Kafka's console consumer closes its KafkaConsumer with auto-commit on, which
+// commits the position of every assigned partition, so `consumer-groups
+// --describe` then shows an offset and a lag for each of them. librdkafka's
+// close commits only the partitions a record was consumed from; this commits
+// the others at the position a Java consumer would hold: the committed offset
+// if there is one (nothing to do), else where auto.offset.reset put it.
+void commit_every_assigned_position(rd_kafka_t* rk, const Properties& props, int timeout_ms) {
+  if (prop_or(props, "enable.auto.commit", "true") == "false") return;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk, &assigned) || !assigned) return;
+  rd_kafka_position(rk, assigned);  // offset after the last record consumed, else invalid
+  rd_kafka_topic_partition_list_t* untouched = rd_kafka_topic_partition_list_new(assigned->cnt);
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const auto& tp = assigned->elems[i];
+    if (tp.offset < 0) rd_kafka_topic_partition_list_add(untouched, tp.topic, tp.partition);
+  }
+  const std::string reset = prop_or(props, "auto.offset.reset", "latest");
+  const bool earliest = reset == "earliest" || reset == "smallest" || reset == "beginning";
+  const bool latest = reset == "latest" || reset == "largest" || reset == "end";
+  if (untouched->cnt > 0 && (earliest || latest) &&
+      rd_kafka_committed(rk, untouched, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < untouched->cnt; ++i) {
+      auto& tp = untouched->elems[i];
+      if (tp.offset >= 0) continue;
+      int64_t low = -1, high = -1;
+      if (rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeout_ms)) continue;
+      rd_kafka_topic_partition_list_find(assigned, tp.topic, tp.partition)->offset = earliest ? low : high;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(untouched);
+  // One synchronous commit of every position known (consumed or reset).
+  rd_kafka_topic_partition_list_t* commit = rd_kafka_topic_partition_list_new(assigned->cnt);
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const auto& tp = assigned->elems[i];
+    if (tp.offset >= 0) rd_kafka_topic_partition_list_add(commit, tp.topic, tp.partition)->offset = tp.offset;
+  }
+  if (commit->cnt > 0) {
+    if (auto e = rd_kafka_commit(rk, commit, 0))
+      std::fprintf(stderr, "WARN: could not commit the consumer's positions: %s\n", rd_kafka_err2str(e));
+  }
+  rd_kafka_topic_partition_list_destroy(commit);
+  rd_kafka_topic_partition_list_destroy(assigned);
+}
+
 }  // namespace
 
 int console_consumer_main(int argc, char** argv) {
@@ -394,7 +438,10 @@ int console_consumer_main(int argc, char** argv) {
     ++count;
   }
   std::fprintf(stderr, "Processed a total of %ld messages\n", count);
-  if (!group.empty()) rd_kafka_consumer_close(rk.get());
+  if (!group.empty()) {
+    commit_every_assigned_position(rk.get(), props, meta_timeout);
+    rd_kafka_consumer_close(rk.get());
+  }
   return rc;
 }
 

@@ -276,15 +276,39 @@ std::optional<std::string> topic_value_from(const ConfigDef& def, const std::vec
   return canonical_value(def, *head.value);
 }
 
-std::vector<ConfigSynonym> topic_synonyms(const ConfigDef& def, const TopicOverrides& overrides,
-                                          const BrokerConfig& broker) {
+// The override (if any) in front of the broker entries.
+std::vector<ConfigSynonym> with_override(const ConfigDef& def, const TopicOverrides& overrides,
+                                         std::vector<ConfigSynonym> from_broker) {
   std::vector<ConfigSynonym> out;
   if (auto it = overrides.find(def.name); it != overrides.end()) {
     out.push_back({std::string(def.name), canonical_value(def, it->second), ConfigSource::DYNAMIC_TOPIC_CONFIG});
   }
-  auto from_broker = topic_broker_synonyms(def, broker);
   out.insert(out.end(), std::make_move_iterator(from_broker.begin()), std::make_move_iterator(from_broker.end()));
   return out;
+}
+
+// Where a topic key's value comes from: the override, then every broker key
+// behind it in the order they take effect. The first entry gives the value.
+std::vector<ConfigSynonym> topic_synonyms(const ConfigDef& def, const TopicOverrides& overrides,
+                                          const BrokerConfig& broker) {
+  return with_override(def, overrides, topic_broker_synonyms(def, broker));
+}
+
+// The synonyms Kafka reports for a topic key (ConfigHelper's topic entry):
+// the override, then the broker synonyms of its canonical broker key (the
+// first one, e.g. log.retention.ms for retention.ms) exactly as that broker
+// key lists them, which drops every entry before the canonical key itself.
+// So retention.ms lists no broker synonym unless log.retention.ms is set
+// somewhere, even when log.retention.hours gives its value.
+std::vector<ConfigSynonym> reported_topic_synonyms(const ConfigDef& def, const TopicOverrides& overrides,
+                                                   const BrokerConfig& broker) {
+  std::vector<ConfigSynonym> from_broker;
+  if (!def.synonyms.empty()) {
+    if (const ConfigDef* canonical = find_broker_config(def.synonyms.front())) {
+      from_broker = broker_synonyms(*canonical, broker);
+    }
+  }
+  return with_override(def, overrides, std::move(from_broker));
 }
 
 std::string effective_topic_value(std::string_view name, const TopicOverrides& overrides,
@@ -749,8 +773,8 @@ std::vector<ConfigEntry> describe_topic_config(const TopicOverrides& overrides, 
     e.sensitive = def.sensitive();
     e.read_only = false;
     e.documentation = def.documentation;
-    auto synonyms = topic_synonyms(def, overrides, broker);
-    e.value = topic_value_from(def, synonyms);
+    e.value = topic_value_from(def, topic_synonyms(def, overrides, broker));
+    auto synonyms = reported_topic_synonyms(def, overrides, broker);
     e.source = synonyms.empty() ? ConfigSource::DEFAULT_CONFIG : synonyms.front().source;
     e.is_default = e.source == ConfigSource::DEFAULT_CONFIG;
     if (include_synonyms) e.synonyms = std::move(synonyms);

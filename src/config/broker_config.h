@@ -284,12 +284,13 @@ using TopicOverrides = std::map<std::string, std::string, std::less<>>;
 // A topic's configs as DescribeConfigs reports them, sorted by name: the
 // override (DYNAMIC_TOPIC_CONFIG) if any, else the value its broker keys give
 // (retention.ms <- log.retention.ms <- .minutes <- .hours, converted to ms),
-// else Kafka's default. Synonyms list the override and then every broker key
-// of the topic key that is set, in the order they take effect (key priority
-// first, then dynamic broker, dynamic default, static, default); the value
-// comes from the first one. Kafka itself drops the broker synonyms when the
-// first broker key (e.g. log.retention.ms) is unset; Samsa keeps them because
-// they say where the value comes from.
+// else Kafka's default. Synonyms and source are Kafka's: the override, then
+// the synonyms of the topic key's canonical broker key (log.retention.ms for
+// retention.ms) in every layer where they are set (dynamic broker, dynamic
+// default, static, default), from the canonical key on; the source is the
+// first synonym's, else DEFAULT_CONFIG. So with only log.retention.hours set,
+// retention.ms reports that value with no synonyms and source DEFAULT_CONFIG,
+// as Kafka does.
 std::vector<ConfigEntry> describe_topic_config(const TopicOverrides& overrides, const BrokerConfig& broker,
                                                std::span<const std::string> keys = {},
                                                bool include_synonyms = true);

@@ -145,8 +145,37 @@ std::optional<std::string> check_numeric(const ConfigDef& def, double d, int64_t
   }
 }
 
+// Kafka's MetadataVersion.fromVersionString: a version of a 0.x release is
+// named by its first three dot-separated segments, a later one by two, so
+// "0.10.0.0" means "0.10.0" and "2.8.1" means "2.8"; a text with no more
+// segments than that is looked up as it is. A release name ("0.10.0", "3.0")
+// stands for its latest IV; an IV name ("3.0-IV1") for itself.
+bool is_metadata_version(const std::vector<std::string_view>& names, std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t dot = text.find('.', start);
+    parts.push_back(text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  while (!parts.empty() && parts.back().empty()) parts.pop_back();  // Java's split drops trailing empties
+  const size_t segments = text.starts_with("0.") ? 3 : 2;
+  std::string key(text);
+  if (parts.size() > segments) {
+    key.clear();
+    for (size_t i = 0; i < segments; ++i) key.append(i ? "." : "").append(parts[i]);
+  }
+  return std::any_of(names.begin(), names.end(), [&](std::string_view name) {
+    const size_t iv = name.find("-IV");
+    return name == key || (iv != std::string_view::npos && name.substr(0, iv) == key);
+  });
+}
+
 std::optional<std::string> check_string(const ConfigDef& def, std::string_view s) {
   const Validator& v = def.validator;
+  if (v.kind == ValidatorKind::kMetadataVersion && !is_metadata_version(v.choices, s)) {
+    return invalid(def.name, s, "Version " + std::string(s) + " is not a valid version");
+  }
   if (v.kind == ValidatorKind::kOneOf && !contains(v.choices, s)) {
     return invalid(def.name, s, "String must be one of: " + join(v.choices, ", "));
   }

@@ -66,6 +66,7 @@ enum class ValidatorKind : uint8_t {
   kNonEmptyString,     // string, if given, must not be empty
   kGzipLevel,          // [1..9] or -1
   kThrottledReplicas,  // "*" or "partition:broker,..."
+  kMetadataVersion,    // a release or IV name of `choices`, short or long form ("2.8", "0.10.0.0")
 };
 
 struct Validator {

@@ -178,13 +178,13 @@ const std::vector<ConfigRule>& broker_rules() {
        }},
       {"max.connections.per.ip.overrides", {"max.connections.per.ip.overrides"},
        "max.connections.per.ip.overrides is host:count,... with valid hosts and int counts", check_ip_overrides},
-      {"connections.max.idle.ms", {"connections.max.idle.ms", "failed.authentication.delay.ms"},
-       "failed.authentication.delay.ms < connections.max.idle.ms when the latter is >= 0",
+      {"connections.max.idle.ms", {"connections.max.idle.ms", "connection.failed.authentication.delay.ms"},
+       "connection.failed.authentication.delay.ms < connections.max.idle.ms when the latter is >= 0",
        [](const ConfigLookup& v) -> std::optional<std::string> {
          const int64_t idle = num_or(v, "connections.max.idle.ms", 600000);
-         const int64_t delay = num_or(v, "failed.authentication.delay.ms", 100);
+         const int64_t delay = num_or(v, "connection.failed.authentication.delay.ms", 100);
          if (idle < 0 || delay < idle) return std::nullopt;
-         return "failed.authentication.delay.ms=" + str(delay) + " should always be less than connections.max.idle.ms=" +
+         return "connection.failed.authentication.delay.ms=" + str(delay) + " should always be less than connections.max.idle.ms=" +
                 str(idle) + " to prevent failed authentication responses from timing out";
        }},
       {"group.consumer.max.session.timeout.ms",

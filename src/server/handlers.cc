@@ -48,6 +48,8 @@ constexpr HandlerEntry kHandlers[] = {
     {61, handle_describe_producers},
     {65, handle_describe_transactions},
     {66, handle_list_transactions},
+    {71, handle_get_telemetry_subscriptions},
+    {72, handle_push_telemetry},
 };
 
 // KIP-511: client_software_name and client_software_version (ApiVersions v3+)

@@ -37,6 +37,9 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol
 asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+// Client telemetry, KIP-714 (telemetry_handlers.cc).
+asio::awaitable<net::Response> handle_get_telemetry_subscriptions(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_push_telemetry(RequestContext&, protocol::Reader&);
 // Storage (storage_handlers.cc).
 asio::awaitable<net::Response> handle_delete_records(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext&, protocol::Reader&);

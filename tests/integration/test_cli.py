@@ -193,7 +193,7 @@ def test_broker_api_versions_layout(broker):
     assert body and all(re.fullmatch(r"\t[A-Za-z]+\(\d+\): \d+( to \d+)? \[usable: \d+\],?", l)
                         for l in body)
     assert body[-1].endswith("]") and all(l.endswith(",") for l in body[:-1])
-    assert any(l.startswith("\tApiVersions(18): 0 to 3") for l in body)
+    assert any(l.startswith("\tApiVersions(18): 0 to 4") for l in body)
 
 
 # ---- perf tests -------------------------------------------------------------------------------

@@ -138,6 +138,30 @@ TEST(ConfigRanges, EveryOtherKeyAcceptsItsDomainAndRefusesOutside) {
   }
 }
 
+// Issue 17: message.format.version (and the other keys Kafka checks with its
+// MetadataVersionValidator) take a release in short or long form as well as
+// an exact IV name: librdkafka's mixed-version test sets 0.10.0.0 on a topic.
+TEST(ConfigRanges, MetadataVersionsInShortAndLongForms) {
+  for (std::string_view key : {"message.format.version"}) {
+    const ConfigDef& def = *find_topic_config(key);
+    for (const char* v : {"0.10.0.0", "0.10.0", "0.10.0-IV1", "0.8.2", "0.8.2.2", "0.11.0.3", "1.0", "1.0.2",
+                          "2.8", "2.8.1", "3.0", "3.0-IV1", "3.9-IV0", " 2.8 "}) {
+      EXPECT_EQ(ok(def, v), "ok") << key << "=" << v;
+    }
+    EXPECT_EQ(ok(def, "0.10.5"), "Invalid value 0.10.5 for configuration " + std::string(key) +
+                                     ": Version 0.10.5 is not a valid version");
+    for (const char* v : {"2.8.", "0.10", "3.0-IV9", "9.9", "", "abc", "2"}) EXPECT_NE(ok(def, v), "ok") << v;
+  }
+  for (std::string_view key : {"log.message.format.version", "inter.broker.protocol.version"}) {
+    EXPECT_EQ(ok(*find_broker_config(key), "0.10.0.0"), "ok") << key;
+    EXPECT_EQ(ok(*find_broker_config(key), "3.0"), "ok") << key;
+  }
+  // Accepted on a topic together with the other keys, and kept as given.
+  const TopicOverrides topic{{"message.format.version", "0.10.0.0"}};
+  EXPECT_FALSE(validate_topic_configs(topic).has_value());
+  EXPECT_EQ(canonical_topic_configs(topic).at("message.format.version"), "0.10.0.0");
+}
+
 // Issue 18, finding 5: the values named there, one by one.
 TEST(ConfigRanges, IssueEighteenFindingFive) {
   const ConfigDef& segment = *find_topic_config("segment.bytes");
@@ -219,7 +243,7 @@ TEST(ConfigRules, KafkaConfigValidateValuesAtStartUp) {
   EXPECT_EQ(load_error({{"max.connections.per.ip.overrides", "a/b:3"}}),
             "max.connections.per.ip.overrides contains invalid addresses : a/b");
   EXPECT_EQ(load_error({{"connections.max.idle.ms", "100"}}),
-            "failed.authentication.delay.ms=100 should always be less than connections.max.idle.ms=100 to prevent "
+            "connection.failed.authentication.delay.ms=100 should always be less than connections.max.idle.ms=100 to prevent "
             "failed authentication responses from timing out");
   EXPECT_TRUE(loads({{"connections.max.idle.ms", "-1"}}));
   EXPECT_EQ(load_error({{"group.consumer.heartbeat.interval.ms", "45000"}}),

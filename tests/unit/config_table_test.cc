@@ -65,7 +65,8 @@ TEST(ConfigTable, RangesAreWellFormed) {
           EXPECT_LE(*v.min, *v.max) << d.name;
         }
         EXPECT_TRUE(v.choices.empty()) << d.name;
-      } else if (v.kind == ValidatorKind::kOneOf || v.kind == ValidatorKind::kListOf) {
+      } else if (v.kind == ValidatorKind::kOneOf || v.kind == ValidatorKind::kListOf ||
+                 v.kind == ValidatorKind::kMetadataVersion) {
         EXPECT_FALSE(v.choices.empty()) << d.name;
       } else {
         EXPECT_FALSE(v.min || v.max) << d.name;

@@ -303,7 +303,7 @@ TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
   const auto path = std::filesystem::temp_directory_path() / ("samsa_config_test_" + std::to_string(::getpid()));
   {
     std::ofstream out(path);
-    out << "# sample\nnode.id=3\nnum.partitions=-5\nlog.dirs=/data/a, /data/b\nzookeeper.connect=localhost:2181\n"
+    out << "# sample\nnode.id=3\nnum.partitions=-5\nlog.dirs=/data/a, /data/b\ncustom.plugin.setting=localhost:2181\n"
            "log.dir=/ignored\n";
   }
   std::vector<std::string> warnings;
@@ -315,7 +315,7 @@ TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
   EXPECT_EQ(c.num_partitions(), 4);  // the override replaces the file's bad value
   EXPECT_EQ(c.log_dirs(), (std::vector<std::string>{"/data/a", "/data/b"}));
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0], "The configuration 'zookeeper.connect' was supplied but isn't a known config.");
+  EXPECT_EQ(warnings[0], "The configuration 'custom.plugin.setting' was supplied but isn't a known config.");
   EXPECT_EQ(c.source("num.partitions"), ConfigSource::STATIC_BROKER_CONFIG);
   EXPECT_EQ(c.source("num.io.threads"), ConfigSource::DEFAULT_CONFIG);
 
@@ -413,16 +413,19 @@ TEST(DescribeTopicConfig, DefaultsComeFromBrokerSynonyms) {
   EXPECT_FALSE(retention.read_only);
   EXPECT_FALSE(retention.sensitive);
   EXPECT_EQ(retention.type, ConfigType::LONG);
-  ASSERT_EQ(retention.synonyms.size(), 1u);
-  EXPECT_EQ(retention.synonyms[0].name, "log.retention.hours");
-  EXPECT_EQ(retention.synonyms[0].value, "168");
-  EXPECT_EQ(retention.synonyms[0].source, ConfigSource::DEFAULT_CONFIG);
+  // Kafka lists a topic key's broker synonyms from its canonical broker key
+  // on: log.retention.ms is unset, so log.retention.hours' default is not
+  // listed (kafkajs' describeConfigs test expects no synonym here).
+  EXPECT_TRUE(retention.synonyms.empty());
 
   EXPECT_EQ(entry(entries, "max.message.bytes").value, "1048588");
+  ASSERT_EQ(entry(entries, "max.message.bytes").synonyms.size(), 1u);
   EXPECT_EQ(entry(entries, "max.message.bytes").synonyms[0].name, "message.max.bytes");
+  EXPECT_EQ(entry(entries, "max.message.bytes").synonyms[0].source, ConfigSource::DEFAULT_CONFIG);
   EXPECT_EQ(entry(entries, "segment.ms").value, "604800000");
+  EXPECT_TRUE(entry(entries, "segment.ms").synonyms.empty());
   EXPECT_EQ(entry(entries, "flush.ms").value, "9223372036854775807");
-  EXPECT_EQ(entry(entries, "flush.ms").synonyms[0].name, "log.flush.scheduler.interval.ms");
+  EXPECT_TRUE(entry(entries, "flush.ms").synonyms.empty());
   EXPECT_EQ(entry(entries, "cleanup.policy").value, "delete");
   EXPECT_EQ(entry(entries, "follower.replication.throttled.replicas").value, "");
   EXPECT_TRUE(entry(entries, "follower.replication.throttled.replicas").synonyms.empty());
@@ -433,15 +436,12 @@ TEST(DescribeTopicConfig, OverridesAndStaticBrokerValues) {
   BrokerConfig broker = load_ok({{"log.retention.hours", "72"}, {"log.segment.bytes", "1048576"}});
   auto entries = describe_topic_config({{"retention.bytes", "1000"}, {"cleanup.policy", "compact , delete"}}, broker);
 
+  // The value follows log.retention.hours, but Kafka reports neither a
+  // synonym nor a source for it: only log.retention.ms starts the list.
   const auto& retention = entry(entries, "retention.ms");
   EXPECT_EQ(retention.value, std::to_string(72LL * 3600000));
-  EXPECT_EQ(retention.source, ConfigSource::STATIC_BROKER_CONFIG);
-  EXPECT_FALSE(retention.is_default);
-  ASSERT_EQ(retention.synonyms.size(), 2u);
-  EXPECT_EQ(retention.synonyms[0].name, "log.retention.hours");
-  EXPECT_EQ(retention.synonyms[0].value, "72");
-  EXPECT_EQ(retention.synonyms[0].source, ConfigSource::STATIC_BROKER_CONFIG);
-  EXPECT_EQ(retention.synonyms[1].source, ConfigSource::DEFAULT_CONFIG);
+  EXPECT_EQ(retention.source, ConfigSource::DEFAULT_CONFIG);
+  EXPECT_TRUE(retention.synonyms.empty());
 
   const auto& bytes = entry(entries, "retention.bytes");
   EXPECT_EQ(bytes.value, "1000");
@@ -460,7 +460,27 @@ TEST(DescribeTopicConfig, OverridesAndStaticBrokerValues) {
   const auto e = describe_topic_config({}, minutes, std::vector<std::string>{"retention.ms"});
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].value, "1800000");
-  EXPECT_EQ(e[0].synonyms[0].name, "log.retention.minutes");
+  EXPECT_TRUE(e[0].synonyms.empty());
+
+  // With log.retention.ms set, it and every later synonym are listed,
+  // layer by layer (static, then defaults).
+  BrokerConfig ms = load_ok({{"log.retention.ms", "5000"}, {"log.retention.minutes", "30"}});
+  const auto m = describe_topic_config({{"retention.ms", "7000"}}, ms, std::vector<std::string>{"retention.ms"});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].value, "7000");
+  EXPECT_EQ(m[0].source, ConfigSource::DYNAMIC_TOPIC_CONFIG);
+  ASSERT_EQ(m[0].synonyms.size(), 4u);
+  EXPECT_EQ(m[0].synonyms[0].name, "retention.ms");
+  EXPECT_EQ(m[0].synonyms[1].name, "log.retention.ms");
+  EXPECT_EQ(m[0].synonyms[1].value, "5000");
+  EXPECT_EQ(m[0].synonyms[1].source, ConfigSource::STATIC_BROKER_CONFIG);
+  EXPECT_EQ(m[0].synonyms[2].name, "log.retention.minutes");
+  EXPECT_EQ(m[0].synonyms[2].source, ConfigSource::STATIC_BROKER_CONFIG);
+  EXPECT_EQ(m[0].synonyms[3].name, "log.retention.hours");
+  EXPECT_EQ(m[0].synonyms[3].value, "168");
+  EXPECT_EQ(m[0].synonyms[3].source, ConfigSource::DEFAULT_CONFIG);
+  EXPECT_EQ(describe_topic_config({}, ms, std::vector<std::string>{"retention.ms"})[0].source,
+            ConfigSource::STATIC_BROKER_CONFIG);
 
   BrokerConfig unlimited = load_ok({{"log.retention.ms", "-7"}});
   EXPECT_EQ(describe_topic_config({}, unlimited, std::vector<std::string>{"retention.ms"})[0].value, "-1");
