@@ -11,8 +11,7 @@ cd "$(dirname "$0")/../.."
 OUT="$BUILD_DIR/fuzz"
 mkdir -p "$OUT/corpus" "$OUT/records-corpus"
 GEN="$BUILD_DIR/gen"
-COMMON=(src/protocol/wire.cc src/protocol/record_batch.cc src/protocol/compression.cc src/base/crc32c.cc
-        src/base/error_code.cc)
+COMMON=(src/protocol/wire.cc src/protocol/record_batch.cc src/protocol/compression.cc src/base/*.cc)
 REQUEST_SRCS=(tests/fuzz/request_fuzzer.cc "${COMMON[@]}" "$GEN"/protocol/api_registry.cc
               "$GEN"/protocol/any_request.cc "$GEN"/protocol/messages/*.cc)
 RECORDS_SRCS=(tests/fuzz/records_fuzzer.cc "${COMMON[@]}" src/protocol/legacy.cc src/storage/*.cc)
