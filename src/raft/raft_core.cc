@@ -143,14 +143,20 @@ void RaftCore::become_prospective() {
   leader_.reset();
   notify_leader();
   election_deadline_ = now_ + random_election_timeout();
+  request_votes(/*pre_vote=*/true);
+  if (granted_.size() >= majority()) become_candidate();
+}
+
+// Votes for itself and asks every other voter, for a pre-vote round (epoch
+// unchanged) or a real election.
+void RaftCore::request_votes(bool pre_vote) {
   granted_.insert(cfg_.local_id);
   for (NodeId v : cfg_.voters) {
     if (v == cfg_.local_id) continue;
     uint64_t id = next_correlation_++;
     vote_requests_[v] = id;
-    send(v, id, VoteRequest{epoch_, cfg_.local_id, log_.last_epoch(), log_.end_offset(), true});
+    send(v, id, VoteRequest{epoch_, cfg_.local_id, log_.last_epoch(), log_.end_offset(), pre_vote});
   }
-  if (granted_.size() >= majority()) become_candidate();
 }
 
 void RaftCore::become_candidate() {
@@ -162,13 +168,7 @@ void RaftCore::become_candidate() {
   persist();  // the vote for itself is durable before anyone hears of it
   notify_leader();
   election_deadline_ = now_ + random_election_timeout();
-  granted_.insert(cfg_.local_id);
-  for (NodeId v : cfg_.voters) {
-    if (v == cfg_.local_id) continue;
-    uint64_t id = next_correlation_++;
-    vote_requests_[v] = id;
-    send(v, id, VoteRequest{epoch_, cfg_.local_id, log_.last_epoch(), log_.end_offset(), false});
-  }
+  request_votes(/*pre_vote=*/false);
   if (granted_.size() >= majority()) become_leader();
 }
 

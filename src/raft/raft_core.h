@@ -153,6 +153,7 @@ class RaftCore {
   void become_prospective();
   void become_candidate();
   void become_leader();
+  void request_votes(bool pre_vote);
   void become_resigned(bool send_end_epoch);
   void adopt_higher_epoch(Epoch epoch, std::optional<NodeId> leader);
   void leave_role();
