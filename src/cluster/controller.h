@@ -30,6 +30,7 @@
 
 #include "base/error_code.h"
 #include "base/random.h"
+#include "cluster/acl.h"
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_loader.h"
 #include "cluster/metadata_records.h"
@@ -108,6 +109,10 @@ class Controller {
                                             std::optional<std::string> rack);
   // Reserves a block of producer ids; returns the first id, or -1 on failure.
   asio::awaitable<int64_t> allocate_producer_ids(int32_t broker_id, int64_t block_size);
+  // ACL bindings (controller_acls.cc), each request one batch: results in
+  // request order; a binding already stored succeeds without a new record.
+  asio::awaitable<std::vector<OpResult>> create_acls(std::vector<AclBinding> bindings);
+  asio::awaitable<std::vector<AclDeleteResult>> delete_acls(std::vector<AclFilter> filters);
 
  private:
   // Proposes the records as one batch and waits for the commit; NONE once the
