@@ -13,42 +13,25 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/acl_codes.h"
 #include "protocol/wire.h"
 
 namespace samsa::cluster {
 
-enum class ResourceType : int8_t {
-  UNKNOWN = 0, ANY = 1, TOPIC = 2, GROUP = 3, CLUSTER = 4, TRANSACTIONAL_ID = 5, DELEGATION_TOKEN = 6, USER = 7,
-};
-enum class PatternType : int8_t { UNKNOWN = 0, ANY = 1, MATCH = 2, LITERAL = 3, PREFIXED = 4 };
-enum class AclOperation : int8_t {
-  UNKNOWN = 0, ANY = 1, ALL = 2, READ = 3, WRITE = 4, CREATE = 5, DELETE = 6, ALTER = 7, DESCRIBE = 8,
-  CLUSTER_ACTION = 9, DESCRIBE_CONFIGS = 10, ALTER_CONFIGS = 11, IDEMPOTENT_WRITE = 12, CREATE_TOKENS = 13,
-  DESCRIBE_TOKENS = 14, TWO_PHASE_COMMIT = 15,
-};
-enum class AclPermission : int8_t { UNKNOWN = 0, ANY = 1, DENY = 2, ALLOW = 3 };
-
-// Kafka's fixed names: the one cluster resource, and the wildcards.
-inline constexpr std::string_view kClusterResourceName = "kafka-cluster";
-inline constexpr std::string_view kWildcardResource = "*";
-inline constexpr std::string_view kWildcardHost = "*";
-inline constexpr std::string_view kWildcardPrincipal = "User:*";
-
-// A wire code as the enum; a code Kafka does not define reads as UNKNOWN (as fromCode does).
-ResourceType resource_type_of(int8_t code);
-PatternType pattern_type_of(int8_t code);
-AclOperation operation_of(int8_t code);
-AclPermission permission_of(int8_t code);
-
-// Kafka's names as kafka-acls.sh prints them ("Topic", "TransactionalId", "Read",
-// "DescribeConfigs", "Allow", "LITERAL").
-std::string_view name_of(ResourceType t);
-std::string_view name_of(PatternType t);
-std::string_view name_of(AclOperation op);
-std::string_view name_of(AclPermission p);
-// Parses an operation as kafka-acls.sh's --operation takes it (any case,
-// "DescribeConfigs", "describe_configs", "All"); nullopt when unknown.
-std::optional<AclOperation> parse_operation(std::string_view s);
+using protocol::AclOperation;
+using protocol::AclPermission;
+using protocol::PatternType;
+using protocol::ResourceType;
+using protocol::kClusterResourceName;
+using protocol::kWildcardHost;
+using protocol::kWildcardPrincipal;
+using protocol::kWildcardResource;
+using protocol::name_of;
+using protocol::operation_of;
+using protocol::parse_operation;
+using protocol::pattern_type_of;
+using protocol::permission_of;
+using protocol::resource_type_of;
 
 struct AclBinding {
   ResourceType resource_type = ResourceType::UNKNOWN;
@@ -61,6 +44,19 @@ struct AclBinding {
 
   bool operator==(const AclBinding&) const = default;
 };
+
+// Writes a binding into a generated struct with Kafka's field names
+// (AccessControlEntryRecord, DeleteAcls' matching ACLs).
+template <typename Out>
+void copy_binding(const AclBinding& b, Out& out) {
+  out.resource_type = static_cast<int8_t>(b.resource_type);
+  out.resource_name = b.resource_name;
+  out.pattern_type = static_cast<int8_t>(b.pattern_type);
+  out.principal = b.principal;
+  out.host = b.host;
+  out.operation = static_cast<int8_t>(b.operation);
+  out.permission_type = static_cast<int8_t>(b.permission);
+}
 
 // A binding as stored: with the id its records carry.
 struct StoredAcl {

@@ -33,26 +33,6 @@ bool principal_matches(std::string_view acl, std::string_view principal) {
 
 bool host_matches(std::string_view acl, std::string_view host) { return acl == kWildcardHost || acl == host; }
 
-std::span<const Op> ops_of(ResourceType type) {
-  static constexpr Op kTopic[] = {Op::READ,   Op::WRITE, Op::CREATE,           Op::DESCRIBE,
-                                  Op::DELETE, Op::ALTER, Op::DESCRIBE_CONFIGS, Op::ALTER_CONFIGS};
-  static constexpr Op kGroup[] = {Op::READ, Op::DESCRIBE, Op::DELETE};
-  static constexpr Op kCluster[] = {Op::CREATE,           Op::CLUSTER_ACTION, Op::DESCRIBE_CONFIGS, Op::ALTER_CONFIGS,
-                                    Op::IDEMPOTENT_WRITE, Op::ALTER,          Op::DESCRIBE};
-  static constexpr Op kTransactionalId[] = {Op::DESCRIBE, Op::WRITE};
-  static constexpr Op kDelegationToken[] = {Op::DESCRIBE};
-  static constexpr Op kUser[] = {Op::CREATE_TOKENS, Op::DESCRIBE_TOKENS};
-  switch (type) {
-    case ResourceType::TOPIC: return kTopic;
-    case ResourceType::GROUP: return kGroup;
-    case ResourceType::CLUSTER: return kCluster;
-    case ResourceType::TRANSACTIONAL_ID: return kTransactionalId;
-    case ResourceType::DELEGATION_TOKEN: return kDelegationToken;
-    case ResourceType::USER: return kUser;
-    default: return {};
-  }
-}
-
 int32_t bit(Op op) { return static_cast<int32_t>(1u << static_cast<unsigned>(op)); }
 
 std::string_view trim(std::string_view s) {
@@ -65,7 +45,7 @@ std::string_view trim(std::string_view s) {
 
 int32_t supported_operations(ResourceType type) {
   int32_t out = 0;
-  for (auto op : ops_of(type)) out |= bit(op);
+  for (auto op : protocol::operations_of(type)) out |= bit(op);
   return out;
 }
 
@@ -160,7 +140,7 @@ bool Authorizer::authorize_any(const AclIndex& acls, const AclRequester& who, Ac
 int32_t Authorizer::authorized_operations(const AclIndex& acls, const AclRequester& who, ResourceType type,
                                           std::string_view name) const {
   int32_t out = 0;
-  for (auto op : ops_of(type))
+  for (auto op : protocol::operations_of(type))
     if (authorize(acls, who, op, type, name)) out |= bit(op);
   return out;
 }

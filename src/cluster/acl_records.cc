@@ -15,13 +15,7 @@ AclIndex& mutable_index(std::shared_ptr<const AclIndex>& acls) {
 protocol::kraft::AccessControlEntryRecord acl_record(const protocol::Uuid& id, const AclBinding& b) {
   protocol::kraft::AccessControlEntryRecord r;
   r.id = id;
-  r.resource_type = static_cast<int8_t>(b.resource_type);
-  r.resource_name = b.resource_name;
-  r.pattern_type = static_cast<int8_t>(b.pattern_type);
-  r.principal = b.principal;
-  r.host = b.host;
-  r.operation = static_cast<int8_t>(b.operation);
-  r.permission_type = static_cast<int8_t>(b.permission);
+  copy_binding(b, r);
   return r;
 }
 

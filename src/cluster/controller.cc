@@ -12,17 +12,7 @@ namespace samsa::cluster {
 
 namespace {
 
-// Holds the operation's turn until the coroutine leaves its scope.
-class Turn {
- public:
-  explicit Turn(OpQueue& q) : q_(q) {}
-  ~Turn() { q_.release(); }
-  Turn(const Turn&) = delete;
-  Turn& operator=(const Turn&) = delete;
-
- private:
-  OpQueue& q_;
-};
+using Turn = OpTurn;
 
 const OpResult kNotController{ErrorCode::NOT_CONTROLLER, "This is not the correct controller for this cluster.", {}};
 const OpResult kAppendFailed{ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};

@@ -89,6 +89,18 @@ class OpQueue {
   std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
 };
 
+// Holds an operation's turn of an OpQueue until the coroutine leaves its scope.
+class OpTurn {
+ public:
+  explicit OpTurn(OpQueue& q) : q_(q) {}
+  ~OpTurn() { q_.release(); }
+  OpTurn(const OpTurn&) = delete;
+  OpTurn& operator=(const OpTurn&) = delete;
+
+ private:
+  OpQueue& q_;
+};
+
 class Controller {
  public:
   Controller(ControllerSettings settings, raft::MetadataLog& log, MetadataLoader& loader);

@@ -9,22 +9,10 @@
 
 namespace samsa::cluster {
 
-namespace {
-class Turn {  // holds the operation's turn until the coroutine leaves its scope
- public:
-  explicit Turn(OpQueue& q) : q_(q) {}
-  ~Turn() { q_.release(); }
-  Turn(const Turn&) = delete;
-  Turn& operator=(const Turn&) = delete;
-
- private:
-  OpQueue& q_;
-};
-}  // namespace
 
 asio::awaitable<std::vector<OpResult>> Controller::create_acls(std::vector<AclBinding> bindings) {
   co_await queue_.acquire();
-  Turn turn(queue_);
+  OpTurn turn(queue_);
   image_ = loader_.image();
   const AclIndex& index = image_->acl_index();
   std::vector<OpResult> out(bindings.size());
@@ -61,7 +49,7 @@ asio::awaitable<std::vector<OpResult>> Controller::create_acls(std::vector<AclBi
 
 asio::awaitable<std::vector<AclDeleteResult>> Controller::delete_acls(std::vector<AclFilter> filters) {
   co_await queue_.acquire();
-  Turn turn(queue_);
+  OpTurn turn(queue_);
   image_ = loader_.image();
   const AclIndex& index = image_->acl_index();
   std::vector<AclDeleteResult> out(filters.size());

@@ -18,6 +18,7 @@
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
+#include "server/authz.h"
 #include "server/handlers.h"
 #include "server/coordinator_shard.h"
 #include "server/listener_security.h"
@@ -107,6 +108,8 @@ std::string Broker::prepare_dirs() {
 }
 
 std::string Broker::start() {
+  if (settings_.config)
+    if (auto err = make_authorizer(*settings_.config, authorizer_)) return *err;
   if (auto err = prepare_dirs(); !err.empty()) return err;
   storage::LogManagerOptions lm;
   lm.log_dirs = settings_.log_dirs;

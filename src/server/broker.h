@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "cluster/acl_authorizer.h"
 #include "cluster/controller.h"
 #include "net/connection.h"
 #include "net/listener.h"
@@ -102,6 +103,9 @@ class Broker {
   bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
   size_t unopened_count() const;  // any thread
 
+  // The authorizer (authorizer.class.name), or null: every request allowed. Any thread.
+  const cluster::Authorizer* authorizer() const { return authorizer_.get(); }
+
   // Metrics, lag trackers and the HTTP server (observability.h).
   Observability& observability() { return *observability_; }
   LagTracker& lag_tracker(int shard);  // shard `shard` only
@@ -148,6 +152,7 @@ class Broker {
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
+  std::shared_ptr<const cluster::Authorizer> authorizer_;  // set in start(), then only read
   std::vector<int> lock_fds_;
   std::vector<int> reserve_fds_;  // /dev/null, closed at shutdown to free descriptors
   // Partitions whose log failed to open, with the reason (any thread).
