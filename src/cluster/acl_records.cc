@@ -1,5 +1,7 @@
 #include "cluster/acl_records.h"
 
+#include <algorithm>
+
 namespace samsa::cluster {
 
 namespace {
@@ -45,6 +47,8 @@ std::vector<protocol::kraft::AccessControlEntryRecord> acl_records(const AclInde
   std::vector<protocol::kraft::AccessControlEntryRecord> out;
   out.reserve(acls.size());
   acls.for_each([&](const protocol::Uuid& id, const AclBinding& b) { out.push_back(acl_record(id, b)); });
+  // By id, so two nodes write the same records for the same index.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
 }
 
