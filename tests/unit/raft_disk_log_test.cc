@@ -10,6 +10,7 @@
 #include "raft/disk_raft_log.h"
 #include "raft/metadata_batches.h"
 #include "raft/raft_core.h"
+#include "storage/log.h"
 #include "storage/fault_injection_env.h"
 #include "storage_test_util.h"
 
@@ -341,6 +342,34 @@ TEST_F(RaftDiskLog, DrivesASingleVoterCore) {
   }
   auto log = open();
   EXPECT_EQ(log->read(Offset(0), 10, 1 << 20), committed);
+}
+
+// A data dir of the single-node metadata log (before the quorum) opens as a
+// DiskRaftLog: its batches (epoch 0, no LeaderChange) read back as entries with
+// their values, and a new epoch continues after them.
+TEST_F(RaftDiskLog, OpensTheSingleNodeMetadataLog) {
+  {
+    // As raft/metadata_log.cc writes it: one batch per change, leader epoch 0.
+    // (metadata_log.h cannot be included beside raft_log.h: both define LeaderAndEpoch.)
+    storage::LogOpenOptions o;
+    o.config.segment_bytes = 100 * 1024 * 1024;
+    auto old = storage::Log::open(&env, metadata_partition_dir(dir.path()), storage::TopicPartition{"__cluster_metadata", 0}, o);
+    ASSERT_TRUE(old.is_ok());
+    for (auto values : {std::vector<protocol::Bytes>{value("a"), value("b")}, std::vector<protocol::Bytes>{value("c")}}) {
+      auto b = build_data_batch(values, BatchPlacement{Offset(0), Epoch(-1), clock.now_ms()});
+      ASSERT_EQ((*old)->append(b, 0, clock.now_ms(), false).error, ErrorCode::NONE);
+    }
+    ASSERT_TRUE((*old)->close());
+  }
+  auto log = open();
+  EXPECT_EQ(log->end_offset(), Offset(3));
+  EXPECT_EQ(log->last_epoch(), Epoch(0));
+  auto entries = log->read(Offset(0), 10, 1 << 20);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].records, 2);
+  EXPECT_FALSE(entries[0].control);
+  EXPECT_EQ(*batch_values(entries[1].data), std::vector<protocol::Bytes>{value("c")});
+  EXPECT_TRUE(log->append(leader_change(3, 1)));
 }
 
 }  // namespace
