@@ -23,10 +23,11 @@ BrokerState next_broker_state(BrokerState current, const HeartbeatAsk& ask) {
   return BrokerState::shutdown_now;
 }
 
-void BrokerHeartbeats::registered(int32_t id, int64_t epoch, int64_t register_offset) {
+void BrokerHeartbeats::registered(int32_t id, int64_t epoch, int64_t register_offset, bool heard) {
   Session s;
   s.epoch = epoch;
   s.register_offset = register_offset;
+  s.heard = heard;
   s.last_contact_ms = clock_.monotonic_ms();
   sessions_[id] = s;
 }
@@ -44,13 +45,15 @@ void BrokerHeartbeats::sync(const MetadataImage& image) {
   for (auto& [id, b] : image.brokers) {
     auto it = sessions_.find(id);
     // The registration's offset is at least its epoch (see Controller::register_broker).
-    if (it == sessions_.end() || it->second.epoch != b.epoch) registered(id, b.epoch, b.epoch);
+    if (it == sessions_.end() || it->second.epoch != b.epoch) registered(id, b.epoch, b.epoch, false);
   }
 }
 
 void BrokerHeartbeats::touch(int32_t id, int64_t epoch) {
   auto it = sessions_.find(id);
-  if (it != sessions_.end() && it->second.epoch == epoch) it->second.last_contact_ms = clock_.monotonic_ms();
+  if (it == sessions_.end() || it->second.epoch != epoch) return;
+  it->second.last_contact_ms = clock_.monotonic_ms();
+  it->second.heard = true;
 }
 
 BrokerHeartbeats::Session* BrokerHeartbeats::find(int32_t id) {
@@ -63,10 +66,10 @@ bool BrokerHeartbeats::is_exempt(int32_t id, int64_t epoch) const {
   return it != exempt_.end() && it->second == epoch;
 }
 
-bool BrokerHeartbeats::alive(int32_t id, int64_t epoch) const {
-  if (is_exempt(id, epoch)) return true;
-  auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second.epoch != epoch || it->second.shut_down) return false;
+bool BrokerHeartbeats::alive(const BrokerInfo& b) const {
+  if (is_exempt(b.id, b.epoch)) return true;
+  auto it = sessions_.find(b.id);
+  if (b.fenced || it == sessions_.end() || it->second.epoch != b.epoch) return false;
   return clock_.monotonic_ms() - it->second.last_contact_ms <= timeout_ms_;
 }
 

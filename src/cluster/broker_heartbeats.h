@@ -48,13 +48,14 @@ class BrokerHeartbeats {
     int64_t last_contact_ms = 0;       // monotonic
     int64_t metadata_offset = -1;      // last reported by the broker
     int64_t shutdown_moves_offset = -1;  // controlled shutdown: offset of the moves away from it
-    bool shut_down = false;            // granted a shutdown: the process is going away
+    bool heard = false;  // this controller received its registration or a heartbeat
   };
 
   BrokerHeartbeats(Clock& clock, int64_t session_timeout_ms) : clock_(clock), timeout_ms_(session_timeout_ms) {}
 
-  // A new registration (at `register_offset`): a fresh session.
-  void registered(int32_t id, int64_t epoch, int64_t register_offset);
+  // A new registration (at `register_offset`): a fresh session. `heard`:
+  // the broker itself asked (false: a session sync() starts on its behalf).
+  void registered(int32_t id, int64_t epoch, int64_t register_offset, bool heard = true);
   // Matches the sessions to the registrations of `image`: a broker without a
   // session (or with one of an older registration) gets a fresh one, the
   // sessions of brokers no longer registered go.
@@ -62,6 +63,7 @@ class BrokerHeartbeats {
   // A heartbeat of registration `epoch` arrived now.
   void touch(int32_t id, int64_t epoch);
   Session* find(int32_t id);
+  const Session* find(int32_t id) const { return const_cast<BrokerHeartbeats*>(this)->find(id); }
   void remove(int32_t id) { sessions_.erase(id); }
   // A newly active controller: every session starts again at the next sync().
   void clear() { sessions_.clear(); }
@@ -71,10 +73,11 @@ class BrokerHeartbeats {
   void exempt(int32_t id, int64_t epoch) { exempt_[id] = epoch; }
   bool is_exempt(int32_t id, int64_t epoch) const;
 
-  // The registration `epoch` of broker `id` is alive: heard from within the
-  // session timeout and not granted a shutdown. An alive session blocks a
-  // registration of the same id by another process.
-  bool alive(int32_t id, int64_t epoch) const;
+  // The broker's registration has a valid session: unfenced and heard from
+  // within the session timeout (Kafka's hasValidSession; a fenced broker has
+  // none). A valid session blocks a registration of the same id by another
+  // process.
+  bool alive(const BrokerInfo& b) const;
   // The unfenced brokers of `image` whose sessions expired, in id order.
   std::vector<int32_t> expired(const MetadataImage& image) const;
   // The lowest metadata offset reported by the active brokers (unfenced, not

@@ -98,7 +98,9 @@ struct BrokerRegistration {
   std::vector<BrokerEndpoint> listeners;
   std::vector<BrokerFeatureRange> features;
   std::optional<std::string> rack;
-  int64_t previous_broker_epoch = -1;  // its registration before a clean shutdown, or -1
+  // Its registration before a clean shutdown, or -1. Kept for the unclean
+  // shutdown handling of KIP-966 (eligible leader replicas), not used yet.
+  int64_t previous_broker_epoch = -1;
 };
 
 struct RegistrationResult {

@@ -14,6 +14,8 @@ namespace {
 
 using Turn = OpQueue::Turn;
 
+constexpr const char* kMetadataVersionFeature = "metadata.version";
+
 BrokerRegistrationChangeRecord registration_change(int32_t id, int64_t epoch) {
   BrokerRegistrationChangeRecord c;
   c.broker_id = id;
@@ -44,27 +46,37 @@ std::optional<RegistrationResult> Controller::registration_error(const BrokerReg
     return RegistrationResult{ErrorCode::INCONSISTENT_CLUSTER_ID,
                               "Expected cluster ID " + image_->cluster_id + ", but got cluster ID " + reg.cluster_id,
                               -1};
-  // Every finalized feature must be within what the broker supports (a
-  // feature it does not name: only level 0).
-  for (auto& [name, level] : image_->features) {
-    BrokerFeatureRange range{name, 0, 0};
-    for (auto& f : reg.features)
-      if (f.name == name) range = f;
-    if (level < range.min_supported || level > range.max_supported)
-      return RegistrationResult{ErrorCode::UNSUPPORTED_VERSION,
-                                "Unable to register because the broker does not support finalized version " +
-                                    std::to_string(level) + " of " + name + ". The broker wants a version between " +
-                                    std::to_string(range.min_supported) + " and " +
-                                    std::to_string(range.max_supported) + ", inclusive.",
-                                -1};
+  // Each feature the broker names must support its finalized level; a broker
+  // that does not name metadata.version supports only its first KRaft level (1).
+  auto unsupported = [&](const BrokerFeatureRange& f) -> std::optional<RegistrationResult> {
+    auto level = image_->features.find(f.name);
+    if (level == image_->features.end() || (level->second >= f.min_supported && level->second <= f.max_supported))
+      return std::nullopt;
+    return RegistrationResult{ErrorCode::UNSUPPORTED_VERSION,
+                              "Unable to register because the broker does not support version " +
+                                  std::to_string(level->second) + " of " + f.name + ". It wants a version between " +
+                                  std::to_string(f.min_supported) + " and " + std::to_string(f.max_supported) +
+                                  ", inclusive.",
+                              -1};
+  };
+  bool names_metadata_version = false;
+  for (auto& f : reg.features) {
+    if (auto err = unsupported(f)) return err;
+    names_metadata_version |= f.name == kMetadataVersionFeature;
   }
+  if (!names_metadata_version)
+    if (auto err = unsupported({kMetadataVersionFeature, 1, 1})) return err;
   auto it = image_->brokers.find(reg.id.value);
   if (it == image_->brokers.end()) return std::nullopt;
   const BrokerInfo& old = it->second;
-  // Another process holds the id while its session lives, unless the new one
-  // names the old registration as its own previous one (a clean restart).
-  if (old.incarnation_id != reg.incarnation_id && heartbeats_.alive(old.id, old.epoch) &&
-      reg.previous_broker_epoch != old.epoch)
+  // Another process holds the id while its session is valid. Not so for this
+  // node's own id when this controller never heard from that registration:
+  // it belonged to an earlier process of this node (restarted after a crash),
+  // which would otherwise block the restart for a whole session timeout.
+  auto* session = heartbeats_.find(old.id);
+  const bool earlier_self = old.id == settings_.node_id && (!session || !session->heard) &&
+                            !heartbeats_.is_exempt(old.id, old.epoch);
+  if (old.incarnation_id != reg.incarnation_id && heartbeats_.alive(old) && !earlier_self)
     return RegistrationResult{ErrorCode::DUPLICATE_BROKER_REGISTRATION,
                               "Another broker is registered with that broker id.", -1};
   return std::nullopt;
@@ -144,7 +156,7 @@ asio::awaitable<HeartbeatResult> Controller::heartbeat(BrokerHeartbeat hb) {
   auto it = image_->brokers.find(id);
   if (it == image_->brokers.end() || it->second.epoch != hb.broker_epoch) {
     out.error = ErrorCode::STALE_BROKER_EPOCH;
-    out.message = it == image_->brokers.end() ? "No broker registration found for broker " + std::to_string(id)
+    out.message = it == image_->brokers.end() ? "No broker registration found for broker id " + std::to_string(id)
                                               : "Expected broker epoch " + std::to_string(it->second.epoch) +
                                                     ", but got broker epoch " + std::to_string(hb.broker_epoch);
     co_return out;
@@ -205,8 +217,6 @@ asio::awaitable<HeartbeatResult> Controller::heartbeat(BrokerHeartbeat hb) {
     // The session may be gone meanwhile (a new term cleared the sessions).
     if (auto* s = heartbeats_.find(id); s && next == BrokerState::controlled_shutdown) s->shutdown_moves_offset = last;
   }
-  if (next == BrokerState::shutdown_now)
-    if (auto* s = heartbeats_.find(id)) s->shut_down = true;
   out.is_caught_up = ask.caught_up;
   out.is_fenced = next == BrokerState::fenced || next == BrokerState::shutdown_now;
   out.should_shutdown = next == BrokerState::shutdown_now;

@@ -126,23 +126,27 @@ TEST(ClusterBrokers, RegistrationEpochIsTheRecordOffsetAndStartsFenced) {
   EXPECT_EQ(again.broker_epoch, r.broker_epoch);
   EXPECT_EQ(c.log.appends(), appends);
 
-  // Another process with the id while the session lives.
-  auto dup = c.register_broker(c.registration(2, 9));
+  // A fenced registration has no valid session (as in Kafka): another process may take the id.
+  auto other = c.register_broker(c.registration(2, 9));
+  ASSERT_EQ(other.error, ErrorCode::NONE);
+  EXPECT_GT(other.broker_epoch, r.broker_epoch);
+  EXPECT_EQ(c.broker(2).incarnation_id, incarnation(9));
+
+  // Unfenced and beating: another process is refused while the session lives.
+  ASSERT_FALSE(c.beat(2, other.broker_epoch, c.image->last_offset).is_fenced);
+  auto dup = c.register_broker(c.registration(2, 10));
   EXPECT_EQ(dup.error, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
   EXPECT_EQ(dup.message, "Another broker is registered with that broker id.");
-  // ... unless it names the old registration as its previous one (a clean restart).
-  auto named = c.registration(2, 9);
-  named.previous_broker_epoch = r.broker_epoch;
-  auto restarted = c.register_broker(named);
-  ASSERT_EQ(restarted.error, ErrorCode::NONE);
-  EXPECT_GT(restarted.broker_epoch, r.broker_epoch);
+  c.clock.advance(kSessionMs);
+  EXPECT_EQ(c.register_broker(c.registration(2, 10)).error, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
 
-  // Once the session expired, another incarnation may register.
-  c.clock.advance(kSessionMs + 1);
+  // Once the session expired, another incarnation may register (even before the check fenced it).
+  c.clock.advance(1);
   auto later = c.register_broker(c.registration(2, 10));
   ASSERT_EQ(later.error, ErrorCode::NONE);
-  EXPECT_GT(later.broker_epoch, restarted.broker_epoch);
+  EXPECT_GT(later.broker_epoch, other.broker_epoch);
   EXPECT_EQ(c.broker(2).incarnation_id, incarnation(10));
+  EXPECT_TRUE(c.broker(2).fenced);
 }
 
 TEST(ClusterBrokers, RegistrationChecksClusterIdFeaturesAndLeadership) {
@@ -159,8 +163,14 @@ TEST(ClusterBrokers, RegistrationChecksClusterIdFeaturesAndLeadership) {
   f.name = "metadata.version";
   f.feature_level = 20;
   run(c.io, c.log.append({encode_record(f)}));
-  auto unsupported = c.register_broker(c.registration(2, 1));
+  auto unsupported = c.register_broker(c.registration(2, 1));  // names none: supports level 1 only
   EXPECT_EQ(unsupported.error, ErrorCode::UNSUPPORTED_VERSION);
+  EXPECT_EQ(unsupported.message,
+            "Unable to register because the broker does not support version 20 of metadata.version. It wants a "
+            "version between 1 and 1, inclusive.");
+  auto older = c.registration(2, 1);
+  older.features.push_back({"metadata.version", 1, 19});
+  EXPECT_EQ(c.register_broker(older).error, ErrorCode::UNSUPPORTED_VERSION);
   auto supported = c.registration(2, 1);
   supported.features.push_back({"metadata.version", 1, 25});
   EXPECT_EQ(c.register_broker(supported).error, ErrorCode::NONE);
@@ -292,6 +302,20 @@ TEST(ClusterBrokers, ThisNodesOwnBrokerNeverExpires) {
   EXPECT_FALSE(c.broker(1).fenced);
   // Its session is alive: another process may not take the id.
   EXPECT_EQ(c.register_broker(c.registration(1, 4)).error, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
+}
+
+TEST(ClusterBrokers, ThisNodesRestartedBrokerIsNotADuplicate) {
+  Cluster c;  // node 1: controller and broker in one process
+  c.join(1);
+  c.join(2);
+  // Both processes die uncleanly; node 1 restarts and is the new active controller.
+  c.controller->activate();
+  EXPECT_EQ(c.register_broker(c.registration(2, 20)).error, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
+  auto self = c.register_broker(c.registration(1, 21));
+  EXPECT_EQ(self.error, ErrorCode::NONE);
+  // Heard from by this controller: another process taking the id is refused again.
+  ASSERT_FALSE(c.beat(1, self.broker_epoch, c.image->last_offset).is_fenced);
+  EXPECT_EQ(c.register_broker(c.registration(1, 22)).error, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
 }
 
 TEST(ClusterBrokers, ControlledShutdownMovesLeadershipsFirst) {
