@@ -15,6 +15,7 @@
 
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
@@ -282,7 +283,8 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
     spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
     co_return close;
   }
-  if (ctx.api_version < info->min_version || ctx.api_version > info->max_version) {
+  if (ctx.api_version < info->min_version ||
+      ctx.api_version > protocol::served_max_version(*info, handler->max_version)) {
     if (ctx.api_key == protocol::api_key::ApiVersions) co_return unsupported_api_versions(ctx);
     spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
     co_return close;

@@ -1,11 +1,12 @@
 // The controller's side of the broker lifecycle APIs: BrokerRegistration (62),
 // BrokerHeartbeat (63), UnregisterBroker (64) (KIP-631).
 //
-// 62 and 63 are CONTROLLER-listener APIs: Kafka's brokers do not serve them,
-// so they are not in the broker listener's table (handlers.cc) and
-// ApiVersions on a broker listener does not list them; the CONTROLLER
-// listener's dispatch serves controller_listener_handlers(). 64 is served on
-// both (admin clients send it to a broker, which hands it to the controller).
+// 62 and 63 are CONTROLLER-listener APIs (`listeners controller` in their
+// schemas): Kafka's brokers do not serve them, so they are not in the broker
+// listener's table (handlers.cc) and ApiVersions on a broker listener does not
+// list them; the CONTROLLER listener's dispatch serves
+// controller_listener_handlers(). 64 is served on both (admin clients send it
+// to a broker, which hands it to the controller).
 //
 // The serve_* functions are the whole of each API on a decoded request: they
 // run the controller operation and fill the response body. They run on the

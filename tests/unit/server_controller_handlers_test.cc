@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "cluster/metadata_loader.h"
 #include "metadata_test_util.h"
+#include "protocol/api_registry.h"
 #include "raft/memory_metadata_log.h"
 #include "server/controller_handlers.h"
 
@@ -78,6 +79,13 @@ TEST(ControllerHandlers, ServedOnTheControllerListenerOnly) {
   EXPECT_EQ(find_handler(62), nullptr);
   EXPECT_EQ(find_handler(63), nullptr);
   EXPECT_NE(find_handler(64), nullptr);  // admin clients send it to a broker
+  // The registry's listener scopes (Kafka's schemas' "listeners") say the same.
+  for (int16_t k : {62, 63}) {
+    EXPECT_TRUE(protocol::find_api(k)->served_on(protocol::ApiListener::controller)) << k;
+    EXPECT_FALSE(protocol::find_api(k)->served_on(protocol::ApiListener::broker)) << k;
+  }
+  EXPECT_TRUE(protocol::find_api(64)->served_on(protocol::ApiListener::controller));
+  EXPECT_TRUE(protocol::find_api(64)->served_on(protocol::ApiListener::broker));
 }
 
 struct Node {
