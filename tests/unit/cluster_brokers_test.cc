@@ -278,6 +278,22 @@ TEST(ClusterBrokers, ExpiredSessionFencesAndMovesLeaders) {
   for (auto& p : c.topic("three").partitions) EXPECT_NE(p.leader, 3);
 }
 
+TEST(ClusterBrokers, PeriodicCheckFencesExpiredBrokers) {
+  Cluster c;
+  c.join(1);
+  c.join(2);
+  c.clock.advance(kSessionMs + 1);
+  c.beat_all({1});
+  c.controller->start_session_checks(c.io.get_executor(), std::chrono::milliseconds(1));
+  c.io.restart();
+  for (int i = 0; i < 1000 && !c.broker(2).fenced; ++i) c.io.run_one_for(std::chrono::milliseconds(100));
+  c.controller->stop_session_checks();
+  c.io.restart();
+  c.io.run_for(std::chrono::milliseconds(50));  // what the stop left behind finishes
+  EXPECT_TRUE(c.broker(2).fenced);
+  EXPECT_FALSE(c.broker(1).fenced);
+}
+
 TEST(ClusterBrokers, NewControllerGivesEveryBrokerAFreshSession) {
   Cluster c;
   c.join(1);
