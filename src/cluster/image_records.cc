@@ -12,13 +12,26 @@ RegisterBrokerRecord broker_record(const BrokerInfo& b) {
   r.broker_id = b.id;
   r.broker_epoch = b.epoch;
   r.incarnation_id = b.incarnation_id;
-  // The image keeps the one endpoint clients use (see apply(RegisterBrokerRecord)).
-  if (!b.host.empty() || b.port != 0) {
+  for (const auto& e : b.endpoints) {
+    auto& ep = r.end_points.emplace_back();
+    ep.name = e.name;
+    ep.host = e.host;
+    ep.port = static_cast<uint16_t>(e.port);
+    ep.security_protocol = e.security_protocol;
+  }
+  // An image built by hand (tests) may name only the address clients use.
+  if (b.endpoints.empty() && (!b.host.empty() || b.port != 0)) {
     auto& ep = r.end_points.emplace_back();
     ep.name = "PLAINTEXT";
     ep.host = b.host;
     ep.port = static_cast<uint16_t>(b.port);
     ep.security_protocol = 0;
+  }
+  for (const auto& f : b.features) {
+    auto& bf = r.features.emplace_back();
+    bf.name = f.name;
+    bf.min_supported_version = f.min_supported;
+    bf.max_supported_version = f.max_supported;
   }
   r.rack = b.rack;
   r.fenced = b.fenced;

@@ -34,10 +34,15 @@ std::string join(const std::vector<int32_t>& v) {
 std::string dump(const MetadataImage& img) {
   std::ostringstream o;
   for (auto& [name, level] : img.features) o << "feature " << name << "=" << level << "\n";
-  for (auto& [id, b] : img.brokers)
+  for (auto& [id, b] : img.brokers) {
     o << "broker " << id << " " << b.id << " " << b.host << ":" << b.port << " rack=" << b.rack.value_or("<none>")
       << " epoch=" << b.epoch << " inc=" << protocol::to_base64url(b.incarnation_id) << " fenced=" << b.fenced
-      << " shutdown=" << b.in_controlled_shutdown << "\n";
+      << " shutdown=" << b.in_controlled_shutdown;
+    for (auto& e : b.endpoints)
+      o << " endpoint " << e.name << "=" << e.host << ":" << e.port << "/" << e.security_protocol;
+    for (auto& f : b.features) o << " feature " << f.name << "=" << f.min_supported << "-" << f.max_supported;
+    o << "\n";
+  }
   for (auto& [res, cfg] : img.broker_configs)
     for (auto& [k, v] : cfg) o << "broker-config [" << res << "] " << k << "=" << v << "\n";
   std::vector<std::string> names;
