@@ -146,6 +146,8 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
+  cs.clock = &clock_;
+  if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
   loader_ = std::make_unique<cluster::MetadataLoader>(
       *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
@@ -208,7 +210,11 @@ std::string Broker::start() {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
-  asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
+  asio::post(shards_[0]->io, [this] {
+    schedule_checkpoints();
+    // Fences brokers whose heartbeats stopped (none on a node without them).
+    controller_->start_session_checks(shards_[0]->io.get_executor(), std::chrono::milliseconds(500));
+  });
   for (size_t i = 0; i < shards_.size(); ++i) {
     auto* m = maintenance_[i].get();
     Shard* sp = shards_[i].get();
@@ -379,8 +385,11 @@ void Broker::shutdown() {
   on_listeners([](net::Listener& l) { l.stop(); });
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
-  if (checkpoint_timer_) {
-    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
+  if (checkpoint_timer_) {  // set where the session checks start: both stop here
+    invoke_on_blocking(shards_[0]->io, [this] {
+      checkpoint_timer_.reset();
+      controller_->stop_session_checks();
+    });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();

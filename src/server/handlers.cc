@@ -8,6 +8,7 @@
 #include "protocol/api_registry.h"
 #include "protocol/messages/api_versions.h"
 #include "server/broker.h"
+#include "server/controller_handlers.h"
 
 namespace samsa::server {
 
@@ -49,6 +50,7 @@ constexpr HandlerEntry kHandlers[] = {
     {55, handle_describe_quorum},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},
+    {64, handle_unregister_broker},
     {65, handle_describe_transactions},
     {66, handle_list_transactions},
     {71, handle_get_telemetry_subscriptions},
