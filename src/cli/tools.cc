@@ -34,6 +34,7 @@ const Tool kTools[] = {
     {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
+    {"metadata-quorum", metadata_quorum_main, "describe the KRaft metadata quorum (kafka-metadata-quorum.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},
 };
 

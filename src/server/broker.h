@@ -63,6 +63,7 @@ class Broker {
   int owner_of(const TopicPartition& tp) const;
   Shard& owner_shard(const TopicPartition& tp) { return *shards_[owner_of(tp)]; }
   cluster::Controller& controller() { return *controller_; }  // its operations run on shard 0 only
+  raft::MetadataLog& metadata_log() { return *metadata_log_; }  // shard 0 only
   // Runs a controller operation (e.g. controller().delete_topic(name)) on shard
   // 0 and resumes the caller on its own executor, always through a post: the
   // images the operation published reach the caller's shard before it resumes.
