@@ -15,6 +15,7 @@
 
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
@@ -145,6 +146,8 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
+  cs.clock = &clock_;
+  if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
   loader_ = std::make_unique<cluster::MetadataLoader>(
       *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
@@ -207,7 +210,11 @@ std::string Broker::start() {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
-  asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
+  asio::post(shards_[0]->io, [this] {
+    schedule_checkpoints();
+    // Fences brokers whose heartbeats stopped (none on a node without them).
+    controller_->start_session_checks(shards_[0]->io.get_executor(), std::chrono::milliseconds(500));
+  });
   for (size_t i = 0; i < shards_.size(); ++i) {
     auto* m = maintenance_[i].get();
     Shard* sp = shards_[i].get();
@@ -276,7 +283,8 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
     spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
     co_return close;
   }
-  if (ctx.api_version < info->min_version || ctx.api_version > info->max_version) {
+  if (ctx.api_version < info->min_version ||
+      ctx.api_version > protocol::served_max_version(*info, handler->max_version)) {
     if (ctx.api_key == protocol::api_key::ApiVersions) co_return unsupported_api_versions(ctx);
     spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
     co_return close;
@@ -377,8 +385,11 @@ void Broker::shutdown() {
   on_listeners([](net::Listener& l) { l.stop(); });
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
-  if (checkpoint_timer_) {
-    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
+  if (checkpoint_timer_) {  // set where the session checks start: both stop here
+    invoke_on_blocking(shards_[0]->io, [this] {
+      checkpoint_timer_.reset();
+      controller_->stop_session_checks();
+    });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();
