@@ -44,8 +44,9 @@ void usage() {
                "Commands:\n"
                "  %-22s run a broker in the foreground (like kafka-server-start.sh)\n"
                "  %-22s stop running brokers with SIGTERM (like kafka-server-stop.sh)\n"
-               "  %-22s random-uuid, format and info of log dirs (like kafka-storage.sh)\n",
-               "start", "stop", "storage");
+               "  %-22s random-uuid, format and info of log dirs (like kafka-storage.sh)\n"
+               "  %-22s run a local cluster of N broker+controller nodes (Ctrl-C stops it)\n",
+               "start", "stop", "storage", "dev-cluster");
   for (const auto& t : kTools) std::fprintf(stderr, "  %-22s %s\n", t.name, t.help);
   std::fprintf(stderr, "\nRun 'samsa <command> --help' for the options of a command.\n");
 }
