@@ -104,10 +104,13 @@ int dev_cluster_command(int argc, char** argv) {
   CLI::App app{"Run a local cluster of combined broker+controller nodes (Ctrl-C stops it)", "samsa dev-cluster"};
   int nodes = 3;
   int base_port = 9092;
+  int http_base_port = 9644;
   std::string data_dir = "./data";
   app.add_option("--nodes,-n", nodes, "Number of nodes, 1-9 (default 3)")->check(CLI::Range(1, kMaxNodes));
   app.add_option("--base-port", base_port, "Client port of node 1; node i uses base + 2(i-1) and the port after it")
       ->check(CLI::Range(1, 65535 - 2 * kMaxNodes));
+  app.add_option("--http-base-port", http_base_port, "HTTP port (metrics, health) of node 1; node i uses base + i - 1")
+      ->check(CLI::Range(1, 65535 - kMaxNodes));
   app.add_option("--data-dir", data_dir, "Where node-<i>/ (data), node-<i>.properties and node-<i>.log go");
   app.footer("Example:\n  samsa dev-cluster --nodes 3\n  samsa topics --bootstrap-server localhost:9092 --create "
              "--topic t --partitions 6 --replication-factor 1");
@@ -127,7 +130,7 @@ int dev_cluster_command(int argc, char** argv) {
     n.id = i;
     n.client_port = base_port + 2 * (i - 1);
     n.controller_port = n.client_port + 1;
-    n.http_port = 9644 + (i - 1) + (base_port - 9092);
+    n.http_port = http_base_port + (i - 1);
     n.dir = storage::join_path(data_dir, "node-" + std::to_string(i));
     n.config_path = storage::join_path(data_dir, "node-" + std::to_string(i) + ".properties");
     n.log_path = storage::join_path(data_dir, "node-" + std::to_string(i) + ".log");

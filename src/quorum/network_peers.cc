@@ -15,7 +15,7 @@ asio::awaitable<std::optional<raft::MessageBody>> NetworkPeers::request(NodeId t
                                                                        std::chrono::milliseconds timeout) {
   auto client = clients_.client_for(to);
   if (!client) co_return std::nullopt;
-  auto wire = raft::encode_raft_request(context_, request);
+  auto wire = raft::encode_raft_request(context_, request, -1, to);
   if (wire.api_key < 0) co_return std::nullopt;
   auto resp = co_await client->send(wire.api_key, wire.api_version, wire.body, timeout);
   if (!resp.ok()) {
@@ -24,7 +24,7 @@ asio::awaitable<std::optional<raft::MessageBody>> NetworkPeers::request(NodeId t
     co_return std::nullopt;
   }
   std::string error;
-  auto body = raft::decode_raft_response(wire.api_key, wire.api_version, resp.body(), &error);
+  auto body = raft::decode_raft_response_to(request, wire.api_version, resp.body(), &error);
   if (!body) spdlog::warn("metadata quorum: undecodable answer to {} from node {}: {}", wire.api_key, to.value, error);
   co_return body;
 }

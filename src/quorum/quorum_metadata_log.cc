@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/record_batch.h"
+#include "raft/raft_wire.h"
 
 namespace samsa::quorum {
 
@@ -38,20 +39,6 @@ struct QuorumMetadataLog::InboundWaiter {
   asio::steady_timer timer;
   std::optional<raft::MessageBody> response;
 };
-
-NodeId sender_of(const raft::MessageBody& request) {
-  return std::visit(
-      [](const auto& b) -> NodeId {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, raft::VoteRequest>) return b.replica_id;
-        else if constexpr (std::is_same_v<T, raft::BeginQuorumEpochRequest>) return b.leader_id;
-        else if constexpr (std::is_same_v<T, raft::EndQuorumEpochRequest>) return b.leader_id;
-        else if constexpr (std::is_same_v<T, raft::FetchRequest>) return b.replica_id;
-        else if constexpr (std::is_same_v<T, raft::FetchSnapshotRequest>) return b.replica_id;
-        else return NodeId(-1);
-      },
-      request);
-}
 
 bool is_response(const raft::MessageBody& body) {
   return std::holds_alternative<raft::VoteResponse>(body) || std::holds_alternative<raft::QuorumEpochResponse>(body) ||
@@ -240,7 +227,7 @@ asio::awaitable<void> QuorumMetadataLog::pump(std::shared_ptr<bool> alive) {
 asio::awaitable<void> QuorumMetadataLog::run_sync(std::shared_ptr<bool> alive) {
   auto job = syncer_.prepare();
   storage::Status st = co_await flush_.run(job);
-  if (!*alive) co_return;
+  if (!*alive || stopped_) co_return;  // after stop() the log may be closed
   ++stats_.syncs;
   syncer_.complete(st);
   sync_running_ = false;
@@ -292,7 +279,7 @@ asio::awaitable<std::optional<raft::MessageBody>> QuorumMetadataLog::handle_mess
   uint64_t id = next_inbound_++;
   auto waiter = std::make_shared<InboundWaiter>(ex_);
   inbound_[id] = waiter;
-  NodeId from = sender_of(request);
+  NodeId from = raft::request_sender(request);
   core_->handle(raft::Message{from, config_.local_id, id, std::move(request)}, now());
   collect();
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -196,8 +196,6 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   QuorumLogStats stats_;
 };
 
-// The node that sent a quorum request (its ReplicaId / CandidateId / LeaderId).
-NodeId sender_of(const raft::MessageBody& request);
 // Whether the body is an answer (as opposed to a request).
 bool is_response(const raft::MessageBody& body);
 // One v2 record batch holding `values` (base offset 0: the log sets it).

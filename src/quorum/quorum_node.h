@@ -29,15 +29,13 @@
 #include "raft/disk_raft_log.h"
 #include "raft/flush_thread.h"
 #include "raft/quorum_state.h"
+#include "raft/raft_wire.h"
 
 namespace samsa::storage {
 class Env;
 }
 
 namespace samsa::quorum {
-
-// __cluster_metadata's fixed topic id (Kafka's: 15 zero bytes then 1, AAAAAAAAAAAAAAAAAAAAAQ).
-protocol::Uuid metadata_topic_id();
 
 // DiskRaftLog's split fsync behind LogSyncer.
 class DiskLogSyncer final : public LogSyncer {
@@ -55,6 +53,7 @@ struct QuorumNodeOptions {
   QuorumSettings settings;
   std::string metadata_log_dir;  // metadata.log.dir (else the first log dir)
   std::string cluster_id;
+  std::string controller_listener = "CONTROLLER";  // the name DescribeQuorum gives the voters' endpoints
   uint64_t seed = 0;
 };
 
@@ -81,12 +80,16 @@ class QuorumNode {
   asio::awaitable<std::optional<protocol::Bytes>> handle_request(int16_t api_key, int16_t api_version,
                                                                  std::vector<uint8_t> body);
   static bool is_quorum_api(int16_t api_key);
+  // DescribeQuorum's answer: the leader's view of the replicas, or
+  // NOT_LEADER_OR_FOLLOWER where this node is not the (ready) leader.
+  raft::QuorumDescription describe() const;
 
  private:
-  QuorumNode(asio::any_io_executor ex, Clock& clock, QuorumNodeOptions options);
+  QuorumNode(asio::any_io_executor ex, Clock& clock, raft::FlushThread& flush, QuorumNodeOptions options);
 
   asio::any_io_executor ex_;
   Clock& clock_;
+  raft::FlushThread& flush_;
   QuorumNodeOptions options_;
   raft::WireContext wire_;
   std::unique_ptr<raft::DiskRaftLog> disk_;

@@ -26,6 +26,9 @@ struct HandlerEntry {
 // the broker listener's scope, up to each handler's max_version).
 std::span<const HandlerEntry> handlers();
 const HandlerEntry* find_handler(int16_t api_key);
+// The handler of an API on a CONTROLLER listener (controller_listener.cc):
+// the quorum RPCs, DescribeQuorum, ApiVersions and the controller APIs.
+const HandlerEntry* find_controller_handler(int16_t api_key);
 
 asio::awaitable<net::Response> handle_api_versions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_metadata(RequestContext&, protocol::Reader&);

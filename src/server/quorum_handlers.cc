@@ -5,6 +5,7 @@
 // offset one past the last metadata record applied, no observers.
 #include "protocol/messages/describe_quorum.h"
 #include "raft/quorum_description.h"
+#include "quorum/quorum_node.h"
 #include "server/broker.h"
 #include "server/handlers.h"
 
@@ -14,6 +15,8 @@ namespace {
 
 // The metadata log's leader and epoch, read on shard 0, which owns the log.
 asio::awaitable<raft::LeaderAndEpoch> metadata_leader(Broker& broker) { co_return broker.metadata_log().leader(); }
+
+asio::awaitable<raft::QuorumDescription> quorum_view(quorum::QuorumNode* q) { co_return q->describe(); }
 
 }  // namespace
 
@@ -29,6 +32,13 @@ asio::awaitable<net::Response> handle_describe_quorum(RequestContext& ctx, proto
     if (!again.ok()) co_return net::Response{{}, false, true};  // malformed: close, as Kafka
     d.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;            // another partition than __cluster_metadata-0
     d.error_message = why;
+    co_return make_response(ctx, raft::describe_quorum_response(d));
+  }
+  if (auto* q = ctx.broker->quorum()) {
+    // A quorum runs: this node's view of it (a follower answers
+    // NOT_LEADER_OR_FOLLOWER; Kafka's brokers forward to the active controller).
+    auto viewing = ctx.broker->on_controller(quorum_view(q));
+    d = co_await std::move(viewing);
     co_return make_response(ctx, raft::describe_quorum_response(d));
   }
   auto reading = ctx.broker->on_controller(metadata_leader(*ctx.broker));

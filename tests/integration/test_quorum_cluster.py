@@ -76,6 +76,9 @@ def parse_describe_quorum(frame_bytes):
     return err, leader, epoch, hw, voters
 
 
+CLUSTER_ID = "q1Sh-9_ISia_zwGINzRvyQ"  # every node formatted with it, as `samsa storage format` does
+
+
 class Node:
     def __init__(self, node_id, root, port, controller_port, http_port, voters):
         self.id = node_id
@@ -103,7 +106,15 @@ class Node:
             cmd += ["--override", f"{k}={v}"]
         return cmd
 
+    def format(self):
+        data = self.dir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        meta = data / "meta.properties"
+        if not meta.exists():
+            meta.write_text(f"#\n#formatted by the test\nnode.id={self.id}\nversion=1\ncluster.id={CLUSTER_ID}\n")
+
     def start(self):
+        self.format()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                          cwd=self.dir)
@@ -290,3 +301,66 @@ def test_five_voters_commit_with_two_stopped_and_not_with_three(tmp_path):
         for n in stopped:
             n.proc.send_signal(signal.SIGCONT)
         c.stop()
+
+
+def test_dev_cluster_starts_a_quorum_and_stops_every_node_on_ctrl_c(tmp_path):
+    # Three consecutive pairs of free ports for the nodes, three more for HTTP.
+    base = None
+    for _ in range(50):
+        candidate = free_ports(1)[0]
+        if candidate % 2 == 0 and candidate + 8 < 65535:
+            try:
+                socks = []
+                for p in range(candidate, candidate + 9):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    socks.append(s)
+                    s.bind((HOST, p))
+                base = candidate
+            except OSError:
+                pass
+            finally:
+                for s in socks:
+                    s.close()
+        if base:
+            break
+    assert base, "no free port range"
+    proc = subprocess.Popen([str(SAMSA_BIN), "dev-cluster", "--nodes", "3", "--base-port", str(base),
+                             "--http-base-port", str(base + 6), "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        expected = ",".join(f"localhost:{base + 2 * i}" for i in range(3))
+        deadline = time.monotonic() + FORM_BOUND_S
+        leader = None
+        while time.monotonic() < deadline and leader is None:
+            for i in range(3):
+                node = Node(i + 1, tmp_path / "probe", base + 2 * i, base + 2 * i + 1, 0, "")
+                d = node.describe_quorum()
+                if d and d[0] == 0:
+                    leader = d[1]
+            time.sleep(0.2)
+        assert leader in (1, 2, 3), "dev-cluster formed no quorum"
+        for i in range(1, 4):
+            props = (tmp_path / "data" / f"node-{i}" / "meta.properties").read_text()
+            assert f"node.id={i}" in props
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=40)
+        text = out.decode()
+        assert proc.returncode == 0, text
+        assert expected in text and "Stopped." in text, text
+        # Every node is gone: its client port is free again.
+        for i in range(3):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                assert s.connect_ex((HOST, base + 2 * i)) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_an_unformatted_node_of_a_cluster_refuses_to_start(tmp_path):
+    ports = free_ports(3)
+    node = Node(1, tmp_path, ports[0], ports[1], ports[2], f"1@{HOST}:{ports[1]}")
+    with open(node.log_path, "ab") as log:
+        proc = subprocess.run(node.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL, timeout=30)
+    assert proc.returncode != 0
+    assert "not formatted" in node.log_tail()
