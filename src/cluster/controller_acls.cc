@@ -12,7 +12,7 @@ namespace samsa::cluster {
 
 asio::awaitable<std::vector<OpResult>> Controller::create_acls(std::vector<AclBinding> bindings) {
   co_await queue_.acquire();
-  OpTurn turn(queue_);
+  OpQueue::Turn turn(queue_);
   image_ = loader_.image();
   const AclIndex& index = image_->acl_index();
   std::vector<OpResult> out(bindings.size());
@@ -49,7 +49,7 @@ asio::awaitable<std::vector<OpResult>> Controller::create_acls(std::vector<AclBi
 
 asio::awaitable<std::vector<AclDeleteResult>> Controller::delete_acls(std::vector<AclFilter> filters) {
   co_await queue_.acquire();
-  OpTurn turn(queue_);
+  OpQueue::Turn turn(queue_);
   image_ = loader_.image();
   const AclIndex& index = image_->acl_index();
   std::vector<AclDeleteResult> out(filters.size());

@@ -15,6 +15,7 @@
 
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
@@ -26,6 +27,7 @@
 #include "server/observability.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
+#include "quorum/quorum_node.h"
 #include "raft/metadata_log.h"
 #include "replication/partition.h"
 #include "storage/env.h"
@@ -96,6 +98,10 @@ std::string Broker::prepare_dirs() {
       cluster_id = m["cluster.id"];
     }
   }
+  // A node of a cluster must share the cluster's id: as Kafka, it is formatted first.
+  if (cluster_id.empty() && settings_.quorum)
+    return "log dirs are not formatted: every node of a cluster needs its id (samsa storage format -t <cluster id> "
+           "-c <config>; samsa dev-cluster formats its nodes)";
   if (cluster_id.empty()) cluster_id = storage::random_cluster_id();
   for (auto& dir : dirs) {
     if (env->exists(storage::join_path(dir, storage::kMetaPropertiesFile))) continue;
@@ -132,10 +138,15 @@ std::string Broker::start() {
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
   metadata_flush_ = std::make_unique<raft::FlushThread>();
-  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
-                                      *metadata_flush_);
-  if (!mlog.log) return "cannot open metadata log: " + mlog.error;
-  metadata_log_ = std::move(mlog.log);
+  if (settings_.quorum) {
+    if (auto err = open_quorum(md_dir); !err.empty()) return err;
+  } else {
+    auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
+                                        *metadata_flush_);
+    if (!mlog.log) return "cannot open metadata log: " + mlog.error;
+    metadata_log_ = std::move(mlog.log);
+  }
+  raft::MetadataLog& metadata_log = settings_.quorum ? static_cast<raft::MetadataLog&>(quorum_->log()) : *metadata_log_;
   cluster::ControllerSettings cs;
   cs.node_id = settings_.node_id;
   cs.default_partitions = settings_.num_partitions;
@@ -148,9 +159,11 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
+  cs.clock = &clock_;
+  if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
   loader_ = std::make_unique<cluster::MetadataLoader>(
-      *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
-  controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
+      metadata_log, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
+  controller_ = std::make_unique<cluster::Controller>(cs, metadata_log, *loader_);
   observability_ = std::make_unique<Observability>(*this);
   observability_->bind_shards();  // before anything else runs on the shards
   // HTTP before the shards run (a port that is taken fails the start cleanly);
@@ -186,6 +199,7 @@ std::string Broker::start() {
   auto quotas = std::make_shared<net::ConnectionQuotas>(std::get<net::QuotaConfig>(std::move(quota_config)));
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
+    if (spec.controller) controller_listeners_.push_back(spec.name);
     auto made = make_listener_context(settings_.config.get(), spec);
     if (auto* err = std::get_if<std::string>(&made)) return *err;
     auto context = std::get<std::shared_ptr<net::ListenerContext>>(std::move(made));
@@ -202,7 +216,7 @@ std::string Broker::start() {
       if (context->advertised_port == 0) context->advertised_port = port;
       if (context->advertised_host.empty() || context->advertised_host == "0.0.0.0" || context->advertised_host == "::")
         context->advertised_host = spec.host.empty() || spec.host == "0.0.0.0" || spec.host == "::" ? "localhost" : spec.host;
-      bound_port_ = l->port();
+      if (!spec.controller) bound_port_ = l->port();
       listeners_.push_back(std::move(l));
     }
   }
@@ -210,7 +224,11 @@ std::string Broker::start() {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
-  asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
+  asio::post(shards_[0]->io, [this] {
+    schedule_checkpoints();
+    // Fences brokers whose heartbeats stopped (none on a node without them).
+    controller_->start_session_checks(shards_[0]->io.get_executor(), std::chrono::milliseconds(500));
+  });
   for (size_t i = 0; i < shards_.size(); ++i) {
     auto* m = maintenance_[i].get();
     Shard* sp = shards_[i].get();
@@ -231,6 +249,7 @@ std::string Broker::start() {
 asio::awaitable<std::string> Broker::load_metadata() {
   loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
+  if (quorum_) co_return co_await start_quorum();
   auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
                                           std::nullopt);
   auto r = co_await std::move(reg);
@@ -274,12 +293,13 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
   close.close_after = true;
   if (!r.ok()) co_return close;
   auto* info = protocol::find_api(ctx.api_key);
-  auto* handler = find_handler(ctx.api_key);
+  auto* handler = on_controller_listener(conn) ? find_controller_handler(ctx.api_key) : find_handler(ctx.api_key);
   if (!info || !handler) {
     spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
     co_return close;
   }
-  if (ctx.api_version < info->min_version || ctx.api_version > info->max_version) {
+  if (ctx.api_version < info->min_version ||
+      ctx.api_version > protocol::served_max_version(*info, handler->max_version)) {
     if (ctx.api_key == protocol::api_key::ApiVersions) co_return unsupported_api_versions(ctx);
     spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
     co_return close;
@@ -361,6 +381,7 @@ void Broker::close_partitions() {
 // (writing the clean-shutdown marker), then stop the shards.
 void Broker::shutdown() {
   if (stopping_.exchange(true)) return;
+  stop_quorum();  // a leader resigns first, so the quorum elects another without waiting for a timeout
   // Stop accepting, then give in-flight requests up to 5 s to be answered.
   auto on_listeners = [this](auto fn) {
     for (size_t i = 0; i < listeners_.size(); ++i) {
@@ -380,8 +401,11 @@ void Broker::shutdown() {
   on_listeners([](net::Listener& l) { l.stop(); });
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
-  if (checkpoint_timer_) {
-    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
+  if (checkpoint_timer_) {  // set where the session checks start: both stop here
+    invoke_on_blocking(shards_[0]->io, [this] {
+      checkpoint_timer_.reset();
+      controller_->stop_session_checks();
+    });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();

@@ -25,6 +25,12 @@ class LogManager;
 namespace samsa::raft {
 class FlushThread;
 }
+namespace samsa::quorum {
+class QuorumNode;
+}
+namespace samsa::cluster {
+class ControllerChannel;
+}
 namespace samsa::coordinator {
 class GroupCoordinator;
 class TxnCoordinator;
@@ -64,6 +70,16 @@ class Broker {
   int owner_of(const TopicPartition& tp) const;
   Shard& owner_shard(const TopicPartition& tp) { return *shards_[owner_of(tp)]; }
   cluster::Controller& controller() { return *controller_; }  // its operations run on shard 0 only
+  // The metadata log: the quorum's where one runs, else the one-voter log. Shard 0 only.
+  raft::MetadataLog& metadata_log();
+  // The metadata quorum (controller.quorum.voters set; null on a single node).
+  // Shard 0 only (broker_quorum.cc).
+  quorum::QuorumNode* quorum() { return quorum_.get(); }
+  // The way to the active controller (null on a single node, where the
+  // controller is always local). Shard 0 only.
+  cluster::ControllerChannel* controller_channel();
+  // Whether `conn` came in on a CONTROLLER listener (controller.listener.names). Any thread.
+  bool on_controller_listener(const net::ConnectionInfo& conn) const;
   // Runs a controller operation (e.g. controller().delete_topic(name)) on shard
   // 0 and resumes the caller on its own executor, always through a post: the
   // images the operation published reach the caller's shard before it resumes.
@@ -128,6 +144,11 @@ class Broker {
   void schedule_checkpoints();
   // Shard 0: replays the metadata log and registers this broker; an error message or "".
   asio::awaitable<std::string> load_metadata();
+  // broker_quorum.cc: opening, starting and stopping the metadata quorum.
+  std::string open_quorum(const std::string& metadata_dir);
+  asio::awaitable<std::string> start_quorum();  // shard 0
+  void stop_quorum();                            // main thread, at shutdown: resigns a leadership
+  asio::awaitable<void> register_when_leader();  // shard 0
   asio::awaitable<int64_t> take_producer_id();  // shard 0
   void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
 
@@ -149,6 +170,8 @@ class Broker {
   // Metadata log syncs and checkpoint writes, off the event loops.
   std::unique_ptr<raft::FlushThread> metadata_flush_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
+  std::unique_ptr<quorum::QuorumNode> quorum_;  // instead of metadata_log_ when a quorum is configured
+  std::vector<std::string> controller_listeners_;  // names of the CONTROLLER listeners served
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
