@@ -36,7 +36,15 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
                                                                        QuorumNodeOptions options) {
   std::unique_ptr<QuorumNode> node(new QuorumNode(ex, clock, std::move(options)));
   auto& o = node->options_;
-  auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock);
+  node->flush_ = &flush;
+  auto store = raft::FileSnapshotStore::open(env, raft::metadata_partition_dir(o.metadata_log_dir));
+  if (!store) return "cannot open the metadata snapshots: " + store.status().to_string();
+  node->snapshot_store_ = std::move(store).value();
+  if (int n = node->snapshot_store_->removed_at_open(); n > 0)
+    spdlog::warn("metadata snapshots: removed {} incomplete or invalid snapshot file(s) at start", n);
+  raft::DiskRaftLogOptions log_options;
+  log_options.snapshot = node->snapshot_store_->latest();
+  auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock, log_options);
   if (!opened.log) return "cannot open the metadata log: " + opened.error;
   node->disk_ = std::move(opened.log);
   node->syncer_ = std::make_unique<DiskLogSyncer>(*node->disk_);
@@ -51,6 +59,14 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
                                                               o.settings.voters, *node->mlog_,
                                                               o.settings.raft.retry_backoff_ms);
   return node;
+}
+
+std::string QuorumNode::attach_loader(cluster::MetadataLoader& loader) {
+  raft::SnapshotPolicyConfig policy;
+  policy.max_bytes_between_snapshots = options_.settings.max_record_bytes_between_snapshots;
+  policy.max_interval_ms = options_.settings.max_snapshot_interval_ms;
+  snapshots_ = std::make_unique<MetadataSnapshots>(ex_, *snapshot_store_, *flush_, clock_, policy, *mlog_, loader);
+  return snapshots_->start();
 }
 
 asio::awaitable<void> QuorumNode::stop(std::chrono::milliseconds grace) {
