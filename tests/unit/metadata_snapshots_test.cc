@@ -122,6 +122,7 @@ asio::awaitable<std::optional<raft::MessageBody>> Loopback::request(NodeId to, r
 }
 
 void SnapNode::open(const std::vector<NodeId>& voters) {
+  h.io.restart();  // a close() may have run the loop out of work
   auto s = raft::FileSnapshotStore::open(&env, part_dir());
   ASSERT_TRUE(s.is_ok()) << s.status().to_string();
   store = std::move(s).value();
