@@ -74,6 +74,13 @@ asio::awaitable<void> QuorumNode::stop(std::chrono::milliseconds grace) {
   stopped_ = true;
   co_await mlog_->stop(grace);
   channel_->close();
+  // A snapshot being written on the FlushThread uses the store: let it finish (bounded).
+  asio::steady_timer t(ex_);
+  for (int i = 0; i < 1000 && snapshots_ && snapshots_->writing(); ++i) {
+    t.expires_after(std::chrono::milliseconds(10));
+    asio::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 bool QuorumNode::is_quorum_api(int16_t api_key) {
