@@ -245,6 +245,10 @@ std::string Broker::start() {
 
 asio::awaitable<std::string> Broker::load_metadata() {
   loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
+  // With a quorum, the newest metadata snapshot is loaded first and the log replayed after it.
+  if (quorum_) {
+    if (auto err = quorum_->attach_loader(*loader_); !err.empty()) co_return err;
+  }
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
   if (quorum_) co_return co_await start_quorum();
   auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
