@@ -6,6 +6,7 @@ Voters, SnapshotFooter) decoded here byte by byte; a node formatted --standalone
 its one-voter quorum and serves clients.
 """
 
+import base64
 import struct
 import subprocess
 import time
@@ -16,12 +17,10 @@ from rawkafka import Reader
 from test_cli import samsa
 
 CHECKPOINT = "00000000000000000000-0000000000.checkpoint"
-B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def uuid_text(raw):
-    bits = int.from_bytes(raw, "big") << 2  # 128 bits -> 22 six-bit digits (130 bits)
-    return "".join(B64[(bits >> (6 * (21 - i))) & 63] for i in range(22))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # Kafka's Uuid.toString
 
 
 class Buf(Reader):
@@ -44,7 +43,7 @@ def control_records(path):
     while pos < len(data):
         base, length = struct.unpack(">qi", data[pos:pos + 12])
         batch = Buf(data[pos:pos + 12 + length])
-        batch.take(16)  # base offset, length, leader epoch, magic
+        batch.take(17)  # base offset, length, leader epoch, magic
         batch.take(4)   # crc
         attributes = batch.i16()
         assert attributes & 0x20, "only control batches in a bootstrap checkpoint"
