@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "app/initial_controllers.h"
+#include "base/clock.h"
 #include "base/random.h"
 #include "quorum/dynamic_voters.h"
 #include "quorum/quorum_config.h"
 #include "raft/bootstrap_checkpoint.h"
+#include "raft/disk_raft_log.h"
 #include "raft/file_snapshot_store.h"
 #include "raft/metadata_batches.h"
 #include "storage_test_util.h"
@@ -166,6 +168,26 @@ TEST(StorageFormatVoters, TheStoreOpensTheBootstrapCheckpointAndTheNewestVotersW
   ASSERT_TRUE(read.is_ok());
   ASSERT_TRUE(read.value());
   EXPECT_EQ(*read.value(), two);
+}
+
+TEST(StorageFormatVoters, AFormattedVoterOpensAnEmptyLogAfterTheBootstrapCheckpoint) {
+  storage::testing::TempDir tmp;
+  auto* env = storage::posix_env();
+  ASSERT_TRUE(raft::write_bootstrap_checkpoint(env, tmp.sub("__cluster_metadata-0"), three_voters(), 1000));
+  auto store = raft::FileSnapshotStore::open(env, tmp.sub("__cluster_metadata-0"));
+  ASSERT_TRUE(store.is_ok());
+  ManualClock clock{1'700'000'000'000};
+  raft::DiskRaftLogOptions options;
+  options.snapshot = store.value()->latest();
+  auto opened = raft::DiskRaftLog::open(env, tmp.path(), clock, options);
+  ASSERT_TRUE(opened.log) << opened.error;
+  EXPECT_EQ(opened.log->start_offset(), Offset(0));
+  EXPECT_EQ(opened.log->end_offset(), Offset(0));
+  ASSERT_TRUE(opened.log->close());
+  // Opening the log left the checkpoint where the start-up reads the voters.
+  auto read = raft::read_newest_voters(env, tmp.sub("__cluster_metadata-0"));
+  ASSERT_TRUE(read.is_ok() && read.value());
+  EXPECT_EQ(*read.value(), three_voters());
 }
 
 TEST(StorageFormatVoters, DynamicQuorumSettingsComeFromTheRecordedVoters) {
