@@ -254,7 +254,9 @@ int storage_command(int argc, char** argv) {
       "  samsa storage info -c config/server.properties");
   app.require_subcommand(1);
   auto* uuid = app.add_subcommand("random-uuid", "Print a random cluster id (base64url, 22 chars)");
-  auto* fmt = app.add_subcommand("format", "Write meta.properties (version, node.id, cluster.id) into each log dir");
+  auto* fmt = app.add_subcommand(
+      "format", "Write meta.properties (version, node.id, cluster.id) into each log dir, and the initial voters of a "
+                "dynamic quorum into the metadata log dir");
   FormatOptions fo;
   std::string info_config;
   fmt->add_option("-c,--config", fo.config, "REQUIRED: the server.properties file")->required();
