@@ -178,7 +178,8 @@ int format(const FormatOptions& o) {
       return 1;
     }
     if (voter_dir)
-      std::printf("Formatting dynamic metadata voter directory %s with cluster.id %s, node.id %d and kraft.version %d.\n",
+      std::printf("Formatting dynamic metadata voter directory %s with cluster.id %s, node.id %d and "
+                  "kraft.version %d.\n",
                   d.c_str(), o.cluster_id.c_str(), node_id, raft::kDynamicKRaftVersion);
     else
       std::printf("Formatting %s with cluster.id %s and node.id %d.\n", d.c_str(), o.cluster_id.c_str(), node_id);

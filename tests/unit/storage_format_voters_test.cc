@@ -157,7 +157,8 @@ TEST(StorageFormatVoters, TheStoreOpensTheBootstrapCheckpointAndTheNewestVotersW
 
   // A Voters batch in the log (offset 5) is newer than the checkpoint's.
   auto two = app::voters_record({{1, "a", 9093, uuid_with(1)}, {2, "b", 9095, uuid_with(2)}}, "CONTROLLER");
-  auto data = raft::build_data_batch(std::vector<protocol::Bytes>{{1, 2, 3}}, raft::BatchPlacement{Offset(4), Epoch(1)});
+  auto data =
+      raft::build_data_batch(std::vector<protocol::Bytes>{{1, 2, 3}}, raft::BatchPlacement{Offset(4), Epoch(1)});
   auto change = raft::build_voters_batch(two, raft::BatchPlacement{Offset(5), Epoch(1)});
   data.insert(data.end(), change.begin(), change.end());
   data.push_back(0xff);  // a torn tail ends the scan
