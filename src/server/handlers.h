@@ -88,5 +88,12 @@ net::Response handle_raw_sasl_token(const net::ConnectionInfo& conn, const proto
 // The ApiVersions answer to a version this broker does not support: error 35 in
 // the v0 body layout, listing what is supported, so the client can retry lower.
 net::Response unsupported_api_versions(const RequestContext& ctx);
+// No answer: the connection closes after this request (malformed input, as Kafka does).
+inline net::Response close_connection() {
+  net::Response r;
+  r.send = false;
+  r.close_after = true;
+  return r;
+}
 
 }  // namespace samsa::server
