@@ -19,6 +19,7 @@
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
+#include "server/image_waiter.h"
 #include "server/coordinator_shard.h"
 #include "server/listener_security.h"
 #include "server/log_maintenance.h"
@@ -47,6 +48,11 @@ Broker::~Broker() {
   for (auto& p : pid_files_) ::unlink(p.c_str());
   for (int fd : lock_fds_) ::close(fd);
   release_descriptor_reserve();
+}
+
+void Broker::set_controller_channel(std::unique_ptr<cluster::ControllerChannel> channel) {
+  channel_ = std::move(channel);
+  single_node_ = false;
 }
 
 int Broker::owner_of(const TopicPartition& tp) const {
@@ -145,6 +151,7 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
+  image_waiter_ = std::make_unique<ImageWaiter>();
   loader_ = std::make_unique<cluster::MetadataLoader>(
       *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
@@ -216,6 +223,7 @@ std::string Broker::start() {
       schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
     });
   }
+  start_lifecycle();
   started_.store(true, std::memory_order_release);
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
@@ -241,12 +249,12 @@ asio::awaitable<int64_t> Broker::allocate_producer_id() { return on_controller(t
 // commit lands last is used, ids never repeat either way.
 asio::awaitable<int64_t> Broker::take_producer_id() {
   if (next_producer_id_ >= producer_id_block_end_) {
-    constexpr int64_t kBlock = 1000;
-    auto op = controller_->allocate_producer_ids(settings_.node_id, kBlock);
-    int64_t first = co_await std::move(op);
-    if (first < 0) co_return -1;
-    next_producer_id_ = first;
-    producer_id_block_end_ = first + kBlock;
+    constexpr int32_t kBlock = 1000;  // Kafka's block size
+    auto op = allocate_producer_ids_at_controller(kBlock);
+    ProducerIdBlock block = co_await std::move(op);
+    if (block.error != ErrorCode::NONE || block.first < 0 || block.length <= 0) co_return -1;
+    next_producer_id_ = block.first;
+    producer_id_block_end_ = block.first + block.length;
   }
   co_return next_producer_id_++;
 }
@@ -333,7 +341,7 @@ size_t Broker::unopened_count() const {
 LagTracker& Broker::lag_tracker(int shard) { return observability_->lag_tracker(shard); }
 
 bool Broker::ready() const {
-  if (!started() || stopping_) return false;
+  if (!started() || stopping_ || fenced()) return false;
   for (auto& d : log_manager_->log_dirs())
     if (!d.online) return false;
   return true;
@@ -358,6 +366,10 @@ void Broker::close_partitions() {
 // (writing the clean-shutdown marker), then stop the shards.
 void Broker::shutdown() {
   if (stopping_.exchange(true)) return;
+  // In a cluster the controller first moves this broker's leaderships away
+  // (clients are still served meanwhile), then heartbeats stop.
+  controlled_shutdown();
+  stop_lifecycle();
   // Stop accepting, then give in-flight requests up to 5 s to be answered.
   auto on_listeners = [this](auto fn) {
     for (size_t i = 0; i < listeners_.size(); ++i) {
