@@ -45,6 +45,8 @@ NULLABLE_PRIMS = {
     "records": ("Records", "r.records(flex)", "w.records(flex, {x})"),
 }
 MAX_VERSION = 0x7FFF
+# Listener scopes of an API (Kafka's "listeners"), as bits of ApiInfo::listeners.
+LISTENERS = {"broker": 1, "controller": 2}
 
 
 class SchemaError(Exception):
@@ -113,6 +115,7 @@ class Api:
         self.request = []
         self.response = []
         self.kind = "api"  # or "metadata" / "control" for a KRaft record (schemas/kraft/*.rec)
+        self.listeners = ["broker"]  # where Kafka serves the API: broker and/or controller listeners
 
 
 def parse_schema(path):
@@ -130,10 +133,16 @@ def parse_schema(path):
         toks = line.split()
         if indent == 0:
             if toks[0] == "api":
-                m = re.fullmatch(r"api (\w+) key (\d+) versions (\S+) flexible (\S+)", " ".join(toks))
+                m = re.fullmatch(r"api (\w+) key (\d+) versions (\S+) flexible (\S+)(?: listeners (\S+))?",
+                                 " ".join(toks))
                 if not m:
-                    raise SchemaError(f"{where}: expected 'api NAME key N versions A-B flexible F+|none'")
+                    raise SchemaError(f"{where}: expected 'api NAME key N versions A-B flexible F+|none"
+                                      " [listeners broker,controller]'")
                 api = Api(m.group(1), int(m.group(2)), VRange.parse(m.group(3)), VRange.parse(m.group(4)))
+                if m.group(5):
+                    api.listeners = m.group(5).split(",")
+                    if not api.listeners or any(x not in LISTENERS for x in api.listeners):
+                        raise SchemaError(f"{where}: listeners must be broker and/or controller")
             elif toks[0] == "record":
                 # A KRaft record: one message whose fields follow directly (see tools/gen_records.py).
                 m = re.fullmatch(r"record (\w+) (metadata|control) (\d+) versions (\S+) flexible (\S+)", " ".join(toks))
@@ -614,13 +623,19 @@ def emit_registry(apis, out_dir):
         "",
         "namespace samsa::protocol {",
         "",
+        "// The kinds of listener an API is served on: brokers' client listeners and the",
+        "// CONTROLLER listener of KRaft controllers (Vote, BeginQuorumEpoch, ... only there).",
+        "enum class ApiListener : uint8_t { broker = 1, controller = 2 };",
+        "",
         "struct ApiInfo {",
         "  int16_t key;",
         "  const char* name;",
         "  int16_t min_version;",
         "  int16_t max_version;",
         "  int16_t first_flexible;  // -1 when the API has no flexible versions",
+        "  uint8_t listeners;       // ApiListener bits: where Kafka serves it (schema `listeners`)",
         "  bool is_flexible(int16_t v) const { return first_flexible >= 0 && v >= first_flexible; }",
+        "  bool served_on(ApiListener l) const { return (listeners & static_cast<uint8_t>(l)) != 0; }",
         "};",
         "",
         "// Every API that has a schema, ordered by key.",
@@ -646,7 +661,8 @@ def emit_registry(apis, out_dir):
     ]
     for api in sorted(apis, key=lambda a: a.key):
         fl = api.flexible.lo if api.flexible else -1
-        src.append(f'  {{{api.key}, "{api.name}", {api.versions.lo}, {api.versions.hi}, {fl}}},')
+        bits = sum(LISTENERS[x] for x in set(api.listeners))
+        src.append(f'  {{{api.key}, "{api.name}", {api.versions.lo}, {api.versions.hi}, {fl}, {bits}}},')
     src += [
         "};",
         "}  // namespace",

@@ -6,25 +6,16 @@
 #include <spdlog/spdlog.h>
 
 #include "base/random.h"
+#include "cluster/partition_changes.h"
 #include "cluster/topic_name.h"
 
 namespace samsa::cluster {
 
 namespace {
 
-// Holds the operation's turn until the coroutine leaves its scope.
-class Turn {
- public:
-  explicit Turn(OpQueue& q) : q_(q) {}
-  ~Turn() { q_.release(); }
-  Turn(const Turn&) = delete;
-  Turn& operator=(const Turn&) = delete;
+using Turn = OpQueue::Turn;
 
- private:
-  OpQueue& q_;
-};
-
-const OpResult kNotController{ErrorCode::NOT_CONTROLLER, "This is not the correct controller for this cluster.", {}};
+const OpResult kNotController{ErrorCode::NOT_CONTROLLER, kNotControllerMessage, {}};
 const OpResult kAppendFailed{ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
 
 }  // namespace
@@ -54,7 +45,9 @@ void OpQueue::release() {
 
 Controller::Controller(ControllerSettings settings, raft::MetadataLog& log, MetadataLoader& loader)
     : settings_(std::move(settings)), log_(log), loader_(loader), image_(loader.image()),
-      rng_(settings_.seed ? *settings_.seed : fresh_seed()) {}
+      rng_(settings_.seed ? *settings_.seed : fresh_seed()),
+      clock_(settings_.clock ? *settings_.clock : SystemClock::instance()),
+      heartbeats_(clock_, settings_.session_timeout_ms) {}
 
 // Topic ids must differ from those of every earlier run (a deleted topic's
 // directory carries its id), so an unseeded controller draws its seed from
@@ -74,7 +67,7 @@ Uuid Controller::random_uuid() {
 
 // Proposes one batch and waits until it is committed; the log reports the
 // commit to the loader before this resumes, so the loader's image holds it.
-asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records) {
+asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records, int64_t* last_offset) {
   std::vector<protocol::Bytes> values;
   values.reserve(records.size());
   for (auto& r : records) values.push_back(encode_record(r));
@@ -82,6 +75,7 @@ asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records
   raft::AppendResult res = co_await std::move(op);
   if (res.error == ErrorCode::NONE) {
     assert(loader_.image()->last_offset >= res.offset.value);  // applied before the append completed
+    if (last_offset) *last_offset = res.offset.value;
     co_return OpResult{};
   }
   if (res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || res.error == ErrorCode::NOT_CONTROLLER) co_return kNotController;
@@ -101,6 +95,44 @@ std::optional<OpResult> Controller::replica_error(const std::vector<int32_t>& re
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
     return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT, "Duplicate brokers not allowed in replica assignment.", {}};
+  return std::nullopt;
+}
+
+std::variant<std::vector<PlacementBroker>, OpResult> Controller::placement_brokers(int32_t rf,
+                                                                                  const std::string& prefix) const {
+  // A controller whose image has no broker yet (tests, or before this node's
+  // own registration) places on this node.
+  if (image_->brokers.empty()) {
+    if (rf > 1)
+      return OpResult{ErrorCode::INVALID_REPLICATION_FACTOR,
+                      prefix + "The target replication factor of " + std::to_string(rf) +
+                          " cannot be reached because only 1 broker(s) are registered.", {}};
+    return std::vector<PlacementBroker>{{settings_.node_id, std::nullopt}};
+  }
+  auto usable = usable_brokers(*image_);
+  if (usable.empty())
+    return OpResult{ErrorCode::INVALID_REPLICATION_FACTOR, prefix + "All brokers are currently fenced.", {}};
+  if (rf > static_cast<int32_t>(usable.size()))
+    return OpResult{ErrorCode::INVALID_REPLICATION_FACTOR,
+                    prefix + "The target replication factor of " + std::to_string(rf) +
+                        " cannot be reached because only " + std::to_string(usable.size()) +
+                        " broker(s) are registered.", {}};
+  return usable;
+}
+
+std::optional<OpResult> Controller::assigned_partition(const Uuid& topic_id, int32_t partition,
+                                                       const std::vector<int32_t>& replicas,
+                                                       std::vector<MetadataRecord>& recs) const {
+  std::vector<int32_t> isr;
+  auto may_lead = may_lead_in(*image_, {});
+  for (auto r : replicas)
+    if (may_lead(r)) isr.push_back(r);
+  if (isr.empty())
+    return OpResult{ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                    "All brokers specified in the manual partition assignment for partition " +
+                        std::to_string(partition) + " are fenced or in controlled shutdown.", {}};
+  int32_t leader = isr.front();
+  recs.push_back(partition_record(topic_id, partition, replicas, std::move(isr), leader, 0));
   return std::nullopt;
 }
 
@@ -174,7 +206,7 @@ OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitio
   }
   int32_t nparts = spec.num_partitions == -1 ? settings_.default_partitions : spec.num_partitions;
   int16_t rf = spec.replication_factor == -1 ? settings_.default_replication_factor : spec.replication_factor;
-  int32_t live = static_cast<int32_t>(std::max<size_t>(image_->brokers.size(), 1));
+  std::vector<PlacementBroker> usable;
   if (!spec.assignments.empty()) {
     if (spec.num_partitions != -1 || spec.replication_factor != -1)
       return {ErrorCode::INVALID_REQUEST,
@@ -192,30 +224,31 @@ OpResult Controller::plan_topic(const TopicSpec& spec, int64_t& pending_partitio
   } else {
     if (nparts <= 0) return {ErrorCode::INVALID_PARTITIONS, "Number of partitions must be larger than 0.", {}};
     if (rf <= 0) return {ErrorCode::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.", {}};
-    if (rf > live)
-      return {ErrorCode::INVALID_REPLICATION_FACTOR,
-              "Unable to replicate the partition " + std::to_string(rf) + " time(s): The target replication factor of " +
-                  std::to_string(rf) + " cannot be reached because only " + std::to_string(live) +
-                  " broker(s) are registered.", {}};
+    auto brokers = placement_brokers(rf, "Unable to replicate the partition " + std::to_string(rf) + " time(s): ");
+    if (auto* err = std::get_if<OpResult>(&brokers)) return *err;
+    usable = std::get<std::vector<PlacementBroker>>(std::move(brokers));
   }
   // nparts is bounded by kMaxPartitionsPerRequest from here on.
   if (auto err = budget_error(pending_partitions + nparts)) return *err;
   if (settings_.validate_topic_configs) {
     if (auto err = settings_.validate_topic_configs(spec.configs)) return {err->first, err->second, {}};
   }
-  std::vector<int32_t> ids;
-  for (auto& [id, b] : image_->brokers) ids.push_back(id);
-  if (ids.empty()) ids.push_back(settings_.node_id);
+  const size_t first_record = recs.size();
   Uuid id = random_uuid();
   recs.push_back(topic_record(spec.name, id));
-  for (int32_t p = 0; p < nparts; ++p) {
-    std::vector<int32_t> replicas;
-    if (!spec.assignments.empty()) {
-      replicas = spec.assignments.at(p);
-    } else {
-      for (int32_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
+  if (!spec.assignments.empty()) {
+    for (int32_t p = 0; p < nparts; ++p) {
+      if (auto err = assigned_partition(id, p, spec.assignments.at(p), recs)) {
+        recs.erase(recs.begin() + static_cast<std::ptrdiff_t>(first_record), recs.end());
+        return *err;
+      }
     }
-    recs.push_back(partition_record(id, p, replicas, replicas, replicas.front(), 0));
+  } else {
+    StripedPlacer placer(usable, rng_);
+    for (int32_t p = 0; p < nparts; ++p) {
+      auto replicas = placer.place(static_cast<size_t>(rf));
+      recs.push_back(partition_record(id, p, replicas, replicas, replicas.front(), 0));
+    }
   }
   for (auto& [k, v] : spec.configs) recs.push_back(config_record(kTopicResource, spec.name, k, v));
   pending_partitions += nparts;
@@ -272,22 +305,24 @@ OpResult Controller::plan_partitions(const std::string& name, int32_t total,
                 std::to_string(assignments.size()) + " assignments provided.", {}};
   if (auto err = budget_error(adding)) return *err;
   size_t rf = t->partitions.empty() ? 1 : t->partitions[0].replicas.size();
-  std::vector<int32_t> ids;
-  for (auto& [id, b] : image_->brokers) ids.push_back(id);
-  if (ids.empty()) ids.push_back(settings_.node_id);
-  for (int32_t p = current; p < total; ++p) {
-    std::vector<int32_t> replicas;
-    if (!assignments.empty()) {
-      replicas = assignments[p - current];
+  if (!assignments.empty()) {
+    for (int32_t p = current; p < total; ++p) {
+      const auto& replicas = assignments[p - current];
       if (auto err = replica_error(replicas)) return *err;
       if (replicas.size() != rf)
         return {ErrorCode::INVALID_REPLICA_ASSIGNMENT,
                 "Inconsistent replication factor between partitions: the topic has " + std::to_string(rf) +
                     " replica(s) per partition, the assignment of partition " + std::to_string(p) + " has " +
                     std::to_string(replicas.size()) + ".", {}};
-    } else {
-      for (size_t r = 0; r < rf; ++r) replicas.push_back(ids[(p + r) % ids.size()]);
+      if (auto err = assigned_partition(t->id, p, replicas, recs)) return *err;
     }
+    return {};
+  }
+  auto brokers = placement_brokers(static_cast<int32_t>(rf), "");
+  if (auto* err = std::get_if<OpResult>(&brokers)) return *err;
+  StripedPlacer placer(std::get<std::vector<PlacementBroker>>(brokers), rng_);
+  for (int32_t p = current; p < total; ++p) {
+    auto replicas = placer.place(rf);
     recs.push_back(partition_record(t->id, p, replicas, replicas, replicas.front(), 0));
   }
   return {};
@@ -332,8 +367,10 @@ asio::awaitable<OpResult> Controller::register_broker(int32_t id, std::string ho
   image_ = loader_.image();
   auto it = image_->brokers.find(id);
   if (it != image_->brokers.end() && it->second.host == host && it->second.port == port && it->second.rack == rack &&
-      !it->second.fenced)
+      !it->second.fenced) {
+    heartbeats_.exempt(id, it->second.epoch);
     co_return OpResult{};
+  }
   if (port < 0 || port > 0xffff) co_return OpResult{ErrorCode::INVALID_REQUEST, "Invalid port " + std::to_string(port), {}};
   RegisterBrokerRecord rec;
   rec.broker_id = id;
@@ -352,7 +389,9 @@ asio::awaitable<OpResult> Controller::register_broker(int32_t id, std::string ho
   rec.fenced = false;
   std::vector<MetadataRecord> recs{std::move(rec)};
   auto op = commit(std::move(recs));
-  co_return co_await std::move(op);
+  auto committed = co_await std::move(op);
+  if (committed.error == ErrorCode::NONE) heartbeats_.exempt(id, loader_.image()->brokers.at(id).epoch);
+  co_return committed;
 }
 
 asio::awaitable<int64_t> Controller::allocate_producer_ids(int32_t broker_id, int64_t block_size) {

@@ -5,6 +5,10 @@
 // answers once its batch is committed and the metadata loader applied it, so
 // the image the caller sees next already holds the change.
 //
+// It also tracks the brokers' sessions (heartbeats, fencing, controlled
+// shutdown; controller_brokers.cc) and places new partitions over the
+// unfenced brokers and their racks (placement.h).
+//
 // It runs only where this node leads the metadata quorum (on one node, always);
 // an append refused because another node leads is answered NOT_CONTROLLER and
 // changes nothing.
@@ -26,13 +30,18 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/error_code.h"
 #include "base/random.h"
+#include "base/types.h"
+#include "cluster/broker_heartbeats.h"
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_loader.h"
 #include "cluster/metadata_records.h"
+#include "cluster/placement.h"
 #include "raft/metadata_log.h"
 
 namespace samsa::cluster {
@@ -60,6 +69,7 @@ inline constexpr const char* kExcessivePartitionsMessage = "Excessively large nu
 // (QuorumController's MAX_RECORDS_PER_USER_OP), also with POLICY_VIOLATION.
 inline constexpr int64_t kMaxRecordsPerOp = 10000;
 inline constexpr const char* kExcessiveBatchMessage = "Unable to perform excessively large batch operation.";
+inline constexpr const char* kNotControllerMessage = "This is not the correct controller for this cluster.";
 
 struct ControllerSettings {
   int32_t node_id = 1;
@@ -72,8 +82,48 @@ struct ControllerSettings {
   // Validates topic configs; returns {error, message} when invalid.
   std::function<std::optional<std::pair<ErrorCode, std::string>>(const std::map<std::string, std::string>&)>
       validate_topic_configs;
-  // Seeds the topic ids (tests); unset: from the system.
+  // Seeds the topic ids and placement (tests); unset: from the system.
   std::optional<uint64_t> seed;
+  // Broker sessions: time from this clock (nullptr: the system's), expiry
+  // after broker.session.timeout.ms without a heartbeat.
+  Clock* clock = nullptr;
+  int64_t session_timeout_ms = 9000;
+};
+
+// A BrokerRegistration request, as the controller takes it.
+struct BrokerRegistration {
+  NodeId id{-1};
+  std::string cluster_id;
+  Uuid incarnation_id{};
+  std::vector<BrokerEndpoint> listeners;
+  std::vector<BrokerFeatureRange> features;
+  std::optional<std::string> rack;
+  // Its registration before a clean shutdown, or -1. Kept for the unclean
+  // shutdown handling of KIP-966 (eligible leader replicas), not used yet.
+  int64_t previous_broker_epoch = -1;
+};
+
+struct RegistrationResult {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  int64_t broker_epoch = -1;
+};
+
+// A BrokerHeartbeat request, as the controller takes it.
+struct BrokerHeartbeat {
+  NodeId id{-1};
+  int64_t broker_epoch = -1;
+  int64_t metadata_offset = -1;  // the highest metadata offset the broker has replayed
+  bool want_fence = false;
+  bool want_shutdown = false;
+};
+
+struct HeartbeatResult {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  bool is_caught_up = false;
+  bool is_fenced = true;
+  bool should_shutdown = false;
 };
 
 // Runs operations one at a time: acquire() resumes when every earlier
@@ -82,6 +132,18 @@ class OpQueue {
  public:
   asio::awaitable<void> acquire();
   void release();
+
+  // Holds an operation's turn until the coroutine leaves its scope.
+  class Turn {
+   public:
+    explicit Turn(OpQueue& q) : q_(q) {}
+    ~Turn() { q_.release(); }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    OpQueue& q_;
+  };
 
  private:
   bool busy_ = false;
@@ -104,15 +166,44 @@ class Controller {
   asio::awaitable<OpResult> alter_configs(int8_t resource_type, std::string resource_name,
                                           std::vector<std::pair<std::string, std::optional<std::string>>> changes,
                                           bool validate_only);
+  // The broker of this process on a node without broker heartbeats (one
+  // node): registered unfenced, its session never expires. Registers again
+  // only when its address or rack changed.
   asio::awaitable<OpResult> register_broker(int32_t id, std::string host, int32_t port,
                                             std::optional<std::string> rack);
+
+  // Brokers in a cluster (controller_brokers.cc), Kafka's KRaft rules (KIP-631).
+  // Registration: checks the cluster id and the finalized features, refuses an
+  // id whose registration by another incarnation is still alive, and writes a
+  // RegisterBrokerRecord (fenced) whose offset is the new broker epoch. The
+  // same incarnation registering again unchanged gets its epoch back.
+  asio::awaitable<RegistrationResult> register_broker(BrokerRegistration reg);
+  // Keeps the broker's session alive and moves it between fenced, unfenced,
+  // controlled shutdown and shutdown (next_broker_state), writing the fencing
+  // records and the leadership moves each step needs.
+  asio::awaitable<HeartbeatResult> heartbeat(BrokerHeartbeat hb);
+  // Removes a broker's registration (its leaderships and ISR places first).
+  asio::awaitable<OpResult> unregister_broker(NodeId id);
+  // Fences every unfenced broker whose session expired, moving its
+  // leaderships away; returns how many. Run periodically by the active
+  // controller (start_session_checks) and by tests.
+  asio::awaitable<int> fence_expired_brokers();
+  // This node just became the active controller: every registered broker
+  // gets a fresh session.
+  void activate() { heartbeats_.clear(); }
+  // Runs fence_expired_brokers every `interval` on `ex` until
+  // stop_session_checks() (both on the controller's thread).
+  void start_session_checks(asio::any_io_executor ex, std::chrono::milliseconds interval);
+  void stop_session_checks();
+  const BrokerHeartbeats& sessions() const { return heartbeats_; }
   // Reserves a block of producer ids; returns the first id, or -1 on failure.
   asio::awaitable<int64_t> allocate_producer_ids(int32_t broker_id, int64_t block_size);
 
  private:
   // Proposes the records as one batch and waits for the commit; NONE once the
   // loader applied it, else the error to answer.
-  asio::awaitable<OpResult> commit(std::vector<MetadataRecord> records);
+  // `last_offset`, when given, receives the offset of the batch's last record.
+  asio::awaitable<OpResult> commit(std::vector<MetadataRecord> records, int64_t* last_offset = nullptr);
   // The sync part of each operation: validates against the current image and
   // fills `recs` with what to propose (empty: nothing to write).
   std::vector<OpResult> plan_topics(const std::vector<TopicSpec>& specs, std::vector<MetadataRecord>& recs);
@@ -128,6 +219,18 @@ class Controller {
                       std::vector<MetadataRecord>& recs);
   std::optional<OpResult> replica_error(const std::vector<int32_t>& replicas) const;
   std::optional<OpResult> budget_error(int64_t adding) const;
+  // The brokers new replicas may go to, or the INVALID_REPLICATION_FACTOR
+  // answering `rf` (Kafka's message, after `prefix`).
+  std::variant<std::vector<PlacementBroker>, OpResult> placement_brokers(int32_t rf, const std::string& prefix) const;
+  // Explicitly assigned replicas: ISR = the ones that may lead, leader the
+  // first of them; an error when none may.
+  std::optional<OpResult> assigned_partition(const Uuid& topic_id, int32_t partition, const std::vector<int32_t>& replicas,
+                                             std::vector<MetadataRecord>& recs) const;
+  // Broker operations' parts (controller_brokers.cc).
+  std::optional<RegistrationResult> registration_error(const BrokerRegistration& reg) const;
+  // Records that move `leaving` off its partitions and fence it.
+  void fence_records(const std::vector<int32_t>& leaving, std::vector<MetadataRecord>& recs) const;
+  void schedule_session_check();
 
   ControllerSettings settings_;
   raft::MetadataLog& log_;
@@ -135,6 +238,10 @@ class Controller {
   ImagePtr image_;  // the loader's image, taken when an operation starts its turn
   Random rng_;
   OpQueue queue_;
+  Clock& clock_;
+  BrokerHeartbeats heartbeats_;
+  std::unique_ptr<asio::steady_timer> session_timer_;
+  std::chrono::milliseconds session_check_interval_{1000};
 };
 
 }  // namespace samsa::cluster

@@ -49,15 +49,41 @@ struct TopicInfo {
   std::map<std::string, std::string> configs;  // topic-level overrides only
 };
 
-struct BrokerInfo {
-  int32_t id = -1;
+// One listener of a registered broker, as its RegisterBrokerRecord names it.
+struct BrokerEndpoint {
+  std::string name;  // listener name, e.g. PLAINTEXT
   std::string host;
   int32_t port = 0;
+  int16_t security_protocol = 0;  // Kafka's SecurityProtocol id (0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL)
+  bool operator==(const BrokerEndpoint&) const = default;
+};
+
+struct BrokerFeatureRange {
+  std::string name;
+  int16_t min_supported = 0;
+  int16_t max_supported = 0;
+  bool operator==(const BrokerFeatureRange&) const = default;
+};
+
+struct BrokerInfo {
+  int32_t id = -1;
+  // The first endpoint's address (where clients of a one-listener broker go).
+  std::string host;
+  int32_t port = 0;
+  std::vector<BrokerEndpoint> endpoints;  // every listener it registered, in its order
+  std::vector<BrokerFeatureRange> features;
   std::optional<std::string> rack;
   int64_t epoch = -1;  // the broker epoch of its registration
   Uuid incarnation_id{};
   bool fenced = false;
   bool in_controlled_shutdown = false;
+
+  // The endpoint of the listener `name`, or nullptr.
+  const BrokerEndpoint* endpoint(const std::string& name) const {
+    for (auto& e : endpoints)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
 };
 
 struct MetadataImage {
@@ -94,6 +120,7 @@ using ImagePtr = std::shared_ptr<const MetadataImage>;
 struct ImageDelta {
   bool full = false;
   std::vector<std::string> topics;  // created, changed or removed
+  bool brokers = false;             // a broker registered, was fenced / unfenced / unregistered
 };
 using DeltaPtr = std::shared_ptr<const ImageDelta>;
 

@@ -77,6 +77,10 @@ void MetadataLoader::apply_committed(Offset base, std::span<const protocol::Byte
       else delta->full = true;  // broker defaults reach every topic's log config
     } else if (auto* rm = std::get_if<RemoveTopicRecord>(&r)) {
       if (auto* name = img->topic_names.find(rm->topic_id)) touched.insert(*name);
+    } else if (std::holds_alternative<RegisterBrokerRecord>(r) || std::holds_alternative<UnregisterBrokerRecord>(r) ||
+               std::holds_alternative<BrokerRegistrationChangeRecord>(r) || std::holds_alternative<FenceBrokerRecord>(r) ||
+               std::holds_alternative<UnfenceBrokerRecord>(r)) {
+      delta->brokers = true;
     }
     apply_record(*img, r);
   }

@@ -181,10 +181,12 @@ void apply(MetadataImage& img, const RegisterBrokerRecord& r) {
   b.id = r.broker_id;
   b.epoch = r.broker_epoch;
   b.incarnation_id = r.incarnation_id;
-  // Samsa serves one listener: the broker's first endpoint is where clients go.
-  if (!r.end_points.empty()) {
-    b.host = r.end_points.front().host;
-    b.port = r.end_points.front().port;
+  for (auto& e : r.end_points) b.endpoints.push_back({e.name, e.host, e.port, e.security_protocol});
+  for (auto& f : r.features) b.features.push_back({f.name, f.min_supported_version, f.max_supported_version});
+  // A broker of one listener: its first endpoint is where clients go.
+  if (!b.endpoints.empty()) {
+    b.host = b.endpoints.front().host;
+    b.port = b.endpoints.front().port;
   }
   b.rack = r.rack;
   b.fenced = r.fenced;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "raft/metadata_batches.h"
+
 namespace samsa::raft {
 
 const char* role_name(Role role) {
@@ -173,6 +175,7 @@ void RaftCore::become_candidate() {
 }
 
 void RaftCore::become_leader() {
+  std::vector<NodeId> granting(granted_.begin(), granted_.end());  // leave_role() forgets them
   leave_role();
   election_attempts_ = 0;
   role_ = Role::kLeader;
@@ -180,11 +183,11 @@ void RaftCore::become_leader() {
   persist();
   notify_leader();
   // The first batch of the epoch: commits of earlier epochs become visible
-  // once it is on a majority. Its data names the leader (4 bytes, big-endian)
-  // until the LeaderChange record codec takes its place.
+  // once it is on a majority. Kafka's LeaderChange control batch (the leader,
+  // the voters, who voted for it), stamped with the core's time.
   epoch_start_ = log_.end_offset();
-  uint32_t id = static_cast<uint32_t>(cfg_.local_id.value);
-  protocol::Bytes data{uint8_t(id >> 24), uint8_t(id >> 16), uint8_t(id >> 8), uint8_t(id)};
+  protocol::Bytes data = build_leader_change_batch(LeaderChange{cfg_.local_id, cfg_.voters, std::move(granting)},
+                                                   BatchPlacement{epoch_start_, epoch_, now_});
   if (!log_.append(LogEntry{epoch_start_, epoch_, 1, true, std::move(data)})) return fail("log append failed");
   request_sync();
   for (NodeId v : cfg_.voters) {

@@ -15,11 +15,13 @@
 
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
 #include "server/handlers.h"
 #include "server/image_waiter.h"
+#include "server/local_controller_channel.h"
 #include "server/coordinator_shard.h"
 #include "server/listener_security.h"
 #include "server/log_maintenance.h"
@@ -50,8 +52,8 @@ Broker::~Broker() {
   release_descriptor_reserve();
 }
 
-void Broker::set_controller_channel(std::unique_ptr<cluster::ControllerChannel> channel) {
-  channel_ = std::move(channel);
+void Broker::set_controller_channel(cluster::ControllerChannel& channel) {
+  channel_ = &channel;
   single_node_ = false;
 }
 
@@ -151,7 +153,13 @@ std::string Broker::start() {
     };
   }
   apply_partition_budget(cs);
+  cs.clock = &clock_;
+  if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
   image_waiter_ = std::make_unique<ImageWaiter>();
+  if (!channel_) {
+    local_channel_ = std::make_unique<LocalControllerChannel>(*this);
+    channel_ = local_channel_.get();
+  }
   loader_ = std::make_unique<cluster::MetadataLoader>(
       *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
@@ -214,7 +222,11 @@ std::string Broker::start() {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });
   }
-  asio::post(shards_[0]->io, [this] { schedule_checkpoints(); });
+  asio::post(shards_[0]->io, [this] {
+    schedule_checkpoints();
+    // Fences brokers whose heartbeats stopped (none on a node without them).
+    controller_->start_session_checks(shards_[0]->io.get_executor(), std::chrono::milliseconds(500));
+  });
   for (size_t i = 0; i < shards_.size(); ++i) {
     auto* m = maintenance_[i].get();
     Shard* sp = shards_[i].get();
@@ -236,6 +248,9 @@ std::string Broker::start() {
 asio::awaitable<std::string> Broker::load_metadata() {
   loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
+  // In a cluster the lifecycle registers this broker with the active
+  // controller once the listeners are bound (broker_lifecycle_driver.cc).
+  if (!single_node_) co_return std::string();
   auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
                                           std::nullopt);
   auto r = co_await std::move(reg);
@@ -284,7 +299,8 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
     spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
     co_return close;
   }
-  if (ctx.api_version < info->min_version || ctx.api_version > info->max_version) {
+  if (ctx.api_version < info->min_version ||
+      ctx.api_version > protocol::served_max_version(*info, handler->max_version)) {
     if (ctx.api_key == protocol::api_key::ApiVersions) co_return unsupported_api_versions(ctx);
     spdlog::debug("connection {}: unsupported version {} of API {}, closing", conn.id, ctx.api_version, info->name);
     co_return close;
@@ -389,8 +405,11 @@ void Broker::shutdown() {
   on_listeners([](net::Listener& l) { l.stop(); });
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
   close_partitions();
-  if (checkpoint_timer_) {
-    invoke_on_blocking(shards_[0]->io, [this] { checkpoint_timer_.reset(); });
+  if (checkpoint_timer_) {  // set where the session checks start: both stop here
+    invoke_on_blocking(shards_[0]->io, [this] {
+      checkpoint_timer_.reset();
+      controller_->stop_session_checks();
+    });
   }
   // A checkpoint write in flight finishes before the clean-shutdown marker.
   if (metadata_flush_) metadata_flush_->stop();

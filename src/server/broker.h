@@ -118,10 +118,12 @@ class Broker {
   bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
   size_t unopened_count() const;  // any thread
 
-  // The way to the active controller (cluster/controller_channel.h). Installed
-  // before start() where a quorum is configured; otherwise start() makes a
-  // LocalControllerChannel to this node's own controller (single_node()).
-  void set_controller_channel(std::unique_ptr<cluster::ControllerChannel> channel);
+  // The way to the active controller (cluster/controller_channel.h). Where a
+  // quorum is configured its channel is installed before the metadata loads
+  // (the caller keeps it alive until the broker has shut down); otherwise
+  // start() makes a LocalControllerChannel to this node's own controller
+  // (single_node()).
+  void set_controller_channel(cluster::ControllerChannel& channel);
   cluster::ControllerChannel& controller_channel() { return *channel_; }  // shard 0 only
   // No quorum configured: this node is the whole cluster (any thread).
   bool single_node() const { return single_node_; }
@@ -201,7 +203,8 @@ class Broker {
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
-  std::unique_ptr<cluster::ControllerChannel> channel_;  // used on shard 0
+  cluster::ControllerChannel* channel_ = nullptr;        // used on shard 0
+  std::unique_ptr<cluster::ControllerChannel> local_channel_;  // one node without a quorum
   std::unique_ptr<ImageWaiter> image_waiter_;           // shard 0
   std::unique_ptr<BrokerLifecycle> lifecycle_;          // shard 0 (state() and fenced(): any thread)
   std::unique_ptr<asio::steady_timer> lifecycle_timer_;  // shard 0

@@ -28,7 +28,7 @@ const cluster::OpResult kNoController{ErrorCode::REQUEST_TIMED_OUT,
 
 }  // namespace
 
-bool Broker::controller_here() const { return single_node_ || metadata_log_->is_leader(); }
+bool Broker::controller_here() const { return single_node_ || (metadata_log_ && metadata_log_->is_leader()); }
 
 asio::awaitable<std::optional<protocol::Bytes>> Broker::call_controller(int16_t api_key, int16_t version,
                                                                         protocol::Bytes body) {

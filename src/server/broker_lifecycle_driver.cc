@@ -78,7 +78,14 @@ std::optional<HeartbeatReply> decode_heartbeat(std::span<const uint8_t> body) {
 // advertised address (a CONTROLLER listener is not among settings_.listeners).
 std::vector<ListenerAddress> Broker::registered_listeners() const {
   std::vector<ListenerAddress> out;
+  auto is_controller = [this](const std::string& name) {
+    if (!settings_.config) return false;
+    for (auto& n : settings_.config->controller_listener_names())
+      if (n == name) return true;
+    return false;
+  };
   for (auto& l : settings_.listeners) {
+    if (is_controller(l.name)) continue;  // brokers are not reached there
     ListenerAddress a;
     a.name = l.name;
     a.host = !l.advertised_host.empty() ? l.advertised_host
@@ -94,12 +101,13 @@ std::vector<ListenerAddress> Broker::registered_listeners() const {
 }
 
 // After the listeners are bound (the endpoints carry their ports): registers
-// and heartbeats from shard 0. On one node it waits (bounded) until the local
-// controller unfenced this broker, so it serves at once as before; in a
-// cluster the quorum may not be there yet and start-up does not wait for it
-// (/v1/health/ready and this broker's presence in Metadata tell when it is).
+// and heartbeats from shard 0. Only in a cluster: a node without a quorum
+// registered its broker directly when it loaded its metadata (unfenced, no
+// session, as before clusters existed) and has nobody to heartbeat to. In a
+// cluster start-up does not wait for the quorum (/v1/health/ready and this
+// broker's presence in Metadata tell when it is unfenced).
 void Broker::start_lifecycle() {
-  if (!channel_) return;
+  if (single_node_) return;
   LifecycleConfig c;
   c.node_id = NodeId(settings_.node_id);
   c.cluster_id = cluster_id_;
@@ -118,11 +126,6 @@ void Broker::start_lifecycle() {
     lifecycle_timer_ = std::make_unique<asio::steady_timer>(shards_[0]->io);
     asio::co_spawn(shards_[0]->io, run_lifecycle(), asio::detached);
   });
-  if (!single_node_) return;
-  for (int i = 0; i < 3000 && lifecycle_->state() != BrokerState::kRunning; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (lifecycle_->state() != BrokerState::kRunning)
-    spdlog::warn("the local controller has not unfenced this broker yet (state {})", broker_state_name(lifecycle_->state()));
 }
 
 asio::awaitable<void> Broker::run_lifecycle() {

@@ -4,16 +4,19 @@
 #include <chrono>
 #include <string_view>
 
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "protocol/messages/api_versions.h"
 #include "server/broker.h"
+#include "server/controller_handlers.h"
 
 namespace samsa::server {
 
 namespace {
 constexpr HandlerEntry kHandlers[] = {
     {0, handle_produce},
-    {1, handle_fetch},
+    // The schema goes to 17 for the KRaft quorum; this handler knows topic names, not ids (v13+).
+    {1, handle_fetch, 12},
     {2, handle_list_offsets},
     {3, handle_metadata},
     {8, handle_offset_commit},
@@ -46,6 +49,7 @@ constexpr HandlerEntry kHandlers[] = {
     {47, handle_offset_delete},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},
+    {64, handle_unregister_broker},
     {65, handle_describe_transactions},
     {66, handle_list_transactions},
     {71, handle_get_telemetry_subscriptions},
@@ -61,17 +65,9 @@ bool valid_software_field(std::string_view s) {
 }
 
 protocol::ApiVersionsResponse supported_versions() {
-  protocol::ApiVersionsResponse resp;
-  for (auto& h : kHandlers) {
-    auto* info = protocol::find_api(h.api_key);
-    if (!info) continue;
-    protocol::ApiVersionsResponse::ApiVersion v;
-    v.api_key = h.api_key;
-    v.min_version = info->min_version;
-    v.max_version = info->max_version;
-    resp.api_keys.push_back(v);
-  }
-  return resp;
+  std::vector<protocol::ServedApi> served;
+  for (auto& h : kHandlers) served.push_back({h.api_key, h.max_version});
+  return protocol::api_versions_for(protocol::ApiListener::broker, served);
 }
 }  // namespace
 

@@ -21,9 +21,11 @@ using HandlerFn = asio::awaitable<net::Response> (*)(RequestContext&, protocol::
 struct HandlerEntry {
   int16_t api_key;
   HandlerFn fn;
+  int16_t max_version = -1;  // the highest version the handler serves; -1: the schema's
 };
 
-// The APIs this broker serves; ApiVersions advertises exactly these.
+// The APIs this broker serves; ApiVersions advertises exactly these (those in
+// the broker listener's scope, up to each handler's max_version).
 std::span<const HandlerEntry> handlers();
 const HandlerEntry* find_handler(int16_t api_key);
 

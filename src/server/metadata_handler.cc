@@ -51,10 +51,20 @@ void describe_topic(const cluster::MetadataImage& image, const cluster::TopicInf
 
 }  // namespace
 
+// Kafka answers each listener with the brokers' endpoints of the same listener
+// name; a broker without one is reached at its first endpoint.
 void broker_endpoint(const RequestContext& ctx, const cluster::BrokerInfo& b, std::string& host, int32_t& port) {
   host = b.host;
   port = b.port;
-  if (b.id == ctx.broker->node_id()) advertised_for(ctx, host, port);
+  if (b.id == ctx.broker->node_id()) {
+    advertised_for(ctx, host, port);
+    return;
+  }
+  if (ctx.conn == nullptr || !ctx.conn->listener) return;
+  if (auto* e = b.endpoint(ctx.conn->listener->name)) {
+    host = e->host;
+    port = e->port;
+  }
 }
 
 asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Reader& r) {

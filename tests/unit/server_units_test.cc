@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "protocol/messages/api_versions.h"
 #include "server/handlers.h"
@@ -77,10 +78,36 @@ TEST(ServerHandlers, ApiVersionsAdvertisesExactlyTheTable) {
   for (auto& k : resp.api_keys) {
     auto* info = protocol::find_api(k.api_key);
     ASSERT_NE(info, nullptr);
-    EXPECT_NE(find_handler(k.api_key), nullptr);
+    auto* h = find_handler(k.api_key);
+    ASSERT_NE(h, nullptr);
+    EXPECT_TRUE(info->served_on(protocol::ApiListener::broker));
     EXPECT_EQ(k.min_version, info->min_version);
-    EXPECT_EQ(k.max_version, info->max_version);
+    EXPECT_EQ(k.max_version, protocol::served_max_version(*info, h->max_version));
+    if (h->max_version < 0) EXPECT_EQ(k.max_version, info->max_version);
   }
+  // The Fetch schema reaches v17 for the KRaft quorum, the broker's handler serves 12.
+  auto fetch = std::find_if(resp.api_keys.begin(), resp.api_keys.end(), [](auto& k) { return k.api_key == 1; });
+  ASSERT_NE(fetch, resp.api_keys.end());
+  EXPECT_EQ(fetch->max_version, 12);
+}
+
+TEST(ServerHandlers, BrokerNeverAdvertisesControllerOnlyApis) {
+  for (auto& h : handlers()) {
+    auto* info = protocol::find_api(h.api_key);
+    ASSERT_NE(info, nullptr);
+    EXPECT_TRUE(info->served_on(protocol::ApiListener::broker)) << info->name << " is controller-only";
+  }
+  // Even a handler table that lists them: the scope filters them out.
+  std::vector<protocol::ServedApi> served = {{18, -1}, {52, -1}, {53, -1}, {54, -1}, {55, -1}, {59, -1}, {82, -1}};
+  auto broker = protocol::api_versions_for(protocol::ApiListener::broker, served);
+  std::vector<int16_t> keys;
+  for (auto& k : broker.api_keys) keys.push_back(k.api_key);
+  EXPECT_EQ(keys, (std::vector<int16_t>{18, 55}));  // ApiVersions, DescribeQuorum
+  auto controller = protocol::api_versions_for(protocol::ApiListener::controller, served);
+  keys.clear();
+  for (auto& k : controller.api_keys) keys.push_back(k.api_key);
+  EXPECT_EQ(keys, (std::vector<int16_t>{18, 52, 53, 54, 55, 59, 82}));
+  EXPECT_EQ(controller.api_keys[1].max_version, 2);  // Vote 0-2
 }
 
 TEST(ServerHandlers, ApiVersionsRefusesAnEmptySoftwareName) {

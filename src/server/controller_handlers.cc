@@ -1,0 +1,100 @@
+#include "server/controller_handlers.h"
+
+#include "server/broker.h"
+
+namespace samsa::server {
+
+namespace {
+
+constexpr HandlerEntry kControllerHandlers[] = {
+    {62, handle_broker_registration},
+    {63, handle_broker_heartbeat},
+    {64, handle_unregister_broker},
+    {67, handle_allocate_producer_ids},  // producer_ids_handler.cc
+};
+
+cluster::BrokerRegistration registration_of(const protocol::BrokerRegistrationRequest& req) {
+  cluster::BrokerRegistration reg;
+  reg.id = NodeId(req.broker_id);
+  reg.cluster_id = req.cluster_id;
+  reg.incarnation_id = req.incarnation_id;
+  for (auto& l : req.listeners) reg.listeners.push_back({l.name, l.host, l.port, l.security_protocol});
+  for (auto& f : req.features) reg.features.push_back({f.name, f.min_supported_version, f.max_supported_version});
+  reg.rack = req.rack;
+  reg.previous_broker_epoch = req.previous_broker_epoch;
+  return reg;
+}
+
+// Runs `serve` on the controller's shard and encodes its answer.
+template <typename Req, typename Serve>
+asio::awaitable<net::Response> handle_with(RequestContext& ctx, protocol::Reader& r, Serve serve) {
+  Req req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  auto& broker = *ctx.broker;
+  auto op = broker.on_controller(serve(broker.controller(), std::move(req)));
+  auto resp = co_await std::move(op);
+  co_return make_response(ctx, resp);
+}
+
+}  // namespace
+
+asio::awaitable<protocol::BrokerRegistrationResponse> serve_broker_registration(
+    cluster::Controller& controller, protocol::BrokerRegistrationRequest req) {
+  protocol::BrokerRegistrationResponse resp;
+  if (req.listeners.size() > kMaxBrokerListeners || req.features.size() > kMaxBrokerFeatures) {
+    resp.error_code = to_int(ErrorCode::INVALID_REQUEST);
+    co_return resp;
+  }
+  auto op = controller.register_broker(registration_of(req));
+  auto r = co_await std::move(op);
+  resp.error_code = to_int(r.error);
+  resp.broker_epoch = r.error == ErrorCode::NONE ? r.broker_epoch : -1;
+  co_return resp;
+}
+
+asio::awaitable<protocol::BrokerHeartbeatResponse> serve_broker_heartbeat(cluster::Controller& controller,
+                                                                          protocol::BrokerHeartbeatRequest req) {
+  cluster::BrokerHeartbeat hb;
+  hb.id = NodeId(req.broker_id);
+  hb.broker_epoch = req.broker_epoch;
+  hb.metadata_offset = req.current_metadata_offset;
+  hb.want_fence = req.want_fence;
+  hb.want_shutdown = req.want_shut_down;
+  auto op = controller.heartbeat(hb);
+  auto r = co_await std::move(op);
+  protocol::BrokerHeartbeatResponse resp;
+  resp.error_code = to_int(r.error);
+  if (r.error == ErrorCode::NONE) {
+    resp.is_caught_up = r.is_caught_up;
+    resp.is_fenced = r.is_fenced;
+    resp.should_shut_down = r.should_shutdown;
+  }
+  co_return resp;
+}
+
+asio::awaitable<protocol::UnregisterBrokerResponse> serve_unregister_broker(cluster::Controller& controller,
+                                                                            protocol::UnregisterBrokerRequest req) {
+  auto op = controller.unregister_broker(NodeId(req.broker_id));
+  auto r = co_await std::move(op);
+  protocol::UnregisterBrokerResponse resp;
+  resp.error_code = to_int(r.error);
+  if (r.error != ErrorCode::NONE && !r.message.empty()) resp.error_message = r.message;
+  co_return resp;
+}
+
+asio::awaitable<net::Response> handle_broker_registration(RequestContext& ctx, protocol::Reader& r) {
+  return handle_with<protocol::BrokerRegistrationRequest>(ctx, r, serve_broker_registration);
+}
+
+asio::awaitable<net::Response> handle_broker_heartbeat(RequestContext& ctx, protocol::Reader& r) {
+  return handle_with<protocol::BrokerHeartbeatRequest>(ctx, r, serve_broker_heartbeat);
+}
+
+asio::awaitable<net::Response> handle_unregister_broker(RequestContext& ctx, protocol::Reader& r) {
+  return handle_with<protocol::UnregisterBrokerRequest>(ctx, r, serve_unregister_broker);
+}
+
+std::span<const HandlerEntry> controller_listener_handlers() { return kControllerHandlers; }
+
+}  // namespace samsa::server
