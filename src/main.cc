@@ -13,5 +13,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "start") == 0) return samsa::app::start_command(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "storage") == 0) return samsa::app::storage_command(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "stop") == 0) return samsa::app::stop_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "dev-cluster") == 0)
+    return samsa::app::dev_cluster_command(argc - 1, argv + 1);
   return samsa::cli::run_tool(argc, argv);
 }

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/broker_config.h"
+#include "quorum/quorum_config.h"
 #include "server/broker.h"
 
 namespace samsa::app {
@@ -53,17 +54,20 @@ void raise_descriptor_limit() {
   if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-files limit to {}", lim.rlim_max);
 }
 
-server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg) {
+server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig> cfg,
+                                    std::optional<quorum::QuorumSettings> quorum) {
   server::BrokerSettings s;
   s.config = cfg;
   s.node_id = cfg->node_id();
+  s.quorum = std::move(quorum);
   s.listeners.clear();
   for (auto& ep : cfg->listeners()) {
-    // A controller-only listener is not served yet: the single node's quorum is local.
     bool controller = false;
     for (auto& n : cfg->controller_listener_names()) controller |= n == ep.listener_name;
-    if (controller && cfg->listeners().size() > 1) continue;
+    // Without a quorum a CONTROLLER listener is not served: the single node's quorum is local.
+    if (controller && !s.quorum && cfg->listeners().size() > 1) continue;
     server::ListenerSpec spec{ep.listener_name, ep.host, ep.port, ep.security_protocol, {}, 0};
+    spec.controller = controller && s.quorum.has_value();
     for (auto& adv : cfg->advertised_listeners())
       if (adv.listener_name == ep.listener_name) {
         spec.advertised_host = adv.host;
@@ -151,8 +155,13 @@ int start_command(int argc, char** argv) {
     return 1;
   }
   auto cfg = std::make_shared<const cluster::BrokerConfig>(std::get<cluster::BrokerConfig>(std::move(loaded)));
+  auto quorum = quorum::quorum_settings(*cfg);
+  if (auto* err = std::get_if<std::string>(&quorum)) {
+    spdlog::error("invalid configuration: {}", *err);
+    return 1;
+  }
   raise_descriptor_limit();
-  server::Broker broker(settings_from(cfg));
+  server::Broker broker(settings_from(cfg, std::get<std::optional<quorum::QuorumSettings>>(std::move(quorum))));
   if (auto err = broker.start(); !err.empty()) {
     spdlog::error("start-up failed: {}", err);
     return 1;

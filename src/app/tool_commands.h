@@ -8,5 +8,7 @@ namespace samsa::app {
 int storage_command(int argc, char** argv);
 // `samsa stop [--config FILE | --data-dir DIR]` (kafka-server-stop.sh).
 int stop_command(int argc, char** argv);
+// `samsa dev-cluster [--nodes N]`: a local cluster of combined broker+controller processes.
+int dev_cluster_command(int argc, char** argv);
 
 }  // namespace samsa::app

@@ -34,6 +34,7 @@ const Tool kTools[] = {
     {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
+    {"metadata-quorum", metadata_quorum_main, "describe the KRaft metadata quorum (kafka-metadata-quorum.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},
 };
 
@@ -43,8 +44,9 @@ void usage() {
                "Commands:\n"
                "  %-22s run a broker in the foreground (like kafka-server-start.sh)\n"
                "  %-22s stop running brokers with SIGTERM (like kafka-server-stop.sh)\n"
-               "  %-22s random-uuid, format and info of log dirs (like kafka-storage.sh)\n",
-               "start", "stop", "storage");
+               "  %-22s random-uuid, format and info of log dirs (like kafka-storage.sh)\n"
+               "  %-22s run a local cluster of N broker+controller nodes (Ctrl-C stops it)\n",
+               "start", "stop", "storage", "dev-cluster");
   for (const auto& t : kTools) std::fprintf(stderr, "  %-22s %s\n", t.name, t.help);
   std::fprintf(stderr, "\nRun 'samsa <command> --help' for the options of a command.\n");
 }

@@ -92,9 +92,12 @@ struct DiskRaftLog::Impl {
   // At open: continue the snapshot, or restart empty at its end.
   storage::Status start_at(const SnapshotId& s) {
     if (continues(s)) return drop_prefix(s);
-    spdlog::warn("metadata log [{}, {}) does not continue snapshot {}-{}: restarting it empty at {}",
-                 log->log_start_offset(), log->log_end_offset(), s.end_offset.value, s.epoch.value,
-                 s.end_offset.value);
+    // An empty log (a power cut took the new segment of a log just emptied
+    // by a snapshot) restarts quietly; one with entries is worth a warning.
+    if (log->log_end_offset() > log->log_start_offset())
+      spdlog::warn("metadata log [{}, {}) does not continue snapshot {}-{}: restarting it empty at {}",
+                   log->log_start_offset(), log->log_end_offset(), s.end_offset.value, s.epoch.value,
+                   s.end_offset.value);
     SAMSA_RETURN_IF_ERROR(log->truncate_fully_and_start_at(s.end_offset.value));
     start = s;
     return storage::Status::ok();

@@ -100,12 +100,15 @@ class FileSnapshotStore final : public SnapshotReader {
   std::vector<SnapshotId> list() const;  // oldest first
   bool contains(const SnapshotId& id) const { return files_.count(key(id)) != 0; }
 
-  // A new snapshot of the state below id.end_offset. `last_contained_log_timestamp`
-  // is the timestamp of the last batch it covers (the header's field);
-  // `now_ms` stamps the batches. AlreadyExists-like failure if it is present.
+  // A new snapshot of the state below id.end_offset (one writer per id at a
+  // time). `last_contained_log_timestamp` is the timestamp of the last batch it
+  // covers (the header's field); `now_ms` stamps the batches. InvalidArgument
+  // if that snapshot is already there.
   storage::Result<std::unique_ptr<SnapshotWriter>> create(const SnapshotId& id, int64_t last_contained_log_timestamp,
                                                           int64_t now_ms);
-  // Validates the snapshot and calls on_value for every value in order.
+  // Validates the snapshot and calls on_value for every value in order, as it
+  // reads: on an error the values before it were already passed, so load into
+  // a fresh image and drop it unless this succeeds.
   storage::Result<SnapshotInfo> load(const SnapshotId& id, const SnapshotValueFn& on_value) const;
   // A snapshot fetched from the leader: validated, then written atomically.
   // An id already present is left as it is (ok).

@@ -111,28 +111,6 @@ std::optional<LogEntry> entry_from_batch(std::span<const uint8_t> batch) {
   return LogEntry{s->base_offset, s->epoch, s->offsets, s->control, protocol::Bytes(batch.begin(), batch.end())};
 }
 
-std::optional<std::vector<LogEntry>> split_entries(std::span<const uint8_t> bytes, size_t max_entries,
-                                                   bool allow_partial_tail) {
-  std::vector<std::span<const uint8_t>> batches;
-  if (allow_partial_tail) {
-    batches = protocol::leading_complete_batches(bytes);
-  } else {
-    auto split = protocol::split_batches(bytes);
-    if (!split) return std::nullopt;
-    batches = std::move(*split);
-  }
-  if (batches.size() > max_entries) return std::nullopt;
-  std::vector<LogEntry> out;
-  out.reserve(batches.size());
-  for (auto b : batches) {
-    auto e = entry_from_batch(b);
-    if (!e) return std::nullopt;
-    if (!out.empty() && e->offset < out.back().end()) return std::nullopt;  // offsets must rise
-    out.push_back(std::move(*e));
-  }
-  return out;
-}
-
 std::optional<int16_t> control_type_of(std::span<const uint8_t> batch) {
   auto s = summarize_batch(batch);
   if (!s || !s->control) return std::nullopt;

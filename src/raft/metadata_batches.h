@@ -84,12 +84,7 @@ std::optional<BatchSummary> summarize_batch(std::span<const uint8_t> batch);
 // The batch as a Raft LogEntry (offset, epoch, records = offsets, control,
 // bytes); nullopt if it is not one valid batch.
 std::optional<LogEntry> entry_from_batch(std::span<const uint8_t> batch);
-// Splits a concatenation of batches (a Fetch response's records for
-// __cluster_metadata-0, a snapshot chunk run) into entries. `allow_partial_tail`:
-// a truncated last batch is dropped (Fetch may end mid-batch) instead of
-// failing. nullopt on any invalid batch or more than max_entries.
-std::optional<std::vector<LogEntry>> split_entries(std::span<const uint8_t> bytes, size_t max_entries,
-                                                   bool allow_partial_tail);
+// (raft_wire.h: split_entries splits a Fetch response's records into entries.)
 
 // The control record type of a control batch (its first record's key), or
 // nullopt for a data batch or a malformed one.

@@ -24,6 +24,7 @@
 #include "base/error_code.h"
 #include "base/types.h"
 #include "protocol/wire.h"
+#include "raft/raft_messages.h"  // LeaderAndEpoch
 #include "storage/status.h"
 
 namespace samsa {
@@ -44,11 +45,6 @@ struct AppendResult {
   Offset offset{-1};  // last offset of the batch, once committed
   Epoch epoch{-1};    // the leader epoch it was committed in
   std::string message;
-};
-
-struct LeaderAndEpoch {
-  std::optional<NodeId> leader;  // nullopt: no known leader
-  Epoch epoch{0};
 };
 
 class MetadataLog {

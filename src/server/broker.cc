@@ -28,6 +28,7 @@
 #include "server/observability.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
+#include "quorum/quorum_node.h"
 #include "raft/metadata_log.h"
 #include "replication/partition.h"
 #include "storage/env.h"
@@ -50,11 +51,6 @@ Broker::~Broker() {
   for (auto& p : pid_files_) ::unlink(p.c_str());
   for (int fd : lock_fds_) ::close(fd);
   release_descriptor_reserve();
-}
-
-void Broker::set_controller_channel(cluster::ControllerChannel& channel) {
-  channel_ = &channel;
-  single_node_ = false;
 }
 
 int Broker::owner_of(const TopicPartition& tp) const {
@@ -103,6 +99,10 @@ std::string Broker::prepare_dirs() {
       cluster_id = m["cluster.id"];
     }
   }
+  // A node of a cluster must share the cluster's id: as Kafka, it is formatted first.
+  if (cluster_id.empty() && settings_.quorum)
+    return "log dirs are not formatted: every node of a cluster needs its id (samsa storage format -t <cluster id> "
+           "-c <config>; samsa dev-cluster formats its nodes)";
   if (cluster_id.empty()) cluster_id = storage::random_cluster_id();
   for (auto& dir : dirs) {
     if (env->exists(storage::join_path(dir, storage::kMetaPropertiesFile))) continue;
@@ -137,10 +137,17 @@ std::string Broker::start() {
   // Metadata: replay the log on shard 0's thread before anything else runs.
   std::string md_dir = settings_.metadata_log_dir.empty() ? settings_.log_dirs.front() : settings_.metadata_log_dir;
   metadata_flush_ = std::make_unique<raft::FlushThread>();
-  auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
-                                      *metadata_flush_);
-  if (!mlog.log) return "cannot open metadata log: " + mlog.error;
-  metadata_log_ = std::move(mlog.log);
+  if (settings_.quorum) {
+    if (auto err = open_quorum(md_dir); !err.empty()) return err;
+    channel_ = &quorum_->channel();  // the lifecycle and forwarding go to the active controller
+    single_node_ = false;
+  } else {
+    auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
+                                        *metadata_flush_);
+    if (!mlog.log) return "cannot open metadata log: " + mlog.error;
+    metadata_log_ = std::move(mlog.log);
+  }
+  raft::MetadataLog& metadata_log = settings_.quorum ? static_cast<raft::MetadataLog&>(quorum_->log()) : *metadata_log_;
   cluster::ControllerSettings cs;
   cs.node_id = settings_.node_id;
   cs.default_partitions = settings_.num_partitions;
@@ -161,8 +168,8 @@ std::string Broker::start() {
     channel_ = local_channel_.get();
   }
   loader_ = std::make_unique<cluster::MetadataLoader>(
-      *metadata_log_, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
-  controller_ = std::make_unique<cluster::Controller>(cs, *metadata_log_, *loader_);
+      metadata_log, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
+  controller_ = std::make_unique<cluster::Controller>(cs, metadata_log, *loader_);
   observability_ = std::make_unique<Observability>(*this);
   observability_->bind_shards();  // before anything else runs on the shards
   // HTTP before the shards run (a port that is taken fails the start cleanly);
@@ -198,6 +205,7 @@ std::string Broker::start() {
   auto quotas = std::make_shared<net::ConnectionQuotas>(std::get<net::QuotaConfig>(std::move(quota_config)));
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
+    if (spec.controller) controller_listeners_.push_back(spec.name);
     auto made = make_listener_context(settings_.config.get(), spec);
     if (auto* err = std::get_if<std::string>(&made)) return *err;
     auto context = std::get<std::shared_ptr<net::ListenerContext>>(std::move(made));
@@ -214,7 +222,7 @@ std::string Broker::start() {
       if (context->advertised_port == 0) context->advertised_port = port;
       if (context->advertised_host.empty() || context->advertised_host == "0.0.0.0" || context->advertised_host == "::")
         context->advertised_host = spec.host.empty() || spec.host == "0.0.0.0" || spec.host == "::" ? "localhost" : spec.host;
-      bound_port_ = l->port();
+      if (!spec.controller) bound_port_ = l->port();
       listeners_.push_back(std::move(l));
     }
   }
@@ -248,9 +256,9 @@ std::string Broker::start() {
 asio::awaitable<std::string> Broker::load_metadata() {
   loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
-  // In a cluster the lifecycle registers this broker with the active
-  // controller once the listeners are bound (broker_lifecycle_driver.cc).
-  if (!single_node_) co_return std::string();
+  // In a cluster every broker (the active controller's too) registers through
+  // the lifecycle once the listeners are bound (broker_lifecycle_driver.cc).
+  if (quorum_) co_return co_await start_quorum();
   auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
                                           std::nullopt);
   auto r = co_await std::move(reg);
@@ -294,7 +302,7 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
   close.close_after = true;
   if (!r.ok()) co_return close;
   auto* info = protocol::find_api(ctx.api_key);
-  auto* handler = find_handler(ctx.api_key);
+  auto* handler = on_controller_listener(conn) ? find_controller_handler(ctx.api_key) : find_handler(ctx.api_key);
   if (!info || !handler) {
     spdlog::debug("connection {}: unknown API key {}, closing", conn.id, ctx.api_key);
     co_return close;
@@ -386,6 +394,7 @@ void Broker::shutdown() {
   // (clients are still served meanwhile), then heartbeats stop.
   controlled_shutdown();
   stop_lifecycle();
+  stop_quorum();  // a leader resigns first, so the quorum elects another without waiting for a timeout
   // Stop accepting, then give in-flight requests up to 5 s to be answered.
   auto on_listeners = [this](auto fn) {
     for (size_t i = 0; i < listeners_.size(); ++i) {

@@ -27,6 +27,12 @@ class LogManager;
 namespace samsa::raft {
 class FlushThread;
 }
+namespace samsa::quorum {
+class QuorumNode;
+}
+namespace samsa::cluster {
+class ControllerChannel;
+}
 namespace samsa::coordinator {
 class GroupCoordinator;
 class TxnCoordinator;
@@ -67,6 +73,13 @@ class Broker {
   int owner_of(const TopicPartition& tp) const;
   Shard& owner_shard(const TopicPartition& tp) { return *shards_[owner_of(tp)]; }
   cluster::Controller& controller() { return *controller_; }  // its operations run on shard 0 only
+  // The metadata log: the quorum's where one runs, else the one-voter log. Shard 0 only.
+  raft::MetadataLog& metadata_log();
+  // The metadata quorum (controller.quorum.voters set; null on a single node).
+  // Shard 0 only (broker_quorum.cc).
+  quorum::QuorumNode* quorum() { return quorum_.get(); }
+  // Whether `conn` came in on a CONTROLLER listener (controller.listener.names). Any thread.
+  bool on_controller_listener(const net::ConnectionInfo& conn) const;
   // Runs a controller operation (e.g. controller().delete_topic(name)) on shard
   // 0 and resumes the caller on its own executor, always through a post: the
   // images the operation published reach the caller's shard before it resumes.
@@ -118,12 +131,9 @@ class Broker {
   bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
   size_t unopened_count() const;  // any thread
 
-  // The way to the active controller (cluster/controller_channel.h). Where a
-  // quorum is configured its channel is installed before the metadata loads
-  // (the caller keeps it alive until the broker has shut down); otherwise
-  // start() makes a LocalControllerChannel to this node's own controller
-  // (single_node()).
-  void set_controller_channel(cluster::ControllerChannel& channel);
+  // The way to the active controller (cluster/controller_channel.h): the
+  // quorum's channel where controller.quorum.voters is set; otherwise start()
+  // makes a LocalControllerChannel to this node's own controller (single_node()).
   cluster::ControllerChannel& controller_channel() { return *channel_; }  // shard 0 only
   // No quorum configured: this node is the whole cluster (any thread).
   bool single_node() const { return single_node_; }
@@ -156,6 +166,10 @@ class Broker {
   void schedule_checkpoints();
   // Shard 0: replays the metadata log and registers this broker; an error message or "".
   asio::awaitable<std::string> load_metadata();
+  // broker_quorum.cc: opening, starting and stopping the metadata quorum.
+  std::string open_quorum(const std::string& metadata_dir);
+  asio::awaitable<std::string> start_quorum();  // shard 0
+  void stop_quorum();                            // main thread, at shutdown: resigns a leadership
   asio::awaitable<int64_t> take_producer_id();  // shard 0
   // broker_forwarding.cc, shard 0: the operation on the active controller,
   // here or forwarded. `call_controller`: nullopt when none answered in time.
@@ -200,6 +214,8 @@ class Broker {
   // Metadata log syncs and checkpoint writes, off the event loops.
   std::unique_ptr<raft::FlushThread> metadata_flush_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
+  std::unique_ptr<quorum::QuorumNode> quorum_;  // instead of metadata_log_ when a quorum is configured
+  std::vector<std::string> controller_listeners_;  // names of the CONTROLLER listeners served
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;

@@ -13,6 +13,7 @@
 
 #include "protocol/api_registry.h"
 #include "raft/metadata_log.h"
+#include "quorum/quorum_node.h"
 #include "server/broker.h"
 #include "server/controller_forwarding.h"
 #include "server/image_waiter.h"
@@ -28,7 +29,7 @@ const cluster::OpResult kNoController{ErrorCode::REQUEST_TIMED_OUT,
 
 }  // namespace
 
-bool Broker::controller_here() const { return single_node_ || (metadata_log_ && metadata_log_->is_leader()); }
+bool Broker::controller_here() const { return quorum_ ? quorum_->log().is_leader() : true; }
 
 asio::awaitable<std::optional<protocol::Bytes>> Broker::call_controller(int16_t api_key, int16_t version,
                                                                         protocol::Bytes body) {

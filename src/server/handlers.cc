@@ -47,6 +47,7 @@ constexpr HandlerEntry kHandlers[] = {
     {42, handle_delete_groups},
     {44, handle_incremental_alter_configs},
     {47, handle_offset_delete},
+    {55, handle_describe_quorum},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},
     {64, handle_unregister_broker},

@@ -28,6 +28,9 @@ struct HandlerEntry {
 // the broker listener's scope, up to each handler's max_version).
 std::span<const HandlerEntry> handlers();
 const HandlerEntry* find_handler(int16_t api_key);
+// The handler of an API on a CONTROLLER listener (controller_listener.cc):
+// the quorum RPCs, DescribeQuorum, ApiVersions and the controller APIs.
+const HandlerEntry* find_controller_handler(int16_t api_key);
 
 asio::awaitable<net::Response> handle_api_versions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_metadata(RequestContext&, protocol::Reader&);
@@ -41,6 +44,8 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol
 asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+// The metadata quorum (quorum_handlers.cc).
+asio::awaitable<net::Response> handle_describe_quorum(RequestContext&, protocol::Reader&);
 // Client telemetry, KIP-714 (telemetry_handlers.cc).
 asio::awaitable<net::Response> handle_get_telemetry_subscriptions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_push_telemetry(RequestContext&, protocol::Reader&);

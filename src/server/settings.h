@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/broker_config.h"
+#include "quorum/quorum_config.h"
 #include "storage/log_config.h"
 
 namespace samsa::server {
@@ -23,6 +24,9 @@ struct ListenerSpec {
   // (localhost for a wildcard), port 0: the bound port.
   std::string advertised_host;
   int advertised_port = 0;
+  // A CONTROLLER listener (controller.listener.names): it serves the quorum
+  // RPCs, DescribeQuorum, ApiVersions and the controller APIs only.
+  bool controller = false;
 };
 
 struct BrokerSettings {
@@ -32,6 +36,9 @@ struct BrokerSettings {
   int advertised_port = 9092;
   std::vector<std::string> log_dirs{"./data"};
   std::string metadata_log_dir;  // empty: first of log_dirs
+  // The metadata quorum (controller.quorum.voters); nullopt: this node is the
+  // one voter of its own single-node log, as before the quorum existed.
+  std::optional<quorum::QuorumSettings> quorum;
   int shards = 0;                // 0: one per core
   int32_t max_request_bytes = 100 * 1024 * 1024;
   // Connection limits (max.connections, max.connections.per.ip, its overrides

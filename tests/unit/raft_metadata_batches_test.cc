@@ -149,30 +149,6 @@ TEST(RaftMetadataBatches, MalformedBatchesAreRefused) {
   EXPECT_EQ(s->epoch, Epoch(9));
 }
 
-TEST(RaftMetadataBatches, SplitEntriesBoundsAndTails) {
-  auto a = build_leader_change_batch(LeaderChange{NodeId(1), {NodeId(1)}, {NodeId(1)}}, BatchPlacement{Offset(0), Epoch(1), 1});
-  auto b = build_data_batch(some_values(), BatchPlacement{Offset(1), Epoch(1), 1});
-  protocol::Bytes both = a;
-  both.insert(both.end(), b.begin(), b.end());
-  auto entries = split_entries(both, 10, false);
-  ASSERT_TRUE(entries);
-  ASSERT_EQ(entries->size(), 2u);
-  EXPECT_TRUE((*entries)[0].control);
-  EXPECT_EQ((*entries)[1].offset, Offset(1));
-  EXPECT_EQ((*entries)[1].records, 3);
-  EXPECT_FALSE(split_entries(both, 1, false));  // more than max_entries
-
-  protocol::Bytes torn(both.begin(), both.end() - 5);
-  EXPECT_FALSE(split_entries(torn, 10, false));
-  auto partial = split_entries(torn, 10, true);
-  ASSERT_TRUE(partial);
-  EXPECT_EQ(partial->size(), 1u);
-
-  protocol::Bytes backwards = b;  // offsets 1..3 then 0: not rising
-  backwards.insert(backwards.end(), a.begin(), a.end());
-  EXPECT_FALSE(split_entries(backwards, 10, false));
-}
-
 TEST(RaftMetadataBatches, TheCoreWritesALeaderChangeBatchFirst) {
   Cluster c(3);
   int leader = c.elect_leader();

@@ -1,5 +1,6 @@
-// DescribeQuorum (55): the quorum's state for operators (kafka-metadata-quorum.sh).
+// DescribeQuorum (55): the quorum's state for operators (kafka-metadata-quorum.sh); see quorum_description.h.
 #include "protocol/messages/describe_quorum.h"
+#include "raft/quorum_description.h"
 #include "raft/raft_wire_internal.h"
 
 namespace samsa::raft {
@@ -44,6 +45,10 @@ protocol::Bytes encode_describe_quorum_request(int16_t version) {
 }
 
 protocol::Bytes encode_describe_quorum_response(const QuorumDescription& d, int16_t version) {
+  return wire::encode_body(describe_quorum_response(d), version);
+}
+
+DescribeQuorumResponse describe_quorum_response(const QuorumDescription& d) {
   DescribeQuorumResponse out;
   auto& t = out.topics.emplace_back();
   t.topic_name = kMetadataTopic;
@@ -62,7 +67,7 @@ protocol::Bytes encode_describe_quorum_response(const QuorumDescription& d, int1
     wn.node_id = n.id.value;
     for (auto& l : n.listeners) wn.listeners.push_back({l.name, l.host, l.port, {}});
   }
-  return wire::encode_body(out, version);
+  return out;
 }
 
 std::optional<QuorumDescription> decode_describe_quorum_response(int16_t version, std::span<const uint8_t> body,

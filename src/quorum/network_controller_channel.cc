@@ -1,0 +1,78 @@
+#include "quorum/network_controller_channel.h"
+
+#include <spdlog/spdlog.h>
+
+namespace samsa::quorum {
+
+std::optional<ErrorCode> controller_response_error(int16_t api_key, std::span<const uint8_t> body) {
+  if (api_key != 62 && api_key != 63 && api_key != 64) return std::nullopt;
+  if (body.size() < 6) return std::nullopt;
+  int16_t code = static_cast<int16_t>((body[4] << 8) | body[5]);
+  return static_cast<ErrorCode>(code);
+}
+
+NetworkControllerChannel::NetworkControllerChannel(asio::any_io_executor ex, net::Transport& transport, Clock& clock,
+                                                   uint64_t seed, VoterAddresses voters, const QuorumMetadataLog& log,
+                                                   int64_t retry_backoff_ms)
+    : clients_(std::move(ex), transport, clock, seed, std::move(voters),
+               "controller-channel-" + std::to_string(log.local_id().value), 64),
+      log_(log),
+      retry_backoff_ms_(std::max<int64_t>(retry_backoff_ms, 1)) {}
+
+std::optional<NodeId> NetworkControllerChannel::active_controller() const { return log_.raft_leader().leader; }
+
+asio::awaitable<cluster::ChannelResponse> NetworkControllerChannel::call(int16_t api_key, int16_t api_version,
+                                                                         std::span<const uint8_t> body,
+                                                                         std::chrono::milliseconds timeout) {
+  std::vector<uint8_t> request(body.begin(), body.end());  // the caller's span may not outlive a suspension
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer backoff(clients_.executor());
+  std::optional<NodeId> skip;  // the node that just answered NOT_CONTROLLER or failed
+  // Bounded: every round either returns or waits the backoff, until the deadline.
+  while (!clients_.closed() && std::chrono::steady_clock::now() < deadline) {
+    std::optional<NodeId> target = active_controller();
+    if (!target || target == skip) {
+      auto& voters = clients_.voters();
+      if (voters.empty()) break;
+      auto it = voters.begin();
+      std::advance(it, static_cast<long>(next_voter_++ % voters.size()));
+      target = it->first;
+    }
+    cluster::ChannelResponse out;
+    out.controller = target;
+    bool answered = false;
+    if (*target == log_.local_id() && local_) {
+      auto r = co_await local_(api_key, api_version, request);
+      if (r) {
+        out.body = std::move(*r);
+        answered = true;
+      }
+    } else if (auto client = clients_.client_for(*target)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      auto r = co_await client->send(api_key, api_version, request, left);
+      if (r.ok()) {
+        auto b = r.body();
+        out.body.assign(b.begin(), b.end());
+        answered = true;
+      } else {
+        spdlog::debug("controller channel: API {} to node {} failed: {}", api_key, target->value,
+                      net::to_string(r.error));
+      }
+    }
+    if (answered) {
+      auto err = controller_response_error(api_key, out.body);
+      if (!err || *err != ErrorCode::NOT_CONTROLLER) {
+        out.ok = true;
+        co_return out;
+      }
+    }
+    skip = target;
+    backoff.expires_after(std::chrono::milliseconds(retry_backoff_ms_));
+    asio::error_code ec;
+    co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return cluster::ChannelResponse{};
+}
+
+}  // namespace samsa::quorum

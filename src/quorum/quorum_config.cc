@@ -1,0 +1,48 @@
+#include "quorum/quorum_config.h"
+
+#include <algorithm>
+
+namespace samsa::quorum {
+
+std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg) {
+  const auto& voters = cfg.quorum_voters();
+  if (voters.empty()) {
+    if (!cfg.get_list("controller.quorum.bootstrap.servers").empty())
+      return std::string(
+          "controller.quorum.bootstrap.servers without controller.quorum.voters (a dynamic quorum, KIP-853) is not "
+          "supported yet: list the voters in controller.quorum.voters");
+    return std::optional<QuorumSettings>{};
+  }
+  QuorumSettings s;
+  s.raft.local_id = NodeId(cfg.node_id());
+  for (auto& v : voters) {
+    if (v.port <= 0 || v.port > 65535)
+      return "controller.quorum.voters: voter " + std::to_string(v.id) + " has no valid port";
+    if (s.voters.count(NodeId(v.id))) return "controller.quorum.voters: voter " + std::to_string(v.id) + " is listed twice";
+    s.raft.voters.push_back(NodeId(v.id));
+    s.voters[NodeId(v.id)] = PeerAddress{v.host.empty() ? std::string("localhost") : v.host, static_cast<uint16_t>(v.port)};
+  }
+  std::sort(s.raft.voters.begin(), s.raft.voters.end());
+  s.controller = cfg.is_controller();
+  s.broker = cfg.is_broker();
+  bool voter = s.voters.count(s.raft.local_id) > 0;
+  if (s.controller && !voter)
+    return "node.id " + std::to_string(cfg.node_id()) +
+           " has the controller role but is not in controller.quorum.voters";
+  if (!s.controller && voter)
+    return "node.id " + std::to_string(cfg.node_id()) +
+           " is in controller.quorum.voters but process.roles does not include controller";
+  auto ms = [&](const char* key, int64_t fallback) { return cfg.get_long(key).value_or(fallback); };
+  s.raft.election_timeout_ms = ms("controller.quorum.election.timeout.ms", 1000);
+  s.raft.fetch_timeout_ms = ms("controller.quorum.fetch.timeout.ms", 2000);
+  s.raft.election_backoff_max_ms = ms("controller.quorum.election.backoff.max.ms", 1000);
+  s.raft.request_timeout_ms = ms("controller.quorum.request.timeout.ms", 2000);
+  s.raft.retry_backoff_ms = ms("controller.quorum.retry.backoff.ms", 20);
+  s.max_record_bytes_between_snapshots = ms("metadata.log.max.record.bytes.between.snapshots", 20971520);
+  s.max_snapshot_interval_ms = ms("metadata.log.max.snapshot.interval.ms", 3600000);
+  if (s.raft.election_timeout_ms <= 0 || s.raft.fetch_timeout_ms <= 0 || s.raft.request_timeout_ms <= 0)
+    return std::string("controller.quorum.election.timeout.ms, fetch.timeout.ms and request.timeout.ms must be positive");
+  return std::optional<QuorumSettings>(std::move(s));
+}
+
+}  // namespace samsa::quorum

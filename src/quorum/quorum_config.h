@@ -1,0 +1,41 @@
+// The quorum's settings from the broker config, with Kafka's names:
+// controller.quorum.voters (id@host:port: the CONTROLLER endpoints of the
+// voters), the controller.quorum.*.ms timeouts, process.roles and node.id.
+//
+// Threads: pure functions over an immutable BrokerConfig.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "base/types.h"
+#include "config/broker_config.h"
+#include "raft/raft_messages.h"
+
+namespace samsa::quorum {
+
+struct PeerAddress {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const PeerAddress&) const = default;
+};
+using VoterAddresses = std::map<NodeId, PeerAddress>;
+
+struct QuorumSettings {
+  raft::RaftConfig raft;    // local id, voter ids, timeouts
+  VoterAddresses voters;    // where each voter's CONTROLLER listener is
+  bool controller = false;  // process.roles holds controller (this node must be a voter then)
+  bool broker = false;
+  int64_t max_record_bytes_between_snapshots = 20971520;  // metadata.log.max.record.bytes.between.snapshots
+  int64_t max_snapshot_interval_ms = 3600000;             // metadata.log.max.snapshot.interval.ms
+};
+
+// nullopt: no quorum is configured (controller.quorum.voters empty): the
+// node runs today's single-voter metadata log. An error message when the
+// configuration cannot form a quorum (a controller that is not a voter, the
+// dynamic form without voters, a voter without a port).
+std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg);
+
+}  // namespace samsa::quorum

@@ -1,0 +1,204 @@
+// The metadata log of a multi-node KRaft quorum: raft::MetadataLog driven by
+// a raft::RaftCore. The core is a deterministic state machine; this class is
+// its driver on a real event loop:
+//
+// - time: a timer fires at core.next_deadline() (samsa::Clock's monotonic time);
+// - output, strictly in order (write before act): the quorum-state is written
+//   on the FlushThread and waited for before anything later is sent; a log
+//   sync is started on the FlushThread and reported with on_log_synced(); the
+//   messages are sent (requests through QuorumPeers, whose answers are fed
+//   back with the request's correlation id; answers to inbound requests go to
+//   the waiting handle_message() call); a raised high watermark hands the
+//   committed data batches (never the control batches) to the commit listener
+//   and then completes the appends it covers;
+// - append(values) = one batch proposed to the core, completed when the high
+//   watermark passes it; NOT_LEADER_OR_FOLLOWER when this node is not the
+//   *ready* leader or loses leadership before the commit.
+//
+// A new leader is "ready" only once the high watermark has passed the
+// LeaderChange batch that opens its epoch: everything committed before it has
+// then reached the listener (the metadata loader), so the controller that
+// validates against the loader's image sees every committed record. Until
+// then leader() names no leader and appends are refused, which the
+// controller answers as NOT_CONTROLLER (clients retry).
+//
+// Threads: everything runs on the executor given at construction (shard 0's
+// event loop in the broker): the core, its RaftLog, the listener, append(),
+// handle_message(). Only the quorum-state writes and log syncs run on the
+// FlushThread.
+#pragma once
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/random.h"
+#include "raft/flush_thread.h"
+#include "raft/metadata_log.h"
+#include "raft/quorum_state.h"
+#include "raft/raft_core.h"
+#include "raft/raft_log.h"
+#include "storage/status.h"
+
+namespace samsa::quorum {
+
+// Carries one quorum request to another node and returns its answer; nullopt
+// when none came (timeout, lost connection, malformed answer): the core
+// retries on its own schedule. Called on the driver's executor.
+class QuorumPeers {
+ public:
+  virtual ~QuorumPeers() = default;
+  virtual asio::awaitable<std::optional<raft::MessageBody>> request(NodeId to, raft::MessageBody request,
+                                                                   std::chrono::milliseconds timeout) = 0;
+  // Fails what is in flight and refuses later requests (shutdown).
+  virtual void close() {}
+};
+
+// Durability of the RaftLog: prepare() (driver's thread) returns the blocking
+// fsync to run on the FlushThread; complete() (driver's thread) reports its
+// result, after which log.flushed_end_offset() covers what was prepared.
+class LogSyncer {
+ public:
+  virtual ~LogSyncer() = default;
+  virtual std::function<storage::Status()> prepare() = 0;
+  virtual void complete(const storage::Status& status) = 0;
+};
+
+// MemoryRaftLog's sync (tests): nothing to wait for.
+class MemoryLogSyncer final : public LogSyncer {
+ public:
+  explicit MemoryLogSyncer(raft::MemoryRaftLog& log) : log_(log) {}
+  std::function<storage::Status()> prepare() override {
+    return [] { return storage::Status::ok(); };
+  }
+  void complete(const storage::Status& status) override {
+    if (status) log_.sync();
+  }
+
+ private:
+  raft::MemoryRaftLog& log_;
+};
+
+struct QuorumLogStats {
+  uint64_t requests_sent = 0;
+  uint64_t requests_failed = 0;  // no answer (timeout, disconnect, malformed)
+  uint64_t inbound = 0;
+  uint64_t persists = 0;
+  uint64_t syncs = 0;
+};
+
+class QuorumMetadataLog final : public raft::MetadataLog {
+ public:
+  // Every reference must outlive the log. `seed` seeds the election jitter.
+  QuorumMetadataLog(asio::any_io_executor ex, raft::RaftConfig config, raft::RaftLog& log, LogSyncer& syncer,
+                    raft::QuorumStateStore& state, raft::FlushThread& flush, QuorumPeers& peers, Clock& clock,
+                    uint64_t seed);
+  ~QuorumMetadataLog() override;
+  QuorumMetadataLog(const QuorumMetadataLog&) = delete;
+  QuorumMetadataLog& operator=(const QuorumMetadataLog&) = delete;
+
+  // Reads the quorum-state file and starts the core and its timer. An error
+  // message (the file is unreadable) or "". On the driver's executor.
+  std::string start();
+  // Graceful shutdown: a leader resigns (EndQuorumEpoch to the voters, so a
+  // successor is elected without waiting for a timeout), waiting at most
+  // `grace` for those messages to be answered; then stops the timer, fails
+  // pending appends and closes the peers. Idempotent.
+  asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+  // ---- raft::MetadataLog ----
+  NodeId local_id() const override { return config_.local_id; }
+  raft::LeaderAndEpoch leader() const override;
+  void set_commit_listener(CommitListener listener) override { listener_ = std::move(listener); }
+  asio::awaitable<raft::AppendResult> append(std::vector<protocol::Bytes> values) override;
+  // The committed records this node knows of (those below its high
+  // watermark; none before it has heard from a leader): a restarted node gets
+  // the rest through the listener once the quorum tells it the high watermark.
+  storage::Status replay(const std::function<void(Offset offset, std::span<const uint8_t> value)>& fn) override;
+
+  // An inbound quorum request (decoded; `from` is its replica/candidate/leader
+  // id): handed to the core, its answer returned once the core gives it —
+  // after the quorum-state it depends on is durable. nullopt when the core
+  // gave none within `timeout` (the caller closes the connection).
+  asio::awaitable<std::optional<raft::MessageBody>> handle_message(raft::MessageBody request,
+                                                                  std::chrono::milliseconds timeout);
+
+  // The core's raw view (role, epoch, high watermark) and the leader's view
+  // of the replicas (DescribeQuorum).
+  const raft::RaftCore& core() const { return *core_; }
+  const raft::RaftConfig& config() const { return config_; }
+  std::vector<raft::RaftCore::ReplicaInfo> replica_states() const { return core_->replica_states(); }
+  // The leader as the core knows it, ready or not (DescribeQuorum, the controller channel).
+  raft::LeaderAndEpoch raft_leader() const;
+  const QuorumLogStats& stats() const { return stats_; }
+  // Offsets handed to the listener so far (the next one to apply).
+  Offset applied_offset() const { return applied_; }
+  // Called whenever leader() may have changed (on the driver's executor).
+  void set_leader_listener(std::function<void(raft::LeaderAndEpoch)> fn) { leader_listener_ = std::move(fn); }
+  // Whether the core stopped (a failed disk write): the process should exit.
+  bool failed() const { return !fatal_.empty(); }
+  const std::string& failure() const { return fatal_; }
+
+ private:
+  struct AppendWaiter;
+  struct InboundWaiter;
+
+  int64_t now() const { return clock_.monotonic_ms(); }
+  // Takes the core's output after every call into it and queues it for the pump.
+  void collect();
+  asio::awaitable<void> pump(std::shared_ptr<bool> alive);
+  asio::awaitable<void> tick_loop(std::shared_ptr<bool> alive);
+  asio::awaitable<void> send_request(raft::Message m, std::shared_ptr<bool> alive);
+  asio::awaitable<void> run_sync(std::shared_ptr<bool> alive);
+  void dispatch(raft::Message m);
+  void deliver_committed();
+  void complete_appends();
+  void fail_appends(ErrorCode error, const std::string& why);
+  void fail(std::string why);
+  bool ready_leader() const;
+
+  asio::any_io_executor ex_;
+  raft::RaftConfig config_;
+  raft::RaftLog& log_;
+  LogSyncer& syncer_;
+  raft::QuorumStateStore& state_;
+  raft::FlushThread& flush_;
+  QuorumPeers& peers_;
+  Clock& clock_;
+  Random rng_;
+  std::unique_ptr<raft::RaftCore> core_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  CommitListener listener_;
+  std::function<void(raft::LeaderAndEpoch)> leader_listener_;
+  std::deque<raft::Output> queue_;  // outputs not yet carried out, in order
+  bool pumping_ = false;
+  bool sync_running_ = false;
+  asio::steady_timer tick_timer_;
+  bool stopped_ = false;
+  std::string fatal_;
+
+  Offset applied_{0};          // next offset to hand to the listener
+  Offset ready_offset_{-1};    // Leader: ready once the high watermark reaches this (its LeaderChange's end)
+  Epoch ready_epoch_{-1};      // the epoch ready_offset_ belongs to
+  Epoch announced_epoch_{-1};  // the last epoch this node announced itself ready in
+  std::map<int64_t, std::shared_ptr<AppendWaiter>> appends_;  // by last offset
+  uint64_t next_inbound_ = 1;
+  std::map<uint64_t, std::shared_ptr<InboundWaiter>> inbound_;  // by the correlation id given to the core
+  size_t max_inbound_ = 1024;  // bound on inbound requests waiting for the core
+  QuorumLogStats stats_;
+};
+
+// Whether the body is an answer (as opposed to a request).
+bool is_response(const raft::MessageBody& body);
+// One v2 record batch holding `values` (base offset 0: the log sets it).
+protocol::Bytes build_data_batch(const std::vector<protocol::Bytes>& values, int64_t timestamp_ms);
+
+}  // namespace samsa::quorum

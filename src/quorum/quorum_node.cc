@@ -1,0 +1,112 @@
+#include "quorum/quorum_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include "raft/raft_wire.h"
+#include "storage/env.h"
+
+namespace samsa::quorum {
+
+std::function<storage::Status()> DiskLogSyncer::prepare() {
+  job_ = log_.prepare_sync();
+  return job_->run;
+}
+
+void DiskLogSyncer::complete(const storage::Status& status) {
+  if (job_) log_.complete_sync(*job_, status);
+  job_.reset();
+}
+
+QuorumNode::QuorumNode(asio::any_io_executor ex, Clock& clock, raft::FlushThread& flush, QuorumNodeOptions options)
+    : ex_(std::move(ex)), clock_(clock), flush_(flush), options_(std::move(options)) {
+  wire_.cluster_id = options_.cluster_id;
+  wire_.topic_id = raft::kMetadataTopicId;
+}
+
+QuorumNode::~QuorumNode() = default;
+
+std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::any_io_executor ex, storage::Env* env,
+                                                                       Clock& clock, raft::FlushThread& flush,
+                                                                       QuorumNodeOptions options) {
+  std::unique_ptr<QuorumNode> node(new QuorumNode(ex, clock, flush, std::move(options)));
+  auto& o = node->options_;
+  auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock);
+  if (!opened.log) return "cannot open the metadata log: " + opened.error;
+  node->disk_ = std::move(opened.log);
+  node->syncer_ = std::make_unique<DiskLogSyncer>(*node->disk_);
+  node->state_ = std::make_unique<raft::FileQuorumStateStore>(env, raft::metadata_partition_dir(o.metadata_log_dir));
+  node->transport_ = std::make_unique<net::TcpTransport>(ex, o.settings.raft.request_timeout_ms);
+  node->peers_ = std::make_unique<NetworkPeers>(ex, *node->transport_, clock, o.seed, o.settings.voters, node->wire_,
+                                                o.settings.raft.local_id);
+  node->mlog_ = std::make_unique<QuorumMetadataLog>(ex, o.settings.raft, *node->disk_, *node->syncer_, *node->state_,
+                                                    flush, *node->peers_, clock, o.seed + 1);
+  node->channel_ = std::make_unique<NetworkControllerChannel>(ex, *node->transport_, clock, o.seed + 2,
+                                                              o.settings.voters, *node->mlog_,
+                                                              o.settings.raft.retry_backoff_ms);
+  return node;
+}
+
+asio::awaitable<void> QuorumNode::stop(std::chrono::milliseconds grace) {
+  if (stopped_) co_return;
+  stopped_ = true;
+  co_await mlog_->stop(grace);
+  channel_->close();
+  // A barrier: every sync posted before it has finished (jobs run in order),
+  // then the log is closed cleanly (synced, active segment sealed).
+  co_await flush_.run([] { return 0; });
+  if (auto st = disk_->close(); !st) spdlog::warn("metadata quorum: closing the metadata log: {}", st.to_string());
+}
+
+bool QuorumNode::is_quorum_api(int16_t api_key) {
+  // Fetch (1) on the CONTROLLER listener is the quorum's Fetch of __cluster_metadata-0.
+  return api_key == 1 || api_key == 52 || api_key == 53 || api_key == 54 || api_key == 59;
+}
+
+asio::awaitable<std::optional<protocol::Bytes>> QuorumNode::handle_request(int16_t api_key, int16_t api_version,
+                                                                           std::vector<uint8_t> body) {
+  auto decoded = raft::decode_raft_request(wire_, api_key, api_version, body);
+  if (decoded.refusal != ErrorCode::NONE) {
+    spdlog::warn("metadata quorum: refusing API {} v{}: {}", api_key, api_version, decoded.error);
+    co_return raft::encode_raft_error_response(api_key, api_version, decoded.refusal);
+  }
+  if (!decoded.body) {
+    spdlog::debug("metadata quorum: malformed API {} v{}: {}", api_key, api_version, decoded.error);
+    co_return std::nullopt;
+  }
+  auto request = std::move(decoded.body);
+  // An inbound Fetch may wait (long poll) up to its max wait before the core answers.
+  int64_t wait = options_.settings.raft.request_timeout_ms;
+  if (auto* f = std::get_if<raft::FetchRequest>(&*request)) wait += std::max<int64_t>(0, f->max_wait_ms);
+  auto response = co_await mlog_->handle_message(std::move(*request), std::chrono::milliseconds(wait));
+  if (!response) co_return std::nullopt;
+  co_return raft::encode_raft_response(wire_, api_key, api_version, *response);
+}
+
+raft::QuorumDescription QuorumNode::describe() const {
+  raft::QuorumDescription d;
+  const auto& core = mlog_->core();
+  if (core.role() != raft::Role::kLeader || !mlog_->is_leader()) {
+    d.error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+    return d;
+  }
+  d.leader_id = core.local_id();
+  d.leader_epoch = core.epoch();
+  d.high_watermark = core.high_watermark().value_or(Offset(-1));
+  // The core's times are monotonic; DescribeQuorum reports wall-clock ms.
+  int64_t wall = clock_.now_ms(), mono = clock_.monotonic_ms();
+  for (auto& r : mlog_->replica_states()) {
+    raft::QuorumReplica q;
+    q.id = r.id;
+    q.log_end_offset = r.log_end_offset;
+    if (r.last_fetch_ms >= 0) {
+      q.last_fetch_timestamp = wall - (mono - r.last_fetch_ms);
+      if (r.log_end_offset >= d.high_watermark) q.last_caught_up_timestamp = q.last_fetch_timestamp;
+    }
+    (r.voter ? d.voters : d.observers).push_back(q);
+  }
+  for (auto& [id, a] : options_.settings.voters)
+    d.nodes.push_back({id, {raft::QuorumListener{options_.controller_listener, a.host, a.port}}});
+  return d;
+}
+
+}  // namespace samsa::quorum

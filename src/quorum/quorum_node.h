@@ -1,0 +1,105 @@
+// One node's membership in the metadata quorum, as the broker process holds
+// it: the log on disk (raft::DiskRaftLog in <metadata.log.dir>/__cluster_metadata-0),
+// its quorum-state file, the network to the other voters, the driver
+// (QuorumMetadataLog, which the metadata loader and the controller use as
+// their raft::MetadataLog) and the channel to the active controller.
+//
+// handle_request() answers the quorum RPCs that arrive on the CONTROLLER
+// listener (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch and FetchSnapshot
+// on __cluster_metadata-0), decoded and encoded with raft/raft_wire.h.
+//
+// Threads: built on any thread before shard 0 runs; everything else on the
+// executor given to open() (shard 0's event loop). Syncs and quorum-state
+// writes run on the FlushThread.
+#pragma once
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "net/transport.h"
+#include "quorum/network_controller_channel.h"
+#include "quorum/network_peers.h"
+#include "quorum/quorum_config.h"
+#include "quorum/quorum_metadata_log.h"
+#include "raft/disk_raft_log.h"
+#include "raft/flush_thread.h"
+#include "raft/quorum_state.h"
+#include "raft/raft_wire.h"
+
+namespace samsa::storage {
+class Env;
+}
+
+namespace samsa::quorum {
+
+// DiskRaftLog's split fsync behind LogSyncer.
+class DiskLogSyncer final : public LogSyncer {
+ public:
+  explicit DiskLogSyncer(raft::DiskRaftLog& log) : log_(log) {}
+  std::function<storage::Status()> prepare() override;
+  void complete(const storage::Status& status) override;
+
+ private:
+  raft::DiskRaftLog& log_;
+  std::optional<raft::DiskRaftLog::SyncJob> job_;
+};
+
+struct QuorumNodeOptions {
+  QuorumSettings settings;
+  std::string metadata_log_dir;  // metadata.log.dir (else the first log dir)
+  std::string cluster_id;
+  std::string controller_listener = "CONTROLLER";  // the name DescribeQuorum gives the voters' endpoints
+  uint64_t seed = 0;
+};
+
+class QuorumNode {
+ public:
+  // Opens the log and the quorum-state store; nothing runs yet.
+  static std::variant<std::unique_ptr<QuorumNode>, std::string> open(asio::any_io_executor ex, storage::Env* env,
+                                                                     Clock& clock, raft::FlushThread& flush,
+                                                                     QuorumNodeOptions options);
+  ~QuorumNode();
+
+  QuorumMetadataLog& log() { return *mlog_; }
+  const QuorumMetadataLog& log() const { return *mlog_; }
+  NetworkControllerChannel& channel() { return *channel_; }
+  const QuorumSettings& settings() const { return options_.settings; }
+
+  // Starts the core (reads quorum-state) on the node's executor. "" or an error.
+  std::string start() { return mlog_->start(); }
+  // Resigns a leadership (graceful), stops the driver and the channel, closes the log.
+  asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+  // A quorum request received on the CONTROLLER listener; the encoded answer,
+  // or nullopt when it is malformed or unanswered (close the connection).
+  asio::awaitable<std::optional<protocol::Bytes>> handle_request(int16_t api_key, int16_t api_version,
+                                                                 std::vector<uint8_t> body);
+  static bool is_quorum_api(int16_t api_key);
+  // DescribeQuorum's answer: the leader's view of the replicas, or
+  // NOT_LEADER_OR_FOLLOWER where this node is not the (ready) leader.
+  raft::QuorumDescription describe() const;
+
+ private:
+  QuorumNode(asio::any_io_executor ex, Clock& clock, raft::FlushThread& flush, QuorumNodeOptions options);
+
+  asio::any_io_executor ex_;
+  Clock& clock_;
+  raft::FlushThread& flush_;
+  QuorumNodeOptions options_;
+  raft::WireContext wire_;
+  std::unique_ptr<raft::DiskRaftLog> disk_;
+  std::unique_ptr<DiskLogSyncer> syncer_;
+  std::unique_ptr<raft::FileQuorumStateStore> state_;
+  std::unique_ptr<net::TcpTransport> transport_;
+  std::unique_ptr<NetworkPeers> peers_;
+  std::unique_ptr<QuorumMetadataLog> mlog_;
+  std::unique_ptr<NetworkControllerChannel> channel_;
+  bool stopped_ = false;
+};
+
+}  // namespace samsa::quorum
