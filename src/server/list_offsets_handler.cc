@@ -2,6 +2,7 @@
 // offset-by-timestamp, answered on the shard that owns each partition.
 #include "protocol/messages/list_offsets.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/handlers.h"
 #include "server/fan_out.h"
 #include "replication/partition.h"
@@ -58,10 +59,12 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
       auto& p = req.topics[ti].partitions[pi];
       work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
       work.back().read_committed = ctx.api_version >= 2 && req.isolation_level == 1;
+      work.back().error = leader_error(*ctx.shard->image, ctx.broker->node_id(), work.back().tp);
       work.back().ti = ti;
       work.back().pi = pi;
     }
   auto apply = [](Partition* p, Lookup& l) {
+    if (l.error != ErrorCode::NONE) return;  // led elsewhere, or unknown
     if (p) lookup(*p, l);
     else l.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };
