@@ -161,7 +161,10 @@ def test_standalone_node_leads_its_quorum_and_serves(tmp_path):
     cluster_id = samsa("storage", "random-uuid").stdout.strip()
     port, controller_port = free_port(), free_port()
     d, config = controller_config(tmp_path, "solo", 1, port, controller_port,
-                                  f"controller.quorum.bootstrap.servers={HOST}:{controller_port}\n")
+                                  f"controller.quorum.bootstrap.servers={HOST}:{controller_port}\n"
+                                  # One broker: as with Kafka, the internal topics' replication factor must
+                                  # fit it, or FindCoordinator answers COORDINATOR_NOT_AVAILABLE.
+                                  "offsets.topic.replication.factor=1\n")
     out = samsa("storage", "format", "-t", cluster_id, "-c", str(config), "--standalone").stdout
     assert out == (f"Formatting dynamic metadata voter directory {d} with cluster.id {cluster_id}, node.id 1 and "
                    "kraft.version 1.\n")
