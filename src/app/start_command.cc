@@ -102,6 +102,9 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
   s.cleaner_dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size();
   s.cleaner_io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second();
   s.http_listeners = cfg->value("http.listeners").value_or("");
+  s.rack = cfg->value("broker.rack");
+  s.heartbeat_interval_ms = cfg->get_int("broker.heartbeat.interval.ms").value_or(2000);
+  s.controlled_shutdown_timeout_ms = cfg->get_int("broker.session.timeout.ms").value_or(9000);
   s.metrics_partition_series_limit = cfg->get_int("metrics.partition.series.limit").value_or(10000);
   s.default_log_config = to_log_config(cluster::resolve_topic_config({}, *cfg));
   s.log_config_for = [cfg](const std::map<std::string, std::string>& overrides) {

@@ -1,6 +1,10 @@
 // `samsa storage` (kafka-storage.sh): random-uuid, format and info. format
 // writes the same meta.properties the broker writes at its first start
-// (storage/meta_properties.h), so a formatted dir starts with that cluster id.
+// (storage/meta_properties.h), so a formatted dir starts with that cluster id;
+// for a dynamic quorum (KIP-853: --standalone, --initial-controllers,
+// --no-initial-controllers) each dir also gets a directory.id, and the
+// metadata log dir of an initial controller the bootstrap checkpoint
+// (raft/bootstrap_checkpoint.h) with the initial voter set.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -12,7 +16,10 @@
 
 #include "base/cli_exit.h"
 #include "config/broker_config.h"
+#include "app/initial_controllers.h"
 #include "app/tool_commands.h"
+#include "base/random.h"
+#include "raft/bootstrap_checkpoint.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"
 
@@ -20,19 +27,28 @@ namespace samsa::app {
 
 namespace {
 
-// The dirs a config names: log.dirs and metadata.log.dir, as Kafka formats them.
-std::optional<std::vector<std::string>> config_dirs(const std::string& path, int32_t& node_id) {
+std::optional<cluster::BrokerConfig> load_config(const std::string& path) {
   std::vector<std::string> warnings;
   auto loaded = cluster::load_broker_config(path, {}, warnings);
   if (auto* err = std::get_if<std::string>(&loaded)) {
     std::fprintf(stderr, "ERROR: %s\n", err->c_str());
     return std::nullopt;
   }
-  auto& cfg = std::get<cluster::BrokerConfig>(loaded);
-  node_id = cfg.node_id();
+  return std::get<cluster::BrokerConfig>(std::move(loaded));
+}
+
+// The dirs a config names: log.dirs and metadata.log.dir, as Kafka formats them.
+std::vector<std::string> config_dirs(const cluster::BrokerConfig& cfg) {
   std::vector<std::string> dirs = cfg.log_dirs();
   if (std::find(dirs.begin(), dirs.end(), cfg.metadata_log_dir()) == dirs.end()) dirs.push_back(cfg.metadata_log_dir());
   return dirs;
+}
+
+std::optional<std::vector<std::string>> config_dirs(const std::string& path, int32_t& node_id) {
+  auto cfg = load_config(path);
+  if (!cfg) return std::nullopt;
+  node_id = cfg->node_id();
+  return config_dirs(*cfg);
 }
 
 std::string now_comment() {
@@ -42,21 +58,96 @@ std::string now_comment() {
   return std::string("Written by samsa storage format on ") + buf;
 }
 
-int format(const std::string& config, const std::string& cluster_id, bool ignore_formatted) {
-  if (!storage::valid_cluster_id(cluster_id)) {
+struct FormatOptions {
+  std::string config;
+  std::string cluster_id;
+  bool ignore_formatted = false;
+  bool standalone = false;
+  std::string initial_controllers;  // empty: not given
+  bool no_initial_controllers = false;
+  bool dynamic() const { return standalone || !initial_controllers.empty() || no_initial_controllers; }
+};
+
+// kafka-storage.sh's checks of the dynamic quorum flags; fills `initial`
+// (empty for a static quorum or --no-initial-controllers). False after
+// printing the error.
+bool initial_voters(const FormatOptions& o, const cluster::BrokerConfig& cfg, std::vector<InitialController>& initial) {
+  const std::pair<bool, const char*> flags[] = {{o.standalone, "--standalone/-s"},
+                                                {!o.initial_controllers.empty(), "--initial-controllers/-I"},
+                                                {o.no_initial_controllers, "--no-initial-controllers/-N"}};
+  const char* first = nullptr;
+  for (auto& [set, name] : flags) {
+    if (!set) continue;
+    if (first) {
+      std::fprintf(stderr, "argument %s: not allowed with argument %s\n", name, first);
+      return false;
+    }
+    first = name;
+  }
+  if (o.standalone) {
+    auto v = standalone_voter(cfg);
+    if (auto* err = std::get_if<std::string>(&v)) {
+      std::fprintf(stderr, "%s\n", err->c_str());
+      return false;
+    }
+    initial.push_back(std::get<InitialController>(v));
+  } else if (!o.initial_controllers.empty()) {
+    auto v = parse_initial_controllers(o.initial_controllers);
+    if (auto* err = std::get_if<std::string>(&v)) {
+      std::fprintf(stderr, "Invalid --initial-controllers: %s\n", err->c_str());
+      return false;
+    }
+    initial = std::get<std::vector<InitialController>>(std::move(v));
+  }
+  bool voters_set = !cfg.quorum_voters().empty();
+  if (!initial.empty() && voters_set) {
+    std::fprintf(stderr, "You cannot specify controller.quorum.voters and format the node with --initial-controllers "
+                 "or --standalone. If you want to use dynamic quorum, please remove controller.quorum.voters and "
+                 "specify controller.quorum.bootstrap.servers instead.\n");
+    return false;
+  }
+  // An unset process.roles is Samsa's single node (no quorum to form), so
+  // only a configured controller must say how its quorum starts.
+  bool roles_set = cfg.static_values().count("process.roles") > 0;
+  if (!o.no_initial_controllers && initial.empty() && !voters_set && roles_set && cfg.is_controller()) {
+    std::fprintf(stderr, "Because controller.quorum.voters is not set on this controller, you must specify one of the "
+                 "following: --standalone, --initial-controllers, or --no-initial-controllers.\n");
+    return false;
+  }
+  if (!initial.empty() && cfg.controller_listener_names().empty()) {
+    std::fprintf(stderr, "controller.listener.names must be set to write the initial voters' endpoints.\n");
+    return false;
+  }
+  return true;
+}
+
+// The directory id of a dir being formatted: the metadata log dir of an
+// initial controller keeps the one the voter set names (as Kafka's Formatter).
+std::string directory_id_for(const std::string& dir, const cluster::BrokerConfig& cfg,
+                             const std::vector<InitialController>& initial) {
+  if (dir == cfg.metadata_log_dir())
+    for (auto& c : initial)
+      if (c.id == cfg.node_id()) return protocol::to_base64url(c.directory_id);
+  return protocol::to_base64url(random_uuid(unique_ids()));
+}
+
+int format(const FormatOptions& o) {
+  if (!storage::valid_cluster_id(o.cluster_id)) {
     std::fprintf(stderr, "Cluster ID string %s does not appear to be a valid UUID: expected 22 characters of "
-                 "URL-safe base64 (see `samsa storage random-uuid`)\n", cluster_id.c_str());
+                 "URL-safe base64 (see `samsa storage random-uuid`)\n", o.cluster_id.c_str());
     return 1;
   }
-  int32_t node_id = 1;
-  auto dirs = config_dirs(config, node_id);
-  if (!dirs) return 1;
+  auto cfg = load_config(o.config);
+  if (!cfg) return 1;
+  std::vector<InitialController> initial;
+  if (!initial_voters(o, *cfg, initial)) return 1;
+  int32_t node_id = cfg->node_id();
   auto* env = storage::posix_env();
   std::vector<std::string> todo;
-  for (auto& d : *dirs) {
+  for (auto& d : config_dirs(*cfg)) {
     if (!env->exists(storage::join_path(d, storage::kMetaPropertiesFile))) {
       todo.push_back(d);
-    } else if (!ignore_formatted) {
+    } else if (!o.ignore_formatted) {
       std::fprintf(stderr, "Log directory %s is already formatted. Use --ignore-formatted to ignore this directory "
                    "and format the others.\n", d.c_str());
       return 1;
@@ -68,11 +159,30 @@ int format(const std::string& config, const std::string& cluster_id, bool ignore
       std::fprintf(stderr, "Unable to create storage directory %s: %s\n", d.c_str(), st.to_string().c_str());
       return 1;
     }
-    if (auto st = storage::write_meta_properties(env, d, node_id, cluster_id, now_comment()); !st) {
+    bool voter_dir = !initial.empty() && d == cfg->metadata_log_dir();
+    if (voter_dir) {
+      // The bootstrap checkpoint goes in before meta.properties: a dir is
+      // formatted only once everything in it is.
+      auto voters = voters_record(initial, cfg->controller_listener_names().front());
+      if (auto st = raft::write_bootstrap_checkpoint(env, storage::join_path(d, "__cluster_metadata-0"), voters,
+                                                     static_cast<int64_t>(std::time(nullptr)) * 1000);
+          !st) {
+        std::fprintf(stderr, "Unable to write the bootstrap checkpoint in %s: %s\n", d.c_str(),
+                     st.to_string().c_str());
+        return 1;
+      }
+    }
+    std::string directory_id = o.dynamic() ? directory_id_for(d, *cfg, initial) : std::string();
+    if (auto st = storage::write_meta_properties(env, d, node_id, o.cluster_id, now_comment(), directory_id); !st) {
       std::fprintf(stderr, "Unable to write meta.properties in %s: %s\n", d.c_str(), st.to_string().c_str());
       return 1;
     }
-    std::printf("Formatting %s with cluster.id %s and node.id %d.\n", d.c_str(), cluster_id.c_str(), node_id);
+    if (voter_dir)
+      std::printf("Formatting dynamic metadata voter directory %s with cluster.id %s, node.id %d and "
+                  "kraft.version %d.\n",
+                  d.c_str(), o.cluster_id.c_str(), node_id, raft::kDynamicKRaftVersion);
+    else
+      std::printf("Formatting %s with cluster.id %s and node.id %d.\n", d.c_str(), o.cluster_id.c_str(), node_id);
   }
   return 0;
 }
@@ -102,8 +212,14 @@ int info(const std::string& config) {
     }
     auto& m = meta.value();
     if (m["version"] != "1") problems.push_back("Unsupported version for " + d + "/meta.properties: " + m["version"]);
+    // directory.id differs per dir by design; the rest must agree.
+    auto same = [](storage::MetaProperties a, storage::MetaProperties b) {
+      a.erase("directory.id");
+      b.erase("directory.id");
+      return a == b;
+    };
     if (!prev) prev = m;
-    else if (*prev != m)
+    else if (!same(*prev, m))
       problems.push_back("Metadata for " + d + "/meta.properties was " + storage::to_string(m) +
                          ", but other directories featured " + storage::to_string(*prev));
   }
@@ -133,15 +249,26 @@ int storage_command(int argc, char** argv) {
       "  samsa storage random-uuid\n"
       "  samsa storage format -t $(samsa storage random-uuid) -c config/server.properties\n"
       "  samsa storage format -t <cluster id> -c config/server.properties --ignore-formatted\n"
+      "  samsa storage format -t <cluster id> -c controller.properties --standalone\n"
+      "  samsa storage format -t <cluster id> -c controller.properties --initial-controllers "
+      "1@host1:9093:<dir id>,2@host2:9093:<dir id>,3@host3:9093:<dir id>\n"
       "  samsa storage info -c config/server.properties");
   app.require_subcommand(1);
   auto* uuid = app.add_subcommand("random-uuid", "Print a random cluster id (base64url, 22 chars)");
-  auto* fmt = app.add_subcommand("format", "Write meta.properties (version, node.id, cluster.id) into each log dir");
-  std::string fmt_config, cluster_id, info_config;
-  bool ignore_formatted = false;
-  fmt->add_option("-c,--config", fmt_config, "REQUIRED: the server.properties file")->required();
-  fmt->add_option("-t,--cluster-id", cluster_id, "REQUIRED: the cluster id (see random-uuid)")->required();
-  fmt->add_flag("-g,--ignore-formatted", ignore_formatted, "Skip dirs that are already formatted instead of failing");
+  auto* fmt = app.add_subcommand(
+      "format", "Write meta.properties (version, node.id, cluster.id) into each log dir, and the initial voters of a "
+                "dynamic quorum into the metadata log dir");
+  FormatOptions fo;
+  std::string info_config;
+  fmt->add_option("-c,--config", fo.config, "REQUIRED: the server.properties file")->required();
+  fmt->add_option("-t,--cluster-id", fo.cluster_id, "REQUIRED: the cluster id (see random-uuid)")->required();
+  fmt->add_flag("-g,--ignore-formatted", fo.ignore_formatted, "Skip dirs that are already formatted instead of failing");
+  fmt->add_flag("-s,--standalone", fo.standalone,
+                "Dynamic quorum: this node (its CONTROLLER listener) is the only initial voter");
+  fmt->add_option("-I,--initial-controllers", fo.initial_controllers,
+                  "Dynamic quorum: the initial voters, id@host:port:directoryId,...");
+  fmt->add_flag("-N,--no-initial-controllers", fo.no_initial_controllers,
+                "Dynamic quorum: a controller that will join with add-controller later");
   auto* inf = app.add_subcommand("info", "Print the meta.properties of each log dir");
   inf->add_option("-c,--config", info_config, "REQUIRED: the server.properties file")->required();
   try {
@@ -153,7 +280,7 @@ int storage_command(int argc, char** argv) {
     std::printf("%s\n", storage::random_cluster_id().c_str());
     return 0;
   }
-  if (fmt->parsed()) return format(fmt_config, cluster_id, ignore_formatted);
+  if (fmt->parsed()) return format(fo);
   return info(info_config);
 }
 

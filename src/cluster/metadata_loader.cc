@@ -27,7 +27,7 @@ std::optional<MetadataRecord> MetadataLoader::decode(Offset offset, std::span<co
 }
 
 storage::Status MetadataLoader::load() {
-  auto img = std::make_shared<MetadataImage>();
+  auto img = base_ ? std::make_shared<MetadataImage>(*base_) : std::make_shared<MetadataImage>();
   img->cluster_id = cluster_id_;
   size_t n = 0;
   auto st = log_.replay([&](Offset offset, std::span<const uint8_t> value) {
@@ -52,6 +52,27 @@ storage::Status MetadataLoader::load() {
   delta->full = true;
   publish_(image_, delta);
   return st;
+}
+
+void MetadataLoader::reset_to_snapshot(Offset end, std::span<const protocol::Bytes> values) {
+  auto img = std::make_shared<MetadataImage>();
+  img->cluster_id = cluster_id_;
+  for (size_t i = 0; i < values.size(); ++i) {
+    // A snapshot's records have no log offsets: name them by their index.
+    if (auto rec = decode(Offset(static_cast<int64_t>(i)), values[i])) apply_record(*img, *rec);
+  }
+  img->last_offset = end.value - 1;
+  spdlog::info("metadata: snapshot ending at offset {}: {} records, {} topics", end.value, values.size(),
+               img->topics.size());
+  if (!loaded_) {
+    base_ = std::move(img);
+    return;
+  }
+  img->controller_id = controller_id();
+  image_ = img;
+  auto delta = std::make_shared<ImageDelta>();
+  delta->full = true;
+  publish_(image_, delta);
 }
 
 // One batch, one new image sharing every untouched topic with the previous

@@ -35,6 +35,12 @@ class MetadataLoader {
   void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
   ImagePtr image() const { return image_; }
 
+  // The state of a snapshot (KIP-630): `values` are its encoded records, the
+  // state of every offset below `end`. Before load() the replay continues
+  // from it (start-up); after load() it replaces the image, which is published
+  // with a full delta (a snapshot installed from the leader).
+  void reset_to_snapshot(Offset end, std::span<const protocol::Bytes> values);
+
   // One committed batch (the log's commit listener): values[i] is at base + i.
   void apply_committed(Offset base, std::span<const protocol::Bytes> values);
 
@@ -46,6 +52,7 @@ class MetadataLoader {
   raft::MetadataLog& log_;
   Publish publish_;
   ImagePtr image_;
+  ImagePtr base_;  // the snapshot load() starts from (none: the empty image)
   bool loaded_ = false;
   std::string cluster_id_;
   int64_t legacy_records_ = 0;  // old-format values read (logged once after replay)

@@ -2,17 +2,21 @@
 
 #include <algorithm>
 
+#include "quorum/dynamic_voters.h"
+
 namespace samsa::quorum {
 
-std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg) {
-  const auto& voters = cfg.quorum_voters();
-  if (voters.empty()) {
-    if (!cfg.get_list("controller.quorum.bootstrap.servers").empty())
-      return std::string(
-          "controller.quorum.bootstrap.servers without controller.quorum.voters (a dynamic quorum, KIP-853) is not "
-          "supported yet: list the voters in controller.quorum.voters");
-    return std::optional<QuorumSettings>{};
+std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg,
+                                                                        storage::Env* env) {
+  std::vector<config::QuorumVoter> recorded;
+  if (cfg.quorum_voters().empty()) {
+    if (cfg.get_list("controller.quorum.bootstrap.servers").empty()) return std::optional<QuorumSettings>{};
+    // The dynamic form (KIP-853): the voters are the newest VotersRecord on disk.
+    auto r = recorded_voters(cfg, env ? env : storage::posix_env());
+    if (auto* err = std::get_if<std::string>(&r)) return *err;
+    recorded = std::get<std::vector<config::QuorumVoter>>(std::move(r));
   }
+  const auto& voters = recorded.empty() ? cfg.quorum_voters() : recorded;
   QuorumSettings s;
   s.raft.local_id = NodeId(cfg.node_id());
   for (auto& v : voters) {

@@ -13,6 +13,7 @@
 #include "base/types.h"
 #include "config/broker_config.h"
 #include "raft/raft_messages.h"
+#include "storage/env.h"
 
 namespace samsa::quorum {
 
@@ -32,10 +33,15 @@ struct QuorumSettings {
   int64_t max_snapshot_interval_ms = 3600000;             // metadata.log.max.snapshot.interval.ms
 };
 
-// nullopt: no quorum is configured (controller.quorum.voters empty): the
-// node runs today's single-voter metadata log. An error message when the
-// configuration cannot form a quorum (a controller that is not a voter, the
-// dynamic form without voters, a voter without a port).
-std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg);
+// nullopt: no quorum is configured (controller.quorum.voters and
+// controller.quorum.bootstrap.servers empty): the node runs today's
+// single-voter metadata log. In the dynamic form (bootstrap servers, no
+// voters) the voters come from the newest VotersRecord in the metadata log
+// dir, read through `env` (posix when null; quorum/dynamic_voters.h). An
+// error message when the configuration cannot form a quorum (a controller
+// that is not a voter, the dynamic form without a voter set on disk, a voter
+// without a port).
+std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg,
+                                                                        storage::Env* env = nullptr);
 
 }  // namespace samsa::quorum

@@ -73,6 +73,7 @@ std::string QuorumMetadataLog::start() {
   auto restored = state_.read();
   if (!restored.is_ok()) return "cannot read the quorum-state file: " + restored.status().to_string();
   core_ = std::make_unique<raft::RaftCore>(config_, log_, rng_, restored.value(), now());
+  if (snapshot_reader_) core_->set_snapshot_reader(snapshot_reader_);
   spdlog::info("metadata quorum: node {} starts as a {} at epoch {} (log end offset {})", config_.local_id.value,
                core_->is_voter() ? "voter" : "observer", core_->epoch().value, log_.end_offset().value);
   collect();
@@ -214,14 +215,43 @@ asio::awaitable<void> QuorumMetadataLog::pump(std::shared_ptr<bool> alive) {
         fail_appends(ErrorCode::NOT_LEADER_OR_FOLLOWER, "this node no longer leads the metadata quorum");
       if (leader_listener_) leader_listener_(leader());
     }
-    if (out.install_snapshot) {
-      // Snapshots are not installed yet (see README, Next): the follower keeps asking.
-      spdlog::warn("metadata quorum: a snapshot {}-{} was offered; installing snapshots is not supported yet",
-                   out.install_snapshot->id.end_offset.value, out.install_snapshot->id.epoch.value);
-    }
+    if (out.install_snapshot && !failed()) co_await install_snapshot(std::move(*out.install_snapshot), alive);
+    if (!*alive) co_return;
     if (!out.fatal.empty()) fail(out.fatal);
   }
   if (*alive) pumping_ = false;
+}
+
+// Write before act: the snapshot is durable before the core restarts its log
+// at the snapshot's end and the state machine loads it.
+asio::awaitable<void> QuorumMetadataLog::install_snapshot(raft::Output::InstallSnapshot snap,
+                                                          std::shared_ptr<bool> alive) {
+  if (!snapshot_hooks_.store) {
+    spdlog::warn("metadata quorum: a snapshot {}-{} was offered but this node cannot install snapshots",
+                 snap.id.end_offset.value, snap.id.epoch.value);
+    co_return;
+  }
+  auto bytes = std::make_shared<const protocol::Bytes>(std::move(snap.bytes));
+  storage::Status st = co_await snapshot_hooks_.store(snap.id, bytes);
+  if (!*alive || stopped_) co_return;
+  if (!st) {
+    fail("cannot store the snapshot fetched from the leader: " + st.to_string());
+    co_return;
+  }
+  if (core_->on_snapshot_installed(snap.id, now())) {
+    spdlog::info("metadata quorum: node {} installed the snapshot {}-{} ({} bytes) from the leader",
+                 config_.local_id.value, snap.id.end_offset.value, snap.id.epoch.value, bytes->size());
+    applied_ = std::max(applied_, snap.id.end_offset);
+    if (snapshot_hooks_.installed) snapshot_hooks_.installed(snap.id, *bytes);
+  }
+  collect();
+}
+
+bool QuorumMetadataLog::snapshot_created(raft::SnapshotId id) {
+  if (!core_ || stopped_ || failed()) return false;
+  bool ok = core_->on_snapshot_created(id, now());
+  collect();
+  return ok;
 }
 
 asio::awaitable<void> QuorumMetadataLog::run_sync(std::shared_ptr<bool> alive) {
@@ -293,10 +323,14 @@ asio::awaitable<std::optional<raft::MessageBody>> QuorumMetadataLog::handle_mess
 }
 
 void QuorumMetadataLog::deliver_committed() {
+  int64_t bytes = 0;
+  std::optional<Epoch> last_epoch;
   while (core_) {
     auto entries = core_->read_committed(applied_, kDeliverBatch);
     if (entries.empty()) break;
     for (auto& e : entries) {
+      last_epoch = e.epoch;
+      if (!e.control) bytes += static_cast<int64_t>(e.data.size());
       if (!e.control && listener_) {
         std::vector<protocol::Bytes> values;
         protocol::RecordIterator it;
@@ -313,6 +347,7 @@ void QuorumMetadataLog::deliver_committed() {
     }
   }
   complete_appends();
+  if (last_epoch && snapshot_hooks_.applied) snapshot_hooks_.applied(raft::SnapshotId{applied_, *last_epoch}, bytes);
   if (ready_leader() && announced_epoch_ != core_->epoch()) {
     announced_epoch_ = core_->epoch();
     spdlog::info("metadata quorum: node {} is the active controller of epoch {} (high watermark {})",

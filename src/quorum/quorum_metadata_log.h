@@ -142,6 +142,28 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   Offset applied_offset() const { return applied_; }
   // Called whenever leader() may have changed (on the driver's executor).
   void set_leader_listener(std::function<void(raft::LeaderAndEpoch)> fn) { leader_listener_ = std::move(fn); }
+  // ---- snapshots (KIP-630; quorum/metadata_snapshots.h uses these) ----
+  struct SnapshotHooks {
+    // Committed batches reached the listener: everything below `applied.end_offset`
+    // is applied, `applied.epoch` is the last batch's epoch, `bytes` their size.
+    std::function<void(raft::SnapshotId applied, int64_t bytes)> applied;
+    // Output::install_snapshot: store the snapshot durably (on the FlushThread).
+    std::function<asio::awaitable<storage::Status>(raft::SnapshotId, std::shared_ptr<const protocol::Bytes>)> store;
+    // The core accepted the stored snapshot: the state machine loads it.
+    std::function<void(raft::SnapshotId, const protocol::Bytes&)> installed;
+  };
+  // Before start(). `reader` serves FetchSnapshot (must outlive the log).
+  void set_snapshot_hooks(SnapshotHooks hooks, const raft::SnapshotReader* reader) {
+    snapshot_hooks_ = std::move(hooks);
+    snapshot_reader_ = reader;
+  }
+  // Before start(): the state machine already holds a snapshot of everything
+  // below `end`; committed batches are handed to the listener from there.
+  void start_after(Offset end) { applied_ = std::max(applied_, end); }
+  // A snapshot of everything below id.end_offset is durable: the log drops
+  // that prefix (RaftCore::on_snapshot_created). False when the core refused it.
+  bool snapshot_created(raft::SnapshotId id);
+
   // Whether the core stopped (a failed disk write): the process should exit.
   bool failed() const { return !fatal_.empty(); }
   const std::string& failure() const { return fatal_; }
@@ -157,6 +179,7 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   asio::awaitable<void> tick_loop(std::shared_ptr<bool> alive);
   asio::awaitable<void> send_request(raft::Message m, std::shared_ptr<bool> alive);
   asio::awaitable<void> run_sync(std::shared_ptr<bool> alive);
+  asio::awaitable<void> install_snapshot(raft::Output::InstallSnapshot snap, std::shared_ptr<bool> alive);
   void dispatch(raft::Message m);
   void deliver_committed();
   void complete_appends();
@@ -177,6 +200,8 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   CommitListener listener_;
+  SnapshotHooks snapshot_hooks_;
+  const raft::SnapshotReader* snapshot_reader_ = nullptr;
   std::function<void(raft::LeaderAndEpoch)> leader_listener_;
   std::deque<raft::Output> queue_;  // outputs not yet carried out, in order
   bool pumping_ = false;

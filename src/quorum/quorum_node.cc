@@ -30,7 +30,14 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
                                                                        QuorumNodeOptions options) {
   std::unique_ptr<QuorumNode> node(new QuorumNode(ex, clock, flush, std::move(options)));
   auto& o = node->options_;
-  auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock);
+  auto store = raft::FileSnapshotStore::open(env, raft::metadata_partition_dir(o.metadata_log_dir));
+  if (!store) return "cannot open the metadata snapshots: " + store.status().to_string();
+  node->snapshot_store_ = std::move(store).value();
+  if (int n = node->snapshot_store_->removed_at_open(); n > 0)
+    spdlog::warn("metadata snapshots: removed {} incomplete or invalid snapshot file(s) at start", n);
+  raft::DiskRaftLogOptions log_options;
+  log_options.snapshot = node->snapshot_store_->latest();
+  auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock, log_options);
   if (!opened.log) return "cannot open the metadata log: " + opened.error;
   node->disk_ = std::move(opened.log);
   node->syncer_ = std::make_unique<DiskLogSyncer>(*node->disk_);
@@ -46,11 +53,26 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
   return node;
 }
 
+std::string QuorumNode::attach_loader(cluster::MetadataLoader& loader) {
+  raft::SnapshotPolicyConfig policy;
+  policy.max_bytes_between_snapshots = options_.settings.max_record_bytes_between_snapshots;
+  policy.max_interval_ms = options_.settings.max_snapshot_interval_ms;
+  snapshots_ = std::make_unique<MetadataSnapshots>(ex_, *snapshot_store_, flush_, clock_, policy, *mlog_, loader);
+  return snapshots_->start();
+}
+
 asio::awaitable<void> QuorumNode::stop(std::chrono::milliseconds grace) {
   if (stopped_) co_return;
   stopped_ = true;
   co_await mlog_->stop(grace);
   channel_->close();
+  // A snapshot being written on the FlushThread uses the store: let it finish (bounded).
+  asio::steady_timer t(ex_);
+  for (int i = 0; i < 1000 && snapshots_ && snapshots_->writing(); ++i) {
+    t.expires_after(std::chrono::milliseconds(10));
+    asio::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
   // A barrier: every sync posted before it has finished (jobs run in order),
   // then the log is closed cleanly (synced, active segment sealed).
   co_await flush_.run([] { return 0; });

@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "net/transport.h"
 #include "quorum/network_controller_channel.h"
+#include "quorum/metadata_snapshots.h"
 #include "quorum/network_peers.h"
 #include "quorum/quorum_config.h"
 #include "quorum/quorum_metadata_log.h"
@@ -70,6 +71,14 @@ class QuorumNode {
   NetworkControllerChannel& channel() { return *channel_; }
   const QuorumSettings& settings() const { return options_.settings; }
 
+  // Metadata snapshots (KIP-630) for `loader`, the state machine this node's
+  // log feeds: loads the newest snapshot into it and takes, serves and
+  // installs snapshots from then on. Call before start() and loader.load().
+  // "" or an error.
+  std::string attach_loader(cluster::MetadataLoader& loader);
+  raft::FileSnapshotStore& snapshot_store() { return *snapshot_store_; }
+  MetadataSnapshots* snapshots() { return snapshots_.get(); }
+
   // Starts the core (reads quorum-state) on the node's executor. "" or an error.
   std::string start() { return mlog_->start(); }
   // Resigns a leadership (graceful), stops the driver and the channel, closes the log.
@@ -92,6 +101,7 @@ class QuorumNode {
   raft::FlushThread& flush_;
   QuorumNodeOptions options_;
   raft::WireContext wire_;
+  std::unique_ptr<raft::FileSnapshotStore> snapshot_store_;  // before disk_: the log continues its newest
   std::unique_ptr<raft::DiskRaftLog> disk_;
   std::unique_ptr<DiskLogSyncer> syncer_;
   std::unique_ptr<raft::FileQuorumStateStore> state_;
@@ -99,6 +109,7 @@ class QuorumNode {
   std::unique_ptr<NetworkPeers> peers_;
   std::unique_ptr<QuorumMetadataLog> mlog_;
   std::unique_ptr<NetworkControllerChannel> channel_;
+  std::unique_ptr<MetadataSnapshots> snapshots_;  // after mlog_: destroyed first
   bool stopped_ = false;
 };
 

@@ -173,6 +173,7 @@ storage::Status FileSnapshotStore::load_dir() {
       if (!id) continue;  // not ours to judge
       auto info = scan_file(path, {});
       if (info) {
+        std::lock_guard lock(mu_);
         files_[key(*id)] = {*id, info->size_bytes};
         continue;
       }
@@ -211,12 +212,14 @@ storage::Result<SnapshotInfo> FileSnapshotStore::scan_file(const std::string& pa
 }
 
 std::optional<SnapshotId> FileSnapshotStore::latest() const {
+  std::lock_guard lock(mu_);
   if (files_.empty()) return std::nullopt;
   return files_.rbegin()->second.first;
 }
 
 std::vector<SnapshotId> FileSnapshotStore::list() const {
   std::vector<SnapshotId> out;
+  std::lock_guard lock(mu_);
   for (const auto& [k, v] : files_) out.push_back(v.first);
   return out;
 }
@@ -238,6 +241,7 @@ storage::Result<std::unique_ptr<SnapshotWriter>> FileSnapshotStore::create(const
 storage::Status FileSnapshotStore::publish(const std::string& part_path, const SnapshotId& id, int64_t size) {
   SAMSA_RETURN_IF_ERROR(env_->rename(part_path, path_of(id)));
   SAMSA_RETURN_IF_ERROR(env_->sync_dir(dir_));
+  std::lock_guard lock(mu_);
   files_[key(id)] = {id, size};
   return storage::Status::ok();
 }
@@ -265,15 +269,18 @@ storage::Status FileSnapshotStore::install(const SnapshotId& id, std::span<const
 
 storage::Status FileSnapshotStore::remove_older_than(const SnapshotId& id) {
   bool removed = false;
+  std::unique_lock lock(mu_);
   for (auto it = files_.begin(); it != files_.end() && it->first < key(id);) {
     SAMSA_RETURN_IF_ERROR(env_->unlink(path_of(it->second.first)));
     it = files_.erase(it);
     removed = true;
   }
+  lock.unlock();
   return removed ? env_->sync_dir(dir_) : storage::Status::ok();
 }
 
 int64_t FileSnapshotStore::size(const SnapshotId& id) const {
+  std::lock_guard lock(mu_);
   auto it = files_.find(key(id));
   return it == files_.end() ? -1 : it->second.second;
 }

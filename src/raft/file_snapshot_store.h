@@ -12,14 +12,17 @@
 // a crash. Every size is bounded (SnapshotLimits) before anything is read
 // or allocated. All I/O goes through storage::Env.
 //
-// Threads: a FileSnapshotStore and its writers belong to the thread that
-// drives the RaftCore (shard 0's loop); the core reads FetchSnapshot chunks
-// through SnapshotReader on that thread.
+// Threads: the core reads FetchSnapshot chunks through SnapshotReader on the
+// thread that drives it (shard 0's loop), while the snapshot writer, install()
+// and remove_older_than() may run on the FlushThread (their fsyncs must not
+// block the loop): the list of snapshots is guarded by a mutex. One writer,
+// install or removal runs at a time (the FlushThread runs its jobs in order).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -98,7 +101,10 @@ class FileSnapshotStore final : public SnapshotReader {
 
   std::optional<SnapshotId> latest() const;
   std::vector<SnapshotId> list() const;  // oldest first
-  bool contains(const SnapshotId& id) const { return files_.count(key(id)) != 0; }
+  bool contains(const SnapshotId& id) const {
+    std::lock_guard lock(mu_);
+    return files_.count(key(id)) != 0;
+  }
 
   // A new snapshot of the state below id.end_offset (one writer per id at a
   // time). `last_contained_log_timestamp` is the timestamp of the last batch it
@@ -141,6 +147,7 @@ class FileSnapshotStore final : public SnapshotReader {
   storage::Env* env_;
   std::string dir_;
   SnapshotLimits limits_;
+  mutable std::mutex mu_;  // guards files_ (see Threads above)
   std::map<Key, std::pair<SnapshotId, int64_t>> files_;  // id -> (id, size)
   int removed_at_open_ = 0;
 };

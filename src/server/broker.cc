@@ -21,6 +21,8 @@
 #include "replication/flusher.h"
 #include "server/authz.h"
 #include "server/handlers.h"
+#include "server/image_waiter.h"
+#include "server/local_controller_channel.h"
 #include "server/coordinator_shard.h"
 #include "server/listener_security.h"
 #include "server/log_maintenance.h"
@@ -140,6 +142,8 @@ std::string Broker::start() {
   metadata_flush_ = std::make_unique<raft::FlushThread>();
   if (settings_.quorum) {
     if (auto err = open_quorum(md_dir); !err.empty()) return err;
+    channel_ = &quorum_->channel();  // the lifecycle and forwarding go to the active controller
+    single_node_ = false;
   } else {
     auto mlog = raft::open_metadata_log(storage::posix_env(), md_dir, NodeId(settings_.node_id), clock_,
                                         *metadata_flush_);
@@ -161,6 +165,11 @@ std::string Broker::start() {
   apply_partition_budget(cs);
   cs.clock = &clock_;
   if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
+  image_waiter_ = std::make_unique<ImageWaiter>();
+  if (!channel_) {
+    local_channel_ = std::make_unique<LocalControllerChannel>(*this);
+    channel_ = local_channel_.get();
+  }
   loader_ = std::make_unique<cluster::MetadataLoader>(
       metadata_log, [this](cluster::ImagePtr img, cluster::DeltaPtr delta) { publish(img, delta); });
   controller_ = std::make_unique<cluster::Controller>(cs, metadata_log, *loader_);
@@ -237,6 +246,7 @@ std::string Broker::start() {
       schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
     });
   }
+  start_lifecycle();
   started_.store(true, std::memory_order_release);
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
@@ -248,7 +258,13 @@ std::string Broker::start() {
 
 asio::awaitable<std::string> Broker::load_metadata() {
   loader_->set_cluster_id(cluster_id_);  // from meta.properties, as in Kafka (no record in the log)
+  // With a quorum, the newest metadata snapshot is loaded first and the log replayed after it.
+  if (quorum_) {
+    if (auto err = quorum_->attach_loader(*loader_); !err.empty()) co_return err;
+  }
   if (auto st = loader_->load(); !st) co_return "cannot replay the metadata log: " + st.to_string();
+  // In a cluster every broker (the active controller's too) registers through
+  // the lifecycle once the listeners are bound (broker_lifecycle_driver.cc).
   if (quorum_) co_return co_await start_quorum();
   auto reg = controller_->register_broker(settings_.node_id, settings_.advertised_host, settings_.advertised_port,
                                           std::nullopt);
@@ -263,12 +279,12 @@ asio::awaitable<int64_t> Broker::allocate_producer_id() { return on_controller(t
 // commit lands last is used, ids never repeat either way.
 asio::awaitable<int64_t> Broker::take_producer_id() {
   if (next_producer_id_ >= producer_id_block_end_) {
-    constexpr int64_t kBlock = 1000;
-    auto op = controller_->allocate_producer_ids(settings_.node_id, kBlock);
-    int64_t first = co_await std::move(op);
-    if (first < 0) co_return -1;
-    next_producer_id_ = first;
-    producer_id_block_end_ = first + kBlock;
+    constexpr int32_t kBlock = 1000;  // Kafka's block size
+    auto op = allocate_producer_ids_at_controller(kBlock);
+    ProducerIdBlock block = co_await std::move(op);
+    if (block.error != ErrorCode::NONE || block.first < 0 || block.length <= 0) co_return -1;
+    next_producer_id_ = block.first;
+    producer_id_block_end_ = block.first + block.length;
   }
   co_return next_producer_id_++;
 }
@@ -356,7 +372,7 @@ size_t Broker::unopened_count() const {
 LagTracker& Broker::lag_tracker(int shard) { return observability_->lag_tracker(shard); }
 
 bool Broker::ready() const {
-  if (!started() || stopping_) return false;
+  if (!started() || stopping_ || fenced()) return false;
   for (auto& d : log_manager_->log_dirs())
     if (!d.online) return false;
   return true;
@@ -381,6 +397,10 @@ void Broker::close_partitions() {
 // (writing the clean-shutdown marker), then stop the shards.
 void Broker::shutdown() {
   if (stopping_.exchange(true)) return;
+  // In a cluster the controller first moves this broker's leaderships away
+  // (clients are still served meanwhile), then heartbeats stop.
+  controlled_shutdown();
+  stop_lifecycle();
   stop_quorum();  // a leader resigns first, so the quorum elects another without waiting for a timeout
   // Stop accepting, then give in-flight requests up to 5 s to be answered.
   auto on_listeners = [this](auto fn) {

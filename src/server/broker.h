@@ -14,8 +14,11 @@
 #include "base/clock.h"
 #include "cluster/acl_authorizer.h"
 #include "cluster/controller.h"
+#include "cluster/controller_channel.h"
 #include "net/connection.h"
 #include "net/listener.h"
+#include "server/broker_lifecycle.h"
+#include "server/controller_forwarding.h"
 #include "server/settings.h"
 #include "server/shard.h"
 
@@ -39,6 +42,7 @@ class TxnCoordinator;
 namespace samsa::server {
 
 struct CoordinatorShard;
+class ImageWaiter;
 class LagTracker;
 class LogMaintenance;
 class Observability;
@@ -75,9 +79,6 @@ class Broker {
   // The metadata quorum (controller.quorum.voters set; null on a single node).
   // Shard 0 only (broker_quorum.cc).
   quorum::QuorumNode* quorum() { return quorum_.get(); }
-  // The way to the active controller (null on a single node, where the
-  // controller is always local). Shard 0 only.
-  cluster::ControllerChannel* controller_channel();
   // Whether `conn` came in on a CONTROLLER listener (controller.listener.names). Any thread.
   bool on_controller_listener(const net::ConnectionInfo& conn) const;
   // Runs a controller operation (e.g. controller().delete_topic(name)) on shard
@@ -113,6 +114,18 @@ class Broker {
   asio::awaitable<std::vector<cluster::OpResult>> create_topics(std::vector<cluster::TopicSpec> specs,
                                                                 bool validate_only);
   asio::awaitable<cluster::OpResult> create_topic(cluster::TopicSpec spec, bool validate_only);
+  // The other metadata changes, from any shard. Each runs on this node's
+  // controller when it is the active one; otherwise it is forwarded to the
+  // active controller over the controller channel and answered once this
+  // node's image shows the change (bounded; broker_forwarding.cc).
+  asio::awaitable<cluster::OpResult> delete_topic(std::string name);
+  asio::awaitable<cluster::OpResult> create_partitions(std::string name, int32_t total,
+                                                       std::vector<std::vector<int32_t>> assignments,
+                                                       bool validate_only);
+  asio::awaitable<cluster::OpResult> alter_configs(int8_t resource_type, std::string resource_name,
+                                                   ConfigChanges changes, bool validate_only);
+  // Shard 0: this node's controller is the active one (always on one node).
+  bool controller_here() const;
   // A partition of the image whose log could not be opened on this broker
   // (Metadata shows it without a leader, Produce gets KAFKA_STORAGE_ERROR).
   // Any thread.
@@ -121,6 +134,18 @@ class Broker {
 
   // The authorizer (authorizer.class.name), or null: every request allowed. Any thread.
   const cluster::Authorizer* authorizer() const { return authorizer_.get(); }
+  // The way to the active controller (cluster/controller_channel.h): the
+  // quorum's channel where controller.quorum.voters is set; otherwise start()
+  // makes a LocalControllerChannel to this node's own controller (single_node()).
+  cluster::ControllerChannel& controller_channel() { return *channel_; }  // shard 0 only
+  // No quorum configured: this node is the whole cluster (any thread).
+  bool single_node() const { return single_node_; }
+  // This broker's membership (broker_lifecycle.h), any thread: its broker
+  // epoch (-1 before it registered), fenced until the controller unfenced it,
+  // and Kafka's BrokerState.
+  int64_t broker_epoch() const;
+  bool fenced() const;
+  BrokerState broker_state() const;
 
   // Metrics, lag trackers and the HTTP server (observability.h).
   Observability& observability() { return *observability_; }
@@ -148,8 +173,30 @@ class Broker {
   std::string open_quorum(const std::string& metadata_dir);
   asio::awaitable<std::string> start_quorum();  // shard 0
   void stop_quorum();                            // main thread, at shutdown: resigns a leadership
-  asio::awaitable<void> register_when_leader();  // shard 0
   asio::awaitable<int64_t> take_producer_id();  // shard 0
+  // broker_forwarding.cc, shard 0: the operation on the active controller,
+  // here or forwarded. `call_controller`: nullopt when none answered in time.
+  asio::awaitable<std::optional<protocol::Bytes>> call_controller(int16_t api_key, int16_t version, protocol::Bytes body);
+  asio::awaitable<std::vector<cluster::OpResult>> create_topics_at_controller(std::vector<cluster::TopicSpec> specs,
+                                                                              bool validate_only);
+  asio::awaitable<ProducerIdBlock> allocate_producer_ids_at_controller(int32_t block_size);
+  using ShowsChange = std::function<bool(const cluster::MetadataImage&, const cluster::OpResult&)>;
+  asio::awaitable<cluster::OpResult> forward(int16_t api_key, int16_t version, protocol::Bytes request,
+                                             cluster::OpResult (*decode)(std::span<const uint8_t>), ShowsChange shows);
+  asio::awaitable<cluster::OpResult> delete_topic_at_controller(std::string name);
+  asio::awaitable<cluster::OpResult> create_partitions_at_controller(std::string name, int32_t total,
+                                                                     std::vector<std::vector<int32_t>> assignments,
+                                                                     bool validate_only);
+  asio::awaitable<cluster::OpResult> alter_configs_at_controller(int8_t resource_type, std::string resource_name,
+                                                                 ConfigChanges changes, bool validate_only);
+  // broker_lifecycle_driver.cc: registration and heartbeats (shard 0), and
+  // the controlled shutdown (main thread).
+  void start_lifecycle();
+  asio::awaitable<void> run_lifecycle();
+  void wake_lifecycle();
+  void controlled_shutdown();
+  void stop_lifecycle();
+  std::vector<ListenerAddress> registered_listeners() const;
   void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
 
   BrokerSettings settings_;
@@ -176,6 +223,13 @@ class Broker {
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
   std::shared_ptr<const cluster::Authorizer> authorizer_;  // set in start(), then only read
+  cluster::ControllerChannel* channel_ = nullptr;        // used on shard 0
+  std::unique_ptr<cluster::ControllerChannel> local_channel_;  // one node without a quorum
+  std::unique_ptr<ImageWaiter> image_waiter_;           // shard 0
+  std::unique_ptr<BrokerLifecycle> lifecycle_;          // shard 0 (state() and fenced(): any thread)
+  std::unique_ptr<asio::steady_timer> lifecycle_timer_;  // shard 0
+  bool lifecycle_stop_ = false;                         // shard 0
+  bool single_node_ = true;
   std::vector<int> lock_fds_;
   std::vector<int> reserve_fds_;  // /dev/null, closed at shutdown to free descriptors
   // Partitions whose log failed to open, with the reason (any thread).

@@ -15,11 +15,13 @@
 #include "replication/replica_manager.h"
 #include "server/coordinator_shard.h"
 #include "server/handlers.h"
+#include "server/image_waiter.h"
 #include "server/log_maintenance.h"
 
 namespace samsa::server {
 
 void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
+  image_waiter_->on_image(image);  // shard 0, where the loader publishes
   for (auto& s : shards_) {
     Shard* sp = s.get();
     asio::post(sp->io, [this, sp, image, delta] { apply_image(*sp, image, *delta); });
@@ -56,7 +58,7 @@ void Broker::make_replica_manager(Shard& s) {
 
 asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vector<cluster::TopicSpec> specs,
                                                                       bool validate_only) {
-  auto op = on_controller(controller_->create_topics(specs, validate_only));
+  auto op = on_controller(create_topics_at_controller(specs, validate_only));
   auto results = co_await std::move(op);
   if (validate_only) co_return results;
   std::vector<std::string> created;
@@ -81,7 +83,7 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics(std::vecto
     if (reason.empty()) continue;
     spdlog::error("creating topic {} failed, removing it again: cannot open partition {}", specs[i].name, reason);
     std::string name = specs[i].name;
-    auto undo = on_controller(controller_->delete_topic(name));
+    auto undo = delete_topic(name);
     auto undone = co_await std::move(undo);
     results[i] = {ErrorCode::KAFKA_STORAGE_ERROR,
                   "The topic was not created: cannot open partition " + reason +

@@ -1,7 +1,7 @@
 // The broker's part of the metadata quorum (issue 12): opening the QuorumNode
 // when controller.quorum.voters is set, starting it on shard 0 after the
-// loader's replay, registering this broker while it is the active controller,
-// and resigning a leadership at shutdown.
+// loader's replay, and resigning a leadership at shutdown. Registration is the
+// lifecycle's (broker_lifecycle_driver.cc), on every node of a quorum.
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -12,8 +12,6 @@
 #include "storage/env.h"
 
 namespace samsa::server {
-
-cluster::ControllerChannel* Broker::controller_channel() { return quorum_ ? &quorum_->channel() : nullptr; }
 
 raft::MetadataLog& Broker::metadata_log() {
   if (quorum_) return quorum_->log();
@@ -46,33 +44,7 @@ std::string Broker::open_quorum(const std::string& metadata_dir) {
 
 asio::awaitable<std::string> Broker::start_quorum() {
   if (auto err = quorum_->start(); !err.empty()) co_return err;
-  asio::co_spawn(shards_[0]->io, register_when_leader(), asio::detached);
   co_return std::string();
-}
-
-// Until brokers register with the active controller over the network
-// (BrokerRegistration), the node that becomes the active controller records
-// its own broker: partitions can then be placed on it. Polls (bounded by the
-// process's life) because leadership comes and goes.
-asio::awaitable<void> Broker::register_when_leader() {
-  asio::steady_timer timer(shards_[0]->io);
-  while (!stopping_) {
-    if (quorum_->log().is_leader()) {
-      auto img = loader_->image();
-      auto it = img->brokers.find(settings_.node_id);
-      bool current = it != img->brokers.end() && it->second.host == settings_.advertised_host &&
-                     it->second.port == settings_.advertised_port;
-      if (!current) {
-        auto r = co_await controller_->register_broker(settings_.node_id, settings_.advertised_host,
-                                                       settings_.advertised_port, std::nullopt);
-        if (r.error != ErrorCode::NONE)
-          spdlog::debug("metadata quorum: registering broker {} failed: {}", settings_.node_id, r.message);
-      }
-    }
-    timer.expires_after(std::chrono::milliseconds(200));
-    asio::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
 }
 
 void Broker::stop_quorum() {

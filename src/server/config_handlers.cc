@@ -76,7 +76,7 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
   } else {
     co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unsupported resource type " + std::to_string(type)};
   }
-  auto op = broker.on_controller(broker.controller().alter_configs(type, name, changes, validate_only));
+  auto op = broker.alter_configs(type, name, changes, validate_only);
   auto res = co_await std::move(op);
   AlterOutcome out{res.error, std::nullopt};
   if (!res.message.empty()) out.message = res.message;

@@ -1,15 +1,39 @@
 #include "server/controller_handlers.h"
 
 #include "server/broker.h"
+#include "server/handlers.h"
 
 namespace samsa::server {
 
 namespace {
 
+asio::awaitable<bool> controller_here_on_shard0(Broker* broker) { co_return broker->controller_here(); }
+
+// A request another broker forwarded to this node as the active controller
+// (broker_forwarding.cc): served by the broker listener's handler, which runs
+// it on this node's controller because it leads. A node that does not lead
+// closes the connection instead of forwarding again, so a request never hops
+// between controllers; the forwarding broker's call fails and its client gets
+// REQUEST_TIMED_OUT (Kafka answers NOT_CONTROLLER per topic/resource here).
+// The check and the operation are two visits to shard 0: a leadership lost in
+// between forwards once more, to the new leader.
+template <HandlerFn Serve>
+asio::awaitable<net::Response> when_leading(RequestContext& ctx, protocol::Reader& r) {
+  auto here = ctx.broker->on_controller(controller_here_on_shard0(ctx.broker));
+  if (!co_await std::move(here)) co_return net::Response{{}, false, true};
+  co_return co_await Serve(ctx, r);
+}
+
 constexpr HandlerEntry kControllerHandlers[] = {
+    {19, when_leading<handle_create_topics>},
+    {20, when_leading<handle_delete_topics>},
+    {33, when_leading<handle_alter_configs>},
+    {37, when_leading<handle_create_partitions>},
+    {44, when_leading<handle_incremental_alter_configs>},
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},
     {64, handle_unregister_broker},
+    {67, handle_allocate_producer_ids},  // producer_ids_handler.cc
 };
 
 cluster::BrokerRegistration registration_of(const protocol::BrokerRegistrationRequest& req) {

@@ -39,7 +39,8 @@ asio::awaitable<net::Response> handle_broker_registration(RequestContext&, proto
 asio::awaitable<net::Response> handle_broker_heartbeat(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_unregister_broker(RequestContext&, protocol::Reader&);
 
-// The APIs of this file a CONTROLLER listener serves (62, 63, 64).
+// The APIs a CONTROLLER listener serves besides the quorum's: 62, 63, 64 of
+// this file and AllocateProducerIds (67, producer_ids_handler.cc).
 std::span<const HandlerEntry> controller_listener_handlers();
 
 }  // namespace samsa::server

@@ -20,13 +20,6 @@ namespace samsa::server {
 
 namespace {
 
-net::Response close_connection() {
-  net::Response close;
-  close.send = false;
-  close.close_after = true;
-  return close;
-}
-
 // An already encoded body after the response header of `ctx`.
 net::Response raw_response(const RequestContext& ctx, std::span<const uint8_t> body) {
   net::Response out;

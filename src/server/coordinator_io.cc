@@ -7,6 +7,7 @@
 #include "coordinator/placement.h"
 #include "coordinator/txn_state.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/handlers.h"
 
 namespace samsa::server {
@@ -36,8 +37,12 @@ asio::awaitable<ErrorCode> ensure_internal_topic(RequestContext& ctx, const char
                                             : cfg->transaction_state_log_num_partitions();
   int16_t rf = !cfg ? 3 : offsets ? cfg->offsets_topic_replication_factor()
                                   : cfg->transaction_state_log_replication_factor();
-  int16_t live = static_cast<int16_t>(std::max<size_t>(1, ctx.shard->image->brokers.size()));
-  spec.replication_factor = std::min(rf, live);
+  auto factor = internal_topic_replication_factor(*ctx.shard->image, rf, broker.single_node());
+  if (!factor) {
+    spdlog::debug("not creating {} yet: its replication factor {} needs that many live brokers", topic, rf);
+    co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  spec.replication_factor = *factor;
   spec.configs["cleanup.policy"] = "compact";
   spec.configs["compression.type"] = offsets ? "producer" : "uncompressed";
   if (cfg) {

@@ -12,6 +12,7 @@
 #include "protocol/messages/fetch.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/broker_metrics.h"
 #include "server/handlers.h"
 #include "server/fan_out.h"
@@ -32,6 +33,7 @@ struct FetchItem {
   int64_t offset = 0;
   int32_t max_bytes = 0;
   bool read_committed = false;
+  ErrorCode routed = ErrorCode::NONE;  // led elsewhere or unknown: not read
   replication::ReadOutcome result;
   size_t topic_index = 0;
   size_t partition_index = 0;
@@ -42,9 +44,9 @@ struct FetchItem {
 asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
                                std::shared_ptr<replication::DelayedFetch> waiter) {
   auto read_one = [waiter](Partition* part, FetchItem& it) {
-    if (!part) {
+    if (!part || it.routed != ErrorCode::NONE) {
       it.result = replication::ReadOutcome{};
-      it.result.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      it.result.error = it.routed != ErrorCode::NONE ? it.routed : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       return;
     }
     it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true, it.read_committed);
@@ -159,6 +161,10 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       items.push_back(std::move(it));
     }
   }
+  // A partition another broker leads (or nobody) is answered without reading:
+  // NOT_LEADER_OR_FOLLOWER, with the leader the client should go to (v12+).
+  auto image = ctx.shard->image;
+  for (auto& it : items) it.routed = leader_error(*image, ctx.broker->node_id(), it.tp);
   int32_t max_bytes = ctx.api_version >= 3 ? req.max_bytes : INT32_MAX;
   for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
   if (ctx.api_version <= 3)
@@ -214,6 +220,12 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
         auto& e = list.emplace_back();
         e.producer_id = a.producer_id;
         e.first_offset = a.first_offset;
+      }
+    }
+    if (res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER && ctx.api_version >= 12) {
+      if (auto leader = current_leader(*image, it.tp)) {
+        pr.current_leader.leader_id = leader->leader;
+        pr.current_leader.leader_epoch = leader->epoch;
       }
     }
     record_response_error(ctx.api_key, res.error);

@@ -18,6 +18,7 @@
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/find_coordinator.h"
+#include "server/cluster_routing.h"
 #include "protocol/messages/heartbeat.h"
 #include "protocol/messages/join_group.h"
 #include "protocol/messages/leave_group.h"
@@ -81,7 +82,6 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
   protocol::FindCoordinatorRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
-  auto& broker = *ctx.broker;
   std::vector<std::string> keys = ctx.api_version >= 4 ? req.coordinator_keys : std::vector<std::string>{req.key};
   // Key type 0: a group (__consumer_offsets); 1: a transactional id (__transaction_state).
   const char* topic = req.key_type == 1 ? coordinator::kTransactionStateTopic : kOffsetsTopic;
@@ -89,30 +89,29 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
   ErrorCode topic_err = req.key_type == 0 || req.key_type == 1 ? co_await std::move(ensured) : ErrorCode::NONE;
   protocol::FindCoordinatorResponse resp;
   auto image = ctx.shard->image;
-  std::string host = broker.settings().advertised_host;
-  int32_t port = broker.settings().advertised_port;
-  if (auto it = image->brokers.find(broker.node_id()); it != image->brokers.end()) {
-    host = it->second.host;
-    port = it->second.port;
-  }
-  advertised_for(ctx, host, port);
   for (auto& key : keys) {
     protocol::FindCoordinatorResponse::Coordinator c;
     c.key = key;
     c.node_id = -1;
     c.port = -1;
     ErrorCode err = ErrorCode::NONE;
+    const cluster::BrokerInfo* leader = nullptr;
     if (req.key_type != 0 && req.key_type != 1) err = ErrorCode::INVALID_REQUEST;
     else if (req.key_type == 0 && !authorized_group(ctx, AclOperation::DESCRIBE, key))
       err = ErrorCode::GROUP_AUTHORIZATION_FAILED;
     else if (req.key_type == 1 && !authorized_txn(ctx, AclOperation::DESCRIBE, key))
       err = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     else if (topic_err != ErrorCode::NONE) err = topic_err;
-    else err = place(ctx, topic, key).error == ErrorCode::NONE ? ErrorCode::NONE : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    else {
+      // The coordinator is whichever live broker leads the key's partition.
+      auto where = place(ctx, topic, key);
+      if (where.error == ErrorCode::NONE || where.error == ErrorCode::NOT_COORDINATOR)
+        leader = coordinator_broker(*image, where.tp);
+      if (!leader) err = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    }
     if (err == ErrorCode::NONE) {
-      c.node_id = broker.node_id();
-      c.host = host;
-      c.port = port;
+      c.node_id = leader->id;
+      broker_endpoint(ctx, *leader, c.host, c.port);
     }
     c.error_code = to_int(err);
     resp.coordinators.push_back(std::move(c));

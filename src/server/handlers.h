@@ -6,7 +6,9 @@
 #include <span>
 
 #include "net/connection.h"
+#include "cluster/metadata_image.h"
 #include "coordinator/group.h"
+#include "protocol/messages/allocate_producer_ids.h"
 #include "protocol/wire.h"
 #include "replication/fwd.h"
 #include "server/request_context.h"
@@ -89,8 +91,26 @@ std::optional<net::Response> sasl_gate(const RequestContext& ctx);
 // One SASL token of the SaslHandshake v0 framing: answered with a bare frame.
 net::Response handle_raw_sasl_token(const net::ConnectionInfo& conn, const protocol::FrameBytes& token);
 
+// Where a client on this request's listener reaches broker `b`: this broker's
+// advertised address of the listener, another broker's registered endpoint
+// (metadata_handler.cc).
+void broker_endpoint(const RequestContext& ctx, const cluster::BrokerInfo& b, std::string& host, int32_t& port);
+
+// AllocateProducerIds (67): a CONTROLLER-listener API (producer_ids_handler.cc).
+// `serve_*` runs on shard 0 (the controller's thread).
+asio::awaitable<protocol::AllocateProducerIdsResponse> serve_allocate_producer_ids(
+    Broker& broker, protocol::AllocateProducerIdsRequest req);
+asio::awaitable<net::Response> handle_allocate_producer_ids(RequestContext&, protocol::Reader&);
+
 // The ApiVersions answer to a version this broker does not support: error 35 in
 // the v0 body layout, listing what is supported, so the client can retry lower.
 net::Response unsupported_api_versions(const RequestContext& ctx);
+// No answer: the connection closes after this request (malformed input, as Kafka does).
+inline net::Response close_connection() {
+  net::Response r;
+  r.send = false;
+  r.close_after = true;
+  return r;
+}
 
 }  // namespace samsa::server

@@ -3,6 +3,7 @@
 #include "protocol/messages/list_offsets.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/handlers.h"
 #include "server/fan_out.h"
 #include "replication/partition.h"
@@ -67,11 +68,13 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
       }
       work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
       work.back().read_committed = ctx.api_version >= 2 && req.isolation_level == 1;
+      work.back().error = leader_error(*ctx.shard->image, ctx.broker->node_id(), work.back().tp);
       work.back().ti = ti;
       work.back().pi = pi;
     }
   }
   auto apply = [](Partition* p, Lookup& l) {
+    if (l.error != ErrorCode::NONE) return;  // led elsewhere, or unknown
     if (p) lookup(*p, l);
     else l.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };

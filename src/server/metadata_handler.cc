@@ -1,13 +1,15 @@
 // Metadata (key 3) and DescribeCluster (key 60).
-#include <set>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
 
 #include "cluster/topic_name.h"
 #include "protocol/messages/describe_cluster.h"
 #include "protocol/messages/metadata.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/handlers.h"
 #include "storage/log_manager.h"
 
@@ -18,11 +20,13 @@ namespace {
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
-// `offline(partition)`: this node's replica is in an offline log dir. As Kafka
-// does for an offline replica that was the only one: no leader, the replica
-// listed as offline.
-void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataResponseTopic& out,
-                    const std::function<bool(int32_t)>& offline, int32_t node_id) {
+// `offline(partition)`: this node's replica is in an offline log dir. Replicas
+// on brokers that are fenced or gone are listed offline (Kafka's
+// getOfflineReplicas); a leader that is not registered is named -1 with
+// LEADER_NOT_AVAILABLE, and so is this node when its own replica is offline.
+void describe_topic(const cluster::MetadataImage& image, const cluster::TopicInfo& t,
+                    MetadataResponse::MetadataResponseTopic& out, const std::function<bool(int32_t)>& offline,
+                    int32_t node_id) {
   out.error_code = 0;
   out.name = t.name;
   out.topic_id = t.id;
@@ -30,15 +34,17 @@ void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataRespo
   for (auto& p : t.partitions) {
     MetadataResponse::MetadataResponsePartition mp;
     mp.partition_index = p.partition;
-    mp.leader_id = p.leader;
+    mp.leader_id = visible_leader(image, p);
     mp.leader_epoch = p.leader_epoch;
     mp.replica_nodes = p.replicas;
     mp.isr_nodes = p.isr;
-    mp.error_code = p.leader < 0 ? to_int(ErrorCode::LEADER_NOT_AVAILABLE) : 0;
+    mp.offline_replicas = offline_replicas(image, p);
+    mp.error_code = mp.leader_id < 0 ? to_int(ErrorCode::LEADER_NOT_AVAILABLE) : 0;
     if (p.leader == node_id && offline(p.partition)) {
       mp.leader_id = -1;
-      mp.isr_nodes.clear();
-      mp.offline_replicas = {node_id};
+      mp.isr_nodes.erase(std::remove(mp.isr_nodes.begin(), mp.isr_nodes.end(), node_id), mp.isr_nodes.end());
+      if (std::find(mp.offline_replicas.begin(), mp.offline_replicas.end(), node_id) == mp.offline_replicas.end())
+        mp.offline_replicas.push_back(node_id);
       mp.error_code = to_int(ErrorCode::LEADER_NOT_AVAILABLE);
     }
     out.partitions.push_back(std::move(mp));
@@ -46,6 +52,22 @@ void describe_topic(const cluster::TopicInfo& t, MetadataResponse::MetadataRespo
 }
 
 }  // namespace
+
+// Kafka answers each listener with the brokers' endpoints of the same listener
+// name; a broker without one is reached at its first endpoint.
+void broker_endpoint(const RequestContext& ctx, const cluster::BrokerInfo& b, std::string& host, int32_t& port) {
+  host = b.host;
+  port = b.port;
+  if (b.id == ctx.broker->node_id()) {
+    advertised_for(ctx, host, port);
+    return;
+  }
+  if (ctx.conn == nullptr || !ctx.conn->listener) return;
+  if (auto* e = b.endpoint(ctx.conn->listener->name)) {
+    host = e->host;
+    port = e->port;
+  }
+}
 
 asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Reader& r) {
   MetadataRequest req;
@@ -86,23 +108,21 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
       return manager->offline(tp) || broker.partition_unavailable(tp);
     };
   };
-  for (auto& [id, b] : image->brokers) {
+  for (auto* b : live_brokers(*image)) {
     MetadataResponse::MetadataResponseBroker mb;
-    mb.node_id = b.id;
-    mb.host = b.host;
-    mb.port = b.port;
-    if (b.id == node) advertised_for(ctx, mb.host, mb.port);
-    mb.rack = b.rack;
+    mb.node_id = b->id;
+    broker_endpoint(ctx, *b, mb.host, mb.port);
+    mb.rack = b->rack;
     resp.brokers.push_back(std::move(mb));
   }
   resp.cluster_id = image->cluster_id;
-  resp.controller_id = broker.node_id();
+  resp.controller_id = controller_id_for_clients(*image);
   if (req.include_cluster_authorized_operations)
     resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   if (all) {
     image->topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
       if (!authorized_topic(ctx, AclOperation::DESCRIBE, t->name)) return;  // not even listed
-      describe_topic(*t, resp.topics.emplace_back(), offline_in(t->name), node);
+      describe_topic(*image, *t, resp.topics.emplace_back(), offline_in(t->name), node);
     });
   } else {
     for (auto& t : *req.topics) {
@@ -123,7 +143,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
           (t.name && create_denied.contains(*t.name))) {
         out.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
       } else if (info) {
-        describe_topic(*info, out, offline_in(info->name), node);
+        describe_topic(*image, *info, out, offline_in(info->name), node);
       } else if (t.name && cluster::topic_name_error(*t.name)) {
         out.error_code = to_int(ErrorCode::INVALID_TOPIC_EXCEPTION);
       } else {
@@ -150,15 +170,16 @@ asio::awaitable<net::Response> handle_describe_cluster(RequestContext& ctx, prot
   if (req.include_cluster_authorized_operations)
     resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   resp.cluster_id = image->cluster_id;
-  resp.controller_id = ctx.broker->node_id();
+  resp.controller_id = controller_id_for_clients(*image);
   resp.endpoint_type = req.endpoint_type;
+  // Live brokers only, unless the admin client asks for the fenced ones too (KIP-1073).
   for (auto& [id, b] : image->brokers) {
+    if (b.fenced && !req.include_fenced_brokers) continue;
     protocol::DescribeClusterResponse::DescribeClusterBroker db;
     db.broker_id = b.id;
-    db.host = b.host;
-    db.port = b.port;
-    if (b.id == ctx.broker->node_id()) advertised_for(ctx, db.host, db.port);
+    broker_endpoint(ctx, b, db.host, db.port);
     db.rack = b.rack;
+    db.is_fenced = b.fenced;
     resp.brokers.push_back(std::move(db));
   }
   co_return make_response(ctx, resp);

@@ -13,6 +13,7 @@
 #include "protocol/record_batch.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/fan_out.h"
 #include "replication/flusher.h"
 #include "server/broker_metrics.h"
@@ -171,6 +172,9 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
         err = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       else if (cluster::is_internal_topic(t.name))
         err = ErrorCode::INVALID_TOPIC_EXCEPTION;
+      else if (auto routed = leader_error(*image, broker.node_id(), w.tp); routed != ErrorCode::NONE)
+        err = routed;  // led by another broker, or offline
+
       else if (p.records.is_null || p.records.view.empty())
         err = ErrorCode::CORRUPT_MESSAGE;
       // No segment.bytes check: a record set larger than a segment gets a segment

@@ -15,13 +15,6 @@ namespace samsa::server {
 
 namespace {
 
-net::Response close_connection() {
-  net::Response r;
-  r.send = false;
-  r.close_after = true;
-  return r;
-}
-
 // A connection without a session (one made outside a Listener) counts as a non-SASL one.
 const net::SaslConfig* sasl_of(const net::ConnectionInfo& c) {
   return c.listener && c.session ? c.listener->sasl.get() : nullptr;

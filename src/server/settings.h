@@ -65,6 +65,12 @@ struct BrokerSettings {
   // metrics.partition.series.limit (per-partition series only up to this many partitions).
   std::string http_listeners;
   int64_t metrics_partition_series_limit = 10000;
+  // broker.rack; broker.heartbeat.interval.ms; the bound of a controlled
+  // shutdown (broker.session.timeout.ms: past it the controller fences this
+  // broker anyway).
+  std::optional<std::string> rack;
+  int64_t heartbeat_interval_ms = 2000;
+  int64_t controlled_shutdown_timeout_ms = 9000;
   // The full configuration, for DescribeConfigs and dynamic updates.
   std::shared_ptr<const cluster::BrokerConfig> config;
   // Resolves a topic's overrides into its effective log config.

@@ -139,7 +139,7 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
     std::string topic = info->name;
     out.name = topic;
     out.topic_id = info->id;
-    auto op = broker.on_controller(broker.controller().delete_topic(topic));
+    auto op = broker.delete_topic(topic);
     auto res = co_await std::move(op);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
@@ -189,7 +189,7 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
     std::string name = t.name;
     int32_t count = t.count;
     bool validate_only = req.validate_only;
-    auto op = broker.on_controller(broker.controller().create_partitions(name, count, assignments, validate_only));
+    auto op = broker.create_partitions(name, count, assignments, validate_only);
     auto res = co_await std::move(op);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);

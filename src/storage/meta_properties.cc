@@ -36,9 +36,10 @@ Result<MetaProperties> read_meta_properties(Env* env, const std::string& dir) {
 }
 
 Status write_meta_properties(Env* env, const std::string& dir, int32_t node_id, const std::string& cluster_id,
-                             const std::string& comment) {
+                             const std::string& comment, const std::string& directory_id) {
   std::ostringstream out;
   out << "#\n#" << comment << "\nnode.id=" << node_id << "\nversion=1\ncluster.id=" << cluster_id << "\n";
+  if (!directory_id.empty()) out << "directory.id=" << directory_id << "\n";
   return write_file_atomically(env, join_path(dir, kMetaPropertiesFile), out.str());
 }
 

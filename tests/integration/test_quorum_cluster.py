@@ -305,10 +305,12 @@ def test_five_voters_commit_with_two_stopped_and_not_with_three(tmp_path):
 
 def test_dev_cluster_starts_a_quorum_and_stops_every_node_on_ctrl_c(tmp_path):
     # Three consecutive pairs of free ports for the nodes, three more for HTTP.
+    # Below the ephemeral range, where neighbours of a free port are usually free too.
+    import random
     base = None
     for _ in range(50):
-        candidate = free_ports(1)[0]
-        if candidate % 2 == 0 and candidate + 8 < 65535:
+        candidate = random.randrange(20000, 30000, 2)
+        if candidate + 8 < 65535:
             try:
                 socks = []
                 for p in range(candidate, candidate + 9):

@@ -1,0 +1,190 @@
+#include "server/controller_forwarding.h"
+
+#include "cluster/metadata_records.h"
+#include "protocol/messages/allocate_producer_ids.h"
+#include "protocol/messages/create_partitions.h"
+#include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_topics.h"
+#include "protocol/messages/incremental_alter_configs.h"
+
+namespace samsa::server {
+
+namespace {
+
+constexpr int8_t kSet = 0;
+constexpr int8_t kDelete = 1;
+
+template <typename Msg>
+protocol::Bytes encode(const Msg& m, int16_t version) {
+  protocol::Writer w;
+  m.encode(w, version);
+  return std::move(w.buffer());
+}
+
+// Decodes a whole response body; nullopt when it does not parse.
+template <typename Msg>
+std::optional<Msg> decode(std::span<const uint8_t> body, int16_t version) {
+  protocol::Reader r(body.data(), body.size());
+  Msg m;
+  m.decode(r, version);
+  if (!r.ok()) return std::nullopt;
+  return m;
+}
+
+const cluster::OpResult kUnparsable{ErrorCode::UNKNOWN_SERVER_ERROR, "The controller's answer could not be read.", {}};
+
+cluster::OpResult result_of(int16_t code, const std::optional<std::string>& message) {
+  return cluster::OpResult{static_cast<ErrorCode>(code), message.value_or(""), {}};
+}
+
+}  // namespace
+
+protocol::Bytes encode_create_topics(const std::vector<cluster::TopicSpec>& specs, bool validate_only) {
+  protocol::CreateTopicsRequest req;
+  for (auto& s : specs) {
+    auto& t = req.topics.emplace_back();
+    t.name = s.name;
+    t.num_partitions = s.assignments.empty() ? s.num_partitions : -1;
+    t.replication_factor = s.assignments.empty() ? s.replication_factor : int16_t{-1};
+    for (auto& [p, brokers] : s.assignments) {
+      auto& a = t.assignments.emplace_back();
+      a.partition_index = p;
+      a.broker_ids = brokers;
+    }
+    for (auto& [k, v] : s.configs) {
+      auto& c = t.configs.emplace_back();
+      c.name = k;
+      c.value = v;
+    }
+  }
+  req.timeout_ms = kForwardTimeoutMs;
+  req.validate_only = validate_only;
+  return encode(req, kForwardCreateTopicsVersion);
+}
+
+std::vector<cluster::OpResult> decode_create_topics(std::span<const uint8_t> body,
+                                                    const std::vector<cluster::TopicSpec>& specs) {
+  std::vector<cluster::OpResult> out(specs.size(), kUnparsable);
+  auto resp = decode<protocol::CreateTopicsResponse>(body, kForwardCreateTopicsVersion);
+  if (!resp) return out;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (auto& t : resp->topics) {
+      if (t.name != specs[i].name) continue;
+      out[i] = result_of(t.error_code, t.error_message);
+      out[i].topic_id = t.topic_id;
+      break;
+    }
+  }
+  return out;
+}
+
+protocol::Bytes encode_delete_topic(const std::string& name, const protocol::Uuid& id) {
+  protocol::DeleteTopicsRequest req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.topic_id = id;
+  req.timeout_ms = kForwardTimeoutMs;
+  return encode(req, kForwardDeleteTopicsVersion);
+}
+
+cluster::OpResult decode_delete_topic(std::span<const uint8_t> body) {
+  auto resp = decode<protocol::DeleteTopicsResponse>(body, kForwardDeleteTopicsVersion);
+  if (!resp || resp->responses.size() != 1) return kUnparsable;
+  auto& t = resp->responses.front();
+  auto out = result_of(t.error_code, t.error_message);
+  out.topic_id = t.topic_id;
+  return out;
+}
+
+protocol::Bytes encode_create_partitions(const std::string& name, int32_t total,
+                                         const std::vector<std::vector<int32_t>>& assignments, bool validate_only) {
+  protocol::CreatePartitionsRequest req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.count = total;
+  if (!assignments.empty()) {
+    auto& list = t.assignments.emplace();
+    for (auto& a : assignments) list.emplace_back().broker_ids = a;
+  } else {
+    t.assignments = std::nullopt;
+  }
+  req.timeout_ms = kForwardTimeoutMs;
+  req.validate_only = validate_only;
+  return encode(req, kForwardCreatePartitionsVersion);
+}
+
+cluster::OpResult decode_create_partitions(std::span<const uint8_t> body) {
+  auto resp = decode<protocol::CreatePartitionsResponse>(body, kForwardCreatePartitionsVersion);
+  if (!resp || resp->results.size() != 1) return kUnparsable;
+  return result_of(resp->results.front().error_code, resp->results.front().error_message);
+}
+
+protocol::Bytes encode_alter_configs(int8_t resource_type, const std::string& resource_name,
+                                     const ConfigChanges& changes, bool validate_only) {
+  protocol::IncrementalAlterConfigsRequest req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = resource_type;
+  res.resource_name = resource_name;
+  for (auto& [k, v] : changes) {
+    auto& c = res.configs.emplace_back();
+    c.name = k;
+    c.config_operation = v ? kSet : kDelete;
+    c.value = v;
+  }
+  req.validate_only = validate_only;
+  return encode(req, kForwardIncrementalAlterConfigsVersion);
+}
+
+cluster::OpResult decode_alter_configs(std::span<const uint8_t> body) {
+  auto resp = decode<protocol::IncrementalAlterConfigsResponse>(body, kForwardIncrementalAlterConfigsVersion);
+  if (!resp || resp->responses.size() != 1) return kUnparsable;
+  return result_of(resp->responses.front().error_code, resp->responses.front().error_message);
+}
+
+protocol::Bytes encode_allocate_producer_ids(int32_t broker_id, int64_t broker_epoch) {
+  protocol::AllocateProducerIdsRequest req;
+  req.broker_id = broker_id;
+  req.broker_epoch = broker_epoch;
+  return encode(req, kAllocateProducerIdsVersion);
+}
+
+ProducerIdBlock decode_allocate_producer_ids(std::span<const uint8_t> body) {
+  auto resp = decode<protocol::AllocateProducerIdsResponse>(body, kAllocateProducerIdsVersion);
+  if (!resp) return ProducerIdBlock{ErrorCode::UNKNOWN_SERVER_ERROR, -1, 0};
+  ProducerIdBlock b{static_cast<ErrorCode>(resp->error_code), resp->producer_id_start, resp->producer_id_len};
+  if (b.error == ErrorCode::NONE && (b.first < 0 || b.length <= 0)) b.error = ErrorCode::UNKNOWN_SERVER_ERROR;
+  return b;
+}
+
+bool shows_created(const cluster::MetadataImage& image, const std::string& name, const protocol::Uuid& id) {
+  auto* t = image.find_topic(name);
+  return t && (id == protocol::Uuid{} || t->id == id);
+}
+
+bool shows_deleted(const cluster::MetadataImage& image, const protocol::Uuid& id) { return !image.find_topic(id); }
+
+bool shows_partitions(const cluster::MetadataImage& image, const std::string& name, int32_t total) {
+  auto* t = image.find_topic(name);
+  return t && static_cast<int64_t>(t->partitions.size()) >= total;
+}
+
+bool shows_configs(const cluster::MetadataImage& image, int8_t resource_type, const std::string& resource_name,
+                   const ConfigChanges& changes) {
+  const std::map<std::string, std::string>* current = nullptr;
+  static const std::map<std::string, std::string> kNone;
+  if (resource_type == cluster::kTopicResource) {
+    auto* t = image.find_topic(resource_name);
+    if (!t) return true;  // deleted meanwhile: nothing more to wait for
+    current = &t->configs;
+  } else {
+    auto it = image.broker_configs.find(resource_name);
+    current = it == image.broker_configs.end() ? &kNone : &it->second;
+  }
+  for (auto& [k, v] : changes) {
+    auto it = current->find(k);
+    if (v ? (it == current->end() || it->second != *v) : it != current->end()) return false;
+  }
+  return true;
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,151 @@
+// Forwarding metadata changes to the active controller
+// (server/controller_forwarding.h) and waiting for the image to show them
+// (server/image_waiter.h).
+#include <gtest/gtest.h>
+
+#include "cluster/metadata_records.h"
+#include "metadata_test_util.h"
+#include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_topics.h"
+#include "protocol/messages/incremental_alter_configs.h"
+#include "server/controller_forwarding.h"
+#include "server/image_waiter.h"
+
+namespace samsa::server {
+namespace {
+
+template <typename Msg>
+Msg decode_as(const protocol::Bytes& b, int16_t version) {
+  protocol::Reader r(b.data(), b.size());
+  Msg m;
+  m.decode(r, version);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.remaining(), 0u);
+  return m;
+}
+
+template <typename Msg>
+protocol::Bytes encode_as(const Msg& m, int16_t version) {
+  protocol::Writer w;
+  m.encode(w, version);
+  return w.buffer();
+}
+
+TEST(ServerForwarding, CreateTopicsCarriesTheSpecsAndMapsAnswersByName) {
+  cluster::TopicSpec a;
+  a.name = "a";
+  a.num_partitions = 6;
+  a.replication_factor = 1;
+  a.configs["cleanup.policy"] = "compact";
+  cluster::TopicSpec b;
+  b.name = "b";
+  b.assignments[0] = {1, 2};
+  b.assignments[1] = {2, 3};
+  auto req = decode_as<protocol::CreateTopicsRequest>(encode_create_topics({a, b}, true), kForwardCreateTopicsVersion);
+  ASSERT_EQ(req.topics.size(), 2u);
+  EXPECT_TRUE(req.validate_only);
+  EXPECT_EQ(req.topics[0].num_partitions, 6);
+  EXPECT_EQ(req.topics[0].replication_factor, 1);
+  ASSERT_EQ(req.topics[0].configs.size(), 1u);
+  EXPECT_EQ(req.topics[0].configs[0].value, "compact");
+  EXPECT_EQ(req.topics[1].num_partitions, -1);  // an assignment excludes a count
+  ASSERT_EQ(req.topics[1].assignments.size(), 2u);
+  EXPECT_EQ(req.topics[1].assignments[1].broker_ids, (std::vector<int32_t>{2, 3}));
+
+  protocol::CreateTopicsResponse resp;
+  auto& rb = resp.topics.emplace_back();  // answers in another order than asked
+  rb.name = "b";
+  rb.error_code = to_int(ErrorCode::INVALID_REPLICATION_FACTOR);
+  rb.error_message = "too few brokers";
+  auto& ra = resp.topics.emplace_back();
+  ra.name = "a";
+  ra.topic_id[15] = 9;
+  auto results = decode_create_topics(encode_as(resp, kForwardCreateTopicsVersion), {a, b});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].error, ErrorCode::NONE);
+  EXPECT_EQ(results[0].topic_id[15], 9);
+  EXPECT_EQ(results[1].error, ErrorCode::INVALID_REPLICATION_FACTOR);
+  EXPECT_EQ(results[1].message, "too few brokers");
+}
+
+TEST(ServerForwarding, AnUnreadableOrIncompleteAnswerIsAnError) {
+  cluster::TopicSpec a;
+  a.name = "a";
+  protocol::Bytes junk{1, 2, 3};
+  auto results = decode_create_topics(junk, {a});
+  EXPECT_EQ(results[0].error, ErrorCode::UNKNOWN_SERVER_ERROR);
+  EXPECT_EQ(decode_delete_topic(junk).error, ErrorCode::UNKNOWN_SERVER_ERROR);
+  EXPECT_EQ(decode_create_partitions(junk).error, ErrorCode::UNKNOWN_SERVER_ERROR);
+  EXPECT_EQ(decode_alter_configs(junk).error, ErrorCode::UNKNOWN_SERVER_ERROR);
+  EXPECT_EQ(decode_allocate_producer_ids(junk).error, ErrorCode::UNKNOWN_SERVER_ERROR);
+  protocol::CreateTopicsResponse empty;  // the topic missing from the answer
+  EXPECT_EQ(decode_create_topics(encode_as(empty, kForwardCreateTopicsVersion), {a})[0].error,
+            ErrorCode::UNKNOWN_SERVER_ERROR);
+}
+
+TEST(ServerForwarding, DeleteAndConfigChangesRoundTrip) {
+  protocol::Uuid id{};
+  id[0] = 4;
+  auto del = decode_as<protocol::DeleteTopicsRequest>(encode_delete_topic("t", id), kForwardDeleteTopicsVersion);
+  ASSERT_EQ(del.topics.size(), 1u);
+  EXPECT_EQ(del.topics[0].name, "t");
+  EXPECT_EQ(del.topics[0].topic_id, id);
+
+  ConfigChanges changes{{"retention.ms", "1000"}, {"segment.bytes", std::nullopt}};
+  auto alter = decode_as<protocol::IncrementalAlterConfigsRequest>(
+      encode_alter_configs(cluster::kTopicResource, "t", changes, false), kForwardIncrementalAlterConfigsVersion);
+  ASSERT_EQ(alter.resources.size(), 1u);
+  auto& cfgs = alter.resources[0].configs;
+  ASSERT_EQ(cfgs.size(), 2u);
+  EXPECT_EQ(cfgs[0].config_operation, 0);  // SET
+  EXPECT_EQ(cfgs[1].config_operation, 1);  // DELETE
+  EXPECT_FALSE(cfgs[1].value.has_value());
+}
+
+cluster::ImagePtr image_with(const std::string& topic, int partitions, std::map<std::string, std::string> configs = {}) {
+  auto img = std::make_shared<cluster::MetadataImage>();
+  auto t = std::make_shared<cluster::TopicInfo>();
+  t->name = topic;
+  t->id[15] = 1;
+  t->partitions.resize(partitions);
+  t->configs = std::move(configs);
+  img->topics.set(topic, t);
+  img->topic_names.set(t->id, topic);
+  return img;
+}
+
+TEST(ServerForwarding, ImagePredicatesRecogniseTheChange) {
+  auto img = image_with("t", 3, {{"retention.ms", "1000"}});
+  protocol::Uuid id{};
+  id[15] = 1;
+  EXPECT_TRUE(shows_created(*img, "t", id));
+  EXPECT_FALSE(shows_created(*img, "t", protocol::Uuid{{7}}));  // same name, another topic
+  EXPECT_FALSE(shows_deleted(*img, id));
+  EXPECT_TRUE(shows_partitions(*img, "t", 3));
+  EXPECT_FALSE(shows_partitions(*img, "t", 4));
+  EXPECT_TRUE(shows_configs(*img, cluster::kTopicResource, "t", {{"retention.ms", "1000"}}));
+  EXPECT_FALSE(shows_configs(*img, cluster::kTopicResource, "t", {{"retention.ms", std::nullopt}}));
+  EXPECT_TRUE(shows_configs(*img, cluster::kBrokerResource, "", {{"log.retention.ms", std::nullopt}}));
+}
+
+TEST(ServerImageWaiter, ResumesWhenAnImageShowsTheChangeOrTheBoundPasses) {
+  asio::io_context io;
+  ImageWaiter waiter;
+  waiter.on_image(image_with("a", 1));
+  auto has_b = [](const cluster::MetadataImage& img) { return img.find_topic("b") != nullptr; };
+  // Already there: at once.
+  EXPECT_TRUE(testing::run(io, waiter.wait_for([](const cluster::MetadataImage& img) { return img.find_topic("a"); },
+                                               std::chrono::milliseconds(0))));
+  // Shown by a later image.
+  asio::post(io, [&] { waiter.on_image(image_with("x", 1)); });
+  asio::post(io, [&] { waiter.on_image(image_with("b", 1)); });
+  EXPECT_TRUE(testing::run(io, waiter.wait_for(has_b, std::chrono::seconds(30))));
+  EXPECT_EQ(waiter.waiting(), 0u);
+  // Never shown: false once the bound passes.
+  waiter.on_image(image_with("a", 1));
+  EXPECT_FALSE(testing::run(io, waiter.wait_for(has_b, std::chrono::milliseconds(1))));
+  EXPECT_EQ(waiter.waiting(), 0u);
+}
+
+}  // namespace
+}  // namespace samsa::server
