@@ -14,6 +14,7 @@ int consumer_perf_main(int argc, char** argv);
 int leader_election_main(int argc, char** argv);
 int consumer_groups_main(int argc, char** argv);
 int delete_records_main(int argc, char** argv);
+int acls_main(int argc, char** argv);
 int metadata_quorum_main(int argc, char** argv);
 
 }  // namespace samsa::cli

@@ -31,6 +31,7 @@ const Tool kTools[] = {
     {"configs", configs_main, "describe or change topic/broker configs (kafka-configs.sh)"},
     {"leader-election", leader_election_main, "elect partition leaders (kafka-leader-election.sh)"},
     {"consumer-groups", consumer_groups_main, "list, describe, reset and delete consumer groups (kafka-consumer-groups.sh)"},
+    {"acls", acls_main, "add, remove and list ACLs (kafka-acls.sh)"},
     {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},

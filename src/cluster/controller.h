@@ -36,6 +36,7 @@
 #include "base/clock.h"
 #include "base/error_code.h"
 #include "base/random.h"
+#include "cluster/acl.h"
 #include "base/types.h"
 #include "cluster/broker_heartbeats.h"
 #include "cluster/metadata_image.h"
@@ -198,6 +199,10 @@ class Controller {
   const BrokerHeartbeats& sessions() const { return heartbeats_; }
   // Reserves a block of producer ids; returns the first id, or -1 on failure.
   asio::awaitable<int64_t> allocate_producer_ids(int32_t broker_id, int64_t block_size);
+  // ACL bindings (controller_acls.cc), each request one batch: results in
+  // request order; a binding already stored succeeds without a new record.
+  asio::awaitable<std::vector<OpResult>> create_acls(std::vector<AclBinding> bindings);
+  asio::awaitable<std::vector<AclDeleteResult>> delete_acls(std::vector<AclFilter> filters);
 
  private:
   // Proposes the records as one batch and waits for the commit; NONE once the

@@ -1,5 +1,7 @@
 #include "cluster/image_records.h"
 
+#include "cluster/acl_records.h"
+
 #include <algorithm>
 #include <string>
 
@@ -86,6 +88,7 @@ void for_each_image_record(const MetadataImage& image, const std::function<void(
     r.next_producer_id = image.next_producer_id;
     fn(r);
   }
+  for (auto& r : acl_records(image.acl_index())) fn(r);
 }
 
 std::vector<MetadataRecord> image_records(const MetadataImage& image) {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/acl_index.h"
 #include "cluster/shared_map.h"
 #include "protocol/wire.h"
 
@@ -101,7 +102,14 @@ struct MetadataImage {
   std::map<std::string, std::map<std::string, std::string>> broker_configs;
   int64_t next_producer_id = 0;                                    // first id of the next block
   std::map<std::string, int16_t> features;  // finalized feature levels (FeatureLevelRecord), level > 0
+  // ACL bindings (AccessControlEntryRecord); null until the first one. Shared
+  // with the previous image until an ACL record changes it (acl_index.h).
+  std::shared_ptr<const AclIndex> acls;
 
+  const AclIndex& acl_index() const {
+    static const AclIndex kEmpty;
+    return acls ? *acls : kEmpty;
+  }
   const TopicInfo* find_topic(const std::string& name) const {
     auto* t = topics.find(name);
     return t ? t->get() : nullptr;

@@ -1,5 +1,6 @@
 #include "cluster/metadata_records.h"
 
+#include "cluster/acl_records.h"
 #include "cluster/topic_name.h"
 #include "protocol/kraft_legacy.h"
 
@@ -232,6 +233,10 @@ void apply(MetadataImage& img, const FeatureLevelRecord& r) {
 }
 
 void apply(MetadataImage&, const NoOpRecord&) {}
+
+// ACL records: the index is copied on write (acl_records.cc).
+void apply(MetadataImage& img, const AccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
+void apply(MetadataImage& img, const RemoveAccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
 
 }  // namespace
 

@@ -18,6 +18,7 @@
 
 namespace samsa::cluster {
 
+using protocol::kraft::AccessControlEntryRecord;
 using protocol::kraft::BrokerRegistrationChangeRecord;
 using protocol::kraft::ConfigRecord;
 using protocol::kraft::FeatureLevelRecord;
@@ -28,6 +29,7 @@ using protocol::kraft::PartitionChangeRecord;
 using protocol::kraft::PartitionRecord;
 using protocol::kraft::ProducerIdsRecord;
 using protocol::kraft::RegisterBrokerRecord;
+using protocol::kraft::RemoveAccessControlEntryRecord;
 using protocol::kraft::RemoveTopicRecord;
 using protocol::kraft::TopicRecord;
 using protocol::kraft::UnfenceBrokerRecord;

@@ -709,7 +709,9 @@ std::variant<BrokerConfig, std::string> load_broker_config(
         config.static_.emplace(key, value);
         continue;
       }
-      warnings.push_back("The configuration '" + key + "' was supplied but isn't a known config.");
+      // The authorizer's own keys (read by server/authz.cc), as Kafka passes them to it.
+      if (key != "super.users" && key != "allow.everyone.if.no.acl.found")
+        warnings.push_back("The configuration '" + key + "' was supplied but isn't a known config.");
       config.static_.emplace(key, value);
       continue;
     }

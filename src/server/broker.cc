@@ -19,6 +19,7 @@
 #include "protocol/api_registry.h"
 #include "replication/close_partitions.h"
 #include "replication/flusher.h"
+#include "server/authz.h"
 #include "server/handlers.h"
 #include "server/image_waiter.h"
 #include "server/local_controller_channel.h"
@@ -115,6 +116,8 @@ std::string Broker::prepare_dirs() {
 }
 
 std::string Broker::start() {
+  if (settings_.config)
+    if (auto err = make_authorizer(*settings_.config, authorizer_)) return *err;
   if (auto err = prepare_dirs(); !err.empty()) return err;
   storage::LogManagerOptions lm;
   lm.log_dirs = settings_.log_dirs;

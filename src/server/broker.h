@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "cluster/acl_authorizer.h"
 #include "cluster/controller.h"
 #include "cluster/controller_channel.h"
 #include "net/connection.h"
@@ -131,6 +132,8 @@ class Broker {
   bool partition_unavailable(const TopicPartition& tp) const { return unopened_.contains(tp); }
   size_t unopened_count() const;  // any thread
 
+  // The authorizer (authorizer.class.name), or null: every request allowed. Any thread.
+  const cluster::Authorizer* authorizer() const { return authorizer_.get(); }
   // The way to the active controller (cluster/controller_channel.h): the
   // quorum's channel where controller.quorum.voters is set; otherwise start()
   // makes a LocalControllerChannel to this node's own controller (single_node()).
@@ -219,6 +222,7 @@ class Broker {
   std::unique_ptr<asio::steady_timer> checkpoint_timer_;
   std::unique_ptr<cluster::MetadataLoader> loader_;  // the image broker code reads (shard 0)
   std::unique_ptr<cluster::Controller> controller_;
+  std::shared_ptr<const cluster::Authorizer> authorizer_;  // set in start(), then only read
   cluster::ControllerChannel* channel_ = nullptr;        // used on shard 0
   std::unique_ptr<cluster::ControllerChannel> local_channel_;  // one node without a quorum
   std::unique_ptr<ImageWaiter> image_waiter_;           // shard 0

@@ -8,6 +8,7 @@
 #include "protocol/messages/alter_configs.h"
 #include "protocol/messages/describe_configs.h"
 #include "protocol/messages/incremental_alter_configs.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
 
@@ -47,6 +48,8 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
                                     bool validate_only) {
   auto& broker = *ctx.broker;
   auto image = ctx.shard->image;
+  if (auto denied = config_denied(ctx, type, name, AclOperation::ALTER_CONFIGS))
+    co_return AlterOutcome{*denied, std::nullopt};
   if (type == kTopic) {
     auto* topic = image->find_topic(name);
     if (!topic) co_return AlterOutcome{ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Topic " + name + " does not exist."};
@@ -143,6 +146,10 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext& ctx, prot
     auto& out = resp.results.emplace_back();
     out.resource_type = res.resource_type;
     out.resource_name = res.resource_name;
+    if (auto denied = config_denied(ctx, res.resource_type, res.resource_name, AclOperation::DESCRIBE_CONFIGS)) {
+      out.error_code = to_int(*denied);
+      continue;
+    }
     std::vector<std::string> keys;
     if (res.configuration_keys) keys = *res.configuration_keys;
     std::vector<cluster::ConfigEntry> entries;

@@ -10,6 +10,7 @@
 
 #include "protocol/legacy.h"
 #include "protocol/messages/fetch.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/cluster_routing.h"
 #include "server/broker_metrics.h"
@@ -132,14 +133,24 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   if (!r.ok()) co_return net::Response{{}, false, true};
   FetchResponse resp;
   std::vector<FetchItem> items;
+  // Authorization: a follower needs CLUSTER_ACTION on the cluster, a consumer
+  // READ on each topic; a refused partition is answered at once, not read.
+  const bool follower_denied = req.replica_id >= 0 && !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);
   for (size_t ti = 0; ti < req.topics.size(); ++ti) {
     auto& t = req.topics[ti];
     auto& tr = resp.responses.emplace_back();
     tr.topic = t.topic;
+    const bool denied = follower_denied || (req.replica_id < 0 && !authorized_topic(ctx, AclOperation::READ, t.topic));
     for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& p = t.partitions[pi];
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = p.partition;
+      if (denied) {
+        pr.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+        pr.high_watermark = -1;
+        record_response_error(ctx.api_key, ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+        continue;
+      }
       FetchItem it;
       it.tp = TopicPartition{t.topic, p.partition};
       it.offset = p.fetch_offset;
@@ -160,6 +171,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     for (auto& it : items) it.max_bytes = std::min(it.max_bytes, kLegacyMaxRead);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
+  // Every partition refused: nothing to wait for (Kafka answers at once).
+  if (items.empty() && !resp.responses.empty()) deadline = std::chrono::steady_clock::now();
   const int64_t min_bytes = std::max(req.min_bytes, 1);
   std::shared_ptr<replication::DelayedFetch> waiter;
   for (;;) {

@@ -27,6 +27,7 @@
 #include "protocol/messages/offset_delete.h"
 #include "protocol/messages/offset_fetch.h"
 #include "protocol/messages/sync_group.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/broker_metrics.h"
 #include "server/consumer_lag.h"
@@ -96,6 +97,10 @@ asio::awaitable<net::Response> handle_find_coordinator(RequestContext& ctx, prot
     ErrorCode err = ErrorCode::NONE;
     const cluster::BrokerInfo* leader = nullptr;
     if (req.key_type != 0 && req.key_type != 1) err = ErrorCode::INVALID_REQUEST;
+    else if (req.key_type == 0 && !authorized_group(ctx, AclOperation::DESCRIBE, key))
+      err = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+    else if (req.key_type == 1 && !authorized_txn(ctx, AclOperation::DESCRIBE, key))
+      err = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     else if (topic_err != ErrorCode::NONE) err = topic_err;
     else {
       // The coordinator is whichever live broker leads the key's partition.
@@ -133,6 +138,7 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
   resp.protocol_name = ctx.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
   auto where = place(ctx, req.group_id);
   if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -179,6 +185,7 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   protocol::SyncGroupResponse resp;
   auto where = place(ctx, req.group_id);
   if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -221,6 +228,7 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::R
   if (!r.ok()) co_return bad_request();
   protocol::HeartbeatResponse resp;
   auto where = place(ctx, req.group_id);
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -243,6 +251,7 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   if (!r.ok()) co_return bad_request();
   protocol::LeaveGroupResponse resp;
   auto where = place(ctx, req.group_id);
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -286,6 +295,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   auto& broker = *ctx.broker;
   auto where = place(ctx, req.group_id);
   if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   coordinator::OffsetCommitWork w;
   w.group = req.group_id;
   w.member_id = req.member_id;
@@ -298,6 +308,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   int64_t now = broker.clock().now_ms();
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
+    const bool topic_denied = !authorized_topic(ctx, AclOperation::READ, t.name);
     for (auto& p : t.partitions) {
       coordinator::OffsetCommitItem i;
       i.topic = t.name;
@@ -310,6 +321,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
       if (ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms != -1)
         i.value.expire_timestamp = i.value.commit_timestamp + req.retention_time_ms;
       if (where.error != ErrorCode::NONE) i.error = where.error;
+      else if (topic_denied) i.error = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
       else if (!topic || p.partition_index < 0 || static_cast<size_t>(p.partition_index) >= topic->partitions.size())
         i.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       else if (i.value.metadata.size() > max_metadata) i.error = ErrorCode::OFFSET_METADATA_TOO_LARGE;
@@ -349,6 +361,7 @@ struct FetchedGroup {
 asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std::string& group) {
   FetchedGroup out;
   auto where = place(ctx, group);
+  if (!authorized_group(ctx, AclOperation::DESCRIBE, group)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   if (where.error != ErrorCode::NONE) {
     out.error = where.error;
     co_return out;
@@ -403,6 +416,25 @@ std::vector<TopicOut> offsets_answer(const coordinator::OffsetMap& m, const std:
   return out;
 }
 
+// Topics the principal may not DESCRIBE: left out of an answer for every
+// committed partition, answered TOPIC_AUTHORIZATION_FAILED when asked by name.
+template <typename TopicOut>
+void apply_topic_authorization(const RequestContext& ctx, std::vector<TopicOut>& topics, bool asked_by_name) {
+  std::vector<TopicOut> kept;
+  for (auto& t : topics) {
+    if (!authorized_topic(ctx, AclOperation::DESCRIBE, t.name)) {
+      if (!asked_by_name) continue;
+      for (auto& p : t.partitions) {
+        p.committed_offset = -1;
+        p.metadata = "";
+        p.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+      }
+    }
+    kept.push_back(std::move(t));
+  }
+  topics = std::move(kept);
+}
+
 }  // namespace
 
 asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol::Reader& r) {
@@ -419,6 +451,7 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
       out.error_code = to_int(got.error);
       out.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(
           got.offsets, g.topics, ErrorCode::NONE, req.require_stable ? &got.unstable : nullptr);
+      apply_topic_authorization(ctx, out.topics, g.topics.has_value());
     }
     co_return make_response(ctx, resp);
   }
@@ -430,6 +463,7 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
   if (got.error == ErrorCode::NONE || ctx.api_version < 2)
     resp.topics = offsets_answer<protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(
         got.offsets, req.topics, per_partition, ctx.api_version >= 7 && req.require_stable ? &got.unstable : nullptr);
+  apply_topic_authorization(ctx, resp.topics, req.topics.has_value());
   co_return make_response(ctx, resp);
 }
 
@@ -460,6 +494,8 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
   if (!r.ok()) co_return bad_request();
   protocol::ListGroupsResponse resp;
   Broker* broker = ctx.broker;
+  // DESCRIBE on the cluster lists every group, else those the principal may DESCRIBE.
+  const bool all_groups = authorized_cluster(ctx, AclOperation::DESCRIBE);
   for (int i = 0; i < broker->shard_count(); ++i) {
     auto op = invoke_on(broker->shard(i), [broker, i] {
       std::vector<ListedGroup> out;
@@ -470,6 +506,7 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
     auto listed = co_await std::move(op);
     for (auto& g : listed) {
       if (!state_matches(req.states_filter, g.state)) continue;
+      if (!all_groups && !authorized_group(ctx, AclOperation::DESCRIBE, g.id)) continue;
       auto& out = resp.groups.emplace_back();
       out.group_id = g.id;
       out.protocol_type = g.protocol_type;
@@ -490,6 +527,7 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
     Described d;
     d.group_id = id;
     auto where = place(ctx, id);
+    if (!authorized_group(ctx, AclOperation::DESCRIBE, id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
     if (where.error != ErrorCode::NONE) {
       d.error_code = to_int(where.error);
       resp.groups.push_back(std::move(d));
@@ -521,6 +559,8 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
       return d;
     });
     resp.groups.push_back(co_await std::move(op));
+    if (req.include_authorized_operations)
+      resp.groups.back().authorized_operations = authorized_operations(ctx, ResourceType::GROUP, id);
   }
   co_return make_response(ctx, resp);
 }
@@ -535,7 +575,7 @@ asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protoco
     auto& out = resp.results.emplace_back();
     out.group_id = id;
     auto where = place(ctx, id);
-    ErrorCode result = where.error;
+    ErrorCode result = authorized_group(ctx, AclOperation::DELETE, id) ? where.error : ErrorCode::GROUP_AUTHORIZATION_FAILED;
     if (result == ErrorCode::NONE) {
       auto op = on_coordinator(broker, where.shard,
                                [tp = where.tp, id](CoordinatorShard& c) { return c.groups.delete_group(tp, id); });
@@ -556,13 +596,17 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
   coordinator::OffsetDeleteWork w;
   w.group = req.group_id;
   w.tp = where.tp;
-  w.error = where.error;
+  w.error = authorized_group(ctx, AclOperation::DELETE, req.group_id) ? where.error : ErrorCode::GROUP_AUTHORIZATION_FAILED;
   auto image = ctx.shard->image;
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
+    const bool topic_denied = !authorized_topic(ctx, AclOperation::READ, t.name);
     for (auto& p : t.partitions) {
       bool known = topic && p.partition_index >= 0 && static_cast<size_t>(p.partition_index) < topic->partitions.size();
-      w.items.emplace_back(t.name, p.partition_index, known ? ErrorCode::NONE : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      w.items.emplace_back(t.name, p.partition_index,
+                           topic_denied ? ErrorCode::TOPIC_AUTHORIZATION_FAILED
+                           : known      ? ErrorCode::NONE
+                                        : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     }
   }
   if (w.error == ErrorCode::NONE) {

@@ -74,6 +74,10 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext&, protoco
 asio::awaitable<net::Response> handle_describe_producers(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_transactions(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protocol::Reader&);
+// ACLs (acl_handlers.cc).
+asio::awaitable<net::Response> handle_describe_acls(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_create_acls(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_delete_acls(RequestContext&, protocol::Reader&);
 using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 

@@ -1,6 +1,7 @@
 // ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3) and
 // offset-by-timestamp, answered on the shard that owns each partition.
 #include "protocol/messages/list_offsets.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/cluster_routing.h"
 #include "server/handlers.h"
@@ -53,16 +54,25 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
   protocol::ListOffsetsRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
-  std::vector<Lookup> work;
-  for (size_t ti = 0; ti < req.topics.size(); ++ti)
+  std::vector<Lookup> work, denied;  // denied: no DESCRIBE on the topic
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const bool may_describe = authorized_topic(ctx, AclOperation::DESCRIBE, req.topics[ti].name);
     for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
       auto& p = req.topics[ti].partitions[pi];
+      if (!may_describe) {
+        denied.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp,
+                                ErrorCode::TOPIC_AUTHORIZATION_FAILED});
+        denied.back().ti = ti;
+        denied.back().pi = pi;
+        continue;
+      }
       work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
       work.back().read_committed = ctx.api_version >= 2 && req.isolation_level == 1;
       work.back().error = leader_error(*ctx.shard->image, ctx.broker->node_id(), work.back().tp);
       work.back().ti = ti;
       work.back().pi = pi;
     }
+  }
   auto apply = [](Partition* p, Lookup& l) {
     if (l.error != ErrorCode::NONE) return;  // led elsewhere, or unknown
     if (p) lookup(*p, l);
@@ -76,6 +86,7 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
     tr.name = t.name;
     tr.partitions.resize(t.partitions.size());
   }
+  work.insert(work.end(), denied.begin(), denied.end());
   for (auto& l : work) {
     auto& pr = resp.topics[l.ti].partitions[l.pi];
     pr.partition_index = l.tp.partition;

@@ -2,12 +2,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "cluster/topic_name.h"
-#include "server/cluster_routing.h"
 #include "protocol/messages/describe_cluster.h"
 #include "protocol/messages/metadata.h"
+#include "server/authz.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/handlers.h"
 #include "storage/log_manager.h"
 
@@ -76,10 +78,17 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   bool may_create = broker.settings().auto_create_topics && (ctx.api_version < 4 || req.allow_auto_topic_creation);
 
   // Auto-create what is missing first, so the answer reflects the new topics.
+  // Authorization: DESCRIBE to see a topic, CREATE (cluster or topic) to create one.
+  std::set<std::string> create_denied;
   if (!all) {
     for (auto& t : *req.topics) {
       if (!t.name || t.name->empty() || ctx.shard->image->find_topic(*t.name)) continue;
       if (!may_create || cluster::topic_name_error(*t.name) || cluster::is_cluster_metadata_topic(*t.name)) continue;
+      if (!authorized_topic(ctx, AclOperation::DESCRIBE, *t.name)) continue;
+      if (!may_auto_create(ctx, *t.name)) {
+        create_denied.insert(*t.name);
+        continue;
+      }
       cluster::TopicSpec spec;
       spec.name = *t.name;
       auto op = broker.create_topic(spec, false);
@@ -108,8 +117,11 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
   }
   resp.cluster_id = image->cluster_id;
   resp.controller_id = controller_id_for_clients(*image);
+  if (req.include_cluster_authorized_operations)
+    resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   if (all) {
     image->topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
+      if (!authorized_topic(ctx, AclOperation::DESCRIBE, t->name)) return;  // not even listed
       describe_topic(*image, *t, resp.topics.emplace_back(), offline_in(t->name), node);
     });
   } else {
@@ -124,7 +136,13 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
         out.name = std::nullopt;
         out.topic_id = t.topic_id;
       }
-      if (info) {
+      std::string_view asked = t.name && !t.name->empty() ? std::string_view(*t.name)
+                               : info                     ? std::string_view(info->name)
+                                                          : std::string_view();
+      if ((!asked.empty() && !authorized_topic(ctx, AclOperation::DESCRIBE, asked)) ||
+          (t.name && create_denied.contains(*t.name))) {
+        out.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+      } else if (info) {
         describe_topic(*image, *info, out, offline_in(info->name), node);
       } else if (t.name && cluster::topic_name_error(*t.name)) {
         out.error_code = to_int(ErrorCode::INVALID_TOPIC_EXCEPTION);
@@ -133,6 +151,9 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
       }
     }
   }
+  if (req.include_topic_authorized_operations)
+    for (auto& t : resp.topics)
+      if (t.error_code == 0 && t.name) t.topic_authorized_operations = authorized_operations(ctx, ResourceType::TOPIC, *t.name);
   co_return make_response(ctx, resp);
 }
 
@@ -142,6 +163,12 @@ asio::awaitable<net::Response> handle_describe_cluster(RequestContext& ctx, prot
   if (!r.ok()) co_return net::Response{{}, false, true};
   auto image = ctx.shard->image;
   protocol::DescribeClusterResponse resp;
+  if (!authorized_cluster(ctx, AclOperation::DESCRIBE)) {
+    resp.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
+  }
+  if (req.include_cluster_authorized_operations)
+    resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   resp.cluster_id = image->cluster_id;
   resp.controller_id = controller_id_for_clients(*image);
   resp.endpoint_type = req.endpoint_type;

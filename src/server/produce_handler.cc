@@ -11,6 +11,7 @@
 #include "protocol/legacy.h"
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/cluster_routing.h"
 #include "server/fan_out.h"
@@ -132,9 +133,15 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
 
   // Auto-create unknown topics when enabled (Kafka creates them on metadata
   // requests; producers that skip those still find their topic).
-  if (broker.settings().auto_create_topics) {
-    for (auto& t : req.topic_data) {
+  // Authorization: WRITE on the transactional id (the whole request) and on each topic.
+  const bool txn_denied = req.transactional_id && !authorized_txn(ctx, AclOperation::WRITE, *req.transactional_id);
+  std::vector<bool> topic_denied;
+  for (auto& t : req.topic_data) topic_denied.push_back(!authorized_topic(ctx, AclOperation::WRITE, t.name));
+  if (broker.settings().auto_create_topics && !txn_denied) {
+    for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
+      auto& t = req.topic_data[ti];
       if (ctx.shard->image->find_topic(t.name) || cluster::topic_name_error(t.name)) continue;
+      if (topic_denied[ti] || !may_auto_create(ctx, t.name)) continue;
       cluster::TopicSpec spec;
       spec.name = t.name;
       auto op = broker.create_topic(spec, false);
@@ -158,7 +165,9 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
       w.topic_index = ti;
       w.partition_index = pi;
       ErrorCode err = ErrorCode::NONE;
-      if (!acks_ok) err = ErrorCode::INVALID_REQUIRED_ACKS;
+      if (txn_denied) err = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      else if (topic_denied[ti]) err = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
+      else if (!acks_ok) err = ErrorCode::INVALID_REQUIRED_ACKS;
       else if (!topic || p.index < 0 || static_cast<size_t>(p.index) >= topic->partitions.size())
         err = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       else if (cluster::is_internal_topic(t.name))

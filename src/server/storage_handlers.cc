@@ -9,6 +9,7 @@
 
 #include "protocol/messages/delete_records.h"
 #include "protocol/messages/describe_log_dirs.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/fan_out.h"
@@ -61,7 +62,8 @@ asio::awaitable<net::Response> handle_delete_records(RequestContext& ctx, protoc
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
   std::vector<Deletion> work;
-  for (size_t ti = 0; ti < req.topics.size(); ++ti)
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const bool denied = !authorized_topic(ctx, AclOperation::DELETE, req.topics[ti].name);
     for (size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
       auto& p = req.topics[ti].partitions[pi];
       Deletion d;
@@ -69,9 +71,12 @@ asio::awaitable<net::Response> handle_delete_records(RequestContext& ctx, protoc
       d.offset = p.offset;
       d.ti = ti;
       d.pi = pi;
+      if (denied) d.error = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
       work.push_back(std::move(d));
     }
+  }
   auto apply = [](Partition* p, Deletion& d) {
+    if (d.error != ErrorCode::NONE) return;  // refused
     if (p) delete_records(*p, d);
     else d.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   };
@@ -96,6 +101,11 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
   protocol::DescribeLogDirsRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
+  if (!authorized_cluster(ctx, AclOperation::DESCRIBE)) {  // Kafka: no dirs, and the error from v3 on
+    protocol::DescribeLogDirsResponse denied;
+    denied.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, denied);
+  }
   auto& manager = ctx.broker->log_manager();
   // A null topic list asks for everything; otherwise only the named partitions.
   std::set<TopicPartition> wanted;

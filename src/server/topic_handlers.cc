@@ -6,6 +6,7 @@
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
 #include "protocol/messages/delete_topics.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
 
@@ -38,9 +39,15 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
     if (!seen.insert(t.name).second) dup.insert(t.name);
   std::vector<cluster::TopicSpec> specs;
   std::vector<size_t> spec_out;  // index in resp.topics of each spec
+  const bool cluster_create = authorized_cluster(ctx, AclOperation::CREATE);
   for (auto& t : req.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
+    if (!cluster_create && !authorized_topic(ctx, AclOperation::CREATE, t.name)) {
+      out.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+      out.error_message = "Authorization failed.";
+      continue;
+    }
     if (excessive) {
       out.error_code = to_int(ErrorCode::POLICY_VIOLATION);
       out.error_message = cluster::kExcessivePartitionsMessage;
@@ -110,6 +117,11 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
     out.topic_id = id;
     auto image = ctx.shard->image;
     const cluster::TopicInfo* info = name ? image->find_topic(*name) : image->find_topic(id);
+    if ((name && !authorized_topic(ctx, AclOperation::DELETE, *name)) ||
+        (!name && info && !authorized_topic(ctx, AclOperation::DELETE, info->name))) {
+      out.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+      continue;
+    }
     if (!info) {
       out.error_code = to_int(name ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION : ErrorCode::UNKNOWN_TOPIC_ID);
       continue;
@@ -157,6 +169,11 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
     if (excessive) {
       out.error_code = to_int(ErrorCode::POLICY_VIOLATION);
       out.error_message = cluster::kExcessiveBatchMessage;
+      continue;
+    }
+    if (!authorized_topic(ctx, AclOperation::ALTER, t.name)) {
+      out.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+      out.error_message = "Authorization failed.";
       continue;
     }
     if (cluster::is_internal_topic(t.name)) {

@@ -20,6 +20,7 @@
 #include "protocol/messages/list_transactions.h"
 #include "protocol/messages/txn_offset_commit.h"
 #include "protocol/messages/write_txn_markers.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/coordinator_io.h"
 #include "server/handlers.h"
@@ -63,7 +64,13 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
   resp.producer_id = -1;
   resp.producer_epoch = -1;
   if (!req.transactional_id || req.transactional_id->empty()) {
-    // Idempotent producer: always a fresh id with epoch 0, as Kafka answers (also to a v3+
+    // Idempotent producer: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+    if (!authorized_cluster(ctx, AclOperation::IDEMPOTENT_WRITE) &&
+        !authorized_any(ctx, AclOperation::WRITE, ResourceType::TOPIC)) {
+      resp.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+      co_return make_response(ctx, resp);
+    }
+    // Always a fresh id with epoch 0, as Kafka answers (also to a v3+
     // request naming its current id and epoch).
     auto alloc = ctx.broker->allocate_producer_id();
     int64_t pid = co_await std::move(alloc);
@@ -72,6 +79,10 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
       resp.producer_id = pid;
       resp.producer_epoch = 0;
     }
+    co_return make_response(ctx, resp);
+  }
+  if (!authorized_txn(ctx, AclOperation::WRITE, *req.transactional_id)) {
+    resp.error_code = to_int(ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     co_return make_response(ctx, resp);
   }
   auto placed = place_txn(ctx, *req.transactional_id);
@@ -103,7 +114,13 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx,
   protocol::AddPartitionsToTxnResponse resp;
   // Unknown partitions fail the request; the others are then not attempted (Kafka's rule).
   auto image = ctx.shard->image;
-  bool unknown = false;
+  // Authorization: WRITE on the transactional id (every partition refused), then on each
+  // topic (a refused topic fails the request like an unknown one).
+  const bool txn_denied = !authorized_txn(ctx, AclOperation::WRITE, req.transactional_id);
+  std::set<std::string> denied;
+  for (auto& t : req.topics)
+    if (!authorized_topic(ctx, AclOperation::WRITE, t.name)) denied.insert(t.name);
+  bool unknown = !txn_denied && !denied.empty();
   std::vector<coordinator::TxnPartition> parts;
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
@@ -112,10 +129,13 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx,
       parts.emplace_back(t.name, p);
     }
   }
+  if (txn_denied) unknown = false;
   struct {
     ErrorCode error = ErrorCode::NONE;  // for every partition
   } result;
-  if (!unknown) {
+  if (txn_denied) {
+    result.error = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  } else if (!unknown) {
     auto placed = place_txn(ctx, req.transactional_id);
     auto p = co_await std::move(placed);
     result.error = p.error;
@@ -138,7 +158,9 @@ asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx,
       ErrorCode e = result.error;
       if (unknown) {
         bool bad = !topic || p < 0 || static_cast<size_t>(p) >= topic->partitions.size();
-        e = bad ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION : ErrorCode::OPERATION_NOT_ATTEMPTED;
+        e = denied.contains(t.name) ? ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            : bad                   ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                                    : ErrorCode::OPERATION_NOT_ATTEMPTED;
       }
       pr.error_code = to_int(e);
     }
@@ -151,6 +173,14 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::AddOffsetsToTxnResponse resp;
+  if (!authorized_txn(ctx, AclOperation::WRITE, req.transactional_id)) {
+    resp.error_code = to_int(ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
+  }
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) {
+    resp.error_code = to_int(ErrorCode::GROUP_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
+  }
   auto ensure = ensure_internal_topic(ctx, kOffsetsTopic);
   struct {
     ErrorCode error = ErrorCode::NONE;  // for every partition
@@ -181,6 +211,10 @@ asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Rea
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::EndTxnResponse resp;
+  if (!authorized_txn(ctx, AclOperation::WRITE, req.transactional_id)) {
+    resp.error_code = to_int(ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
+  }
   auto placed = place_txn(ctx, req.transactional_id);
   auto p = co_await std::move(placed);
   ErrorCode result = p.error;
@@ -203,14 +237,20 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, pro
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::WriteTxnMarkersResponse resp;
+  const bool denied = !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);  // brokers only
   for (auto& m : req.markers) {
     std::vector<coordinator::MarkerWrite> items;
     for (auto& t : m.topics)
       for (auto p : t.partition_indexes) items.push_back(coordinator::MarkerWrite{TopicPartition{t.name, p}});
+    if (denied) {
+      for (auto& i : items) i.error = ErrorCode::CLUSTER_AUTHORIZATION_FAILED;
+    }
     coordinator::MarkerSpec spec{m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch,
                                  /*skip_missing=*/false};
-    auto op = ctx.broker->coordinator_shard(ctx.shard->id).writer.write_markers(items, spec);
-    co_await std::move(op);
+    if (!denied) {
+      auto op = ctx.broker->coordinator_shard(ctx.shard->id).writer.write_markers(items, spec);
+      co_await std::move(op);
+    }
     auto& out = resp.markers.emplace_back();
     out.producer_id = m.producer_id;
     size_t at = 0;
@@ -235,6 +275,15 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
   if (!r.ok()) co_return bad_request();
   auto where = place(ctx, kOffsetsTopic, req.group_id);
   ErrorCode result = req.group_id.empty() ? ErrorCode::INVALID_GROUP_ID : where.error;
+  // Authorization: WRITE on the transactional id, READ on the group (every partition
+  // refused), READ on each topic (only that topic's partitions refused).
+  if (!authorized_txn(ctx, AclOperation::WRITE, req.transactional_id))
+    result = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  else if (!authorized_group(ctx, AclOperation::READ, req.group_id))
+    result = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  std::set<std::string> denied;
+  for (auto& t : req.topics)
+    if (!authorized_topic(ctx, AclOperation::READ, t.name)) denied.insert(t.name);
   coordinator::TxnOffsetCommitWork w;
   w.group = req.group_id;
   w.producer = coordinator::TxnProducer{req.producer_id, req.producer_epoch};
@@ -245,6 +294,7 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
   auto& items = w.items;
   int64_t now = ctx.broker->clock().now_ms();
   for (auto& t : req.topics) {
+    if (denied.contains(t.name)) continue;
     for (auto& p : t.partitions) {
       coordinator::OffsetCommitItem i;
       i.topic = t.name;
@@ -267,7 +317,8 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
     for (auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = p.partition_index;
-      pr.error_code = to_int(result);
+      pr.error_code = to_int(denied.contains(t.name) && result == ErrorCode::NONE ? ErrorCode::TOPIC_AUTHORIZATION_FAILED
+                                                                                  : result);
     }
   }
   co_return make_response(ctx, resp);
@@ -286,9 +337,15 @@ asio::awaitable<net::Response> handle_describe_producers(RequestContext& ctx, pr
     std::vector<Out::ProducerState> producers;
   };
   std::vector<Item> items;
-  for (auto& t : req.topics)
+  std::set<std::string> denied;  // no READ on the topic
+  for (auto& t : req.topics) {
+    if (!authorized_topic(ctx, AclOperation::READ, t.name)) denied.insert(t.name);
     for (auto p : t.partition_indexes) items.push_back(Item{{t.name, p}});
+  }
+  for (auto& it : items)
+    if (denied.contains(it.tp.topic)) it.error = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
   auto read = [](Partition* part, Item& it) {
+    if (it.error != ErrorCode::NONE) return;
     if (!part) {
       it.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       return;
@@ -351,8 +408,9 @@ asio::awaitable<net::Response> handle_describe_transactions(RequestContext& ctx,
     auto& st = resp.transaction_states.emplace_back();
     st.transactional_id = id;
     auto it = std::find_if(all.begin(), all.end(), [&](const TxnMetadata& m) { return m.transactional_id == id; });
-    if (it == all.end()) {
-      st.error_code = to_int(ErrorCode::TRANSACTIONAL_ID_NOT_FOUND);
+    const bool denied = !authorized_txn(ctx, AclOperation::DESCRIBE, id);
+    if (denied || it == all.end()) {
+      st.error_code = to_int(denied ? ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode::TRANSACTIONAL_ID_NOT_FOUND);
       st.transaction_state = "";
       st.producer_id = -1;
       st.producer_epoch = -1;
@@ -398,6 +456,7 @@ asio::awaitable<net::Response> handle_list_transactions(RequestContext& ctx, pro
         std::find(req.producer_id_filters.begin(), req.producer_id_filters.end(), m.producer_id) ==
             req.producer_id_filters.end())
       continue;
+    if (!authorized_txn(ctx, AclOperation::DESCRIBE, m.transactional_id)) continue;
     auto& st = resp.transaction_states.emplace_back();
     st.transactional_id = m.transactional_id;
     st.producer_id = m.producer_id;
