@@ -142,5 +142,22 @@ TEST(ControllerHandlers, RegisterHeartbeatUnregister) {
   EXPECT_EQ(again.error_message, std::optional<std::string>("Broker ID 2 is not currently registered"));
 }
 
+// A node that does not lead answers each lifecycle API with NOT_CONTROLLER in
+// its own (top-level) error field, which the controller channel retries elsewhere.
+TEST(ControllerHandlers, ANodeThatDoesNotLeadAnswersNotController) {
+  Node n;
+  n.log.set_leader(NodeId(9), Epoch(2));
+  const int16_t kNotController = to_int(ErrorCode::NOT_CONTROLLER);
+  auto reg = run(n.io, serve_broker_registration(*n.controller, registration(2, 1)));
+  EXPECT_EQ(reg.error_code, kNotController);
+  EXPECT_EQ(reg.broker_epoch, -1);
+  protocol::BrokerHeartbeatRequest hb;
+  hb.broker_id = 2;
+  EXPECT_EQ(run(n.io, serve_broker_heartbeat(*n.controller, hb)).error_code, kNotController);
+  protocol::UnregisterBrokerRequest un;
+  un.broker_id = 2;
+  EXPECT_EQ(run(n.io, serve_unregister_broker(*n.controller, un)).error_code, kNotController);
+}
+
 }  // namespace
 }  // namespace samsa::server
