@@ -32,6 +32,8 @@ asio::awaitable<net::Response> when_leading(RequestContext& ctx, protocol::Reade
 constexpr HandlerEntry kControllerHandlers[] = {
     {19, when_leading<protocol::CreateTopicsRequest, handle_create_topics>},
     {20, when_leading<protocol::DeleteTopicsRequest, handle_delete_topics>},
+    {30, when_leading<protocol::CreateAclsRequest, handle_create_acls>},
+    {31, when_leading<protocol::DeleteAclsRequest, handle_delete_acls>},
     {33, when_leading<protocol::AlterConfigsRequest, handle_alter_configs>},
     {37, when_leading<protocol::CreatePartitionsRequest, handle_create_partitions>},
     {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
