@@ -42,6 +42,7 @@ bool ReplicaState::apply(const LeaderAndIsr& r, Offset log_end, int64_t now_ms) 
     sync_followers(now_ms);
   }
   maybe_advance_hw(now_ms);
+  fail_acks_under_min_isr();
   return true;
 }
 
@@ -176,6 +177,7 @@ bool ReplicaState::on_isr_answer(const IsrAnswer& a, int64_t now_ms) {
       partition_epoch_ = a.partition_epoch;
       pending_.reset();
       maybe_advance_hw(now_ms);
+      fail_acks_under_min_isr();
       return true;
     case ErrorCode::OPERATION_NOT_ATTEMPTED:
     case ErrorCode::INELIGIBLE_REPLICA:
@@ -196,7 +198,7 @@ std::vector<NodeId> ReplicaState::maximal_isr() const {
 }
 
 bool ReplicaState::maybe_advance_hw(int64_t now_ms) {
-  if (!leader_) return false;
+  if (!leader_ || (cfg_.hold_hw_under_min_isr && under_min_isr())) return false;
   const std::vector<NodeId> counted_isr = maximal_isr();
   Offset candidate = log_end_;
   for (const FollowerState& f : followers_) {
@@ -210,6 +212,14 @@ bool ReplicaState::maybe_advance_hw(int64_t now_ms) {
   hw_ = candidate;
   acks_.complete_up_to(hw_, ack_error());
   return true;
+}
+
+// The committed ISR fell below min.insync.replicas: the produces still
+// waiting cannot be acknowledged as promised (the HW reached by fewer
+// replicas would complete them with the same error later, or never under
+// hold_hw_under_min_isr), so they are answered now.
+void ReplicaState::fail_acks_under_min_isr() {
+  if (under_min_isr()) acks_.fail_all(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
 }
 
 ErrorCode ReplicaState::ack_error() const {

@@ -94,9 +94,10 @@ class ReplicaState {
   // A produce appended up to `required` - 1 waits until the HW reaches
   // `required`, then completes with NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND
   // if the committed ISR is then below min.insync.replicas (Kafka's
-  // DelayedProduce rule: a shrink lets the HW move and so completes them);
-  // REQUEST_TIMED_OUT at `deadline_ms` (expire_acks); NOT_LEADER_OR_FOLLOWER
-  // when leadership is lost.
+  // DelayedProduce rule). When a committed ISR change leaves fewer than
+  // min.insync.replicas, every waiter completes at once with
+  // NOT_ENOUGH_REPLICAS_AFTER_APPEND. REQUEST_TIMED_OUT at `deadline_ms`
+  // (expire_acks); NOT_LEADER_OR_FOLLOWER when leadership is lost.
   AckTicket wait_for_ack(Offset required, int64_t deadline_ms);
   void expire_acks(int64_t now_ms) { acks_.expire(now_ms); }
   std::vector<AckCompletion> take_ack_completions() { return acks_.take_completed(); }
@@ -141,6 +142,7 @@ class ReplicaState {
   std::optional<IsrProposal> maybe_expand_isr(const FollowerState& f);
   IsrProposal propose(std::vector<NodeId> new_isr, bool expand);
   ErrorCode ack_error() const;
+  void fail_acks_under_min_isr();
 
   NodeId local_;
   int64_t local_broker_epoch_;

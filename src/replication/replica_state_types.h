@@ -35,6 +35,10 @@ inline constexpr size_t kMaxWaitingAcks = size_t{1} << 20;
 struct ReplicaConfig {
   int64_t replica_lag_time_max_ms = 30000;  // replica.lag.time.max.ms (Kafka's default)
   int32_t min_insync_replicas = 1;          // min.insync.replicas (topic, else broker)
+  // Kafka 3.7+ (KAFKA-15583, part of KIP-966): the HW does not advance while
+  // the committed ISR is below min.insync.replicas, so acks=1 data is not
+  // shown to consumers that the ISR could lose. Off: the older rule.
+  bool hold_hw_under_min_isr = false;
 };
 
 // A partition's registration in the metadata image (Kafka's LeaderAndIsr).

@@ -259,6 +259,38 @@ TEST_F(ReplicaStateTest, AcksFailAfterAppendWhenTheIsrShrinksBelowMin) {
             (std::vector<AckCompletion>{{t, ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND}}));
 }
 
+TEST(ReplicaStateAcks, ShrinkBelowMinFailsWaitersTheHighWatermarkHasNotReached) {
+  ManualClock clock{0, 1000};
+  ReplicaState state(kLeader, 100, ReplicaConfig{kLag, 3});
+  ASSERT_TRUE(state.apply(registration(kLeader, 5, 7, {kLeader, kF2, kF3}), Offset(10), clock.monotonic_ms()));
+  state.on_follower_fetch({kF2, 200, Offset(10), clock.monotonic_ms()});
+  state.on_follower_fetch({kF3, 300, Offset(10), clock.monotonic_ms()});
+  state.on_append(Offset(20), clock.monotonic_ms());
+  AckTicket t = state.wait_for_ack(Offset(20), clock.monotonic_ms() + 60000);
+  clock.advance(kLag - 10);
+  state.on_follower_fetch({kF3, 300, Offset(15), clock.monotonic_ms()});  // behind, but within the lag
+  clock.advance(20);
+  auto p = state.maybe_shrink_isr(clock.monotonic_ms());  // kF2 goes, kF3 stays
+  ASSERT_TRUE(p.has_value());
+  ASSERT_TRUE(state.on_isr_answer({p->id, ErrorCode::NONE, Epoch(5), PartitionEpoch(8), {kLeader, kF3}},
+                                  clock.monotonic_ms()));
+  EXPECT_EQ(state.high_watermark(), Offset(15));
+  EXPECT_EQ(state.take_ack_completions(),
+            (std::vector<AckCompletion>{{t, ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND}}));
+}
+
+TEST(ReplicaStateAcks, HighWatermarkHeldUnderMinIsrWhenAsked) {
+  ReplicaState state(kLeader, 100, ReplicaConfig{kLag, 2, true});
+  ASSERT_TRUE(state.apply(registration(kLeader, 5, 7, {kLeader}), Offset(10), 0));
+  state.on_append(Offset(12), 0);
+  EXPECT_EQ(state.high_watermark(), Offset(0));  // alone, below min.insync.replicas=2
+  auto up = state.on_follower_fetch({kF2, 200, Offset(12), 0});
+  ASSERT_TRUE(up.proposal.has_value());  // at the leader's end: joins, HW still 0 until committed
+  EXPECT_EQ(state.high_watermark(), Offset(0));
+  state.on_isr_answer({up.proposal->id, ErrorCode::NONE, Epoch(5), PartitionEpoch(8), {kLeader, kF2}}, 0);
+  EXPECT_EQ(state.high_watermark(), Offset(12));
+}
+
 TEST_F(ReplicaStateTest, AcksTimeOutAndFailOnLeadershipLoss) {
   lead(Offset(10));
   state.on_append(Offset(12), now());

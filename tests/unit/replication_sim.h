@@ -158,6 +158,7 @@ class Simulation {
   Random rng_;
   double loss_;
   int64_t max_delay_ms_;
+  ReplicaConfig cfg_;
   int64_t now_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t next_value_ = 1;

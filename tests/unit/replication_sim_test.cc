@@ -27,12 +27,13 @@ std::vector<NodeId> ids_of(const std::vector<IsrMember>& members) {
 Simulation::Simulation(uint64_t seed) : rng_(seed) {
   loss_ = static_cast<double>(rng_.uniform(0, 15)) / 100;
   max_delay_ms_ = rng_.uniform(2, 80);
+  cfg_ = ReplicaConfig{kLagMs, 2, rng_.uniform(0, 1) == 1};  // half with Kafka 3.7's HW hold under min ISR
   nodes_.resize(3);
   for (int i = 0; i < 3; ++i) {
     Node& n = nodes_[static_cast<size_t>(i)];
     n.id = NodeId(i + 1);
     n.broker_epoch = next_broker_epoch_++;
-    n.state = std::make_unique<ReplicaState>(n.id, n.broker_epoch, ReplicaConfig{kLagMs, 2});
+    n.state = std::make_unique<ReplicaState>(n.id, n.broker_epoch, cfg_);
     ctl_.replicas.push_back(n.id);
     ctl_.registered[n.id] = n.broker_epoch;
   }
@@ -393,7 +394,7 @@ void Simulation::restart(Node& n) {
   Offset hw = std::min(n.state->high_watermark(), n.leo());  // the checkpointed HW
   n.alive = true;
   n.broker_epoch = next_broker_epoch_++;
-  n.state = std::make_unique<ReplicaState>(n.id, n.broker_epoch, ReplicaConfig{kLagMs, 2}, hw);
+  n.state = std::make_unique<ReplicaState>(n.id, n.broker_epoch, cfg_, hw);
   ctl_.registered[n.id] = n.broker_epoch;
   trace(fmt::format("restart {} (broker epoch {}, log {}, hw {})", n.id, n.broker_epoch, n.log.size(), hw));
   bool leaderless = ctl_.leader.value < 0;
