@@ -114,6 +114,13 @@ ReplicaState::FetchUpdate ReplicaState::on_follower_fetch(const FollowerFetch& f
     out.error = ErrorCode::OFFSET_OUT_OF_RANGE;
     return out;
   }
+  // A fetch from an earlier incarnation of the broker (sent before it
+  // restarted, answered late) must not overwrite what its current one said:
+  // its log may have lost that tail.
+  if (fetch.broker_epoch != kNoBrokerEpoch && fetch.broker_epoch < f->broker_epoch) {
+    out.error = ErrorCode::STALE_BROKER_EPOCH;
+    return out;
+  }
   // Kafka's Replica.updateFetchState: reaching our end now counts from now;
   // reaching what our end was at its previous fetch counts from that fetch.
   if (fetch.fetch_offset >= log_end_) {

@@ -70,7 +70,9 @@ class ReplicaState {
   // Returns true when the HW advanced.
   bool on_append(Offset log_end, int64_t now_ms);
   struct FetchUpdate {
-    ErrorCode error = ErrorCode::NONE;  // NOT_LEADER_OR_FOLLOWER / OFFSET_OUT_OF_RANGE: nothing recorded
+    // NOT_LEADER_OR_FOLLOWER / OFFSET_OUT_OF_RANGE / STALE_BROKER_EPOCH (an
+    // older incarnation than one already seen): nothing recorded.
+    ErrorCode error = ErrorCode::NONE;
     bool hw_advanced = false;
     std::optional<IsrProposal> proposal;  // an expansion to send to the controller
   };

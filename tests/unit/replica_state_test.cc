@@ -183,7 +183,7 @@ TEST_F(ReplicaStateTest, ExpandWhenAtTheHighWatermarkAndInTheEpoch) {
   state.on_append(Offset(30), now());
   fetch(kF2, 30);
   EXPECT_EQ(state.high_watermark(), Offset(20));
-  fetch(kF3, 25);
+  fetch(kF3, 25, 300);
   EXPECT_EQ(state.high_watermark(), Offset(25));
 }
 
@@ -196,6 +196,17 @@ TEST_F(ReplicaStateTest, NoExpansionBelowTheEpochStartOrWhenIneligible) {
   EXPECT_FALSE(fetch(kF3, 10).proposal.has_value());
   state.set_replica_eligible(kF3, true);
   EXPECT_TRUE(fetch(kF3, 10).proposal.has_value());
+}
+
+TEST_F(ReplicaStateTest, FetchFromAnOlderIncarnationIsNotRecorded) {
+  lead(Offset(10), {kLeader, kF2});
+  state.on_append(Offset(20), now());
+  fetch(kF3, 12, 301);  // kF3 restarted (broker epoch 301) with 12 entries
+  auto late = fetch(kF3, 20, 300);  // its previous incarnation's fetch, delivered late
+  EXPECT_EQ(late.error, ErrorCode::STALE_BROKER_EPOCH);
+  EXPECT_FALSE(late.proposal.has_value());
+  EXPECT_EQ(state.follower(kF3)->log_end, Offset(12));
+  EXPECT_EQ(state.follower(kF3)->broker_epoch, 301);
 }
 
 TEST_F(ReplicaStateTest, AnswersThatRevertAndAnswersThatWait) {
