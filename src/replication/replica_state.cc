@@ -1,6 +1,7 @@
 #include "replication/replica_state.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "replication/replica_state_epochs.h"
 
@@ -216,6 +217,7 @@ bool ReplicaState::maybe_advance_hw(int64_t now_ms) {
     if (counted && f.log_end < candidate) candidate = f.log_end;
   }
   if (candidate < epoch_start_ || candidate <= hw_) return false;
+  assert(candidate <= log_end_ && "high watermark above the leader's log end");
   hw_ = candidate;
   acks_.complete_up_to(hw_, ack_error());
   return true;
