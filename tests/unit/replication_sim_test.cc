@@ -2,7 +2,7 @@
 // partition on three brokers under faults, invariants checked after every
 // event. SAMSA_REPL_SIM_SEEDS sets how many schedules (default 400, about
 // two seconds), SAMSA_REPL_SIM_BASE the first seed; SAMSA_SEED=<seed> replays one
-// and prints its trace.
+// and prints its trace (SAMSA_REPL_SIM_DEBUG=1 adds every fetch answer and HW move).
 #include "replication_sim.h"
 
 #include <fmt/ranges.h>
