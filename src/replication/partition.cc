@@ -57,15 +57,18 @@ void Partition::set_config(const storage::LogConfig& cfg) {
   log_->update_config(cfg);
 }
 
+bool Partition::refuse_if_offline(AppendOutcome& out) const {
+  if (!offline()) return false;
+  out.error = ErrorCode::KAFKA_STORAGE_ERROR;
+  out.message = "the log dir of " + tp_.to_string() + " is offline";
+  return true;
+}
+
 AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   on_owner();
   AppendOutcome out;
-  if (offline()) {
-    out.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    out.message = "the log dir of " + tp_.to_string() + " is offline";
-    return out;
-  }
-  const int32_t epoch = role_ == Role::kNone ? 0 : leader_epoch_.value;
+  if (refuse_if_offline(out)) return out;
+  const int32_t epoch = effective_epoch().value;
   const Offset end_before = log_end_offset();
   auto r = log_->append(batches, epoch, now_ms, config_.log_append_time);
   out.error = r.error;
@@ -95,7 +98,46 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   return out;
 }
 
+AppendOutcome Partition::append_as_follower(std::span<const uint8_t> batches, int64_t now_ms) {
+  on_owner();
+  AppendOutcome out;
+  if (refuse_if_offline(out)) return out;
+  auto r = log_->append_as_follower(batches, now_ms);
+  out.error = r.error;
+  out.base_offset = r.first_offset;
+  out.last_offset = r.last_offset;
+  out.log_start_offset = r.log_start_offset;
+  if (r.error != ErrorCode::NONE) {
+    out.message = r.status.message();
+    check_io_error(r.status);
+    spdlog::warn("follower append to {} failed: {}", tp_.to_string(), r.status.to_string());
+  }
+  return out;
+}
+
 ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed) {
+  return read_up_to(offset, max_bytes, min_one_batch, read_committed, false);
+}
+
+ReadOutcome Partition::read_for_follower(int64_t offset, size_t max_bytes) {
+  return read_up_to(offset, max_bytes, true, false, true);
+}
+
+ErrorCode Partition::check_leader_epoch(Epoch current_leader_epoch) const {
+  on_owner();
+  if (current_leader_epoch.value < 0) return ErrorCode::NONE;  // not given (-1)
+  if (current_leader_epoch < effective_epoch()) return ErrorCode::FENCED_LEADER_EPOCH;
+  if (current_leader_epoch > effective_epoch()) return ErrorCode::UNKNOWN_LEADER_EPOCH;
+  return ErrorCode::NONE;
+}
+
+storage::EpochEndOffset Partition::end_offset_for_epoch(Epoch epoch) const {
+  on_owner();
+  return log_->leader_epoch_cache().end_offset_for(epoch.value, log_->log_end_offset());
+}
+
+ReadOutcome Partition::read_up_to(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed,
+                                  bool to_log_end) {
   on_owner();
   ReadOutcome out;
   if (offline()) {
@@ -106,7 +148,7 @@ ReadOutcome Partition::read(int64_t offset, size_t max_bytes, bool min_one_batch
   out.log_start_offset = log_start_offset().value;
   out.log_end_offset = log_end_offset().value;
   out.last_stable_offset = log_->last_stable_offset(out.high_watermark);
-  const int64_t limit = read_committed ? out.last_stable_offset : out.high_watermark;
+  const int64_t limit = to_log_end ? out.log_end_offset : read_committed ? out.last_stable_offset : out.high_watermark;
   if (offset == limit) return out;  // caught up: nothing to send
   auto r = log_->read(offset, max_bytes, limit, min_one_batch);
   out.error = r.error;

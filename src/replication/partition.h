@@ -55,6 +55,19 @@ struct ReadOutcome {
   std::vector<storage::AbortedTxn> aborted;  // read_committed: aborted transactions in range
 };
 
+// A follower's fetch as the leader served it: what the ISR / high-watermark
+// state (replica_state.h) needs to track the follower (Kafka's
+// updateFollowerFetchState). Passed to the FollowerFetchListener.
+struct FollowerFetch {
+  NodeId replica{-1};
+  Offset fetch_offset{-1};      // the follower's log end offset
+  Offset log_start_offset{-1};  // the follower's log start (-1: not given)
+  Offset leader_end_offset{-1}; // this leader's log end when it read
+  int64_t broker_epoch = -1;    // ReplicaState.replica_epoch (Fetch v15+), else -1
+  int64_t now_ms = 0;
+};
+using FollowerFetchListener = std::function<void(const FollowerFetch&)>;
+
 // Called with the error when an I/O error failed the log (the log dir goes
 // offline); runs on the partition's shard.
 using IoErrorHandler = std::function<void(const storage::Status&)>;
@@ -104,8 +117,34 @@ class Partition {
   // Appends validated batches (patched in place with offsets), stamped with
   // the leader epoch (0 before any role: one node). Credits waiting fetches.
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
+  // A follower's append of what it fetched from its leader: the batches as
+  // the leader wrote them (storage::Log::append_as_follower). The high
+  // watermark does not move: a follower learns it from the leader.
+  AppendOutcome append_as_follower(std::span<const uint8_t> batches, int64_t now_ms);
   // read_committed reads stop at the last stable offset instead of the HW.
   ReadOutcome read(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed = false);
+
+  // A follower's read (Fetch with a replica id): up to the log end, not the
+  // high watermark; never read_committed.
+  ReadOutcome read_for_follower(int64_t offset, size_t max_bytes);
+  // Kafka's checkCurrentLeaderEpoch for a request naming the epoch it
+  // believes current: -1 passes; older than this replica's epoch
+  // FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+  ErrorCode check_leader_epoch(Epoch current_leader_epoch) const;
+  // OffsetsForLeaderEpoch from the log's leader-epoch cache: the largest
+  // epoch <= `epoch` and its end offset (the start of the next epoch, or the
+  // log end for the latest); {-1, -1} when unknown.
+  storage::EpochEndOffset end_offset_for_epoch(Epoch epoch) const;
+  // The fetch handler reports every follower fetch it served (without a
+  // diverging epoch) here; a no-op until replication installs a listener.
+  void on_follower_fetch(const FollowerFetch& fetch) {
+    on_owner();
+    if (follower_fetch_listener_) follower_fetch_listener_(fetch);
+  }
+  void set_follower_fetch_listener(FollowerFetchListener listener) {
+    on_owner();
+    follower_fetch_listener_ = std::move(listener);
+  }
 
   // Offsets below it are committed (replicated to the ISR) and visible to
   // consumers. A leader whose ISR is itself moves it to the log end on append.
@@ -153,6 +192,13 @@ class Partition {
   void on_owner() const { owner_.check("Partition"); }
   void set_role(Role role, Epoch epoch);
   void advance_high_watermark(Offset hw);
+  // Fills `out` with KAFKA_STORAGE_ERROR and says so when the log dir is offline.
+  bool refuse_if_offline(AppendOutcome& out) const;
+  ReadOutcome read_up_to(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed,
+                         bool to_log_end);
+  // The epoch stamped on appends and checked against requests: 0 before any
+  // role (one node without a quorum).
+  Epoch effective_epoch() const { return role_ == Role::kNone ? Epoch(0) : leader_epoch_; }
 
   ShardAffinity owner_{current_shard()};
   TopicPartition tp_;
@@ -165,6 +211,7 @@ class Partition {
   Epoch leader_epoch_{-1};
   Offset high_watermark_{0};
   FetchWaitingRoom fetch_waiters_;
+  FollowerFetchListener follower_fetch_listener_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

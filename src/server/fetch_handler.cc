@@ -6,7 +6,19 @@
 // legacy message format they understand (the only path that copies): the
 // conversion runs on the worker pool, and the response it builds holds a
 // reservation of the global ResponseBudget until it has been written.
+//
+// A follower (replica id >= 0: the request's replica_id before v15, its
+// ReplicaState from v15) is served as Kafka's leader serves one: it must be a
+// replica of the partition (else NOT_LEADER_OR_FOLLOWER), it reads up to the
+// log end rather than the high watermark, and when its last fetched epoch and
+// fetch offset are not a prefix of this leader's log the answer carries the
+// DivergingEpoch (epoch, end offset) and no records, so it truncates first.
+// Every fetch served to a follower is reported to Partition::on_follower_fetch
+// (the ISR / high-watermark state). current_leader_epoch is checked for every
+// fetch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "protocol/legacy.h"
 #include "protocol/messages/fetch.h"
@@ -28,35 +40,89 @@ namespace {
 using protocol::FetchRequest;
 using protocol::FetchResponse;
 
+// Who is fetching: a consumer (replica_id < 0) or a follower broker.
+struct Fetcher {
+  int32_t replica_id = -1;
+  int64_t broker_epoch = -1;  // ReplicaState.replica_epoch (v15+)
+  bool follower() const { return replica_id >= 0; }
+};
+
 struct FetchItem {
   TopicPartition tp;
   int64_t offset = 0;
   int32_t max_bytes = 0;
   bool read_committed = false;
+  int32_t current_leader_epoch = -1;  // -1: not checked
+  int32_t last_fetched_epoch = -1;    // -1: no divergence check (v12+ only)
+  int64_t replica_log_start = -1;     // a follower's log start offset (v5+)
   ErrorCode routed = ErrorCode::NONE;  // led elsewhere or unknown: not read
   replication::ReadOutcome result;
+  std::optional<storage::EpochEndOffset> diverging;  // answered instead of records
   size_t topic_index = 0;
   size_t partition_index = 0;
 };
 
+// Kafka's check of a fetch's last fetched epoch (Partition.readFromLocalLog):
+// where this leader's log says that epoch ended. OFFSET_OUT_OF_RANGE when it
+// cannot tell or the offset is below the log start; a diverging epoch when
+// the fetcher's log goes past the end of its last epoch here.
+void check_divergence(Partition& part, FetchItem& it) {
+  auto& res = it.result;
+  res = replication::ReadOutcome{};
+  res.high_watermark = part.high_watermark().value;
+  res.log_start_offset = part.log_start_offset().value;
+  res.log_end_offset = part.log_end_offset().value;
+  res.last_stable_offset = part.last_stable_offset().value;
+  const storage::EpochEndOffset end = part.end_offset_for_epoch(Epoch(it.last_fetched_epoch));
+  if (end.epoch < 0 || end.end_offset < 0 || it.offset < res.log_start_offset) {
+    res.error = ErrorCode::OFFSET_OUT_OF_RANGE;
+  } else if (end.epoch < it.last_fetched_epoch || end.end_offset < it.offset) {
+    it.diverging = end;
+  }
+}
+
+// Reads one item on its partition's shard (see the file comment).
+void read_one(Partition* part, FetchItem& it, const Fetcher& fetcher, int64_t now_ms) {
+  it.diverging.reset();
+  const ErrorCode fenced = part ? part->check_leader_epoch(Epoch(it.current_leader_epoch)) : ErrorCode::NONE;
+  if (!part || it.routed != ErrorCode::NONE || fenced != ErrorCode::NONE) {
+    it.result = replication::ReadOutcome{};
+    it.result.error = fenced != ErrorCode::NONE       ? fenced
+                      : it.routed != ErrorCode::NONE ? it.routed
+                                                     : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+    return;
+  }
+  if (it.last_fetched_epoch >= 0) {
+    check_divergence(*part, it);
+    if (it.diverging || it.result.error != ErrorCode::NONE) return;
+  }
+  const size_t max_bytes = static_cast<size_t>(std::max(it.max_bytes, 0));
+  if (!fetcher.follower()) {
+    it.result = part->read(it.offset, max_bytes, true, it.read_committed);
+    return;
+  }
+  it.result = part->read_for_follower(it.offset, max_bytes);
+  if (it.result.error != ErrorCode::NONE) return;
+  part->on_follower_fetch(replication::FollowerFetch{NodeId(fetcher.replica_id), Offset(it.offset),
+                                                     Offset(it.replica_log_start), Offset(it.result.log_end_offset),
+                                                     fetcher.broker_epoch, now_ms});
+}
+
 // Reads every item on its owning shard (shards in parallel); with a `waiter`,
 // registers it with each partition read, in the same step (no append between).
-asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items,
+asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& items, Fetcher fetcher,
                                std::shared_ptr<replication::DelayedFetch> waiter) {
-  auto read_one = [waiter](Partition* part, FetchItem& it) {
-    if (!part || it.routed != ErrorCode::NONE) {
-      it.result = replication::ReadOutcome{};
-      it.result.error = it.routed != ErrorCode::NONE ? it.routed : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      return;
-    }
-    it.result = part->read(it.offset, static_cast<size_t>(std::max(it.max_bytes, 0)), true, it.read_committed);
+  Clock* clock = &ctx.broker->clock();
+  auto read_item = [waiter, fetcher, clock](Partition* part, FetchItem& it) {
+    read_one(part, it, fetcher, clock->now_ms());
+    if (!part || it.result.error != ErrorCode::NONE || it.diverging) return;
     if (waiter) {
       auto& res = it.result;
       part->add_fetch_waiter(waiter, {std::max<int64_t>(it.max_bytes, 0), static_cast<int64_t>(res.bytes),
                                       it.read_committed, res.last_stable_offset});
     }
   };
-  auto op = for_each_partition(*ctx.broker, items, read_one);
+  auto op = for_each_partition(*ctx.broker, items, read_item);
   co_await std::move(op);
 }
 
@@ -135,12 +201,16 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   std::vector<FetchItem> items;
   // Authorization: a follower needs CLUSTER_ACTION on the cluster, a consumer
   // READ on each topic; a refused partition is answered at once, not read.
-  const bool follower_denied = req.replica_id >= 0 && !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);
+  Fetcher fetcher;
+  fetcher.replica_id = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
+  fetcher.broker_epoch = ctx.api_version >= 15 ? req.replica_state.replica_epoch : -1;
+  const bool follower_denied = fetcher.follower() && !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);
   for (size_t ti = 0; ti < req.topics.size(); ++ti) {
     auto& t = req.topics[ti];
     auto& tr = resp.responses.emplace_back();
     tr.topic = t.topic;
-    const bool denied = follower_denied || (req.replica_id < 0 && !authorized_topic(ctx, AclOperation::READ, t.topic));
+    const bool denied =
+        follower_denied || (!fetcher.follower() && !authorized_topic(ctx, AclOperation::READ, t.topic));
     for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& p = t.partitions[pi];
       auto& pr = tr.partitions.emplace_back();
@@ -155,7 +225,11 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       it.tp = TopicPartition{t.topic, p.partition};
       it.offset = p.fetch_offset;
       it.max_bytes = p.partition_max_bytes;
-      it.read_committed = ctx.api_version >= 4 && req.isolation_level == 1;
+      // A follower copies the log as it is (Kafka ignores its isolation level).
+      it.read_committed = ctx.api_version >= 4 && req.isolation_level == 1 && !fetcher.follower();
+      it.current_leader_epoch = p.current_leader_epoch;
+      it.last_fetched_epoch = p.last_fetched_epoch;
+      it.replica_log_start = p.log_start_offset;
       it.topic_index = ti;
       it.partition_index = pi;
       items.push_back(std::move(it));
@@ -164,7 +238,16 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   // A partition another broker leads (or nobody) is answered without reading:
   // NOT_LEADER_OR_FOLLOWER, with the leader the client should go to (v12+).
   auto image = ctx.shard->image;
-  for (auto& it : items) it.routed = leader_error(*image, ctx.broker->node_id(), it.tp);
+  for (auto& it : items) {
+    it.routed = leader_error(*image, ctx.broker->node_id(), it.tp);
+    // A follower must hold a replica of the partition (Kafka's getFollowerReplicaOrThrow).
+    if (fetcher.follower() && it.routed == ErrorCode::NONE) {
+      const auto* p = find_partition(*image, it.tp);
+      const bool replica = p && fetcher.replica_id != ctx.broker->node_id() &&
+                           std::find(p->replicas.begin(), p->replicas.end(), fetcher.replica_id) != p->replicas.end();
+      if (!replica) it.routed = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+    }
+  }
   int32_t max_bytes = ctx.api_version >= 3 ? req.max_bytes : INT32_MAX;
   for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
   if (ctx.api_version <= 3)
@@ -178,13 +261,14 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   for (;;) {
     bool can_wait = std::chrono::steady_clock::now() < deadline;
     if (can_wait) waiter = std::make_shared<replication::DelayedFetch>(ctx.shard->io.get_executor(), min_bytes);
-    auto reading = read_all(ctx, items, waiter);
+    auto reading = read_all(ctx, items, fetcher, waiter);
     co_await std::move(reading);
     size_t total = 0;
     bool any_error = false;
     for (auto& it : items) {
       total += it.result.bytes;
-      any_error |= it.result.error != ErrorCode::NONE;
+      // A diverging epoch is answered at once, as an error is (Kafka too).
+      any_error |= it.result.error != ErrorCode::NONE || it.diverging.has_value();
     }
     if (!can_wait || any_error || static_cast<int64_t>(total) >= min_bytes) break;
     auto waiting = waiter->wait_until(deadline);
@@ -193,7 +277,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     replication::note_waiting("Fetch", -1);
     if (!woken) {  // timed out: one last read below returns whatever is there
       waiter.reset();
-      auto last = read_all(ctx, items, nullptr);
+      auto last = read_all(ctx, items, fetcher, nullptr);
       co_await std::move(last);
       break;
     }
@@ -213,6 +297,10 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     pr.last_stable_offset = res.last_stable_offset;
     pr.log_start_offset = res.log_start_offset;
     pr.records = protocol::Records{};
+    if (it.diverging) {
+      pr.diverging_epoch.epoch = it.diverging->epoch;
+      pr.diverging_epoch.end_offset = it.diverging->end_offset;
+    }
     if (ctx.api_version >= 4) pr.aborted_transactions = std::nullopt;
     if (ctx.api_version >= 4 && it.read_committed && !res.aborted.empty()) {
       auto& list = pr.aborted_transactions.emplace();
@@ -233,7 +321,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     if (!first && used + res.bytes > budget) continue;
     first = false;
     used += res.bytes;
-    record_fetched(it.tp.topic, static_cast<int64_t>(res.bytes), false);
+    record_fetched(it.tp.topic, static_cast<int64_t>(res.bytes), fetcher.follower());
     if (ctx.api_version <= 3) {
       legacy.push_back(&it);
     } else {

@@ -34,6 +34,7 @@ constexpr HandlerEntry kHandlers[] = {
     {20, handle_delete_topics},
     {21, handle_delete_records},
     {22, handle_init_producer_id},
+    {23, handle_offset_for_leader_epoch},
     {24, handle_add_partitions_to_txn},
     {25, handle_add_offsets_to_txn},
     {26, handle_end_txn},

@@ -37,6 +37,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext&, protocol::Reader
 asio::awaitable<net::Response> handle_produce(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_fetch(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_list_offsets(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_offset_for_leader_epoch(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_create_topics(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_delete_topics(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_create_partitions(RequestContext&, protocol::Reader&);

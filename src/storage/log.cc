@@ -290,23 +290,7 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
     pos += h.total_size();
   }
 
-  Segment& seg = active();
-  const uint64_t old_size = seg.size();
-  Status st = seg.append(data, now_ms);
-  if (!st) {
-    // A failed write (ENOSPC, EIO) may have left part of the data: cut it off.
-    // If that fails too, or the indexes are half updated, give up on the log.
-    // A full disk is the one error worth retrying (space may be freed); any
-    // other (EIO ...) leaves the log, and its log dir, in an unknown state.
-    if (!is_disk_full(st)) {
-      failed_ = true;
-    } else if (seg.size() != old_size) {
-      // The data went in, an index write did not: cut data and index entries.
-      auto cut = seg.truncate_to(next_offset_);
-      if (!cut || seg.size() != old_size) failed_ = true;
-    } else if (!seg.truncate_bytes(old_size)) {  // a partial write of the data
-      failed_ = true;
-    }
+  if (Status st = write_active(data, now_ms); !st) {
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     r.status = st;
     return r;
@@ -315,20 +299,45 @@ AppendResult Log::append(std::span<uint8_t> data, int32_t leader_epoch, int64_t 
   r.last_offset = offset - 1;
   r.log_append_time = log_append_time ? now_ms : -1;
   set_next_offset(offset);
-  // A new epoch's first offset. A failed write of the file leaves the entry in
-  // memory and the cache dirty: retried by its next change and by close, and
-  // the file is rebuilt from the batches if it is stale after a crash.
-  // A lower epoch than the latest is not refused here (Kafka's log layer does
-  // not either: fencing stale leaders is the partition's job); as Kafka does,
-  // the entries it contradicts are dropped so the cache still describes the log.
-  if (leader_epoch > epochs_.latest_epoch()) {
-    (void)epochs_.assign(leader_epoch, r.first_offset);
-  } else if (leader_epoch >= 0 && leader_epoch < epochs_.latest_epoch()) {
-    (void)epochs_.assign_superseding(leader_epoch, r.first_offset);
-  }
+  note_leader_epoch(leader_epoch, r.first_offset);
   track_producers(data, now_ms);
   records_appended_ += r.records;
   return r;
+}
+
+Status Log::write_active(std::span<const uint8_t> data, int64_t now_ms) {
+  Segment& seg = active();
+  const uint64_t old_size = seg.size();
+  Status st = seg.append(data, now_ms);
+  if (st) return st;
+  // A failed write (ENOSPC, EIO) may have left part of the data: cut it off.
+  // If that fails too, or the indexes are half updated, give up on the log.
+  // A full disk is the one error worth retrying (space may be freed); any
+  // other (EIO ...) leaves the log, and its log dir, in an unknown state.
+  if (!is_disk_full(st)) {
+    failed_ = true;
+  } else if (seg.size() != old_size) {
+    // The data went in, an index write did not: cut data and index entries.
+    auto cut = seg.truncate_to(next_offset_);
+    if (!cut || seg.size() != old_size) failed_ = true;
+  } else if (!seg.truncate_bytes(old_size)) {  // a partial write of the data
+    failed_ = true;
+  }
+  return st;
+}
+
+// A new epoch's first offset. A failed write of the file leaves the entry in
+// memory and the cache dirty: retried by its next change and by close, and
+// the file is rebuilt from the batches if it is stale after a crash.
+// A lower epoch than the latest is not refused here (Kafka's log layer does
+// not either: fencing stale leaders is the partition's job); as Kafka does,
+// the entries it contradicts are dropped so the cache still describes the log.
+void Log::note_leader_epoch(int32_t epoch, int64_t offset) {
+  if (epoch > epochs_.latest_epoch()) {
+    (void)epochs_.assign(epoch, offset);
+  } else if (epoch >= 0 && epoch < epochs_.latest_epoch()) {
+    (void)epochs_.assign_superseding(epoch, offset);
+  }
 }
 
 // ---------------------------------------------------------------- read

@@ -135,6 +135,19 @@ class Log {
   // old, has a full index or the offsets would not fit it.
   AppendResult append(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms, bool log_append_time);
 
+  // The follower's append (replication, log_follower.cc): batches exactly as
+  // the leader wrote them — offsets, partitionLeaderEpoch, timestamps and CRC
+  // kept, nothing patched. Each batch must be well framed with a matching
+  // CRC32C (else CORRUPT_MESSAGE); the first must start at or after the log
+  // end (OFFSET_OUT_OF_RANGE: it would overlap what the log holds) and each
+  // next one after the last offset of the one before (CORRUPT_MESSAGE). A gap
+  // before a batch is accepted, as Kafka's appendAsFollower does: a compacted
+  // leader's batches have sparse offsets. The leader-epoch cache takes each
+  // batch's epoch, producer state each batch (not validated: the leader did),
+  // so idempotent deduplication and open transactions survive a failover.
+  // Nothing is written unless the whole input passes.
+  AppendResult append_as_follower(std::span<const uint8_t> batches, int64_t now_ms);
+
   // Whole batches from the one holding `offset`, at most max_bytes (but the
   // first batch whole if min_one_batch), none with last offset >=
   // max_offset_exclusive. OFFSET_OUT_OF_RANGE if offset is outside
@@ -160,9 +173,18 @@ class Log {
   bool flush_due(int64_t now_ms) const;
 
   // Removes every offset >= offset (whole batches: the log end may end up
-  // below `offset`). Below the log start: truncate_fully_and_start_at.
+  // below `offset`): segments, both indexes, the leader-epoch cache (from the
+  // end), producer state (reloaded from the newest snapshot below the new end
+  // plus a replay) and .txnindex entries. Below the log start:
+  // truncate_fully_and_start_at. The cut is made durable before returning
+  // (fdatasync of the cut segment, fsync of the directory), so neither a
+  // crash nor a power cut brings the removed batches back under data
+  // appended afterwards; a kill at any step leaves a log that opens (see
+  // FORMAT.md "Truncation"). The caller should then write the recovery-point
+  // checkpoint (LogManager::write_checkpoints), as Kafka does after a truncation.
   Status truncate_to(int64_t offset);
-  // Deletes all data; the log restarts empty at `offset`.
+  // Deletes all data; the log restarts empty at `offset` (a follower whose
+  // log lies wholly below the leader's log start). Durable like truncate_to.
   Status truncate_fully_and_start_at(int64_t offset);
   // DeleteRecords: raises the log start offset (never above high_watermark).
   Status maybe_increment_log_start_offset(int64_t offset, int64_t high_watermark);
@@ -253,6 +275,18 @@ class Log {
   bool should_roll(size_t bytes, int64_t last_offset, int64_t now_ms) const;
   Status roll(int64_t now_ms);
   Status seal_and_create_segment();
+  // Writes framed batches at the end of the active segment; on failure cuts
+  // back what went in (a full disk) or fails the log. Both append paths.
+  Status write_active(std::span<const uint8_t> data, int64_t now_ms);
+  // A batch of `epoch` was appended at `offset`: the leader-epoch cache.
+  void note_leader_epoch(int32_t epoch, int64_t offset);
+  // Validates a follower's input (framing, CRC, rising offsets from the log
+  // end) and fills r's counters; NONE or the error to answer.
+  ErrorCode check_follower_batches(std::span<const uint8_t> data, AppendResult* r) const;
+  // fdatasync of the active segment and fsync of the directory (truncation).
+  Status make_truncation_durable();
+  // Unlinks every <offset>.snapshot (truncate_fully_and_start_at).
+  Status remove_all_snapshots();
   Status delete_segment(size_t index);
   Status delete_segment_later(size_t index, int64_t now_ms);
   size_t segment_index_for(int64_t offset) const;

@@ -1,4 +1,4 @@
-// Log: truncation, retention and the deletion of segments (split from log.cc
+// Log: retention and the deletion of segments (split from log.cc
 // to keep files short; same class, same ownership: the partition's core).
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 
 namespace samsa::storage {
 
-// ---------------------------------------------------------------- truncation / retention
+// ---------------------------------------------------------------- retention
 
 // The segment's files go before its .txnindex: a crash in between leaves an
 // orphan .txnindex (merged away at the next open), never a segment whose
@@ -54,63 +54,6 @@ Result<int> Log::remove_deleted_files(int64_t now_ms) {
   pending_deletes_ = std::move(keep);
   if (!first_error) return first_error;
   return removed;
-}
-
-Status Log::truncate_to(int64_t offset) {
-  Status why;
-  if (check_usable(&why) != ErrorCode::NONE) return why;
-  if (offset >= next_offset_) return Status::ok();
-  if (offset < log_start_offset_) return truncate_fully_and_start_at(offset);
-  ++generation_;
-  auto fail = [this](Status st) {
-    failed_ = true;
-    return st;
-  };
-  while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
-    Status st = delete_segment(segments_.size() - 1);
-    if (!st) return fail(st);
-  }
-  Segment& seg = active();
-  auto cut = seg.truncate_to(offset);
-  if (!cut) return fail(cut.status());
-  if (seg.sealed()) {
-    Status st = seg.unseal();
-    if (!st) return fail(st);
-  }
-  set_next_offset(seg.empty() ? std::min(seg.base_offset(), next_offset_) : seg.next_offset());
-  set_log_start_offset(std::min(log_start_offset_, next_offset_));
-  set_recovery_point(std::min(recovery_point_, next_offset_));
-  // In memory even if the file write fails (then retried by the next change).
-  Status epochs = epochs_.truncate_from_end(next_offset_);
-  SAMSA_RETURN_IF_ERROR(reload_producer_state());
-  return epochs;
-}
-
-Status Log::truncate_fully_and_start_at(int64_t offset) {
-  Status why;
-  if (check_usable(&why) != ErrorCode::NONE) return why;
-  if (offset < 0) return Status::invalid_argument("negative offset");
-  ++generation_;
-  while (!segments_.empty()) {
-    Status st = delete_segment(segments_.size() - 1);
-    if (!st) {
-      failed_ = true;
-      return st;
-    }
-  }
-  auto seg = Segment::create(env_, dir_, offset, segment_options());
-  if (!seg) {
-    failed_ = true;
-    return seg.status();
-  }
-  segments_.push_back(std::move(*seg));
-  ++dir_generation_;
-  set_next_offset(offset);
-  producers_ = ProducerState{};
-  txn_index_.reset();
-  set_log_start_offset(offset);
-  set_recovery_point(offset);
-  return epochs_.clear();
 }
 
 Status Log::maybe_increment_log_start_offset(int64_t offset, int64_t high_watermark) {

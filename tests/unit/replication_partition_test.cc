@@ -1,6 +1,7 @@
 // replication::Partition and ReplicaManager without a Broker: a partition on a
 // temp dir (append, high watermark, log end, leader epoch in the log's
-// leader-epoch cache, read), and a replica manager opening, leading and
+// leader-epoch cache, read; a leader serving a follower and a follower's
+// append), and a replica manager opening, leading and
 // deleting partitions from metadata images.
 #include <gtest/gtest.h>
 
@@ -214,6 +215,110 @@ TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
   EXPECT_EQ(removed.size(), 2u);
   EXPECT_TRUE(rm.unopened_of({"t"}).empty());
   flusher.stop();
+}
+
+// Leader `p` appends `records` records in its current epoch.
+void leader_append(Partition& p, int records) {
+  auto b = make_batch(records);
+  ASSERT_EQ(p.append(b, 1'700'000'000'000).error, ErrorCode::NONE);
+}
+
+// ---- serving and being a follower: epoch checks, OffsetsForLeaderEpoch, reads
+// up to the log end, the follower-fetch hook, the follower's append ----
+
+TEST_F(ReplicationPartition, CurrentLeaderEpochIsChecked) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  // No role yet (one node): epoch 0, as appends are stamped.
+  EXPECT_EQ(p->check_leader_epoch(Epoch(0)), ErrorCode::NONE);
+  p->become_leader(Epoch(4));
+  EXPECT_EQ(p->check_leader_epoch(Epoch(-1)), ErrorCode::NONE);  // not given
+  EXPECT_EQ(p->check_leader_epoch(Epoch(4)), ErrorCode::NONE);
+  EXPECT_EQ(p->check_leader_epoch(Epoch(3)), ErrorCode::FENCED_LEADER_EPOCH);
+  EXPECT_EQ(p->check_leader_epoch(Epoch(5)), ErrorCode::UNKNOWN_LEADER_EPOCH);
+  close(p);
+}
+
+TEST_F(ReplicationPartition, EndOffsetForEpochFollowsKafka) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(0)), (storage::EpochEndOffset{-1, -1}));  // no epochs yet
+  p->become_leader(Epoch(1));
+  leader_append(*p, 3);  // epoch 1: 0-2
+  p->become_leader(Epoch(3));
+  leader_append(*p, 2);  // epoch 3: 3-4
+  p->become_leader(Epoch(5));
+  leader_append(*p, 1);  // epoch 5: 5
+  // The end of an epoch is the start of the next larger one; the latest ends at the log end.
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(1)), (storage::EpochEndOffset{1, 3}));
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(2)), (storage::EpochEndOffset{1, 3}));  // never led: the one before
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(3)), (storage::EpochEndOffset{3, 5}));
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(5)), (storage::EpochEndOffset{5, 6}));
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(6)), (storage::EpochEndOffset{-1, -1}));  // above the latest
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(0)), (storage::EpochEndOffset{0, 0}));  // before the history
+  EXPECT_EQ(p->end_offset_for_epoch(Epoch(-1)), (storage::EpochEndOffset{-1, -1}));
+  close(p);
+}
+
+TEST_F(ReplicationPartition, FollowerCopiesTheLeaderAndReadsPastTheHighWatermark) {
+  auto leader = open({"t", 0});
+  auto follower = open({"t", 1});
+  ASSERT_TRUE(leader && follower);
+  leader->become_leader(Epoch(2));
+  follower->become_follower(Epoch(2));
+  leader_append(*leader, 3);
+  leader_append(*leader, 2);
+
+  auto fetched = leader->read_for_follower(0, 1 << 20);
+  ASSERT_EQ(fetched.error, ErrorCode::NONE);
+  ASSERT_GT(fetched.bytes, 0u);
+  std::vector<uint8_t> bytes;
+  for (const auto& c : fetched.chunks) {
+    const size_t at = bytes.size();
+    bytes.resize(at + c.len);
+    ASSERT_EQ(::pread(c.fd, bytes.data() + at, c.len, c.pos), static_cast<ssize_t>(c.len));
+  }
+  auto out = follower->append_as_follower(bytes, clock_.now_ms());
+  ASSERT_EQ(out.error, ErrorCode::NONE) << out.message;
+  EXPECT_EQ(out.base_offset, 0);
+  EXPECT_EQ(out.last_offset, 4);
+  EXPECT_EQ(follower->log_end_offset(), Offset(5));
+  EXPECT_EQ(follower->high_watermark(), Offset(0));  // learnt from the leader, not from appends
+  EXPECT_EQ(follower->latest_log_epoch(), Epoch(2));  // the leader's epoch, kept
+  EXPECT_EQ(follower->end_offset_for_epoch(Epoch(2)), (storage::EpochEndOffset{2, 5}));
+
+  // Consumers see nothing above the high watermark; a follower of this
+  // replica reads to the log end.
+  EXPECT_EQ(follower->read(0, 1 << 20, true).bytes, 0u);
+  auto replica_read = follower->read_for_follower(0, 1 << 20);
+  ASSERT_EQ(replica_read.error, ErrorCode::NONE);
+  EXPECT_EQ(replica_read.bytes, bytes.size());
+  EXPECT_EQ(replica_read.log_end_offset, 5);
+  EXPECT_EQ(follower->read_for_follower(5, 1 << 20).bytes, 0u);  // caught up
+  EXPECT_EQ(follower->read_for_follower(6, 1 << 20).error, ErrorCode::OFFSET_OUT_OF_RANGE);
+
+  // The same batches again overlap the log: refused, nothing changes.
+  EXPECT_EQ(follower->append_as_follower(bytes, clock_.now_ms()).error, ErrorCode::OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(follower->log_end_offset(), Offset(5));
+  close(leader);
+  close(follower);
+}
+
+TEST_F(ReplicationPartition, FollowerFetchesReachTheListener) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  p->become_leader(Epoch(1));
+  p->on_follower_fetch(FollowerFetch{NodeId(2), Offset(0), Offset(0), Offset(0), -1, 5});  // no listener: no-op
+  std::vector<FollowerFetch> seen;
+  p->set_follower_fetch_listener([&seen](const FollowerFetch& f) { seen.push_back(f); });
+  p->on_follower_fetch(FollowerFetch{NodeId(2), Offset(7), Offset(1), Offset(9), 42, 1234});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].replica, NodeId(2));
+  EXPECT_EQ(seen[0].fetch_offset, Offset(7));
+  EXPECT_EQ(seen[0].leader_end_offset, Offset(9));
+  EXPECT_EQ(seen[0].broker_epoch, 42);
+  EXPECT_EQ(seen[0].now_ms, 1234);
+  close(p);
 }
 
 }  // namespace
