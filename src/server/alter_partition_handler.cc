@@ -1,5 +1,6 @@
 #include "server/alter_partition_handler.h"
 
+#include "server/authz.h"
 #include "server/broker.h"
 
 namespace samsa::server {
@@ -62,6 +63,12 @@ asio::awaitable<net::Response> handle_alter_partition(RequestContext& ctx, proto
   protocol::AlterPartitionRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
+  // Brokers only (Kafka: CLUSTER_ACTION on the cluster), refused whole.
+  if (!authorized_cluster(ctx, AclOperation::CLUSTER_ACTION)) {
+    protocol::AlterPartitionResponse denied;
+    denied.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, denied);
+  }
   auto& broker = *ctx.broker;
   auto op = broker.on_controller(serve_alter_partition(broker.controller(), std::move(req), ctx.api_version));
   auto resp = co_await std::move(op);

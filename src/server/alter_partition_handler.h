@@ -4,8 +4,10 @@
 // (`listeners controller` in its schema): brokers do not serve it.
 //
 // serve_alter_partition is the whole API on a decoded request and runs on the
-// controller's thread (shard 0); handle_alter_partition decodes, runs it there
-// through Broker::on_controller and encodes. The broker's side of the wire
+// controller's thread (shard 0); handle_alter_partition decodes, refuses a
+// principal without CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED,
+// as Kafka's ControllerApis), runs it there through Broker::on_controller and
+// encodes. The broker's side of the wire
 // (encode the request, decode the answer) is controller_forwarding.h.
 #pragma once
 #include <asio.hpp>

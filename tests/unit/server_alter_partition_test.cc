@@ -87,7 +87,7 @@ TEST(ServerAlterPartition, AnswerSurvivesTheWireAtEveryVersion) {
   refused.error = ErrorCode::INELIGIBLE_REPLICA;
   for (int16_t v = 0; v <= 3; ++v) {
     t.name = v < 2 ? "orders" : "";
-    t.id = Uuid{};
+    t.id = protocol::Uuid{};
     if (v >= 2) t.id[0] = 1;
     auto out = decode_alter_partition(encode_as(alter_partition_response_of(resp), v), v);
     EXPECT_EQ(out.error, ErrorCode::NONE);
