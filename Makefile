@@ -25,8 +25,10 @@ unit: build
 integration: build
 	@SAMSA_BIN=$(abspath $(BUILD_DIR))/samsa bash tests/integration/run.sh
 
-# The layering check first (seconds): an upward include or an unlinked dependency fails the run.
+# The layering and merge-marker checks first (seconds): an upward include, an unlinked dependency
+# or an unresolved merge left in a file fails the run.
 test: build
+	@bash tests/build/merge_markers_check.sh
 	@bash tests/build/layering_check.sh $(BUILD_DIR)
 	@bash scripts/test.sh $(BUILD_DIR)
 

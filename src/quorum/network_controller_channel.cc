@@ -2,13 +2,63 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/messages/alter_configs.h"
+#include "protocol/messages/create_acls.h"
+#include "protocol/messages/create_partitions.h"
+#include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_acls.h"
+#include "protocol/messages/delete_topics.h"
+#include "protocol/messages/incremental_alter_configs.h"
+
 namespace samsa::quorum {
 
+namespace {
+
+// NOT_CONTROLLER on any entry of the response's list `entries`; false when
+// the body does not parse (the caller takes the answer as it is).
+template <typename Resp, typename Entries>
+bool any_not_controller(std::span<const uint8_t> body, int16_t version, Entries Resp::*entries) {
+  if (version < Resp::min_version || version > Resp::max_version) return false;
+  protocol::Reader r(body.data(), body.size());
+  Resp resp;
+  resp.decode(r, version);
+  if (!r.ok()) return false;
+  for (auto& e : resp.*entries)
+    if (e.error_code == to_int(ErrorCode::NOT_CONTROLLER)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::optional<ErrorCode> controller_response_error(int16_t api_key, std::span<const uint8_t> body) {
-  if (api_key != 62 && api_key != 63 && api_key != 64) return std::nullopt;
+  if (api_key != 56 && api_key != 62 && api_key != 63 && api_key != 64 && api_key != 67) return std::nullopt;
   if (body.size() < 6) return std::nullopt;
   int16_t code = static_cast<int16_t>((body[4] << 8) | body[5]);
   return static_cast<ErrorCode>(code);
+}
+
+bool answers_not_controller(int16_t api_key, int16_t api_version, std::span<const uint8_t> body) {
+  using namespace protocol;
+  switch (api_key) {
+    case CreateTopicsResponse::api_key:
+      return any_not_controller(body, api_version, &CreateTopicsResponse::topics);
+    case DeleteTopicsResponse::api_key:
+      return any_not_controller(body, api_version, &DeleteTopicsResponse::responses);
+    case CreatePartitionsResponse::api_key:
+      return any_not_controller(body, api_version, &CreatePartitionsResponse::results);
+    case AlterConfigsResponse::api_key:
+      return any_not_controller(body, api_version, &AlterConfigsResponse::responses);
+    case IncrementalAlterConfigsResponse::api_key:
+      return any_not_controller(body, api_version, &IncrementalAlterConfigsResponse::responses);
+    case CreateAclsResponse::api_key:
+      return any_not_controller(body, api_version, &CreateAclsResponse::results);
+    case DeleteAclsResponse::api_key:
+      return any_not_controller(body, api_version, &DeleteAclsResponse::filter_results);
+    default: {
+      auto err = controller_response_error(api_key, body);
+      return err && *err == ErrorCode::NOT_CONTROLLER;
+    }
+  }
 }
 
 NetworkControllerChannel::NetworkControllerChannel(asio::any_io_executor ex, net::Transport& transport, Clock& clock,
@@ -61,11 +111,12 @@ asio::awaitable<cluster::ChannelResponse> NetworkControllerChannel::call(int16_t
       }
     }
     if (answered) {
-      auto err = controller_response_error(api_key, out.body);
-      if (!err || *err != ErrorCode::NOT_CONTROLLER) {
+      if (!answers_not_controller(api_key, api_version, out.body)) {
         out.ok = true;
         co_return out;
       }
+      spdlog::debug("controller channel: node {} is not the controller (API {}), looking again", target->value,
+                    api_key);
     }
     skip = target;
     backoff.expires_after(std::chrono::milliseconds(retry_backoff_ms_));

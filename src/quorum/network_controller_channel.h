@@ -3,8 +3,8 @@
 // QuorumMetadataLog knows it, on that voter's CONTROLLER listener
 // (controller.quorum.voters). Where this node leads, the local handler
 // answers without a socket. A lost connection, a timeout, no known leader or
-// a NOT_CONTROLLER answer (the top-level error of BrokerRegistration,
-// BrokerHeartbeat and UnregisterBroker) is retried after
+// a NOT_CONTROLLER answer (answers_not_controller: a top-level error or one
+// per topic / resource / ACL) is retried after
 // controller.quorum.retry.backoff.ms on the leader known then (or the next
 // voter in turn), until the caller's deadline.
 //
@@ -28,9 +28,17 @@ using LocalControllerHandler = std::function<asio::awaitable<std::optional<proto
     int16_t api_key, int16_t api_version, std::vector<uint8_t> body)>;
 
 // The top-level error code of a controller response whose body starts with
-// ThrottleTimeMs then ErrorCode (BrokerRegistration 62, BrokerHeartbeat 63,
-// UnregisterBroker 64); nullopt for other APIs or a short body.
+// ThrottleTimeMs then ErrorCode (AlterPartition 56, BrokerRegistration 62,
+// BrokerHeartbeat 63, UnregisterBroker 64, AllocateProducerIds 67); nullopt
+// for other APIs or a short body.
 std::optional<ErrorCode> controller_response_error(int16_t api_key, std::span<const uint8_t> body);
+
+// Whether a controller's answer says it is not the active controller: the
+// top-level error above, or NOT_CONTROLLER on any entry of CreateTopics,
+// DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs,
+// CreateAcls or DeleteAcls (a controller refuses a whole request at once and
+// changes nothing, so the request may be sent again to another node).
+bool answers_not_controller(int16_t api_key, int16_t api_version, std::span<const uint8_t> body);
 
 class NetworkControllerChannel final : public cluster::ControllerChannel {
  public:

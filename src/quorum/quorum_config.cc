@@ -44,6 +44,8 @@ std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const c
   s.raft.retry_backoff_ms = ms("controller.quorum.retry.backoff.ms", 20);
   s.max_record_bytes_between_snapshots = ms("metadata.log.max.record.bytes.between.snapshots", 20971520);
   s.max_snapshot_interval_ms = ms("metadata.log.max.snapshot.interval.ms", 3600000);
+  s.segment_bytes = cfg.get_int("metadata.log.segment.bytes").value_or(s.segment_bytes);
+  s.segment_ms = ms("metadata.log.segment.ms", s.segment_ms);
   if (s.raft.election_timeout_ms <= 0 || s.raft.fetch_timeout_ms <= 0 || s.raft.request_timeout_ms <= 0)
     return std::string("controller.quorum.election.timeout.ms, fetch.timeout.ms and request.timeout.ms must be positive");
   return std::optional<QuorumSettings>(std::move(s));

@@ -31,6 +31,9 @@ struct QuorumSettings {
   bool broker = false;
   int64_t max_record_bytes_between_snapshots = 20971520;  // metadata.log.max.record.bytes.between.snapshots
   int64_t max_snapshot_interval_ms = 3600000;             // metadata.log.max.snapshot.interval.ms
+  // The metadata log's segments: a snapshot drops only whole segments before it.
+  int32_t segment_bytes = 1024 * 1024 * 1024;  // metadata.log.segment.bytes
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // metadata.log.segment.ms
 };
 
 // nullopt: no quorum is configured (controller.quorum.voters and

@@ -37,6 +37,8 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
     spdlog::warn("metadata snapshots: removed {} incomplete or invalid snapshot file(s) at start", n);
   raft::DiskRaftLogOptions log_options;
   log_options.snapshot = node->snapshot_store_->latest();
+  log_options.segment_bytes = o.settings.segment_bytes;
+  log_options.segment_ms = o.settings.segment_ms;
   auto opened = raft::DiskRaftLog::open(env, o.metadata_log_dir, clock, log_options);
   if (!opened.log) return "cannot open the metadata log: " + opened.error;
   node->disk_ = std::move(opened.log);

@@ -1,6 +1,9 @@
 // DescribeAcls (29), CreateAcls (30), DeleteAcls (31). Describe reads the
-// shard's image; create and delete go to the controller on shard 0 as one
-// metadata batch per request. Without an authorizer every answer is
+// shard's image; create and delete go to the active controller as one
+// metadata batch per request: this node's on shard 0 when it leads, else
+// forwarded and answered once this node's image shows the change
+// (Broker::create_acls / delete_acls, broker_forwarding.cc). The active
+// controller also serves them on its CONTROLLER listener. Without an authorizer every answer is
 // SECURITY_DISABLED, as in Kafka; the caller needs DESCRIBE (describe) or
 // ALTER (create, delete) on the cluster.
 #include <map>
@@ -112,7 +115,7 @@ asio::awaitable<net::Response> handle_create_acls(RequestContext& ctx, protocol:
     bindings.push_back(std::move(b));
   }
   auto& broker = *ctx.broker;
-  auto op = broker.on_controller(broker.controller().create_acls(std::move(bindings)));
+  auto op = broker.create_acls(std::move(bindings));
   auto results = co_await std::move(op);
   for (auto& res : results) {
     auto& out = resp.results.emplace_back();
@@ -134,7 +137,7 @@ asio::awaitable<net::Response> handle_delete_acls(RequestContext& ctx, protocol:
   std::vector<cluster::AclFilter> filters;
   for (auto& f : req.filters) filters.push_back(filter_of(f));
   auto& broker = *ctx.broker;
-  auto op = broker.on_controller(broker.controller().delete_acls(std::move(filters)));
+  auto op = broker.delete_acls(std::move(filters));
   auto results = co_await std::move(op);
   for (auto& res : results) {
     auto& out = resp.filter_results.emplace_back();

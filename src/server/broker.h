@@ -124,6 +124,9 @@ class Broker {
                                                        bool validate_only);
   asio::awaitable<cluster::OpResult> alter_configs(int8_t resource_type, std::string resource_name,
                                                    ConfigChanges changes, bool validate_only);
+  // CreateAcls / DeleteAcls: one batch per request, here or forwarded like the above.
+  asio::awaitable<std::vector<cluster::OpResult>> create_acls(std::vector<cluster::AclBinding> bindings);
+  asio::awaitable<std::vector<cluster::AclDeleteResult>> delete_acls(std::vector<cluster::AclFilter> filters);
   // Shard 0: this node's controller is the active one (always on one node).
   bool controller_here() const;
   // A partition of the image whose log could not be opened on this broker
@@ -189,6 +192,8 @@ class Broker {
                                                                      bool validate_only);
   asio::awaitable<cluster::OpResult> alter_configs_at_controller(int8_t resource_type, std::string resource_name,
                                                                  ConfigChanges changes, bool validate_only);
+  asio::awaitable<std::vector<cluster::OpResult>> create_acls_at_controller(std::vector<cluster::AclBinding> bindings);
+  asio::awaitable<std::vector<cluster::AclDeleteResult>> delete_acls_at_controller(std::vector<cluster::AclFilter> filters);
   // broker_lifecycle_driver.cc: registration and heartbeats (shard 0), and
   // the controlled shutdown (main thread).
   void start_lifecycle();

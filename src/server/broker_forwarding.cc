@@ -145,6 +145,49 @@ asio::awaitable<cluster::OpResult> Broker::alter_configs_at_controller(int8_t re
   co_return co_await std::move(op);
 }
 
+asio::awaitable<std::vector<cluster::OpResult>> Broker::create_acls(std::vector<cluster::AclBinding> bindings) {
+  return on_controller(create_acls_at_controller(std::move(bindings)));
+}
+
+asio::awaitable<std::vector<cluster::OpResult>> Broker::create_acls_at_controller(
+    std::vector<cluster::AclBinding> bindings) {
+  if (controller_here()) {
+    auto op = controller_->create_acls(std::move(bindings));
+    co_return co_await std::move(op);
+  }
+  auto call = call_controller(protocol::api_key::CreateAcls, kForwardCreateAclsVersion, encode_create_acls(bindings));
+  auto body = co_await std::move(call);
+  if (!body) co_return std::vector<cluster::OpResult>(bindings.size(), kNoController);
+  auto results = decode_create_acls(*body, bindings.size());
+  auto wait = image_waiter_->wait_for(
+      [&bindings, &results](const cluster::MetadataImage& img) { return shows_acls_created(img, bindings, results); },
+      kImageWait);
+  co_await std::move(wait);
+  co_return results;
+}
+
+asio::awaitable<std::vector<cluster::AclDeleteResult>> Broker::delete_acls(std::vector<cluster::AclFilter> filters) {
+  return on_controller(delete_acls_at_controller(std::move(filters)));
+}
+
+asio::awaitable<std::vector<cluster::AclDeleteResult>> Broker::delete_acls_at_controller(
+    std::vector<cluster::AclFilter> filters) {
+  if (controller_here()) {
+    auto op = controller_->delete_acls(std::move(filters));
+    co_return co_await std::move(op);
+  }
+  auto call = call_controller(protocol::api_key::DeleteAcls, kForwardDeleteAclsVersion, encode_delete_acls(filters));
+  auto body = co_await std::move(call);
+  if (!body)
+    co_return std::vector<cluster::AclDeleteResult>(
+        filters.size(), cluster::AclDeleteResult{to_int(kNoController.error), kNoController.message, {}});
+  auto results = decode_delete_acls(*body, filters.size());
+  auto wait = image_waiter_->wait_for(
+      [&results](const cluster::MetadataImage& img) { return shows_acls_deleted(img, results); }, kImageWait);
+  co_await std::move(wait);
+  co_return results;
+}
+
 // A block of producer ids: from this node's controller, or (AllocateProducerIds)
 // from the active one.
 asio::awaitable<ProducerIdBlock> Broker::allocate_producer_ids_at_controller(int32_t block_size) {

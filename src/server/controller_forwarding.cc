@@ -3,8 +3,10 @@
 #include "cluster/metadata_records.h"
 #include "protocol/messages/allocate_producer_ids.h"
 #include "protocol/messages/alter_partition.h"
+#include "protocol/messages/create_acls.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_acls.h"
 #include "protocol/messages/delete_topics.h"
 #include "protocol/messages/incremental_alter_configs.h"
 
@@ -205,6 +207,81 @@ cluster::AlterPartitionResponse decode_alter_partition(std::span<const uint8_t> 
     }
   }
   return out;
+}
+
+protocol::Bytes encode_create_acls(const std::vector<cluster::AclBinding>& bindings) {
+  protocol::CreateAclsRequest req;
+  for (auto& b : bindings) {
+    auto& c = req.creations.emplace_back();
+    c.resource_type = static_cast<int8_t>(b.resource_type);
+    c.resource_name = b.resource_name;
+    c.resource_pattern_type = static_cast<int8_t>(b.pattern_type);
+    c.principal = b.principal;
+    c.host = b.host;
+    c.operation = static_cast<int8_t>(b.operation);
+    c.permission_type = static_cast<int8_t>(b.permission);
+  }
+  return encode(req, kForwardCreateAclsVersion);
+}
+
+std::vector<cluster::OpResult> decode_create_acls(std::span<const uint8_t> body, size_t count) {
+  std::vector<cluster::OpResult> out(count, kUnparsable);
+  auto resp = decode<protocol::CreateAclsResponse>(body, kForwardCreateAclsVersion);
+  if (!resp) return out;
+  for (size_t i = 0; i < count && i < resp->results.size(); ++i)
+    out[i] = result_of(resp->results[i].error_code, resp->results[i].error_message);
+  return out;
+}
+
+protocol::Bytes encode_delete_acls(const std::vector<cluster::AclFilter>& filters) {
+  protocol::DeleteAclsRequest req;
+  for (auto& f : filters) {
+    auto& d = req.filters.emplace_back();
+    d.resource_type_filter = static_cast<int8_t>(f.resource_type);
+    d.resource_name_filter = f.resource_name;
+    d.pattern_type_filter = static_cast<int8_t>(f.pattern_type);
+    d.principal_filter = f.principal;
+    d.host_filter = f.host;
+    d.operation = static_cast<int8_t>(f.operation);
+    d.permission_type = static_cast<int8_t>(f.permission);
+  }
+  return encode(req, kForwardDeleteAclsVersion);
+}
+
+std::vector<cluster::AclDeleteResult> decode_delete_acls(std::span<const uint8_t> body, size_t count) {
+  std::vector<cluster::AclDeleteResult> out(count, {to_int(kUnparsable.error), kUnparsable.message, {}});
+  auto resp = decode<protocol::DeleteAclsResponse>(body, kForwardDeleteAclsVersion);
+  if (!resp) return out;
+  for (size_t i = 0; i < count && i < resp->filter_results.size(); ++i) {
+    auto& r = resp->filter_results[i];
+    out[i] = {r.error_code, r.error_message.value_or(""), {}};
+    for (auto& m : r.matching_acls) {
+      cluster::AclBinding b;
+      b.resource_type = cluster::resource_type_of(m.resource_type);
+      b.resource_name = m.resource_name;
+      b.pattern_type = cluster::pattern_type_of(m.pattern_type);
+      b.principal = m.principal;
+      b.host = m.host;
+      b.operation = cluster::operation_of(m.operation);
+      b.permission = cluster::permission_of(m.permission_type);
+      out[i].removed.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+bool shows_acls_created(const cluster::MetadataImage& image, const std::vector<cluster::AclBinding>& bindings,
+                        const std::vector<cluster::OpResult>& results) {
+  for (size_t i = 0; i < bindings.size() && i < results.size(); ++i)
+    if (results[i].error == ErrorCode::NONE && !image.acl_index().contains(bindings[i])) return false;
+  return true;
+}
+
+bool shows_acls_deleted(const cluster::MetadataImage& image, const std::vector<cluster::AclDeleteResult>& results) {
+  for (auto& r : results)
+    for (auto& b : r.removed)
+      if (image.acl_index().contains(b)) return false;
+  return true;
 }
 
 bool shows_created(const cluster::MetadataImage& image, const std::string& name, const protocol::Uuid& id) {

@@ -1,11 +1,12 @@
 // Requests that change metadata, as a broker that is not the active controller
 // sends them on (over cluster::ControllerChannel, to the CONTROLLER listener of
 // the active controller): the same Kafka request (CreateTopics, DeleteTopics,
-// CreatePartitions, IncrementalAlterConfigs, AllocateProducerIds) rebuilt from
-// what the broker's handler validated, and the controller's answer turned back
-// into the results the handler encodes. Kafka wraps the client's request in
-// an Envelope (58) to carry the principal; Samsa sends the request itself
-// (principals travel with ACLs, a later step).
+// CreatePartitions, IncrementalAlterConfigs, AllocateProducerIds, CreateAcls,
+// DeleteAcls) rebuilt from what the broker's handler validated, and the
+// controller's answer turned back into the results the handler encodes. Kafka
+// wraps the client's request in an Envelope (58) to carry the principal; Samsa
+// sends the request itself (the forwarding broker authorized the client; the
+// controller authorizes the forwarding connection).
 //
 // Pure encoding and decoding: any thread, unit-tested. The Broker decides
 // whether to forward and waits for its own image to catch up
@@ -33,6 +34,8 @@ inline constexpr int16_t kAllocateProducerIdsVersion = 0;
 // AlterPartition is sent at this version unless the request names another
 // (v3: ISR members with their broker epochs, topics by id).
 inline constexpr int16_t kAlterPartitionVersion = 3;
+inline constexpr int16_t kForwardCreateAclsVersion = 3;
+inline constexpr int16_t kForwardDeleteAclsVersion = 3;
 // How long the controller may take (the requests' timeout_ms field, Kafka's
 // default request.timeout.ms).
 inline constexpr int32_t kForwardTimeoutMs = 30000;
@@ -73,6 +76,13 @@ ProducerIdBlock decode_allocate_producer_ids(std::span<const uint8_t> body);
 protocol::Bytes encode_alter_partition(const cluster::AlterPartitionRequest& req);
 cluster::AlterPartitionResponse decode_alter_partition(std::span<const uint8_t> body, int16_t version);
 
+// One result per binding / filter, in request order; an answer that does not
+// parse or lacks entries is UNKNOWN_SERVER_ERROR for those it lacks.
+protocol::Bytes encode_create_acls(const std::vector<cluster::AclBinding>& bindings);
+std::vector<cluster::OpResult> decode_create_acls(std::span<const uint8_t> body, size_t count);
+protocol::Bytes encode_delete_acls(const std::vector<cluster::AclFilter>& filters);
+std::vector<cluster::AclDeleteResult> decode_delete_acls(std::span<const uint8_t> body, size_t count);
+
 // Whether `image` already shows a change the controller acknowledged: the
 // broker answers a forwarded request once its own image does (bounded).
 bool shows_created(const cluster::MetadataImage& image, const std::string& name, const protocol::Uuid& id);
@@ -80,5 +90,10 @@ bool shows_deleted(const cluster::MetadataImage& image, const protocol::Uuid& id
 bool shows_partitions(const cluster::MetadataImage& image, const std::string& name, int32_t total);
 bool shows_configs(const cluster::MetadataImage& image, int8_t resource_type, const std::string& resource_name,
                    const ConfigChanges& changes);
+// Every binding created without error is in the image / no binding a filter
+// removed is left in it.
+bool shows_acls_created(const cluster::MetadataImage& image, const std::vector<cluster::AclBinding>& bindings,
+                        const std::vector<cluster::OpResult>& results);
+bool shows_acls_deleted(const cluster::MetadataImage& image, const std::vector<cluster::AclDeleteResult>& results);
 
 }  // namespace samsa::server

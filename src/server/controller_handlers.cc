@@ -3,6 +3,7 @@
 #include "server/alter_partition_handler.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/not_controller.h"
 
 namespace samsa::server {
 
@@ -11,26 +12,32 @@ namespace {
 asio::awaitable<bool> controller_here_on_shard0(Broker* broker) { co_return broker->controller_here(); }
 
 // A request another broker forwarded to this node as the active controller
-// (broker_forwarding.cc): served by the broker listener's handler, which runs
-// it on this node's controller because it leads. A node that does not lead
-// closes the connection instead of forwarding again, so a request never hops
-// between controllers; the forwarding broker's call fails and its client gets
-// REQUEST_TIMED_OUT (Kafka answers NOT_CONTROLLER per topic/resource here).
-// The check and the operation are two visits to shard 0: a leadership lost in
-// between forwards once more, to the new leader.
-template <HandlerFn Serve>
+// (broker_forwarding.cc), or an admin client sent to its CONTROLLER listener:
+// served by the broker listener's handler, which runs it on this node's
+// controller because it leads. A node that does not lead answers
+// NOT_CONTROLLER in the API's own shape (not_controller.h), as Kafka's
+// ControllerApis: the sender finds the leader and retries, and the request
+// never hops between controllers. The check and the operation are two visits
+// to shard 0: a leadership lost in between forwards once more, to the new
+// leader.
+template <typename Req, HandlerFn Serve>
 asio::awaitable<net::Response> when_leading(RequestContext& ctx, protocol::Reader& r) {
   auto here = ctx.broker->on_controller(controller_here_on_shard0(ctx.broker));
-  if (!co_await std::move(here)) co_return net::Response{{}, false, true};
-  co_return co_await Serve(ctx, r);
+  if (co_await std::move(here)) co_return co_await Serve(ctx, r);
+  Req req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return close_connection();
+  co_return make_response(ctx, not_controller_answer(req));
 }
 
 constexpr HandlerEntry kControllerHandlers[] = {
-    {19, when_leading<handle_create_topics>},
-    {20, when_leading<handle_delete_topics>},
-    {33, when_leading<handle_alter_configs>},
-    {37, when_leading<handle_create_partitions>},
-    {44, when_leading<handle_incremental_alter_configs>},
+    {19, when_leading<protocol::CreateTopicsRequest, handle_create_topics>},
+    {20, when_leading<protocol::DeleteTopicsRequest, handle_delete_topics>},
+    {30, when_leading<protocol::CreateAclsRequest, handle_create_acls>},
+    {31, when_leading<protocol::DeleteAclsRequest, handle_delete_acls>},
+    {33, when_leading<protocol::AlterConfigsRequest, handle_alter_configs>},
+    {37, when_leading<protocol::CreatePartitionsRequest, handle_create_partitions>},
+    {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
     {56, handle_alter_partition},  // alter_partition_handler.cc
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},

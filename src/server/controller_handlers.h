@@ -40,7 +40,9 @@ asio::awaitable<net::Response> handle_broker_heartbeat(RequestContext&, protocol
 asio::awaitable<net::Response> handle_unregister_broker(RequestContext&, protocol::Reader&);
 
 // The APIs a CONTROLLER listener serves besides the quorum's: 62, 63, 64 of
-// this file and AllocateProducerIds (67, producer_ids_handler.cc).
+// this file, AllocateProducerIds (67, producer_ids_handler.cc), and the
+// metadata changes brokers forward (19, 20, 30, 31, 33, 37, 44), served only
+// while this node is the active controller (NOT_CONTROLLER otherwise).
 std::span<const HandlerEntry> controller_listener_handlers();
 
 }  // namespace samsa::server

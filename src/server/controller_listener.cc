@@ -3,8 +3,9 @@
 // EndQuorumEpoch, Fetch, FetchSnapshot), answered by the QuorumNode on shard 0;
 // DescribeQuorum from this node's quorum view; ApiVersions with the
 // controller's API set; and the controller APIs (controller_handlers.h:
-// BrokerRegistration, BrokerHeartbeat, UnregisterBroker). Forwarded admin
-// requests join controller_listener_handlers() there.
+// BrokerRegistration, BrokerHeartbeat, UnregisterBroker, AllocateProducerIds,
+// and the metadata changes brokers forward, answered NOT_CONTROLLER where this
+// node does not lead).
 #include <vector>
 
 #include "protocol/api_listeners.h"

@@ -80,8 +80,9 @@ CLUSTER_ID = "q1Sh-9_ISia_zwGINzRvyQ"  # every node formatted with it, as `samsa
 
 
 class Node:
-    def __init__(self, node_id, root, port, controller_port, http_port, voters):
+    def __init__(self, node_id, root, port, controller_port, http_port, voters, extra=None):
         self.id = node_id
+        self.extra = dict(extra or {})  # more broker configs (overrides)
         self.dir = Path(root) / f"node-{node_id}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port, self.controller_port, self.http_port = port, controller_port, http_port
@@ -100,6 +101,7 @@ class Node:
             "log.dirs": str(self.dir / "data"),
             "http.listeners": f"http://{HOST}:{self.http_port}",
             "num.io.threads": "2",
+            **self.extra,
         }
         cmd = [str(SAMSA_BIN), "start"]
         for k, v in props.items():
@@ -147,10 +149,10 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, root, n):
+    def __init__(self, root, n, extra=None):
         ports = free_ports(3 * n)
         voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
-        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters)
+        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters, extra)
                       for i in range(n)]
 
     def start(self):

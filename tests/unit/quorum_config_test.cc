@@ -36,6 +36,8 @@ TEST(QuorumConfig, StaticVotersWithKafkasDefaults) {
   EXPECT_EQ(q->raft.retry_backoff_ms, 20);
   EXPECT_EQ(q->max_record_bytes_between_snapshots, 20971520);
   EXPECT_EQ(q->max_snapshot_interval_ms, 3600000);
+  EXPECT_EQ(q->segment_bytes, 1073741824);
+  EXPECT_EQ(q->segment_ms, 604800000);
   EXPECT_TRUE(q->controller);
   EXPECT_TRUE(q->broker);
 }
@@ -51,6 +53,21 @@ TEST(QuorumConfig, TimeoutsAreRead) {
   EXPECT_EQ(q->raft.election_timeout_ms, 300);
   EXPECT_EQ(q->raft.fetch_timeout_ms, 600);
   EXPECT_EQ(q->raft.request_timeout_ms, 700);
+}
+
+TEST(QuorumConfig, SnapshotAndSegmentSettingsAreRead) {
+  auto s = settings({{"node.id", "1"},
+                     {"controller.quorum.voters", "1@localhost:9093"},
+                     {"metadata.log.max.record.bytes.between.snapshots", "4096"},
+                     {"metadata.log.max.snapshot.interval.ms", "0"},
+                     {"metadata.log.segment.bytes", "8192"},
+                     {"metadata.log.segment.ms", "60000"}});
+  auto& q = std::get<std::optional<QuorumSettings>>(s);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->max_record_bytes_between_snapshots, 4096);
+  EXPECT_EQ(q->max_snapshot_interval_ms, 0);
+  EXPECT_EQ(q->segment_bytes, 8192);
+  EXPECT_EQ(q->segment_ms, 60000);
 }
 
 TEST(QuorumConfig, AControllerOutsideTheVotersIsRefused) {

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "net/transport.h"
+#include "protocol/messages/create_topics.h"
 #include "quorum/network_controller_channel.h"
 #include "quorum/quorum_metadata_log.h"
 #include "raft/flush_thread.h"
@@ -292,6 +293,40 @@ TEST(QuorumControllerChannel, TheLeaderAnswersLocallyAndNotControllerIsRetriedUn
   EXPECT_EQ(controller_response_error(63, protocol::Bytes{0, 0, 0, 0, 0, 41}), ErrorCode::NOT_CONTROLLER);
   EXPECT_EQ(controller_response_error(19, protocol::Bytes{0, 0, 0, 0, 0, 41}), std::nullopt);
   EXPECT_EQ(controller_response_error(62, protocol::Bytes{0, 0}), std::nullopt);
+}
+
+TEST(QuorumControllerChannel, NotControllerPerTopicIsRetriedUntilAnAnswerSaysOtherwise) {
+  Cluster c(1);
+  ASSERT_TRUE(c.run_until([&] { return c.leader() == 1; }, 10s));
+  net::TcpTransport transport(c.io.get_executor(), 200);
+  NetworkControllerChannel ch(c.io.get_executor(), transport, SystemClock::instance(), 7,
+                              {{NodeId(1), PeerAddress{"127.0.0.1", 1}}}, *c.nodes[1]->mlog, 20);
+  // CreateTopics v0 answers: NOT_CONTROLLER for the topic twice (a node that
+  // does not lead), then TOPIC_ALREADY_EXISTS (an answer to keep).
+  auto answer = [](int16_t code) {
+    protocol::CreateTopicsResponse resp;
+    auto& t = resp.topics.emplace_back();
+    t.name = "t";
+    t.error_code = code;
+    protocol::Writer w;
+    resp.encode(w, 0);
+    return std::move(w.buffer());
+  };
+  int calls = 0;
+  ch.set_local_handler([&](int16_t, int16_t, std::vector<uint8_t>) -> asio::awaitable<std::optional<protocol::Bytes>> {
+    ++calls;
+    co_return answer(calls <= 2 ? to_int(ErrorCode::NOT_CONTROLLER) : to_int(ErrorCode::TOPIC_ALREADY_EXISTS));
+  });
+  auto r = call_channel(c, ch, 19, 5s);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(r.body, answer(to_int(ErrorCode::TOPIC_ALREADY_EXISTS)));
+  EXPECT_TRUE(answers_not_controller(19, 0, answer(to_int(ErrorCode::NOT_CONTROLLER))));
+  EXPECT_FALSE(answers_not_controller(19, 0, answer(0)));
+  EXPECT_FALSE(answers_not_controller(19, 0, protocol::Bytes{0, 0, 0, 0, 0, 41}));  // does not parse
+  EXPECT_FALSE(answers_not_controller(19, 99, answer(to_int(ErrorCode::NOT_CONTROLLER))));  // no such version
+  EXPECT_TRUE(answers_not_controller(67, 0, protocol::Bytes{0, 0, 0, 0, 0, 41}));  // top-level error
+  EXPECT_FALSE(answers_not_controller(67, 0, protocol::Bytes{0, 0, 0, 0, 0, 0}));
 }
 
 TEST(QuorumControllerChannel, NoReachableControllerFailsAtTheDeadline) {

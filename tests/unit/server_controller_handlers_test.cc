@@ -76,7 +76,7 @@ TEST(ControllerHandlers, ServedOnTheControllerListenerOnly) {
   std::set<int16_t> controller;
   for (auto& h : controller_listener_handlers()) controller.insert(h.api_key);
   // The lifecycle APIs, producer id blocks and the admin requests brokers forward to the active controller.
-  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 33, 37, 44, 56, 62, 63, 64, 67}));
+  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 30, 31, 33, 37, 44, 56, 62, 63, 64, 67}));
   EXPECT_EQ(find_handler(62), nullptr);
   EXPECT_EQ(find_handler(63), nullptr);
   EXPECT_EQ(find_handler(56), nullptr);  // AlterPartition: controller only
@@ -141,6 +141,23 @@ TEST(ControllerHandlers, RegisterHeartbeatUnregister) {
   auto again = run(n.io, serve_unregister_broker(*n.controller, un));
   EXPECT_EQ(again.error_code, to_int(ErrorCode::BROKER_ID_NOT_REGISTERED));
   EXPECT_EQ(again.error_message, std::optional<std::string>("Broker ID 2 is not currently registered"));
+}
+
+// A node that does not lead answers each lifecycle API with NOT_CONTROLLER in
+// its own (top-level) error field, which the controller channel retries elsewhere.
+TEST(ControllerHandlers, ANodeThatDoesNotLeadAnswersNotController) {
+  Node n;
+  n.log.set_leader(NodeId(9), Epoch(2));
+  const int16_t kNotController = to_int(ErrorCode::NOT_CONTROLLER);
+  auto reg = run(n.io, serve_broker_registration(*n.controller, registration(2, 1)));
+  EXPECT_EQ(reg.error_code, kNotController);
+  EXPECT_EQ(reg.broker_epoch, -1);
+  protocol::BrokerHeartbeatRequest hb;
+  hb.broker_id = 2;
+  EXPECT_EQ(run(n.io, serve_broker_heartbeat(*n.controller, hb)).error_code, kNotController);
+  protocol::UnregisterBrokerRequest un;
+  un.broker_id = 2;
+  EXPECT_EQ(run(n.io, serve_unregister_broker(*n.controller, un)).error_code, kNotController);
 }
 
 }  // namespace

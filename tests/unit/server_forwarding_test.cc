@@ -5,7 +5,9 @@
 
 #include "cluster/metadata_records.h"
 #include "metadata_test_util.h"
+#include "protocol/messages/create_acls.h"
 #include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_acls.h"
 #include "protocol/messages/delete_topics.h"
 #include "protocol/messages/incremental_alter_configs.h"
 #include "server/controller_forwarding.h"
@@ -113,6 +115,82 @@ TEST(ServerForwarding, ImagePredicatesRecogniseTheChange) {
   EXPECT_TRUE(shows_configs(*img, cluster::kTopicResource, "t", {{"retention.ms", "1000"}}));
   EXPECT_FALSE(shows_configs(*img, cluster::kTopicResource, "t", {{"retention.ms", std::nullopt}}));
   EXPECT_TRUE(shows_configs(*img, cluster::kBrokerResource, "", {{"log.retention.ms", std::nullopt}}));
+}
+
+cluster::AclBinding read_acl(const std::string& topic) {
+  cluster::AclBinding b;
+  b.resource_type = cluster::ResourceType::TOPIC;
+  b.resource_name = topic;
+  b.pattern_type = cluster::PatternType::PREFIXED;
+  b.principal = "User:alice";
+  b.host = "*";
+  b.operation = cluster::AclOperation::READ;
+  b.permission = cluster::AclPermission::ALLOW;
+  return b;
+}
+
+TEST(ServerForwarding, AclsCarryEveryFieldAndAnswersMapInOrder) {
+  auto a = read_acl("orders-");
+  auto b = read_acl("pay");
+  b.permission = cluster::AclPermission::DENY;
+  auto req = decode_as<protocol::CreateAclsRequest>(encode_create_acls({a, b}), kForwardCreateAclsVersion);
+  ASSERT_EQ(req.creations.size(), 2u);
+  EXPECT_EQ(req.creations[0].resource_type, static_cast<int8_t>(cluster::ResourceType::TOPIC));
+  EXPECT_EQ(req.creations[0].resource_name, "orders-");
+  EXPECT_EQ(req.creations[0].resource_pattern_type, static_cast<int8_t>(cluster::PatternType::PREFIXED));
+  EXPECT_EQ(req.creations[0].principal, "User:alice");
+  EXPECT_EQ(req.creations[0].host, "*");
+  EXPECT_EQ(req.creations[0].operation, static_cast<int8_t>(cluster::AclOperation::READ));
+  EXPECT_EQ(req.creations[1].permission_type, static_cast<int8_t>(cluster::AclPermission::DENY));
+
+  protocol::CreateAclsResponse cresp;
+  cresp.results.emplace_back();
+  auto& bad = cresp.results.emplace_back();
+  bad.error_code = to_int(ErrorCode::INVALID_REQUEST);
+  bad.error_message = "no";
+  auto created = decode_create_acls(encode_as(cresp, kForwardCreateAclsVersion), 3);
+  ASSERT_EQ(created.size(), 3u);
+  EXPECT_EQ(created[0].error, ErrorCode::NONE);
+  EXPECT_EQ(created[1].error, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(created[1].message, "no");
+  EXPECT_EQ(created[2].error, ErrorCode::UNKNOWN_SERVER_ERROR);  // missing from the answer
+  EXPECT_EQ(decode_create_acls(protocol::Bytes{1, 2}, 1)[0].error, ErrorCode::UNKNOWN_SERVER_ERROR);
+
+  cluster::AclFilter f;
+  f.resource_type = cluster::ResourceType::TOPIC;
+  f.principal = "User:alice";
+  f.operation = cluster::AclOperation::ANY;
+  auto dreq = decode_as<protocol::DeleteAclsRequest>(encode_delete_acls({f}), kForwardDeleteAclsVersion);
+  ASSERT_EQ(dreq.filters.size(), 1u);
+  EXPECT_EQ(dreq.filters[0].resource_type_filter, static_cast<int8_t>(cluster::ResourceType::TOPIC));
+  EXPECT_EQ(dreq.filters[0].resource_name_filter, std::nullopt);
+  EXPECT_EQ(dreq.filters[0].principal_filter, std::optional<std::string>("User:alice"));
+  EXPECT_EQ(dreq.filters[0].host_filter, std::nullopt);
+  EXPECT_EQ(dreq.filters[0].pattern_type_filter, static_cast<int8_t>(cluster::PatternType::ANY));
+
+  protocol::DeleteAclsResponse dresp;
+  cluster::copy_binding(a, dresp.filter_results.emplace_back().matching_acls.emplace_back());
+  auto deleted = decode_delete_acls(encode_as(dresp, kForwardDeleteAclsVersion), 1);
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_EQ(deleted[0].error, 0);
+  EXPECT_EQ(deleted[0].removed, std::vector<cluster::AclBinding>{a});
+  EXPECT_EQ(decode_delete_acls(protocol::Bytes{}, 2)[1].error, to_int(ErrorCode::UNKNOWN_SERVER_ERROR));
+}
+
+TEST(ServerForwarding, AclPredicatesRecogniseTheChange) {
+  auto a = read_acl("orders-");
+  auto b = read_acl("pay");
+  auto img = std::make_shared<cluster::MetadataImage>();
+  auto index = std::make_shared<cluster::AclIndex>();
+  index->add(protocol::Uuid{{1}}, a);
+  img->acls = index;
+  cluster::OpResult ok{};
+  cluster::OpResult refused{ErrorCode::INVALID_REQUEST, "", {}};
+  EXPECT_TRUE(shows_acls_created(*img, {a}, {ok}));
+  EXPECT_FALSE(shows_acls_created(*img, {a, b}, {ok, ok}));
+  EXPECT_TRUE(shows_acls_created(*img, {a, b}, {ok, refused}));  // a refused binding is not waited for
+  EXPECT_FALSE(shows_acls_deleted(*img, {cluster::AclDeleteResult{0, "", {a}}}));
+  EXPECT_TRUE(shows_acls_deleted(*img, {cluster::AclDeleteResult{0, "", {b}}}));
 }
 
 TEST(ServerImageWaiter, ResumesWhenAnImageShowsTheChangeOrTheBoundPasses) {
