@@ -18,6 +18,19 @@ using Turn = OpQueue::Turn;
 const OpResult kNotController{ErrorCode::NOT_CONTROLLER, kNotControllerMessage, {}};
 const OpResult kAppendFailed{ErrorCode::KAFKA_STORAGE_ERROR, "metadata log append failed", {}};
 
+// An unclean election may lose acknowledged records: every one is logged
+// loudly, whichever operation wrote it (fencing, unfencing, ElectLeaders).
+void warn_unclean_elections(const MetadataImage& image, const std::vector<MetadataRecord>& records) {
+  for (auto& rec : records) {
+    auto* c = std::get_if<PartitionChangeRecord>(&rec);
+    if (!c || !is_unclean_election(*c)) continue;
+    auto* name = image.topic_names.find(c->topic_id);
+    spdlog::warn("controller: UNCLEAN leader election for {}-{}: broker {} leads without being in sync "
+                 "(unclean.leader.election.enable); records the old ISR had may be lost",
+                 name ? *name : std::string("?"), c->partition_id, c->leader);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> OpQueue::acquire() {
@@ -76,6 +89,7 @@ asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records
   if (res.error == ErrorCode::NONE) {
     assert(loader_.image()->last_offset >= res.offset.value);  // applied before the append completed
     if (last_offset) *last_offset = res.offset.value;
+    warn_unclean_elections(*loader_.image(), records);
     co_return OpResult{};
   }
   if (res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || res.error == ErrorCode::NOT_CONTROLLER) co_return kNotController;

@@ -38,10 +38,12 @@
 #include "base/random.h"
 #include "cluster/acl.h"
 #include "base/types.h"
+#include "cluster/alter_partition.h"
 #include "cluster/broker_heartbeats.h"
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_loader.h"
 #include "cluster/metadata_records.h"
+#include "cluster/partition_changes.h"
 #include "cluster/placement.h"
 #include "raft/metadata_log.h"
 
@@ -89,6 +91,19 @@ struct ControllerSettings {
   // after broker.session.timeout.ms without a heartbeat.
   Clock* clock = nullptr;
   int64_t session_timeout_ms = 9000;
+  // This node's static unclean.leader.election.enable: what a topic without
+  // an override and without a dynamic broker config gets (Kafka: false).
+  bool unclean_leader_election_enable = false;
+};
+
+// ElectLeaders (API 43), as the controller takes it: Kafka's ElectionType.
+enum class ElectionType : int8_t { preferred = 0, unclean = 1 };
+
+struct ElectionResult {
+  std::string topic;
+  int32_t partition = -1;
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;  // empty on NONE
 };
 
 // A BrokerRegistration request, as the controller takes it.
@@ -203,6 +218,17 @@ class Controller {
   // request order; a binding already stored succeeds without a new record.
   asio::awaitable<std::vector<OpResult>> create_acls(std::vector<AclBinding> bindings);
   asio::awaitable<std::vector<AclDeleteResult>> delete_acls(std::vector<AclFilter> filters);
+  // Partition leaders (controller_partitions.cc). AlterPartition: a leader's
+  // ISR change, checked as alter_partition.h says; each accepted partition one
+  // PartitionChangeRecord, all in one batch; the answer carries the state
+  // after it.
+  asio::awaitable<AlterPartitionResponse> alter_partition(AlterPartitionRequest req);
+  // ElectLeaders: a preferred or unclean election for each partition named
+  // (nullopt: every partition, leaving out those that need none); results in
+  // request order, or one INVALID_REQUEST result for an unknown election type
+  // is the caller's to produce.
+  asio::awaitable<std::vector<ElectionResult>> elect_leaders(
+      ElectionType type, std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> partitions);
 
  private:
   // Proposes the records as one batch and waits for the commit; NONE once the
@@ -233,6 +259,15 @@ class Controller {
                                              std::vector<MetadataRecord>& recs) const;
   // Broker operations' parts (controller_brokers.cc).
   std::optional<RegistrationResult> registration_error(const BrokerRegistration& reg) const;
+  // Who may lead once `leaving` left (and `joining`, still fenced in the
+  // image, is unfenced), and which topics allow unclean election.
+  ElectionRules election_rules(std::vector<int32_t> leaving, int32_t joining = -1) const;
+  // One partition of AlterPartition / ElectLeaders (controller_partitions.cc).
+  AlterPartitionResult alter_one(const TopicInfo& t, const AlterPartitionItem& item, const AlterPartitionRequest& req,
+                                 std::map<std::pair<Uuid, int32_t>, PartitionInfo>& changed,
+                                 std::vector<MetadataRecord>& recs) const;
+  ElectionResult elect_one(const TopicInfo& t, int32_t partition, ElectionType type,
+                           std::vector<MetadataRecord>& recs) const;
   // Records that move `leaving` off its partitions and fence it.
   void fence_records(const std::vector<int32_t>& leaving, std::vector<MetadataRecord>& recs) const;
   void schedule_session_check();

@@ -83,7 +83,7 @@ std::optional<RegistrationResult> Controller::registration_error(const BrokerReg
 }
 
 void Controller::fence_records(const std::vector<int32_t>& leaving, std::vector<MetadataRecord>& recs) const {
-  move_away_from(*image_, leaving, may_lead_in(*image_, leaving), recs);
+  move_away_from(*image_, leaving, election_rules(leaving), recs);
   for (auto id : leaving) {
     auto c = registration_change(id, image_->brokers.at(id).epoch);
     c.fenced = 1;
@@ -103,7 +103,7 @@ asio::awaitable<RegistrationResult> Controller::register_broker(BrokerRegistrati
   if (auto it = image_->brokers.find(id); it != image_->brokers.end()) {
     if (same_registration(it->second, reg)) co_return RegistrationResult{ErrorCode::NONE, {}, it->second.epoch};
     // The new registration starts fenced: the old one's leaderships move first.
-    if (!it->second.fenced) move_away_from(*image_, {id}, may_lead_in(*image_, {id}), recs);
+    if (!it->second.fenced) move_away_from(*image_, {id}, election_rules({id}), recs);
   }
   RegisterBrokerRecord rec;
   rec.broker_id = id;
@@ -188,15 +188,14 @@ asio::awaitable<HeartbeatResult> Controller::heartbeat(BrokerHeartbeat hb) {
         auto c = registration_change(id, broker.epoch);
         c.fenced = -1;
         recs.push_back(c);
-        auto others = may_lead_in(*image_, {});
-        elect_leaderless(*image_, id, [&](int32_t b) { return b == id || others(b); }, recs);
+        elect_leaderless(*image_, election_rules({}, id), recs);
         break;
       }
       case BrokerState::controlled_shutdown: {
         auto c = registration_change(id, broker.epoch);
         c.in_controlled_shutdown = 1;
         recs.push_back(c);
-        move_away_from(*image_, {id}, may_lead_in(*image_, {id}), recs);
+        move_away_from(*image_, {id}, election_rules({id}), recs);
         break;
       }
     }
@@ -233,7 +232,7 @@ asio::awaitable<OpResult> Controller::unregister_broker(NodeId id) {
     co_return OpResult{ErrorCode::BROKER_ID_NOT_REGISTERED,
                        "Broker ID " + std::to_string(id.value) + " is not currently registered", {}};
   std::vector<MetadataRecord> recs;
-  move_away_from(*image_, {id.value}, may_lead_in(*image_, {id.value}), recs);
+  move_away_from(*image_, {id.value}, election_rules({id.value}), recs);
   UnregisterBrokerRecord rec;
   rec.broker_id = id.value;
   rec.broker_epoch = it->second.epoch;

@@ -141,22 +141,8 @@ void apply(MetadataImage& img, const PartitionRecord& r) {
   p->leader_recovery_state = r.leader_recovery_state;
 }
 
-// Kafka's PartitionRegistration.merge: absent fields keep their value; every
-// change bumps the partition epoch, a leader change (any leader field but -2)
-// the leader epoch too.
 void apply(MetadataImage& img, const PartitionChangeRecord& r) {
-  auto* p = find_partition(img, r.topic_id, r.partition_id, false);
-  if (!p) return;
-  if (r.isr) p->isr = *r.isr;
-  if (r.replicas) p->replicas = *r.replicas;
-  if (r.removing_replicas) p->removing_replicas = *r.removing_replicas;
-  if (r.adding_replicas) p->adding_replicas = *r.adding_replicas;
-  if (r.leader_recovery_state != -1) p->leader_recovery_state = r.leader_recovery_state;
-  if (r.leader != kNoLeaderChange) {
-    p->leader = r.leader;
-    ++p->leader_epoch;
-  }
-  ++p->partition_epoch;
+  if (auto* p = find_partition(img, r.topic_id, r.partition_id, false)) merge_partition_change(*p, r);
 }
 
 void apply(MetadataImage& img, const ConfigRecord& r) {
@@ -239,6 +225,21 @@ void apply(MetadataImage& img, const AccessControlEntryRecord& r) { apply_acl_re
 void apply(MetadataImage& img, const RemoveAccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
 
 }  // namespace
+
+// Every change bumps the partition epoch, a leader change (any leader field
+// but -2, the same leader included) the leader epoch too.
+void merge_partition_change(PartitionInfo& p, const PartitionChangeRecord& r) {
+  if (r.isr) p.isr = *r.isr;
+  if (r.replicas) p.replicas = *r.replicas;
+  if (r.removing_replicas) p.removing_replicas = *r.removing_replicas;
+  if (r.adding_replicas) p.adding_replicas = *r.adding_replicas;
+  if (r.leader_recovery_state != -1) p.leader_recovery_state = r.leader_recovery_state;
+  if (r.leader != kNoLeaderChange) {
+    p.leader = r.leader;
+    ++p.leader_epoch;
+  }
+  ++p.partition_epoch;
+}
 
 void apply_record(MetadataImage& img, const MetadataRecord& rec) {
   std::visit([&](const auto& r) { apply(img, r); }, rec);

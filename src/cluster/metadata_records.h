@@ -62,6 +62,11 @@ std::optional<MetadataRecord> decode_record(std::span<const uint8_t> value);
 // Applies a record to `image` (which the caller owns exclusively, e.g. a fresh copy).
 void apply_record(MetadataImage& image, const MetadataRecord& r);
 
+// A PartitionChangeRecord's effect on one partition (Kafka's
+// PartitionRegistration.merge): absent fields keep their value; the partition
+// epoch always bumps, the leader epoch when the leader field is set.
+void merge_partition_change(PartitionInfo& p, const PartitionChangeRecord& r);
+
 // Convenience constructors for the records the controller writes most.
 TopicRecord topic_record(std::string name, const Uuid& id);
 // A new partition: replicas, ISR = replicas, leader, epochs 0.

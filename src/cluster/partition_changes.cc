@@ -1,19 +1,16 @@
 #include "cluster/partition_changes.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string>
 
 namespace samsa::cluster {
 
 namespace {
 
-bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+constexpr const char* kUncleanKey = "unclean.leader.election.enable";
 
-// The first replica, in replica order, that is in `isr` and may lead; -1 if none.
-int32_t choose_leader(const PartitionInfo& p, const std::vector<int32_t>& isr, const MayLead& may_lead) {
-  for (auto r : p.replicas)
-    if (contains(isr, r) && may_lead(r)) return r;
-  return -1;
-}
+bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 // Calls fn(topic, partition) for every partition of the image.
 template <typename F>
@@ -23,11 +20,37 @@ void for_each_partition(const MetadataImage& image, F&& fn) {
   });
 }
 
-PartitionChangeRecord change_of(const TopicInfo& t, const PartitionInfo& p) {
-  PartitionChangeRecord c;
-  c.topic_id = t.id;
-  c.partition_id = p.partition;
-  return c;
+// Kafka parses a boolean config case-insensitively; a value that is not
+// "true" counts as false (the controller only reads validated values).
+bool is_true(const std::string& v) {
+  if (v.size() != 4) return false;
+  std::string lower(v);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "true";
+}
+
+struct Elected {
+  int32_t leader = -1;
+  bool unclean = false;
+};
+
+// Kafka's PartitionChangeBuilder.electLeader over the target ISR.
+Elected elect(const PartitionInfo& p, const std::vector<int32_t>& isr, Election election, const MayLead& may_lead) {
+  auto valid = [&](int32_t r) { return r >= 0 && contains(isr, r) && may_lead(r); };
+  if (election == Election::preferred) {
+    if (!p.replicas.empty() && valid(p.replicas.front())) return {p.replicas.front(), false};
+    if (valid(p.leader)) return {p.leader, false};
+    for (size_t i = 1; i < p.replicas.size(); ++i)
+      if (valid(p.replicas[i])) return {p.replicas[i], false};
+    return {p.leader, false};
+  }
+  if (valid(p.leader)) return {p.leader, false};
+  for (auto r : p.replicas)
+    if (valid(r)) return {r, false};
+  if (election == Election::unclean)
+    for (auto r : p.replicas)
+      if (may_lead(r)) return {r, true};
+  return {-1, false};
 }
 
 }  // namespace
@@ -40,34 +63,64 @@ MayLead may_lead_in(const MetadataImage& image, std::vector<int32_t> leaving) {
   };
 }
 
-void move_away_from(const MetadataImage& image, const std::vector<int32_t>& leaving, const MayLead& may_lead,
+bool unclean_election_enabled(const MetadataImage& image, const TopicInfo& topic, int32_t node, bool static_default) {
+  if (auto it = topic.configs.find(kUncleanKey); it != topic.configs.end()) return is_true(it->second);
+  for (const std::string& resource : {std::to_string(node), std::string()}) {
+    auto layer = image.broker_configs.find(resource);
+    if (layer == image.broker_configs.end()) continue;
+    if (auto it = layer->second.find(kUncleanKey); it != layer->second.end()) return is_true(it->second);
+  }
+  return static_default;
+}
+
+std::optional<PartitionChangeRecord> build_partition_change(const Uuid& topic_id, const PartitionInfo& p,
+                                                            const PartitionTarget& target, const MayLead& may_lead) {
+  // KIP-841: an empty target ISR keeps the current one.
+  const std::vector<int32_t>& isr = target.isr && !target.isr->empty() ? *target.isr : p.isr;
+  PartitionChangeRecord c;
+  c.topic_id = topic_id;
+  c.partition_id = p.partition;
+  const Elected e = elect(p, isr, target.election, may_lead);
+  if (e.leader != p.leader) {
+    c.leader = e.leader;
+    if (e.unclean) {
+      c.isr = std::vector<int32_t>{e.leader};
+      if (p.leader_recovery_state != kLeaderRecovering) c.leader_recovery_state = kLeaderRecovering;
+    }
+  }
+  if (!c.isr && isr != p.isr) c.isr = isr;
+  if (target.leader_recovery_state && c.leader_recovery_state == -1 &&
+      *target.leader_recovery_state != p.leader_recovery_state)
+    c.leader_recovery_state = *target.leader_recovery_state;
+  if (c.leader == kNoLeaderChange && !c.isr && c.leader_recovery_state == -1) return std::nullopt;
+  return c;
+}
+
+bool is_unclean_election(const PartitionChangeRecord& r) {
+  return r.leader >= 0 && r.leader_recovery_state == kLeaderRecovering;
+}
+
+void move_away_from(const MetadataImage& image, const std::vector<int32_t>& leaving, const ElectionRules& rules,
                     std::vector<MetadataRecord>& out) {
   auto is_leaving = [&](int32_t b) { return contains(leaving, b); };
   for_each_partition(image, [&](const TopicInfo& t, const PartitionInfo& p) {
     if (std::none_of(p.isr.begin(), p.isr.end(), is_leaving) && !is_leaving(p.leader)) return;
-    std::vector<int32_t> isr;
+    PartitionTarget target;
+    target.isr.emplace();
     for (auto r : p.isr)
-      if (!is_leaving(r)) isr.push_back(r);
-    if (isr.empty() && !p.isr.empty()) isr.push_back(*std::max_element(p.isr.begin(), p.isr.end()));
-    int32_t leader = p.leader;
-    if (leader == -1 || is_leaving(leader) || !contains(isr, leader)) leader = choose_leader(p, isr, may_lead);
-    if (isr == p.isr && leader == p.leader) return;
-    auto c = change_of(t, p);
-    if (isr != p.isr) c.isr = std::move(isr);
-    if (leader != p.leader) c.leader = leader;
-    out.push_back(std::move(c));
+      if (!is_leaving(r)) target.isr->push_back(r);
+    if (target.isr->empty() && !p.isr.empty()) target.isr->push_back(*std::max_element(p.isr.begin(), p.isr.end()));
+    if (rules.unclean_allowed && rules.unclean_allowed(t)) target.election = Election::unclean;
+    if (auto c = build_partition_change(t.id, p, target, rules.may_lead)) out.push_back(std::move(*c));
   });
 }
 
-void elect_leaderless(const MetadataImage& image, int32_t broker, const MayLead& may_lead,
-                      std::vector<MetadataRecord>& out) {
+void elect_leaderless(const MetadataImage& image, const ElectionRules& rules, std::vector<MetadataRecord>& out) {
   for_each_partition(image, [&](const TopicInfo& t, const PartitionInfo& p) {
-    if (p.leader != -1 || !contains(p.isr, broker)) return;
-    int32_t leader = choose_leader(p, p.isr, may_lead);
-    if (leader == -1) return;
-    auto c = change_of(t, p);
-    c.leader = leader;
-    out.push_back(std::move(c));
+    if (p.leader != -1) return;
+    PartitionTarget target;
+    if (rules.unclean_allowed && rules.unclean_allowed(t)) target.election = Election::unclean;
+    if (auto c = build_partition_change(t.id, p, target, rules.may_lead)) out.push_back(std::move(*c));
   });
 }
 

@@ -165,6 +165,7 @@ std::string Broker::start() {
   apply_partition_budget(cs);
   cs.clock = &clock_;
   if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
+  if (settings_.config) cs.unclean_leader_election_enable = settings_.config->unclean_leader_election_enable();
   image_waiter_ = std::make_unique<ImageWaiter>();
   if (!channel_) {
     local_channel_ = std::make_unique<LocalControllerChannel>(*this);

@@ -2,6 +2,7 @@
 
 #include "cluster/metadata_records.h"
 #include "protocol/messages/allocate_producer_ids.h"
+#include "protocol/messages/alter_partition.h"
 #include "protocol/messages/create_acls.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
@@ -156,6 +157,56 @@ ProducerIdBlock decode_allocate_producer_ids(std::span<const uint8_t> body) {
   ProducerIdBlock b{static_cast<ErrorCode>(resp->error_code), resp->producer_id_start, resp->producer_id_len};
   if (b.error == ErrorCode::NONE && (b.first < 0 || b.length <= 0)) b.error = ErrorCode::UNKNOWN_SERVER_ERROR;
   return b;
+}
+
+protocol::Bytes encode_alter_partition(const cluster::AlterPartitionRequest& req) {
+  protocol::AlterPartitionRequest m;
+  m.broker_id = req.broker.value;
+  m.broker_epoch = req.broker_epoch;
+  for (auto& t : req.topics) {
+    auto& mt = m.topics.emplace_back();
+    mt.topic_name = t.name;
+    mt.topic_id = t.id;
+    for (auto& p : t.partitions) {
+      auto& mp = mt.partitions.emplace_back();
+      mp.partition_index = p.partition;
+      mp.leader_epoch = p.leader_epoch;
+      for (auto& member : p.new_isr) {
+        if (req.version >= 3) mp.new_isr_with_epochs.push_back({member.broker, member.broker_epoch, {}});
+        else mp.new_isr.push_back(member.broker);
+      }
+      mp.leader_recovery_state = p.leader_recovery_state;
+      mp.partition_epoch = p.partition_epoch;
+    }
+  }
+  return encode(m, req.version);
+}
+
+cluster::AlterPartitionResponse decode_alter_partition(std::span<const uint8_t> body, int16_t version) {
+  cluster::AlterPartitionResponse out;
+  auto resp = decode<protocol::AlterPartitionResponse>(body, version);
+  if (!resp) {
+    out.error = ErrorCode::UNKNOWN_SERVER_ERROR;
+    out.message = kUnparsable.message;
+    return out;
+  }
+  out.error = static_cast<ErrorCode>(resp->error_code);
+  for (auto& t : resp->topics) {
+    auto& ot = out.topics.emplace_back();
+    ot.name = t.topic_name;
+    ot.id = t.topic_id;
+    for (auto& p : t.partitions) {
+      auto& op = ot.partitions.emplace_back();
+      op.partition = p.partition_index;
+      op.error = static_cast<ErrorCode>(p.error_code);
+      op.leader = p.leader_id;
+      op.leader_epoch = p.leader_epoch;
+      op.isr = p.isr;
+      op.leader_recovery_state = p.leader_recovery_state;
+      op.partition_epoch = p.partition_epoch;
+    }
+  }
+  return out;
 }
 
 protocol::Bytes encode_create_acls(const std::vector<cluster::AclBinding>& bindings) {

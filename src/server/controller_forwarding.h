@@ -31,6 +31,9 @@ inline constexpr int16_t kForwardDeleteTopicsVersion = 6;
 inline constexpr int16_t kForwardCreatePartitionsVersion = 3;
 inline constexpr int16_t kForwardIncrementalAlterConfigsVersion = 1;
 inline constexpr int16_t kAllocateProducerIdsVersion = 0;
+// AlterPartition is sent at this version unless the request names another
+// (v3: ISR members with their broker epochs, topics by id).
+inline constexpr int16_t kAlterPartitionVersion = 3;
 inline constexpr int16_t kForwardCreateAclsVersion = 3;
 inline constexpr int16_t kForwardDeleteAclsVersion = 3;
 // How long the controller may take (the requests' timeout_ms field, Kafka's
@@ -64,6 +67,14 @@ struct ProducerIdBlock {
   int32_t length = 0;
 };
 ProducerIdBlock decode_allocate_producer_ids(std::span<const uint8_t> body);
+
+// AlterPartition (56), a partition leader's ISR change, sent to the active
+// controller's CONTROLLER listener at `req.version` (0-3): topics by name
+// below v2, by id from it; ISR members with their epochs from v3 (ids only
+// below). The answer, decoded at the same version: an answer that does not
+// parse is UNKNOWN_SERVER_ERROR for the whole request.
+protocol::Bytes encode_alter_partition(const cluster::AlterPartitionRequest& req);
+cluster::AlterPartitionResponse decode_alter_partition(std::span<const uint8_t> body, int16_t version);
 
 // One result per binding / filter, in request order; an answer that does not
 // parse or lacks entries is UNKNOWN_SERVER_ERROR for those it lacks.

@@ -76,12 +76,13 @@ TEST(ControllerHandlers, ServedOnTheControllerListenerOnly) {
   std::set<int16_t> controller;
   for (auto& h : controller_listener_handlers()) controller.insert(h.api_key);
   // The lifecycle APIs, producer id blocks and the admin requests brokers forward to the active controller.
-  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 30, 31, 33, 37, 44, 62, 63, 64, 67}));
+  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 30, 31, 33, 37, 44, 56, 62, 63, 64, 67}));
   EXPECT_EQ(find_handler(62), nullptr);
   EXPECT_EQ(find_handler(63), nullptr);
+  EXPECT_EQ(find_handler(56), nullptr);  // AlterPartition: controller only
   EXPECT_NE(find_handler(64), nullptr);  // admin clients send it to a broker
   // The registry's listener scopes (Kafka's schemas' "listeners") say the same.
-  for (int16_t k : {62, 63}) {
+  for (int16_t k : {56, 62, 63}) {
     EXPECT_TRUE(protocol::find_api(k)->served_on(protocol::ApiListener::controller)) << k;
     EXPECT_FALSE(protocol::find_api(k)->served_on(protocol::ApiListener::broker)) << k;
   }

@@ -12,26 +12,13 @@
 #include "protocol/messages/incremental_alter_configs.h"
 #include "server/controller_forwarding.h"
 #include "server/image_waiter.h"
+#include "wire_test_util.h"
 
 namespace samsa::server {
 namespace {
 
-template <typename Msg>
-Msg decode_as(const protocol::Bytes& b, int16_t version) {
-  protocol::Reader r(b.data(), b.size());
-  Msg m;
-  m.decode(r, version);
-  EXPECT_TRUE(r.ok());
-  EXPECT_EQ(r.remaining(), 0u);
-  return m;
-}
-
-template <typename Msg>
-protocol::Bytes encode_as(const Msg& m, int16_t version) {
-  protocol::Writer w;
-  m.encode(w, version);
-  return w.buffer();
-}
+using samsa::testing::decode_as;
+using samsa::testing::encode_as;
 
 TEST(ServerForwarding, CreateTopicsCarriesTheSpecsAndMapsAnswersByName) {
   cluster::TopicSpec a;
