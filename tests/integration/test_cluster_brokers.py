@@ -9,94 +9,48 @@ partitions offline.
 Every wait is a bounded poll.
 """
 
-import json
 import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import HOST, SAMSA_BIN
+from conftest import HOST
 from test_kafkajs import node_modules, run_node  # noqa: F401 (the fixture installs kafkajs)
-from test_quorum_cluster import CLUSTER_ID, describe_quorum_request, free_ports, parse_describe_quorum
-from rawkafka import Conn
+from test_quorum_cluster import Node as QuorumNode
+from test_quorum_cluster import free_ports
 
 BOUND_S = 30.0
 SESSION_TIMEOUT_MS = 4000  # broker.session.timeout.ms, lowered so a fencing is seen quickly
 
 
-class Node:
+BROKER_CONFIGS = {
+    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "6",
+}
+
+
+class Node(QuorumNode):
+    """A quorum node (test_quorum_cluster.Node) with quick heartbeats and sessions."""
+
     def __init__(self, node_id, root, port, controller_port, http_port, voters):
-        self.id = node_id
-        self.dir = Path(root) / f"node-{node_id}"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port, self.controller_port, self.http_port = port, controller_port, http_port
-        self.voters = voters
-        self.proc = None
-        self.log_path = self.dir / "broker.log"
+        super().__init__(node_id, root, port, controller_port, http_port, voters, BROKER_CONFIGS)
 
     @property
     def bootstrap(self):
         return f"{HOST}:{self.port}"
 
-    def start(self):
-        props = {
-            "process.roles": "broker,controller",
-            "node.id": str(self.id),
-            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
-            "controller.listener.names": "CONTROLLER",
-            "controller.quorum.voters": self.voters,
-            "log.dirs": str(self.dir / "data"),
-            "http.listeners": f"http://{HOST}:{self.http_port}",
-            "num.io.threads": "2",
-            "broker.heartbeat.interval.ms": "500",
-            "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "6",
-        }
-        cmd = [str(SAMSA_BIN), "start"]
-        for k, v in props.items():
-            cmd += ["--override", f"{k}={v}"]
-        # A node of a quorum starts only on a formatted dir (as `samsa storage format` leaves it).
-        data = self.dir / "data"
-        data.mkdir(parents=True, exist_ok=True)
-        meta = data / "meta.properties"
-        if not meta.exists():
-            meta.write_text(f"#\n#formatted by the test\nnode.id={self.id}\nversion=1\ncluster.id={CLUSTER_ID}\n")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.dir)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        if not self.alive():
-            return None
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return super().stop(sig, timeout)
 
     def quorum_leader(self):
-        try:
-            with Conn(self.controller_port, timeout=2.0) as c:
-                d = parse_describe_quorum(c.request(describe_quorum_request(7)))
-            return d[1] if d[0] == 0 else None
-        except Exception:  # not up yet, or not the leader's answer
-            return None
-
-    def log_tail(self, n=3000):
-        try:
-            return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
-        except OSError:
-            return ""
+        d = self.describe_quorum()
+        return d[1] if d is not None and d[0] == 0 else None
 
 
 class Cluster:
