@@ -58,6 +58,21 @@ void copy_binding(const AclBinding& b, Out& out) {
   out.permission_type = static_cast<int8_t>(b.permission);
 }
 
+// The inverse of copy_binding: a binding read from a generated struct with
+// those field names (AccessControlEntryRecord, DeleteAcls' matching ACLs).
+template <typename In>
+AclBinding read_binding(const In& in) {
+  AclBinding b;
+  b.resource_type = resource_type_of(in.resource_type);
+  b.resource_name = in.resource_name;
+  b.pattern_type = pattern_type_of(in.pattern_type);
+  b.principal = in.principal;
+  b.host = in.host;
+  b.operation = operation_of(in.operation);
+  b.permission = permission_of(in.permission_type);
+  return b;
+}
+
 // A binding as stored: with the id its records carry.
 struct StoredAcl {
   protocol::Uuid id{};

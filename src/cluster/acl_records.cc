@@ -21,17 +21,7 @@ protocol::kraft::AccessControlEntryRecord acl_record(const protocol::Uuid& id, c
   return r;
 }
 
-AclBinding binding_of(const protocol::kraft::AccessControlEntryRecord& r) {
-  AclBinding b;
-  b.resource_type = resource_type_of(r.resource_type);
-  b.resource_name = r.resource_name;
-  b.pattern_type = pattern_type_of(r.pattern_type);
-  b.principal = r.principal;
-  b.host = r.host;
-  b.operation = operation_of(r.operation);
-  b.permission = permission_of(r.permission_type);
-  return b;
-}
+AclBinding binding_of(const protocol::kraft::AccessControlEntryRecord& r) { return read_binding(r); }
 
 void apply_acl_record(std::shared_ptr<const AclIndex>& acls, const protocol::kraft::AccessControlEntryRecord& r) {
   mutable_index(acls).add(r.id, binding_of(r));

@@ -255,17 +255,7 @@ std::vector<cluster::AclDeleteResult> decode_delete_acls(std::span<const uint8_t
   for (size_t i = 0; i < count && i < resp->filter_results.size(); ++i) {
     auto& r = resp->filter_results[i];
     out[i] = {r.error_code, r.error_message.value_or(""), {}};
-    for (auto& m : r.matching_acls) {
-      cluster::AclBinding b;
-      b.resource_type = cluster::resource_type_of(m.resource_type);
-      b.resource_name = m.resource_name;
-      b.pattern_type = cluster::pattern_type_of(m.pattern_type);
-      b.principal = m.principal;
-      b.host = m.host;
-      b.operation = cluster::operation_of(m.operation);
-      b.permission = cluster::permission_of(m.permission_type);
-      out[i].removed.push_back(std::move(b));
-    }
+    for (auto& m : r.matching_acls) out[i].removed.push_back(cluster::read_binding(m));
   }
   return out;
 }
