@@ -25,8 +25,12 @@ void Partition::check_io_error(const storage::Status& st) {
   if (on_io_error_) on_io_error_(st);
 }
 
-// A deleted partition: fetches waiting on it read again (and see it gone).
-Partition::~Partition() { fetch_waiters_.complete_all(); }
+// A deleted partition: fetches waiting on it read again (and see it gone),
+// acks=all produces waiting on it are answered.
+Partition::~Partition() {
+  fetch_waiters_.complete_all();
+  fail_ack_waiters();
+}
 
 void Partition::become_leader(Epoch epoch) { set_role(Role::kLeader, epoch); }
 void Partition::become_follower(Epoch epoch) { set_role(Role::kFollower, epoch); }
@@ -89,12 +93,21 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   assert(Offset(r.first_offset) == end_before && Offset(r.last_offset + 1) == log_end_offset() &&
          "appended offsets must continue the log densely");
   (void)end_before;
-  // append() is the leader's path (a follower will append what its fetcher
-  // brings and take the leader's high watermark). The ISR is this replica
-  // alone (one node): everything appended is committed.
-  advance_high_watermark(log_end_offset());
+  // append() is the leader's path (a follower appends what its fetcher brings
+  // and takes the leader's high watermark). Without a registration the ISR is
+  // this replica alone (one node): everything appended is committed. With one,
+  // the replica state decides (an ISR of one: the same).
+  if (state_) {
+    bytes_above_hw_ += static_cast<int64_t>(batches.size());
+    state_->on_append(log_end_offset(), mono_now());
+  } else {
+    advance_high_watermark(log_end_offset());
+  }
+  // Followers waiting on this partition read to the log end: the bytes are
+  // theirs now; consumers read them once the HW covers them.
   if (!fetch_waiters_.empty())
     fetch_waiters_.on_append(static_cast<int64_t>(batches.size()), last_stable_offset().value);
+  if (state_) sync_from_state();
   return out;
 }
 

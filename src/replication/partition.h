@@ -17,13 +17,16 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "base/error_code.h"
 #include "base/shard_affinity.h"
 #include "base/types.h"
 #include "protocol/wire.h"
+#include "base/clock.h"
 #include "replication/delayed_fetch.h"
+#include "replication/replica_state.h"
 #include "storage/log.h"
 #include "storage/topic_partition.h"
 
@@ -68,9 +71,18 @@ struct FollowerFetch {
 };
 using FollowerFetchListener = std::function<void(const FollowerFetch&)>;
 
+// Where a leader's ISR proposals go (the broker sends them to the controller
+// as AlterPartition and hands the answer to on_isr_answer). Runs on the
+// partition's shard.
 // Called with the error when an I/O error failed the log (the log dir goes
 // offline); runs on the partition's shard.
 using IoErrorHandler = std::function<void(const storage::Status&)>;
+
+class Partition;
+// Where a leader's ISR proposals go (the broker sends them to the controller
+// as AlterPartition and hands the answer back to on_isr_answer). Runs on the
+// partition's shard.
+using IsrProposalSink = std::function<void(Partition&, const IsrProposal&)>;
 
 class Partition {
  public:
@@ -114,6 +126,42 @@ class Partition {
     return Epoch(log_->leader_epoch_cache().latest_epoch());
   }
 
+  // --- replication, leader side (partition_leader.cc) ----------------------
+  // The partition's registration in the metadata image (leader, epochs,
+  // replicas, ISR). The first one creates the replica state (its high
+  // watermark the checkpointed one); a stale one (replica_state.h) changes
+  // nothing and returns false. Takes the role and epoch (become_leader /
+  // become_follower); a new leader epoch led here starts at the log end in the
+  // leader-epoch cache.
+  bool apply_registration(const LeaderAndIsr& registration, const ReplicaConfig& cfg, NodeId local,
+                          int64_t local_broker_epoch);
+  // The broker clock (monotonic time for the ISR rules and acks=all waits)
+  // and where ISR proposals go; set once by the replica manager.
+  void set_replication(const Clock* clock, IsrProposalSink sink) {
+    clock_ = clock;
+    isr_sink_ = std::move(sink);
+  }
+  // A replica fenced or shutting down is not added to the ISR (KIP-841).
+  void set_replica_eligible(NodeId replica, bool eligible);
+  // Before a produce appends: NOT_ENOUGH_REPLICAS for acks=-1 when the ISR
+  // is below min.insync.replicas.
+  ErrorCode check_append(int16_t acks) const;
+  // acks=-1 after the append: resumes once the high watermark reaches
+  // `required` (NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR then
+  // is below min.insync.replicas), at `timeout_ms` with REQUEST_TIMED_OUT, or
+  // with NOT_LEADER_OR_FOLLOWER when leadership is lost or the partition goes.
+  asio::awaitable<ErrorCode> wait_for_isr(Offset required, int64_t timeout_ms);
+  // The timer (every replica.lag.time.max.ms / 2): followers that have not
+  // caught up leave the ISR; a proposal whose answer was lost is sent again.
+  void tick();
+  // The controller answered an ISR proposal.
+  void on_isr_answer(const IsrAnswer& answer);
+  // Null before the first registration.
+  const ReplicaState* replica_state() const {
+    on_owner();
+    return state_.get();
+  }
+
   // Appends validated batches (patched in place with offsets), stamped with
   // the leader epoch (0 before any role: one node). Credits waiting fetches.
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
@@ -136,11 +184,9 @@ class Partition {
   // log end for the latest); {-1, -1} when unknown.
   storage::EpochEndOffset end_offset_for_epoch(Epoch epoch) const;
   // The fetch handler reports every follower fetch it served (without a
-  // diverging epoch) here; a no-op until replication installs a listener.
-  void on_follower_fetch(const FollowerFetch& fetch) {
-    on_owner();
-    if (follower_fetch_listener_) follower_fetch_listener_(fetch);
-  }
+  // diverging epoch) here: the leader's ISR / high-watermark state learns the
+  // follower's log end (partition_leader.cc), then the listener (tests) sees it.
+  void on_follower_fetch(const FollowerFetch& fetch);
   void set_follower_fetch_listener(FollowerFetchListener listener) {
     on_owner();
     follower_fetch_listener_ = std::move(listener);
@@ -192,6 +238,14 @@ class Partition {
   void on_owner() const { owner_.check("Partition"); }
   void set_role(Role role, Epoch epoch);
   void advance_high_watermark(Offset hw);
+  // partition_leader.cc: after the replica state moved, publish its high
+  // watermark (wakes waiting fetches when it rose), answer the acks=all
+  // waiters whose tickets completed, and send a proposal.
+  void sync_from_state();
+  void deliver_acks();
+  void fail_ack_waiters();  // the partition goes: NOT_LEADER_OR_FOLLOWER
+  void send_proposal(const std::optional<IsrProposal>& proposal);
+  int64_t mono_now() const { return clock_ ? clock_->monotonic_ms() : 0; }
   // Fills `out` with KAFKA_STORAGE_ERROR and says so when the log dir is offline.
   bool refuse_if_offline(AppendOutcome& out) const;
   ReadOutcome read_up_to(int64_t offset, size_t max_bytes, bool min_one_batch, bool read_committed,
@@ -212,6 +266,14 @@ class Partition {
   Offset high_watermark_{0};
   FetchWaitingRoom fetch_waiters_;
   FollowerFetchListener follower_fetch_listener_;
+  // Replication (partition_leader.cc).
+  std::unique_ptr<ReplicaState> state_;
+  const Clock* clock_ = nullptr;
+  IsrProposalSink isr_sink_;
+  int64_t proposal_sent_ms_ = 0;  // monotonic: when the pending proposal was last sent
+  int64_t bytes_above_hw_ = 0;    // appended since the HW last credited the waiting fetches
+  struct AckWaiter;
+  std::unordered_map<AckTicket, std::shared_ptr<AckWaiter>> ack_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -81,7 +81,30 @@ void ReplicaManager::apply(cluster::ImagePtr image, const cluster::ImageDelta& d
   } else {
     for (auto& name : delta.topics) sync_topic(*old, *image, name);
   }
+  // A broker fenced, unfenced or shutting down: the ISR rules of every
+  // partition it replicates learn whether it may join (KIP-841).
+  if (delta.full || delta.brokers) {
+    for (auto& [tp, part] : partitions_) {
+      auto* t = image->find_topic(tp.topic);
+      if (t && static_cast<size_t>(tp.partition) < t->partitions.size())
+        update_eligibility(*part, t->partitions[tp.partition]);
+    }
+  }
   retry_unopened();
+}
+
+void ReplicaManager::tick() {
+  on_owner();
+  for (auto& [tp, part] : partitions_) part->tick();
+}
+
+void ReplicaManager::update_eligibility(Partition& part, const cluster::PartitionInfo& info) {
+  for (int32_t id : info.replicas) {
+    if (id == options_.node_id.value) continue;
+    auto it = image_->brokers.find(id);
+    const bool eligible = it != image_->brokers.end() && !it->second.fenced && !it->second.in_controlled_shutdown;
+    part.set_replica_eligible(NodeId(id), eligible);
+  }
 }
 
 // One touched topic: partitions of the old topic that are gone (deleted, or
@@ -104,11 +127,21 @@ void ReplicaManager::sync_topic(const cluster::MetadataImage& old, const cluster
     for (auto& p : now->partitions) open_owned(*now, p.partition);
 }
 
-// The image names the leader and its epoch; a replica that is not the leader follows.
-void ReplicaManager::assign_role(Partition& part, const cluster::PartitionInfo& info) {
-  Epoch epoch(info.leader_epoch);
-  if (info.leader == options_.node_id.value) part.become_leader(epoch);
-  else part.become_follower(epoch);
+// The image names the leader, its epoch, the replicas and the ISR; a replica
+// that is not the leader follows. The partition's replica state takes the
+// registration (a repeat of one it has is ignored there).
+void ReplicaManager::assign_role(Partition& part, const cluster::TopicInfo& topic, const cluster::PartitionInfo& info) {
+  LeaderAndIsr r;
+  r.leader = NodeId(info.leader);
+  r.leader_epoch = Epoch(info.leader_epoch);
+  r.partition_epoch = PartitionEpoch(info.partition_epoch);
+  for (int32_t id : info.replicas) r.replicas.push_back(NodeId(id));
+  for (int32_t id : info.isr) r.isr.push_back(NodeId(id));
+  ReplicaConfig cfg;
+  cfg.replica_lag_time_max_ms = options_.replica_lag_time_max_ms;
+  cfg.min_insync_replicas = std::max(options_.log_config_for(topic).min_insync_replicas, 1);
+  const int64_t broker_epoch = options_.broker_epoch ? options_.broker_epoch() : -1;
+  if (part.apply_registration(r, cfg, options_.node_id, broker_epoch)) update_eligibility(part, info);
 }
 
 // Opens (or reconfigures) one partition of `topic` if this shard owns it and
@@ -123,7 +156,7 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   auto* existing = find(tp);
   if (existing && existing->topic_id() == topic.id) {
     existing->set_config(options_.log_config_for(topic));
-    assign_role(*existing, info);
+    assign_role(*existing, topic, info);
     return;
   }
   if (existing) remove_partition(tp);  // same name, new topic id: the old one was deleted
@@ -132,7 +165,8 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   if (part) unopened_.erase(tp);
   else unopened_.set(tp, error);
   if (!part) return;
-  assign_role(*part, info);
+  part->set_replication(&clock_, options_.isr_sink);
+  assign_role(*part, topic, info);
   auto* opened = part.get();
   partitions_[tp] = std::move(part);
   if (hooks_.opened) hooks_.opened(*opened);

@@ -63,6 +63,11 @@ struct ReplicaManagerOptions {
   NodeId node_id{0};
   std::function<int(const TopicPartition&)> owner_of;  // the shard owning a partition
   std::function<storage::LogConfig(const cluster::TopicInfo&)> log_config_for;
+  // Replication: this broker's registration epoch (-1 before it registered),
+  // replica.lag.time.max.ms, and where leaders' ISR proposals go.
+  std::function<int64_t()> broker_epoch;
+  int64_t replica_lag_time_max_ms = 30000;
+  IsrProposalSink isr_sink;
 };
 
 // What the layers above do when a partition comes or goes on this shard: the
@@ -99,6 +104,10 @@ class ReplicaManager {
     on_owner();
     partitions_.clear();
   }
+  // The replication timer (every replica.lag.time.max.ms / 2, and for acks
+  // deadlines): every partition led here checks its followers' lag.
+  void tick();
+
   // The partitions of `topics` on this shard that failed to open, with why.
   std::vector<std::pair<std::string, std::string>> unopened_of(const std::vector<std::string>& topics) const;
 
@@ -107,7 +116,8 @@ class ReplicaManager {
   bool owns(const TopicPartition& tp) const { return options_.owner_of(tp) == options_.shard; }
   void sync_topic(const cluster::MetadataImage& old, const cluster::MetadataImage& image, const std::string& name);
   void open_owned(const cluster::TopicInfo& topic, int32_t partition);
-  void assign_role(Partition& part, const cluster::PartitionInfo& info);
+  void assign_role(Partition& part, const cluster::TopicInfo& topic, const cluster::PartitionInfo& info);
+  void update_eligibility(Partition& part, const cluster::PartitionInfo& info);
   void retry_unopened();
   void remove_partition(const TopicPartition& tp);
 

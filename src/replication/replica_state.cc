@@ -104,7 +104,7 @@ bool ReplicaState::on_append(Offset log_end, int64_t now_ms) {
   return maybe_advance_hw(now_ms);
 }
 
-ReplicaState::FetchUpdate ReplicaState::on_follower_fetch(const FollowerFetch& fetch) {
+ReplicaState::FetchUpdate ReplicaState::on_follower_fetch(const ReplicaFetch& fetch) {
   FetchUpdate out;
   FollowerState* f = leader_ ? find_follower(fetch.replica) : nullptr;
   if (f == nullptr) {

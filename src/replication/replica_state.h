@@ -77,7 +77,7 @@ class ReplicaState {
     std::optional<IsrProposal> proposal;  // an expansion to send to the controller
   };
   // A follower fetched from `fetch_offset` (its log end) at now_ms.
-  FetchUpdate on_follower_fetch(const FollowerFetch& fetch);
+  FetchUpdate on_follower_fetch(const ReplicaFetch& fetch);
   // The followers not caught up for replica.lag.time.max.ms leave the ISR:
   // the proposal to send, none when all are caught up or one is in flight.
   std::optional<IsrProposal> maybe_shrink_isr(int64_t now_ms);

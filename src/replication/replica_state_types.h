@@ -52,7 +52,7 @@ struct LeaderAndIsr {
 
 // What a follower's Fetch tells the leader (Kafka's FetchParams + replica
 // state). `fetch_offset` is the follower's log end offset.
-struct FollowerFetch {
+struct ReplicaFetch {
   NodeId replica{-1};
   int64_t broker_epoch = kNoBrokerEpoch;  // KIP-903: the follower's registration epoch
   Offset fetch_offset{0};

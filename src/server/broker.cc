@@ -135,6 +135,7 @@ std::string Broker::start() {
     txn_coordinators_.push_back(std::make_unique<coordinator::TxnCoordinator>());
     coordinator_shards_.push_back(std::make_unique<CoordinatorShard>(*this, *shards_.back()));
     txn_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
+    replication_timers_.push_back(std::make_unique<asio::steady_timer>(shards_.back()->io));
     work_.push_back(asio::make_work_guard(shards_.back()->io));
   }
   // Metadata: replay the log on shard 0's thread before anything else runs.
@@ -245,6 +246,7 @@ std::string Broker::start() {
     asio::post(sp->io, [this, m, sp] {
       m->start();
       schedule_txn_timeouts(*this, *sp, *txn_timers_[sp->id]);
+      schedule_replication_tick(*sp);
     });
   }
   start_lifecycle();
@@ -388,6 +390,7 @@ void Broker::close_partitions() {
     invoke_on_blocking(sp->io, [this, sp] {
       if (static_cast<size_t>(sp->id) < maintenance_.size()) maintenance_[sp->id]->stop();
       txn_timers_[sp->id]->cancel();
+      replication_timers_[sp->id]->cancel();
     });
     replicas.push_back({&sp->io, sp->replicas.get()});
   }

@@ -164,6 +164,13 @@ class Broker {
   void publish(cluster::ImagePtr image, cluster::DeltaPtr delta);
   void apply_image(Shard& s, cluster::ImagePtr image, const cluster::ImageDelta& delta);
   void make_replica_manager(Shard& s);
+  // broker_isr.cc: a partition leader's ISR proposal as AlterPartition to the
+  // active controller, the answer back to the partition (on shard `s`), and
+  // each shard's replication timer.
+  void send_isr_proposal(Shard& s, Partition& p, const replication::IsrProposal& proposal);
+  asio::awaitable<void> alter_isr(int shard, TopicPartition tp, protocol::Uuid topic_id,
+                                  replication::IsrProposal proposal);
+  void schedule_replication_tick(Shard& s);
   // Partition budget from the descriptor and memory-map limits, and the
   // descriptors held back for shutdown (partition_budget.cc).
   void apply_partition_budget(cluster::ControllerSettings& cs);
@@ -213,6 +220,7 @@ class Broker {
   std::vector<std::unique_ptr<coordinator::GroupCoordinator>> coordinators_;  // after shards_: destroyed first
   std::vector<std::unique_ptr<coordinator::TxnCoordinator>> txn_coordinators_;
   std::vector<std::unique_ptr<asio::steady_timer>> txn_timers_;  // transaction timeouts, one per shard
+  std::vector<std::unique_ptr<asio::steady_timer>> replication_timers_;  // ISR checks, one per shard
   std::vector<std::unique_ptr<CoordinatorShard>> coordinator_shards_;  // after the coordinators: destroyed first
   int64_t next_producer_id_ = 0;  // the current block [next, end), shard 0 only
   int64_t producer_id_block_end_ = 0;

@@ -44,6 +44,12 @@ void Broker::make_replica_manager(Shard& s) {
   o.node_id = NodeId(settings_.node_id);
   o.owner_of = [this](const TopicPartition& tp) { return owner_of(tp); };
   o.log_config_for = [this](const cluster::TopicInfo& t) { return log_config_for(t); };
+  o.broker_epoch = [this] { return broker_epoch(); };
+  o.replica_lag_time_max_ms = settings_.replica_lag_time_max_ms;
+  Shard* shard = &s;
+  o.isr_sink = [this, shard](Partition& p, const replication::IsrProposal& proposal) {
+    send_isr_proposal(*shard, p, proposal);
+  };
   s.replicas = std::make_unique<replication::ReplicaManager>(std::move(o), *log_manager_, *flushers_[s.id],
                                                              clock_, unopened_);
   Shard* sp = &s;

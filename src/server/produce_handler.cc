@@ -5,6 +5,7 @@
 // batches, legacy message sets) are validated on the worker pool, off the
 // event loop; uncompressed v2 batches are walked inline (a few ns per byte).
 // With acks=-1 the answer waits for the group-committed fdatasync.
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "cluster/topic_name.h"
@@ -97,9 +98,11 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
 }
 
 // Runs on the shard that owns the partitions: append, then (acks=-1) wait for
-// the group commit to make them durable.
+// the group commit to make them durable and for the ISR to have them (the
+// high watermark past them; Kafka's DelayedProduce, bounded by the request's
+// timeout).
 asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*>& items, int16_t acks,
-                                      net::ApplyToken applying) {
+                                      int32_t timeout_ms, net::ApplyToken applying) {
   int64_t now = broker.clock().now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
@@ -108,14 +111,33 @@ asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector
                                                             : ErrorCode::NOT_LEADER_OR_FOLLOWER;
       continue;
     }
+    // acks=-1 with fewer in-sync replicas than min.insync.replicas: refused
+    // before the append (NOT_ENOUGH_REPLICAS).
+    if (auto refused = part->check_append(acks); refused != ErrorCode::NONE) {
+      w->result.error = refused;
+      continue;
+    }
     w->result = part->append(w->records, now);
   }
   applying.reset();  // appended: the connection's next request may start while this waits for the fsync
   if (acks != -1) co_return;
+  const int64_t deadline = broker.clock().monotonic_ms() + std::max(timeout_ms, 0);
   for (auto* w : items) {
     auto* part = target.find(w->tp);
     if (!part || w->result.error != ErrorCode::NONE) continue;
     auto err = co_await broker.flusher(target.id).wait_durable(*part, w->result.last_offset);
+    if (err != ErrorCode::NONE) {
+      w->result.error = err;
+      continue;
+    }
+    part = target.find(w->tp);  // the partition may have gone while this waited
+    if (!part) {
+      w->result.error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+      continue;
+    }
+    const int64_t left = std::max<int64_t>(deadline - broker.clock().monotonic_ms(), 0);
+    auto replicated = part->wait_for_isr(Offset(w->result.last_offset + 1), left);
+    err = co_await std::move(replicated);
     if (err != ErrorCode::NONE) w->result.error = err;
   }
 }
@@ -223,9 +245,11 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   // the apply token moves into its append_on_shard, which drops it once its
   // appends are done (not when its fsync is).
   int16_t acks = req.acks;
+  int32_t timeout_ms = req.timeout_ms;
   net::ApplyToken token = ctx.applying;
-  auto append = [&broker, acks, applying = std::move(token)](Shard& target, std::vector<PartitionWork*>& items) mutable {
-    return append_on_shard(broker, target, items, acks, std::move(applying));
+  auto append = [&broker, acks, timeout_ms, applying = std::move(token)](Shard& target,
+                                                                         std::vector<PartitionWork*>& items) mutable {
+    return append_on_shard(broker, target, items, acks, timeout_ms, std::move(applying));
   };
   auto appending = fan_out(broker, work, std::move(append));
   ctx.applying.reset();  // applied once every append_on_shard has let go of its copy

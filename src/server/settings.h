@@ -71,6 +71,8 @@ struct BrokerSettings {
   std::optional<std::string> rack;
   int64_t heartbeat_interval_ms = 2000;
   int64_t controlled_shutdown_timeout_ms = 9000;
+  // replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR.
+  int64_t replica_lag_time_max_ms = 30000;
   // The full configuration, for DescribeConfigs and dynamic updates.
   std::shared_ptr<const cluster::BrokerConfig> config;
   // Resolves a topic's overrides into its effective log config.

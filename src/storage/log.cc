@@ -71,6 +71,7 @@ Status Log::load(const LogOpenOptions& opts) {
   if (!opts.clean_shutdown) ++dir_generation_;
   set_next_offset(segments_.back()->next_offset());
   set_log_start_offset(std::clamp(opts.log_start_offset, segments_.front()->base_offset(), next_offset_));
+  recovered_hw_ = opts.high_watermark < 0 ? -1 : std::clamp(opts.high_watermark, log_start_offset_, next_offset_);
   // A clean shutdown flushed everything; otherwise only the checkpointed
   // recovery point is known durable (what recovery re-read is in the page
   // cache, not necessarily on disk).

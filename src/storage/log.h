@@ -83,6 +83,7 @@ struct LogOpenOptions {
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
   bool clean_shutdown = false;   // the .kafka_cleanshutdown marker was present
+  int64_t high_watermark = -1;   // from replication-offset-checkpoint (-1: none)
   int64_t now_ms = 0;
 };
 
@@ -251,9 +252,23 @@ class Log {
   // Safe from any thread (checkpoint writers).
   int64_t log_start_offset_snapshot() const { return log_start_snapshot_.load(std::memory_order_relaxed); }
   int64_t recovery_point_snapshot() const { return recovery_point_snapshot_.load(std::memory_order_relaxed); }
-  // The log end offset, for replication-offset-checkpoint: on one node the
-  // high watermark is the log end.
   int64_t log_end_offset_snapshot() const { return log_end_snapshot_.load(std::memory_order_relaxed); }
+  // For replication-offset-checkpoint: the high watermark its owner last
+  // published (set_high_watermark_snapshot), else the log end (a log without
+  // a replicating owner: one node, where the high watermark is the log end).
+  int64_t high_watermark_snapshot() const {
+    int64_t hw = hw_snapshot_.load(std::memory_order_relaxed);
+    return hw >= 0 ? hw : log_end_snapshot_.load(std::memory_order_relaxed);
+  }
+  void set_high_watermark_snapshot(int64_t hw) { hw_snapshot_.store(hw, std::memory_order_relaxed); }
+  // The checkpointed high watermark found at open, at most the log end
+  // (-1: the checkpoint had none).
+  int64_t recovered_high_watermark() const { return recovered_hw_; }
+  // A new leader epoch starts at the log end (Kafka's
+  // maybeAssignEpochStartOffset): recorded in the leader-epoch cache when it is
+  // above the latest epoch there, so OffsetsForLeaderEpoch and the diverging
+  // epoch check know it before any batch of it is written.
+  void assign_epoch_start(int32_t epoch) { note_leader_epoch(epoch, next_offset_); }
 
   uint64_t size_bytes() const;
   size_t segment_count() const { return segments_.size(); }
@@ -329,6 +344,8 @@ class Log {
   std::atomic<int64_t> log_start_snapshot_{0};
   std::atomic<int64_t> recovery_point_snapshot_{0};
   std::atomic<int64_t> log_end_snapshot_{0};
+  std::atomic<int64_t> hw_snapshot_{-1};
+  int64_t recovered_hw_ = -1;
   uint64_t generation_ = 0;       // bumped by every truncation
   uint64_t dir_generation_ = 0;   // bumped when segment files are created or deleted
   uint64_t synced_dir_generation_ = 0;

@@ -188,6 +188,7 @@ Result<std::unique_ptr<Log>> LogManager::open_log(const TopicPartition& tp, cons
     }
     opts.recovery_point = it->second.recovery_point;
     opts.log_start_offset = it->second.log_start_offset;
+    opts.high_watermark = it->second.high_watermark;
     it->second.opening = true;  // no second open_log while we work unlocked
     path = it->second.path;
   }
@@ -216,7 +217,7 @@ void LogManager::release(const TopicPartition& tp) {
   Log* log = it->second.log;
   it->second.recovery_point = log->recovery_point_snapshot();
   it->second.log_start_offset = log->log_start_offset_snapshot();
-  it->second.high_watermark = log->log_end_offset_snapshot();
+  it->second.high_watermark = log->high_watermark_snapshot();
   it->second.closed_cleanly = log->closed() && !log->failed();
   it->second.log = nullptr;
 }
@@ -306,7 +307,7 @@ Status LogManager::write_checkpoints() {
       if (e.log != nullptr) {
         rp = e.log->recovery_point_snapshot();
         start = e.log->log_start_offset_snapshot();
-        hw = e.log->log_end_offset_snapshot();  // one node: the high watermark is the log end
+        hw = e.log->high_watermark_snapshot();
       }
       rps[e.dir_index][tp] = rp;
       starts[e.dir_index][tp] = start;

@@ -1,0 +1,207 @@
+"""Partition replication on three real brokers (issue 13): followers fetch from their leader,
+the leader's ISR shrinks when a follower stops fetching for replica.lag.time.max.ms and grows
+back once it has caught up (AlterPartition through the controller, seen in Metadata), acks=all
+waits for the ISR and is refused with NOT_ENOUGH_REPLICAS below min.insync.replicas while
+acks=1 is still taken, and records acknowledged with acks=all survive a kill -9 of their leader.
+
+Stopped nodes are SIGSTOPped (silent, not dead) and always SIGCONTed before the test ends;
+every wait is a bounded poll.
+"""
+
+import signal
+import time
+
+import pytest
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import HOST
+from helpers import consume_all
+from test_quorum_cluster import Node as QuorumNode
+from test_quorum_cluster import free_ports
+
+BOUND_S = 40.0
+LAG_MS = 3000  # replica.lag.time.max.ms, lowered so an ISR shrink is seen quickly
+
+CONFIGS = {
+    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": "4000",
+    "replica.lag.time.max.ms": str(LAG_MS),
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "3",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+}
+
+
+class Node(QuorumNode):
+    def __init__(self, node_id, root, port, controller_port, http_port, voters):
+        super().__init__(node_id, root, port, controller_port, http_port, voters, CONFIGS)
+
+    @property
+    def bootstrap(self):
+        return f"{HOST}:{self.port}"
+
+
+class Cluster:
+    def __init__(self, root, n=3):
+        ports = free_ports(3 * n)
+        voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
+        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters) for i in range(n)]
+
+    def node(self, node_id):
+        return self.nodes[node_id - 1]
+
+    @property
+    def bootstrap(self):
+        return ",".join(n.bootstrap for n in self.nodes if n.alive())
+
+    def logs(self):
+        return "\n".join(f"--- node {n.id} ---\n{n.log_tail()}" for n in self.nodes)
+
+    def partition(self, topic, via, partition=0):
+        """(leader, replicas, isr) of one partition as `via`'s Metadata shows it, or None."""
+        try:
+            md = AdminClient({"bootstrap.servers": via.bootstrap}).list_topics(topic=topic, timeout=5)
+        except Exception:  # the node may be restarting
+            return None
+        t = md.topics.get(topic)
+        if t is None or t.error is not None or partition not in t.partitions:
+            return None
+        p = t.partitions[partition]
+        return p.leader, sorted(p.replicas), sorted(p.isrs)
+
+    def wait_partition(self, topic, want, via=None, bound=BOUND_S, what=""):
+        """Polls until `want(leader, replicas, isr)` holds on `via` (any live node); returns the state."""
+        deadline = time.monotonic() + bound
+        seen = None
+        while time.monotonic() < deadline:
+            for n in [via] if via else [n for n in self.nodes if n.alive()]:
+                seen = self.partition(topic, n)
+                if seen is not None and want(*seen):
+                    return seen
+            time.sleep(0.2)
+        pytest.fail(f"{topic}: {what} not reached, last seen {seen}\n{self.logs()}")
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    for n in c.nodes:
+        n.start()
+    try:
+        yield c
+    finally:
+        for n in c.nodes:
+            if n.alive():
+                n.proc.send_signal(signal.SIGCONT)
+        for n in c.nodes:
+            n.stop()
+
+
+def create_replicated(cluster, name, partitions=1, min_isr=2, bound=BOUND_S):
+    deadline = time.monotonic() + bound
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            fut = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=3,
+                                                config={"min.insync.replicas": str(min_isr)})],
+                                      operation_timeout=20)[name]
+            fut.result(timeout=30)
+            break
+        except Exception as e:  # the cluster may still be forming (fewer than three brokers)
+            last = e
+            time.sleep(0.5)
+    else:
+        pytest.fail(f"creating {name} failed: {last}\n{cluster.logs()}")
+    for p in range(partitions):
+        cluster.wait_partition(name, lambda l, r, i: l > 0 and len(i) == 3, what=f"partition {p} with ISR of 3")
+
+
+def produce(bootstrap, topic, values, acks="all", timeout_ms=15000):
+    """Produces `values` (idempotence off, no retries: each answer is the broker's own) and
+    returns {value: (error code or None, offset)}."""
+    results = {}
+    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "enable.idempotence": False, "retries": 0,
+                  "message.timeout.ms": timeout_ms, "request.timeout.ms": timeout_ms, "linger.ms": 5})
+
+    def report(err, msg):
+        results[msg.value().decode()] = (err.code() if err else None, msg.offset())
+
+    for v in values:
+        p.produce(topic, value=v.encode(), partition=0, on_delivery=report)
+        p.poll(0)
+    p.flush(timeout_ms / 1000 + 10)
+    assert len(results) == len(values), f"{len(values) - len(results)} delivery reports missing"
+    return results
+
+
+def test_isr_shrinks_grows_and_min_insync_guards_acks_all(cluster):
+    topic = "replicated-isr"
+    create_replicated(cluster, topic, min_isr=2)
+    leader, replicas, _ = cluster.wait_partition(topic, lambda l, r, i: len(i) == 3, what="ISR of 3")
+    first = produce(cluster.bootstrap, topic, [f"a{i}" for i in range(20)])
+    assert all(err is None for err, _ in first.values()), first
+
+    followers = [r for r in replicas if r != leader]
+    stopped = []
+    try:
+        # One follower silent past replica.lag.time.max.ms: it leaves the ISR; two in sync still
+        # satisfy min.insync.replicas=2.
+        cluster.node(followers[0]).proc.send_signal(signal.SIGSTOP)
+        stopped.append(followers[0])
+        cluster.wait_partition(topic, lambda l, r, i: i == sorted([leader, followers[1]]),
+                               via=cluster.node(leader), what=f"ISR without {followers[0]}")
+        second = produce(cluster.node(leader).bootstrap, topic, [f"b{i}" for i in range(10)])
+        assert all(err is None for err, _ in second.values()), second
+
+        # Both followers silent: the ISR is the leader alone, below min.insync.replicas.
+        cluster.node(followers[1]).proc.send_signal(signal.SIGSTOP)
+        stopped.append(followers[1])
+        cluster.wait_partition(topic, lambda l, r, i: i == [leader], via=cluster.node(leader),
+                               what="ISR of the leader alone")
+        refused = produce(cluster.node(leader).bootstrap, topic, ["c0", "c1"], timeout_ms=5000)
+        assert {err for err, _ in refused.values()} == {KafkaError.NOT_ENOUGH_REPLICAS}, refused
+        taken = produce(cluster.node(leader).bootstrap, topic, ["d0", "d1"], acks="1")
+        assert all(err is None for err, _ in taken.values()), taken
+    finally:
+        for f in stopped:
+            cluster.node(f).proc.send_signal(signal.SIGCONT)
+
+    # Back: both followers catch up and rejoin.
+    cluster.wait_partition(topic, lambda l, r, i: len(i) == 3, via=cluster.node(leader), what="ISR of 3 again")
+    third = produce(cluster.bootstrap, topic, [f"e{i}" for i in range(10)])
+    assert all(err is None for err, _ in third.values()), third
+
+    acked = {v: off for part in (first, second, taken, third) for v, (err, off) in part.items()}
+    got = consume_all(cluster.bootstrap, topic, [0], timeout=60)
+    seen = {r.value.decode(): r.offset for r in got[0]}
+    assert "c0" not in seen and "c1" not in seen, "a refused acks=all record was stored"
+    for v, off in acked.items():
+        assert seen.get(v) == off, f"{v} acknowledged at {off}, read at {seen.get(v)}"
+
+
+def test_acks_all_records_survive_a_kill_of_their_leader(cluster):
+    topic = "replicated-failover"
+    create_replicated(cluster, topic, min_isr=2)
+    leader, _, _ = cluster.wait_partition(topic, lambda l, r, i: len(i) == 3, what="ISR of 3")
+    acked = produce(cluster.bootstrap, topic, [f"v{i}" for i in range(200)])
+    assert all(err is None for err, _ in acked.values()), acked
+
+    cluster.node(leader).stop(signal.SIGKILL)
+    new_leader, _, isr = cluster.wait_partition(topic, lambda l, r, i: l > 0 and l != leader,
+                                                what="a new leader after the kill")
+    assert new_leader != leader and new_leader in isr
+
+    more = produce(cluster.bootstrap, topic, [f"w{i}" for i in range(50)])
+    assert all(err is None for err, _ in more.values()), more
+    got = consume_all(cluster.bootstrap, topic, [0], timeout=60)
+    seen = {r.value.decode(): r.offset for r in got[0]}
+    for v, (_, off) in list(acked.items()) + list(more.items()):
+        assert seen.get(v) == off, f"{v} acknowledged at {off}, read at {seen.get(v)}"
+    assert len(got[0]) == len(seen), "a record was read twice"
+
+    # The old leader comes back as a follower and catches up.
+    cluster.node(leader).start()
+    cluster.wait_partition(topic, lambda l, r, i: len(i) == 3 and leader in i, what="the old leader back in the ISR")
