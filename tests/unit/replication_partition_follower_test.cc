@@ -9,6 +9,7 @@
 #include "replication/partition.h"
 #include "replication/replica_state_epochs.h"
 #include "storage/log_manager.h"
+#include "replication_test_util.h"
 #include "storage_test_util.h"
 
 namespace samsa::replication {
@@ -20,11 +21,8 @@ using storage::testing::TempDir;
 class PartitionFollower : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::LogManagerOptions o;
-    o.log_dirs = {dir_.sub("logs")};
-    auto m = storage::LogManager::open(storage::posix_env(), o);
-    ASSERT_TRUE(m) << m.status().to_string();
-    manager_ = std::move(*m);
+    manager_ = testing::open_log_manager(dir_);
+    ASSERT_TRUE(manager_);
   }
   void TearDown() override {
     for (auto* p : {&leader_, &follower_}) {
@@ -45,20 +43,8 @@ class PartitionFollower : public ::testing::Test {
     auto b = make_batch(records);
     ASSERT_EQ(leader_->append(b, clock_.now_ms()).error, ErrorCode::NONE);
   }
-  // A replica's bytes from `offset` to its log end, as a follower Fetch reads them.
-  static std::vector<uint8_t> read_bytes(Partition& p, int64_t offset) {
-    auto r = p.read_for_follower(offset, 1 << 20);
-    EXPECT_EQ(r.error, ErrorCode::NONE);
-    std::vector<uint8_t> bytes;
-    for (const auto& c : r.chunks) {
-      const size_t at = bytes.size();
-      bytes.resize(at + c.len);
-      EXPECT_EQ(::pread(c.fd, bytes.data() + at, c.len, c.pos), static_cast<ssize_t>(c.len));
-    }
-    return bytes;
-  }
   // What a fetch from `offset` brings the follower: the leader's bytes.
-  std::vector<uint8_t> fetch(int64_t offset) { return read_bytes(*leader_, offset); }
+  std::vector<uint8_t> fetch(int64_t offset) { return testing::replica_bytes(*leader_, offset); }
   void copy_from_leader() {
     auto bytes = fetch(follower_->log_end_offset().value);
     ASSERT_EQ(follower_->append_as_follower(bytes, clock_.now_ms()).error, ErrorCode::NONE);
@@ -126,7 +112,7 @@ TEST_F(PartitionFollower, DivergingEpochTruncatesToWhereTheLeaderEpochEnded) {
     ASSERT_EQ(follower_->append(b, clock_.now_ms()).error, ErrorCode::NONE);
   }
   leader_->become_follower(Epoch(1));
-  auto first = read_bytes(*follower_, 0);
+  auto first = testing::replica_bytes(*follower_);
   first.resize(first.size() / 2);  // the first of two equal batches
   ASSERT_EQ(leader_->append_as_follower(first, clock_.now_ms()).error, ErrorCode::NONE);
   leader_->become_leader(Epoch(2));
@@ -142,7 +128,7 @@ TEST_F(PartitionFollower, DivergingEpochTruncatesToWhereTheLeaderEpochEnded) {
   ASSERT_TRUE(follower_->truncate_to(point.offset));
   copy_from_leader();
   EXPECT_EQ(follower_->log_end_offset(), Offset(5));
-  EXPECT_EQ(read_bytes(*follower_, 0), fetch(0));  // byte for byte the leader's log
+  EXPECT_EQ(testing::replica_bytes(*follower_), fetch(0));  // byte for byte the leader's log
 }
 
 TEST_F(PartitionFollower, TruncateFullyRestartsEmptyAtTheLeadersStart) {
