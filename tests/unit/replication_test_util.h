@@ -23,9 +23,9 @@ inline std::unique_ptr<storage::LogManager> open_log_manager(const storage::test
   return m ? std::move(*m) : nullptr;
 }
 
-// The replica's batches from `offset` to its log end, read from its files.
-inline std::vector<uint8_t> replica_bytes(Partition& p, int64_t offset = 0) {
-  auto r = p.read_for_follower(offset, 1 << 20);
+// The replica's batches from `offset` (-1: its log start) to its log end, read from its files.
+inline std::vector<uint8_t> replica_bytes(Partition& p, int64_t offset = -1) {
+  auto r = p.read_for_follower(offset < 0 ? p.log_start_offset().value : offset, 1 << 20);
   EXPECT_EQ(r.error, ErrorCode::NONE);
   std::vector<uint8_t> out;
   for (const auto& c : r.chunks) {

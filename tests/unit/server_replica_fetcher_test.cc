@@ -262,5 +262,17 @@ TEST_F(ReplicaFetcherTest, AStaleEpochIsParkedUntilTheImageCatchesUp) {
   EXPECT_EQ(bytes(*follower_), bytes(*leader_));
 }
 
+TEST_F(ReplicaFetcherTest, AFollowerBelowTheLeadersLogStartRestartsThere) {
+  leader_->become_leader(Epoch(1));
+  ASSERT_TRUE(leader_->truncate_fully_and_start_at(Offset(100)));  // the leader's older data is gone
+  append(*leader_, 3);
+  follower_->become_follower(Epoch(1));
+  manager_->reconcile(image(2, 1), hosted_);
+  ASSERT_TRUE(run_until([&] { return follower_->high_watermark() == Offset(103); }));
+  EXPECT_EQ(follower_->log_start_offset(), Offset(100));
+  EXPECT_EQ(bytes(*follower_), bytes(*leader_));
+  EXPECT_GE(truncations_, 1);
+}
+
 }  // namespace
 }  // namespace samsa::server
