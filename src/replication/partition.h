@@ -234,6 +234,20 @@ class Partition {
     return config_;
   }
 
+  // --- follower side (partition_follower.cc) ---
+  // What a follower's replica fetcher (server/replica_fetcher.h) does to its
+  // copy. The truncations are the log's durable ones; the leader-epoch cache
+  // is cut even when the point is at or past the log end (an epoch that
+  // started there without a batch goes). The high watermark then clamps to
+  // the new log end, and the waiting fetches are woken (they re-read).
+  storage::Status truncate_to(Offset offset);
+  storage::Status truncate_fully_and_start_at(Offset offset);
+  // The high watermark a follower learns from its leader's Fetch response:
+  // min(leader's, local log end); it never moves back here (only truncation
+  // lowers it). Wakes waiting fetches when it moves.
+  void update_follower_high_watermark(Offset leader_high_watermark);
+  // --- end of the follower side ---
+
  private:
   void on_owner() const { owner_.check("Partition"); }
   void set_role(Role role, Epoch epoch);

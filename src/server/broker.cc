@@ -27,6 +27,7 @@
 #include "server/listener_security.h"
 #include "server/log_maintenance.h"
 #include "server/observability.h"
+#include "server/replica_fetcher.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
 #include "quorum/quorum_node.h"
@@ -151,6 +152,7 @@ std::string Broker::start() {
     if (!mlog.log) return "cannot open metadata log: " + mlog.error;
     metadata_log_ = std::move(mlog.log);
   }
+  make_replica_fetchers();  // a cluster's followers (none on a single node)
   raft::MetadataLog& metadata_log = settings_.quorum ? static_cast<raft::MetadataLog&>(quorum_->log()) : *metadata_log_;
   cluster::ControllerSettings cs;
   cs.node_id = settings_.node_id;
@@ -424,6 +426,7 @@ void Broker::shutdown() {
   }
   on_listeners([](net::Listener& l) { l.stop(); });
   release_descriptor_reserve();  // closing logs and writing the marker need descriptors
+  stop_replica_fetchers();  // no follower appends or truncates once the logs start closing
   close_partitions();
   if (checkpoint_timer_) {  // set where the session checks start: both stop here
     invoke_on_blocking(shards_[0]->io, [this] {

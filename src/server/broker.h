@@ -46,6 +46,7 @@ class ImageWaiter;
 class LagTracker;
 class LogMaintenance;
 class Observability;
+class ReplicaFetcherManager;
 struct RequestContext;
 
 // Written by the broker in each log dir at start (its pid, one line) and
@@ -210,6 +211,10 @@ class Broker {
   void stop_lifecycle();
   std::vector<ListenerAddress> registered_listeners() const;
   void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
+  // broker_replica_fetchers.cc: the follower side of replication (replica_fetcher.h).
+  void make_replica_fetchers();
+  void reconcile_replica_fetchers(Shard& s);  // on s, after each image
+  void stop_replica_fetchers();               // main thread, before the logs close
 
   BrokerSettings settings_;
   Clock& clock_;
@@ -252,6 +257,8 @@ class Broker {
   std::atomic<bool> started_{false};
   std::unique_ptr<Observability> observability_;  // after shards_: its servers and registries go first
   int bound_port_ = 0;
+  // One per shard in a cluster (empty on a single node), each used on its shard.
+  std::vector<std::unique_ptr<ReplicaFetcherManager>> replica_fetchers_;
 };
 
 }  // namespace samsa::server

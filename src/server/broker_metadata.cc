@@ -33,6 +33,7 @@ void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
 void Broker::apply_image(Shard& s, cluster::ImagePtr image, const cluster::ImageDelta& delta) {
   s.image = image;
   s.replicas->apply(std::move(image), delta);
+  reconcile_replica_fetchers(s);  // followers fetch from the leaders this image names
 }
 
 // The shard's replica manager, and what the layers above do when one of its

@@ -105,7 +105,10 @@ AppendResult Log::append_as_follower(std::span<const uint8_t> data, int64_t now_
 Status Log::truncate_to(int64_t offset) {
   Status why;
   if (check_usable(&why) != ErrorCode::NONE) return why;
-  if (offset >= next_offset_) return Status::ok();
+  // Nothing to cut, but the epoch cache may end with an epoch started at the
+  // log end without a batch (a leader that wrote nothing): it goes too, as in
+  // Kafka's truncateTo, or the follower would answer with it and diverge forever.
+  if (offset >= next_offset_) return epochs_.truncate_from_end(offset);
   if (offset < log_start_offset_) return truncate_fully_and_start_at(offset);
   ++generation_;
   auto fail = [this](Status st) {
