@@ -25,6 +25,8 @@ storage::Status Partition::truncate_to(Offset offset) {
   if (end < before)
     spdlog::info("truncated {} to offset {} (log end was {})", tp_.to_string(), end.value, before.value);
   if (high_watermark_ > end) high_watermark_ = end;
+  if (state_) state_->on_truncated(end);
+  log_->set_high_watermark_snapshot(high_watermark_.value);
   fetch_waiters_.complete_all();
   return st;
 }
@@ -42,6 +44,11 @@ storage::Status Partition::truncate_fully_and_start_at(Offset offset) {
   }
   spdlog::info("emptied {} and restarted it at offset {}", tp_.to_string(), offset.value);
   high_watermark_ = log_end_offset();
+  if (state_) {
+    state_->on_truncated(high_watermark_);
+    state_->on_leader_high_watermark(high_watermark_, high_watermark_);
+  }
+  log_->set_high_watermark_snapshot(high_watermark_.value);
   fetch_waiters_.complete_all();
   return st;
 }
@@ -52,9 +59,11 @@ storage::Status Partition::truncate_fully_and_start_at(Offset offset) {
 // caught up in its epoch) does not move ours back.
 void Partition::update_follower_high_watermark(Offset leader_high_watermark) {
   on_owner();
-  const Offset hw = std::min(leader_high_watermark, log_end_offset());
+  Offset hw = std::min(leader_high_watermark, log_end_offset());
+  if (state_) hw = state_->on_leader_high_watermark(leader_high_watermark, log_end_offset());
   if (hw <= high_watermark_) return;
   high_watermark_ = hw;
+  log_->set_high_watermark_snapshot(hw.value);
   if (!fetch_waiters_.empty()) fetch_waiters_.complete_all();
 }
 
