@@ -87,6 +87,12 @@ class GroupCoordinator {
   // Replay of a group metadata record (nullopt: a tombstone).
   void apply_group_record(const std::string& group, const std::optional<GroupMetadataValue>& v);
 
+  // The coordinator no longer serves the groups `in_partition` selects (their
+  // __consumer_offsets partition is `offsets_partition`): each is unloaded
+  // (Group::unload) and forgotten with its offsets, and the partition's
+  // pending transactional offsets go too. The new leader replays them.
+  void unload(const std::function<bool(const std::string& group)>& in_partition, int32_t offsets_partition);
+
   // Offset expiry (Kafka's rules): in an Empty group every offset expires
   // `retention_ms` after the group became empty (after its commit when the
   // group never changed state: a simple consumer's); in a Stable consumer

@@ -104,11 +104,19 @@ void ReplicaManager::sync_topic(const cluster::MetadataImage& old, const cluster
     for (auto& p : now->partitions) open_owned(*now, p.partition);
 }
 
-// The image names the leader and its epoch; a replica that is not the leader follows.
+// The image names the leader and its epoch; a replica that is not the leader
+// follows. The hooks hear of leadership gained (or a new leader epoch) and lost.
 void ReplicaManager::assign_role(Partition& part, const cluster::PartitionInfo& info) {
   Epoch epoch(info.leader_epoch);
-  if (info.leader == options_.node_id.value) part.become_leader(epoch);
-  else part.become_follower(epoch);
+  const bool led = part.role() == Role::kLeader;
+  const Epoch before = part.leader_epoch();
+  if (info.leader == options_.node_id.value) {
+    part.become_leader(epoch);
+    if ((!led || before != epoch) && hooks_.became_leader) hooks_.became_leader(part, epoch);
+  } else {
+    part.become_follower(epoch);
+    if (led && hooks_.became_follower) hooks_.became_follower(part);
+  }
 }
 
 // Opens (or reconfigures) one partition of `topic` if this shard owns it and
@@ -132,9 +140,9 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   if (part) unopened_.erase(tp);
   else unopened_.set(tp, error);
   if (!part) return;
-  assign_role(*part, info);
   auto* opened = part.get();
-  partitions_[tp] = std::move(part);
+  partitions_[tp] = std::move(part);  // findable before the hooks run
+  assign_role(*opened, info);
   if (hooks_.opened) hooks_.opened(*opened);
 }
 

@@ -410,7 +410,12 @@ asio::awaitable<net::Response> handle_describe_transactions(RequestContext& ctx,
     auto it = std::find_if(all.begin(), all.end(), [&](const TxnMetadata& m) { return m.transactional_id == id; });
     const bool denied = !authorized_txn(ctx, AclOperation::DESCRIBE, id);
     if (denied || it == all.end()) {
-      st.error_code = to_int(denied ? ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode::TRANSACTIONAL_ID_NOT_FOUND);
+      // Kafka: an id whose partition this broker does not lead is NOT_COORDINATOR, not unknown.
+      ErrorCode missing = ErrorCode::TRANSACTIONAL_ID_NOT_FOUND;
+      if (!denied && ctx.shard->image->find_topic(kTransactionStateTopic) &&
+          place(ctx, kTransactionStateTopic, id).error == ErrorCode::NOT_COORDINATOR)
+        missing = ErrorCode::NOT_COORDINATOR;
+      st.error_code = to_int(denied ? ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED : missing);
       st.transaction_state = "";
       st.producer_id = -1;
       st.producer_epoch = -1;

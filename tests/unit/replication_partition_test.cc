@@ -217,6 +217,46 @@ TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
   flusher.stop();
 }
 
+TEST_F(ReplicationReplicaManager, HooksHearOfLeadershipGainedAtEachNewEpochAndLost) {
+  ShardBinding on_shard_0(0);
+  asio::io_context io;
+  Flusher flusher(io);
+  UnopenedPartitions unopened;
+  ReplicaManagerOptions o;
+  o.shard = 0;
+  o.node_id = NodeId(1);
+  o.owner_of = [](const TopicPartition&) { return 0; };
+  o.log_config_for = [](const cluster::TopicInfo&) { return storage::LogConfig{}; };
+  ReplicaManager rm(o, *manager_, flusher, clock_, unopened);
+  std::vector<std::string> heard;
+  PartitionHooks hooks;
+  hooks.became_leader = [&](Partition& p, Epoch e) {
+    EXPECT_EQ(rm.find(p.tp()), &p);  // findable: a coordinator may replay it at once
+    heard.push_back("leader@" + std::to_string(e.value));
+  };
+  hooks.became_follower = [&](Partition& p) { heard.push_back("follower@" + std::to_string(p.leader_epoch().value)); };
+  rm.set_hooks(std::move(hooks));
+  auto image = [&](int32_t leader, int32_t epoch) {
+    auto img = image_with("t", 1, leader);
+    auto t = std::make_shared<cluster::TopicInfo>(*img->find_topic("t"));
+    t->partitions[0].leader_epoch = epoch;
+    t->partitions[0].replicas = {1, 2};
+    img->topics.set("t", t);
+    return img;
+  };
+  cluster::ImageDelta touched;
+  touched.topics = {"t"};
+  rm.apply(image(1, 0), touched);   // opened as leader
+  rm.apply(image(1, 0), touched);   // the same again (e.g. a config change): nothing new
+  rm.apply(image(1, 2), touched);   // a new leader epoch while leading: load again
+  rm.apply(image(2, 3), touched);   // leadership moved away
+  rm.apply(image(2, 4), touched);   // following at a newer epoch: nothing to unload again
+  rm.apply(image(1, 5), touched);   // back
+  EXPECT_EQ(heard, (std::vector<std::string>{"leader@0", "leader@2", "follower@3", "leader@5"}));
+  rm.apply(std::make_shared<cluster::MetadataImage>(), touched);
+  flusher.stop();
+}
+
 // Leader `p` appends `records` records in its current epoch.
 void leader_append(Partition& p, int records) {
   auto b = make_batch(records);
