@@ -3,7 +3,8 @@ KRaft quorum (test_quorum_cluster's nodes) and __consumer_offsets / __transactio
 three times (offsets.topic.replication.factor, transaction.state.log.replication.factor = 3, as
 Kafka's defaults): only the broker leading a group's __consumer_offsets partition answers for the
 group, the others say NOT_COORDINATOR; when that broker is killed (kill -9) and fenced, leadership
-moves, FindCoordinator names the new leader and it serves the group from its own log.
+moves, FindCoordinator names the new leader and it serves the group from its own log. The same
+for a transactional id and its __transaction_state partition (InitProducerId).
 
 Also the operator's views: `samsa topics --describe` with Kafka's report filters
 (--under-replicated-partitions, --under-min-isr-partitions, --at-min-isr-partitions,
@@ -109,14 +110,21 @@ class Raw(GroupRaw):
     def __init__(self, node):
         super().__init__(node.port)
 
-    def find_coordinator(self, group):
-        """FindCoordinator v1 -> (error, node id)."""
-        r = self.call(10, 1, rk.string(group) + rk.i8(0))
+    def find_coordinator(self, key, key_type=0):
+        """FindCoordinator v1 (key type 0: a group, 1: a transactional id) -> (error, node id)."""
+        r = self.call(10, 1, rk.string(key) + rk.i8(key_type))
         r.i32()  # throttle
         err = r.i16()
         r.string()  # error message (nullable)
         node_id = r.i32()
         return err, node_id
+
+    def init_producer_id(self, transactional_id):
+        """InitProducerId v1 -> (error, producer id)."""
+        r = self.call(22, 1, rk.string(transactional_id) + rk.i32(60000))
+        r.i32()  # throttle
+        err = r.i16()
+        return err, r.i64()
 
     def commit(self, group, topic, offsets):
         """OffsetCommit v2, a simple (non-member) commit: {partition: offset} -> {partition: error}."""
@@ -147,15 +155,16 @@ def call_on(node, fn):
         raw.close()
 
 
-def find_coordinator(cluster, group, among, exclude=(), bound=BOUND_S):
-    """The node id every live node in `among` names as the group's coordinator (not one of `exclude`)."""
+def find_coordinator(cluster, group, among, exclude=(), bound=BOUND_S, key_type=0):
+    """The node id every live node in `among` names as the coordinator of `group` (a transactional
+    id with key_type 1), not one of `exclude`."""
     deadline = time.monotonic() + bound
     seen = None
     while time.monotonic() < deadline:
         seen = {}
         for n in among:
             try:
-                seen[n.id] = call_on(n, lambda raw: raw.find_coordinator(group))
+                seen[n.id] = call_on(n, lambda raw: raw.find_coordinator(group, key_type))
             except OSError as e:
                 seen[n.id] = repr(e)
         answers = set(seen.values())
@@ -246,6 +255,24 @@ def test_only_the_leader_of_the_groups_partition_coordinates_and_leadership_move
     assert until_served(cluster, cluster.node(now), commit_on(group, "orders", 44))[0] == NONE
     for other in (n for n in cluster.nodes if n.id != now):
         assert call_on(other, fetch_on(group, "orders"))[0] == NOT_COORDINATOR
+
+
+def test_the_transaction_coordinator_follows_its_partitions_leadership(cluster):
+    txn_id = "failover-txn"
+    coordinator = find_coordinator(cluster, txn_id, cluster.nodes, key_type=1)
+    leader = cluster.node(coordinator)
+    err, pid = until_served(cluster, leader, lambda raw: raw.init_producer_id(txn_id))
+    assert err == NONE and pid >= 0
+    for other in (n for n in cluster.nodes if n is not leader):
+        assert call_on(other, lambda raw: raw.init_producer_id(txn_id))[0] == NOT_COORDINATOR
+
+    kill_and_wait_fenced(cluster, leader)
+    moved = cluster.node(find_coordinator(cluster, txn_id, cluster.live(), exclude=(leader.id,), key_type=1))
+    # The new leader loaded the id's partition from its own log and serves InitProducerId.
+    err, pid = until_served(cluster, moved, lambda raw: raw.init_producer_id(txn_id))
+    assert err == NONE and pid >= 0
+    for other in (n for n in cluster.live() if n is not moved):
+        assert call_on(other, lambda raw: raw.init_producer_id(txn_id))[0] == NOT_COORDINATOR
 
 
 # Enabled at merge, once followers replicate partition data (the fetcher) and the leader side
