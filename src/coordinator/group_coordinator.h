@@ -1,5 +1,6 @@
 // The groups of one shard: those whose __consumer_offsets partition this shard
-// owns, with their committed offsets, plus the timer that drives their
+// owns and this broker leads (loaded when it became leader, dropped by
+// unload() when it stops), with their committed offsets, plus the timer that drives their
 // deadlines and offset expiry. Persistence is the server's job (it appends the
 // records and calls apply_* once they are durable, or while replaying the
 // partition at start-up); the coordinator tells it what to write through the
