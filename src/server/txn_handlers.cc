@@ -186,8 +186,11 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
     ErrorCode error = ErrorCode::NONE;  // for every partition
   } result;
   result.error = co_await std::move(ensure);
+  // Only the group's partition is needed: its coordinator may be another broker
+  // (TxnOffsetCommit goes there), so NOT_COORDINATOR for the group is no error here.
   auto group = place(ctx, kOffsetsTopic, req.group_id);
-  if (result.error == ErrorCode::NONE && group.error != ErrorCode::NONE) result.error = group.error;
+  if (result.error == ErrorCode::NONE && group.error != ErrorCode::NONE && group.error != ErrorCode::NOT_COORDINATOR)
+    result.error = group.error;
   if (result.error == ErrorCode::NONE) {
     auto placed = place_txn(ctx, req.transactional_id);
     auto p = co_await std::move(placed);

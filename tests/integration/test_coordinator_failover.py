@@ -120,11 +120,17 @@ class Raw(GroupRaw):
         return err, node_id
 
     def init_producer_id(self, transactional_id):
-        """InitProducerId v1 -> (error, producer id)."""
+        """InitProducerId v1 -> (error, (producer id, epoch))."""
         r = self.call(22, 1, rk.string(transactional_id) + rk.i32(60000))
         r.i32()  # throttle
         err = r.i16()
-        return err, r.i64()
+        return err, (r.i64(), r.i16())
+
+    def add_offsets_to_txn(self, transactional_id, pid, epoch, group):
+        """AddOffsetsToTxn v1 -> error."""
+        r = self.call(25, 1, rk.string(transactional_id) + rk.i64(pid) + rk.i16(epoch) + rk.string(group))
+        r.i32()  # throttle
+        return r.i16()
 
     def commit(self, group, topic, offsets):
         """OffsetCommit v2, a simple (non-member) commit: {partition: offset} -> {partition: error}."""
@@ -259,9 +265,11 @@ def test_only_the_leader_of_the_groups_partition_coordinates_and_leadership_move
 
 def test_the_transaction_coordinator_follows_its_partitions_leadership(cluster):
     txn_id = "failover-txn"
+    # __consumer_offsets is created while three brokers live (its replication factor is 3).
+    find_coordinator(cluster, "txn-group-0", cluster.nodes)
     coordinator = find_coordinator(cluster, txn_id, cluster.nodes, key_type=1)
     leader = cluster.node(coordinator)
-    err, pid = until_served(cluster, leader, lambda raw: raw.init_producer_id(txn_id))
+    err, (pid, _) = until_served(cluster, leader, lambda raw: raw.init_producer_id(txn_id))
     assert err == NONE and pid >= 0
     for other in (n for n in cluster.nodes if n is not leader):
         assert call_on(other, lambda raw: raw.init_producer_id(txn_id))[0] == NOT_COORDINATOR
@@ -269,10 +277,15 @@ def test_the_transaction_coordinator_follows_its_partitions_leadership(cluster):
     kill_and_wait_fenced(cluster, leader)
     moved = cluster.node(find_coordinator(cluster, txn_id, cluster.live(), exclude=(leader.id,), key_type=1))
     # The new leader loaded the id's partition from its own log and serves InitProducerId.
-    err, pid = until_served(cluster, moved, lambda raw: raw.init_producer_id(txn_id))
+    err, (pid, epoch) = until_served(cluster, moved, lambda raw: raw.init_producer_id(txn_id))
     assert err == NONE and pid >= 0
     for other in (n for n in cluster.live() if n is not moved):
         assert call_on(other, lambda raw: raw.init_producer_id(txn_id))[0] == NOT_COORDINATOR
+    # A consumer group coordinated by another broker joins the transaction: the transaction
+    # coordinator only records the group's __consumer_offsets partition.
+    group = next(g for g in (f"txn-group-{i}" for i in range(64))
+                 if find_coordinator(cluster, g, cluster.live()) != moved.id)
+    assert call_on(moved, lambda raw: raw.add_offsets_to_txn(txn_id, pid, epoch, group)) == NONE
 
 
 # Enabled at merge, once followers replicate partition data (the fetcher) and the leader side
