@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,7 @@ struct TopicsArgs {
   std::string bootstrap, command_config, topic, replica_assignment, output = "text";
   bool create = false, list = false, describe = false, alter = false, del = false;
   bool if_exists = false, if_not_exists = false, under_replicated = false, unavailable = false;
+  bool under_min_isr = false, at_min_isr = false;
   bool exclude_internal = false, topics_with_overrides = false;
   int partitions = -1, replication_factor = -1, timeout_ms = 30000;
   std::vector<std::string> configs;
@@ -39,6 +42,11 @@ struct TopicInfo {
   bool internal = false;
   std::vector<PartitionInfo> partitions;
   std::vector<std::pair<std::string, std::string>> configs;  // non-default only
+  std::optional<int> min_isr;  // min.insync.replicas (default or not), once described
+};
+struct ClusterView {
+  std::vector<TopicInfo> topics;
+  std::set<int32_t> live_brokers;  // the brokers Metadata lists (fenced ones are left out)
 };
 
 std::string join_ids(const std::vector<int32_t>& v) {
@@ -58,8 +66,8 @@ bool matches(const std::string& pattern, const std::string& name) {
   }
 }
 
-bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<TopicInfo>& out,
-                    std::string& err) {
+bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<TopicInfo>& out, std::string& err,
+                    std::set<int32_t>* live_brokers = nullptr) {
   RawClient client;
   if (!client.connect(props.at("bootstrap.servers"), a.timeout_ms, err) || !client.secure(props, err))
     return false;
@@ -67,6 +75,8 @@ bool fetch_metadata(const TopicsArgs& a, const Properties& props, std::vector<To
   req.allow_auto_topic_creation = false;
   protocol::MetadataResponse resp;
   if (!client.call(req, 12, resp, err)) return false;
+  if (live_brokers)
+    for (auto& b : resp.brokers) live_brokers->insert(b.node_id);
   for (auto& t : resp.topics) {
     if (t.error_code != 0 || !t.name) continue;
     TopicInfo ti;
@@ -120,18 +130,37 @@ bool describe_configs(rd_kafka_t* rk, std::vector<TopicInfo>& topics, int timeou
     size_t m = 0;
     const rd_kafka_ConfigEntry_t** es = rd_kafka_ConfigResource_configs(rs[i], &m);
     for (size_t j = 0; j < m; ++j) {
-      if (rd_kafka_ConfigEntry_is_default(es[j])) continue;
       const char* v = rd_kafka_ConfigEntry_value(es[j]);
+      if (std::string(rd_kafka_ConfigEntry_name(es[j])) == "min.insync.replicas" && v) {
+        try {
+          it->second->min_isr = std::stoi(v);
+        } catch (const std::exception&) {
+        }
+      }
+      if (rd_kafka_ConfigEntry_is_default(es[j])) continue;
       it->second->configs.emplace_back(rd_kafka_ConfigEntry_name(es[j]), v ? v : "null");
     }
   }
   return true;
 }
 
-bool partition_selected(const TopicsArgs& a, const PartitionInfo& p) {
-  if (a.under_replicated && p.isr.size() >= p.replicas.size()) return false;
-  if (a.unavailable && p.leader >= 0) return false;
-  return true;
+// Kafka's TopicCommand report filters (--under-replicated-partitions and the
+// others): with none given every partition is shown; otherwise those matching
+// any of the given ones.
+bool any_report_filter(const TopicsArgs& a) {
+  return a.under_replicated || a.unavailable || a.under_min_isr || a.at_min_isr;
+}
+
+bool partition_selected(const TopicsArgs& a, const TopicInfo& t, const PartitionInfo& p,
+                        const std::set<int32_t>& live_brokers) {
+  if (!any_report_filter(a)) return true;
+  const bool has_leader = p.leader >= 0;
+  const auto isr = static_cast<int>(p.isr.size());
+  if (a.under_replicated && p.isr.size() < p.replicas.size()) return true;
+  if (a.unavailable && (!has_leader || !live_brokers.count(p.leader))) return true;
+  if (a.under_min_isr && (!has_leader || (t.min_isr && isr < *t.min_isr))) return true;
+  if (a.at_min_isr && t.min_isr && isr == *t.min_isr) return true;
+  return false;
 }
 
 int do_list(const TopicsArgs& a, const Properties& props) {
@@ -148,7 +177,8 @@ int do_list(const TopicsArgs& a, const Properties& props) {
   return 0;
 }
 
-void print_describe_json(const std::vector<TopicInfo>& topics, const TopicsArgs& a) {
+void print_describe_json(const std::vector<TopicInfo>& topics, const TopicsArgs& a,
+                         const std::set<int32_t>& live_brokers) {
   std::string s = "{\"topics\":[";
   for (size_t i = 0; i < topics.size(); ++i) {
     auto& t = topics[i];
@@ -162,7 +192,7 @@ void print_describe_json(const std::vector<TopicInfo>& topics, const TopicsArgs&
     s += "},\"partitions\":[";
     bool first = true;
     for (auto& p : t.partitions) {
-      if (!partition_selected(a, p)) continue;
+      if (!partition_selected(a, t, p, live_brokers)) continue;
       s += (first ? "" : ",");
       first = false;
       s += "{\"partition\":" + std::to_string(p.id) + ",\"leader\":" +
@@ -176,17 +206,18 @@ void print_describe_json(const std::vector<TopicInfo>& topics, const TopicsArgs&
 
 int do_describe(const TopicsArgs& a, const Properties& props) {
   std::vector<TopicInfo> topics;
+  std::set<int32_t> live;
   std::string err;
-  if (!fetch_metadata(a, props, topics, err) || !select_topics(a, topics, err)) return fail(err);
+  if (!fetch_metadata(a, props, topics, err, &live) || !select_topics(a, topics, err)) return fail(err);
   auto rk = make_handle(RD_KAFKA_PRODUCER, props, err);
   if (!rk) return fail(err);
   if (!describe_configs(rk.get(), topics, a.timeout_ms, err)) return fail(err);
   if (a.output == "json") {
-    print_describe_json(topics, a);
+    print_describe_json(topics, a, live);
     return 0;
   }
   // With a partition filter Kafka prints only the matching partition lines.
-  bool filtered = a.under_replicated || a.unavailable;
+  bool filtered = any_report_filter(a);
   for (auto& t : topics) {
     if (a.topics_with_overrides && t.configs.empty()) continue;
     if (!filtered) {
@@ -199,7 +230,7 @@ int do_describe(const TopicsArgs& a, const Properties& props) {
       if (a.topics_with_overrides) continue;
     }
     for (auto& p : t.partitions) {
-      if (!partition_selected(a, p)) continue;
+      if (!partition_selected(a, t, p, live)) continue;
       std::string leader = p.leader < 0 ? "none" : std::to_string(p.leader);
       std::printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", t.name.c_str(),
                   p.id, leader.c_str(), join_ids(p.replicas).c_str(), join_ids(p.isr).c_str());
@@ -368,7 +399,12 @@ int topics_main(int argc, char** argv) {
   app.add_flag("--if-exists", a.if_exists, "Only act if the topic exists");
   app.add_flag("--if-not-exists", a.if_not_exists, "Create only if the topic does not exist");
   app.add_flag("--under-replicated-partitions", a.under_replicated, "Only show under-replicated partitions");
-  app.add_flag("--unavailable-partitions", a.unavailable, "Only show partitions without a leader");
+  app.add_flag("--unavailable-partitions", a.unavailable,
+               "Only show partitions whose leader is not available (none, or not a live broker)");
+  app.add_flag("--under-min-isr-partitions", a.under_min_isr,
+               "Only show partitions whose ISR is smaller than the topic's min.insync.replicas");
+  app.add_flag("--at-min-isr-partitions", a.at_min_isr,
+               "Only show partitions whose ISR is exactly the topic's min.insync.replicas");
   app.add_flag("--exclude-internal", a.exclude_internal, "Exclude internal topics from list/describe");
   app.add_flag("--topics-with-overrides", a.topics_with_overrides, "Only show topics with config overrides");
   app.add_option("--timeout-ms", a.timeout_ms, "Give up after this many milliseconds (default 30000)");
@@ -385,6 +421,19 @@ int topics_main(int argc, char** argv) {
     return fail("Missing required argument \"[topic]\"");
   if (a.del && a.topic.empty()) return fail("Missing required argument \"[topic]\"");
   if (a.create && a.partitions == 0) return fail("The partitions must be greater than 0");
+  {
+    // Kafka: the report options go with --describe only, one at a time.
+    std::vector<std::string> reports;
+    if (a.under_replicated) reports.push_back("under-replicated-partitions");
+    if (a.under_min_isr) reports.push_back("under-min-isr-partitions");
+    if (a.at_min_isr) reports.push_back("at-min-isr-partitions");
+    if (a.unavailable) reports.push_back("unavailable-partitions");
+    if (!reports.empty() && !a.describe)
+      return fail("Option \"[" + reports[0] + "]\" can't be used with option \"[" +
+                  (a.create ? "create" : a.list ? "list" : a.alter ? "alter" : "delete") + "]\"");
+    if (reports.size() > 1)
+      return fail("Option \"[" + reports[0] + "]\" can't be used with option \"[" + reports[1] + "]\"");
+  }
   if (a.create && a.replication_factor == 0) return fail("The replication factor must be greater than 0");
   Properties props;
   std::string err;

@@ -501,6 +501,26 @@ ErrorCode Group::mark_dead() {
   return ErrorCode::NONE;
 }
 
+void Group::unload() {
+  state_ = GroupState::Dead;
+  for (auto& [id, m] : members_) {
+    if (m.awaiting_join) {
+      JoinResult r;
+      r.error = ErrorCode::NOT_COORDINATOR;
+      r.member_id = id;
+      std::exchange(m.awaiting_join, nullptr)(std::move(r));
+    }
+    if (m.awaiting_sync) {
+      SyncResult r;
+      r.error = ErrorCode::NOT_COORDINATOR;
+      std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+    }
+  }
+  members_.clear();
+  pending_members_.clear();
+  static_members_.clear();
+}
+
 std::vector<MemberDescription> Group::describe() const {
   std::vector<MemberDescription> out;
   for (auto& [id, m] : members_) {

@@ -131,6 +131,10 @@ class Group {
   void tick(int64_t now);
   // DeleteGroups: only an empty group can be deleted; it becomes Dead.
   ErrorCode mark_dead();
+  // The coordinator stops serving the group (its partition's leadership
+  // moved): members waiting in JoinGroup or SyncGroup are answered
+  // NOT_COORDINATOR (they find the new coordinator) and the group is Dead.
+  void unload();
   bool has_pending_members() const { return !pending_members_.empty(); }
 
   // Kafka's currentStateTimestamp: when the group last changed state; nullopt

@@ -156,6 +156,30 @@ void GroupCoordinator::apply_expired(const ExpiredOffsets& e) {
   recorded_seq_.erase(e.group);
 }
 
+void GroupCoordinator::unload(const std::function<bool(const std::string& group)>& in_partition,
+                              int32_t offsets_partition) {
+  on_owner();
+  std::vector<std::string> gone;
+  for (auto& [id, g] : groups_)
+    if (in_partition(id)) gone.push_back(id);
+  for (auto& [id, _] : offsets_)
+    if (!groups_.count(id) && in_partition(id)) gone.push_back(id);
+  for (auto& id : gone) {
+    // Out of the map first: a member's callback may not find the group again.
+    auto it = groups_.find(id);
+    std::unique_ptr<Group> g;
+    if (it != groups_.end()) {
+      g = std::move(it->second);
+      groups_.erase(it);
+    }
+    offsets_.erase(id);
+    recorded_seq_.erase(id);
+    if (g) g->unload();
+  }
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = it->first.second == offsets_partition ? pending_.erase(it) : std::next(it);
+}
+
 void GroupCoordinator::apply_commit(const std::string& group, const std::string& topic, int32_t partition,
                                     CommittedOffset v) {
   on_owner();

@@ -1,5 +1,6 @@
 // The groups of one shard: those whose __consumer_offsets partition this shard
-// owns, with their committed offsets, plus the timer that drives their
+// owns and this broker leads (loaded when it became leader, dropped by
+// unload() when it stops), with their committed offsets, plus the timer that drives their
 // deadlines and offset expiry. Persistence is the server's job (it appends the
 // records and calls apply_* once they are durable, or while replaying the
 // partition at start-up); the coordinator tells it what to write through the
@@ -86,6 +87,12 @@ class GroupCoordinator {
   std::optional<GroupMetadataValue> group_record(const std::string& group) const;
   // Replay of a group metadata record (nullopt: a tombstone).
   void apply_group_record(const std::string& group, const std::optional<GroupMetadataValue>& v);
+
+  // The coordinator no longer serves the groups `in_partition` selects (their
+  // __consumer_offsets partition is `offsets_partition`): each is unloaded
+  // (Group::unload) and forgotten with its offsets, and the partition's
+  // pending transactional offsets go too. The new leader replays them.
+  void unload(const std::function<bool(const std::string& group)>& in_partition, int32_t offsets_partition);
 
   // Offset expiry (Kafka's rules): in an Empty group every offset expires
   // `retention_ms` after the group became empty (after its commit when the

@@ -52,7 +52,7 @@ asio::awaitable<ErrorCode> GroupService::write_group_record(std::string group) {
   auto record = groups_.group_record(group);
   if (!record) co_return ErrorCode::NONE;  // the group died meanwhile: its tombstone is written by who killed it
   std::vector<KeyValue> kvs{group_kv(group, record)};
-  auto op = append_records(writer_, *tp, kvs, clock_.now_ms());
+  auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) spdlog::warn("writing the metadata of group {} failed: {}", group, error_name(err));
   co_return err;
@@ -71,7 +71,7 @@ asio::awaitable<void> GroupService::expire_offsets(std::vector<ExpiredOffsets> e
       for (auto& [topic, partition] : e->partitions) kvs.emplace_back(encode_offset_key({e->group, topic, partition}), std::nullopt);
       if (e->group_dead) kvs.push_back(group_kv(e->group, std::nullopt));
     }
-    auto op = append_records(writer_, tp, kvs, clock_.now_ms());
+    auto op = append_records(writer_, served_, tp, kvs, clock_.now_ms());
     auto err = co_await std::move(op);
     if (err != ErrorCode::NONE) {
       spdlog::warn("expiring offsets in {} failed: {}", tp.to_string(), error_name(err));
@@ -96,7 +96,8 @@ void GroupService::reply_after_group_record(const std::string& group, SyncResult
     auto err = co_await std::move(op);
     if (err != ErrorCode::NONE) {
       r = SyncResult{};
-      r.error = err == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS ? err : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+      const bool keep = err == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS || err == ErrorCode::NOT_COORDINATOR;
+      r.error = keep ? err : ErrorCode::COORDINATOR_NOT_AVAILABLE;
     }
     done(std::move(r));
   };
@@ -108,7 +109,7 @@ asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
     for (auto& i : w.items)
       if (i.error == ErrorCode::NONE) i.error = e;
   };
-  if (!writer_.hosts(w.tp)) co_return set_all(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  if (auto err = served_.check(w.tp); err != ErrorCode::NONE) co_return set_all(err);
   auto* g = groups_.find(w.group);
   // No group: generation -1 creates one (a consumer without group management); any other
   // generation is from a group that no longer exists (Kafka's rule).
@@ -122,7 +123,7 @@ asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
     kvs.emplace_back(encode_offset_key({w.group, i.topic, i.partition}), encode_offset_value(i.value));
   }
   if (kvs.empty()) co_return;
-  auto append = append_records(writer_, w.tp, kvs, clock_.now_ms());
+  auto append = append_records(writer_, served_, w.tp, kvs, clock_.now_ms());
   auto err = co_await std::move(append);
   if (err != ErrorCode::NONE) co_return set_all(err);
   for (auto& i : w.items)
@@ -130,7 +131,7 @@ asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
 }
 
 asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommitWork& w) {
-  if (!writer_.hosts(w.tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (auto err = served_.check(w.tp); err != ErrorCode::NONE) co_return err;
   // KIP-447: a producer that names its consumer's member (or generation) must
   // be current; a replaced static member is fenced.
   if (auto* g = groups_.find(w.group)) {
@@ -141,7 +142,7 @@ asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommi
   }
   std::vector<KeyValue> kvs;
   for (auto& i : w.items) kvs.emplace_back(encode_offset_key({w.group, i.topic, i.partition}), encode_offset_value(i.value));
-  auto op = append_records(writer_, w.tp, kvs, clock_.now_ms(), w.producer);
+  auto op = append_records(writer_, served_, w.tp, kvs, clock_.now_ms(), w.producer);
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) co_return err;
   for (auto& i : w.items)
@@ -150,6 +151,7 @@ asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommi
 }
 
 asio::awaitable<ErrorCode> GroupService::delete_group(const TopicPartition& tp, const std::string& group) {
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
   auto* g = groups_.find(group);
   if (!g || g->state() == GroupState::Dead) co_return ErrorCode::GROUP_ID_NOT_FOUND;
   if (g->state() != GroupState::Empty) co_return ErrorCode::NON_EMPTY_GROUP;
@@ -157,13 +159,14 @@ asio::awaitable<ErrorCode> GroupService::delete_group(const TopicPartition& tp, 
   if (auto* offsets = groups_.offsets(group))
     for (auto& [key, _] : *offsets) kvs.emplace_back(encode_offset_key({group, key.first, key.second}), std::nullopt);
   kvs.emplace_back(encode_group_key({group}), std::nullopt);
-  auto append = append_records(writer_, tp, kvs, clock_.now_ms());
+  auto append = append_records(writer_, served_, tp, kvs, clock_.now_ms());
   auto err = co_await std::move(append);
   if (err != ErrorCode::NONE) co_return err;
   co_return groups_.delete_group(group);  // NON_EMPTY_GROUP if somebody joined meanwhile: the tombstones stand anyway
 }
 
 asio::awaitable<void> GroupService::delete_offsets(OffsetDeleteWork& w) {
+  if (auto err = served_.check(w.tp); err != ErrorCode::NONE) co_return (void)(w.error = err);
   auto* g = groups_.find(w.group);
   if (!g || g->state() == GroupState::Dead) co_return (void)(w.error = ErrorCode::GROUP_ID_NOT_FOUND);
   std::vector<KeyValue> kvs;
@@ -175,16 +178,33 @@ asio::awaitable<void> GroupService::delete_offsets(OffsetDeleteWork& w) {
     }
     kvs.emplace_back(encode_offset_key({w.group, topic, partition}), std::nullopt);
   }
-  auto append = append_records(writer_, w.tp, kvs, clock_.now_ms());
+  auto append = append_records(writer_, served_, w.tp, kvs, clock_.now_ms());
   auto err = co_await std::move(append);
   if (err != ErrorCode::NONE) co_return (void)(w.error = err);
   for (auto& [topic, partition, e] : w.items)
     if (e == ErrorCode::NONE) groups_.apply_delete(w.group, topic, partition);
 }
 
-// ---- replay -------------------------------------------------------------------------
+// ---- leadership and replay ----------------------------------------------------------
 
-ErrorCode GroupService::load_partition(const TopicPartition& tp) {
+bool GroupService::begin_load(const TopicPartition& tp, Epoch epoch) {
+  if (!served_.begin_load(tp, epoch)) return false;
+  drop_groups_of(tp);  // a follower's log may have changed under the old state
+  return true;
+}
+
+void GroupService::unload_partition(const TopicPartition& tp) {
+  if (!served_.remove(tp)) return;
+  drop_groups_of(tp);
+  spdlog::info("unloaded the groups of {}", tp.to_string());
+}
+
+void GroupService::drop_groups_of(const TopicPartition& tp) {
+  groups_.unload([this, &tp](const std::string& group) { return offsets_partition(group) == tp; }, tp.partition);
+}
+
+ErrorCode GroupService::load_partition(const TopicPartition& tp, Epoch epoch) {
+  if (!served_.loading(tp, epoch) && !begin_load(tp, epoch)) return ErrorCode::NONE;  // superseded
   const int32_t partition = tp.partition;
   size_t records = 0, groups = 0;
   auto err = writer_.replay(tp, [&](std::span<const uint8_t> b) {
@@ -226,8 +246,10 @@ ErrorCode GroupService::load_partition(const TopicPartition& tp) {
       }
     }
   });
-  if (records || groups)
-    spdlog::info("loaded {} offset record(s) and {} group record(s) from {}", records, groups, tp.to_string());
+  if (err != ErrorCode::NONE) return err;  // stays loading: COORDINATOR_LOAD_IN_PROGRESS
+  served_.complete_load(tp, epoch);
+  spdlog::info("loaded {} offset record(s) and {} group record(s) from {} at leader epoch {}", records, groups,
+               tp.to_string(), epoch.value);
   return err;
 }
 

@@ -88,9 +88,24 @@ class GroupService {
   asio::awaitable<ErrorCode> delete_group(const TopicPartition& tp, const std::string& group);
   asio::awaitable<void> delete_offsets(OffsetDeleteWork& w);
 
-  // Rebuilds the committed offsets and groups of a __consumer_offsets
-  // partition just opened here, reading it from the start (later records win).
-  ErrorCode load_partition(const TopicPartition& tp);
+  // Leadership of __consumer_offsets partitions (coordinator_partitions.h).
+  // begin_load: this broker leads `tp` at `epoch` now; the state of its groups
+  // (from an older epoch) is dropped and requests for them answer
+  // COORDINATOR_LOAD_IN_PROGRESS. False when `epoch` is not newer than known.
+  bool begin_load(const TopicPartition& tp, Epoch epoch);
+  // Rebuilds the committed offsets and groups of `tp` from its log (from the
+  // start, later records win), then serves them at `epoch`. Starts the load
+  // itself if begin_load was not called; does nothing once superseded (a newer
+  // epoch, or leadership lost meanwhile).
+  ErrorCode load_partition(const TopicPartition& tp, Epoch epoch);
+  // Leadership of `tp` lost (or the partition removed): its groups are
+  // dropped, their members waiting in JoinGroup / SyncGroup are answered
+  // NOT_COORDINATOR, and writes still in flight fail with NOT_COORDINATOR.
+  void unload_partition(const TopicPartition& tp);
+  // NONE when this shard serves `tp`'s groups, else NOT_COORDINATOR or
+  // COORDINATOR_LOAD_IN_PROGRESS.
+  ErrorCode check(const TopicPartition& tp) const { return served_.check(tp); }
+  const CoordinatorPartitions& served() const { return served_; }
 
   // The group's __consumer_offsets partition; nullopt before the topic exists.
   std::optional<TopicPartition> offsets_partition(const std::string& group) const;
@@ -98,12 +113,14 @@ class GroupService {
  private:
   asio::awaitable<ErrorCode> write_group_record(std::string group);
   asio::awaitable<void> expire_offsets(std::vector<ExpiredOffsets> expired);
+  void drop_groups_of(const TopicPartition& tp);
 
   asio::io_context& io_;
   GroupCoordinator& groups_;
   PartitionWriter& writer_;
   const Clock& clock_;
   PartitionCount partitions_;
+  CoordinatorPartitions served_;
 };
 
 }  // namespace samsa::coordinator

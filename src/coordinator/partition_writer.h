@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/error_code.h"
+#include "coordinator/coordinator_partitions.h"
 #include "protocol/wire.h"
 #include "replication/partition_writer.h"
 #include "storage/topic_partition.h"
@@ -36,8 +37,17 @@ struct TxnProducer {
 };
 
 // Builds one batch of `kvs` stamped `now_ms` (transactional when `txn` is
-// set) and appends it through `w`. No records: NONE at once.
-asio::awaitable<ErrorCode> append_records(PartitionWriter& w, const TopicPartition& tp, const std::vector<KeyValue>& kvs,
-                                          int64_t now_ms, std::optional<TxnProducer> txn = {});
+// set) and appends it through `w` at the epoch `served` serves `tp` at; no
+// records: NONE at once. A partition not served: NOT_COORDINATOR or
+// COORDINATOR_LOAD_IN_PROGRESS; one unloaded or reloaded before the append
+// completed: NOT_COORDINATOR (the caller must not apply it); append errors as
+// Kafka's coordinators answer them (coordinator_write_error).
+asio::awaitable<ErrorCode> append_records(PartitionWriter& w, const CoordinatorPartitions& served,
+                                          const TopicPartition& tp, const std::vector<KeyValue>& kvs, int64_t now_ms,
+                                          std::optional<TxnProducer> txn = {});
+// A coordinator log append's error as the client sees it (Kafka's mapping):
+// the partition's leadership moved -> NOT_COORDINATOR; too few replicas or a
+// timeout -> COORDINATOR_NOT_AVAILABLE; others as they are.
+ErrorCode coordinator_write_error(ErrorCode err);
 
 }  // namespace samsa::coordinator

@@ -24,7 +24,7 @@ void TxnService::clear_busy(const std::string& id) {
 asio::awaitable<ErrorCode> TxnService::persist(const TopicPartition& tp, TxnMetadata m) {
   std::vector<KeyValue> kvs;
   kvs.emplace_back(encode_txn_key(m.transactional_id), encode_txn_value(m));
-  auto op = append_records(writer_, tp, kvs, clock_.now_ms());
+  auto op = append_records(writer_, served_, tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
   if (err == ErrorCode::NONE) txns_.put(m);
   co_return err;
@@ -40,7 +40,7 @@ asio::awaitable<void> write_markers_here(PartitionWriter& local, GroupCoordinato
     protocol::EndTxnMarker m{spec.commit ? protocol::ControlType::commit : protocol::ControlType::abort,
                              spec.coordinator_epoch};
     auto batch = protocol::build_end_txn_marker(m, spec.producer_id, spec.producer_epoch, clock.now_ms());
-    auto op = local.append(w->tp, std::span<uint8_t>(batch));
+    auto op = local.append(w->tp, std::span<uint8_t>(batch), PartitionWriter::kAnyLeaderEpoch);
     w->error = co_await std::move(op);
     if (w->error != ErrorCode::NONE) {
       spdlog::warn("writing a transaction marker to {} failed: {}", w->tp.to_string(), error_name(w->error));
@@ -57,7 +57,13 @@ asio::awaitable<ErrorCode> TxnService::finish_txn(TopicPartition state_tp, TxnMe
   const bool commit = m.state == TxnState::prepare_commit;
   std::vector<MarkerWrite> items;
   for (auto& [t, p] : m.partitions) items.push_back(MarkerWrite{TopicPartition{t, p}});
-  MarkerSpec spec{m.producer_id, m.producer_epoch, commit, 0, /*skip_missing=*/true};
+  // The coordinator epoch is the leader epoch this partition's state was loaded at.
+  auto coordinator_epoch = served_.serving_epoch(state_tp);
+  if (!coordinator_epoch) {
+    clear_busy(m.transactional_id);
+    co_return ErrorCode::NOT_COORDINATOR;
+  }
+  MarkerSpec spec{m.producer_id, m.producer_epoch, commit, coordinator_epoch->value, /*skip_missing=*/true};
   auto op_markers = writer_.write_markers(items, spec);
   co_await std::move(op_markers);
   ErrorCode first_error = ErrorCode::NONE;
@@ -99,8 +105,8 @@ asio::awaitable<ErrorCode> TxnService::end_txn(TopicPartition state_tp, TxnMetad
 asio::awaitable<InitProducerResult> TxnService::init_producer(TopicPartition tp, std::string id, int32_t timeout_ms,
                                                               int64_t expected_pid, int16_t expected_epoch) {
   InitProducerResult out;
-  if (!writer_.hosts(tp)) {
-    out.error = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) {
+    out.error = err;
     co_return out;
   }
   auto d = decide_init(txns_.find(id), timeout_ms, config_.max_timeout_ms, expected_pid, expected_epoch);
@@ -147,7 +153,7 @@ asio::awaitable<InitProducerResult> TxnService::init_producer(TopicPartition tp,
 
 asio::awaitable<ErrorCode> TxnService::add_partitions(TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
                                                       std::vector<TxnPartition> parts) {
-  if (!writer_.hosts(tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
   auto* m = txns_.find(id);
   auto err = decide_add_partitions(m, pid, epoch);
   if (err != ErrorCode::NONE) co_return err;
@@ -168,7 +174,7 @@ asio::awaitable<ErrorCode> TxnService::add_partitions(TopicPartition tp, std::st
 }
 
 asio::awaitable<ErrorCode> TxnService::end(TopicPartition tp, std::string id, int64_t pid, int16_t epoch, bool commit) {
-  if (!writer_.hosts(tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
   auto* m = txns_.find(id);
   auto d = decide_end(m, pid, epoch, commit);
   if (d.error != ErrorCode::NONE || !d.write) co_return d.error;
@@ -188,10 +194,10 @@ asio::awaitable<void> TxnService::upkeep() {
   // transactional.id.expiration.ms: idle ids are forgotten (tombstoned).
   for (auto& id : expired_ids(txns_.all(), now, config_.id_expiration_ms)) {
     TopicPartition tp{kTransactionStateTopic, offsets_partition_for(id, n)};
-    if (!writer_.hosts(tp)) continue;
+    if (!served_.serving_epoch(tp)) continue;
     std::vector<KeyValue> kvs;
     kvs.emplace_back(encode_txn_key(id), std::nullopt);
-    auto op = append_records(writer_, tp, kvs, clock_.now_ms());
+    auto op = append_records(writer_, served_, tp, kvs, clock_.now_ms());
     if (co_await std::move(op) == ErrorCode::NONE) {
       auto* m = txns_.find(id);
       if (m && !m->busy) txns_.erase(id);
@@ -199,7 +205,7 @@ asio::awaitable<void> TxnService::upkeep() {
   }
   for (auto& [m, abort] : work) {
     TopicPartition tp{kTransactionStateTopic, offsets_partition_for(m.transactional_id, n)};
-    if (!writer_.hosts(tp)) continue;
+    if (!served_.serving_epoch(tp)) continue;
     auto* live = txns_.find(m.transactional_id);
     if (!live || live->busy) continue;
     if (abort) {
@@ -215,7 +221,28 @@ asio::awaitable<void> TxnService::upkeep() {
   }
 }
 
-ErrorCode TxnService::load_partition(const TopicPartition& tp) {
+bool TxnService::begin_load(const TopicPartition& tp, Epoch epoch) {
+  if (!served_.begin_load(tp, epoch)) return false;
+  drop_ids_of(tp);  // a follower's log may have changed under the old state
+  return true;
+}
+
+void TxnService::unload_partition(const TopicPartition& tp) {
+  if (!served_.remove(tp)) return;
+  drop_ids_of(tp);
+  spdlog::info("unloaded the transactional ids of {}", tp.to_string());
+}
+
+void TxnService::drop_ids_of(const TopicPartition& tp) {
+  const int32_t n = partitions_(kTransactionStateTopic);
+  std::vector<std::string> gone;
+  for (auto& [id, _] : txns_.all())
+    if (n <= 0 || offsets_partition_for(id, n) == tp.partition) gone.push_back(id);
+  for (auto& id : gone) txns_.erase(id);
+}
+
+ErrorCode TxnService::load_partition(const TopicPartition& tp, Epoch epoch) {
+  if (!served_.loading(tp, epoch) && !begin_load(tp, epoch)) return ErrorCode::NONE;  // superseded
   size_t records = 0;
   auto err = writer_.replay(tp, [&](std::span<const uint8_t> batch) {
     protocol::RecordIterator it;
@@ -234,7 +261,9 @@ ErrorCode TxnService::load_partition(const TopicPartition& tp) {
       }
     }
   });
-  if (records) spdlog::info("loaded {} transaction record(s) from {}", records, tp.to_string());
+  if (err != ErrorCode::NONE) return err;  // stays loading: COORDINATOR_LOAD_IN_PROGRESS
+  served_.complete_load(tp, epoch);
+  spdlog::info("loaded {} transaction record(s) from {} at leader epoch {}", records, tp.to_string(), epoch.value);
   return err;
 }
 

@@ -59,14 +59,24 @@ class TxnService {
   // Timeouts, completion of Prepare* states, expiry of idle ids (the shard's timer).
   asio::awaitable<void> upkeep();
 
-  // Rebuilds the transactions of a __transaction_state partition just opened here.
-  ErrorCode load_partition(const TopicPartition& tp);
+  // Leadership of __transaction_state partitions, as GroupService's
+  // (coordinator_partitions.h): begin_load drops the ids of `tp` and answers
+  // COORDINATOR_LOAD_IN_PROGRESS for them; load_partition rebuilds them from
+  // the log and serves them at `epoch`, the coordinator epoch the markers
+  // carry (Prepare* states found are completed by upkeep()); unload_partition
+  // drops them (NOT_COORDINATOR; writes in flight fail).
+  bool begin_load(const TopicPartition& tp, Epoch epoch);
+  ErrorCode load_partition(const TopicPartition& tp, Epoch epoch);
+  void unload_partition(const TopicPartition& tp);
+  ErrorCode check(const TopicPartition& tp) const { return served_.check(tp); }
+  const CoordinatorPartitions& served() const { return served_; }
 
  private:
   asio::awaitable<ErrorCode> persist(const TopicPartition& tp, TxnMetadata m);
   asio::awaitable<ErrorCode> finish_txn(TopicPartition state_tp, TxnMetadata m);
   asio::awaitable<ErrorCode> end_txn(TopicPartition state_tp, TxnMetadata m, bool commit, bool fence);
   void clear_busy(const std::string& id);
+  void drop_ids_of(const TopicPartition& tp);
 
   TxnCoordinator& txns_;
   PartitionWriter& writer_;
@@ -74,6 +84,7 @@ class TxnService {
   AllocateProducerId allocate_;
   PartitionCount partitions_;
   TxnServiceConfig config_;
+  CoordinatorPartitions served_;
 };
 
 // What writing markers does where the partitions live (on their shard, with

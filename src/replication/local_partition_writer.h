@@ -1,5 +1,6 @@
 // The PartitionWriter over this broker's own partitions: appends go to the
-// shard's Partition and complete when its Flusher has made them durable;
+// shard's Partition while it leads at the writer's epoch and complete when its
+// Flusher has made them durable (and it still leads at that epoch);
 // replay reads the partition's log from its start (through storage::Env);
 // markers for partitions of other shards are written on those shards, all in
 // parallel (fan_out), by the `write_markers_on` route the broker installs —
@@ -37,7 +38,8 @@ class LocalPartitionWriter final : public PartitionWriter {
       : replicas_(replicas), flusher_(flusher), clock_(clock), routes_(std::move(routes)) {}
 
   bool hosts(const storage::TopicPartition& tp) const override;
-  asio::awaitable<ErrorCode> append(const storage::TopicPartition& tp, std::span<uint8_t> batch) override;
+  asio::awaitable<ErrorCode> append(const storage::TopicPartition& tp, std::span<uint8_t> batch,
+                                    Epoch leader_epoch) override;
   ErrorCode replay(const storage::TopicPartition& tp, const BatchFn& fn) override;
   asio::awaitable<void> write_markers(std::vector<MarkerWrite>& items, MarkerSpec spec) override;
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "base/types.h"
 #include "storage/topic_partition.h"
 
 namespace samsa::replication {
@@ -49,8 +50,14 @@ class PartitionWriter {
 
   // Appends one prepared batch to `tp` (patched in place: base offset, ...)
   // and completes once it is durable (the group-committed fdatasync, as for
-  // acks=-1). COORDINATOR_LOAD_IN_PROGRESS when `tp` is not hosted here.
-  virtual asio::awaitable<ErrorCode> append(const storage::TopicPartition& tp, std::span<uint8_t> batch) = 0;
+  // acks=-1). Only a leader appends, and only at `leader_epoch` (the epoch a
+  // coordinator loaded its state at; kAnyLeaderEpoch: a transaction marker,
+  // any epoch): NOT_LEADER_OR_FOLLOWER when `tp` is not led here at it, before
+  // the append or once it is durable (a stale coordinator's write is fenced).
+  // COORDINATOR_LOAD_IN_PROGRESS when `tp` is not hosted here.
+  static constexpr Epoch kAnyLeaderEpoch{-1};
+  virtual asio::awaitable<ErrorCode> append(const storage::TopicPartition& tp, std::span<uint8_t> batch,
+                                            Epoch leader_epoch) = 0;
 
   // Calls fn with every complete batch of `tp`, from its log start to its end,
   // in order. Stops at the first read error and returns it.

@@ -129,8 +129,11 @@ void ReplicaManager::sync_topic(const cluster::MetadataImage& old, const cluster
 
 // The image names the leader, its epoch, the replicas and the ISR; a replica
 // that is not the leader follows. The partition's replica state takes the
-// registration (a repeat of one it has is ignored there).
+// registration (a repeat of one it has is ignored there). The hooks hear of
+// leadership gained (or a new leader epoch) and lost.
 void ReplicaManager::assign_role(Partition& part, const cluster::TopicInfo& topic, const cluster::PartitionInfo& info) {
+  const bool led = part.role() == Role::kLeader;
+  const Epoch before = part.leader_epoch();
   LeaderAndIsr r;
   r.leader = NodeId(info.leader);
   r.leader_epoch = Epoch(info.leader_epoch);
@@ -141,7 +144,13 @@ void ReplicaManager::assign_role(Partition& part, const cluster::TopicInfo& topi
   cfg.replica_lag_time_max_ms = options_.replica_lag_time_max_ms;
   cfg.min_insync_replicas = std::max(options_.log_config_for(topic).min_insync_replicas, 1);
   const int64_t broker_epoch = options_.broker_epoch ? options_.broker_epoch() : -1;
-  if (part.apply_registration(r, cfg, options_.node_id, broker_epoch)) update_eligibility(part, info);
+  if (!part.apply_registration(r, cfg, options_.node_id, broker_epoch)) return;
+  update_eligibility(part, info);
+  if (part.role() == Role::kLeader) {
+    if ((!led || before != part.leader_epoch()) && hooks_.became_leader) hooks_.became_leader(part, part.leader_epoch());
+  } else if (led && hooks_.became_follower) {
+    hooks_.became_follower(part);
+  }
 }
 
 // Opens (or reconfigures) one partition of `topic` if this shard owns it and
@@ -166,9 +175,9 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   else unopened_.set(tp, error);
   if (!part) return;
   part->set_replication(&clock_, options_.isr_sink);
-  assign_role(*part, topic, info);
   auto* opened = part.get();
-  partitions_[tp] = std::move(part);
+  partitions_[tp] = std::move(part);  // findable before the hooks run
+  assign_role(*opened, topic, info);
   if (hooks_.opened) hooks_.opened(*opened);
 }
 

@@ -70,12 +70,20 @@ struct ReplicaManagerOptions {
   IsrProposalSink isr_sink;
 };
 
-// What the layers above do when a partition comes or goes on this shard: the
-// coordinators load their state from a partition just opened, log maintenance
-// forgets one being deleted. Run on the shard, may be empty.
+// What the layers above do when a partition comes or goes on this shard, or
+// its leadership changes here: the coordinators load their state when this
+// broker becomes leader of their partition (again at every new leader epoch)
+// and drop it when it becomes a follower or the partition goes; log
+// maintenance forgets one being deleted. Run on the shard (the partition is
+// already findable), may be empty.
 struct PartitionHooks {
   std::function<void(Partition&)> opened;
   std::function<void(const TopicPartition&)> removing;
+  // This replica became leader at `epoch` (from follower or none, or a new
+  // epoch while leading).
+  std::function<void(Partition&, Epoch)> became_leader;
+  // This replica led and now follows.
+  std::function<void(Partition&)> became_follower;
 };
 
 class ReplicaManager {

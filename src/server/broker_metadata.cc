@@ -37,8 +37,9 @@ void Broker::apply_image(Shard& s, cluster::ImagePtr image, const cluster::Image
 }
 
 // The shard's replica manager, and what the layers above do when one of its
-// partitions comes or goes: the coordinators load their state from their
-// internal topics' partitions, log maintenance forgets a deleted one.
+// partitions comes or goes or changes leader: the coordinators load their
+// state when this broker leads their internal topics' partitions and drop it
+// when it stops, log maintenance forgets a deleted one.
 void Broker::make_replica_manager(Shard& s) {
   replication::ReplicaManagerOptions o;
   o.shard = s.id;
@@ -55,11 +56,12 @@ void Broker::make_replica_manager(Shard& s) {
                                                              clock_, unopened_);
   Shard* sp = &s;
   replication::PartitionHooks hooks;
-  hooks.opened = [this, sp](Partition& p) {
-    if (p.tp().topic == coordinator::kOffsetsTopic) load_offsets_partition(*this, *sp, p);
-    if (p.tp().topic == coordinator::kTransactionStateTopic) load_txn_partition(*this, *sp, p);
+  hooks.became_leader = [this, sp](Partition& p, Epoch epoch) { coordinator_became_leader(*this, *sp, p, epoch); };
+  hooks.became_follower = [this, sp](Partition& p) { coordinator_lost(*this, *sp, p.tp()); };
+  hooks.removing = [this, sp](const TopicPartition& tp) {
+    coordinator_lost(*this, *sp, tp);
+    maintenance_[sp->id]->forget(tp);
   };
-  hooks.removing = [this, sp](const TopicPartition& tp) { maintenance_[sp->id]->forget(tp); };
   s.replicas->set_hooks(std::move(hooks));
 }
 

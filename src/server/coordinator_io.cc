@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "coordinator/placement.h"
@@ -45,6 +46,14 @@ asio::awaitable<ErrorCode> ensure_internal_topic(RequestContext& ctx, const char
   spec.replication_factor = *factor;
   spec.configs["cleanup.policy"] = "compact";
   spec.configs["compression.type"] = offsets ? "producer" : "uncompressed";
+  // Kafka creates __transaction_state with min.insync.replicas =
+  // transaction.state.log.min.isr (a transaction's state is written with
+  // acks=all). One node without a quorum caps it like the replication factor.
+  if (!offsets) {
+    int32_t min_isr = cfg ? cfg->transaction_state_log_min_isr() : 2;
+    if (broker.single_node()) min_isr = std::min<int32_t>(min_isr, *factor);
+    spec.configs["min.insync.replicas"] = std::to_string(min_isr);
+  }
   if (cfg) {
     spec.configs["segment.bytes"] = std::to_string(offsets ? cfg->offsets_topic_segment_bytes()
                                                            : cfg->transaction_state_log_segment_bytes());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "coordinator/placement.h"
 #include "replication/partition.h"
 #include "server/broker.h"
 
@@ -56,14 +57,24 @@ CoordinatorShard::CoordinatorShard(Broker& broker, Shard& shard)
                cfg ? cfg->offsets_retention_check_interval_ms() : defaults.check_interval_ms);
 }
 
-void load_offsets_partition(Broker& broker, Shard& shard, replication::Partition& part) {
-  if (auto err = broker.coordinator_shard(shard.id).groups.load_partition(part.tp()); err != ErrorCode::NONE)
-    spdlog::error("replaying {} failed: {}", part.tp().to_string(), error_name(err));
+void coordinator_became_leader(Broker& broker, Shard& shard, replication::Partition& part, Epoch epoch) {
+  auto& c = broker.coordinator_shard(shard.id);
+  TopicPartition tp = part.tp();
+  const bool offsets = tp.topic == coordinator::kOffsetsTopic;
+  if (!offsets && tp.topic != coordinator::kTransactionStateTopic) return;
+  if (!(offsets ? c.groups.begin_load(tp, epoch) : c.txns.begin_load(tp, epoch))) return;
+  // The replay runs after the image is applied (Kafka loads on a scheduler
+  // too); meanwhile the partition's keys answer COORDINATOR_LOAD_IN_PROGRESS.
+  asio::post(shard.io, [&c, tp, epoch, offsets] {
+    auto err = offsets ? c.groups.load_partition(tp, epoch) : c.txns.load_partition(tp, epoch);
+    if (err != ErrorCode::NONE) spdlog::error("replaying {} failed: {}", tp.to_string(), error_name(err));
+  });
 }
 
-void load_txn_partition(Broker& broker, Shard& shard, replication::Partition& part) {
-  if (auto err = broker.coordinator_shard(shard.id).txns.load_partition(part.tp()); err != ErrorCode::NONE)
-    spdlog::error("replaying {} failed: {}", part.tp().to_string(), error_name(err));
+void coordinator_lost(Broker& broker, Shard& shard, const storage::TopicPartition& tp) {
+  auto& c = broker.coordinator_shard(shard.id);
+  if (tp.topic == coordinator::kOffsetsTopic) c.groups.unload_partition(tp);
+  if (tp.topic == coordinator::kTransactionStateTopic) c.txns.unload_partition(tp);
 }
 
 void schedule_txn_timeouts(Broker& broker, Shard& shard, asio::steady_timer& timer) {

@@ -2,8 +2,8 @@
 // (replication::LocalPartitionWriter over this broker's partitions, with the
 // routes that let it write transaction markers on the other shards); the
 // group service is started (its hooks installed) on construction. Also the
-// replay of a coordinator partition when its shard opens it, and the
-// transaction timer.
+// load / unload of a coordinator partition as this broker gains or loses its
+// leadership, and the transaction timer.
 //
 // Ownership: one CoordinatorShard per shard, owned by the Broker; built before
 // the shards run, every call afterwards on that shard's thread.
@@ -27,10 +27,14 @@ struct CoordinatorShard {
   coordinator::TxnService txns;
 };
 
-// Replay at open: the groups / transactional ids of a __consumer_offsets /
-// __transaction_state partition this shard just opened (on that shard).
-void load_offsets_partition(Broker& broker, Shard& shard, replication::Partition& part);
-void load_txn_partition(Broker& broker, Shard& shard, replication::Partition& part);
+// Coordinators follow leadership (on the partition's shard): this broker
+// became leader of a __consumer_offsets / __transaction_state partition at
+// `epoch` (its groups / transactional ids load: answered
+// COORDINATOR_LOAD_IN_PROGRESS until the replay, posted after this, is done),
+// or stopped leading it / it is removed (they are unloaded: NOT_COORDINATOR).
+// Other topics are ignored.
+void coordinator_became_leader(Broker& broker, Shard& shard, replication::Partition& part, Epoch epoch);
+void coordinator_lost(Broker& broker, Shard& shard, const storage::TopicPartition& tp);
 // Times out transactions and completes unfinished ones, on `shard`, forever.
 void schedule_txn_timeouts(Broker& broker, Shard& shard, asio::steady_timer& timer);
 

@@ -74,6 +74,14 @@ asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) { return en
 
 net::Response bad_request() { return net::Response{{}, false, true}; }
 
+// On the group's shard: whether its coordinator serves the group's partition
+// (NONE), is loading it (COORDINATOR_LOAD_IN_PROGRESS) or does not lead it
+// (NOT_COORDINATOR) — the image this request was placed with may be older or
+// newer than the one the owning shard applied.
+ErrorCode served_here(Broker* broker, int shard, const TopicPartition& tp) {
+  return broker->coordinator_shard(shard).groups.check(tp);
+}
+
 }  // namespace
 
 // ---- FindCoordinator ----------------------------------------------------------------
@@ -156,8 +164,14 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
   Broker* broker = ctx.broker;
   int shard = where.shard;
   std::string group = req.group_id;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, p] {
-    return until_done<coordinator::JoinResult>([broker, shard, group, p](auto done) {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, p, tp = where.tp] {
+    return until_done<coordinator::JoinResult>([broker, shard, group, p, tp](auto done) {
+      if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
+        coordinator::JoinResult refused;
+        refused.error = err;
+        refused.member_id = p.member_id;
+        return done(std::move(refused));
+      }
       auto& c = broker->group_coordinator(shard);
       c.get_or_create(group).join(p, c.now(), std::move(done));
     });
@@ -194,12 +208,13 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   for (auto& a : req.assignments) assignments[a.member_id] = a.assignment;
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto sync = [broker, shard, req = std::move(req), assignments = std::move(assignments)](auto done) {
+  auto sync = [broker, shard, tp = where.tp, req = std::move(req), assignments = std::move(assignments)](auto done) {
     auto& c = broker->group_coordinator(shard);
-    auto* g = c.find(req.group_id);
+    auto served = served_here(broker, shard, tp);
+    auto* g = served == ErrorCode::NONE ? c.find(req.group_id) : nullptr;
     if (!g) {
       coordinator::SyncResult err;
-      err.error = ErrorCode::UNKNOWN_MEMBER_ID;
+      err.error = served != ErrorCode::NONE ? served : ErrorCode::UNKNOWN_MEMBER_ID;
       return done(std::move(err));
     }
     // The leader's answer waits for the group metadata record of the completed rebalance.
@@ -235,7 +250,8 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::R
   }
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, req] {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, req, tp = where.tp] {
+    if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) return err;
     auto& c = broker->group_coordinator(shard);
     auto* g = c.find(req.group_id);
     if (!g) return ErrorCode::UNKNOWN_MEMBER_ID;
@@ -265,14 +281,19 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   Broker* broker = ctx.broker;
   int shard = where.shard;
   std::string group = req.group_id;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, leaving]() mutable {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, leaving, tp = where.tp]() mutable {
+    auto served = served_here(broker, shard, tp);
     auto& c = broker->group_coordinator(shard);
-    auto* g = c.find(group);
+    auto* g = served == ErrorCode::NONE ? c.find(group) : nullptr;
     for (auto& l : leaving)
       l.error = g ? g->leave(l.member_id, l.group_instance_id, c.now()) : ErrorCode::UNKNOWN_MEMBER_ID;
-    return leaving;
+    return std::make_pair(served, leaving);
   });
-  auto done = co_await std::move(op);
+  auto [served, done] = co_await std::move(op);
+  if (served != ErrorCode::NONE) {
+    resp.error_code = to_int(served);
+    co_return make_response(ctx, resp);
+  }
   if (ctx.api_version >= 3) {
     for (auto& l : done) {
       auto& m = resp.members.emplace_back();
@@ -368,15 +389,16 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
   }
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group] {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, tp = where.tp] {
+    FetchedGroup got;
+    got.error = served_here(broker, shard, tp);
+    if (got.error != ErrorCode::NONE) return got;
     auto& c = broker->group_coordinator(shard);
-    auto* m = c.offsets(group);
-    return std::make_pair(m ? *m : coordinator::OffsetMap{}, c.pending_partitions(group));
+    if (auto* m = c.offsets(group)) got.offsets = *m;
+    got.unstable = c.pending_partitions(group);
+    return got;
   });
-  auto got = co_await std::move(op);
-  out.offsets = std::move(got.first);
-  out.unstable = std::move(got.second);
-  co_return out;
+  co_return co_await std::move(op);
 }
 
 // One group's answer: every committed partition when `topics` is null, else
@@ -501,9 +523,11 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
       std::vector<ListedGroup> out;
       for (auto* g : broker->group_coordinator(i).groups())
         out.push_back({g->id(), g->protocol_type().value_or(""), coordinator::state_name(g->state())});
-      return out;
+      return std::make_pair(out, broker->coordinator_shard(i).groups.served().any_loading());
     });
-    auto listed = co_await std::move(op);
+    auto [listed, loading] = co_await std::move(op);
+    // Kafka: the groups known so far, with COORDINATOR_LOAD_IN_PROGRESS while a partition loads.
+    if (loading) resp.error_code = to_int(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
     for (auto& g : listed) {
       if (!state_matches(req.states_filter, g.state)) continue;
       if (!all_groups && !authorized_group(ctx, AclOperation::DESCRIBE, g.id)) continue;
@@ -534,7 +558,11 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
       continue;
     }
     int shard = where.shard;
-    auto op = invoke_on(broker->shard(shard), [broker, shard, d]() mutable {
+    auto op = invoke_on(broker->shard(shard), [broker, shard, d, tp = where.tp]() mutable {
+      if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
+        d.error_code = to_int(err);
+        return d;
+      }
       auto* g = broker->group_coordinator(shard).find(d.group_id);
       if (!g || g->state() == coordinator::GroupState::Dead) {
         d.group_state = "Dead";

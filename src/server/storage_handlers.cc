@@ -1,9 +1,11 @@
 // DeleteRecords (key 21): raises partitions' log start offsets on their owner
 // shards (-1 = the high watermark); the segments below it go at the next
 // retention check. DescribeLogDirs (key 35): each log dir with the partitions
-// it holds, their sizes, and (v4) the file system's total and usable bytes.
+// it holds, their sizes and offset lags, and (v4) the file system's total and
+// usable bytes.
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -53,6 +55,7 @@ struct SizeQuery {
   TopicPartition tp;
   bool found = false;
   int64_t size = 0;
+  int64_t lag = 0;  // offsetLag
 };
 
 }  // namespace
@@ -118,10 +121,15 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
     if (req.topics && !wanted.count(tp)) continue;
     work.push_back(SizeQuery{tp});
   }
+  // Kafka's offsetLag of a current (not future) replica: how far its log end
+  // is below its high watermark, max(HW - LEO, 0) — on a leader always 0 (its
+  // HW never passes its log end), on a follower as far as the HW it learned
+  // from its leader is ahead of what it has; -1 for an offline log.
   auto measure = [](Partition* p, SizeQuery& q) {
     if (!p) return;
     q.found = true;
     q.size = static_cast<int64_t>(p->log().size_bytes());
+    q.lag = p->offline() ? -1 : std::max<int64_t>(p->high_watermark().value - p->log_end_offset().value, 0);
   };
   auto op = for_each_partition(*ctx.broker, work, measure);
   co_await std::move(op);
@@ -147,7 +155,7 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
       auto& pp = by_topic[q.tp.topic].emplace_back();
       pp.partition_index = q.tp.partition;
       pp.partition_size = q.size;
-      pp.offset_lag = 0;  // one replica: never behind
+      pp.offset_lag = q.lag;
       pp.is_future_key = false;
     }
     for (auto& [name, parts] : by_topic) {

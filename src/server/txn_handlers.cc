@@ -186,8 +186,11 @@ asio::awaitable<net::Response> handle_add_offsets_to_txn(RequestContext& ctx, pr
     ErrorCode error = ErrorCode::NONE;  // for every partition
   } result;
   result.error = co_await std::move(ensure);
+  // Only the group's partition is needed: its coordinator may be another broker
+  // (TxnOffsetCommit goes there), so NOT_COORDINATOR for the group is no error here.
   auto group = place(ctx, kOffsetsTopic, req.group_id);
-  if (result.error == ErrorCode::NONE && group.error != ErrorCode::NONE) result.error = group.error;
+  if (result.error == ErrorCode::NONE && group.error != ErrorCode::NONE && group.error != ErrorCode::NOT_COORDINATOR)
+    result.error = group.error;
   if (result.error == ErrorCode::NONE) {
     auto placed = place_txn(ctx, req.transactional_id);
     auto p = co_await std::move(placed);
@@ -410,7 +413,12 @@ asio::awaitable<net::Response> handle_describe_transactions(RequestContext& ctx,
     auto it = std::find_if(all.begin(), all.end(), [&](const TxnMetadata& m) { return m.transactional_id == id; });
     const bool denied = !authorized_txn(ctx, AclOperation::DESCRIBE, id);
     if (denied || it == all.end()) {
-      st.error_code = to_int(denied ? ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode::TRANSACTIONAL_ID_NOT_FOUND);
+      // Kafka: an id whose partition this broker does not lead is NOT_COORDINATOR, not unknown.
+      ErrorCode missing = ErrorCode::TRANSACTIONAL_ID_NOT_FOUND;
+      if (!denied && ctx.shard->image->find_topic(kTransactionStateTopic) &&
+          place(ctx, kTransactionStateTopic, id).error == ErrorCode::NOT_COORDINATOR)
+        missing = ErrorCode::NOT_COORDINATOR;
+      st.error_code = to_int(denied ? ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED : missing);
       st.transaction_state = "";
       st.producer_id = -1;
       st.producer_epoch = -1;

@@ -37,8 +37,9 @@ class MemoryWriter final : public PartitionWriter {
 
   bool hosts(const TopicPartition& tp) const override { return hosted.count(tp) > 0; }
 
-  asio::awaitable<ErrorCode> append(const TopicPartition& tp, std::span<uint8_t> batch) override {
+  asio::awaitable<ErrorCode> append(const TopicPartition& tp, std::span<uint8_t> batch, Epoch leader_epoch) override {
     if (!hosts(tp)) co_return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+    epochs.push_back(leader_epoch);
     if (fail_with != ErrorCode::NONE) co_return fail_with;
     int64_t& next = next_offset_[tp];
     auto h = protocol::BatchHeader::parse(batch.data());
@@ -78,6 +79,7 @@ class MemoryWriter final : public PartitionWriter {
   ErrorCode fail_with = ErrorCode::NONE;
   bool hold = false;
   std::vector<Entry> appended;
+  std::vector<Epoch> epochs;  // the leader epoch of each append
   GroupCoordinator* groups = nullptr;
 
  private:
@@ -133,6 +135,9 @@ class CoordinatorServicesTest : public ::testing::Test {
     txn_service = std::make_unique<TxnService>(
         txns, writer, clock, [this]() -> asio::awaitable<int64_t> { co_return next_pid++; }, one_partition,
         TxnServiceConfig{});
+    // This broker leads both coordinator partitions (empty so far) at epoch 0.
+    EXPECT_EQ(group_service->load_partition(kOffsets0, Epoch(0)), ErrorCode::NONE);
+    EXPECT_EQ(txn_service->load_partition(kTxnState0, Epoch(0)), ErrorCode::NONE);
   }
 
   static int32_t one_partition(const char*) { return 1; }
@@ -247,7 +252,7 @@ TEST_F(CoordinatorServicesTest, GroupMetadataAndOffsetsAreWrittenAndReplayedInto
   // A coordinator that starts over (as after a restart) replays the partition.
   GroupCoordinator fresh(io, GroupConfig{}, [this] { return clock.now_ms(); });
   GroupService reloaded(io, fresh, writer, clock, one_partition);
-  EXPECT_EQ(reloaded.load_partition(kOffsets0), ErrorCode::NONE);
+  EXPECT_EQ(reloaded.load_partition(kOffsets0, Epoch(0)), ErrorCode::NONE);
   auto before = groups->group_record("g");
   auto after = fresh.group_record("g");
   ASSERT_TRUE(before && after);
@@ -338,9 +343,10 @@ TEST_F(CoordinatorServicesTest, WriterErrorsSurfaceAsTheHandlersKafkaErrors) {
   EXPECT_EQ(txns.find("tx")->state, TxnState::ongoing);
   EXPECT_FALSE(txns.find("tx")->busy);
 
-  // A coordinator partition not loaded here: COORDINATOR_LOAD_IN_PROGRESS everywhere.
+  // A coordinator partition still loading here: COORDINATOR_LOAD_IN_PROGRESS everywhere.
   writer.fail_with = ErrorCode::NONE;
-  writer.hosted.clear();
+  ASSERT_TRUE(group_service->begin_load(kOffsets0, Epoch(1)));
+  ASSERT_TRUE(txn_service->begin_load(kTxnState0, Epoch(1)));
   auto w2 = commit_work("simple", 8);
   ASSERT_TRUE(run(io, group_service->commit_offsets(w2)));
   EXPECT_EQ(w2.items[0].error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
@@ -380,11 +386,155 @@ TEST_F(CoordinatorServicesTest, TxnStateIsReplayedFromItsPartition) {
   TxnCoordinator fresh;
   TxnService reloaded(fresh, writer, clock, [] () -> asio::awaitable<int64_t> { co_return -1; }, one_partition,
                       TxnServiceConfig{});
-  EXPECT_EQ(reloaded.load_partition(kTxnState0), ErrorCode::NONE);
+  EXPECT_EQ(reloaded.load_partition(kTxnState0, Epoch(0)), ErrorCode::NONE);
   ASSERT_NE(fresh.find("tx"), nullptr);
   EXPECT_EQ(fresh.find("tx")->state, TxnState::ongoing);
   EXPECT_EQ(fresh.find("tx")->producer_id, 1000);
   EXPECT_EQ(fresh.find("tx")->partitions, (std::set<TxnPartition>{{"t", 0}}));
+}
+
+// ---- coordinators follow partition leadership --------------------------------------------
+
+TEST(CoordinatorPartitions, LoadsAtANewerEpochServeOnceLoadedAndEndWithLeadership) {
+  CoordinatorPartitions served;
+  const TopicPartition tp{kOffsetsTopic, 3};
+  EXPECT_EQ(served.check(tp), ErrorCode::NOT_COORDINATOR);
+  EXPECT_TRUE(served.begin_load(tp, Epoch(2)));
+  EXPECT_EQ(served.check(tp), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_TRUE(served.any_loading());
+  EXPECT_FALSE(served.serving_epoch(tp));
+  EXPECT_FALSE(served.complete_load(tp, Epoch(1)));  // another epoch's load
+  EXPECT_TRUE(served.complete_load(tp, Epoch(2)));
+  EXPECT_EQ(served.check(tp), ErrorCode::NONE);
+  EXPECT_EQ(served.serving_epoch(tp), Epoch(2));
+  EXPECT_FALSE(served.any_loading());
+  EXPECT_FALSE(served.begin_load(tp, Epoch(2)));  // the same epoch again: nothing to reload
+  EXPECT_FALSE(served.begin_load(tp, Epoch(1)));  // an older one: stale
+  EXPECT_TRUE(served.begin_load(tp, Epoch(5)));   // a new leader epoch: reload
+  EXPECT_EQ(served.check(tp), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_TRUE(served.remove(tp));
+  EXPECT_FALSE(served.complete_load(tp, Epoch(5)));  // leadership lost before the replay ended
+  EXPECT_EQ(served.check(tp), ErrorCode::NOT_COORDINATOR);
+  EXPECT_FALSE(served.remove(tp));
+}
+
+TEST(CoordinatorPartitions, AppendErrorsMapToWhatKafkasCoordinatorsAnswer) {
+  EXPECT_EQ(coordinator_write_error(ErrorCode::NOT_LEADER_OR_FOLLOWER), ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(coordinator_write_error(ErrorCode::NOT_ENOUGH_REPLICAS), ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_EQ(coordinator_write_error(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND), ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_EQ(coordinator_write_error(ErrorCode::REQUEST_TIMED_OUT), ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_EQ(coordinator_write_error(ErrorCode::NONE), ErrorCode::NONE);
+}
+
+TEST_F(CoordinatorServicesTest, GroupsAreUnloadedWithLeadershipAndReloadedFromTheLogAtTheNextEpoch) {
+  auto w = commit_work("simple", 11);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w)));
+  ASSERT_EQ(w.items[0].error, ErrorCode::NONE);
+  EXPECT_EQ(writer.epochs, (std::vector<Epoch>{Epoch(0)}));  // written at the epoch it was loaded at
+
+  EXPECT_EQ(join_and_sync("g").error, ErrorCode::NONE);
+
+  // This broker becomes a follower of __consumer_offsets-0.
+  group_service->unload_partition(kOffsets0);
+  EXPECT_EQ(group_service->check(kOffsets0), ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(groups->offsets("simple"), nullptr);
+  EXPECT_EQ(groups->find("g"), nullptr);
+  auto w2 = commit_work("simple", 12);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w2)));
+  EXPECT_EQ(w2.items[0].error, ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(run(io, group_service->delete_group(kOffsets0, "simple")), ErrorCode::NOT_COORDINATOR);
+
+  // Leader again at epoch 4: loading, then the log's state is back and writes carry epoch 4.
+  ASSERT_TRUE(group_service->begin_load(kOffsets0, Epoch(4)));
+  auto w3 = commit_work("simple", 13);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w3)));
+  EXPECT_EQ(w3.items[0].error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_EQ(group_service->load_partition(kOffsets0, Epoch(4)), ErrorCode::NONE);
+  ASSERT_NE(groups->offsets("simple"), nullptr);
+  EXPECT_EQ(groups->offsets("simple")->at({"t", 0}).offset, 11);
+  ASSERT_TRUE(run(io, group_service->commit_offsets(w3 = commit_work("simple", 14))));
+  EXPECT_EQ(w3.items[0].error, ErrorCode::NONE);
+  EXPECT_EQ(writer.epochs.back(), Epoch(4));
+}
+
+TEST_F(CoordinatorServicesTest, MembersWaitingInJoinOrSyncAreAnsweredNotCoordinatorOnUnload) {
+  auto& g = groups->get_or_create("g");
+  JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
+               .rebalance_timeout_ms = 30000, .protocol_type = "consumer"};
+  p.protocols.emplace_back("range", Bytes{0, 0, 0, 0, 0, 0});
+  JoinResult first;
+  g.join(p, clock.now_ms(), [&](JoinResult r) { first = std::move(r); });  // completes: one member
+  ASSERT_EQ(first.error, ErrorCode::NONE);
+  // A second member joins: the rebalance waits for the first one to rejoin.
+  std::optional<JoinResult> second;
+  JoinParams p2 = p;
+  p2.client_id = "c2";
+  g.join(p2, clock.now_ms(), [&](JoinResult r) { second = std::move(r); });
+  ASSERT_FALSE(second.has_value());  // waiting for the first member to rejoin
+  group_service->unload_partition(kOffsets0);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->error, ErrorCode::NOT_COORDINATOR);
+}
+
+TEST_F(CoordinatorServicesTest, ACommitInFlightWhenLeadershipMovesFailsAndIsNotApplied) {
+  writer.hold = true;
+  auto w = commit_work("simple", 7);
+  auto done = std::make_shared<bool>(false);
+  asio::co_spawn(io, group_service->commit_offsets(w), [done](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+    *done = true;
+  });
+  drain(io);
+  ASSERT_FALSE(*done);
+  group_service->unload_partition(kOffsets0);
+  ASSERT_TRUE(group_service->begin_load(kOffsets0, Epoch(1)));  // and led again at a newer epoch
+  writer.release();
+  drain(io);
+  ASSERT_TRUE(*done);
+  EXPECT_EQ(w.items[0].error, ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(groups->offsets("simple"), nullptr);
+}
+
+TEST_F(CoordinatorServicesTest, MarkersCarryTheCoordinatorEpochAndANewLeaderCompletesAPreparedCommit) {
+  ongoing("tx", {{"t", 0}});
+  ASSERT_TRUE(txn_service->begin_load(kTxnState0, Epoch(3)));  // a new epoch: "tx" is dropped until replayed
+  EXPECT_EQ(txns.find("tx"), nullptr);
+  EXPECT_EQ(txn_service->load_partition(kTxnState0, Epoch(3)), ErrorCode::NONE);
+  ongoing("tx", {{"t", 0}});
+
+  // EndTxn's Prepare record is durable, the marker fails: the coordinator dies here.
+  writer.hold = true;
+  auto end = run(io, txn_service->end(kTxnState0, "tx", 42, 3, true));
+  EXPECT_FALSE(end);
+  writer.fail_with = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  writer.hold = false;
+  writer.release();
+  drain(io);
+  txn_service->unload_partition(kTxnState0);
+  EXPECT_EQ(txns.find("tx"), nullptr);
+  auto init = run(io, txn_service->init_producer(kTxnState0, "tx", 60000, -1, -1));
+  ASSERT_TRUE(init);
+  EXPECT_EQ(init->error, ErrorCode::NOT_COORDINATOR);
+
+  // The new leader (epoch 7) replays Prepare and its upkeep writes the
+  // markers with coordinator epoch 7, then Complete.
+  writer.fail_with = ErrorCode::NONE;
+  TxnCoordinator fresh;
+  TxnService next(fresh, writer, clock, []() -> asio::awaitable<int64_t> { co_return -1; }, one_partition,
+                  TxnServiceConfig{});
+  EXPECT_EQ(next.load_partition(kTxnState0, Epoch(7)), ErrorCode::NONE);
+  ASSERT_NE(fresh.find("tx"), nullptr);
+  EXPECT_EQ(fresh.find("tx")->state, TxnState::prepare_commit);
+  writer.appended.clear();
+  EXPECT_TRUE(run(io, next.upkeep()));
+  EXPECT_EQ(log_story(), (std::vector<std::string>{"t-0:commit", "state:CompleteCommit"}));
+  protocol::RecordIterator it;
+  ASSERT_EQ(it.open(writer.appended[0].batch), ErrorCode::NONE);
+  protocol::RecordView rv;
+  ASSERT_TRUE(it.next(rv));
+  auto marker = protocol::parse_end_txn_marker(rv.key, rv.value);
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->coordinator_epoch, 7);
 }
 
 // ---- replay through storage::Env --------------------------------------------------------

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/shard_affinity.h"
 #include "replication/flusher.h"
+#include "replication/local_partition_writer.h"
 #include "replication/open_partition.h"
 #include "replication/partition.h"
 #include "replication/replica_manager.h"
@@ -181,6 +182,26 @@ class ReplicationReplicaManager : public ReplicationPartition {
     img->topics.set(topic, t);
     return img;
   }
+
+  // Topic "t", one partition on brokers 1 and 2, led by `leader` at `epoch`.
+  std::shared_ptr<cluster::MetadataImage> image_at(int32_t leader, int32_t epoch) {
+    auto img = image_with("t", 1, leader);
+    auto t = std::make_shared<cluster::TopicInfo>(*img->find_topic("t"));
+    t->partitions[0].leader_epoch = epoch;
+    t->partitions[0].replicas = {1, 2};
+    img->topics.set("t", t);
+    return img;
+  }
+
+  // Node 1, one shard owning every partition.
+  static ReplicaManagerOptions node1_on_one_shard() {
+    ReplicaManagerOptions o;
+    o.shard = 0;
+    o.node_id = NodeId(1);
+    o.owner_of = [](const TopicPartition&) { return 0; };
+    o.log_config_for = [](const cluster::TopicInfo&) { return storage::LogConfig{}; };
+    return o;
+  }
 };
 
 TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
@@ -214,6 +235,79 @@ TEST_F(ReplicationReplicaManager, OpensLeadsAndDeletesThePartitionsOfItsShard) {
   EXPECT_TRUE(rm.partitions().empty());
   EXPECT_EQ(removed.size(), 2u);
   EXPECT_TRUE(rm.unopened_of({"t"}).empty());
+  flusher.stop();
+}
+
+TEST_F(ReplicationReplicaManager, HooksHearOfLeadershipGainedAtEachNewEpochAndLost) {
+  ShardBinding on_shard_0(0);
+  asio::io_context io;
+  Flusher flusher(io);
+  UnopenedPartitions unopened;
+  ReplicaManager rm(node1_on_one_shard(), *manager_, flusher, clock_, unopened);
+  std::vector<std::string> heard;
+  PartitionHooks hooks;
+  hooks.became_leader = [&](Partition& p, Epoch e) {
+    EXPECT_EQ(rm.find(p.tp()), &p);  // findable: a coordinator may replay it at once
+    heard.push_back("leader@" + std::to_string(e.value));
+  };
+  hooks.became_follower = [&](Partition& p) { heard.push_back("follower@" + std::to_string(p.leader_epoch().value)); };
+  rm.set_hooks(std::move(hooks));
+  auto image = [&](int32_t leader, int32_t epoch) { return image_at(leader, epoch); };
+  cluster::ImageDelta touched;
+  touched.topics = {"t"};
+  rm.apply(image(1, 0), touched);   // opened as leader
+  rm.apply(image(1, 0), touched);   // the same again (e.g. a config change): nothing new
+  rm.apply(image(1, 2), touched);   // a new leader epoch while leading: load again
+  rm.apply(image(2, 3), touched);   // leadership moved away
+  rm.apply(image(2, 4), touched);   // following at a newer epoch: nothing to unload again
+  rm.apply(image(1, 5), touched);   // back
+  EXPECT_EQ(heard, (std::vector<std::string>{"leader@0", "leader@2", "follower@3", "leader@5"}));
+  rm.apply(std::make_shared<cluster::MetadataImage>(), touched);
+  flusher.stop();
+}
+
+// Runs `op` on `io` until it completes (the Flusher's sync thread posts back), bounded.
+ErrorCode run_append(asio::io_context& io, asio::awaitable<ErrorCode> op) {
+  auto out = std::make_shared<std::optional<ErrorCode>>();
+  asio::co_spawn(io, std::move(op), [out](std::exception_ptr e, ErrorCode err) {
+    if (e) std::rethrow_exception(e);
+    *out = err;
+  });
+  for (int i = 0; i < 500 && !*out; ++i) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(out->has_value()) << "the append never completed";
+  return out->value_or(ErrorCode::UNKNOWN_SERVER_ERROR);
+}
+
+TEST_F(ReplicationReplicaManager, TheWriterAppendsOnlyWhileThePartitionIsLedAtTheCoordinatorsEpoch) {
+  ShardBinding on_shard_0(0);
+  asio::io_context io;
+  Flusher flusher(io);
+  UnopenedPartitions unopened;
+  ReplicaManager rm(node1_on_one_shard(), *manager_, flusher, clock_, unopened);
+  LocalPartitionWriter writer(rm, flusher, clock_, ShardRoutes{});
+  auto image = [&](int32_t leader, int32_t epoch) { return image_at(leader, epoch); };
+  cluster::ImageDelta touched;
+  touched.topics = {"t"};
+  const TopicPartition tp{"t", 0};
+  rm.apply(image(1, 3), touched);
+  auto batch = make_batch(1);
+  EXPECT_EQ(run_append(io, writer.append(tp, batch, Epoch(3))), ErrorCode::NONE);
+  batch = make_batch(1);
+  EXPECT_EQ(run_append(io, writer.append(tp, batch, PartitionWriter::kAnyLeaderEpoch)), ErrorCode::NONE);
+  // A coordinator whose state is of another epoch is fenced, and so is any write once this broker follows.
+  batch = make_batch(1);
+  EXPECT_EQ(run_append(io, writer.append(tp, batch, Epoch(2))), ErrorCode::NOT_LEADER_OR_FOLLOWER);
+  rm.apply(image(2, 4), touched);
+  batch = make_batch(1);
+  EXPECT_EQ(run_append(io, writer.append(tp, batch, Epoch(3))), ErrorCode::NOT_LEADER_OR_FOLLOWER);
+  batch = make_batch(1);
+  EXPECT_EQ(run_append(io, writer.append(tp, batch, PartitionWriter::kAnyLeaderEpoch)),
+            ErrorCode::NOT_LEADER_OR_FOLLOWER);
+  EXPECT_EQ(rm.find(tp)->log_end_offset(), Offset(2));  // only the two led appends
+  rm.apply(std::make_shared<cluster::MetadataImage>(), touched);
   flusher.stop();
 }
 
