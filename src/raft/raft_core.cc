@@ -283,10 +283,11 @@ bool RaftCore::can_grant(const VoteRequest& req, bool log_up_to_date) const {
 }
 
 void RaftCore::on_vote_request(const Message& m, const VoteRequest& req) {
-  // A candidate outside this node's newest voter set may still be a voter in a
-  // newer set this node has not replicated yet (KIP-853): only the candidate
-  // counts the votes, over its own set.
-  if (!is_voter() || req.replica_id != m.from) {
+  // In a dynamic quorum a candidate outside this node's newest voter set may
+  // still be a voter in a newer set this node has not replicated yet
+  // (KIP-853): only the candidate counts the votes, over its own set. A static
+  // quorum's set is fixed: anyone else is refused.
+  if (!participates() || req.replica_id != m.from || (!cfg_.dynamic && !is_voter(req.replica_id))) {
     respond(m, VoteResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_, false, req.pre_vote});
     return;
   }
@@ -342,7 +343,8 @@ void RaftCore::count_vote(NodeId from, bool granted) {
 
 void RaftCore::on_begin_epoch(const Message& m, const BeginQuorumEpochRequest& req) {
   // (The leader may be in a newer voter set than this node has, or leave it.)
-  if (req.leader_id != m.from) return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
+  if (req.leader_id != m.from || (!cfg_.dynamic && !is_voter(req.leader_id)))
+    return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
   if (req.leader_epoch < epoch_) return respond(m, QuorumEpochResponse{ErrorCode::FENCED_LEADER_EPOCH, leader_, epoch_});
   // Two leaders in one epoch cannot happen while the vote rules hold; a
   // request claiming it is refused and changes nothing here.
@@ -355,10 +357,11 @@ void RaftCore::on_begin_epoch(const Message& m, const BeginQuorumEpochRequest& r
 
 void RaftCore::on_end_epoch(const Message& m, const EndQuorumEpochRequest& req) {
   // (The leader may be in a newer voter set than this node has, or leave it.)
-  if (req.leader_id != m.from) return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
+  if (req.leader_id != m.from || (!cfg_.dynamic && !is_voter(req.leader_id)))
+    return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
   if (req.leader_epoch < epoch_) return respond(m, QuorumEpochResponse{ErrorCode::FENCED_LEADER_EPOCH, leader_, epoch_});
   if (req.leader_epoch > epoch_) become_unattached(req.leader_epoch, std::nullopt);
-  if (is_voter() && (role_ == Role::kUnattached || (role_ == Role::kFollower && leader_ == req.leader_id))) {
+  if (participates() && (role_ == Role::kUnattached || (role_ == Role::kFollower && leader_ == req.leader_id))) {
     // Stand after a backoff that grows with the position among the preferred
     // successors; followers now grant pre-votes.
     size_t pos = req.preferred_successors.size();
@@ -405,7 +408,7 @@ int64_t RaftCore::next_deadline() const {
       break;
     default:
       next = election_deadline_;
-      if (!is_voter()) next = fetch_in_flight_ ? fetch_sent_ms_ + cfg_.request_timeout_ms : fetch_retry_ms_;
+      if (!participates()) next = fetch_in_flight_ ? fetch_sent_ms_ + cfg_.request_timeout_ms : fetch_retry_ms_;
       break;
   }
   return next;
@@ -419,13 +422,13 @@ void RaftCore::tick(int64_t now_ms) {
     case Role::kLeader: return tick_leader();
     case Role::kFollower:
       if (now_ >= fetch_deadline_) {
-        if (is_voter()) return become_prospective();
+        if (participates()) return become_prospective();
         return become_unattached(epoch_, voted_);  // an observer looks for the leader again
       }
       return maybe_send_fetch();
     case Role::kUnattached:
     case Role::kResigned:
-      if (!is_voter()) return maybe_send_fetch();
+      if (!participates()) return maybe_send_fetch();
       if (now_ >= election_deadline_) become_prospective();
       return;
     case Role::kProspective:

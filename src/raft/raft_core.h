@@ -189,6 +189,10 @@ class RaftCore {
   const std::vector<NodeId>& voter_ids() const { return voters_.latest().ids; }
   size_t majority() const { return voter_ids().size() / 2 + 1; }
   size_t count_voters(const std::set<NodeId>& ids) const;
+  // Whether this node takes part in elections (stands, votes): a voter of the
+  // newest set, or one whose removal is not committed yet (Raft's rule: it
+  // still belongs to the committed set; it does not count its own vote).
+  bool participates() const;
   bool is_voter(NodeId id) const;
   void send(NodeId to, uint64_t correlation_id, MessageBody body);
   void respond(const Message& request, MessageBody body) { send(request.from, request.correlation_id, std::move(body)); }

@@ -179,7 +179,7 @@ void RaftCore::maybe_send_fetch() {
   NodeId target;
   if (role_ == Role::kFollower && leader_) {
     target = *leader_;
-  } else if (!is_voter() && (role_ == Role::kUnattached || role_ == Role::kResigned)) {
+  } else if (!participates() && (role_ == Role::kUnattached || role_ == Role::kResigned)) {
     // An observer without a leader (or a leader that removed itself) asks any
     // voter or bootstrap server (controller.quorum.bootstrap.servers); the
     // answer names the leader.
@@ -205,7 +205,7 @@ void RaftCore::on_fetch_response(const Message& m, const FetchResponse& resp) {
   if (!fetch_in_flight_ || *fetch_in_flight_ != m.correlation_id) return;  // stale or duplicated
   fetch_in_flight_.reset();
   if (role_ != Role::kFollower) {
-    if ((role_ == Role::kUnattached || role_ == Role::kResigned) && !is_voter() && resp.leader_id && *resp.leader_id != cfg_.local_id &&
+    if ((role_ == Role::kUnattached || role_ == Role::kResigned) && !participates() && resp.leader_id && *resp.leader_id != cfg_.local_id &&
         resp.leader_epoch == epoch_)
       return become_follower(*resp.leader_id, epoch_);
     fetch_retry_ms_ = now_ + cfg_.retry_backoff_ms;

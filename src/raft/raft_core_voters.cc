@@ -106,6 +106,12 @@ bool RaftCore::replica_caught_up(NodeId id, const protocol::Uuid& directory_id) 
   return r.last_fetch_ms >= 0 && now_ - r.last_fetch_ms < cfg_.fetch_timeout_ms && r.acked >= *hw_;
 }
 
+bool RaftCore::participates() const {
+  if (is_voter()) return true;
+  auto at = voters_.latest_offset();
+  return at && (!hw_ || *hw_ <= *at) && voters_.at(*at).contains(cfg_.local_id);
+}
+
 void RaftCore::maybe_resign_removed() {
   if (role_ != Role::kLeader || is_voter() || !hw_) return;
   auto at = voters_.latest_offset();

@@ -66,7 +66,9 @@ TEST(RaftCoreVoters, AnObserverCatchesUpIsAddedAndEveryNodeUsesTheNewSet) {
   int l = c.elect_leader();
   ASSERT_NE(l, -1);
   ASSERT_NE(l, 4);
-  c.run_for(300);
+  // The observer's first Fetch left before the harness listened: it retries
+  // after controller.quorum.request.timeout.ms.
+  c.run_for(2500);
   // The leader wrote the bootstrap set into its log: every node has it there.
   for (auto& n : c.nodes) EXPECT_EQ(n->core->voter_set().ids, ids({1, 2, 3}));
   EXPECT_FALSE(c.n(4).core->is_voter());
@@ -95,7 +97,7 @@ TEST(RaftCoreVoters, AnObserverCatchesUpIsAddedAndEveryNodeUsesTheNewSet) {
   c.run_for(200);
   EXPECT_EQ(*leader.core->high_watermark(), hw);
   c.blocked.clear();
-  c.run_for(300);
+  c.run_for(2500);  // the dropped fetches are retried after the request timeout
   int now_leader = c.leader();
   ASSERT_NE(now_leader, -1);
   EXPECT_GT(*c.n(now_leader).core->high_watermark(), hw);
