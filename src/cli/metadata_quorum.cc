@@ -2,7 +2,11 @@
 // metadata quorum with DescribeQuorum on __cluster_metadata-0, sent to a broker
 // (--bootstrap-server) or a controller (--bootstrap-controller), in Kafka's
 // output: `describe --status` (ClusterId, LeaderId, ... CurrentObservers) and
-// `describe --replication` (a table of the leader, followers and observers).
+// `describe --replication` (a table of the leader, followers and observers);
+// `add-controller` / `remove-controller` change a dynamic quorum's voters
+// (metadata_quorum_voters.cc). The hosts of the bootstrap list are tried in
+// turn until one answers for the quorum (a node that does not lead answers
+// NOT_LEADER_OR_FOLLOWER).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -15,6 +19,7 @@
 #include "base/error_code.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/metadata_quorum_voters.h"
 #include "protocol/messages/api_versions.h"
 #include "protocol/messages/describe_cluster.h"
 #include "protocol/messages/describe_quorum.h"
@@ -151,6 +156,77 @@ int print_replication(const Partition& p, const Replica& leader, bool human) {
   return 0;
 }
 
+struct DescribeOptions {
+  bool brokers = false;  // --bootstrap-server (else --bootstrap-controller)
+  bool status = false;
+  bool human = false;
+};
+
+// One host's answer; false (not_leader set) when it does not lead the quorum.
+bool describe_on(RawClient& c, const DescribeOptions& o, bool& not_leader, std::string& err, int& rc) {
+  protocol::ApiVersionsRequest vreq;
+  vreq.client_software_name = "samsa-cli";
+  vreq.client_software_version = "1.0";
+  protocol::ApiVersionsResponse versions;
+  if (!c.call(vreq, 3, versions, err)) return false;
+  int16_t quorum_v = negotiate(versions, 55, kDescribeQuorumMax);
+  if (quorum_v < 0) {
+    err = c.peer() + " does not support DescribeQuorum (is it running in KRaft mode?)";
+    return true;
+  }
+  protocol::DescribeQuorumRequest qreq;
+  auto& t = qreq.topics.emplace_back();
+  t.topic_name = "__cluster_metadata";
+  t.partitions.emplace_back().partition_index = 0;
+  protocol::DescribeQuorumResponse qresp;
+  if (!c.call(qreq, quorum_v, qresp, err)) return false;
+  int16_t code = qresp.error_code;
+  std::string message = qresp.error_message.value_or("");
+  if (code == 0 && (qresp.topics.size() != 1 || qresp.topics[0].partitions.size() != 1)) {
+    err = "the DescribeQuorum answer does not describe __cluster_metadata-0";
+    return true;
+  }
+  if (code == 0) {
+    code = qresp.topics[0].partitions[0].error_code;
+    message = qresp.topics[0].partitions[0].error_message.value_or("");
+  }
+  if (code == to_int(ErrorCode::NOT_LEADER_OR_FOLLOWER)) {
+    not_leader = true;
+    return false;
+  }
+  if (code != 0) {
+    err = std::string(error_name(static_cast<ErrorCode>(code))) + (message.empty() ? "" : ": " + message);
+    return true;
+  }
+  auto& p = qresp.topics[0].partitions[0];
+  const Replica* leader = find_leader(p);
+  if (!leader) {
+    err = "the quorum's leader " + std::to_string(p.leader_id) + " is not among its voters";
+    return true;
+  }
+  if (!o.status) {
+    rc = print_replication(p, *leader, o.human);
+    return true;
+  }
+  // Kafka reads the cluster id with DescribeCluster; a controller listener
+  // without it (this project's) gives the cluster id of the quorum's leader: none.
+  std::string cluster_id;
+  if (int16_t cluster_v = negotiate(versions, 60, kDescribeClusterMax); cluster_v >= 0) {
+    protocol::DescribeClusterRequest creq;
+    creq.endpoint_type = o.brokers ? 1 : 2;  // brokers or controllers (v1+)
+    protocol::DescribeClusterResponse cresp;
+    if (!c.call(creq, cluster_v, cresp, err)) return false;
+    if (cresp.error_code != 0) {
+      err = std::string(error_name(static_cast<ErrorCode>(cresp.error_code))) + ": " + cresp.error_message.value_or("");
+      return true;
+    }
+    cluster_id = cresp.cluster_id;
+  }
+  print_status(cluster_id, p, *leader, qresp.nodes);
+  rc = 0;
+  return true;
+}
+
 }  // namespace
 
 int metadata_quorum_main(int argc, char** argv) {
@@ -159,7 +235,11 @@ int metadata_quorum_main(int argc, char** argv) {
       "Examples:\n"
       "  samsa metadata-quorum --bootstrap-server localhost:9092 describe --status\n"
       "  samsa metadata-quorum --bootstrap-server localhost:9092 describe --replication --human-readable\n"
-      "  samsa metadata-quorum --bootstrap-controller localhost:9093 describe --status");
+      "  samsa metadata-quorum --bootstrap-controller localhost:9093 describe --status\n"
+      "  samsa metadata-quorum --bootstrap-controller localhost:9093 --command-config controller.properties "
+      "add-controller\n"
+      "  samsa metadata-quorum --bootstrap-controller localhost:9093 remove-controller --controller-id 2 "
+      "--controller-directory-id <directory.id>");
   std::string bootstrap, controller, command_config;
   bool status = false, replication = false, human = false;
   int timeout_ms = 30000;
@@ -174,6 +254,15 @@ int metadata_quorum_main(int argc, char** argv) {
   describe->add_flag("--status", status, "A short summary of the quorum status and the other information");
   describe->add_flag("--replication", replication, "Detailed information about the status of replication");
   describe->add_flag("--human-readable", human, "Print relative times instead of timestamps (with --replication)");
+  std::string controller_properties, directory_id;
+  int controller_id = -1;
+  auto* add = app.add_subcommand("add-controller", "Add a controller to the KRaft controller cluster");
+  add->add_option("--controller.properties", controller_properties,
+                  "The new controller's server properties (default: the --command-config file, as Kafka)");
+  auto* remove = app.add_subcommand("remove-controller", "Remove a controller from the KRaft controller cluster");
+  remove->add_option("--controller-id", controller_id, "The id of the controller to remove")->required();
+  remove->add_option("--controller-directory-id", directory_id, "The directory ID of the controller to remove")
+      ->required();
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -182,60 +271,37 @@ int metadata_quorum_main(int argc, char** argv) {
   }
   if (bootstrap.empty() && controller.empty())
     return fail("one of the arguments --bootstrap-server --bootstrap-controller is required");
+  std::string err;
+  Properties props;
+  const std::string& hosts = bootstrap.empty() ? controller : bootstrap;
+  if (add->parsed() || remove->parsed()) {
+    VoterCommand v;
+    v.bootstrap = hosts;
+    v.timeout_ms = timeout_ms;
+    // Kafka's add-controller reads the new controller's properties from
+    // --command-config; --controller.properties names them apart from the client's.
+    v.controller_properties = controller_properties.empty() ? command_config : controller_properties;
+    if (!base_properties(hosts, command_config, props, err)) return fail(err);
+    v.client = props;
+    v.controller_id = controller_id;
+    v.directory_id = directory_id;
+    if (add->parsed()) {
+      if (v.controller_properties.empty())
+        return fail("add-controller needs the new controller's properties (--command-config or --controller.properties)");
+      return add_controller(v);
+    }
+    return remove_controller(v);
+  }
   if (status && replication) return fail("Only one of --status or --replication should be specified with describe sub-command");
   if (!status && !replication) return fail("One of --status or --replication must be specified with describe sub-command");
   if (status && human) return fail("The option --human-readable is only supported along with --replication");
-
-  std::string err;
-  Properties props;
-  if (!base_properties(bootstrap.empty() ? controller : bootstrap, command_config, props, err)) return fail(err);
-  RawClient c;
-  if (!c.connect(props["bootstrap.servers"], timeout_ms, err) || !c.secure(props, err)) return fail(err);
-  protocol::ApiVersionsRequest vreq;
-  vreq.client_software_name = "samsa-cli";
-  vreq.client_software_version = "1.0";
-  protocol::ApiVersionsResponse versions;
-  if (!c.call(vreq, 3, versions, err)) return fail(err);
-  int16_t quorum_v = negotiate(versions, 55, kDescribeQuorumMax);
-  if (quorum_v < 0) return fail(c.peer() + " does not support DescribeQuorum (is it running in KRaft mode?)");
-
-  std::string cluster_id;
-  if (status) {  // Kafka reads the cluster id with DescribeCluster
-    int16_t cluster_v = negotiate(versions, 60, kDescribeClusterMax);
-    if (cluster_v < 0) return fail(c.peer() + " does not support DescribeCluster");
-    protocol::DescribeClusterRequest creq;
-    creq.endpoint_type = bootstrap.empty() ? 2 : 1;  // controllers or brokers (v1+)
-    protocol::DescribeClusterResponse cresp;
-    if (!c.call(creq, cluster_v, cresp, err)) return fail(err);
-    if (cresp.error_code != 0)
-      return fail(std::string(error_name(static_cast<ErrorCode>(cresp.error_code))) + ": " +
-                  cresp.error_message.value_or(""));
-    cluster_id = cresp.cluster_id;
-  }
-  protocol::DescribeQuorumRequest qreq;
-  auto& t = qreq.topics.emplace_back();
-  t.topic_name = "__cluster_metadata";
-  t.partitions.emplace_back().partition_index = 0;
-  protocol::DescribeQuorumResponse qresp;
-  if (!c.call(qreq, quorum_v, qresp, err)) return fail(err);
-  int16_t code = qresp.error_code;
-  std::string message = qresp.error_message.value_or("");
-  if (code == 0 && (qresp.topics.size() != 1 || qresp.topics[0].partitions.size() != 1))
-    return fail("the DescribeQuorum answer does not describe __cluster_metadata-0");
-  if (code == 0) {
-    code = qresp.topics[0].partitions[0].error_code;
-    message = qresp.topics[0].partitions[0].error_message.value_or("");
-  }
-  if (code != 0)
-    return fail(std::string(error_name(static_cast<ErrorCode>(code))) + (message.empty() ? "" : ": " + message));
-  auto& p = qresp.topics[0].partitions[0];
-  const Replica* leader = find_leader(p);
-  if (!leader) return fail("the quorum's leader " + std::to_string(p.leader_id) + " is not among its voters");
-  if (status) {
-    print_status(cluster_id, p, *leader, qresp.nodes);
-    return 0;
-  }
-  return print_replication(p, *leader, human);
+  if (!base_properties(hosts, command_config, props, err)) return fail(err);
+  DescribeOptions o{!bootstrap.empty(), status, human};
+  int rc = 1;
+  if (!on_each_host(hosts, props, timeout_ms, err,
+                    [&](RawClient& c, bool& not_leader, std::string& e) { return describe_on(c, o, not_leader, e, rc); }))
+    return fail(err);
+  return rc;
 }
 
 }  // namespace samsa::cli

@@ -23,10 +23,15 @@ namespace samsa::quorum {
 std::vector<config::QuorumVoter> voters_from_record(const protocol::kraft::VotersRecord& record,
                                                     const std::string& controller_listener);
 
-// The recorded voters of this node's metadata log dir, or an error message
-// (unreadable dir, no VotersRecord: a node formatted with
-// --no-initial-controllers cannot yet join as an observer).
-std::variant<std::vector<config::QuorumVoter>, std::string> recorded_voters(const config::BrokerConfig& cfg,
-                                                                            storage::Env* env);
+// The newest VotersRecord of this node's metadata log dir; nullopt when there
+// is none (a node formatted with --no-initial-controllers: it starts as an
+// observer and finds the leader through controller.quorum.bootstrap.servers),
+// or an error message (an unreadable dir, a voter set without endpoints).
+std::variant<std::optional<protocol::kraft::VotersRecord>, std::string> recorded_voters(
+    const config::BrokerConfig& cfg, storage::Env* env);
+
+// controller.quorum.bootstrap.servers ("host:port,[v6]:port"): the addresses
+// and the negative ids (-2, -3, ...) the Raft core knows them by, or an error.
+std::variant<std::vector<config::QuorumVoter>, std::string> bootstrap_servers(const config::BrokerConfig& cfg);
 
 }  // namespace samsa::quorum

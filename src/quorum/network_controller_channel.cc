@@ -83,7 +83,13 @@ asio::awaitable<cluster::ChannelResponse> NetworkControllerChannel::call(int16_t
     std::optional<NodeId> target = active_controller();
     if (!target || target == skip) {
       auto& voters = clients_.voters();
-      if (voters.empty()) break;
+      if (voters.empty()) {
+        // An observer of a dynamic quorum that has not learned the voters yet.
+        backoff.expires_after(std::chrono::milliseconds(retry_backoff_ms_));
+        asio::error_code ec;
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
       auto it = voters.begin();
       std::advance(it, static_cast<long>(next_voter_++ % voters.size()));
       target = it->first;

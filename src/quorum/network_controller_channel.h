@@ -50,6 +50,8 @@ class NetworkControllerChannel final : public cluster::ControllerChannel {
   asio::awaitable<cluster::ChannelResponse> call(int16_t api_key, int16_t api_version, std::span<const uint8_t> body,
                                                  std::chrono::milliseconds timeout) override;
   void close() { clients_.close(); }
+  // The voters' CONTROLLER endpoints changed (a VotersRecord).
+  void set_voters(VoterAddresses voters) { clients_.set_addresses(std::move(voters)); }
 
  private:
   VoterClients clients_;

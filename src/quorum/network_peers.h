@@ -24,6 +24,8 @@ class NetworkPeers final : public QuorumPeers {
   asio::awaitable<std::optional<raft::MessageBody>> request(NodeId to, raft::MessageBody request,
                                                            std::chrono::milliseconds timeout) override;
   void close() override;
+  // Where each node (voters, bootstrap servers, a leader learned from a Fetch answer) is.
+  void set_addresses(VoterAddresses addresses) { clients_.set_addresses(std::move(addresses)); }
 
  private:
   VoterClients clients_;

@@ -8,16 +8,28 @@ namespace samsa::quorum {
 
 std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg,
                                                                         storage::Env* env) {
+  QuorumSettings s;
+  const auto& names = cfg.controller_listener_names();
+  s.raft.listener_name = names.empty() ? std::string("CONTROLLER") : names.front();
   std::vector<config::QuorumVoter> recorded;
-  if (cfg.quorum_voters().empty()) {
+  bool dynamic = cfg.quorum_voters().empty();
+  if (dynamic) {
     if (cfg.get_list("controller.quorum.bootstrap.servers").empty()) return std::optional<QuorumSettings>{};
-    // The dynamic form (KIP-853): the voters are the newest VotersRecord on disk.
+    // The dynamic form (KIP-853): the voters are the newest VotersRecord on
+    // disk, then those of the log (the Raft core follows them).
     auto r = recorded_voters(cfg, env ? env : storage::posix_env());
     if (auto* err = std::get_if<std::string>(&r)) return *err;
-    recorded = std::get<std::vector<config::QuorumVoter>>(std::move(r));
+    s.raft.dynamic = true;
+    s.raft.voters_record = std::get<std::optional<protocol::kraft::VotersRecord>>(std::move(r));
+    if (s.raft.voters_record) recorded = voters_from_record(*s.raft.voters_record, s.raft.listener_name);
+    auto b = bootstrap_servers(cfg);
+    if (auto* err = std::get_if<std::string>(&b)) return *err;
+    for (auto& server : std::get<std::vector<config::QuorumVoter>>(b)) {
+      s.raft.bootstrap.push_back(NodeId(server.id));
+      s.bootstrap[NodeId(server.id)] = PeerAddress{server.host, static_cast<uint16_t>(server.port)};
+    }
   }
-  const auto& voters = recorded.empty() ? cfg.quorum_voters() : recorded;
-  QuorumSettings s;
+  const auto& voters = dynamic ? recorded : cfg.quorum_voters();
   s.raft.local_id = NodeId(cfg.node_id());
   for (auto& v : voters) {
     if (v.port <= 0 || v.port > 65535)
@@ -30,7 +42,9 @@ std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const c
   s.controller = cfg.is_controller();
   s.broker = cfg.is_broker();
   bool voter = s.voters.count(s.raft.local_id) > 0;
-  if (s.controller && !voter)
+  // A controller of a dynamic quorum may start as an observer (to be added
+  // with AddRaftVoter, or just removed).
+  if (s.controller && !voter && !dynamic)
     return "node.id " + std::to_string(cfg.node_id()) +
            " has the controller role but is not in controller.quorum.voters";
   if (!s.controller && voter)

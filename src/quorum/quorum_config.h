@@ -27,6 +27,8 @@ using VoterAddresses = std::map<NodeId, PeerAddress>;
 struct QuorumSettings {
   raft::RaftConfig raft;    // local id, voter ids, timeouts
   VoterAddresses voters;    // where each voter's CONTROLLER listener is
+  // controller.quorum.bootstrap.servers by their negative ids (raft.bootstrap).
+  VoterAddresses bootstrap;
   bool controller = false;  // process.roles holds controller (this node must be a voter then)
   bool broker = false;
   int64_t max_record_bytes_between_snapshots = 20971520;  // metadata.log.max.record.bytes.between.snapshots
@@ -40,10 +42,11 @@ struct QuorumSettings {
 // controller.quorum.bootstrap.servers empty): the node runs today's
 // single-voter metadata log. In the dynamic form (bootstrap servers, no
 // voters) the voters come from the newest VotersRecord in the metadata log
-// dir, read through `env` (posix when null; quorum/dynamic_voters.h). An
-// error message when the configuration cannot form a quorum (a controller
-// that is not a voter, the dynamic form without a voter set on disk, a voter
-// without a port).
+// dir, read through `env` (posix when null; quorum/dynamic_voters.h); a node
+// without one (formatted with --no-initial-controllers) starts as an observer
+// that finds the leader through the bootstrap servers. An error message when
+// the configuration cannot form a quorum (a controller of a static quorum
+// that is not a voter, a voter without a port, a malformed bootstrap server).
 std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const config::BrokerConfig& cfg,
                                                                         storage::Env* env = nullptr);
 

@@ -155,6 +155,10 @@ storage::Status QuorumMetadataLog::replay(const std::function<void(Offset, std::
 void QuorumMetadataLog::collect() {
   if (!core_) return;
   auto out = core_->take_output();
+  if (core_->voters_version() != voters_seen_) {
+    voters_seen_ = core_->voters_version();
+    if (voters_listener_) voters_listener_(core_->voter_set());
+  }
   if (core_->role() == raft::Role::kLeader && ready_epoch_ != core_->epoch()) {
     // The call that made this node leader appended its LeaderChange batch last.
     ready_epoch_ = core_->epoch();
@@ -296,6 +300,8 @@ asio::awaitable<void> QuorumMetadataLog::send_request(raft::Message m, std::shar
     ++stats_.requests_failed;
     co_return;  // dropped: the core's own timeouts retry
   }
+  if (auto* f = std::get_if<raft::FetchResponse>(&*resp); f && f->leader_id && f->leader_endpoint && endpoint_listener_)
+    endpoint_listener_(*f->leader_id, *f->leader_endpoint);
   core_->handle(raft::Message{m.to, config_.local_id, m.correlation_id, std::move(*resp)}, now());
   collect();
 }
@@ -388,24 +394,33 @@ asio::awaitable<raft::AppendResult> QuorumMetadataLog::append(std::vector<protoc
     co_return raft::AppendResult{ErrorCode::NOT_LEADER_OR_FOLLOWER, Offset(-1), Epoch(-1),
                                  "this node does not lead the metadata quorum"};
   if (values.empty()) co_return raft::AppendResult{ErrorCode::INVALID_REQUEST, Offset(-1), Epoch(-1), "empty batch"};
-  auto alive = alive_;
   int32_t n = static_cast<int32_t>(values.size());
   auto r = core_->propose(build_data_batch(values, clock_.now_ms()), n, now());
   collect();
   if (r.error != ErrorCode::NONE) co_return raft::AppendResult{r.error, Offset(-1), Epoch(-1), "proposal refused"};
-  auto waiter = std::make_shared<AppendWaiter>(ex_);
-  appends_[r.last_offset.value] = waiter;
-  while (*alive && !waiter->result) {
-    waiter->timer.expires_at(kForever);
-    co_await wait_on(waiter->timer);
-  }
-  if (!*alive) co_return raft::AppendResult{ErrorCode::NOT_LEADER_OR_FOLLOWER, Offset(-1), Epoch(-1), "closed"};
-  auto result = *waiter->result;
+  auto result = *co_await await_commit(r.last_offset.value, kForever);
   if (result.error == ErrorCode::NONE) {
     result.offset = r.last_offset;
     result.epoch = r.epoch;
   }
   co_return result;
+}
+
+asio::awaitable<std::optional<raft::AppendResult>> QuorumMetadataLog::await_commit(
+    int64_t last_offset, std::chrono::steady_clock::time_point deadline) {
+  auto alive = alive_;
+  auto waiter = std::make_shared<AppendWaiter>(ex_);
+  appends_[last_offset] = waiter;
+  while (*alive && !waiter->result && std::chrono::steady_clock::now() < deadline) {
+    waiter->timer.expires_at(deadline);
+    co_await wait_on(waiter->timer);
+  }
+  if (!*alive) co_return raft::AppendResult{ErrorCode::NOT_LEADER_OR_FOLLOWER, Offset(-1), Epoch(-1), "closed"};
+  if (!waiter->result) {
+    if (auto it = appends_.find(last_offset); it != appends_.end() && it->second == waiter) appends_.erase(it);
+    co_return std::nullopt;
+  }
+  co_return waiter->result;
 }
 
 }  // namespace samsa::quorum

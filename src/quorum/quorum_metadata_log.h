@@ -164,6 +164,31 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   // that prefix (RaftCore::on_snapshot_created). False when the core refused it.
   bool snapshot_created(raft::SnapshotId id);
 
+  // ---- voter changes (KIP-853; voter_changes.cc) ----
+  struct VoterChangeAnswer {
+    ErrorCode error = ErrorCode::NONE;
+    std::string message;
+  };
+  // AddRaftVoter on the leader: waits (within `timeout`) until the node has
+  // caught up as an observer (fetching with this directory id), appends the
+  // voter set with it and waits for that to commit. Kafka's errors: see
+  // RaftCore::voter_change_error, DUPLICATE_VOTER, REQUEST_TIMED_OUT.
+  asio::awaitable<VoterChangeAnswer> add_voter(protocol::kraft::VotersRecord::Voter voter,
+                                               std::chrono::milliseconds timeout);
+  // RemoveRaftVoter on the leader (VOTER_NOT_FOUND for a voter not in the set
+  // with that directory id). Removing the leader itself: it resigns once the
+  // new set commits.
+  asio::awaitable<VoterChangeAnswer> remove_voter(NodeId id, protocol::Uuid directory_id,
+                                                  std::chrono::milliseconds timeout);
+  // Called on the driver's executor whenever the core's voter set changed
+  // (before start() returns, then as VotersRecords are appended or truncated).
+  void set_voters_listener(std::function<void(const raft::VoterSet&)> fn) { voters_listener_ = std::move(fn); }
+  // Called with the leader's endpoint from a Fetch answer (an observer that
+  // found the leader through a bootstrap server reaches it there).
+  void set_endpoint_listener(std::function<void(NodeId, const raft::FetchResponse::Endpoint&)> fn) {
+    endpoint_listener_ = std::move(fn);
+  }
+
   // Whether the core stopped (a failed disk write): the process should exit.
   bool failed() const { return !fatal_.empty(); }
   const std::string& failure() const { return fatal_; }
@@ -186,6 +211,12 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   void fail_appends(ErrorCode error, const std::string& why);
   void fail(std::string why);
   bool ready_leader() const;
+  // Waits until the batch ending at `last_offset` commits (or the append fails,
+  // or `deadline` passes: nullopt).
+  asio::awaitable<std::optional<raft::AppendResult>> await_commit(int64_t last_offset,
+                                                                  std::chrono::steady_clock::time_point deadline);
+  asio::awaitable<VoterChangeAnswer> commit_voters(protocol::kraft::VotersRecord record,
+                                                   std::chrono::steady_clock::time_point deadline);
 
   asio::any_io_executor ex_;
   raft::RaftConfig config_;
@@ -203,6 +234,9 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   SnapshotHooks snapshot_hooks_;
   const raft::SnapshotReader* snapshot_reader_ = nullptr;
   std::function<void(raft::LeaderAndEpoch)> leader_listener_;
+  std::function<void(const raft::VoterSet&)> voters_listener_;
+  std::function<void(NodeId, const raft::FetchResponse::Endpoint&)> endpoint_listener_;
+  uint64_t voters_seen_ = ~uint64_t{0};  // the core's voters_version() last reported
   std::deque<raft::Output> queue_;  // outputs not yet carried out, in order
   bool pumping_ = false;
   bool sync_running_ = false;

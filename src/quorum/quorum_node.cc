@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/uuid_text.h"
+#include "quorum/dynamic_voters.h"
 #include "raft/raft_wire.h"
 #include "storage/env.h"
+#include "storage/meta_properties.h"
 
 namespace samsa::quorum {
 
@@ -30,6 +33,7 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
                                                                        QuorumNodeOptions options) {
   std::unique_ptr<QuorumNode> node(new QuorumNode(ex, clock, flush, std::move(options)));
   auto& o = node->options_;
+  if (!o.settings.raft.listener_name.empty()) o.controller_listener = o.settings.raft.listener_name;
   auto store = raft::FileSnapshotStore::open(env, raft::metadata_partition_dir(o.metadata_log_dir));
   if (!store) return "cannot open the metadata snapshots: " + store.status().to_string();
   node->snapshot_store_ = std::move(store).value();
@@ -43,16 +47,48 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
   if (!opened.log) return "cannot open the metadata log: " + opened.error;
   node->disk_ = std::move(opened.log);
   node->syncer_ = std::make_unique<DiskLogSyncer>(*node->disk_);
+  // KIP-853: the replica key of this node is (node.id, the metadata dir's directory.id).
+  if (auto meta = storage::read_meta_properties(env, o.metadata_log_dir); meta.is_ok()) {
+    if (auto it = meta.value().find("directory.id"); it != meta.value().end())
+      if (auto id = protocol::from_base64url(it->second)) o.settings.raft.directory_id = *id;
+  }
   node->state_ = std::make_unique<raft::FileQuorumStateStore>(env, raft::metadata_partition_dir(o.metadata_log_dir));
   node->transport_ = std::make_unique<net::TcpTransport>(ex, o.settings.raft.request_timeout_ms);
-  node->peers_ = std::make_unique<NetworkPeers>(ex, *node->transport_, clock, o.seed, o.settings.voters, node->wire_,
+  VoterAddresses reachable = o.settings.voters;
+  reachable.insert(o.settings.bootstrap.begin(), o.settings.bootstrap.end());
+  node->peers_ = std::make_unique<NetworkPeers>(ex, *node->transport_, clock, o.seed, std::move(reachable), node->wire_,
                                                 o.settings.raft.local_id);
   node->mlog_ = std::make_unique<QuorumMetadataLog>(ex, o.settings.raft, *node->disk_, *node->syncer_, *node->state_,
                                                     flush, *node->peers_, clock, o.seed + 1);
   node->channel_ = std::make_unique<NetworkControllerChannel>(ex, *node->transport_, clock, o.seed + 2,
                                                               o.settings.voters, *node->mlog_,
                                                               o.settings.raft.retry_backoff_ms);
+  QuorumNode* self = node.get();
+  node->mlog_->set_voters_listener([self](const raft::VoterSet& set) {
+    self->voter_set_ = set;
+    self->refresh_addresses();
+  });
+  node->mlog_->set_endpoint_listener([self](NodeId id, const raft::FetchResponse::Endpoint& ep) {
+    PeerAddress a{ep.host, ep.port};
+    auto it = self->learned_.find(id);
+    if (it != self->learned_.end() && it->second == a) return;
+    self->learned_[id] = a;
+    self->refresh_addresses();
+  });
   return node;
+}
+
+void QuorumNode::refresh_addresses() {
+  VoterAddresses voters = learned_;
+  if (voter_set_ && voter_set_->record) {
+    for (auto& v : voters_from_record(*voter_set_->record, options_.controller_listener))
+      voters[NodeId(v.id)] = PeerAddress{v.host, static_cast<uint16_t>(v.port)};
+  } else {
+    for (auto& [id, a] : options_.settings.voters) voters[id] = a;
+  }
+  channel_->set_voters(voters);
+  voters.insert(options_.settings.bootstrap.begin(), options_.settings.bootstrap.end());
+  peers_->set_addresses(std::move(voters));
 }
 
 std::string QuorumNode::attach_loader(cluster::MetadataLoader& loader) {
@@ -122,11 +158,24 @@ raft::QuorumDescription QuorumNode::describe() const {
     raft::QuorumReplica q;
     q.id = r.id;
     q.log_end_offset = r.log_end_offset;
+    q.directory_id = r.directory_id;
     if (r.last_fetch_ms >= 0) {
       q.last_fetch_timestamp = wall - (mono - r.last_fetch_ms);
       if (r.log_end_offset >= d.high_watermark) q.last_caught_up_timestamp = q.last_fetch_timestamp;
     }
     (r.voter ? d.voters : d.observers).push_back(q);
+  }
+  const raft::VoterSet& set = mlog_->core().voter_set();
+  if (set.record) {
+    // A dynamic quorum: the voters' replica keys and endpoints from the VotersRecord.
+    for (auto& v : set.record->voters) {
+      raft::QuorumDescription::Node n{NodeId(v.voter_id), {}};
+      for (auto& e : v.endpoints) n.listeners.push_back(raft::QuorumListener{e.name, e.host, e.port});
+      d.nodes.push_back(std::move(n));
+      for (auto& q : d.voters)
+        if (q.id == NodeId(v.voter_id)) q.directory_id = v.voter_directory_id;
+    }
+    return d;
   }
   for (auto& [id, a] : options_.settings.voters)
     d.nodes.push_back({id, {raft::QuorumListener{options_.controller_listener, a.host, a.port}}});

@@ -92,6 +92,19 @@ class QuorumNode {
   // DescribeQuorum's answer: the leader's view of the replicas, or
   // NOT_LEADER_OR_FOLLOWER where this node is not the (ready) leader.
   raft::QuorumDescription describe() const;
+  // AddRaftVoter / RemoveRaftVoter (KIP-853), answered by the leader
+  // (QuorumMetadataLog::add_voter / remove_voter). On the node's executor.
+  asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> add_voter(protocol::kraft::VotersRecord::Voter voter,
+                                                                  std::chrono::milliseconds timeout) {
+    return mlog_->add_voter(std::move(voter), timeout);
+  }
+  asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> remove_voter(NodeId id, protocol::Uuid directory_id,
+                                                                     std::chrono::milliseconds timeout) {
+    return mlog_->remove_voter(id, directory_id, timeout);
+  }
+  // The CONTROLLER listener name of the voter sets (controller.listener.names' first).
+  const std::string& controller_listener() const { return options_.controller_listener; }
+  const std::string& cluster_id() const { return options_.cluster_id; }
 
  private:
   QuorumNode(asio::any_io_executor ex, Clock& clock, raft::FlushThread& flush, QuorumNodeOptions options);
@@ -111,6 +124,11 @@ class QuorumNode {
   std::unique_ptr<NetworkControllerChannel> channel_;
   std::unique_ptr<MetadataSnapshots> snapshots_;  // after mlog_: destroyed first
   bool stopped_ = false;
+  // Where the peers are: the newest voter set's endpoints, the bootstrap
+  // servers, and leaders learned from Fetch answers (an observer's first contact).
+  void refresh_addresses();
+  std::optional<raft::VoterSet> voter_set_;
+  VoterAddresses learned_;
 };
 
 }  // namespace samsa::quorum

@@ -45,6 +45,21 @@ class VoterClients {
     clients_[id] = c;
     return c;
   }
+  // The voters changed (a VotersRecord, an endpoint learned): clients of
+  // nodes that left or moved are closed (what they had in flight fails).
+  void set_addresses(VoterAddresses voters) {
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      auto now = voters.find(it->first);
+      auto was = voters_.find(it->first);
+      if (now == voters.end() || was == voters_.end() || !(now->second == was->second)) {
+        it->second->close();
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    voters_ = std::move(voters);
+  }
   // Fails what is in flight and refuses later calls.
   void close() {
     closed_ = true;

@@ -27,6 +27,7 @@ RaftCore::RaftCore(RaftConfig config, RaftLog& log, Random& rng, std::optional<Q
     : cfg_(std::move(config)), log_(log), rng_(rng), now_(now_ms) {
   std::sort(cfg_.voters.begin(), cfg_.voters.end());
   cfg_.voters.erase(std::unique(cfg_.voters.begin(), cfg_.voters.end()), cfg_.voters.end());
+  load_voters();
   // What a snapshot covers was committed: the high watermark is at least there.
   if (log_.start_offset().value > 0) hw_ = log_.start_offset();
   if (!restored) {
@@ -49,14 +50,18 @@ RaftCore::RaftCore(RaftConfig config, RaftLog& log, Random& rng, std::optional<Q
   }
 }
 
-bool RaftCore::is_voter(NodeId id) const { return std::binary_search(cfg_.voters.begin(), cfg_.voters.end(), id); }
+bool RaftCore::is_voter(NodeId id) const { return voter_set().contains(id); }
+
+size_t RaftCore::count_voters(const std::set<NodeId>& ids) const {
+  return static_cast<size_t>(std::count_if(ids.begin(), ids.end(), [&](NodeId id) { return is_voter(id); }));
+}
 
 QuorumStateData RaftCore::quorum_state() const {
   QuorumStateData st;
   st.leader_epoch = epoch_;
   st.leader_id = leader_;
   st.voted_id = voted_;
-  st.current_voters = cfg_.voters;
+  st.current_voters = voter_ids();
   return st;
 }
 
@@ -146,14 +151,14 @@ void RaftCore::become_prospective() {
   notify_leader();
   election_deadline_ = now_ + random_election_timeout();
   request_votes(/*pre_vote=*/true);
-  if (granted_.size() >= majority()) become_candidate();
+  if (count_voters(granted_) >= majority()) become_candidate();
 }
 
 // Votes for itself and asks every other voter, for a pre-vote round (epoch
 // unchanged) or a real election.
 void RaftCore::request_votes(bool pre_vote) {
   granted_.insert(cfg_.local_id);
-  for (NodeId v : cfg_.voters) {
+  for (NodeId v : voter_ids()) {
     if (v == cfg_.local_id) continue;
     uint64_t id = next_correlation_++;
     vote_requests_[v] = id;
@@ -171,7 +176,7 @@ void RaftCore::become_candidate() {
   notify_leader();
   election_deadline_ = now_ + random_election_timeout();
   request_votes(/*pre_vote=*/false);
-  if (granted_.size() >= majority()) become_leader();
+  if (count_voters(granted_) >= majority()) become_leader();
 }
 
 void RaftCore::become_leader() {
@@ -186,11 +191,21 @@ void RaftCore::become_leader() {
   // once it is on a majority. Kafka's LeaderChange control batch (the leader,
   // the voters, who voted for it), stamped with the core's time.
   epoch_start_ = log_.end_offset();
-  protocol::Bytes data = build_leader_change_batch(LeaderChange{cfg_.local_id, cfg_.voters, std::move(granting)},
+  protocol::Bytes data = build_leader_change_batch(LeaderChange{cfg_.local_id, voter_ids(), std::move(granting)},
                                                    BatchPlacement{epoch_start_, epoch_, now_});
   if (!log_.append(LogEntry{epoch_start_, epoch_, 1, true, std::move(data)})) return fail("log append failed");
+  // A dynamic quorum's voter set that is not in the log yet (the bootstrap
+  // checkpoint's, or a snapshot's) is written after it, as Kafka's leaders do:
+  // observers and new voters learn the voters and their endpoints from the log.
+  if (cfg_.dynamic && voter_set().record && !voters_.latest_offset()) {
+    Offset at = log_.end_offset();
+    if (!log_.append(LogEntry{at, epoch_, 1, true,
+                              build_voters_batch(*voter_set().record, BatchPlacement{at, epoch_, now_})}))
+      return fail("log append failed");
+    voters_.add(at, voter_set());
+  }
   request_sync();
-  for (NodeId v : cfg_.voters) {
+  for (NodeId v : voter_ids()) {
     if (v == cfg_.local_id) continue;
     ReplicaState& r = replicas_[v];
     r.last_fetch_ms = now_;  // the check-quorum window starts now
@@ -213,7 +228,7 @@ void RaftCore::become_resigned(bool send_end_epoch) {
   std::stable_sort(successors.begin(), successors.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<NodeId> preferred;
   for (auto& s : successors) preferred.push_back(s.second);
-  for (NodeId v : cfg_.voters)
+  for (NodeId v : voter_ids())
     if (v != cfg_.local_id) send(v, next_correlation_++, EndQuorumEpochRequest{cfg_.local_id, epoch_, preferred});
 }
 
@@ -268,7 +283,11 @@ bool RaftCore::can_grant(const VoteRequest& req, bool log_up_to_date) const {
 }
 
 void RaftCore::on_vote_request(const Message& m, const VoteRequest& req) {
-  if (!is_voter() || !is_voter(req.replica_id) || req.replica_id != m.from) {
+  // In a dynamic quorum a candidate outside this node's newest voter set may
+  // still be a voter in a newer set this node has not replicated yet
+  // (KIP-853): only the candidate counts the votes, over its own set. A static
+  // quorum's set is fixed: anyone else is refused.
+  if (!participates() || req.replica_id != m.from || (!cfg_.dynamic && !is_voter(req.replica_id))) {
     respond(m, VoteResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_, false, req.pre_vote});
     return;
   }
@@ -308,12 +327,12 @@ void RaftCore::on_vote_response(const Message& m, const VoteResponse& resp) {
 
 void RaftCore::count_vote(NodeId from, bool granted) {
   (granted ? granted_ : rejected_).insert(from);
-  if (granted_.size() >= majority()) {
+  if (count_voters(granted_) >= majority()) {
     if (role_ == Role::kProspective) become_candidate();
     else become_leader();
     return;
   }
-  if (rejected_.size() >= majority() && !backing_off_) {
+  if (count_voters(rejected_) >= majority() && !backing_off_) {
     // Lost for sure: back off now rather than at the election timeout.
     backing_off_ = true;
     election_deadline_ = now_ + election_backoff(election_attempts_++);
@@ -323,7 +342,8 @@ void RaftCore::count_vote(NodeId from, bool granted) {
 // ---- BeginQuorumEpoch / EndQuorumEpoch ----
 
 void RaftCore::on_begin_epoch(const Message& m, const BeginQuorumEpochRequest& req) {
-  if (!is_voter(req.leader_id) || req.leader_id != m.from)
+  // (The leader may be in a newer voter set than this node has, or leave it.)
+  if (req.leader_id != m.from || (!cfg_.dynamic && !is_voter(req.leader_id)))
     return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
   if (req.leader_epoch < epoch_) return respond(m, QuorumEpochResponse{ErrorCode::FENCED_LEADER_EPOCH, leader_, epoch_});
   // Two leaders in one epoch cannot happen while the vote rules hold; a
@@ -336,11 +356,12 @@ void RaftCore::on_begin_epoch(const Message& m, const BeginQuorumEpochRequest& r
 }
 
 void RaftCore::on_end_epoch(const Message& m, const EndQuorumEpochRequest& req) {
-  if (!is_voter(req.leader_id) || req.leader_id != m.from)
+  // (The leader may be in a newer voter set than this node has, or leave it.)
+  if (req.leader_id != m.from || (!cfg_.dynamic && !is_voter(req.leader_id)))
     return respond(m, QuorumEpochResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_});
   if (req.leader_epoch < epoch_) return respond(m, QuorumEpochResponse{ErrorCode::FENCED_LEADER_EPOCH, leader_, epoch_});
   if (req.leader_epoch > epoch_) become_unattached(req.leader_epoch, std::nullopt);
-  if (is_voter() && (role_ == Role::kUnattached || (role_ == Role::kFollower && leader_ == req.leader_id))) {
+  if (participates() && (role_ == Role::kUnattached || (role_ == Role::kFollower && leader_ == req.leader_id))) {
     // Stand after a backoff that grows with the position among the preferred
     // successors; followers now grant pre-votes.
     size_t pos = req.preferred_successors.size();
@@ -387,7 +408,7 @@ int64_t RaftCore::next_deadline() const {
       break;
     default:
       next = election_deadline_;
-      if (!is_voter()) next = fetch_in_flight_ ? fetch_sent_ms_ + cfg_.request_timeout_ms : fetch_retry_ms_;
+      if (!participates()) next = fetch_in_flight_ ? fetch_sent_ms_ + cfg_.request_timeout_ms : fetch_retry_ms_;
       break;
   }
   return next;
@@ -401,13 +422,13 @@ void RaftCore::tick(int64_t now_ms) {
     case Role::kLeader: return tick_leader();
     case Role::kFollower:
       if (now_ >= fetch_deadline_) {
-        if (is_voter()) return become_prospective();
+        if (participates()) return become_prospective();
         return become_unattached(epoch_, voted_);  // an observer looks for the leader again
       }
       return maybe_send_fetch();
     case Role::kUnattached:
     case Role::kResigned:
-      if (!is_voter()) return maybe_send_fetch();
+      if (!participates()) return maybe_send_fetch();
       if (now_ >= election_deadline_) become_prospective();
       return;
     case Role::kProspective:
@@ -423,7 +444,7 @@ void RaftCore::tick(int64_t now_ms) {
 void RaftCore::tick_leader() {
   // Check quorum: a leader no majority fetches from may be cut off; it
   // resigns so that it stops taking proposals it could never commit.
-  size_t live = 1;
+  size_t live = is_voter() ? 1 : 0;  // a leader removing itself counts only the others
   for (auto& [id, r] : replicas_)
     if (is_voter(id) && now_ - r.last_fetch_ms < cfg_.fetch_timeout_ms * 3 / 2) ++live;
   if (live < majority()) return become_resigned(true);

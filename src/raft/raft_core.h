@@ -43,6 +43,7 @@
 #include "raft/raft_log.h"
 #include "raft/raft_messages.h"
 #include "raft/raft_snapshot.h"
+#include "raft/voter_history.h"
 
 namespace samsa::raft {
 
@@ -103,8 +104,10 @@ class RaftCore {
   // before it): the log drops that prefix. False if the id does not qualify.
   bool on_snapshot_created(SnapshotId id, int64_t now_ms);
   // The snapshot of Output::install_snapshot is durable: the log restarts at
-  // its end. False if it is no longer wanted (do not load it then).
-  bool on_snapshot_installed(SnapshotId id, int64_t now_ms);
+  // its end. False if it is no longer wanted (do not load it then). `voters`:
+  // the VotersRecord the snapshot holds (KIP-853), the voter set at its end.
+  bool on_snapshot_installed(SnapshotId id, int64_t now_ms,
+                             std::optional<protocol::kraft::VotersRecord> voters = std::nullopt);
 
   Output take_output() { return std::exchange(out_, Output{}); }
 
@@ -124,10 +127,31 @@ class RaftCore {
   // the log's start offset the state is in the snapshot the log starts after.
   std::vector<LogEntry> read_committed(Offset from, size_t max_entries) const;
 
+  // ---- voter changes (KIP-853; raft_core_voters.cc) ----
+  // The newest voter set of the log (appended, committed or not: KIP-853's rule).
+  const VoterSet& voter_set() const { return voters_.latest(); }
+  // The voter set in force below `end` (what a snapshot ending there holds).
+  const VoterSet& voters_at(Offset end) const { return voters_.at(end); }
+  // Changes whenever voter_set() may have (a driver refreshes its peers' addresses).
+  uint64_t voters_version() const { return voters_.version(); }
+  // Whether the leader may append a new voter set now: NONE, or
+  // NOT_LEADER_OR_FOLLOWER; UNSUPPORTED_VERSION (a static quorum, kraft.version
+  // 0); REQUEST_TIMED_OUT (the leader has not committed in its epoch yet, or
+  // an earlier change is not committed: one change at a time). `why` explains.
+  ErrorCode voter_change_error(std::string* why) const;
+  // Appends `record` as the new voter set (a Voters control batch); the
+  // majorities use it at once; it commits when the high watermark passes
+  // result.last_offset. A leader that removed itself resigns after the commit.
+  ProposeResult propose_voters(protocol::kraft::VotersRecord record, int64_t now_ms);
+  // Leader: the replica fetched within the fetch timeout, with this directory
+  // id, up to the high watermark (an observer may then be added as a voter).
+  bool replica_caught_up(NodeId id, const protocol::Uuid& directory_id) const;
+
   // The leader's view of each replica, for DescribeQuorum (empty unless leader).
   struct ReplicaInfo {
     NodeId id;
     bool voter = false;
+    protocol::Uuid directory_id{};
     Offset log_end_offset{-1};  // its last fetch offset; the leader's own end for itself
     int64_t last_fetch_ms = -1;
   };
@@ -141,6 +165,7 @@ class RaftCore {
     bool begin_acked = false;
     int64_t begin_sent_ms = -1;
     Offset hw_sent{-1};  // the high watermark it was last told
+    protocol::Uuid directory_id{};
   };
   struct ParkedFetch {
     Message request;
@@ -161,7 +186,13 @@ class RaftCore {
   void notify_leader();
   int64_t random_election_timeout();
   int64_t election_backoff(int attempt);
-  size_t majority() const { return cfg_.voters.size() / 2 + 1; }
+  const std::vector<NodeId>& voter_ids() const { return voters_.latest().ids; }
+  size_t majority() const { return voter_ids().size() / 2 + 1; }
+  size_t count_voters(const std::set<NodeId>& ids) const;
+  // Whether this node takes part in elections (stands, votes): a voter of the
+  // newest set, or one whose removal is not committed yet (Raft's rule: it
+  // still belongs to the committed set; it does not count its own vote).
+  bool participates() const;
   bool is_voter(NodeId id) const;
   void send(NodeId to, uint64_t correlation_id, MessageBody body);
   void respond(const Message& request, MessageBody body) { send(request.from, request.correlation_id, std::move(body)); }
@@ -190,6 +221,12 @@ class RaftCore {
   FetchResponse fetch_error(ErrorCode error) const;
   bool needs_snapshot(const FetchRequest& req) const;
 
+  // ---- voter sets (raft_core_voters.cc) ----
+  void load_voters();                      // the base set and the log's VotersRecords
+  void note_appended(const LogEntry& e);   // a VotersRecord batch changes the set at once
+  void maybe_resign_removed();             // a leader whose removal committed steps down
+  std::optional<FetchResponse::Endpoint> endpoint_of(NodeId id) const;
+
   // ---- snapshots (raft_core_snapshot.cc) ----
   void on_fetch_snapshot_request(const Message& m, const FetchSnapshotRequest& req);
   void on_fetch_snapshot_response(const Message& m, const FetchSnapshotResponse& resp);
@@ -198,6 +235,7 @@ class RaftCore {
 
   RaftConfig cfg_;
   RaftLog& log_;
+  VoterHistory voters_;
   Random& rng_;
   int64_t now_ = 0;
   Output out_;

@@ -20,6 +20,7 @@ FetchResponse RaftCore::fetch_error(ErrorCode error) const {
   r.leader_id = leader().leader;
   r.leader_epoch = epoch_;
   r.high_watermark = hw_.value_or(Offset(-1));
+  if (r.leader_id) r.leader_endpoint = endpoint_of(*r.leader_id);
   return r;
 }
 
@@ -42,6 +43,7 @@ void RaftCore::on_fetch_request(const Message& m, const FetchRequest& req) {
   }
   ReplicaState& r = it->second;
   r.last_fetch_ms = now_;
+  r.directory_id = req.replica_directory_id;
   if (is_voter(m.from)) r.begin_acked = true;  // it fetches from us: it knows
   if (needs_snapshot(req)) {
     FetchResponse resp = fetch_error(ErrorCode::NONE);
@@ -105,8 +107,9 @@ void RaftCore::answer_parked(bool all) {
 
 void RaftCore::maybe_advance_high_watermark() {
   if (role_ != Role::kLeader) return;
+  if (voter_ids().empty()) return;
   std::vector<Offset> acked;
-  for (NodeId v : cfg_.voters) {
+  for (NodeId v : voter_ids()) {
     if (v == cfg_.local_id) {
       acked.push_back(log_.flushed_end_offset());
     } else {
@@ -121,6 +124,7 @@ void RaftCore::maybe_advance_high_watermark() {
   if (candidate <= epoch_start_ || (hw_ && candidate <= *hw_)) return;
   raise_high_watermark(candidate);
   answer_parked(true);
+  maybe_resign_removed();
 }
 
 void RaftCore::raise_high_watermark(Offset hw) {
@@ -154,10 +158,13 @@ std::vector<LogEntry> RaftCore::read_committed(Offset from, size_t max_entries) 
 std::vector<RaftCore::ReplicaInfo> RaftCore::replica_states() const {
   std::vector<ReplicaInfo> out;
   if (role_ != Role::kLeader) return out;
-  out.push_back(ReplicaInfo{cfg_.local_id, is_voter(), log_.end_offset(), now_});
-  for (NodeId v : cfg_.voters)
-    if (v != cfg_.local_id && !replicas_.count(v)) out.push_back(ReplicaInfo{v, true, Offset(-1), -1});
-  for (auto& [id, r] : replicas_) out.push_back(ReplicaInfo{id, is_voter(id), r.acked, r.last_fetch_ms});
+  out.push_back(ReplicaInfo{cfg_.local_id, is_voter(), cfg_.directory_id, log_.end_offset(), now_});
+  for (NodeId v : voter_ids()) {
+    if (v == cfg_.local_id || replicas_.count(v)) continue;
+    const auto* rec = voter_set().voter(v);
+    out.push_back(ReplicaInfo{v, true, rec ? rec->voter_directory_id : protocol::Uuid{}, Offset(-1), -1});
+  }
+  for (auto& [id, r] : replicas_) out.push_back(ReplicaInfo{id, is_voter(id), r.directory_id, r.acked, r.last_fetch_ms});
   return out;
 }
 
@@ -172,9 +179,14 @@ void RaftCore::maybe_send_fetch() {
   NodeId target;
   if (role_ == Role::kFollower && leader_) {
     target = *leader_;
-  } else if (!is_voter() && !cfg_.voters.empty() && role_ == Role::kUnattached) {
-    // An observer without a leader asks any voter; the answer names the leader.
-    target = cfg_.voters[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cfg_.voters.size()) - 1))];
+  } else if (!participates() && (role_ == Role::kUnattached || role_ == Role::kResigned)) {
+    // An observer without a leader (or a leader that removed itself) asks any
+    // voter or bootstrap server (controller.quorum.bootstrap.servers); the
+    // answer names the leader.
+    std::vector<NodeId> pool = voter_ids();
+    pool.insert(pool.end(), cfg_.bootstrap.begin(), cfg_.bootstrap.end());
+    if (pool.empty()) return;
+    target = pool[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(pool.size()) - 1))];
   } else {
     return;
   }
@@ -184,7 +196,8 @@ void RaftCore::maybe_send_fetch() {
   uint64_t id = next_correlation_++;
   fetch_in_flight_ = id;
   fetch_sent_ms_ = now_;
-  send(target, id, FetchRequest{cfg_.local_id, epoch_, log_.end_offset(), log_.last_epoch(), cfg_.fetch_max_wait_ms});
+  send(target, id,
+       FetchRequest{cfg_.local_id, epoch_, log_.end_offset(), log_.last_epoch(), cfg_.fetch_max_wait_ms, cfg_.directory_id});
 }
 
 void RaftCore::on_fetch_response(const Message& m, const FetchResponse& resp) {
@@ -192,7 +205,7 @@ void RaftCore::on_fetch_response(const Message& m, const FetchResponse& resp) {
   if (!fetch_in_flight_ || *fetch_in_flight_ != m.correlation_id) return;  // stale or duplicated
   fetch_in_flight_.reset();
   if (role_ != Role::kFollower) {
-    if (role_ == Role::kUnattached && !is_voter() && resp.leader_id && *resp.leader_id != cfg_.local_id &&
+    if ((role_ == Role::kUnattached || role_ == Role::kResigned) && !participates() && resp.leader_id && *resp.leader_id != cfg_.local_id &&
         resp.leader_epoch == epoch_)
       return become_follower(*resp.leader_id, epoch_);
     fetch_retry_ms_ = now_ + cfg_.retry_backoff_ms;
@@ -218,6 +231,7 @@ void RaftCore::on_fetch_response(const Message& m, const FetchResponse& resp) {
     Offset to = ours.epoch.value < 0 ? log_.start_offset() : std::min(d.end_offset, ours.end_offset);
     if (hw_ && to < *hw_) return fail("the leader asked to truncate below the high watermark");
     if (to < log_.end_offset() && !log_.truncate_to(to)) return fail("log truncation failed");
+    voters_.truncate_from(to);  // a VotersRecord truncated away: the previous set is back
     return maybe_send_fetch();
   }
   if (!append_from_leader(resp)) {
@@ -242,11 +256,13 @@ bool RaftCore::append_from_leader(const FetchResponse& resp) {
     next = e.end();
     last = e.epoch;
   }
-  for (const LogEntry& e : resp.records)
+  for (const LogEntry& e : resp.records) {
     if (!log_.append(e)) {
       fail("log append failed");
       return false;
     }
+    note_appended(e);
+  }
   request_sync();
   return true;
 }

@@ -21,10 +21,12 @@ bool RaftCore::on_snapshot_created(SnapshotId id, int64_t now_ms) {
     fail("log prefix deletion failed");
     return false;
   }
+  voters_.compact_below(id.end_offset);
   return true;
 }
 
-bool RaftCore::on_snapshot_installed(SnapshotId id, int64_t now_ms) {
+bool RaftCore::on_snapshot_installed(SnapshotId id, int64_t now_ms,
+                                     std::optional<protocol::kraft::VotersRecord> voters) {
   now_ = std::max(now_, now_ms);
   if (failed() || !installing_ || *installing_ != id) return false;
   installing_.reset();
@@ -34,6 +36,11 @@ bool RaftCore::on_snapshot_installed(SnapshotId id, int64_t now_ms) {
     fail("log reset failed");
     return false;
   }
+  // The snapshot stands for the log below its end; what this node had of the
+  // voter sets there is kept, later (uncommitted) ones went with the log.
+  voters_.compact_below(id.end_offset);
+  voters_.truncate_from(id.end_offset);
+  if (voters && !voters->voters.empty()) voters_.reset(VoterSet::from_record(std::move(*voters)));
   if (!hw_ || id.end_offset > *hw_) raise_high_watermark(id.end_offset);
   maybe_send_fetch();
   return true;

@@ -18,6 +18,7 @@
 
 #include "base/error_code.h"
 #include "base/types.h"
+#include "protocol/kraft/records.h"
 #include "protocol/wire.h"
 
 namespace samsa::raft {
@@ -109,6 +110,7 @@ struct FetchRequest {
   Offset fetch_offset{0};
   Epoch last_fetched_epoch{0};
   int64_t max_wait_ms = 0;
+  protocol::Uuid replica_directory_id{};  // v17 (KIP-853): which disk of the replica fetches
 };
 struct FetchResponse {
   ErrorCode error = ErrorCode::NONE;
@@ -122,6 +124,14 @@ struct FetchResponse {
   // fetch it with FetchSnapshot, then fetch from its end.
   std::optional<SnapshotId> snapshot_id;
   std::vector<LogEntry> records;
+  // The leader's CONTROLLER endpoint (NodeEndpoints, v16+): how an observer
+  // that found the leader through a bootstrap server reaches it.
+  struct Endpoint {
+    std::string host;
+    uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+  };
+  std::optional<Endpoint> leader_endpoint;
 };
 
 // FetchSnapshot (59, KIP-630): one chunk of the leader's snapshot.
@@ -157,6 +167,17 @@ struct Message {
 struct RaftConfig {
   NodeId local_id{-1};
   std::vector<NodeId> voters;                // controller.quorum.voters (ids); a node not in it is an observer
+  // A dynamic quorum (KIP-853, kraft.version 1): the voter set comes from this
+  // VotersRecord (the bootstrap checkpoint or the snapshot the log continues;
+  // then `voters` is ignored) and changes with the VotersRecords of the log.
+  // nullopt with `dynamic`: a node formatted with --no-initial-controllers.
+  bool dynamic = false;
+  std::optional<protocol::kraft::VotersRecord> voters_record;
+  protocol::Uuid directory_id{};  // this node's meta.properties directory.id
+  std::string listener_name = "CONTROLLER";  // the endpoint of a VotersRecord peers use
+  // controller.quorum.bootstrap.servers, as negative ids (-2, -3, ...) the
+  // driver maps to addresses: an observer without voters fetches from them.
+  std::vector<NodeId> bootstrap;
   int64_t election_timeout_ms = 1000;        // controller.quorum.election.timeout.ms
   int64_t fetch_timeout_ms = 2000;           // controller.quorum.fetch.timeout.ms
   int64_t election_backoff_max_ms = 1000;    // controller.quorum.election.backoff.max.ms

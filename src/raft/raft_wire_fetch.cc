@@ -56,6 +56,7 @@ WireRequest encode_fetch_request(const WireContext& ctx, const FetchRequest& m, 
   p.last_fetched_epoch = m.last_fetched_epoch.value;
   p.log_start_offset = -1;
   p.partition_max_bytes = kFetchMaxBytes;
+  if (v >= 17) p.replica_directory_id = m.replica_directory_id;
   return {protocol::api_key::Fetch, v, encode_body(out, v)};
 }
 
@@ -78,6 +79,7 @@ std::optional<MessageBody> decode_fetch_request(const WireContext* ctx, int16_t 
   m.fetch_offset = Offset{p.fetch_offset};
   m.last_fetched_epoch = Epoch{p.last_fetched_epoch};
   m.max_wait_ms = std::max(req.max_wait_ms, 0);
+  if (v >= 17) m.replica_directory_id = p.replica_directory_id;
   return MessageBody{m};
 }
 
@@ -99,6 +101,12 @@ protocol::Bytes encode_fetch_response(const WireContext& ctx, int16_t v, const F
   }
   p.current_leader.leader_id = m.leader_id ? m.leader_id->value : -1;
   p.current_leader.leader_epoch = m.leader_epoch.value;
+  if (v >= 16 && m.leader_id && m.leader_endpoint) {
+    auto& n = out.node_endpoints.emplace_back();
+    n.node_id = m.leader_id->value;
+    n.host = m.leader_endpoint->host;
+    n.port = m.leader_endpoint->port;
+  }
   if (m.snapshot_id) {
     p.snapshot_id.end_offset = m.snapshot_id->end_offset.value;
     p.snapshot_id.epoch = m.snapshot_id->epoch.value;
@@ -136,6 +144,9 @@ std::optional<MessageBody> decode_fetch_response(int16_t v, std::span<const uint
     m.diverging_epoch = EpochEndOffset{Epoch{p.diverging_epoch.epoch}, Offset{p.diverging_epoch.end_offset}};
   if (p.snapshot_id.epoch >= 0 || p.snapshot_id.end_offset >= 0)
     m.snapshot_id = SnapshotId{Offset{p.snapshot_id.end_offset}, Epoch{p.snapshot_id.epoch}};
+  for (auto& n : resp.node_endpoints)
+    if (m.leader_id && n.node_id == m.leader_id->value && n.port > 0 && n.port <= 65535 && !n.host.empty())
+      m.leader_endpoint = FetchResponse::Endpoint{n.host, static_cast<uint16_t>(n.port)};
   if (p.records.is_null) return MessageBody{std::move(m)};
   auto entries = split_entries(p.records.memory(), why);
   if (!entries) return std::nullopt;

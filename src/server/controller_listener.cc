@@ -67,6 +67,14 @@ asio::awaitable<net::Response> handle_controller_describe_quorum(RequestContext&
 
 asio::awaitable<net::Response> handle_controller_api_versions(RequestContext& ctx, protocol::Reader& r);
 
+}  // namespace
+
+// raft_voter_handlers.cc (KIP-853)
+asio::awaitable<net::Response> handle_add_raft_voter(RequestContext& ctx, protocol::Reader& r);
+asio::awaitable<net::Response> handle_remove_raft_voter(RequestContext& ctx, protocol::Reader& r);
+
+namespace {
+
 constexpr HandlerEntry kQuorumHandlers[] = {
     {1, handle_quorum_rpc},   // Fetch of __cluster_metadata-0 (every version the schema has)
     {18, handle_controller_api_versions},
@@ -75,6 +83,8 @@ constexpr HandlerEntry kQuorumHandlers[] = {
     {54, handle_quorum_rpc},  // EndQuorumEpoch
     {55, handle_controller_describe_quorum},
     {59, handle_quorum_rpc},  // FetchSnapshot
+    {80, handle_add_raft_voter, 0},  // v1's ack_when_committed=false is not served
+    {81, handle_remove_raft_voter},
 };
 
 asio::awaitable<net::Response> handle_controller_api_versions(RequestContext& ctx, protocol::Reader& r) {

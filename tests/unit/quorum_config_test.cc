@@ -84,10 +84,20 @@ TEST(QuorumConfig, ABrokerOnlyNodeIsAnObserver) {
   EXPECT_EQ(q->raft.voters, (std::vector<NodeId>{NodeId(1)}));
 }
 
-TEST(QuorumConfig, TheDynamicFormAloneIsRefusedWithAReason) {
+// Was refused ("not supported yet") until observers could join a dynamic quorum
+// (KIP-853): without a voter set on disk the node is an observer that finds
+// the leader through the bootstrap servers; a malformed one is still refused.
+TEST(QuorumConfig, TheDynamicFormWithoutAVoterSetStartsAnObserver) {
   auto s = settings({{"node.id", "1"}, {"controller.quorum.bootstrap.servers", "a:9093"}});
-  ASSERT_TRUE(std::holds_alternative<std::string>(s));
-  EXPECT_NE(std::get<std::string>(s).find("not supported yet"), std::string::npos);
+  ASSERT_TRUE(std::holds_alternative<std::optional<QuorumSettings>>(s)) << std::get<std::string>(s);
+  auto& q = std::get<std::optional<QuorumSettings>>(s);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->raft.dynamic);
+  EXPECT_TRUE(q->raft.voters.empty());
+  EXPECT_EQ(q->bootstrap.at(NodeId(-2)), (PeerAddress{"a", 9093}));
+  auto bad = settings({{"node.id", "1"}, {"controller.quorum.bootstrap.servers", "a"}});
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad));
+  EXPECT_NE(std::get<std::string>(bad).find("is not host:port"), std::string::npos);
 }
 
 }  // namespace

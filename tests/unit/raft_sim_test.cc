@@ -59,15 +59,18 @@ TEST(RaftSim, SeededSchedules) {
     total.faults += st.faults;
     total.snapshots_taken += st.snapshots_taken;
     total.snapshots_installed += st.snapshots_installed;
+    total.voter_changes += st.voter_changes;
+    total.dynamic_stalls += st.dynamic_stalls;
     simulated += sim.now();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "raft sim: %llu schedules (%zu with 3 voters, %zu with 5), %zu faults (%zu crashes), %zu leader epochs, "
-      "%zu truncations, %zu snapshots taken, %zu installed from the leader, %zu committed entries, "
+      "%zu truncations, %zu snapshots taken, %zu installed from the leader, %zu voter changes (%zu dynamic schedules "
+      "stalled), %zu committed entries, "
       "%lld s simulated, %.1f s\n",
       static_cast<unsigned long long>(count), by_size[3], by_size[5], total.faults, total.crashes,
-      total.leader_epochs, total.truncations, total.snapshots_taken, total.snapshots_installed, committed, static_cast<long long>(simulated / 1000), secs);
+      total.leader_epochs, total.truncations, total.snapshots_taken, total.snapshots_installed, total.voter_changes, total.dynamic_stalls, committed, static_cast<long long>(simulated / 1000), secs);
 }
 
 // The same seed gives the same run, step for step.

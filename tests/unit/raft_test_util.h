@@ -3,6 +3,7 @@
 #pragma once
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -67,7 +68,9 @@ struct Cluster {
     for (int i = 0; i < 10000 && !queue.empty(); ++i) {
       Message m = queue.front();
       queue.pop_front();
+      if (auto alias = aliases.find(m.to.value); alias != aliases.end()) m.to = NodeId(alias->second);
       if (blocked.count(m.to.value) || blocked.count(m.from.value)) continue;
+      if (m.to.value < 1 || m.to.value > static_cast<int32_t>(nodes.size())) continue;  // nobody there
       TestNode& to = n(m.to.value);
       to.core->handle(m, now);
       take(to);
@@ -95,6 +98,7 @@ struct Cluster {
   std::vector<std::unique_ptr<TestNode>> nodes;
   std::deque<Message> queue;
   std::set<int32_t> blocked;
+  std::map<int32_t, int32_t> aliases;  // a bootstrap server's id (-2, ...) -> the node it reaches
   int64_t now = 0;
 };
 

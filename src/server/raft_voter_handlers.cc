@@ -1,0 +1,92 @@
+// AddRaftVoter (80) and RemoveRaftVoter (81) on the CONTROLLER listener
+// (KIP-853; kafka-metadata-quorum.sh add-controller / remove-controller):
+// checked here (cluster id, the replica key, the endpoint of the controller
+// listener), then answered by the quorum on shard 0 — the leader changes the
+// voter set and answers once it is committed; other nodes answer
+// NOT_LEADER_OR_FOLLOWER, a static quorum UNSUPPORTED_VERSION (Kafka's
+// answers; the responses have no leader hint).
+#include <algorithm>
+
+#include "protocol/messages/add_raft_voter.h"
+#include "protocol/messages/remove_raft_voter.h"
+#include "quorum/quorum_node.h"
+#include "server/broker.h"
+#include "server/handlers.h"
+
+namespace samsa::server {
+
+namespace {
+
+constexpr size_t kMaxVoterListeners = 64;
+constexpr int32_t kDefaultVoterTimeoutMs = 30000;  // a request without a positive timeout
+constexpr int32_t kMaxVoterTimeoutMs = 600000;
+
+template <typename Resp>
+net::Response answer(RequestContext& ctx, ErrorCode error, std::string message) {
+  Resp resp;
+  resp.error_code = to_int(error);
+  if (!message.empty()) resp.error_message = std::move(message);
+  return make_response(ctx, resp);
+}
+
+using VoterAnswer = quorum::QuorumMetadataLog::VoterChangeAnswer;
+
+asio::awaitable<VoterAnswer> add_on_shard0(quorum::QuorumNode* q, protocol::kraft::VotersRecord::Voter v,
+                                           std::chrono::milliseconds timeout) {
+  co_return co_await q->add_voter(std::move(v), timeout);
+}
+
+asio::awaitable<VoterAnswer> remove_on_shard0(quorum::QuorumNode* q, NodeId id, protocol::Uuid dir,
+                                              std::chrono::milliseconds timeout) {
+  co_return co_await q->remove_voter(id, dir, timeout);
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_add_raft_voter(RequestContext& ctx, protocol::Reader& r) {
+  using Resp = protocol::AddRaftVoterResponse;
+  protocol::AddRaftVoterRequest req;
+  req.decode(r, ctx.api_version);
+  auto* q = ctx.broker->quorum();
+  if (!r.ok() || q == nullptr) co_return close_connection();
+  if (req.cluster_id && *req.cluster_id != ctx.broker->cluster_id())
+    co_return answer<Resp>(ctx, ErrorCode::INCONSISTENT_CLUSTER_ID, "the cluster id does not match");
+  if (req.voter_id < 0 || req.voter_directory_id == protocol::Uuid{})
+    co_return answer<Resp>(ctx, ErrorCode::INVALID_REQUEST, "Add voter request didn't include a valid voter");
+  if (req.listeners.empty() || req.listeners.size() > kMaxVoterListeners)
+    co_return answer<Resp>(ctx, ErrorCode::INVALID_REQUEST, "Add voter request needs 1 to 64 listeners");
+  bool has_default = std::any_of(req.listeners.begin(), req.listeners.end(),
+                                 [&](const auto& l) { return l.name == q->controller_listener(); });
+  if (!has_default)
+    co_return answer<Resp>(ctx, ErrorCode::INVALID_REQUEST,
+                           "Add voter request didn't include the endpoint for the default listener " +
+                               q->controller_listener());
+  protocol::kraft::VotersRecord::Voter v;
+  v.voter_id = req.voter_id;
+  v.voter_directory_id = req.voter_directory_id;
+  for (auto& l : req.listeners) v.endpoints.push_back({l.name, l.host, l.port});
+  v.k_raft_version_feature.min_supported_version = 0;
+  v.k_raft_version_feature.max_supported_version = 1;
+  int32_t timeout = req.timeout_ms > 0 ? std::min(req.timeout_ms, kMaxVoterTimeoutMs) : kDefaultVoterTimeoutMs;
+  auto op = ctx.broker->on_controller(add_on_shard0(q, std::move(v), std::chrono::milliseconds(timeout)));
+  VoterAnswer a = co_await std::move(op);
+  co_return answer<Resp>(ctx, a.error, a.error == ErrorCode::NONE ? std::string() : a.message);
+}
+
+asio::awaitable<net::Response> handle_remove_raft_voter(RequestContext& ctx, protocol::Reader& r) {
+  using Resp = protocol::RemoveRaftVoterResponse;
+  protocol::RemoveRaftVoterRequest req;
+  req.decode(r, ctx.api_version);
+  auto* q = ctx.broker->quorum();
+  if (!r.ok() || q == nullptr) co_return close_connection();
+  if (req.cluster_id && *req.cluster_id != ctx.broker->cluster_id())
+    co_return answer<Resp>(ctx, ErrorCode::INCONSISTENT_CLUSTER_ID, "the cluster id does not match");
+  if (req.voter_id < 0)
+    co_return answer<Resp>(ctx, ErrorCode::INVALID_REQUEST, "Remove voter request didn't include a valid voter");
+  auto op = ctx.broker->on_controller(remove_on_shard0(q, NodeId(req.voter_id), req.voter_directory_id,
+                                                       std::chrono::milliseconds(kDefaultVoterTimeoutMs)));
+  VoterAnswer a = co_await std::move(op);
+  co_return answer<Resp>(ctx, a.error, a.error == ErrorCode::NONE ? std::string() : a.message);
+}
+
+}  // namespace samsa::server

@@ -1,0 +1,213 @@
+"""A dynamic KRaft quorum (KIP-853) grown and shrunk with `samsa metadata-quorum add-controller /
+remove-controller`, as with kafka-metadata-quorum.sh: node 1 is formatted --standalone (the one
+voter), nodes 2 and 3 --no-initial-controllers; those start as observers that find the leader
+through controller.quorum.bootstrap.servers, replicate the metadata log and are then added as
+voters (AddRaftVoter, api key 80). The grown quorum survives a kill -9 of its leader, and a voter
+is removed (RemoveRaftVoter, 81) with changes still committing.
+
+Real processes on free loopback ports; every wait is a bounded poll.
+"""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import HOST, SAMSA_BIN, free_port
+from helpers import base_conf
+from test_cli import samsa
+
+BOUND_S = 30.0
+
+
+def meta(d):
+    return dict(l.split("=", 1) for l in (d / "meta.properties").read_text().splitlines()
+                if l and not l.startswith("#"))
+
+
+class DynNode:
+    def __init__(self, root, node_id, bootstrap_port=None):
+        self.id = node_id
+        self.port, self.controller_port = free_port(), free_port()
+        self.dir = root / f"node-{node_id}"
+        self.config = root / f"node-{node_id}.properties"
+        self.bootstrap_port = bootstrap_port or self.controller_port
+        self.proc = None
+        self.log_path = root / f"node-{node_id}.log"
+
+    def write_config(self):
+        self.config.write_text(
+            f"node.id={self.id}\nprocess.roles=broker,controller\nlog.dirs={self.dir}\n"
+            f"listeners=PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}\n"
+            f"advertised.listeners=PLAINTEXT://{HOST}:{self.port}\n"
+            "controller.listener.names=CONTROLLER\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+            f"controller.quorum.bootstrap.servers={HOST}:{self.bootstrap_port}\n"
+            f"http.listeners=http://{HOST}:{free_port()}\n"
+            "offsets.topic.replication.factor=1\nnum.io.threads=2\n")
+
+    def format(self, cluster_id, how):
+        self.write_config()
+        samsa("storage", "format", "-t", cluster_id, "-c", str(self.config), how)
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([str(SAMSA_BIN), "start", "--config", str(self.config)], stdout=log,
+                                         stderr=log, stdin=subprocess.DEVNULL)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if not self.alive():
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def directory_id(self):
+        return meta(self.dir)["directory.id"]
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    cluster_id = samsa("storage", "random-uuid").stdout.strip()
+    first = DynNode(tmp_path, 1)
+    others = [DynNode(tmp_path, i, first.controller_port) for i in (2, 3)]
+    first.format(cluster_id, "--standalone")
+    for n in others:
+        n.format(cluster_id, "--no-initial-controllers")
+    all_nodes = [first] + others
+    for n in all_nodes:
+        n.start()
+    yield all_nodes
+    for n in all_nodes:
+        n.stop()
+
+
+def logs(nodes):
+    return "\n".join(f"--- node {n.id} ---\n{n.log_path.read_text(errors='replace')[-3000:]}" for n in nodes)
+
+
+def controllers(nodes):
+    return ",".join(f"{HOST}:{n.controller_port}" for n in nodes)
+
+
+def status(nodes, among, want=lambda s: True):
+    """describe --status through the controllers of `among` until `want` holds; the parsed fields."""
+    deadline = time.monotonic() + BOUND_S
+    last = None
+    while time.monotonic() < deadline:
+        r = samsa("metadata-quorum", "--bootstrap-controller", controllers(among), "--timeout-ms", "3000",
+                  "describe", "--status", check=False)
+        last = r
+        if r.returncode == 0 and "LeaderId:" in r.stdout:
+            s = {k.strip(): v.strip() for k, v in (l.split(":", 1) for l in r.stdout.splitlines() if ":" in l)}
+            s["voters"] = sorted(v["id"] for v in json.loads(s["CurrentVoters"]))
+            if want(s):
+                return s
+        time.sleep(0.3)
+    pytest.fail(f"no quorum status as wanted within {BOUND_S} s: {last and (last.stdout + last.stderr)}\n"
+                f"{logs(nodes)}")
+
+
+def add_controller(nodes, node):
+    deadline = time.monotonic() + BOUND_S
+    r = None
+    while time.monotonic() < deadline:
+        r = samsa("metadata-quorum", "--bootstrap-controller", controllers(nodes), "--timeout-ms", "10000",
+                  "add-controller", "--controller.properties", str(node.config), check=False)
+        if r.returncode == 0:
+            return r.stdout
+        # Not caught up yet, or the previous change still committing: Kafka's REQUEST_TIMED_OUT.
+        assert "REQUEST_TIMED_OUT" in r.stderr or "not the active controller" in r.stderr, r.stderr
+        time.sleep(0.5)
+    pytest.fail(f"add-controller {node.id} failed: {r.stderr}\n{logs(nodes)}")
+
+
+def create_topic(nodes, via, name):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    deadline = time.monotonic() + BOUND_S
+    last = None
+    while time.monotonic() < deadline:
+        admin = AdminClient(base_conf(f"{HOST}:{via.port}"))
+        try:
+            admin.create_topics([NewTopic(name, 2, 1)], request_timeout=10)[name].result(timeout=15)
+            return
+        except Exception as e:  # noqa: BLE001 - retried while leadership settles
+            last = e
+            if "already exists" in str(e).lower() or "TOPIC_ALREADY_EXISTS" in str(e):
+                return
+        time.sleep(0.5)
+    pytest.fail(f"CreateTopics {name} through node {via.id} failed: {last}\n{logs(nodes)}")
+
+
+def test_observers_join_as_voters_survive_a_leader_kill_and_one_is_removed(nodes):
+    first, second, third = nodes
+    s = status(nodes, nodes, lambda s: s["LeaderId"] == "1")
+    assert s["voters"] == [1]
+
+    out = add_controller(nodes, second)
+    assert out == (f"Added controller 2 with directory id {second.directory_id()} and endpoints: "
+                   f"CONTROLLER://{HOST}:{second.controller_port}\n")
+    add_controller(nodes, third)
+    s = status(nodes, nodes, lambda s: s["voters"] == [1, 2, 3])
+    voters = {v["id"]: v for v in json.loads(s["CurrentVoters"])}
+    assert voters[3]["directoryId"] == third.directory_id()
+    assert voters[3]["endpoints"] == [f"CONTROLLER://{HOST}:{third.controller_port}"]
+    # Adding a voter twice: Kafka's DUPLICATE_VOTER.
+    again = samsa("metadata-quorum", "--bootstrap-controller", controllers(nodes), "add-controller",
+                  "--controller.properties", str(second.config), check=False)
+    assert again.returncode != 0 and "DUPLICATE_VOTER" in again.stderr, again.stderr
+
+    # kill -9 the leader: the other two voters elect one of them and keep committing.
+    leader = next(n for n in nodes if n.id == int(s["LeaderId"]))
+    leader.stop(signal.SIGKILL)
+    survivors = [n for n in nodes if n is not leader]
+    s = status(nodes, survivors, lambda s: s["LeaderId"] in {str(n.id) for n in survivors})
+    assert s["voters"] == [1, 2, 3]
+    create_topic(nodes, survivors[0], "after-leader-kill")
+
+    # Remove the killed voter: two voters remain, and changes still commit.
+    r = samsa("metadata-quorum", "--bootstrap-controller", controllers(survivors), "remove-controller",
+              "--controller-id", str(leader.id), "--controller-directory-id", leader.directory_id(), check=False)
+    assert r.returncode == 0, r.stderr + logs(nodes)
+    assert r.stdout == f"Removed KRaft controller {leader.id} with directory id {leader.directory_id()}\n"
+    s = status(nodes, survivors, lambda s: len(s["voters"]) == 2)
+    assert s["voters"] == sorted(n.id for n in survivors)
+    create_topic(nodes, survivors[1], "after-remove")
+    # Removing it again: Kafka's VOTER_NOT_FOUND.
+    r = samsa("metadata-quorum", "--bootstrap-controller", controllers(survivors), "remove-controller",
+              "--controller-id", str(leader.id), "--controller-directory-id", leader.directory_id(), check=False)
+    assert r.returncode != 0 and "VOTER_NOT_FOUND" in r.stderr, r.stderr
+
+
+def test_a_static_quorum_refuses_voter_changes(tmp_path):
+    """controller.quorum.voters (kraft.version 0): AddRaftVoter answers UNSUPPORTED_VERSION, as Kafka."""
+    n = DynNode(tmp_path, 1)
+    n.write_config()
+    text = n.config.read_text().replace(f"controller.quorum.bootstrap.servers={HOST}:{n.controller_port}",
+                                        f"controller.quorum.voters=1@{HOST}:{n.controller_port}")
+    n.config.write_text(text)
+    cluster_id = samsa("storage", "random-uuid").stdout.strip()
+    samsa("storage", "format", "-t", cluster_id, "-c", str(n.config))
+    other = DynNode(tmp_path, 2)
+    other.format(cluster_id, "--no-initial-controllers")
+    n.start()
+    try:
+        deadline = time.monotonic() + BOUND_S
+        r = None
+        while time.monotonic() < deadline:
+            r = samsa("metadata-quorum", "--bootstrap-controller", f"{HOST}:{n.controller_port}", "--timeout-ms",
+                      "3000", "add-controller", "--controller.properties", str(other.config), check=False)
+            if "UNSUPPORTED_VERSION" in r.stderr:
+                break
+            time.sleep(0.3)
+        assert r.returncode != 0 and "UNSUPPORTED_VERSION" in r.stderr, r.stderr
+    finally:
+        n.stop()
