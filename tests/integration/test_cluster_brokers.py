@@ -38,8 +38,8 @@ BROKER_CONFIGS = {
 class Node(QuorumNode):
     """A quorum node (test_quorum_cluster.Node) with quick heartbeats and sessions."""
 
-    def __init__(self, node_id, root, port, controller_port, http_port, voters):
-        super().__init__(node_id, root, port, controller_port, http_port, voters, BROKER_CONFIGS)
+    def __init__(self, node_id, root, port, controller_port, http_port, voters, configs=None):
+        super().__init__(node_id, root, port, controller_port, http_port, voters, configs or BROKER_CONFIGS)
 
     @property
     def bootstrap(self):
@@ -54,10 +54,11 @@ class Node(QuorumNode):
 
 
 class Cluster:
-    def __init__(self, root, n=3):
+    def __init__(self, root, n=3, configs=None):
         ports = free_ports(3 * n)
         voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
-        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters) for i in range(n)]
+        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters, configs)
+                      for i in range(n)]
 
     @property
     def bootstrap(self):

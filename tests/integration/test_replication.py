@@ -15,49 +15,29 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from conftest import HOST
 from helpers import consume_all
-from test_quorum_cluster import Node as QuorumNode
-from test_quorum_cluster import free_ports
+from test_cluster_brokers import BROKER_CONFIGS
+from test_cluster_brokers import Cluster as BrokersCluster
 
 BOUND_S = 40.0
 LAG_MS = 3000  # replica.lag.time.max.ms, lowered so an ISR shrink is seen quickly
 
 CONFIGS = {
-    "broker.heartbeat.interval.ms": "500",
-    "broker.session.timeout.ms": "4000",
+    **BROKER_CONFIGS,
     "replica.lag.time.max.ms": str(LAG_MS),
-    "offsets.topic.replication.factor": "1",
-    "offsets.topic.num.partitions": "3",
     "transaction.state.log.replication.factor": "1",
     "transaction.state.log.min.isr": "1",
 }
 
 
-class Node(QuorumNode):
-    def __init__(self, node_id, root, port, controller_port, http_port, voters):
-        super().__init__(node_id, root, port, controller_port, http_port, voters, CONFIGS)
+class Cluster(BrokersCluster):
+    """test_cluster_brokers' three nodes with a short replica.lag.time.max.ms."""
 
-    @property
-    def bootstrap(self):
-        return f"{HOST}:{self.port}"
-
-
-class Cluster:
     def __init__(self, root, n=3):
-        ports = free_ports(3 * n)
-        voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
-        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters) for i in range(n)]
+        super().__init__(root, n, CONFIGS)
 
     def node(self, node_id):
         return self.nodes[node_id - 1]
-
-    @property
-    def bootstrap(self):
-        return ",".join(n.bootstrap for n in self.nodes if n.alive())
-
-    def logs(self):
-        return "\n".join(f"--- node {n.id} ---\n{n.log_tail()}" for n in self.nodes)
 
     def partition(self, topic, via, partition=0):
         """(leader, replicas, isr) of one partition as `via`'s Metadata shows it, or None."""

@@ -9,6 +9,7 @@
 #include "replication/open_partition.h"
 #include "replication/partition.h"
 #include "storage/log_manager.h"
+#include "replication_test_util.h"
 #include "storage_test_util.h"
 
 namespace samsa::replication {
@@ -22,11 +23,8 @@ const NodeId kLeader(1), kF2(2), kF3(3);
 class PartitionLeader : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::LogManagerOptions o;
-    o.log_dirs = {dir_.sub("logs")};
-    auto m = storage::LogManager::open(storage::posix_env(), o);
-    ASSERT_TRUE(m) << m.status().to_string();
-    manager_ = std::move(*m);
+    manager_ = testing::open_log_manager(dir_);
+    ASSERT_TRUE(manager_);
     part_ = open();
     ASSERT_TRUE(part_);
   }
