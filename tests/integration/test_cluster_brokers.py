@@ -60,6 +60,9 @@ class Cluster:
         self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters, configs)
                       for i in range(n)]
 
+    def node(self, node_id):
+        return self.nodes[node_id - 1]
+
     @property
     def bootstrap(self):
         return ",".join(n.bootstrap for n in self.nodes if n.alive())

@@ -21,10 +21,9 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import rawkafka as rk
-from conftest import HOST, SAMSA_BIN
+from conftest import SAMSA_BIN
 from test_group_metadata import Raw as GroupRaw
-from test_quorum_cluster import Node as QuorumNode
-from test_quorum_cluster import free_ports
+from test_cluster_brokers import Cluster as BrokersCluster
 
 BOUND_S = 30.0
 SESSION_TIMEOUT_MS = 4000  # broker.session.timeout.ms: a killed broker is fenced quickly
@@ -47,45 +46,14 @@ BROKER_CONFIGS = {
 }
 
 
-class Node(QuorumNode):
-    def __init__(self, node_id, root, port, controller_port, http_port, voters):
-        super().__init__(node_id, root, port, controller_port, http_port, voters, BROKER_CONFIGS)
+class Cluster(BrokersCluster):
+    """test_cluster_brokers' three nodes with the internal topics replicated three times."""
 
-    @property
-    def bootstrap(self):
-        return f"{HOST}:{self.port}"
-
-
-class Cluster:
     def __init__(self, root, n=3):
-        ports = free_ports(3 * n)
-        voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
-        self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters) for i in range(n)]
-
-    def node(self, node_id):
-        return self.nodes[node_id - 1]
+        super().__init__(root, n, BROKER_CONFIGS)
 
     def live(self):
         return [n for n in self.nodes if n.alive()]
-
-    def logs(self):
-        return "\n".join(f"--- node {n.id} ---\n{n.log_tail()}" for n in self.nodes)
-
-    def brokers_seen(self, via):
-        try:
-            return sorted(AdminClient({"bootstrap.servers": via.bootstrap}).list_topics(timeout=10).brokers)
-        except Exception:  # not up yet
-            return None
-
-    def wait_brokers(self, expected, bound=BOUND_S):
-        deadline = time.monotonic() + bound
-        seen = None
-        while time.monotonic() < deadline:
-            seen = {n.id: self.brokers_seen(n) for n in self.live()}
-            if all(v == sorted(expected) for v in seen.values()):
-                return
-            time.sleep(0.2)
-        pytest.fail(f"brokers seen {seen}, expected {sorted(expected)}\n{self.logs()}")
 
 
 @pytest.fixture

@@ -36,9 +36,6 @@ class Cluster(BrokersCluster):
     def __init__(self, root, n=3):
         super().__init__(root, n, CONFIGS)
 
-    def node(self, node_id):
-        return self.nodes[node_id - 1]
-
     def partition(self, topic, via, partition=0):
         """(leader, replicas, isr) of one partition as `via`'s Metadata shows it, or None."""
         try:
