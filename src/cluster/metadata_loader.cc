@@ -1,5 +1,6 @@
 #include "cluster/metadata_loader.h"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +13,39 @@ MetadataLoader::MetadataLoader(raft::MetadataLog& log, Publish publish)
     : log_(log), publish_(std::move(publish)), image_(std::make_shared<MetadataImage>()) {
   log_.set_commit_listener(
       [this](Offset base, Epoch, std::span<const protocol::Bytes> values) { apply_committed(base, values); });
+  log_.set_caught_up_listener([this] { caught_up(); });
+}
+
+void MetadataLoader::publish_or_hold(std::shared_ptr<ImageDelta> delta) {
+  if (held_) {
+    held_->full |= delta->full;
+    held_->brokers |= delta->brokers;
+    if (!held_->full) held_->topics.insert(held_->topics.end(), delta->topics.begin(), delta->topics.end());
+  }
+  if (log_.catching_up()) {
+    if (!held_) {
+      held_ = std::move(delta);
+      spdlog::info("metadata: catching up with the quorum from offset {}: images are published once caught up",
+                   image_->last_offset);
+    }
+    ++held_batches_;
+    return;
+  }
+  if (held_) caught_up();
+  else publish_(image_, std::move(delta));
+}
+
+void MetadataLoader::caught_up() {
+  if (!held_) return;
+  std::sort(held_->topics.begin(), held_->topics.end());
+  held_->topics.erase(std::unique(held_->topics.begin(), held_->topics.end()), held_->topics.end());
+  if (held_->full) held_->topics.clear();
+  spdlog::info("metadata: caught up at offset {}: {} batch(es) published as one image", image_->last_offset,
+               held_batches_);
+  auto delta = std::move(held_);
+  held_.reset();
+  held_batches_ = 0;
+  publish_(image_, std::move(delta));
 }
 
 int32_t MetadataLoader::controller_id() const {
@@ -72,7 +106,7 @@ void MetadataLoader::reset_to_snapshot(Offset end, std::span<const protocol::Byt
   image_ = img;
   auto delta = std::make_shared<ImageDelta>();
   delta->full = true;
-  publish_(image_, delta);
+  publish_or_hold(std::move(delta));
 }
 
 // One batch, one new image sharing every untouched topic with the previous
@@ -109,7 +143,7 @@ void MetadataLoader::apply_committed(Offset base, std::span<const protocol::Byte
   img->controller_id = controller_id();
   delta->topics.assign(touched.begin(), touched.end());
   image_ = img;
-  publish_(image_, delta);
+  publish_or_hold(std::move(delta));
 }
 
 }  // namespace samsa::cluster

@@ -43,8 +43,15 @@ class MetadataLoader {
 
   // One committed batch (the log's commit listener): values[i] is at base + i.
   void apply_committed(Offset base, std::span<const protocol::Bytes> values);
+  // The log handed over everything known committed: an image held back while
+  // catching up is published now, with every delta it gathered.
+  void caught_up();
 
  private:
+  // Publishes the image, or holds it back (gathering `delta`) while the log
+  // is catching up: a restarted broker must not walk through the cluster's
+  // history applying leaderships its log has long outgrown.
+  void publish_or_hold(std::shared_ptr<ImageDelta> delta);
   int32_t controller_id() const;
   // Decodes one value, logging why a skipped one is skipped.
   std::optional<MetadataRecord> decode(Offset offset, std::span<const uint8_t> value);
@@ -54,6 +61,8 @@ class MetadataLoader {
   ImagePtr image_;
   ImagePtr base_;  // the snapshot load() starts from (none: the empty image)
   bool loaded_ = false;
+  std::shared_ptr<ImageDelta> held_;  // what the images held back since the last publish changed
+  int64_t held_batches_ = 0;
   std::string cluster_id_;
   int64_t legacy_records_ = 0;  // old-format values read (logged once after replay)
 };

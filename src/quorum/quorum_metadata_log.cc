@@ -328,6 +328,12 @@ asio::awaitable<std::optional<raft::MessageBody>> QuorumMetadataLog::handle_mess
   co_return std::move(waiter->response);
 }
 
+bool QuorumMetadataLog::catching_up() const {
+  if (!core_) return false;
+  auto hw = core_->high_watermark();
+  return hw && handing_.value_or(applied_) < *hw;
+}
+
 void QuorumMetadataLog::deliver_committed() {
   int64_t bytes = 0;
   std::optional<Epoch> last_epoch;
@@ -347,11 +353,14 @@ void QuorumMetadataLog::deliver_committed() {
         protocol::RecordView rv;
         while (it.next(rv)) values.emplace_back(rv.value ? protocol::Bytes(rv.value->begin(), rv.value->end())
                                                          : protocol::Bytes{});
+        handing_ = e.end();
         listener_(e.offset, e.epoch, values);
+        handing_.reset();
       }
       applied_ = e.end();
     }
   }
+  if (caught_up_listener_ && !catching_up()) caught_up_listener_();
   complete_appends();
   if (last_epoch && snapshot_hooks_.applied) snapshot_hooks_.applied(raft::SnapshotId{applied_, *last_epoch}, bytes);
   if (ready_leader() && announced_epoch_ != core_->epoch()) {

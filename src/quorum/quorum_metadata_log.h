@@ -117,6 +117,8 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   NodeId local_id() const override { return config_.local_id; }
   raft::LeaderAndEpoch leader() const override;
   void set_commit_listener(CommitListener listener) override { listener_ = std::move(listener); }
+  bool catching_up() const override;
+  void set_caught_up_listener(std::function<void()> listener) override { caught_up_listener_ = std::move(listener); }
   asio::awaitable<raft::AppendResult> append(std::vector<protocol::Bytes> values) override;
   // The committed records this node knows of (those below its high
   // watermark; none before it has heard from a leader): a restarted node gets
@@ -231,6 +233,8 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   CommitListener listener_;
+  std::function<void()> caught_up_listener_;
+  std::optional<Offset> handing_;  // the end of the batch the listener is being handed
   SnapshotHooks snapshot_hooks_;
   const raft::SnapshotReader* snapshot_reader_ = nullptr;
   std::function<void(raft::LeaderAndEpoch)> leader_listener_;

@@ -57,6 +57,15 @@ class MetadataLog {
   virtual LeaderAndEpoch leader() const = 0;
   bool is_leader() const { return leader().leader == local_id(); }
   virtual void set_commit_listener(CommitListener listener) = 0;
+  // True while this node knows of committed records it has not handed to the
+  // commit listener yet, counting the batch being handed over as handed (a
+  // restarted or lagging node replaying history). The loader then builds its
+  // images but publishes only the one that catches up, so brokers never act on
+  // states that were already stale (Kafka's MetadataLoader catch-up).
+  virtual bool catching_up() const { return false; }
+  // Called once a delivery ended a catch-up (everything known committed has
+  // been handed over, trailing control records included).
+  virtual void set_caught_up_listener(std::function<void()> listener) { (void)listener; }
 
   // Proposes `values` as one batch (all or nothing).
   virtual asio::awaitable<AppendResult> append(std::vector<protocol::Bytes> values) = 0;

@@ -11,6 +11,16 @@
 
 namespace samsa::replication {
 
+namespace {
+
+std::string node_list(const std::vector<NodeId>& ids) {
+  std::string out;
+  for (NodeId id : ids) out += (out.empty() ? "" : ",") + std::to_string(id.value);
+  return out;
+}
+
+}  // namespace
+
 // One acks=all produce waiting on its ticket; the timer is its wake-up (cancelled
 // when the ticket completes, else it fires at the deadline).
 struct Partition::AckWaiter {
@@ -29,6 +39,14 @@ struct Partition::AckWaiter {
 bool Partition::apply_registration(const LeaderAndIsr& r, const ReplicaConfig& cfg, NodeId local,
                                    int64_t local_broker_epoch) {
   on_owner();
+  // The log already holds batches of a later leader epoch: this registration
+  // is history (an image published before the node caught up), and leading or
+  // following in it would write a stale epoch into the epoch cache.
+  if (const Epoch logged = latest_log_epoch(); r.leader_epoch < logged) {
+    spdlog::warn("{}: ignoring the registration at leader epoch {} (leader {}): the log is already at epoch {}",
+                 tp_.to_string(), r.leader_epoch.value, r.leader.value, logged.value);
+    return false;
+  }
   if (!state_) {
     // Kafka's HW at start-up: the checkpointed one (a replicated leader then
     // recomputes it from its ISR); none checkpointed: the log start, so a
@@ -49,6 +67,14 @@ bool Partition::apply_registration(const LeaderAndIsr& r, const ReplicaConfig& c
   // is shorter than its checkpoint); the state machine decides the rest.
   high_watermark_ = std::min(high_watermark_, log_end_offset());
   sync_from_state();
+  if (r.leader_epoch != before || leads != was_leader) {
+    // Kafka logs each leadership change of a replica the same way: what the
+    // log held when it began is what a later divergence is measured against.
+    spdlog::info("{}: {} at leader epoch {} (partition epoch {}) with log end {}, high watermark {}, ISR [{}]",
+                 tp_.to_string(), leads ? "leader" : "follower of broker " + std::to_string(r.leader.value),
+                 r.leader_epoch.value, r.partition_epoch.value, log_end_offset().value, high_watermark_.value,
+                 node_list(state_->isr()));
+  }
   return true;
 }
 
@@ -96,15 +122,19 @@ void Partition::on_isr_answer(const IsrAnswer& answer) {
   if (!state_) return;
   if (answer.error != ErrorCode::NONE)
     spdlog::info("{}: AlterPartition answered {}", tp_.to_string(), error_name(answer.error));
-  if (state_->on_isr_answer(answer, mono_now())) sync_from_state();
+  if (!state_->on_isr_answer(answer, mono_now())) return;
+  sync_from_state();
+  if (answer.error == ErrorCode::NONE)
+    spdlog::info("{}: ISR [{}] at partition epoch {} (high watermark {})", tp_.to_string(), node_list(state_->isr()),
+                 state_->partition_epoch().value, high_watermark_.value);
 }
 
 void Partition::send_proposal(const std::optional<IsrProposal>& proposal) {
   if (!proposal || !isr_sink_) return;
   proposal_sent_ms_ = mono_now();
-  std::string isr;
-  for (auto& m : proposal->new_isr) isr += (isr.empty() ? "" : ",") + std::to_string(m.id.value);
-  spdlog::info("{}: proposing ISR [{}] ({}) at leader epoch {}", tp_.to_string(), isr,
+  std::vector<NodeId> isr;
+  for (auto& m : proposal->new_isr) isr.push_back(m.id);
+  spdlog::info("{}: proposing ISR [{}] ({}) at leader epoch {}", tp_.to_string(), node_list(isr),
                proposal->expand ? "expand" : "shrink", proposal->leader_epoch.value);
   isr_sink_(*this, *proposal);
 }

@@ -55,6 +55,7 @@ class Node(QuorumNode):
 
 class Cluster:
     def __init__(self, root, n=3, configs=None):
+        self.root = root
         ports = free_ports(3 * n)
         voters = ",".join(f"{i + 1}@{HOST}:{ports[3 * i + 1]}" for i in range(n))
         self.nodes = [Node(i + 1, root, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], voters, configs)

@@ -48,13 +48,14 @@ class Cluster(BrokersCluster):
         p = t.partitions[partition]
         return p.leader, sorted(p.replicas), sorted(p.isrs)
 
-    def wait_partition(self, topic, want, via=None, bound=BOUND_S, what=""):
-        """Polls until `want(leader, replicas, isr)` holds on `via` (any live node); returns the state."""
+    def wait_partition(self, topic, want, via=None, bound=BOUND_S, what="", partition=0):
+        """Polls until `want(leader, replicas, isr)` of `partition` holds on `via` (any live node);
+        returns the state."""
         deadline = time.monotonic() + bound
         seen = None
         while time.monotonic() < deadline:
             for n in [via] if via else [n for n in self.nodes if n.alive()]:
-                seen = self.partition(topic, n)
+                seen = self.partition(topic, n, partition)
                 if seen is not None and want(*seen):
                     return seen
             time.sleep(0.2)

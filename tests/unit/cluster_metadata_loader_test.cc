@@ -279,5 +279,73 @@ TEST_F(MetadataSeam, UnknownOrOldValuesInABatch) {
   EXPECT_EQ(restarted.image()->topics.size(), node.image()->topics.size());
 }
 
+// A log whose commits the test hands over itself, saying whether more is known
+// committed (a restarted node replaying the cluster's history).
+class CatchingUpLog final : public raft::MetadataLog {
+ public:
+  NodeId local_id() const override { return NodeId(2); }
+  raft::LeaderAndEpoch leader() const override { return {NodeId(1), Epoch(3)}; }
+  void set_commit_listener(CommitListener l) override { listener = std::move(l); }
+  bool catching_up() const override { return catching; }
+  void set_caught_up_listener(std::function<void()> l) override { caught_up = std::move(l); }
+  asio::awaitable<raft::AppendResult> append(std::vector<protocol::Bytes>) override {
+    co_return raft::AppendResult{ErrorCode::NOT_LEADER_OR_FOLLOWER, Offset(-1), Epoch(-1), {}};
+  }
+  storage::Status replay(const std::function<void(Offset, std::span<const uint8_t>)>&) override {
+    return storage::Status::ok();
+  }
+  void commit(int64_t base, const MetadataRecord& r) {
+    std::vector<protocol::Bytes> values{encode_record(r)};
+    listener(Offset(base), Epoch(3), values);
+  }
+
+  CommitListener listener;
+  std::function<void()> caught_up;
+  bool catching = false;
+};
+
+TEST(MetadataLoaderCatchUp, HistoryIsPublishedAsOneImageOnceCaughtUp) {
+  CatchingUpLog log;
+  std::vector<Published> published;
+  MetadataLoader loader(log, [&](ImagePtr img, DeltaPtr d) { published.push_back({img, *d}); });
+  ASSERT_TRUE(loader.load());
+  ASSERT_EQ(published.size(), 1u);  // the (empty) replayed image
+
+  Uuid a{}, b{};
+  a[0] = 1;
+  b[0] = 2;
+  log.catching = true;
+  log.commit(0, topic_record("a", a));
+  log.commit(1, partition_record(a, 0, {1, 2, 3}, {1, 2, 3}, 2, 0));
+  PartitionChangeRecord moved;
+  moved.topic_id = a;
+  moved.partition_id = 0;
+  moved.leader = 3;
+  log.commit(2, moved);  // the leader of epoch 0 is history: 3 leads at epoch 1
+  log.commit(3, topic_record("b", b));
+  EXPECT_EQ(published.size(), 1u) << "nothing published while the log knows of more committed records";
+  EXPECT_EQ(loader.image()->last_offset, 3) << "the image itself keeps up (the controller reads it)";
+
+  log.catching = false;
+  log.caught_up();
+  ASSERT_EQ(published.size(), 2u);
+  const auto& p = published.back();
+  EXPECT_EQ(p.image->last_offset, 3);
+  EXPECT_EQ(p.delta.topics, (std::vector<std::string>{"a", "b"})) << "every topic the held batches touched, once";
+  const PartitionInfo& part = p.image->find_topic("a")->partitions.at(0);
+  EXPECT_EQ(part.leader, 3);
+  EXPECT_EQ(part.leader_epoch, 1);
+
+  log.caught_up();  // nothing held: nothing published again
+  EXPECT_EQ(published.size(), 2u);
+  PartitionChangeRecord back;
+  back.topic_id = a;
+  back.partition_id = 0;
+  back.leader = 2;
+  log.commit(4, back);  // caught up: each batch is published as it commits
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(published.back().delta.topics, std::vector<std::string>{"a"});
+}
+
 }  // namespace
 }  // namespace samsa::cluster

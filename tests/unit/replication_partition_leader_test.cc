@@ -236,5 +236,26 @@ TEST_F(PartitionLeader, AStaleRegistrationChangesNothing) {
   EXPECT_EQ(part_->leader_epoch(), Epoch(5));
 }
 
+// A replica reopened after a restart whose log already holds a later epoch
+// than the registration (an image the node walks through while catching up)
+// neither leads nor follows in it: leading would record the old epoch at the
+// log end and mangle the epoch cache that divergence checks rely on.
+TEST_F(PartitionLeader, ARegistrationOlderThanTheLogsEpochIsIgnoredAfterARestart) {
+  ASSERT_TRUE(lead({kLeader, kF2, kF3}, 1, Epoch(5), 1));
+  append(3);
+  close();
+  part_ = open();
+  ASSERT_TRUE(part_);
+  ASSERT_EQ(part_->latest_log_epoch(), Epoch(5));
+  EXPECT_FALSE(lead({kLeader, kF2, kF3}, 1, Epoch(2), 1)) << "history: this node led epoch 2 long ago";
+  EXPECT_NE(part_->role(), Role::kLeader);
+  EXPECT_EQ(part_->latest_log_epoch(), Epoch(5));
+  EXPECT_EQ(part_->log().leader_epoch_cache().entries().size(), 1u) << "no epoch 2 written at the log end";
+  EXPECT_TRUE(lead({kLeader, kF2, kF3}, 1, Epoch(7), 4));
+  EXPECT_EQ(part_->role(), Role::kLeader);
+  EXPECT_EQ(part_->latest_log_epoch(), Epoch(7));
+}
+
+
 }  // namespace
 }  // namespace samsa::replication
