@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-10}"
 [ -x build/samsa ] || make build
-SAMSA_FAULT_ROUNDS="$rounds" SAMSA_BIN="$PWD/build/samsa" \
+SAMSA_TEST_TIMEOUT="$((120 + 90 * rounds))" SAMSA_FAULT_ROUNDS="$rounds" SAMSA_BIN="$PWD/build/samsa" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/soak_replication_faults.py

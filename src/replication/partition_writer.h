@@ -32,6 +32,10 @@ struct MarkerSpec {
   // A partition with no replica here is skipped (deleted since the
   // transaction began) instead of failing with UNKNOWN_TOPIC_OR_PARTITION.
   bool skip_missing = false;
+  // Only this broker's partitions: markers that came in a WriteTxnMarkers
+  // request are not passed on again (two brokers with stale views of who
+  // leads would send them back and forth).
+  bool local_only = false;
 };
 
 // One partition to mark and, once written, its outcome.

@@ -28,6 +28,7 @@
 #include "server/log_maintenance.h"
 #include "server/observability.h"
 #include "server/replica_fetcher.h"
+#include "server/txn_marker_sender.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
 #include "quorum/quorum_node.h"

@@ -20,6 +20,7 @@
 #include "server/broker_lifecycle.h"
 #include "server/controller_forwarding.h"
 #include "server/settings.h"
+#include "replication/partition_writer.h"
 #include "server/shard.h"
 
 namespace samsa::storage {
@@ -47,6 +48,7 @@ class LagTracker;
 class LogMaintenance;
 class Observability;
 class ReplicaFetcherManager;
+class TxnMarkerSender;
 struct RequestContext;
 
 // Written by the broker in each log dir at start (its pid, one line) and
@@ -216,6 +218,15 @@ class Broker {
   void reconcile_replica_fetchers(Shard& s);  // on s, after each image
   void stop_replica_fetchers();               // main thread, before the logs close
 
+ public:
+  // broker_txn_markers.cc: on `shard`, writes the markers of `items` (owned by
+  // that shard) — here where this broker leads, with WriteTxnMarkers to the
+  // leader elsewhere.
+  asio::awaitable<void> write_markers_on_shard(int shard, std::vector<replication::MarkerWrite*> items,
+                                               replication::MarkerSpec spec);
+
+ private:
+
   BrokerSettings settings_;
   Clock& clock_;
   std::string cluster_id_;
@@ -259,6 +270,7 @@ class Broker {
   int bound_port_ = 0;
   // One per shard in a cluster (empty on a single node), each used on its shard.
   std::vector<std::unique_ptr<ReplicaFetcherManager>> replica_fetchers_;
+  std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise
 };
 
 }  // namespace samsa::server

@@ -12,6 +12,7 @@
 #include "raft/flush_thread.h"
 #include "server/broker.h"
 #include "server/replica_fetcher.h"
+#include "server/txn_marker_sender.h"
 #include "storage/log_manager.h"
 
 namespace samsa::server {
@@ -52,6 +53,11 @@ void Broker::make_replica_fetchers() {
     const uint64_t seed = (static_cast<uint64_t>(settings_.node_id) << 16) ^ static_cast<uint64_t>(sp->id);
     replica_fetchers_.push_back(
         std::make_unique<ReplicaFetcherManager>(sp->io.get_executor(), clock_, config, std::move(hooks), seed));
+    TxnMarkerSenderConfig markers;
+    markers.node_id = config.node_id;
+    markers.listener = config.listener;
+    markers.controller_listeners = config.controller_listeners;
+    marker_senders_.push_back(std::make_unique<TxnMarkerSender>(sp->io.get_executor(), clock_, markers, seed + 1));
   }
 }
 
@@ -64,6 +70,10 @@ void Broker::stop_replica_fetchers() {
   for (size_t i = 0; i < replica_fetchers_.size() && i < shards_.size(); ++i) {
     auto* m = replica_fetchers_[i].get();
     invoke_on_blocking(shards_[i]->io, [m] { m->stop(); });
+  }
+  for (size_t i = 0; i < marker_senders_.size() && i < shards_.size(); ++i) {
+    auto* m = marker_senders_[i].get();
+    invoke_on_blocking(shards_[i]->io, [m] { m->close(); });
   }
 }
 

@@ -38,8 +38,7 @@ replication::ShardRoutes routes(Broker& broker) {
   r.io_of = [&broker](int shard) -> asio::io_context& { return broker.shard(shard).io; };
   r.write_markers_on = [&broker](int shard, std::vector<replication::MarkerWrite*>& items,
                                  replication::MarkerSpec spec) {
-    auto& there = broker.coordinator_shard(shard);
-    return coordinator::write_markers_here(there.writer, there.groups.groups(), broker.clock(), items, spec);
+    return broker.write_markers_on_shard(shard, items, spec);
   };
   return r;
 }

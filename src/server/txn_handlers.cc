@@ -249,7 +249,7 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, pro
       for (auto& i : items) i.error = ErrorCode::CLUSTER_AUTHORIZATION_FAILED;
     }
     coordinator::MarkerSpec spec{m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch,
-                                 /*skip_missing=*/false};
+                                 /*skip_missing=*/false, /*local_only=*/true};
     if (!denied) {
       auto op = ctx.broker->coordinator_shard(ctx.shard->id).writer.write_markers(items, spec);
       co_await std::move(op);
