@@ -201,6 +201,10 @@ std::string_view http_reason(int status) {
       return "OK";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
+    case 401:
+      return "Unauthorized";
     case 400:
       return "Bad Request";
     case 404:

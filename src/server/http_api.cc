@@ -1,7 +1,10 @@
 // The HTTP routes: /metrics (Prometheus), /v1/health/live and /ready, and the
 // JSON admin API the web console reads (/v1/cluster, /v1/topics, /v1/groups).
-// Every route is GET (and HEAD); a known path with another method is 405, an
-// unknown path 404, both with a JSON body.
+// Every route here is GET (and HEAD); a known path with another method is 405,
+// an unknown path 404, both with a JSON body. The console's pages and its
+// writing endpoints are in console_api.cc, asked first.
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -13,6 +16,7 @@
 #include "replication/partition.h"
 #include "server/broker.h"
 #include "storage/log.h"
+#include "server/console_api.h"
 #include "server/consumer_lag.h"
 #include "server/observability.h"
 #include "storage/log_manager.h"
@@ -105,6 +109,11 @@ asio::awaitable<HttpResponse> get_cluster(Broker& broker, Shard& here, const Htt
   for (auto& d : broker.log_manager().log_dirs()) {
     w.begin_object().key("path").value(d.path).key("online").value(d.online);
     if (!d.online) w.key("error").value(d.error.to_string());
+    struct statvfs fs {};
+    if (d.online && ::statvfs(d.path.c_str(), &fs) == 0) {  // one cheap syscall: no disk I/O
+      w.key("total_bytes").value(static_cast<int64_t>(fs.f_blocks * fs.f_frsize));
+      w.key("usable_bytes").value(static_cast<int64_t>(fs.f_bavail * fs.f_frsize));
+    }
     w.end_object();
   }
   w.end_array();
@@ -273,6 +282,9 @@ const std::map<std::string, Route, std::less<>>& routes() {
 }  // namespace
 
 asio::awaitable<HttpResponse> serve_http(Broker& broker, Shard& here, const HttpRequest& req) {
+  // The console's pages, its login and its endpoints (console_api.cc) first.
+  auto console_op = serve_console(broker, here, req);
+  if (auto answer = co_await std::move(console_op)) co_return std::move(*answer);
   std::string_view path = req.path;
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   constexpr std::string_view kTopicPrefix = "/v1/topics/";

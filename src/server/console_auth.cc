@@ -1,0 +1,110 @@
+// The console's login: when a Kafka listener of this broker uses SASL, every
+// admin endpoint wants HTTP Basic credentials of a user that listener accepts
+// (its PLAIN users, or its SCRAM credentials: the password is salted with the
+// stored salt and iterations and compared with StoredKey, as a SCRAM exchange
+// would prove it). The principal is then User:<name>, and every Kafka request
+// the console makes for it is authorized as that user's would be.
+//
+// Threads: the SASL configuration is built once (thread-safe static) and only
+// read; the cache of verified logins is per shard thread.
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <mutex>
+
+#include "net/sasl.h"
+#include "net/scram.h"
+#include "server/broker.h"
+#include "server/console_api.h"
+#include "server/listener_security.h"
+
+namespace samsa::server::console {
+
+namespace {
+
+struct ConsoleSasl {
+  std::shared_ptr<const net::SaslConfig> config;  // null: no SASL listener, no login
+};
+
+// The first SASL listener's mechanisms and users (brokers configure the same
+// users on every SASL listener in practice; say which one is used).
+const ConsoleSasl& console_sasl(Broker& broker) {
+  static std::once_flag once;
+  static ConsoleSasl sasl;
+  std::call_once(once, [&broker] {
+    const auto& s = broker.settings();
+    if (!s.config) return;
+    for (auto& l : s.listeners) {
+      if (l.controller || l.security_protocol.find("SASL") == std::string::npos) continue;
+      auto made = sasl_config(*s.config, l.name);
+      if (auto* err = std::get_if<std::string>(&made)) {
+        spdlog::warn("web console: no login possible, listener {}: {}", l.name, *err);
+        // Still require one: an open console on a SASL broker would bypass its authentication.
+        sasl.config = std::make_shared<const net::SaslConfig>();
+        return;
+      }
+      sasl.config = std::get<std::shared_ptr<const net::SaslConfig>>(std::move(made));
+      spdlog::info("web console: logins are checked against the SASL users of listener {}", l.name);
+      return;
+    }
+  });
+  return sasl;
+}
+
+bool verify(const net::SaslConfig& cfg, const std::string& user, const std::string& password) {
+  if (cfg.plain_users) {
+    auto it = cfg.plain_users->find(user);
+    if (it != cfg.plain_users->end() && net::secure_equals(it->second, password)) return true;
+  }
+  if (cfg.scram)
+    for (auto& mech : cfg.mechanisms) {
+      auto hash = net::scram_hash_of(mech);
+      if (!hash) continue;
+      auto cred = cfg.scram->find(*hash, user);
+      if (!cred) continue;
+      auto mine = net::scram_credential(*hash, password, cred->salt, cred->iterations);
+      auto as_view = [](const protocol::Bytes& b) { return std::string_view(reinterpret_cast<const char*>(b.data()), b.size()); };
+      if (net::secure_equals(as_view(mine.stored_key), as_view(cred->stored_key))) return true;
+    }
+  return false;
+}
+
+// Logins verified on this shard (a digest of "user:password"), so the polling
+// pages do not salt a SCRAM password thousands of times. Bounded, oldest out.
+constexpr size_t kLoginCache = 32;
+thread_local std::list<std::string> verified_logins;
+
+}  // namespace
+
+bool login_required(Broker& broker) { return console_sasl(broker).config != nullptr; }
+
+std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest& req) {
+  const auto& sasl = console_sasl(broker);
+  ConsoleCaller caller;
+  if (!sasl.config) return caller;
+  auto header = req.header("authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (!header || header->size() <= kBasic.size() || header->substr(0, kBasic.size()) != kBasic) return std::nullopt;
+  auto decoded = net::base64_decode(header->substr(kBasic.size()));
+  if (!decoded) return std::nullopt;
+  std::string text(decoded->begin(), decoded->end());
+  size_t colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string user = text.substr(0, colon);
+  std::string password = text.substr(colon + 1);
+  auto digest_bytes = net::scram_digest(net::ScramHash::kSha256, protocol::Bytes(text.begin(), text.end()));
+  std::string digest(digest_bytes.begin(), digest_bytes.end());
+  auto hit = std::find(verified_logins.begin(), verified_logins.end(), digest);
+  if (hit == verified_logins.end()) {
+    if (!verify(*sasl.config, user, password)) {
+      spdlog::info("web console: failed login of user {}", user);
+      return std::nullopt;
+    }
+    verified_logins.push_front(digest);
+    if (verified_logins.size() > kLoginCache) verified_logins.pop_back();
+  }
+  caller.principal = "User:" + user;
+  return caller;
+}
+
+}  // namespace samsa::server::console
