@@ -97,7 +97,7 @@ std::string_view config_source_name(int8_t s) {
 }
 
 HttpResponse serve_asset(std::string_view path) {
-  if (path == "/" ) {
+  if (path == "/" || path == "/console") {  // the pages' relative links need the trailing '/'
     HttpResponse r{302, "text/plain; charset=utf-8", "see /console/\n", {}};
     r.headers.emplace_back("Location", "/console/");
     return r;
