@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/error_code.h"
@@ -34,8 +35,9 @@ HttpResponse json_error(int status, std::string_view message) {
 
 std::optional<std::string> field(const HttpRequest& req, std::string_view name) {
   if (req.method == "GET" || req.method == "HEAD" || req.body.empty()) return req.param(name);
-  HttpRequest form;  // the body has the query string's syntax
+  HttpRequest form;  // the body has the query string's syntax, with '+' for a space (a '+' is %2B)
   form.query = req.body;
+  std::replace(form.query.begin(), form.query.end(), '+', ' ');
   return form.param(name);
 }
 
