@@ -24,8 +24,12 @@
       return;
     }
     const t0 = Math.min(...all.map((p) => p[0])), t1 = Math.max(...all.map((p) => p[0]));
-    let vmax = Math.max(...all.map((p) => p[1]), 0);
-    if (vmax <= 0) vmax = 1;
+    // A round top: four grid steps of 1, 2 or 5 times a power of ten.
+    const top = Math.max(...all.map((p) => p[1]), 0);
+    const raw = top > 0 ? top / 4 : 0.25;
+    const pow = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw);
+    const vmax = step * 4;
     const x = (t) => pad.l + ((t - t0) / Math.max(1, t1 - t0)) * (w - pad.l - pad.r);
     const y = (v) => hgt - pad.b - (v / vmax) * (hgt - pad.t - pad.b);
     const unit = opts.unit || ((v) => S.fmtRate(v));
