@@ -205,6 +205,8 @@ std::string_view http_reason(int status) {
       return "Found";
     case 401:
       return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 400:
       return "Bad Request";
     case 404:

@@ -19,6 +19,7 @@
 #include "net/http_parser.h"
 #include "observe/json_writer.h"
 #include "server/kafka_bridge.h"
+#include "server/request_context.h"
 
 namespace samsa::server {
 
@@ -61,6 +62,22 @@ asio::awaitable<net::HttpResponse> reset_offsets(Broker& broker, Shard& here, co
 // nullopt: not (or wrongly) logged in.
 bool login_required(Broker& broker);
 std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest& req);
+
+// Which topics and groups the caller may see in the lists of http_api.cc:
+// DESCRIBE on each, as Kafka's Metadata and ListGroups filter them (all
+// without an authorizer). Lives on `here`'s thread, for one request.
+class Visibility {
+ public:
+  Visibility(Broker& broker, Shard& here, const ConsoleCaller& caller);
+  Visibility(const Visibility&) = delete;
+  Visibility& operator=(const Visibility&) = delete;
+  bool topic(std::string_view name) const;
+  bool group(std::string_view name) const;
+
+ private:
+  net::ConnectionInfo conn_;
+  RequestContext ctx_;
+};
 
 }  // namespace console
 }  // namespace samsa::server

@@ -14,6 +14,7 @@
 
 #include "net/sasl.h"
 #include "net/scram.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/console_api.h"
 #include "server/listener_security.h"
@@ -105,6 +106,26 @@ std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest
   }
   caller.principal = "User:" + user;
   return caller;
+}
+
+Visibility::Visibility(Broker& broker, Shard& here, const ConsoleCaller& caller) {
+  conn_.peer_host = caller.peer_host;
+  conn_.shard = here.id;
+  conn_.session = std::make_shared<net::Session>();
+  conn_.session->principal = caller.principal;
+  ctx_.conn = &conn_;
+  ctx_.broker = &broker;
+  ctx_.shard = &here;
+}
+
+bool Visibility::topic(std::string_view name) const {
+  if (!authorizer_enabled(ctx_)) return true;
+  return ctx_.shard->image && authorized_topic(ctx_, AclOperation::DESCRIBE, name);
+}
+
+bool Visibility::group(std::string_view name) const {
+  if (!authorizer_enabled(ctx_)) return true;
+  return ctx_.shard->image && authorized_group(ctx_, AclOperation::DESCRIBE, name);
 }
 
 }  // namespace samsa::server::console

@@ -281,3 +281,15 @@ def test_console_honours_acls(secured):
     body = http("POST", url + f"/v1/topics/{topic}/records", {"partition": 0, "value": "x"}, auth=admin)[2]
     assert body["error"] == "NONE"
     assert len(http("GET", url + f"/v1/topics/{topic}/records?partition=0", auth=admin)[2]["records"]) == 1
+
+
+def test_console_lists_only_what_the_user_may_describe(secured):
+    url = secured.http_url
+    admin, alice = ("admin", "admin-secret"), ("alice", "alice-secret")
+    topic = unique_topic("console-hidden")
+    assert http("POST", url + "/v1/topics", {"name": topic, "partitions": 1}, auth=admin)[2]["error"] == "NONE"
+    names = lambda who: [t["name"] for t in http("GET", url + "/v1/topics?search=console-hidden", auth=who)[2]["topics"]]
+    assert topic in names(admin)
+    assert names(alice) == []
+    assert http("GET", url + f"/v1/topics/{topic}", auth=alice)[0] == 403
+    assert http("GET", url + f"/v1/topics/{topic}", auth=admin)[0] == 200
