@@ -265,6 +265,11 @@ asio::awaitable<std::optional<HttpResponse>> serve_console(Broker& broker, Shard
   if (path.starts_with("/v1/health/")) co_return std::nullopt;  // probes need no login
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
 
+  // A change must carry X-Samsa-Console: a page of another site cannot send a
+  // custom header without a CORS preflight, which this server never allows, so a
+  // form on that site cannot make the user's browser change the cluster (CSRF).
+  if (!is_read(req) && !req.header("x-samsa-console"))
+    co_return json_error(403, "changes need the X-Samsa-Console header (sent by the console's pages)");
   // Every admin endpoint (the existing GETs too) needs the login when SASL is on.
   ConsoleCaller caller;
   if (login_required(broker)) {

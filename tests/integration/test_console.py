@@ -33,10 +33,13 @@ def broker_config():
     return 1, {}
 
 
-def http(method, url, fields=None, auth=None):
-    """(status, headers, body as JSON when it is JSON else text); 4xx/5xx do not raise."""
+def http(method, url, fields=None, auth=None, console_header=True):
+    """(status, headers, body as JSON when it is JSON else text); 4xx/5xx do not raise. Changes
+    carry the X-Samsa-Console header, as the console's pages send it."""
     data = urllib.parse.urlencode(fields).encode() if fields is not None else None
     req = urllib.request.Request(url, data=data, method=method)
+    if console_header and method not in ("GET", "HEAD"):
+        req.add_header("X-Samsa-Console", "1")
     if auth:
         req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     opener = urllib.request.build_opener(NoRedirect)
@@ -194,6 +197,10 @@ def test_console_writes_answer_with_kafka_errors(broker):
     assert http("POST", url + "/v1/group/offsets", {"group": "g", "topic": topic, "to": "sideways"})[0] == 400
     assert http("GET", url + "/v1/group")[0] == 400
 
+    # A change without the console's header (a form posted by another site: CSRF) is refused.
+    st, _, body = http("DELETE", url + f"/v1/topics/{topic}", console_header=False)
+    assert st == 403 and "X-Samsa-Console" in body["message"]
+    assert http("POST", url + "/v1/topics", {"name": unique_topic("csrf"), "partitions": 1}, console_header=False)[0] == 403
     assert http("DELETE", url + f"/v1/topics/{topic}")[2]["error"] == "NONE"
     assert http("DELETE", url + f"/v1/topics/{topic}")[2]["error"] == "UNKNOWN_TOPIC_OR_PARTITION"
 

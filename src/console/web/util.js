@@ -27,7 +27,8 @@ const h = S.h;
 // member; HTTP errors (bad input, no login) as a thrown Error.
 S.api = {
   async call(method, path, fields) {
-    const init = { method, headers: {} };
+    // The header marks a request of the console's own pages (the broker refuses changes without it: CSRF).
+    const init = { method, headers: { 'X-Samsa-Console': '1' } };
     if (fields) {
       init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
       init.body = Object.entries(fields)
