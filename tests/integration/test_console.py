@@ -97,6 +97,7 @@ def test_console_in_browser(broker, tmp_path):
     assert "console-key" in res["recordText"] and '"order": 42' in res["recordText"]
     assert "origin: console" in res["recordText"]
     assert res["jsonShown"] == 1
+    assert res["tailRows"] == ["0", "1"]  # the live tail appended the record produced after the load
     # What the browser wrote is what a Kafka client reads.
     c = Consumer({**base_conf(broker.bootstrap), "group.id": f"check-{uuid.uuid4().hex[:6]}",
                   "enable.auto.commit": False})
@@ -106,24 +107,24 @@ def test_console_in_browser(broker, tmp_path):
     assert [(m.key(), m.value(), m.headers()) for m in msgs] == [(b"console-key", value.encode(),
                                                                    [("origin", b"console")])]
 
-    # A group that consumes everything, commits and stops; then 6 more records: lag 6.
+    # A group that consumes everything (2 + 10 records), commits and stops; then 6 more: lag 6.
     produce_values(broker.bootstrap, topic, 10, 2)
     group = f"console-group-{uuid.uuid4().hex[:6]}"
     g = group_consumer(broker.bootstrap, group)
     g.subscribe([topic])
-    assert len(consume_n(g, 11)) == 11
+    assert len(consume_n(g, 12)) == 12
     g.commit(asynchronous=False)
     g.close()
     produce_values(broker.bootstrap, topic, 6, 2)
 
-    res = run_console_ui({**base, "phase": "group", "group": group, "expectLag": 6, "expectLagAfter": 17})
+    res = run_console_ui({**base, "phase": "group", "group": group, "expectLag": 6, "expectLagAfter": 18})
     assert res["lagBefore"] == "6"
     # The preview lists both partitions going to offset 0 from where the group committed.
     preview = {row[0]: row for row in res["preview"]}
     assert set(preview) == {"0", "1"}
     assert all(row[2] == "0" for row in preview.values())
-    assert sorted(int(row[1]) for row in preview.values()) == [5, 6]  # 1+5 and 5 consumed
-    assert res["lagAfter"] == "17"
+    assert sorted(int(row[1]) for row in preview.values()) == [5, 7]  # 2+5 and 5 consumed
+    assert res["lagAfter"] == "18"
     # The reset is the group's committed offsets, as a Kafka client sees them.
     c = Consumer({**base_conf(broker.bootstrap), "group.id": group, "enable.auto.commit": False})
     committed = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=15)

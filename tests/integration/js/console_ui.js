@@ -51,6 +51,14 @@ async function topicPhase(page, url, shots, out) {
   out.recordText = (await page.locator('[data-testid=records] tbody tr').first().textContent()).trim()
   out.jsonShown = await page.locator('[data-testid=records] pre.json').count()
   await page.selectOption('[data-testid=browse-format]', 'text')
+  // The live tail polls from the next offset: a record produced now appears below the first.
+  await page.check('[data-testid=live-tail]')
+  await page.fill('[data-testid=produce-key]', 'tail-key')
+  await page.fill('[data-testid=produce-value]', 'second record')
+  await page.click('[data-testid=produce-form] button[type=submit]')
+  await page.locator('[data-testid=records] tbody tr', { hasText: 'tail-key' }).waitFor({ timeout: T })
+  out.tailRows = await page.$$eval('[data-testid=records] tbody tr', (rows) => rows.map((r) => r.children[0].textContent))
+  await page.uncheck('[data-testid=live-tail]')
   await page.screenshot({ path: `${shots}/messages.png`, fullPage: true })
 
   await page.click('a[data-page=topics]')
