@@ -79,11 +79,18 @@ def produce_values(bootstrap, topic, count, partitions):
     assert p.flush(30) == 0
 
 
-def test_console_in_browser(broker, tmp_path):
+@pytest.fixture(scope="module")
+def browser_tools():
+    """Debian's chromium and the pinned playwright-core (js/setup.sh installs it once)."""
     if not CHROMIUM.exists():
         pytest.fail("no /usr/bin/chromium: run `make deps` (scripts/install-deps.sh installs Debian's chromium)")
     r = subprocess.run(["bash", str(JS_DIR / "setup.sh")], capture_output=True, timeout=300)
     assert r.returncode == 0, f"js/setup.sh failed:\n{r.stdout.decode(errors='replace')}{r.stderr.decode(errors='replace')}"
+    version = json.loads((JS_DIR / "node_modules" / "playwright-core" / "package.json").read_text())["version"]
+    assert version == "1.65.2"
+
+
+def test_console_in_browser(broker, browser_tools, tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
     topic = unique_topic("console")
@@ -272,6 +279,15 @@ def test_console_asks_for_a_login_when_sasl_is_on(secured):
     assert http("GET", url + "/v1/whoami", auth=("alice", "alice-secret"))[2]["principal"] == "User:alice"
     assert http("GET", url + "/v1/whoami", auth=("carol", "carol-secret"))[2]["principal"] == "User:carol"  # SCRAM
     assert http("GET", url + "/v1/whoami", auth=("carol", "nope"))[0] == 401
+
+
+def test_console_login_in_browser(secured, browser_tools, tmp_path):
+    topic = unique_topic("console-login")
+    assert http("POST", secured.http_url + "/v1/topics", {"name": topic, "partitions": 1},
+                auth=("admin", "admin-secret"))[2]["error"] == "NONE"
+    res = run_console_ui({"phase": "login", "url": secured.http_url, "shots": str(tmp_path), "topic": topic,
+                          "credentials": {"username": "admin", "password": "admin-secret"}})
+    assert res["who"] == "User:admin"
 
 
 def test_console_honours_acls(secured):

@@ -2,6 +2,7 @@
 // playwright-core, for test_console.py. One phase per run:
 //   topic: create a topic, alter a config, produce a record, find it in the message browser
 //   group: see a group's lag, preview and apply an offset reset to earliest
+//   login: on a SASL broker, log in (HTTP Basic) and see the topics
 // Screenshots go to args.shots; any console error or page error fails the run.
 // Prints one `RESULT {json}` line.
 'use strict'
@@ -94,6 +95,15 @@ async function groupPhase(page, url, shots, out) {
   await page.screenshot({ path: `${shots}/throughput.png`, fullPage: true })
 }
 
+// A broker with SASL: the browser answers the console's login challenge (HTTP
+// Basic) with args.credentials; the page shows the principal and the topics.
+async function loginPhase(page, url, shots, out) {
+  await page.goto(url + '/#/topics')
+  await page.locator('#who', { hasText: 'User:' }).waitFor({ timeout: T })
+  out.who = (await page.textContent('#who')).trim()
+  await page.locator('[data-testid=topic-list] tbody tr', { hasText: args.topic }).waitFor({ timeout: T })
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, httpCredentials: args.credentials })
@@ -103,8 +113,8 @@ async function main() {
   page.on('pageerror', (e) => errors.push('pageerror: ' + e.message))
   const out = { phase: args.phase }
   try {
-    if (args.phase === 'topic') await topicPhase(page, args.url, args.shots, out)
-    else await groupPhase(page, args.url, args.shots, out)
+    const phases = { topic: topicPhase, group: groupPhase, login: loginPhase }
+    await phases[args.phase](page, args.url, args.shots, out)
   } catch (e) {
     out.failure = String(e && e.stack || e)
     await page.screenshot({ path: `${args.shots}/failure-${args.phase}.png`, fullPage: true }).catch(() => {})
