@@ -60,6 +60,9 @@ asio::awaitable<net::HttpResponse> reset_offsets(Broker& broker, Shard& here, co
 // console_auth.cc: the caller of a request. When a broker listener uses SASL,
 // HTTP Basic credentials checked against its PLAIN users or SCRAM credentials;
 // nullopt: not (or wrongly) logged in.
+// Built once at start (Observability::start_http, main thread): null when no
+// Kafka listener uses SASL.
+std::shared_ptr<const net::SaslConfig> login_config(Broker& broker);
 bool login_required(Broker& broker);
 std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest& req);
 

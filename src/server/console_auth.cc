@@ -5,12 +5,11 @@
 // would prove it). The principal is then User:<name>, and every Kafka request
 // the console makes for it is authorized as that user's would be.
 //
-// Threads: the SASL configuration is built once (thread-safe static) and only
-// read; the cache of verified logins is per shard thread.
+// Threads: the SASL configuration is built once at start (Observability) and
+// only read; the cache of verified logins is per shard thread.
 #include <spdlog/spdlog.h>
 
 #include <list>
-#include <mutex>
 
 #include "net/sasl.h"
 #include "net/scram.h"
@@ -18,39 +17,30 @@
 #include "server/broker.h"
 #include "server/console_api.h"
 #include "server/listener_security.h"
+#include "server/observability.h"
 
 namespace samsa::server::console {
 
-namespace {
-
-struct ConsoleSasl {
-  std::shared_ptr<const net::SaslConfig> config;  // null: no SASL listener, no login
-};
-
 // The first SASL listener's mechanisms and users (brokers configure the same
-// users on every SASL listener in practice; say which one is used).
-const ConsoleSasl& console_sasl(Broker& broker) {
-  static std::once_flag once;
-  static ConsoleSasl sasl;
-  std::call_once(once, [&broker] {
-    const auto& s = broker.settings();
-    if (!s.config) return;
-    for (auto& l : s.listeners) {
-      if (l.controller || l.security_protocol.find("SASL") == std::string::npos) continue;
-      auto made = sasl_config(*s.config, l.name);
-      if (auto* err = std::get_if<std::string>(&made)) {
-        spdlog::warn("web console: no login possible, listener {}: {}", l.name, *err);
-        // Still require one: an open console on a SASL broker would bypass its authentication.
-        sasl.config = std::make_shared<const net::SaslConfig>();
-        return;
-      }
-      sasl.config = std::get<std::shared_ptr<const net::SaslConfig>>(std::move(made));
-      spdlog::info("web console: logins are checked against the SASL users of listener {}", l.name);
-      return;
+// users on every SASL listener in practice; the log says which one is used).
+std::shared_ptr<const net::SaslConfig> login_config(Broker& broker) {
+  const auto& s = broker.settings();
+  if (!s.config) return nullptr;
+  for (auto& l : s.listeners) {
+    if (l.controller || l.security_protocol.find("SASL") == std::string::npos) continue;
+    auto made = sasl_config(*s.config, l.name);
+    if (auto* err = std::get_if<std::string>(&made)) {
+      spdlog::warn("web console: no login possible, listener {}: {}", l.name, *err);
+      // Still require one: an open console on a SASL broker would bypass its authentication.
+      return std::make_shared<const net::SaslConfig>();
     }
-  });
-  return sasl;
+    spdlog::info("web console: logins are checked against the SASL users of listener {}", l.name);
+    return std::get<std::shared_ptr<const net::SaslConfig>>(std::move(made));
+  }
+  return nullptr;
 }
+
+namespace {
 
 bool verify(const net::SaslConfig& cfg, const std::string& user, const std::string& password) {
   if (cfg.plain_users) {
@@ -77,12 +67,12 @@ thread_local std::list<std::string> verified_logins;
 
 }  // namespace
 
-bool login_required(Broker& broker) { return console_sasl(broker).config != nullptr; }
+bool login_required(Broker& broker) { return broker.observability().console_login() != nullptr; }
 
 std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest& req) {
-  const auto& sasl = console_sasl(broker);
+  const auto* sasl = broker.observability().console_login();
   ConsoleCaller caller;
-  if (!sasl.config) return caller;
+  if (!sasl) return caller;
   auto header = req.header("authorization");
   constexpr std::string_view kBasic = "Basic ";
   if (!header || header->size() <= kBasic.size() || header->substr(0, kBasic.size()) != kBasic) return std::nullopt;
@@ -94,10 +84,12 @@ std::optional<ConsoleCaller> authenticate(Broker& broker, const net::HttpRequest
   std::string user = text.substr(0, colon);
   std::string password = text.substr(colon + 1);
   auto digest_bytes = net::scram_digest(net::ScramHash::kSha256, protocol::Bytes(text.begin(), text.end()));
-  std::string digest(digest_bytes.begin(), digest_bytes.end());
+  // Keyed by the configuration too: a test process may run several brokers on one thread.
+  std::string digest = std::to_string(reinterpret_cast<uintptr_t>(sasl)) + ":" +
+                       std::string(digest_bytes.begin(), digest_bytes.end());
   auto hit = std::find(verified_logins.begin(), verified_logins.end(), digest);
   if (hit == verified_logins.end()) {
-    if (!verify(*sasl.config, user, password)) {
+    if (!verify(*sasl, user, password)) {
       spdlog::info("web console: failed login of user {}", user);
       return std::nullopt;
     }
