@@ -125,10 +125,11 @@ asio::awaitable<HttpResponse> get_quorum(Broker& broker, Shard& here, const Cons
   if (!resp) co_return no_answer();
   JsonWriter w;
   w.begin_object();
-  write_error(w, resp->error_code, resp->error_message);
   const protocol::DescribeQuorumResponse::PartitionData* p = nullptr;
   if (!resp->topics.empty() && !resp->topics.front().partitions.empty()) p = &resp->topics.front().partitions.front();
-  if (p && p->error_code != 0) write_error(w, p->error_code, p->error_message);
+  // One error: the request's, else the partition's (a follower answers NOT_LEADER_OR_FOLLOWER there).
+  if (resp->error_code != 0 || !p) write_error(w, resp->error_code, resp->error_message);
+  else write_error(w, p->error_code, p->error_message);
   if (p) {
     w.key("leader_id").value(p->leader_id).key("leader_epoch").value(p->leader_epoch);
     w.key("high_watermark").value(p->high_watermark);

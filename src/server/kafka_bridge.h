@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "protocol/messages/fetch.h"
 #include "protocol/wire.h"
 
 namespace samsa::server {
@@ -35,6 +36,18 @@ asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw(Broker& broker, S
                                                                int16_t api_key, int16_t version,
                                                                protocol::Bytes body);
 
+// A decoded `records` field is a view into the answer's bytes, which die with
+// call_kafka: a Fetch answer takes a copy of its records.
+inline void own_records(protocol::FetchResponse& resp) {
+  for (auto& t : resp.responses)
+    for (auto& p : t.partitions) {
+      p.records.owned.assign(p.records.view.begin(), p.records.view.end());
+      p.records.view = {};
+    }
+}
+template <typename Resp>
+void own_records(Resp&) {}  // no Records field
+
 // Encodes `req` at `version`, calls the broker and decodes its answer.
 template <typename Resp, typename Req>
 asio::awaitable<std::optional<Resp>> call_kafka(Broker& broker, Shard& here, const ConsoleCaller& caller,
@@ -48,6 +61,7 @@ asio::awaitable<std::optional<Resp>> call_kafka(Broker& broker, Shard& here, con
   Resp resp;
   resp.decode(r, version);
   if (!r.ok()) co_return std::nullopt;
+  own_records(resp);
   co_return resp;
 }
 

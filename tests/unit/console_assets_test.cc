@@ -7,6 +7,7 @@
 
 #include "console/assets.h"
 #include "server/console_api.h"
+#include "server/kafka_bridge.h"
 
 namespace samsa {
 namespace {
@@ -71,6 +72,35 @@ TEST(ConsoleForm, PairsAreKeyValueLinesAndBounded) {
   std::string many = "h=";
   for (int i = 0; i < 5000; ++i) many += "k%3Dv%0A";
   EXPECT_EQ(server::console::pairs_field(post(many), "h").size(), server::console::kMaxFormLines);
+}
+
+}  // namespace
+}  // namespace samsa
+
+namespace samsa {
+namespace {
+
+// A bridged Fetch answer outlives the bytes it was decoded from: its records are copied.
+TEST(ConsoleBridge, FetchRecordsOutliveTheAnswerBytes) {
+  protocol::FetchResponse resp;
+  protocol::FetchResponse::FetchableTopicResponse t;
+  t.topic = "t";
+  protocol::FetchResponse::PartitionData p;
+  p.records.owned = {1, 2, 3, 4, 5};
+  t.partitions.push_back(p);
+  resp.responses.push_back(t);
+  protocol::Writer w;
+  resp.encode(w, 12);
+  auto bytes = std::make_unique<protocol::Bytes>(w.buffer());
+  protocol::Reader r(bytes->data(), bytes->size());
+  protocol::FetchResponse decoded;
+  decoded.decode(r, 12);
+  ASSERT_TRUE(r.ok());
+  server::own_records(decoded);
+  std::fill(bytes->begin(), bytes->end(), 0xee);
+  bytes.reset();
+  auto got = decoded.responses.at(0).partitions.at(0).records.memory();
+  EXPECT_EQ(protocol::Bytes(got.begin(), got.end()), (protocol::Bytes{1, 2, 3, 4, 5}));
 }
 
 }  // namespace

@@ -52,7 +52,11 @@
       else if (mode.value === 'offset') q.offset = offset.value;
       else if (mode.value === 'timestamp' && time.value) q.timestamp = Date.parse(time.value + 'Z');
       const r = await S.api.get('/v1/topics/' + encodeURIComponent(topic.value) + '/records?' + S.qs(q));
-      if (!S.ok(r)) { info.replaceChildren(h('span', { class: 'error' }, S.errText(r))); return null; }
+      if (!S.ok(r)) {
+        const hint = r.error === 'NOT_LEADER_OR_FOLLOWER' ? ' — another broker leads this partition (see the topic page): open its console' : '';
+        info.replaceChildren(h('span', { class: 'error' }, S.errText(r) + hint));
+        return null;
+      }
       info.textContent = `Partition ${r.partition}: log start ${S.fmtNum(r.log_start_offset)}, high watermark ${S.fmtNum(r.high_watermark)}`;
       next = r.next_offset;
       return r.records;

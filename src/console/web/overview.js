@@ -20,7 +20,7 @@
             h('td', {}, b.rack === null ? h('span', { class: 'null' }, 'none') : b.rack),
             h('td', {}, b.id === c.controller_id ? S.badge('controller') : ''))),
           { 'data-testid': 'brokers' })),
-        S.card('Metadata quorum', quorum(q)),
+        S.card('Metadata quorum', quorum(q, c.controller_id)),
         S.card('Log directories (this broker)', S.table(['Path', 'State', 'Used', 'Free', 'Total', ''],
           c.log_dirs.map((d) => {
             const used = d.total_bytes ? d.total_bytes - d.usable_bytes : null;
@@ -37,7 +37,9 @@
     return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, String(value)));
   }
 
-  function quorum(q) {
+  function quorum(q, controller) {
+    if (q.error === 'NOT_LEADER_OR_FOLLOWER')  // Kafka's DescribeQuorum is answered by the quorum's leader
+      return h('p', { class: 'muted' }, `This node follows the metadata quorum; its leader (node ${controller}, the active controller) describes it: open that node's console.`);
     if (!S.ok(q) || q.leader_id === undefined) return h('p', { class: 'error' }, S.errText(q));
     const rows = (list, role) => list.map((r) => h('tr', {}, h('td', {}, r.id),
       h('td', {}, r.id === q.leader_id ? S.badge('leader') : role), h('td', {}, S.fmtNum(r.log_end_offset)),
