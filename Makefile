@@ -14,9 +14,10 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD_DIR) -j$(JOBS) samsa unit_tests
 
-# Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly); metrics,
-# health and the admin API on http://localhost:9644 (http.listeners, printed at start).
+# Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly); the web
+# console, metrics, health and the admin API on http://localhost:9644 (http.listeners, printed at start).
 run: build
+	@echo "samsa: Kafka on localhost:9092, web console on http://localhost:9644/console/"
 	@exec $(BUILD_DIR)/samsa start --override listeners=PLAINTEXT://localhost:9092 --override log.dirs=./data
 
 unit: build

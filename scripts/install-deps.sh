@@ -10,6 +10,7 @@ PKGS=(
   librdkafka-dev
   kcat python3 python3-pytest python3-confluent-kafka python3-kafka python3-lz4 python3-snappy
   nodejs npm
+  chromium  # the web console's browser test (tests/integration/test_console.py, with playwright-core)
   golang-go golang-github-shopify-sarama-dev
 )
 

@@ -201,6 +201,12 @@ std::string_view http_reason(int status) {
       return "OK";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 400:
       return "Bad Request";
     case 404:

@@ -257,7 +257,7 @@ std::string Broker::start() {
   spdlog::info("Samsa broker {} started: cluster {}, {} shard(s), listening on port {}", settings_.node_id, cluster_id_,
                shards_.size(), bound_port_);
   if (!observability_->http_address().empty())
-    spdlog::info("HTTP server (metrics, health, admin API) on {} (try {}/metrics)", observability_->http_address(),
+    spdlog::info("web console on {0}/console/ (HTTP server on {0}: /metrics, health, admin API)",
                  observability_->http_address());
   return {};
 }

@@ -1,7 +1,10 @@
 // The HTTP routes: /metrics (Prometheus), /v1/health/live and /ready, and the
 // JSON admin API the web console reads (/v1/cluster, /v1/topics, /v1/groups).
-// Every route is GET (and HEAD); a known path with another method is 405, an
-// unknown path 404, both with a JSON body.
+// Every route here is GET (and HEAD); a known path with another method is 405,
+// an unknown path 404, both with a JSON body. The console's pages and its
+// writing endpoints are in console_api.cc, asked first.
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -13,6 +16,7 @@
 #include "replication/partition.h"
 #include "server/broker.h"
 #include "storage/log.h"
+#include "server/console_api.h"
 #include "server/consumer_lag.h"
 #include "server/observability.h"
 #include "storage/log_manager.h"
@@ -52,17 +56,17 @@ std::pair<int64_t, int64_t> page_of(const HttpRequest& req) {
   return {offset, limit};
 }
 
-asio::awaitable<HttpResponse> get_metrics(Broker& broker, Shard& here, const HttpRequest&) {
+asio::awaitable<HttpResponse> get_metrics(Broker& broker, Shard& here, const HttpRequest&, const ConsoleCaller&) {
   auto op = broker.observability().scrape(here);
   auto snapshot = co_await std::move(op);
   co_return HttpResponse{200, observe::kPrometheusContentType, observe::render_prometheus(snapshot), {}};
 }
 
-asio::awaitable<HttpResponse> get_live(Broker&, Shard&, const HttpRequest&) {
+asio::awaitable<HttpResponse> get_live(Broker&, Shard&, const HttpRequest&, const ConsoleCaller&) {
   co_return json(200, R"({"status":"live"})");
 }
 
-asio::awaitable<HttpResponse> get_ready(Broker& broker, Shard& here, const HttpRequest&) {
+asio::awaitable<HttpResponse> get_ready(Broker& broker, Shard& here, const HttpRequest&, const ConsoleCaller&) {
   bool started = broker.started();
   bool metadata = here.image && here.image->brokers.count(broker.node_id()) > 0;
   std::vector<std::string> offline;
@@ -82,7 +86,7 @@ asio::awaitable<HttpResponse> get_ready(Broker& broker, Shard& here, const HttpR
   co_return json(ready ? 200 : 503, w.take());
 }
 
-asio::awaitable<HttpResponse> get_cluster(Broker& broker, Shard& here, const HttpRequest&) {
+asio::awaitable<HttpResponse> get_cluster(Broker& broker, Shard& here, const HttpRequest&, const ConsoleCaller&) {
   auto image = here.image;
   JsonWriter w;
   w.begin_object();
@@ -105,6 +109,11 @@ asio::awaitable<HttpResponse> get_cluster(Broker& broker, Shard& here, const Htt
   for (auto& d : broker.log_manager().log_dirs()) {
     w.begin_object().key("path").value(d.path).key("online").value(d.online);
     if (!d.online) w.key("error").value(d.error.to_string());
+    struct statvfs fs {};
+    if (d.online && ::statvfs(d.path.c_str(), &fs) == 0) {  // one cheap syscall: no disk I/O
+      w.key("total_bytes").value(static_cast<int64_t>(fs.f_blocks * fs.f_frsize));
+      w.key("usable_bytes").value(static_cast<int64_t>(fs.f_bavail * fs.f_frsize));
+    }
     w.end_object();
   }
   w.end_array();
@@ -141,7 +150,10 @@ asio::awaitable<std::map<std::string, TopicTotals>> topic_totals(Broker& broker)
   co_return out;
 }
 
-asio::awaitable<HttpResponse> get_topics(Broker& broker, Shard& here, const HttpRequest& req) {
+// The topics `caller` may describe (all without an authorizer).
+asio::awaitable<HttpResponse> get_topics(Broker& broker, Shard& here, const HttpRequest& req,
+                                         const ConsoleCaller& caller) {
+  console::Visibility visible(broker, here, caller);
   auto image = here.image;
   auto totals_op = topic_totals(broker);
   auto totals = co_await std::move(totals_op);
@@ -149,7 +161,7 @@ asio::awaitable<HttpResponse> get_topics(Broker& broker, Shard& here, const Http
   std::string search = req.param("search").value_or("");
   if (image)
     image->topics.for_each([&](const std::string& name, const std::shared_ptr<const cluster::TopicInfo>& t) {
-      if (search.empty() || name.find(search) != std::string::npos) topics.push_back(t.get());
+      if ((search.empty() || name.find(search) != std::string::npos) && visible.topic(name)) topics.push_back(t.get());
     });
   std::sort(topics.begin(), topics.end(), [](auto* a, auto* b) { return a->name < b->name; });
   auto [offset, limit] = page_of(req);
@@ -179,10 +191,13 @@ struct PartitionState {
 
 // One topic: its partitions (leader, replicas, ISR, offsets and size on this
 // broker, read on each owning shard) and its config overrides.
-asio::awaitable<HttpResponse> get_topic(Broker& broker, Shard& here, std::string name) {  // by value: a coroutine
+asio::awaitable<HttpResponse> get_topic(Broker& broker, Shard& here, std::string name,  // by value: a coroutine
+                                        const ConsoleCaller& caller) {
   auto image = here.image;
   const auto* topic = image ? image->find_topic(name) : nullptr;
   if (!topic) co_return json_error(404, "no such topic: " + name);
+  if (!console::Visibility(broker, here, caller).topic(name))
+    co_return json_error(403, "TOPIC_AUTHORIZATION_FAILED: not allowed to describe " + name);
   std::vector<PartitionState> states(topic->partitions.size());
   std::map<int, std::vector<int32_t>> by_owner;
   for (auto& p : topic->partitions) by_owner[broker.owner_of(TopicPartition{name, p.partition})].push_back(p.partition);
@@ -235,9 +250,15 @@ asio::awaitable<HttpResponse> get_topic(Broker& broker, Shard& here, std::string
   co_return json(200, w.take());
 }
 
-asio::awaitable<HttpResponse> get_groups(Broker& broker, Shard&, const HttpRequest& req) {
+// The groups `caller` may describe (all without an authorizer).
+asio::awaitable<HttpResponse> get_groups(Broker& broker, Shard& here, const HttpRequest& req,
+                                         const ConsoleCaller& caller) {
   auto op = compute_consumer_lag(broker);
-  auto groups = co_await std::move(op);
+  auto all = co_await std::move(op);
+  console::Visibility visible(broker, here, caller);
+  std::vector<GroupLag> groups;
+  for (auto& g : all)
+    if (visible.group(g.group)) groups.push_back(std::move(g));
   auto [offset, limit] = page_of(req);
   JsonWriter w;
   w.begin_object().key("total").value(static_cast<int64_t>(groups.size()));
@@ -260,7 +281,7 @@ asio::awaitable<HttpResponse> get_groups(Broker& broker, Shard&, const HttpReque
   co_return json(200, w.take());
 }
 
-using Route = std::function<asio::awaitable<HttpResponse>(Broker&, Shard&, const HttpRequest&)>;
+using Route = std::function<asio::awaitable<HttpResponse>(Broker&, Shard&, const HttpRequest&, const ConsoleCaller&)>;
 
 const std::map<std::string, Route, std::less<>>& routes() {
   static const std::map<std::string, Route, std::less<>> r = {
@@ -273,6 +294,12 @@ const std::map<std::string, Route, std::less<>>& routes() {
 }  // namespace
 
 asio::awaitable<HttpResponse> serve_http(Broker& broker, Shard& here, const HttpRequest& req) {
+  // The console's pages, its login and its endpoints (console_api.cc) first.
+  auto console_op = serve_console(broker, here, req);
+  if (auto answer = co_await std::move(console_op)) co_return std::move(*answer);
+  // Past serve_console a /v1/ request has its login (or none is needed); the
+  // rest (/metrics, health) needs none and is served to anyone.
+  const ConsoleCaller caller = console::authenticate(broker, req).value_or(ConsoleCaller{});
   std::string_view path = req.path;
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   constexpr std::string_view kTopicPrefix = "/v1/topics/";
@@ -285,10 +312,10 @@ asio::awaitable<HttpResponse> serve_http(Broker& broker, Shard& here, const Http
     co_return r;
   }
   if (one_topic) {
-    auto op = get_topic(broker, here, std::string(path.substr(kTopicPrefix.size())));
+    auto op = get_topic(broker, here, std::string(path.substr(kTopicPrefix.size())), caller);
     co_return co_await std::move(op);
   }
-  auto op = it->second(broker, here, req);
+  auto op = it->second(broker, here, req, caller);
   co_return co_await std::move(op);
 }
 

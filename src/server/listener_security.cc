@@ -68,6 +68,8 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
   return std::optional<JaasConfig>(std::get<JaasConfig>(std::move(parsed)));
 }
 
+}  // namespace
+
 std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
                                                                                const std::string& l) {
   auto sasl = std::make_shared<net::SaslConfig>();
@@ -100,8 +102,6 @@ std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(co
   sasl->max_reauth_ms = cfg.get_long("connections.max.reauth.ms").value_or(0);
   return std::shared_ptr<const net::SaslConfig>(std::move(sasl));
 }
-
-}  // namespace
 
 std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
     const config::BrokerConfig* cfg, const ListenerSpec& spec) {

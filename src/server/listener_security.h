@@ -23,4 +23,9 @@ inline constexpr int32_t kScramBootstrapIterations = 4096;
 std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
     const config::BrokerConfig* cfg, const ListenerSpec& spec);
 
+// The SASL mechanisms and users of listener `l` (as its connections get them);
+// also what the web console checks an HTTP login against (console_auth.cc).
+std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
+                                                                               const std::string& l);
+
 }  // namespace samsa::server

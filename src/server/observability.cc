@@ -7,6 +7,7 @@
 #include "observe/process_metrics.h"
 #include "server/broker.h"
 #include "server/broker_metrics.h"
+#include "server/console_api.h"
 
 namespace samsa::server {
 
@@ -65,6 +66,7 @@ net::HttpHandler Observability::make_handler(Shard& shard) {
 std::string Observability::start_http() {
   auto parsed = parse_http_listeners(broker_.settings().http_listeners);
   if (auto* err = std::get_if<std::string>(&parsed)) return "http.listeners: " + *err;
+  if (!std::get<std::vector<HttpEndpoint>>(parsed).empty()) console_login_ = console::login_config(broker_);
   net::HttpLimits limits;
   for (auto& ep : std::get<std::vector<HttpEndpoint>>(parsed)) {
     int port = ep.port;

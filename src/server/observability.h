@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/http_server.h"
+#include "net/sasl.h"
 #include "observe/metrics.h"
 #include "server/consumer_lag.h"
 
@@ -43,6 +44,10 @@ class Observability {
   void stop_http();  // from the main thread, before the shards stop
   // The first HTTP endpoint as bound ("http://127.0.0.1:9644"), or "" when off.
   const std::string& http_address() const { return http_address_; }
+  // What the web console checks a login against: the first SASL listener's
+  // mechanisms and users (console_auth.cc); null when no listener uses SASL and
+  // the console needs no login. Set by start_http before serving, then only read.
+  const net::SaslConfig* console_login() const { return console_login_.get(); }
 
   observe::Registry& registry(int shard) { return *registries_[shard]; }
   LagTracker& lag_tracker(int shard) { return *trackers_[shard]; }
@@ -63,6 +68,7 @@ class Observability {
   std::vector<std::unique_ptr<LagTracker>> trackers_;
   std::vector<std::unique_ptr<net::HttpServer>> servers_;  // shard i % shards
   std::string http_address_;
+  std::shared_ptr<const net::SaslConfig> console_login_;
 };
 
 // The routes of the HTTP server (http_api.cc).
