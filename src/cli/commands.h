@@ -16,5 +16,6 @@ int consumer_groups_main(int argc, char** argv);
 int delete_records_main(int argc, char** argv);
 int acls_main(int argc, char** argv);
 int metadata_quorum_main(int argc, char** argv);
+int reassign_partitions_main(int argc, char** argv);
 
 }  // namespace samsa::cli

@@ -99,6 +99,29 @@ struct ControllerSettings {
 // ElectLeaders (API 43), as the controller takes it: Kafka's ElectionType.
 enum class ElectionType : int8_t { preferred = 0, unclean = 1 };
 
+// AlterPartitionReassignments (API 45), one partition as the controller takes
+// it: `replicas` the target set, nullopt to cancel (controller_reassign.cc).
+struct ReassignmentItem {
+  std::string topic;
+  int32_t partition = -1;
+  std::optional<std::vector<int32_t>> replicas;
+};
+
+// ListPartitionReassignments (API 46): one partition being reassigned.
+struct OngoingReassignment {
+  std::string topic;
+  int32_t partition = -1;
+  std::vector<int32_t> replicas;  // target first, then the replicas leaving
+  std::vector<int32_t> adding;
+  std::vector<int32_t> removing;
+};
+
+struct ListReassignmentsResult {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  std::vector<OngoingReassignment> partitions;
+};
+
 struct ElectionResult {
   std::string topic;
   int32_t partition = -1;
@@ -229,6 +252,14 @@ class Controller {
   // is the caller's to produce.
   asio::awaitable<std::vector<ElectionResult>> elect_leaders(
       ElectionType type, std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> partitions);
+  // Reassignments (controller_reassign.cc, KIP-455): each item starts,
+  // replaces or (null replicas) cancels the reassignment of one partition;
+  // all accepted items are one batch. Results in item order.
+  asio::awaitable<std::vector<OpResult>> alter_reassignments(std::vector<ReassignmentItem> items);
+  // The partitions being reassigned, of the named topics and partitions
+  // (unknown ones left out) or of every topic (nullopt).
+  asio::awaitable<ListReassignmentsResult> list_reassignments(
+      std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> partitions);
 
  private:
   // Proposes the records as one batch and waits for the commit; NONE once the

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/controller.h"
+#include "cluster/reassignment.h"
 
 namespace samsa::cluster {
 
@@ -78,12 +79,15 @@ AlterPartitionResult Controller::alter_one(const TopicInfo& t, const AlterPartit
   auto rules = election_rules({});
   if (rules.unclean_allowed(t)) target.election = Election::unclean;
   PartitionInfo now = *p;
-  if (auto c = build_partition_change(t.id, *p, target, rules.may_lead)) {
+  // An ISR now holding every adding replica completes a reassignment in the
+  // same record (reassignment.h).
+  if (auto c = with_completed_reassignment(t.id, *p, build_partition_change(t.id, *p, target, rules.may_lead),
+                                           rules.may_lead)) {
     merge_partition_change(now, *c);
     recs.push_back(*c);
     changed[{t.id, item.partition}] = now;
-    // Only a change completing a reassignment may move the leader (none
-    // here yet); the sender must then learn the new state first.
+    // Only a change completing a reassignment may move the leader (the
+    // sender was removed); the sender must then learn the new state first.
     if (c->leader != kNoLeaderChange && c->leader != sender)
       return result_of(item.partition,
                        req.version >= 2 ? ErrorCode::NEW_LEADER_ELECTED : ErrorCode::FENCED_LEADER_EPOCH);

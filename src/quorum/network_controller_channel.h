@@ -28,7 +28,8 @@ using LocalControllerHandler = std::function<asio::awaitable<std::optional<proto
     int16_t api_key, int16_t api_version, std::vector<uint8_t> body)>;
 
 // The top-level error code of a controller response whose body starts with
-// ThrottleTimeMs then ErrorCode (AlterPartition 56, BrokerRegistration 62,
+// ThrottleTimeMs then ErrorCode (AlterPartitionReassignments 45,
+// ListPartitionReassignments 46, AlterPartition 56, BrokerRegistration 62,
 // BrokerHeartbeat 63, UnregisterBroker 64, AllocateProducerIds 67); nullopt
 // for other APIs or a short body.
 std::optional<ErrorCode> controller_response_error(int16_t api_key, std::span<const uint8_t> body);

@@ -62,6 +62,9 @@ void Flusher::sync_thread_main() {
 }
 
 asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
+  // The partition may be deleted while this waits (its topic deleted, or its
+  // replica reassigned away): it is not touched again then.
+  const auto alive = p.alive_token();
   while (p.durable_offset() <= Offset(offset)) {
     dirty_.insert(&p);
     auto round = next_;
@@ -74,6 +77,7 @@ asio::awaitable<ErrorCode> Flusher::wait_durable(Partition& p, int64_t offset) {
       co_await round->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       note_waiting("Produce", -1);
     }
+    if (alive.expired()) co_return ErrorCode::NOT_LEADER_OR_FOLLOWER;
     if (p.offline()) co_return ErrorCode::KAFKA_STORAGE_ERROR;
   }
   co_return ErrorCode::NONE;

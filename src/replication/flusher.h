@@ -33,7 +33,8 @@ class Flusher {
   ~Flusher();
   void stop();
 
-  // Resumes once everything up to and including `offset` of `p` is durable.
+  // Resumes once everything up to and including `offset` of `p` is durable;
+  // NOT_LEADER_OR_FOLLOWER when `p` was deleted meanwhile (it is not touched then).
   asio::awaitable<ErrorCode> wait_durable(Partition& p, int64_t offset);
   // Schedules a background flush of `p` without waiting (flush.messages/ms).
   void request_flush(Partition& p);

@@ -161,8 +161,18 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   TopicPartition tp{topic.name, partition};
   if (!owns(tp)) return;
   auto& info = topic.partitions[partition];
-  if (std::find(info.replicas.begin(), info.replicas.end(), options_.node_id.value) == info.replicas.end()) return;
   auto* existing = find(tp);
+  if (std::find(info.replicas.begin(), info.replicas.end(), options_.node_id.value) == info.replicas.end()) {
+    // Reassigned away (KIP-455): as Kafka's StopReplica with delete, the
+    // replica goes, log included. The broker's fetchers drop it when they
+    // reconcile with this image; a fetch answer arriving later finds no
+    // partition (or another topic id) and is dropped.
+    if (existing && existing->topic_id() == topic.id) {
+      spdlog::info("{} is no longer a replica here (reassigned)", tp.to_string());
+      remove_partition(tp);
+    }
+    return;
+  }
   if (existing && existing->topic_id() == topic.id) {
     existing->set_config(options_.log_config_for(topic));
     assign_role(*existing, topic, info);

@@ -4,6 +4,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/not_controller.h"
+#include "server/reassign_handlers.h"
 
 namespace samsa::server {
 
@@ -38,6 +39,8 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {33, when_leading<protocol::AlterConfigsRequest, handle_alter_configs>},
     {37, when_leading<protocol::CreatePartitionsRequest, handle_create_partitions>},
     {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
+    {45, handle_alter_partition_reassignments},  // NOT_CONTROLLER at the top level when not leading
+    {46, handle_list_partition_reassignments},
     {56, handle_alter_partition},  // alter_partition_handler.cc
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},

@@ -9,6 +9,7 @@
 #include "protocol/messages/api_versions.h"
 #include "server/broker.h"
 #include "server/controller_handlers.h"
+#include "server/reassign_handlers.h"
 
 namespace samsa::server {
 
@@ -50,6 +51,8 @@ constexpr HandlerEntry kHandlers[] = {
     {37, handle_create_partitions},
     {42, handle_delete_groups},
     {44, handle_incremental_alter_configs},
+    {45, handle_alter_partition_reassignments},  // reassign_handlers.cc
+    {46, handle_list_partition_reassignments},
     {47, handle_offset_delete},
     {55, handle_describe_quorum},
     {60, handle_describe_cluster},

@@ -1,0 +1,467 @@
+// `samsa reassign-partitions` (kafka-reassign-partitions.sh): --generate a
+// plan, --execute it (AlterPartitionReassignments), --verify it, --cancel it,
+// --list what is moving (ListPartitionReassignments). Kafka's flags, JSON
+// files and output lines. Replica moves between log dirs and throttles
+// (--throttle, --replica-alter-log-dirs-throttle) are not supported.
+#include "cli/reassign.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/cli_exit.h"
+#include "base/error_code.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/json_value.h"
+#include "protocol/messages/alter_partition_reassignments.h"
+#include "protocol/messages/list_partition_reassignments.h"
+#include "protocol/messages/metadata.h"
+
+namespace samsa::cli {
+
+namespace {
+
+std::string tp_name(const PartitionKey& k) { return k.first + "-" + std::to_string(k.second); }
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
+bool parse_document(const std::string& text, JsonValue& doc, std::string& err) {
+  if (text.size() > kMaxJsonBytes) {
+    err = "the JSON file is too large";
+    return false;
+  }
+  if (!parse_json(text, doc, err)) {
+    err = "invalid JSON: " + err;
+    return false;
+  }
+  return true;
+}
+
+bool as_int32(const JsonValue* v, int32_t& out) {
+  if (!v || v->kind != JsonValue::Kind::Number || !v->integral || v->integer < INT32_MIN || v->integer > INT32_MAX)
+    return false;
+  out = static_cast<int32_t>(v->integer);
+  return true;
+}
+
+}  // namespace
+
+bool parse_reassignment_json(const std::string& text, Assignment& out, std::string& err) {
+  JsonValue doc;
+  if (!parse_document(text, doc, err)) return false;
+  const JsonValue* parts = doc.get("partitions");
+  if (!parts || parts->kind != JsonValue::Kind::Array) {
+    err = "Partition reassignment list cannot be empty";
+    return false;
+  }
+  for (const auto& p : parts->array) {
+    const JsonValue* topic = p.get("topic");
+    const JsonValue* replicas = p.get("replicas");
+    int32_t partition = -1;
+    if (!topic || topic->kind != JsonValue::Kind::String || !as_int32(p.get("partition"), partition) ||
+        partition < 0 || !replicas || replicas->kind != JsonValue::Kind::Array) {
+      err = "Each partition needs \"topic\" (string), \"partition\" (int >= 0) and \"replicas\" (array of ints)";
+      return false;
+    }
+    std::vector<int32_t> ids;
+    for (const auto& r : replicas->array) {
+      int32_t id = -1;
+      if (!as_int32(&r, id)) {
+        err = "Replicas of " + topic->string + "-" + std::to_string(partition) + " must be integers";
+        return false;
+      }
+      ids.push_back(id);
+    }
+    PartitionKey key{topic->string, partition};
+    if (const JsonValue* dirs = p.get("log_dirs")) {
+      if (dirs->kind != JsonValue::Kind::Array || dirs->array.size() != ids.size()) {
+        err = "Size of replicas list " + join_ids(ids) + " is different from size of log dirs list for partition " +
+              tp_name(key);
+        return false;
+      }
+      for (const auto& d : dirs->array)
+        if (d.kind != JsonValue::Kind::String || d.string != "any") {
+          err = "Moving replicas between log dirs is not supported (log_dirs must be \"any\")";
+          return false;
+        }
+    }
+    std::set<int32_t> seen(ids.begin(), ids.end());
+    if (seen.size() != ids.size()) {
+      err = "Partition replica lists may not contain duplicate entries: " + tp_name(key) + " contains " + join_ids(ids);
+      return false;
+    }
+    if (!out.emplace(key, std::move(ids)).second) {
+      err = "Partition reassignment contains duplicate topic partitions: " + tp_name(key);
+      return false;
+    }
+  }
+  if (out.empty()) {
+    err = "Partition reassignment list cannot be empty";
+    return false;
+  }
+  return true;
+}
+
+bool parse_topics_to_move_json(const std::string& text, std::vector<std::string>& out, std::string& err) {
+  JsonValue doc;
+  if (!parse_document(text, doc, err)) return false;
+  const JsonValue* topics = doc.get("topics");
+  if (!topics || topics->kind != JsonValue::Kind::Array) {
+    err = "The topics-to-move JSON needs a \"topics\" array";
+    return false;
+  }
+  std::set<std::string> seen;
+  for (const auto& t : topics->array) {
+    const JsonValue* name = t.get("topic");
+    if (!name || name->kind != JsonValue::Kind::String) {
+      err = "Each entry of \"topics\" needs a \"topic\" (string)";
+      return false;
+    }
+    if (!seen.insert(name->string).second) {
+      err = "List of topics to reassign contains duplicate entries: " + name->string;
+      return false;
+    }
+    out.push_back(name->string);
+  }
+  if (out.empty()) {
+    err = "List of topics to reassign cannot be empty";
+    return false;
+  }
+  return true;
+}
+
+std::string reassignment_json(const Assignment& a) {
+  std::string s = "{\"version\":1,\"partitions\":[";
+  bool first = true;
+  for (const auto& [key, replicas] : a) {
+    s += first ? "" : ",";
+    first = false;
+    s += "{\"topic\":" + json_escape(key.first) + ",\"partition\":" + std::to_string(key.second) +
+         ",\"replicas\":[" + join_ids(replicas) + "],\"log_dirs\":[";
+    for (size_t i = 0; i < replicas.size(); ++i) s += i ? ",\"any\"" : "\"any\"";
+    s += "]}";
+  }
+  return s + "]}";
+}
+
+bool propose_assignment(const Assignment& current, const std::vector<int32_t>& brokers, Assignment& out,
+                        std::string& err) {
+  const size_t n = brokers.size();
+  if (n == 0) {
+    err = "The broker list cannot be empty";
+    return false;
+  }
+  // Each topic on its own, partitions in order (Kafka's assignReplicasToBrokers).
+  std::map<std::string, std::vector<std::pair<int32_t, size_t>>> topics;  // partition, replication factor
+  for (const auto& [key, replicas] : current) topics[key.first].push_back({key.second, replicas.size()});
+  for (const auto& [topic, parts] : topics) {
+    size_t shift = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto [partition, rf] = parts[i];
+      if (rf > n) {
+        err = "Replication factor: " + std::to_string(rf) + " larger than available brokers: " + std::to_string(n) + ".";
+        return false;
+      }
+      if (i > 0 && i % n == 0) ++shift;
+      const size_t first = i % n;
+      std::vector<int32_t> replicas{brokers[first]};
+      for (size_t j = 0; j + 1 < rf; ++j) replicas.push_back(brokers[(first + 1 + (shift + j) % (n - 1)) % n]);
+      out[{topic, partition}] = std::move(replicas);
+    }
+  }
+  return true;
+}
+
+std::string join_partitions(const std::vector<PartitionKey>& parts) {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? "," : "") + tp_name(parts[i]);
+  return s;
+}
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out, std::string& err) {
+  std::ifstream in(path);
+  if (!in) {
+    err = "cannot read " + path;
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+// What the cluster looks like: every partition's replicas, the live brokers.
+struct ClusterView {
+  Assignment replicas;
+  std::set<int32_t> brokers;
+};
+
+bool describe(RawClient& client, ClusterView& view, std::string& err) {
+  protocol::MetadataRequest req;
+  req.allow_auto_topic_creation = false;
+  protocol::MetadataResponse resp;
+  if (!client.call(req, 12, resp, err)) return false;
+  for (auto& b : resp.brokers) view.brokers.insert(b.node_id);
+  for (auto& t : resp.topics) {
+    if (!t.name || t.error_code != 0) continue;
+    for (auto& p : t.partitions) view.replicas[{*t.name, p.partition_index}] = p.replica_nodes;
+  }
+  return true;
+}
+
+// The reassignments in progress (all of them).
+using Ongoing = std::map<PartitionKey, protocol::ListPartitionReassignmentsResponse::OngoingPartitionReassignment>;
+
+bool list_ongoing(RawClient& client, int timeout_ms, Ongoing& out, std::string& err) {
+  protocol::ListPartitionReassignmentsRequest req;
+  req.timeout_ms = timeout_ms;
+  protocol::ListPartitionReassignmentsResponse resp;
+  if (!client.call(req, 0, resp, err)) return false;
+  if (resp.error_code != 0) {
+    err = resp.error_message.value_or(std::string(error_name(static_cast<ErrorCode>(resp.error_code))));
+    return false;
+  }
+  for (auto& t : resp.topics)
+    for (auto& p : t.partitions) out[{t.name, p.partition_index}] = p;
+  return true;
+}
+
+// Sends the reassignments (nullopt replicas: cancel); per-partition errors in `errors`.
+bool alter(RawClient& client, int timeout_ms, const std::map<PartitionKey, std::optional<std::vector<int32_t>>>& parts,
+           std::map<PartitionKey, std::string>& errors, std::string& err) {
+  protocol::AlterPartitionReassignmentsRequest req;
+  req.timeout_ms = timeout_ms;
+  for (const auto& [key, replicas] : parts) {
+    if (req.topics.empty() || req.topics.back().name != key.first) req.topics.emplace_back().name = key.first;
+    auto& p = req.topics.back().partitions.emplace_back();
+    p.partition_index = key.second;
+    p.replicas = replicas;
+  }
+  protocol::AlterPartitionReassignmentsResponse resp;
+  if (!client.call(req, 0, resp, err)) return false;
+  if (resp.error_code != 0) {
+    err = resp.error_message.value_or(std::string(error_name(static_cast<ErrorCode>(resp.error_code))));
+    return false;
+  }
+  for (auto& t : resp.responses)
+    for (auto& p : t.partitions)
+      if (p.error_code != 0)
+        errors[{t.name, p.partition_index}] =
+            p.error_message.value_or(std::string(error_name(static_cast<ErrorCode>(p.error_code))));
+  return true;
+}
+
+// Kafka's report of refused partitions: the title, then "t-0: message" lines.
+std::string errors_text(const std::string& title, const std::map<PartitionKey, std::string>& errors) {
+  std::string msg = title;
+  for (auto& [key, e] : errors) msg += "\n" + tp_name(key) + ": " + e;
+  return msg;
+}
+
+int generate(RawClient& client, const std::string& topics_file, const std::string& broker_list) {
+  std::string text, err;
+  std::vector<std::string> topics;
+  if (!read_file(topics_file, text, err) || !parse_topics_to_move_json(text, topics, err)) return kafka_error(err);
+  std::vector<int32_t> brokers;
+  std::set<int32_t> unique;
+  for (auto& s : split(broker_list, ',')) {
+    try {
+      size_t used = 0;
+      int v = std::stoi(s, &used);
+      if (used != s.size()) throw std::invalid_argument(s);
+      brokers.push_back(v);
+      if (!unique.insert(v).second) return kafka_error("Duplicate broker ID in broker list " + broker_list);
+    } catch (const std::exception&) {
+      return kafka_error("Invalid broker list " + broker_list);
+    }
+  }
+  ClusterView view;
+  if (!describe(client, view, err)) return kafka_error(err);
+  for (auto b : brokers)
+    if (!view.brokers.count(b)) return kafka_error("Unknown broker id " + std::to_string(b));
+  Assignment current, proposed;
+  for (auto& t : topics) {
+    bool found = false;
+    for (auto& [key, replicas] : view.replicas)
+      if (key.first == t) {
+        current[key] = replicas;
+        found = true;
+      }
+    if (!found) return kafka_error("Topic " + t + " not found");
+  }
+  if (!propose_assignment(current, brokers, proposed, err)) return kafka_error(err);
+  std::printf("Current partition replica assignment\n%s\n\n", reassignment_json(current).c_str());
+  std::printf("Proposed partition reassignment configuration\n%s\n", reassignment_json(proposed).c_str());
+  return 0;
+}
+
+int execute(RawClient& client, const Assignment& target, bool additional, int timeout_ms) {
+  std::string err;
+  Ongoing ongoing;
+  if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
+  if (!ongoing.empty() && !additional)
+    return kafka_error(
+        "Cannot execute because there is an existing partition assignment.  Use --additional to override this and "
+        "create a new partition assignment in addition to the existing one.");
+  ClusterView view;
+  if (!describe(client, view, err)) return kafka_error(err);
+  Assignment current;
+  for (const auto& [key, replicas] : target) {
+    for (auto b : replicas)
+      if (!view.brokers.count(b)) return kafka_error("Unknown broker id " + std::to_string(b));
+    auto it = view.replicas.find(key);
+    if (it == view.replicas.end()) return kafka_error("Unable to find partition: " + tp_name(key));
+    current[key] = it->second;
+  }
+  std::printf("Current partition replica assignment\n\n%s\n\nSave this to use as the --reassignment-json-file option "
+              "during rollback\n",
+              reassignment_json(current).c_str());
+  std::map<PartitionKey, std::optional<std::vector<int32_t>>> parts(target.begin(), target.end());
+  std::map<PartitionKey, std::string> errors;
+  if (!alter(client, timeout_ms, parts, errors, err)) return kafka_error(err);
+  if (!errors.empty()) return kafka_error(errors_text("Error reassigning partition(s):", errors));
+  std::vector<PartitionKey> keys;
+  for (auto& [key, _] : target) keys.push_back(key);
+  std::printf("Successfully started partition reassignment%s for %s\n", keys.size() == 1 ? "" : "s",
+              join_partitions(keys).c_str());
+  return 0;
+}
+
+int verify(RawClient& client, const Assignment& target, int timeout_ms) {
+  std::string err;
+  Ongoing ongoing;
+  if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
+  ClusterView view;
+  if (!describe(client, view, err)) return kafka_error(err);
+  std::printf("Status of partition reassignment:\n");
+  for (const auto& [key, replicas] : target) {
+    if (ongoing.count(key)) {
+      std::printf("Reassignment of partition %s is still in progress.\n", tp_name(key).c_str());
+      continue;
+    }
+    auto it = view.replicas.find(key);
+    const std::vector<int32_t> now = it == view.replicas.end() ? std::vector<int32_t>{} : it->second;
+    if (now == replicas)
+      std::printf("Reassignment of partition %s is completed.\n", tp_name(key).c_str());
+    else
+      std::printf("There is no active reassignment of partition %s, but replica set is %s rather than %s.\n",
+                  tp_name(key).c_str(), join_ids(now).c_str(), join_ids(replicas).c_str());
+  }
+  return 0;
+}
+
+int cancel(RawClient& client, const Assignment& target, int timeout_ms) {
+  std::string err;
+  Ongoing ongoing;
+  if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
+  std::map<PartitionKey, std::optional<std::vector<int32_t>>> parts;
+  for (const auto& [key, _] : target)
+    if (ongoing.count(key)) parts[key] = std::nullopt;
+  if (parts.empty()) {
+    std::printf("None of the specified partition reassignments are active.\n");
+  } else {
+    std::map<PartitionKey, std::string> errors;
+    if (!alter(client, timeout_ms, parts, errors, err)) return kafka_error(err);
+    if (!errors.empty()) return kafka_error(errors_text("Error cancelling partition reassignment(s):", errors));
+    std::vector<PartitionKey> keys;
+    for (auto& [key, _] : parts) keys.push_back(key);
+    std::printf("Successfully cancelled partition reassignment%s for: %s\n", keys.size() == 1 ? "" : "s",
+                join_partitions(keys).c_str());
+  }
+  std::printf("None of the specified partition moves are active.\n");  // no log dir moves (not supported)
+  return 0;
+}
+
+int list(RawClient& client, int timeout_ms) {
+  std::string err;
+  Ongoing ongoing;
+  if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
+  if (ongoing.empty()) {
+    std::printf("No partition reassignments found.\n");
+    return 0;
+  }
+  std::printf("Current partition reassignments:\n");
+  for (auto& [key, p] : ongoing) {
+    std::string line = tp_name(key) + ": replicas: " + join_ids(p.replicas) + ".";
+    if (!p.adding_replicas.empty()) line += " adding: " + join_ids(p.adding_replicas) + ".";
+    if (!p.removing_replicas.empty()) line += " removing: " + join_ids(p.removing_replicas) + ".";
+    std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int reassign_partitions_main(int argc, char** argv) {
+  CLI::App app{"Move partitions between brokers (like kafka-reassign-partitions.sh)", "samsa reassign-partitions"};
+  app.footer(
+      "Examples:\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --generate \\\n"
+      "      --topics-to-move-json-file topics.json --broker-list 2,3,4\n"
+      "    (topics.json: {\"version\":1,\"topics\":[{\"topic\":\"t\"}]})\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --execute --reassignment-json-file plan.json\n"
+      "    (plan.json: {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[2,3,4]}]})\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --verify --reassignment-json-file plan.json\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --cancel --reassignment-json-file plan.json\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --list");
+  std::string bootstrap, command_config, topics_file, broker_list, plan_file;
+  bool gen = false, exec = false, ver = false, can = false, lst = false, additional = false, preserve = false;
+  int timeout_ms = 10000;
+  int64_t throttle = -1;
+  app.add_option("--bootstrap-server", bootstrap, "REQUIRED: the server(s) to connect to");
+  app.add_option("--command-config", command_config, "Client config properties file");
+  app.add_flag("--generate", gen, "Generate a candidate assignment moving the topics to the brokers");
+  app.add_flag("--execute", exec, "Start the reassignment of --reassignment-json-file");
+  app.add_flag("--verify", ver, "Check whether the reassignment of --reassignment-json-file is done");
+  app.add_flag("--cancel", can, "Cancel the active reassignments of --reassignment-json-file");
+  app.add_flag("--list", lst, "List the partitions being reassigned");
+  app.add_option("--topics-to-move-json-file", topics_file, "Topics to move (with --generate)");
+  app.add_option("--broker-list", broker_list, "Brokers to move them to, e.g. 1,2,3 (with --generate)");
+  app.add_option("--reassignment-json-file", plan_file, "The reassignment (with --execute, --verify, --cancel)");
+  app.add_flag("--additional", additional, "Execute even though other reassignments are in progress");
+  app.add_flag("--preserve-throttles", preserve, "Accepted for compatibility (no throttles are set)");
+  app.add_option("--throttle", throttle, "Not supported: replication throttles are not implemented");
+  app.add_option("--timeout", timeout_ms, "Milliseconds to wait for the cluster (default 10000)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli_exit(app, e);
+  }
+  if (gen + exec + ver + can + lst != 1)
+    return kafka_error("Command must include exactly one action: --generate, --execute, --verify, --cancel, or --list");
+  if (throttle >= 0) return kafka_error("--throttle is not supported: replication throttles are not implemented");
+  if (bootstrap.empty()) return kafka_error("Please specify --bootstrap-server");
+  if (gen && (topics_file.empty() || broker_list.empty()))
+    return kafka_error("Missing required argument(s): --topics-to-move-json-file and --broker-list");
+  Assignment target;
+  std::string err;
+  if (exec || ver || can) {
+    std::string text;
+    if (plan_file.empty()) return kafka_error("Missing required argument --reassignment-json-file");
+    if (!read_file(plan_file, text, err) || !parse_reassignment_json(text, target, err)) return kafka_error(err);
+  }
+  Properties props;
+  if (!base_properties(bootstrap, command_config, props, err)) return kafka_error(err);
+  RawClient client;
+  if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
+    return kafka_error(err);
+  if (gen) return generate(client, topics_file, broker_list);
+  if (exec) return execute(client, target, additional, timeout_ms);
+  if (ver) return verify(client, target, timeout_ms);
+  if (can) return cancel(client, target, timeout_ms);
+  return list(client, timeout_ms);
+}
+
+}  // namespace samsa::cli

@@ -1,0 +1,309 @@
+"""Partition reassignment across four real brokers (issue 14, KIP-455): `samsa
+reassign-partitions` moves a partition from brokers {1,2,3} to {2,3,4} while an idempotent
+acks=all producer (confluent-kafka) writes and a consumer reads: every acknowledged record is
+read exactly once and in order, Metadata ends with replicas and ISR {2,3,4}, --verify reports it
+completed and the removed broker deletes its copy. A reassignment whose new broker is SIGSTOPped
+cannot finish: --list shows it in progress, --cancel brings the original replicas back. Bad
+input gets Kafka's errors, from the tool and from the API itself (raw AlterPartitionReassignments
+v0 sent to a broker that is not the active controller, which forwards it).
+
+Stopped nodes are SIGSTOPped and always SIGCONTed before the test ends; every wait is a bounded
+poll.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from rawkafka import Conn, Reader, frame, i16, i32, compact_string, parse_api_versions, api_versions_request, \
+    request_header, uvarint
+from test_replication import Cluster as ReplicationCluster
+
+BOUND_S = 40.0
+SAMSA_BIN = os.environ.get("SAMSA_BIN", "build/samsa")
+
+
+class Cluster(ReplicationCluster):
+    """test_replication's cluster (short replica.lag.time.max.ms; partition() gives
+    (leader, sorted replicas, sorted isr)) with four nodes."""
+
+    def __init__(self, root):
+        super().__init__(root, 4)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    for n in c.nodes:
+        n.start()
+    try:
+        c.controller()
+        c.wait_brokers([1, 2, 3, 4])
+        yield c
+    finally:
+        for n in c.nodes:
+            if n.alive():
+                n.proc.send_signal(signal.SIGCONT)
+        for n in c.nodes:
+            n.stop()
+
+
+def tool(cluster, via, *args, check=True):
+    p = subprocess.run([SAMSA_BIN, "reassign-partitions", "--bootstrap-server", via.bootstrap, *args],
+                       capture_output=True, text=True, timeout=60)
+    if check and p.returncode != 0:
+        pytest.fail(f"reassign-partitions {args} failed ({p.returncode}): {p.stdout}{p.stderr}\n{cluster.logs()}")
+    return p
+
+
+def plan_file(tmp_path, name, moves):
+    path = tmp_path / name
+    path.write_text(json.dumps({"version": 1, "partitions": [
+        {"topic": t, "partition": p, "replicas": r} for (t, p), r in moves.items()]}))
+    return str(path)
+
+
+def create_on(cluster, via, name, replicas):
+    admin = AdminClient({"bootstrap.servers": via.bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=1, replica_assignment=[replicas], config={"min.insync.replicas": "2"})],
+                        operation_timeout=20)[name].result(timeout=30)
+    cluster.wait_partition(name, lambda l, r, i: l > 0 and i == sorted(replicas), via=via, what="a full ISR")
+
+
+def not_controller(cluster):
+    c = cluster.controller()
+    return next(n for n in cluster.nodes if n.id != c)
+
+
+class Load:
+    """An idempotent acks=all producer writing 0, 1, 2, ... to partition 0 and a consumer
+    reading it, both on threads until stop(); acked values and read values are recorded."""
+
+    def __init__(self, bootstrap, topic):
+        self.topic = topic
+        self.acked, self.failed, self.read = [], [], []
+        self.stopping = threading.Event()
+        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                                  "linger.ms": 5, "message.timeout.ms": 60000})
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        self.consumer.assign([TopicPartition(topic, 0, 0)])
+        self.threads = [threading.Thread(target=self._produce), threading.Thread(target=self._consume)]
+        self.reading = threading.Event()
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def _report(self, err, msg):
+        (self.failed if err else self.acked).append(int(msg.value()))
+
+    def _produce(self):
+        i = 0
+        while not self.stopping.is_set():
+            self.producer.produce(self.topic, value=str(i).encode(), partition=0, on_delivery=self._report)
+            i += 1
+            self.producer.poll(0.002)
+        self.producer.flush(90)
+
+    def _consume(self):
+        while not self.reading.is_set():
+            for m in self.consumer.consume(num_messages=500, timeout=0.2):
+                if m.error() is None:
+                    self.read.append(int(m.value()))
+
+    def stop(self, bound=BOUND_S):
+        self.stopping.set()
+        self.threads[0].join(120)
+        # The consumer goes on until it has read past the last acked value (bounded).
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline and self.acked and (not self.read or self.read[-1] < max(self.acked)):
+            time.sleep(0.2)
+        self.reading.set()
+        self.threads[1].join(30)
+        self.consumer.close()
+
+
+def test_move_under_load_keeps_every_acked_record_once_and_in_order(cluster, tmp_path):
+    via = not_controller(cluster)
+    create_on(cluster, via, "moving", [1, 2, 3])
+    load = Load(cluster.bootstrap, "moving")
+    load.start()
+    try:
+        deadline = time.monotonic() + BOUND_S
+        while len(load.acked) < 2000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(load.acked) >= 2000, f"only {len(load.acked)} acked before the move\n{cluster.logs()}"
+        plan = plan_file(tmp_path, "plan.json", {("moving", 0): [2, 3, 4]})
+        out = tool(cluster, via, "--execute", "--reassignment-json-file", plan).stdout
+        assert "Current partition replica assignment" in out
+        assert '{"topic":"moving","partition":0,"replicas":[1,2,3],"log_dirs":["any","any","any"]}' in out
+        assert "Successfully started partition reassignment for moving-0" in out
+        cluster.wait_partition("moving", lambda l, r, i: r == [2, 3, 4] and i == [2, 3, 4] and l in (2, 3, 4),
+                               via=via, what="the move done")
+        acked_at_move = len(load.acked)
+        deadline = time.monotonic() + BOUND_S
+        while len(load.acked) < acked_at_move + 1000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        load.stop()
+    assert not load.failed, f"{len(load.failed)} records failed, first {load.failed[:5]}"
+    assert len(load.acked) > acked_at_move, "nothing acked after the move"
+    # Idempotent, one partition: acked values are 0..n-1 and the log holds each once, in order.
+    assert sorted(load.acked) == list(range(len(load.acked)))
+    assert load.read == sorted(set(load.read)), "read out of order or twice"
+    assert set(load.acked) <= set(load.read), f"acked but never read: {sorted(set(load.acked) - set(load.read))[:5]}"
+
+    verify = tool(cluster, via, "--verify", "--reassignment-json-file", plan).stdout
+    assert "Status of partition reassignment:\nReassignment of partition moving-0 is completed." in verify
+    assert tool(cluster, via, "--list").stdout.strip() == "No partition reassignments found."
+    # Broker 1 left the replica set: its copy is gone (renamed for deletion, then deleted).
+    deadline = time.monotonic() + BOUND_S
+    gone = cluster.node(1).dir / "data" / "moving-0"
+    while gone.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not gone.exists(), "broker 1 kept its replica of moving-0"
+    assert (cluster.node(4).dir / "data" / "moving-0").is_dir()
+
+
+def test_list_while_in_progress_then_cancel_restores_the_original_replicas(cluster, tmp_path):
+    c = cluster.controller()
+    newcomer = max(n for n in (1, 2, 3, 4) if n != c)
+    original = sorted(n for n in (1, 2, 3, 4) if n != newcomer)
+    target = original[1:] + [newcomer]
+    via = cluster.node(original[1])
+    create_on(cluster, via, "slow", original)
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
+    for i in range(500):
+        p.produce("slow", value=str(i).encode(), partition=0)
+    assert p.flush(60) == 0
+    plan = plan_file(tmp_path, "plan.json", {("slow", 0): target})
+    # The newcomer cannot catch up while stopped; the reassignment starts before its
+    # session expires, so the tool still sees it among the brokers.
+    cluster.node(newcomer).proc.send_signal(signal.SIGSTOP)
+    try:
+        tool(cluster, via, "--execute", "--reassignment-json-file", plan)
+        listed = tool(cluster, via, "--list").stdout
+        removing = original[0]
+        assert listed == ("Current partition reassignments:\n"
+                          f"slow-0: replicas: {','.join(map(str, target + [removing]))}. adding: {newcomer}. "
+                          f"removing: {removing}.\n"), listed
+        verify = tool(cluster, via, "--verify", "--reassignment-json-file", plan).stdout
+        assert "Reassignment of partition slow-0 is still in progress." in verify
+        leader, replicas, isr = cluster.partition("slow", via)
+        assert newcomer not in isr and sorted(replicas) == [1, 2, 3, 4]
+        # Records still go to the original ISR meanwhile.
+        for i in range(500, 600):
+            p.produce("slow", value=str(i).encode(), partition=0)
+        assert p.flush(60) == 0
+
+        cancelled = tool(cluster, via, "--cancel", "--reassignment-json-file", plan).stdout
+        assert cancelled == ("Successfully cancelled partition reassignment for: slow-0\n"
+                             "None of the specified partition moves are active.\n"), cancelled
+        cluster.wait_partition("slow", lambda l, r, i: r == original and i == original, via=via,
+                               what="the original replicas")
+        assert tool(cluster, via, "--list").stdout.strip() == "No partition reassignments found."
+        again = tool(cluster, via, "--cancel", "--reassignment-json-file", plan).stdout
+        assert again.startswith("None of the specified partition reassignments are active.")
+        verify = tool(cluster, via, "--verify", "--reassignment-json-file", plan).stdout
+        # Back to the original set (in the order the reassignment left: Kafka's revert).
+        assert "There is no active reassignment of partition slow-0, but replica set is " in verify
+        assert f" rather than {','.join(map(str, target))}." in verify
+    finally:
+        cluster.node(newcomer).proc.send_signal(signal.SIGCONT)
+    c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "g-slow", "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition("slow", 0, 0)])
+    got = []
+    deadline = time.monotonic() + BOUND_S
+    while len(got) < 600 and time.monotonic() < deadline:
+        got += [int(m.value()) for m in c.consume(num_messages=600, timeout=0.5) if m.error() is None]
+    c.close()
+    assert got == list(range(600))
+
+
+# Raw AlterPartitionReassignments / ListPartitionReassignments v0 (flexible).
+def alter_request(corr, items):
+    """items: [(topic, partition, replicas or None)], one topic per item."""
+    body = uvarint(1 + len(items))  # topics; timeout_ms goes first
+    body = i32(30000) + body
+    for topic, partition, replicas in items:
+        parts = i32(partition) + (uvarint(0) if replicas is None else
+                                  uvarint(len(replicas) + 1) + b"".join(i32(r) for r in replicas)) + b"\x00"
+        body += compact_string(topic) + uvarint(2) + parts + b"\x00"
+    body += b"\x00"
+    return frame(request_header(45, 0, corr, flexible=True) + body)
+
+
+def parse_alter(frame_bytes):
+    r = Reader(frame_bytes)
+    r.i32()  # correlation id
+    r.skip_tags()
+    r.i32()  # throttle
+    top = r.i16()
+    n = r.uvarint()
+    if n:
+        r.take(n - 1)
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.take(r.uvarint() - 1).decode()
+        for _ in range(r.uvarint() - 1):
+            partition = r.i32()
+            code = r.i16()
+            m = r.uvarint()
+            msg = r.take(m - 1).decode() if m else None
+            r.skip_tags()
+            out[(name, partition)] = (code, msg)
+        r.skip_tags()
+    return top, out
+
+
+def test_bad_input_answers_kafkas_errors(cluster, tmp_path):
+    via = not_controller(cluster)
+    create_on(cluster, via, "t", [1, 2, 3])
+    conn = Conn(via.port)
+    _, versions = parse_api_versions(conn.request(api_versions_request(3, 1))[4:], 3)
+    assert versions.get(45) == (0, 0) and versions.get(46) == (0, 0), versions
+    # Forwarded by a broker that is not the active controller.
+    top, res = parse_alter(conn.request(alter_request(2, [
+        ("nope", 0, [1, 2, 3]), ("t", 7, [1, 2, 3]), ("t", 0, None)])))
+    assert top == 0
+    assert res[("nope", 0)][0] == 3  # UNKNOWN_TOPIC_OR_PARTITION
+    assert res[("t", 7)][0] == 3
+    assert res[("t", 0)] == (85, "No partition reassignment is in progress.")  # NO_REASSIGNMENT_IN_PROGRESS
+    for bad in ([2, 2, 3], [2, 3, 9], []):
+        top, res = parse_alter(conn.request(alter_request(3, [("t", 0, bad)])))
+        assert res[("t", 0)][0] == 39, (bad, res)  # INVALID_REPLICA_ASSIGNMENT
+    assert cluster.partition("t", via)[1] == [1, 2, 3]
+
+    # The tool refuses the same before sending anything, as Kafka's does.
+    dup = tool(cluster, via, "--execute", "--reassignment-json-file",
+               plan_file(tmp_path, "dup.json", {("t", 0): [2, 2, 3]}), check=False)
+    assert dup.returncode == 1
+    assert "Partition replica lists may not contain duplicate entries: t-0 contains 2,2,3" in dup.stderr
+    unknown = tool(cluster, via, "--execute", "--reassignment-json-file",
+                   plan_file(tmp_path, "unknown.json", {("t", 0): [2, 3, 9]}), check=False)
+    assert unknown.returncode == 1 and "Unknown broker id 9" in unknown.stderr
+    missing = tool(cluster, via, "--execute", "--reassignment-json-file",
+                   plan_file(tmp_path, "missing.json", {("nope", 0): [2, 3, 4]}), check=False)
+    assert missing.returncode == 1 and "Unable to find partition: nope-0" in missing.stderr
+    both = tool(cluster, via, "--list", "--verify", check=False)
+    assert both.returncode == 1 and "exactly one action" in both.stderr
+
+    # --generate proposes the topic over the brokers given, keeping its replication factor.
+    topics = tmp_path / "topics.json"
+    topics.write_text('{"version":1,"topics":[{"topic":"t"}]}')
+    gen = tool(cluster, via, "--generate", "--topics-to-move-json-file", str(topics), "--broker-list", "2,3,4").stdout
+    assert gen == ("Current partition replica assignment\n"
+                   '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3],'
+                   '"log_dirs":["any","any","any"]}]}\n\n'
+                   "Proposed partition reassignment configuration\n"
+                   '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3,4],'
+                   '"log_dirs":["any","any","any"]}]}\n'), gen
+    assert "--reassignment-json-file" in tool(cluster, via, "--help").stdout
