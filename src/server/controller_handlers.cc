@@ -38,6 +38,7 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {33, when_leading<protocol::AlterConfigsRequest, handle_alter_configs>},
     {37, when_leading<protocol::CreatePartitionsRequest, handle_create_partitions>},
     {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
+    {49, when_leading<protocol::AlterClientQuotasRequest, handle_alter_client_quotas>},
     {56, handle_alter_partition},  // alter_partition_handler.cc
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},

@@ -51,6 +51,8 @@ constexpr HandlerEntry kHandlers[] = {
     {42, handle_delete_groups},
     {44, handle_incremental_alter_configs},
     {47, handle_offset_delete},
+    {48, handle_describe_client_quotas},
+    {49, handle_alter_client_quotas},
     {55, handle_describe_quorum},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},
