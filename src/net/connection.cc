@@ -264,10 +264,12 @@ awaitable<void> Connection::write_loop() {
     std::vector<std::shared_ptr<Slot>> batch;
     while (!pending_.empty() && pending_.front()->response) {
       auto& r = *pending_.front()->response;
-      if (!batch.empty() && (!r.frame.splices().empty() || r.close_after)) break;
+      // A response held back for its throttle time goes alone.
+      const bool alone = !r.frame.splices().empty() || r.close_after || (r.throttle_ms > 0 && r.throttle_before_send);
+      if (!batch.empty() && alone) break;
       batch.push_back(pending_.front());
       pending_.pop_front();
-      if (!r.frame.splices().empty() || r.close_after) break;
+      if (alone) break;
     }
     reader_wake_.cancel();
     auto send_start = Clock::now();

@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from conftest import SAMSA_BIN
 from helpers import base_conf, create_topic, unique_topic
-from rawkafka import Closed, Conn, Reader, frame, i8, i32, request_header, string
+from rawkafka import Closed, Conn, Reader, frame, i8, i32, produce_request, record_batch, request_header, string
 
 QUOTA = 100_000  # bytes per second
 MEASURE_S = 8.0
@@ -233,6 +233,31 @@ def test_quotas_survive_a_restart(broker):
 
 # ---- enforcement -------------------------------------------------------------------------------
 
+def test_produce_responses_carry_the_throttle_time(broker):
+    """Produce v5 (before KIP-219: the broker holds the response back for the throttle time) and
+    v7 (the response at once, then the connection muted) both report throttle_time_ms."""
+    topic = unique_topic("quota-raw")
+    create_topic(broker.bootstrap, topic, 1)
+    set_client_quota(broker, "samsa-it", "producer_byte_rate", 10_000)  # the raw client's id
+    try:
+        batch = record_batch([(None, b"z" * 15_000)])
+        with Conn(broker.port, timeout=30.0) as c:
+            for corr, version in ((1, 5), (2, 7)):
+                body = c.request(produce_request(version, corr, topic, 0, batch))
+                r = Reader(body)
+                assert r.i32() == corr
+                assert r.i32() == 1
+                r.string()
+                assert r.i32() == 1
+                r.i32()
+                assert r.i16() == 0
+                # v5-v7: base offset, log append time, log start offset, then throttle_time_ms.
+                throttle = struct.unpack(">i", body[-4:])[0]
+                assert throttle > 0, f"Produce v{version} answered without a throttle time"
+    finally:
+        configs(broker, "--alter", "--entity-type", "clients", "--entity-name", "samsa-it", "--delete-config",
+                "producer_byte_rate")
+
 class Meter:
     """Bytes seen over time by one client (acknowledged or consumed), and throttle reports."""
 
@@ -288,9 +313,9 @@ def side_by_side(run, broker, topic, slow_id, fast_id, arg):
     return slow, fast, start, stop_at
 
 
-def set_client_quota(broker, client_id, key):
+def set_client_quota(broker, client_id, key, quota=QUOTA):
     configs(broker, "--alter", "--entity-type", "clients", "--entity-name", client_id,
-            "--add-config", f"{key}={QUOTA}")
+            "--add-config", f"{key}={quota}")
 
 
 def test_a_producer_above_its_quota_is_throttled(broker):
