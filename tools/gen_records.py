@@ -73,6 +73,8 @@ class JsonGen:
             out.append(f"{ind}o += {src} ? \"true\" : \"false\";")
         elif f.elem in ("int8", "int16", "int32", "int64", "uint16", "uint32"):
             out.append(f"{ind}o += std::to_string({src});")
+        elif f.elem == "float64":
+            out.append(f"{ind}json_double(o, {src});")
         elif f.elem == "uuid":
             out.append(f"{ind}json_string(o, to_base64url({src}));")
         elif f.elem == "string":

@@ -91,6 +91,8 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
   s.max_connections_per_ip = cfg->max_connections_per_ip();
   s.max_connections_per_ip_overrides = cfg->value("max.connections.per.ip.overrides").value_or("");
   s.connections_max_idle_ms = cfg->connections_max_idle_ms();
+  s.quota_window_num = cfg->quota_window_num();
+  s.quota_window_size_seconds = cfg->quota_window_size_seconds();
   s.message_max_bytes = cfg->message_max_bytes();
   s.auto_create_topics = cfg->auto_create_topics_enable();
   s.delete_topic_enable = cfg->delete_topic_enable();

@@ -9,6 +9,9 @@ int console_consumer_main(int argc, char** argv);
 int get_offsets_main(int argc, char** argv);
 int broker_api_versions_main(int argc, char** argv);
 int configs_main(int argc, char** argv);
+// configs for --entity-type users|clients: client quotas (configs_quotas.cc).
+bool is_quota_entity_command(int argc, char** argv);
+int quota_configs_main(int argc, char** argv);
 int producer_perf_main(int argc, char** argv);
 int consumer_perf_main(int argc, char** argv);
 int leader_election_main(int argc, char** argv);

@@ -1,4 +1,5 @@
-// `samsa configs`: kafka-configs.sh for topics and brokers. librdkafka 2.0.2 has
+// `samsa configs`: kafka-configs.sh for topics and brokers (users and clients:
+// client quotas, configs_quotas.cc). librdkafka 2.0.2 has
 // DescribeConfigs and (non-incremental) AlterConfigs only, so --alter reads the
 // entity's dynamic configs, applies --add-config/--delete-config and writes the
 // whole set back.
@@ -68,6 +69,7 @@ bool describe(rd_kafka_t* rk, rd_kafka_ResourceType_t type, const std::string& n
 }  // namespace
 
 int configs_main(int argc, char** argv) {
+  if (is_quota_entity_command(argc, argv)) return quota_configs_main(argc, argv);
   CLI::App app{"Describe or change topic and broker configs (like kafka-configs.sh)", "samsa configs"};
   app.footer(
       "Examples:\n"

@@ -40,6 +40,7 @@
 #include "base/types.h"
 #include "cluster/alter_partition.h"
 #include "cluster/broker_heartbeats.h"
+#include "cluster/client_quotas.h"
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_loader.h"
 #include "cluster/metadata_records.h"
@@ -71,6 +72,12 @@ inline constexpr const char* kExcessivePartitionsMessage = "Excessively large nu
 // Any other operation is bounded by the records it would write
 // (QuorumController's MAX_RECORDS_PER_USER_OP), also with POLICY_VIOLATION.
 inline constexpr int64_t kMaxRecordsPerOp = 10000;
+
+// One entry of AlterClientQuotas: the entity as sent, the ops on its keys.
+struct QuotaAlteration {
+  EntityComponents entity;
+  std::vector<QuotaOp> ops;
+};
 inline constexpr const char* kExcessiveBatchMessage = "Unable to perform excessively large batch operation.";
 inline constexpr const char* kNotControllerMessage = "This is not the correct controller for this cluster.";
 
@@ -241,6 +248,9 @@ class Controller {
   // request order; a binding already stored succeeds without a new record.
   asio::awaitable<std::vector<OpResult>> create_acls(std::vector<AclBinding> bindings);
   asio::awaitable<std::vector<AclDeleteResult>> delete_acls(std::vector<AclFilter> filters);
+  // AlterClientQuotas (controller_quotas.cc), one batch per request: results
+  // in entry order; an op that changes nothing writes no record.
+  asio::awaitable<std::vector<OpResult>> alter_client_quotas(std::vector<QuotaAlteration> entries, bool validate_only);
   // Partition leaders (controller_partitions.cc). AlterPartition: a leader's
   // ISR change, checked as alter_partition.h says; each accepted partition one
   // PartitionChangeRecord, all in one batch; the answer carries the state

@@ -89,6 +89,7 @@ void for_each_image_record(const MetadataImage& image, const std::function<void(
     fn(r);
   }
   for (auto& r : acl_records(image.acl_index())) fn(r);
+  for (auto& r : quota_records(image.client_quotas)) fn(r);
 }
 
 std::vector<MetadataRecord> image_records(const MetadataImage& image) {

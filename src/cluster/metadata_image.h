@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cluster/acl_index.h"
+#include "cluster/client_quotas.h"
 #include "cluster/shared_map.h"
 #include "protocol/wire.h"
 
@@ -105,6 +106,8 @@ struct MetadataImage {
   // ACL bindings (AccessControlEntryRecord); null until the first one. Shared
   // with the previous image until an ACL record changes it (acl_index.h).
   std::shared_ptr<const AclIndex> acls;
+  // Client quotas (ClientQuotaRecord) by entity, client_quotas.h.
+  ClientQuotaMap client_quotas;
 
   const AclIndex& acl_index() const {
     static const AclIndex kEmpty;

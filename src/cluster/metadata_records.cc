@@ -223,6 +223,7 @@ void apply(MetadataImage&, const NoOpRecord&) {}
 // ACL records: the index is copied on write (acl_records.cc).
 void apply(MetadataImage& img, const AccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
 void apply(MetadataImage& img, const RemoveAccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
+void apply(MetadataImage& img, const ClientQuotaRecord& r) { apply_quota_record(img.client_quotas, r); }
 
 }  // namespace
 

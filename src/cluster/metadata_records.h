@@ -20,6 +20,7 @@ namespace samsa::cluster {
 
 using protocol::kraft::AccessControlEntryRecord;
 using protocol::kraft::BrokerRegistrationChangeRecord;
+using protocol::kraft::ClientQuotaRecord;
 using protocol::kraft::ConfigRecord;
 using protocol::kraft::FeatureLevelRecord;
 using protocol::kraft::FenceBrokerRecord;

@@ -174,6 +174,8 @@ class BrokerConfig {
   int32_t max_connections() const { return int_or("max.connections", INT32_MAX); }
   int32_t max_connections_per_ip() const { return int_or("max.connections.per.ip", INT32_MAX); }
   int32_t fetch_max_bytes() const { return int_or("fetch.max.bytes", 57671680); }
+  int32_t quota_window_num() const { return int_or("quota.window.num", 11); }
+  int32_t quota_window_size_seconds() const { return int_or("quota.window.size.seconds", 1); }
 
   // ---- replication ----
   int32_t replica_fetch_max_bytes() const { return int_or("replica.fetch.max.bytes", 1048576); }

@@ -190,6 +190,12 @@ awaitable<void> Connection::read_loop() {
       // One request takes effect at a time (the previous one's ApplyToken is
       // gone), and back-pressure: no reading while too many are in flight.
       while (!closed_ && (applying_ || pending_.size() >= limits_.max_in_flight)) co_await wait(reader_wake_);
+      // A throttled client's channel stays muted for its throttle time.
+      while (!closed_ && Clock::now() < muted_until_) {
+        reader_wake_.expires_at(muted_until_);
+        asio::error_code ec;
+        co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
       if (closed_) co_return;
       uint8_t size_buf[4];
       size_t got = co_await read_some(asio::buffer(size_buf));
@@ -258,14 +264,24 @@ awaitable<void> Connection::write_loop() {
     std::vector<std::shared_ptr<Slot>> batch;
     while (!pending_.empty() && pending_.front()->response) {
       auto& r = *pending_.front()->response;
-      if (!batch.empty() && (!r.frame.splices().empty() || r.close_after)) break;
+      // A response held back for its throttle time goes alone.
+      const bool alone = !r.frame.splices().empty() || r.close_after || (r.throttle_ms > 0 && r.throttle_before_send);
+      if (!batch.empty() && alone) break;
       batch.push_back(pending_.front());
       pending_.pop_front();
-      if (!r.frame.splices().empty() || r.close_after) break;
+      if (alone) break;
     }
     reader_wake_.cancel();
     auto send_start = Clock::now();
     bool ok = true;
+    auto& first = *batch[0]->response;
+    if (batch.size() == 1 && first.throttle_ms > 0 && first.throttle_before_send) {
+      mute_for(first.throttle_ms);
+      asio::steady_timer delay(socket_.get_executor(), muted_until_);
+      asio::error_code ec;
+      co_await delay.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (closed_) co_return;
+    }
     if (batch.size() == 1) {
       ok = co_await send_response(*batch[0]->response);
     } else {
@@ -281,6 +297,8 @@ awaitable<void> Connection::write_loop() {
       ok = !ec;
     }
     touch();
+    for (auto& s : batch)
+      if (s->response->throttle_ms > 0 && !s->response->throttle_before_send) mute_for(s->response->throttle_ms);
     if (ok)
       for (auto& s : batch) finish(*s, send_start);
     if (!ok || batch.back()->response->close_after) {
@@ -288,6 +306,10 @@ awaitable<void> Connection::write_loop() {
       co_return;
     }
   }
+}
+
+void Connection::mute_for(int32_t ms) {
+  muted_until_ = std::max(muted_until_, Clock::now() + std::chrono::milliseconds(ms));
 }
 
 // The request is answered: its times go to the shard's request metrics and its

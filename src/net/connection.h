@@ -47,6 +47,13 @@ struct Response {
   // Held until the response has been written or dropped (e.g. a memory
   // reservation of server::ResponseBudget for an in-memory response).
   std::shared_ptr<void> keepalive{};
+  // A client over its quota (server/quota_manager.h): once this response is
+  // sent, the connection reads nothing more for throttle_ms (KIP-219: the
+  // client is told, the broker mutes the channel). `throttle_before_send`
+  // holds the response itself back that long instead, for the request
+  // versions older than KIP-219 whose clients do not back off on their own.
+  int32_t throttle_ms = 0;
+  bool throttle_before_send = false;
 };
 
 struct ConnectionInfo {
@@ -138,6 +145,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t handlers_running_ = 0;       // requests read and not yet answered by their handler
   Clock::time_point last_activity_;   // last bytes read or written
   std::optional<Clock::time_point> receiving_since_;  // first byte of a request not yet fully read
+  Clock::time_point muted_until_{};  // quota throttle: no reading before this
+  void mute_for(int32_t ms);
   std::function<void()> on_close_;
   size_t bytes_in_flight_ = 0;  // frames of pending_, given back to the shard's gauge at close
 };

@@ -1,6 +1,8 @@
 #include "protocol/json_text.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace samsa::protocol {
 
@@ -26,6 +28,26 @@ void json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
+}
+
+void json_double(std::string& out, double x) {
+  if (std::isnan(x)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(x)) {
+    out += x > 0 ? "Infinity" : "-Infinity";
+    return;
+  }
+  // The fewest digits that read back as the same double.
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  std::string text(buf);
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  out += text;
 }
 
 }  // namespace samsa::protocol

@@ -10,5 +10,8 @@ namespace samsa::protocol {
 
 // Appends `s` as a JSON string literal to `out`.
 void json_string(std::string& out, std::string_view s);
+// Appends `x` as Jackson prints a double: shortest round-trip digits, a whole
+// number with ".0" (1024.0); NaN and infinities as Jackson's bare words.
+void json_double(std::string& out, double x);
 
 }  // namespace samsa::protocol

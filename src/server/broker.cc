@@ -129,6 +129,8 @@ std::string Broker::start() {
   int n = settings_.shards > 0 ? settings_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
+    shards_.back()->quotas = std::make_unique<QuotaManager>(
+        QuotaWindow{settings_.quota_window_num, int64_t{settings_.quota_window_size_seconds} * 1000}, clock_);
     flushers_.push_back(std::make_unique<Flusher>(shards_.back()->io));
     maintenance_.push_back(std::make_unique<LogMaintenance>(*this, *shards_.back()));  // started below
     make_replica_manager(*shards_.back());

@@ -130,6 +130,9 @@ class Broker {
   // CreateAcls / DeleteAcls: one batch per request, here or forwarded like the above.
   asio::awaitable<std::vector<cluster::OpResult>> create_acls(std::vector<cluster::AclBinding> bindings);
   asio::awaitable<std::vector<cluster::AclDeleteResult>> delete_acls(std::vector<cluster::AclFilter> filters);
+  // AlterClientQuotas: one batch per request, likewise (client_quota_handlers.cc).
+  asio::awaitable<std::vector<cluster::OpResult>> alter_client_quotas(std::vector<cluster::QuotaAlteration> entries,
+                                                                      bool validate_only);
   // Shard 0: this node's controller is the active one (always on one node).
   bool controller_here() const;
   // A partition of the image whose log could not be opened on this broker
@@ -204,6 +207,8 @@ class Broker {
                                                                  ConfigChanges changes, bool validate_only);
   asio::awaitable<std::vector<cluster::OpResult>> create_acls_at_controller(std::vector<cluster::AclBinding> bindings);
   asio::awaitable<std::vector<cluster::AclDeleteResult>> delete_acls_at_controller(std::vector<cluster::AclFilter> filters);
+  asio::awaitable<std::vector<cluster::OpResult>> alter_client_quotas_at_controller(
+      std::vector<cluster::QuotaAlteration> entries, bool validate_only);
   // broker_lifecycle_driver.cc: registration and heartbeats (shard 0), and
   // the controlled shutdown (main thread).
   void start_lifecycle();

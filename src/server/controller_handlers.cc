@@ -41,6 +41,7 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
     {45, handle_alter_partition_reassignments},  // NOT_CONTROLLER at the top level when not leading
     {46, handle_list_partition_reassignments},
+    {49, when_leading<protocol::AlterClientQuotasRequest, handle_alter_client_quotas>},
     {56, handle_alter_partition},  // alter_partition_handler.cc
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},

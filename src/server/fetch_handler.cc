@@ -27,6 +27,7 @@
 #include "server/cluster_routing.h"
 #include "server/broker_metrics.h"
 #include "server/handlers.h"
+#include "server/quota_throttle.h"
 #include "server/fan_out.h"
 #include "replication/flusher.h"
 #include "replication/partition.h"
@@ -252,6 +253,15 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
   if (ctx.api_version <= 3)
     for (auto& it : items) it.max_bytes = std::min(it.max_bytes, kLegacyMaxRead);
+  // A consumer with a consumer_byte_rate quota takes at most what one quota
+  // window allows (Kafka caps fetch.max.bytes the same way); followers have none.
+  std::optional<QuotaCharge> charge;
+  if (!fetcher.follower()) charge = quota_for(ctx, QuotaType::kFetch);
+  if (charge) {
+    const double cap = std::max(max_value_in_window(ctx, *charge), 1.0);
+    if (cap < static_cast<double>(max_bytes)) max_bytes = static_cast<int32_t>(cap);
+    for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
+  }
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
   // Every partition refused: nothing to wait for (Kafka answers at once).
@@ -328,6 +338,20 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       pr.records.chunks = std::move(res.chunks);
     }
   }
+  // Client quota (consumer_byte_rate): over it, the answer carries no data,
+  // only the throttle time, and the bytes are taken back (Kafka's rule).
+  int32_t throttle = 0;
+  if (charge) {
+    auto recording = record_quota(ctx, *charge, static_cast<double>(used));
+    throttle = co_await std::move(recording);
+    if (throttle > 0) {
+      auto unrecording = unrecord_quota(ctx, std::move(*charge), static_cast<double>(used));
+      co_await std::move(unrecording);
+      resp.responses.clear();
+      legacy.clear();
+      resp.throttle_time_ms = throttle;
+    }
+  }
   // Down-convert for clients that only understand magic 0/1, in request order;
   // once the response budget is exhausted the rest is answered without records.
   auto holds = std::make_shared<std::vector<std::shared_ptr<ResponseBudget::Reservation>>>();
@@ -341,6 +365,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   }
   auto response = make_response(ctx, resp);
   if (!holds->empty()) response.keepalive = std::move(holds);
+  response.throttle_ms = throttle;
+  response.throttle_before_send = ctx.api_version < kFetchKip219Version;
   co_return response;
 }
 

@@ -54,6 +54,8 @@ constexpr HandlerEntry kHandlers[] = {
     {45, handle_alter_partition_reassignments},  // reassign_handlers.cc
     {46, handle_list_partition_reassignments},
     {47, handle_offset_delete},
+    {48, handle_describe_client_quotas},
+    {49, handle_alter_client_quotas},
     {55, handle_describe_quorum},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},

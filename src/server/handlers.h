@@ -79,6 +79,9 @@ asio::awaitable<net::Response> handle_list_transactions(RequestContext&, protoco
 asio::awaitable<net::Response> handle_describe_acls(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_create_acls(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_delete_acls(RequestContext&, protocol::Reader&);
+// Client quotas (client_quota_handlers.cc).
+asio::awaitable<net::Response> handle_describe_client_quotas(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_alter_client_quotas(RequestContext&, protocol::Reader&);
 using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 

@@ -88,4 +88,17 @@ protocol::DeleteAclsResponse not_controller_answer(const protocol::DeleteAclsReq
   return resp;
 }
 
+protocol::AlterClientQuotasResponse not_controller_answer(const protocol::AlterClientQuotasRequest& req) {
+  protocol::AlterClientQuotasResponse resp;
+  using Result = protocol::AlterClientQuotasResponse::EntryData;
+  resp.entries = refuse_each<Result>(req.entries, [](auto& e, Result& r) {
+    for (auto& c : e.entity) {
+      auto& out = r.entity.emplace_back();
+      out.entity_type = c.entity_type;
+      out.entity_name = c.entity_name;
+    }
+  });
+  return resp;
+}
+
 }  // namespace samsa::server

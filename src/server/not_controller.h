@@ -12,6 +12,7 @@
 // Pure: builds a response from a decoded request; any thread.
 #pragma once
 #include "protocol/messages/alter_configs.h"
+#include "protocol/messages/alter_client_quotas.h"
 #include "protocol/messages/create_acls.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
@@ -28,5 +29,6 @@ protocol::AlterConfigsResponse not_controller_answer(const protocol::AlterConfig
 protocol::IncrementalAlterConfigsResponse not_controller_answer(const protocol::IncrementalAlterConfigsRequest& req);
 protocol::CreateAclsResponse not_controller_answer(const protocol::CreateAclsRequest& req);
 protocol::DeleteAclsResponse not_controller_answer(const protocol::DeleteAclsRequest& req);
+protocol::AlterClientQuotasResponse not_controller_answer(const protocol::AlterClientQuotasRequest& req);
 
 }  // namespace samsa::server

@@ -19,6 +19,7 @@
 #include "replication/flusher.h"
 #include "server/broker_metrics.h"
 #include "server/handlers.h"
+#include "server/quota_throttle.h"
 #include "replication/partition.h"
 #include "server/worker_pool.h"
 
@@ -270,8 +271,20 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
       record_response_error(ctx.api_key, static_cast<ErrorCode>(pr.error_code));
       if (pr.error_code != 0) record_produce_failed(tr.name);
     }
-  if (req.acks == 0) co_return net::Response{{}, false, false};
-  co_return make_response(ctx, resp);
+  // Client quota (producer_byte_rate): the request's bytes, as Kafka records them.
+  int32_t throttle = 0;
+  if (auto charge = quota_for(ctx, QuotaType::kProduce)) {
+    auto recording = record_quota(ctx, std::move(*charge), static_cast<double>(ctx.frame->size()));
+    throttle = co_await std::move(recording);
+  }
+  net::Response out{{}, false, false};
+  if (req.acks != 0) {
+    resp.throttle_time_ms = throttle;
+    out = make_response(ctx, resp);
+  }
+  out.throttle_ms = throttle;
+  out.throttle_before_send = req.acks != 0 && ctx.api_version < kProduceKip219Version;
+  co_return out;
 }
 
 }  // namespace samsa::server

@@ -48,6 +48,9 @@ struct BrokerSettings {
   int32_t max_connections_per_ip = INT32_MAX;
   std::string max_connections_per_ip_overrides;
   int64_t connections_max_idle_ms = 600000;
+  // Client quotas' rate windows (quota.window.num, quota.window.size.seconds).
+  int32_t quota_window_num = 11;
+  int32_t quota_window_size_seconds = 1;
   int32_t message_max_bytes = 1048588;
   bool auto_create_topics = true;
   bool delete_topic_enable = true;

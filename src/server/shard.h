@@ -13,6 +13,7 @@
 #include "cluster/metadata_image.h"
 #include "replication/fwd.h"
 #include "replication/replica_manager.h"
+#include "server/quota_manager.h"
 #include "server/topic_partition.h"
 
 namespace samsa::server {
@@ -28,6 +29,7 @@ struct Shard {
   std::thread thread;
   cluster::ImagePtr image;  // this shard's current view of the metadata
   std::unique_ptr<replication::ReplicaManager> replicas;  // this shard's partitions
+  std::unique_ptr<QuotaManager> quotas;  // the client quota rates this shard owns (quota_manager.h)
 
   Partition* find(const TopicPartition& tp) { return replicas->find(tp); }
   const replication::ReplicaManager::PartitionMap& partitions() const { return replicas->partitions(); }
