@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import HOST, SAMSA_BIN, free_port
+from conftest import HOST, SAMSA_BIN
+from test_quorum_cluster import free_ports
 from helpers import base_conf
 from test_cli import samsa
 
@@ -30,7 +31,8 @@ def meta(d):
 class DynNode:
     def __init__(self, root, node_id, bootstrap_port=None):
         self.id = node_id
-        self.port, self.controller_port = free_port(), free_port()
+        # Drawn together (sockets held open while picking): separate draws may repeat a port.
+        self.port, self.controller_port, self.http_port = free_ports(3)
         self.dir = root / f"node-{node_id}"
         self.config = root / f"node-{node_id}.properties"
         self.bootstrap_port = bootstrap_port or self.controller_port
@@ -45,7 +47,7 @@ class DynNode:
             "controller.listener.names=CONTROLLER\n"
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
             f"controller.quorum.bootstrap.servers={HOST}:{self.bootstrap_port}\n"
-            f"http.listeners=http://{HOST}:{free_port()}\n"
+            f"http.listeners=http://{HOST}:{self.http_port}\n"
             "offsets.topic.replication.factor=1\nnum.io.threads=2\n")
 
     def format(self, cluster_id, how):
