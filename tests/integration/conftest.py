@@ -25,11 +25,21 @@ SHUTDOWN_DEADLINE_S = 20.0
 TEST_TIMEOUT_S = int(os.environ.get("SAMSA_TEST_TIMEOUT", "180"))
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A loopback port nobody listens on right now (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on right now (bind port 0, read it, close), never one this
+    test process handed out before: two binds to port 0 may return the same port, and a node
+    given it twice (its Kafka and HTTP listeners) would not start."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no fresh loopback port after 1000 tries")
 
 
 class BrokerError(AssertionError):
