@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/random.h"
+#include "cluster/commit_results.h"
 #include "cluster/partition_changes.h"
 #include "cluster/topic_name.h"
 
@@ -168,10 +169,7 @@ asio::awaitable<std::vector<OpResult>> Controller::create_topics(std::vector<Top
   if (validate_only || recs.empty()) co_return out;
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
-  if (committed.error != ErrorCode::NONE) {
-    for (auto& r : out)
-      if (r.error == ErrorCode::NONE) r = committed;
-  }
+  answer_commit(out, committed);
   co_return out;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cluster/acl_records.h"
+#include "cluster/commit_results.h"
 #include "cluster/controller.h"
 
 namespace samsa::cluster {
@@ -41,9 +42,7 @@ asio::awaitable<std::vector<OpResult>> Controller::create_acls(std::vector<AclBi
   if (recs.empty()) co_return out;
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
-  if (committed.error != ErrorCode::NONE)
-    for (auto& r : out)
-      if (r.error == ErrorCode::NONE) r = committed;
+  answer_commit(out, committed);
   co_return out;
 }
 

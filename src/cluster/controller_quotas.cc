@@ -3,6 +3,7 @@
 // entry is validated on its own (entity, then every op); a valid entry's
 // changes are proposed, an invalid one changes nothing. Runs on shard 0 like
 // the rest of the Controller.
+#include "cluster/commit_results.h"
 #include "cluster/controller.h"
 
 namespace samsa::cluster {
@@ -45,9 +46,7 @@ asio::awaitable<std::vector<OpResult>> Controller::alter_client_quotas(std::vect
   if (validate_only || recs.empty()) co_return out;
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
-  if (committed.error != ErrorCode::NONE)
-    for (auto& r : out)
-      if (r.error == ErrorCode::NONE) r = committed;
+  answer_commit(out, committed);
   co_return out;
 }
 

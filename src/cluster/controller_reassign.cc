@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "cluster/commit_results.h"
 #include "cluster/controller.h"
 #include "cluster/reassignment.h"
 
@@ -184,9 +185,7 @@ asio::awaitable<std::vector<OpResult>> Controller::alter_reassignments(std::vect
   if (recs.empty()) co_return out;
   auto op = commit(std::move(recs));
   auto committed = co_await std::move(op);
-  if (committed.error != ErrorCode::NONE)
-    for (auto& r : out)
-      if (r.error == ErrorCode::NONE) r = committed;
+  answer_commit(out, committed);
   co_return out;
 }
 
