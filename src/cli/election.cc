@@ -1,8 +1,7 @@
-// `samsa leader-election` (kafka-leader-election.sh). The broker has no
-// ElectLeaders handler yet: on a cluster where every selected partition
-// already has its preferred (first) replica as leader, nothing needs electing
-// and the tool reports so, as Kafka does; any other case is reported as
-// unsupported rather than guessed.
+// `samsa leader-election` (kafka-leader-election.sh): one ElectLeaders (v2)
+// to the bootstrap broker, which relays it to the active controller; the
+// results printed as Kafka's tool prints them (elected, already elected,
+// failed with the error), exit 1 when any partition could not be elected.
 #include <CLI/CLI.hpp>
 
 #include <climits>
@@ -18,7 +17,8 @@
 #include "cli/client_security.h"
 #include "cli/common.h"
 #include "cli/json_value.h"
-#include "protocol/messages/metadata.h"
+#include "base/error_code.h"
+#include "protocol/messages/elect_leaders.h"
 
 namespace samsa::cli {
 
@@ -109,41 +109,47 @@ int leader_election_main(int argc, char** argv) {
   RawClient client;
   if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
     return fail(err);
-  protocol::MetadataRequest req;
-  req.allow_auto_topic_creation = false;
-  protocol::MetadataResponse resp;
-  if (!client.call(req, 12, resp, err)) return fail(err);
-  std::vector<std::string> not_needed, failed;
-  TopicPartitionSet found;
-  for (auto& t : resp.topics) {
-    if (!t.name) continue;
-    for (auto& p : t.partitions) {
-      if (!all && !wanted.count({*t.name, p.partition_index})) continue;
-      found.emplace(*t.name, p.partition_index);
-      std::string tp = *t.name + "-" + std::to_string(p.partition_index);
-      bool preferred_leads = !p.replica_nodes.empty() && p.leader_id == p.replica_nodes[0];
-      bool unclean_ok = p.leader_id >= 0;
-      if (election_type == "preferred" || election_type == "PREFERRED" ? preferred_leads : unclean_ok)
-        not_needed.push_back(tp);
-      else
-        failed.push_back(tp);
+  const bool unclean = election_type == "unclean" || election_type == "UNCLEAN";
+  const char* type_name = unclean ? "UNCLEAN" : "PREFERRED";
+  protocol::ElectLeadersRequest req;
+  req.election_type = unclean ? 1 : 0;
+  req.timeout_ms = timeout_ms;
+  if (!all) {
+    req.topic_partitions.emplace();
+    for (const auto& [t, p] : wanted) {
+      if (req.topic_partitions->empty() || req.topic_partitions->back().topic != t)
+        req.topic_partitions->emplace_back().topic = t;
+      req.topic_partitions->back().partitions.push_back(p);
     }
   }
-  for (const auto& [t, p] : wanted) {
-    if (!found.count({t, p})) return fail("Partition " + t + "-" + std::to_string(p) + " does not exist");
+  protocol::ElectLeadersResponse resp;
+  if (!client.call(req, 2, resp, err)) return fail(err);
+  if (resp.error_code != 0)
+    return fail(std::string(error_name(static_cast<ErrorCode>(resp.error_code))) + ": the election request was refused");
+  // As kafka-leader-election.sh: elected, already elected, failed (with why).
+  std::vector<std::string> succeeded, not_needed, failed;
+  for (auto& t : resp.replica_election_results) {
+    for (auto& p : t.partition_result) {
+      std::string tp = t.topic + "-" + std::to_string(p.partition_id);
+      auto e = static_cast<ErrorCode>(p.error_code);
+      if (e == ErrorCode::NONE) succeeded.push_back(tp);
+      else if (e == ErrorCode::ELECTION_NOT_NEEDED) not_needed.push_back(tp);
+      else
+        failed.push_back(tp + ": " + std::string(error_name(e)) + (p.error_message ? ": " + *p.error_message : ""));
+    }
   }
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
     return s;
   };
-  if (not_needed.empty() && failed.empty()) {
-    std::printf("Successfully completed leader election (%s) for partitions \n", election_type.c_str());
-    return 0;
-  }
+  if (!succeeded.empty())
+    std::printf("Successfully completed leader election (%s) for partitions %s\n", type_name, join(succeeded).c_str());
   if (!not_needed.empty()) std::printf("Valid replica already elected for partitions %s\n", join(not_needed).c_str());
-  if (!failed.empty())
-    return fail("Leader election is not supported by this broker yet for partitions " + join(failed));
+  if (!failed.empty()) {
+    for (auto& f : failed) std::printf("Error completing leader election (%s) for partition: %s\n", type_name, f.c_str());
+    return fail(std::to_string(failed.size()) + " replica(s) could not be elected");
+  }
   return 0;
 }
 

@@ -101,6 +101,13 @@ struct ControllerSettings {
   // This node's static unclean.leader.election.enable: what a topic without
   // an override and without a dynamic broker config gets (Kafka: false).
   bool unclean_leader_election_enable = false;
+  // Automatic leader balance (leader_balance.h), checked every interval by
+  // the session-check timer: Kafka's auto.leader.rebalance.enable (true),
+  // leader.imbalance.check.interval.seconds (300) and
+  // leader.imbalance.per.broker.percentage (10).
+  bool auto_leader_rebalance = true;
+  int64_t leader_imbalance_check_interval_ms = 300000;
+  int32_t leader_imbalance_per_broker_percentage = 10;
 };
 
 // ElectLeaders (API 43), as the controller takes it: Kafka's ElectionType.
@@ -237,6 +244,12 @@ class Controller {
   // This node just became the active controller: every registered broker
   // gets a fresh session.
   void activate() { heartbeats_.clear(); }
+  // Automatic leader balance: preferred elections for the partitions
+  // partitions_to_rebalance picks, one batch (at most kMaxRecordsPerOp);
+  // returns how many leaderships moved. Run by the session-check timer every
+  // leader_imbalance_check_interval_ms when auto_leader_rebalance is on, and
+  // by tests.
+  asio::awaitable<int> balance_leaders();
   // Runs fence_expired_brokers every `interval` on `ex` until
   // stop_session_checks() (both on the controller's thread).
   void start_session_checks(asio::any_io_executor ex, std::chrono::milliseconds interval);
@@ -312,6 +325,9 @@ class Controller {
   // Records that move `leaving` off its partitions and fence it.
   void fence_records(const std::vector<int32_t>& leaving, std::vector<MetadataRecord>& recs) const;
   void schedule_session_check();
+  // One tick of the session-check timer: fencing, then the leader balance
+  // when it is due.
+  asio::awaitable<int> session_tick();
 
   ControllerSettings settings_;
   raft::MetadataLog& log_;
@@ -323,6 +339,7 @@ class Controller {
   BrokerHeartbeats heartbeats_;
   std::unique_ptr<asio::steady_timer> session_timer_;
   std::chrono::milliseconds session_check_interval_{1000};
+  int64_t next_balance_ms_ = -1;  // monotonic; -1: one interval after the first tick
 };
 
 }  // namespace samsa::cluster

@@ -265,6 +265,19 @@ asio::awaitable<int> Controller::fence_expired_brokers() {
   co_return static_cast<int>(expired.size());
 }
 
+asio::awaitable<int> Controller::session_tick() {
+  auto fence = fence_expired_brokers();
+  int fenced = co_await std::move(fence);
+  if (!settings_.auto_leader_rebalance) co_return fenced;
+  const int64_t now = clock_.monotonic_ms();
+  if (next_balance_ms_ < 0) next_balance_ms_ = now + settings_.leader_imbalance_check_interval_ms;
+  if (now < next_balance_ms_) co_return fenced;
+  next_balance_ms_ = now + settings_.leader_imbalance_check_interval_ms;
+  auto balance = balance_leaders();
+  co_await std::move(balance);
+  co_return fenced;
+}
+
 void Controller::start_session_checks(asio::any_io_executor ex, std::chrono::milliseconds interval) {
   session_check_interval_ = interval;
   session_timer_ = std::make_unique<asio::steady_timer>(ex);
@@ -278,7 +291,7 @@ void Controller::schedule_session_check() {
   session_timer_->expires_after(session_check_interval_);
   session_timer_->async_wait([this](const asio::error_code& ec) {
     if (ec || !session_timer_) return;  // stopped: the controller may be gone
-    asio::co_spawn(session_timer_->get_executor(), fence_expired_brokers(),
+    asio::co_spawn(session_timer_->get_executor(), session_tick(),
                    [this](std::exception_ptr, int) { schedule_session_check(); });
   });
 }

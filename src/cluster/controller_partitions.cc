@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/controller.h"
+#include "cluster/leader_balance.h"
 #include "cluster/reassignment.h"
 
 namespace samsa::cluster {
@@ -214,6 +215,29 @@ asio::awaitable<std::vector<ElectionResult>> Controller::elect_leaders(
         r.message = refused.message;
       }
   co_return out;
+}
+
+asio::awaitable<int> Controller::balance_leaders() {
+  co_await queue_.acquire();
+  Turn turn(queue_);
+  image_ = loader_.image();
+  if (!log_.is_leader()) co_return 0;
+  auto rules = election_rules({});
+  std::vector<MetadataRecord> recs;
+  for (auto& c : partitions_to_rebalance(*image_, settings_.leader_imbalance_per_broker_percentage, rules.may_lead)) {
+    if (recs.size() >= static_cast<size_t>(kMaxRecordsPerOp)) break;  // the rest at the next check
+    PartitionTarget target;
+    target.election = Election::preferred;
+    if (auto r = build_partition_change(c.topic->id, c.topic->partitions[c.partition], target, rules.may_lead))
+      recs.push_back(std::move(*r));
+  }
+  if (recs.empty()) co_return 0;
+  const int moved = static_cast<int>(recs.size());
+  auto op = commit(std::move(recs));
+  auto committed = co_await std::move(op);
+  if (committed.error != ErrorCode::NONE) co_return 0;
+  spdlog::info("controller: {} leaderships moved back to their preferred replicas (auto.leader.rebalance.enable)", moved);
+  co_return moved;
 }
 
 }  // namespace samsa::cluster

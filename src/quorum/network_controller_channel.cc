@@ -31,7 +31,7 @@ bool any_not_controller(std::span<const uint8_t> body, int16_t version, Entries 
 }  // namespace
 
 std::optional<ErrorCode> controller_response_error(int16_t api_key, std::span<const uint8_t> body) {
-  if (api_key != 45 && api_key != 46 && api_key != 56 && api_key != 62 && api_key != 63 && api_key != 64 &&
+  if (api_key != 43 && api_key != 45 && api_key != 46 && api_key != 56 && api_key != 62 && api_key != 63 && api_key != 64 &&
       api_key != 67)
     return std::nullopt;
   if (body.size() < 6) return std::nullopt;

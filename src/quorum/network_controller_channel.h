@@ -28,7 +28,7 @@ using LocalControllerHandler = std::function<asio::awaitable<std::optional<proto
     int16_t api_key, int16_t api_version, std::vector<uint8_t> body)>;
 
 // The top-level error code of a controller response whose body starts with
-// ThrottleTimeMs then ErrorCode (AlterPartitionReassignments 45,
+// ThrottleTimeMs then ErrorCode (ElectLeaders 43 from v1, AlterPartitionReassignments 45,
 // ListPartitionReassignments 46, AlterPartition 56, BrokerRegistration 62,
 // BrokerHeartbeat 63, UnregisterBroker 64, AllocateProducerIds 67); nullopt
 // for other APIs or a short body.

@@ -171,7 +171,13 @@ std::string Broker::start() {
   apply_partition_budget(cs);
   cs.clock = &clock_;
   if (settings_.config) cs.session_timeout_ms = settings_.config->get_int("broker.session.timeout.ms").value_or(9000);
-  if (settings_.config) cs.unclean_leader_election_enable = settings_.config->unclean_leader_election_enable();
+  if (settings_.config) {
+    cs.unclean_leader_election_enable = settings_.config->unclean_leader_election_enable();
+    cs.auto_leader_rebalance = settings_.config->get_bool("auto.leader.rebalance.enable").value_or(true);
+    cs.leader_imbalance_check_interval_ms =
+        settings_.config->get_long("leader.imbalance.check.interval.seconds").value_or(300) * 1000;
+    cs.leader_imbalance_per_broker_percentage = settings_.config->get_int("leader.imbalance.per.broker.percentage").value_or(10);
+  }
   image_waiter_ = std::make_unique<ImageWaiter>();
   if (!channel_) {
     local_channel_ = std::make_unique<LocalControllerChannel>(*this);

@@ -4,6 +4,7 @@
 #include "server/broker.h"
 #include "server/handlers.h"
 #include "server/not_controller.h"
+#include "server/election_handlers.h"
 #include "server/reassign_handlers.h"
 
 namespace samsa::server {
@@ -39,7 +40,8 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {33, when_leading<protocol::AlterConfigsRequest, handle_alter_configs>},
     {37, when_leading<protocol::CreatePartitionsRequest, handle_create_partitions>},
     {44, when_leading<protocol::IncrementalAlterConfigsRequest, handle_incremental_alter_configs>},
-    {45, handle_alter_partition_reassignments},  // NOT_CONTROLLER at the top level when not leading
+    {43, handle_elect_leaders},                   // NOT_CONTROLLER at the top level when not leading
+    {45, handle_alter_partition_reassignments},
     {46, handle_list_partition_reassignments},
     {49, when_leading<protocol::AlterClientQuotasRequest, handle_alter_client_quotas>},
     {56, handle_alter_partition},  // alter_partition_handler.cc

@@ -9,6 +9,7 @@
 #include "protocol/messages/api_versions.h"
 #include "server/broker.h"
 #include "server/controller_handlers.h"
+#include "server/election_handlers.h"
 #include "server/reassign_handlers.h"
 
 namespace samsa::server {
@@ -50,6 +51,7 @@ constexpr HandlerEntry kHandlers[] = {
     {36, handle_sasl_authenticate},
     {37, handle_create_partitions},
     {42, handle_delete_groups},
+    {43, handle_elect_leaders},  // election_handlers.cc
     {44, handle_incremental_alter_configs},
     {45, handle_alter_partition_reassignments},  // reassign_handlers.cc
     {46, handle_list_partition_reassignments},

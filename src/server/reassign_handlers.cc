@@ -6,6 +6,7 @@
 #include "server/authz.h"
 #include "server/broker.h"
 #include "server/controller_forwarding.h"
+#include "server/relay_to_controller.h"
 
 namespace samsa::server {
 
@@ -19,41 +20,11 @@ using ListResponse = protocol::ListPartitionReassignmentsResponse;
 // The version a broker forwards in (the only one served).
 constexpr int16_t kForwardVersion = 0;
 
-template <typename Resp>
-void set_error(Resp& resp, ErrorCode e, std::string message) {
-  resp.error_code = to_int(e);
-  resp.error_message = std::move(message);
-}
-
-// The same request to the active controller, its answer relayed; a lost or
-// unreadable answer is a top-level error.
-template <typename Req, typename Resp>
-asio::awaitable<Resp> forward(Broker* broker, Req req) {
-  protocol::Writer w;
-  req.encode(w, kForwardVersion);
-  auto body = std::move(w.buffer());
-  auto call = broker->controller_channel().call(Req::api_key, kForwardVersion, body,
-                                                std::chrono::milliseconds(kForwardTimeoutMs));
-  auto answer = co_await std::move(call);
-  Resp resp;
-  if (!answer.ok) {
-    set_error(resp, ErrorCode::REQUEST_TIMED_OUT, "No active controller answered the forwarded request in time.");
-    co_return resp;
-  }
-  protocol::Reader r(answer.body.data(), answer.body.size());
-  resp.decode(r, kForwardVersion);
-  if (!r.ok()) {
-    resp = Resp{};
-    set_error(resp, ErrorCode::UNKNOWN_SERVER_ERROR, "The controller's answer could not be read.");
-  }
-  co_return resp;
-}
-
 asio::awaitable<AlterResponse> alter_on_controller(Broker* broker, bool controller_listener, AlterRequest req) {
   if (!broker->controller_here()) {
-    if (!controller_listener) co_return co_await forward<AlterRequest, AlterResponse>(broker, std::move(req));
+    if (!controller_listener) co_return co_await relay_to_controller<AlterRequest, AlterResponse>(broker, std::move(req), kForwardVersion);
     AlterResponse resp;
-    set_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
+    set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
     co_return resp;
   }
   std::vector<cluster::ReassignmentItem> items;
@@ -77,15 +48,15 @@ asio::awaitable<AlterResponse> alter_on_controller(Broker* broker, bool controll
     }
   }
   // Leadership lost before the write: the whole request goes elsewhere.
-  if (not_controller) set_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
+  if (not_controller) set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
   co_return resp;
 }
 
 asio::awaitable<ListResponse> list_on_controller(Broker* broker, bool controller_listener, ListRequest req) {
   if (!broker->controller_here()) {
-    if (!controller_listener) co_return co_await forward<ListRequest, ListResponse>(broker, std::move(req));
+    if (!controller_listener) co_return co_await relay_to_controller<ListRequest, ListResponse>(broker, std::move(req), kForwardVersion);
     ListResponse resp;
-    set_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
+    set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
     co_return resp;
   }
   std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> filter;
@@ -97,7 +68,7 @@ asio::awaitable<ListResponse> list_on_controller(Broker* broker, bool controller
   auto listed = co_await std::move(op);
   ListResponse resp;
   if (listed.error != ErrorCode::NONE) {
-    set_error(resp, listed.error, listed.message);
+    set_top_level_error(resp, listed.error, listed.message);
     co_return resp;
   }
   for (auto& p : listed.partitions) {
@@ -127,11 +98,11 @@ asio::awaitable<net::Response> handle_alter_partition_reassignments(RequestConte
   if (!r.ok()) co_return close_connection();
   AlterResponse resp;
   if (!authorized_cluster(ctx, AclOperation::ALTER)) {
-    set_error(resp, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
+    set_top_level_error(resp, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     co_return make_response(ctx, resp);
   }
   if (named_partitions(req) > static_cast<size_t>(cluster::kMaxRecordsPerOp)) {
-    set_error(resp, ErrorCode::POLICY_VIOLATION, cluster::kExcessiveBatchMessage);
+    set_top_level_error(resp, ErrorCode::POLICY_VIOLATION, cluster::kExcessiveBatchMessage);
     co_return make_response(ctx, resp);
   }
   const bool controller_listener = ctx.conn && ctx.broker->on_controller_listener(*ctx.conn);
@@ -146,7 +117,7 @@ asio::awaitable<net::Response> handle_list_partition_reassignments(RequestContex
   if (!r.ok()) co_return close_connection();
   ListResponse resp;
   if (!authorized_cluster(ctx, AclOperation::DESCRIBE)) {
-    set_error(resp, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
+    set_top_level_error(resp, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     co_return make_response(ctx, resp);
   }
   const bool controller_listener = ctx.conn && ctx.broker->on_controller_listener(*ctx.conn);

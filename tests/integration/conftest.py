@@ -42,6 +42,33 @@ def free_port():
     raise RuntimeError("no fresh loopback port after 1000 tries")
 
 
+def free_port_run(count, step=2):
+    """The first of `count` consecutive loopback ports that are all free now and were never handed
+    out by this test process (for `samsa dev-cluster --base-port`, whose node i takes base + 2(i-1)
+    and the port after it). Drawn below the ephemeral range, where neighbours of a free port are
+    usually free too."""
+    import random
+    for _ in range(200):
+        base = random.randrange(20000, 30000, step)
+        ports = range(base, base + count)
+        if any(p in _HANDED_OUT for p in ports):
+            continue
+        socks = []
+        try:
+            for p in ports:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((HOST, p))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        _HANDED_OUT.update(ports)
+        return base
+    raise RuntimeError(f"no {count} consecutive free loopback ports after 200 tries")
+
+
 class BrokerError(AssertionError):
     pass
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOST, SAMSA_BIN
+from conftest import HOST, SAMSA_BIN, free_port_run
 from rawadmin import create_topics_request, metadata_request, parse_create_topics, parse_metadata
 from rawkafka import Conn, Reader, frame, i16, i32, uvarint
 
@@ -306,28 +306,7 @@ def test_five_voters_commit_with_two_stopped_and_not_with_three(tmp_path):
 
 
 def test_dev_cluster_starts_a_quorum_and_stops_every_node_on_ctrl_c(tmp_path):
-    # Three consecutive pairs of free ports for the nodes, three more for HTTP.
-    # Below the ephemeral range, where neighbours of a free port are usually free too.
-    import random
-    base = None
-    for _ in range(50):
-        candidate = random.randrange(20000, 30000, 2)
-        if candidate + 8 < 65535:
-            try:
-                socks = []
-                for p in range(candidate, candidate + 9):
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    socks.append(s)
-                    s.bind((HOST, p))
-                base = candidate
-            except OSError:
-                pass
-            finally:
-                for s in socks:
-                    s.close()
-        if base:
-            break
-    assert base, "no free port range"
+    base = free_port_run(9)  # three client/quorum port pairs, then three HTTP ports
     proc = subprocess.Popen([str(SAMSA_BIN), "dev-cluster", "--nodes", "3", "--base-port", str(base),
                              "--http-base-port", str(base + 6), "--data-dir", str(tmp_path / "data")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
