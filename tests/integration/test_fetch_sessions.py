@@ -20,8 +20,8 @@ from conftest import HOST
 from fetchsess import (SessionConsumer, fetch_body, fetch_frame, metadata_topic_id, parse_fetch,
                        partitions_of, records_of)
 from helpers import Msg, consume_all, create_topic, produce, unique_topic
-from rawkafka import (Conn, i32, parse_produce_partition,
-                      produce_request, record_batch, uvarint)
+from rawkafka import (Conn, compact_string, frame, i32, parse_api_versions, parse_produce_partition,
+                      produce_request, record_batch, request_header, uvarint)
 
 NONE, NOT_LEADER_OR_FOLLOWER = 0, 6
 FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH = 70, 71
@@ -49,6 +49,14 @@ def fetch(conn, version, topics, session_id=0, epoch=-1, forgotten=(), max_wait_
 
 def values(p):
     return [v for _, v in records_of(p["records"])]
+
+
+def test_api_versions_advertises_fetch_0_to_17(broker):
+    with Conn(broker.port) as c:
+        resp = c.request(frame(request_header(18, 3, 4, flexible=True) + compact_string("samsa-it")
+                               + compact_string("0.1") + b"\x00"))
+    error, apis = parse_api_versions(resp[4:], 3)
+    assert error == 0 and apis[1] == (0, 17)
 
 
 def test_full_then_incremental_session(broker):
