@@ -44,13 +44,20 @@ int32_t FetchSessionCache::new_id() {
   }
 }
 
+void FetchSessionCache::erase(int32_t id) {
+  auto found = sessions_.find(id);
+  if (found == sessions_.end()) return;
+  cached_partitions_ -= found->second->parts.size();
+  sessions_.erase(found);
+}
+
 SessionContext FetchSessionCache::begin(SessionRequest req, int64_t now_ms) {
   SessionContext ctx;
   const bool full = req.epoch <= 0;  // 0: new session, -1: sessionless
   std::lock_guard lock(mu_);
   if (full) {
     // A full request with a session id closes that session first (Kafka too).
-    if (req.session_id != 0) sessions_.erase(req.session_id);
+    if (req.session_id != 0) erase(req.session_id);
     ctx.mode = req.epoch == 0 ? SessionMode::kFull : SessionMode::kSessionless;
     ctx.partitions = std::move(req.partitions);
     return ctx;
@@ -73,8 +80,9 @@ SessionContext FetchSessionCache::begin(SessionRequest req, int64_t now_ms) {
   size_t adds = 0;
   for (auto& p : req.partitions)
     if (!s.index.count(key_of(p, s.uses_topic_ids))) ++adds;
-  if (s.parts.size() + adds > kMaxSessionPartitions) {
-    ctx.error = ErrorCode::INVALID_REQUEST;
+  if (s.parts.size() + adds > kMaxSessionPartitions || cached_partitions_ + adds > kMaxCachedPartitions) {
+    erase(s.id);
+    ctx.error = ErrorCode::FETCH_SESSION_ID_NOT_FOUND;
     return ctx;
   }
   // Added or changed partitions first, then the forgotten ones go (Kafka's order).
@@ -84,6 +92,7 @@ SessionContext FetchSessionCache::begin(SessionRequest req, int64_t now_ms) {
     if (at == s.index.end()) {
       s.parts.push_back(p);
       s.index.emplace(std::move(k), std::prev(s.parts.end()));
+      ++cached_partitions_;
       continue;
     }
     SessionPartition& c = *at->second;
@@ -99,6 +108,7 @@ SessionContext FetchSessionCache::begin(SessionRequest req, int64_t now_ms) {
     if (at == s.index.end()) continue;
     s.parts.erase(at->second);
     s.index.erase(at);
+    --cached_partitions_;
   }
   s.epoch = next_session_epoch(s.epoch);
   s.last_used_ms = now_ms;
@@ -115,7 +125,7 @@ bool FetchSessionCache::try_evict(bool privileged, size_t size, int64_t now_ms) 
     if (!lru || s->last_used_ms < lru->last_used_ms || (s->last_used_ms == lru->last_used_ms && s->id < lru->id))
       lru = s.get();
   if (now_ms - lru->last_used_ms > eviction_ms_) {
-    sessions_.erase(lru->id);
+    erase(lru->id);
     ++evictions_;
     return true;
   }
@@ -139,7 +149,7 @@ bool FetchSessionCache::try_evict(bool privileged, size_t size, int64_t now_ms) 
   if (!lowest) return false;
   // The new session (id 0 in Kafka's key) must not be worth less than it.
   if (value_less(privileged, size, 0, lowest->privileged, lowest->parts.size(), lowest->id)) return false;
-  sessions_.erase(lowest->id);
+  erase(lowest->id);
   ++evictions_;
   return true;
 }
@@ -150,6 +160,7 @@ int32_t FetchSessionCache::create(bool privileged, bool uses_topic_ids, std::vec
   std::lock_guard lock(mu_);
   if (max_slots_ == 0) return 0;
   if (sessions_.size() >= max_slots_ && !try_evict(privileged, parts.size(), now_ms)) return 0;
+  if (cached_partitions_ + parts.size() > kMaxCachedPartitions) return 0;
   auto s = std::make_unique<Session>();
   s->id = new_id();
   s->privileged = privileged;
@@ -163,6 +174,7 @@ int32_t FetchSessionCache::create(bool privileged, bool uses_topic_ids, std::vec
     s->index.emplace(std::move(k), std::prev(s->parts.end()));
   }
   const int32_t id = s->id;
+  cached_partitions_ += s->parts.size();
   sessions_.emplace(id, std::move(s));
   return id;
 }
@@ -186,7 +198,14 @@ void FetchSessionCache::record(int32_t session_id,
 
 bool FetchSessionCache::remove(int32_t session_id) {
   std::lock_guard lock(mu_);
-  return sessions_.erase(session_id) > 0;
+  const bool found = sessions_.count(session_id) > 0;
+  erase(session_id);
+  return found;
+}
+
+size_t FetchSessionCache::cached_partitions() const {
+  std::lock_guard lock(mu_);
+  return cached_partitions_;
 }
 
 size_t FetchSessionCache::size() const {

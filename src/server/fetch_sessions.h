@@ -95,8 +95,12 @@ struct SessionContext {
 class FetchSessionCache {
  public:
   static constexpr int64_t kDefaultEvictionMs = 120000;  // Kafka's MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS
-  // Bound on one session's partitions (an incremental add beyond it is INVALID_REQUEST).
+  // Bounds on one session's partitions and on all sessions' together (memory:
+  // about 150 bytes each). A full fetch beyond them gets no session; an
+  // incremental one that would pass them closes its session and is answered
+  // FETCH_SESSION_ID_NOT_FOUND, so the client starts over with a full fetch.
   static constexpr size_t kMaxSessionPartitions = 100000;
+  static constexpr size_t kMaxCachedPartitions = 2000000;
 
   explicit FetchSessionCache(size_t max_slots, int64_t eviction_ms = kDefaultEvictionMs, uint64_t seed = 0);
 
@@ -119,6 +123,7 @@ class FetchSessionCache {
   std::optional<std::vector<SessionPartition>> partitions_of(int32_t session_id) const;
   std::optional<int32_t> epoch_of(int32_t session_id) const;
   uint64_t evictions() const;
+  size_t cached_partitions() const;
 
  private:
   struct Key {
@@ -142,6 +147,7 @@ class FetchSessionCache {
   };
   static Key key_of(const SessionPartition& p, bool uses_topic_ids);
   bool try_evict(bool privileged, size_t size, int64_t now_ms);  // under mu_
+  void erase(int32_t id);                                         // under mu_
   int32_t new_id();                                               // under mu_
 
   mutable std::mutex mu_;
@@ -150,6 +156,7 @@ class FetchSessionCache {
   std::mt19937 rng_;
   std::unordered_map<int32_t, std::unique_ptr<Session>> sessions_;
   uint64_t evictions_ = 0;
+  size_t cached_partitions_ = 0;  // over all sessions
 };
 
 // The next epoch after `epoch` (Kafka's FetchMetadata.nextEpoch): wraps to 1.

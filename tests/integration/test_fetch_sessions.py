@@ -219,6 +219,10 @@ def test_fetch_v16_names_the_current_leader_and_its_endpoint(broker):
     create_topic(broker.bootstrap, topic, 1)
     with Conn(broker.port) as c:
         tid = metadata_topic_id(c, topic)
+        # v15 has the leader (this broker, first epoch) but no node endpoints.
+        r = fetch(c, 15, [(tid, [(0, 0)])], replica_id=42)
+        leader, epoch = partitions_of(r)[(tid, 0)]["leader"]
+        assert leader >= 0 and epoch == 0 and r["node_endpoints"] == []
         for version in (16, 17):
             body = fetch_body(version, [(tid, [(0, 0)])], 0, -1, replica_id=42)
             assert body[-17:] == hexb("""
@@ -230,13 +234,11 @@ def test_fetch_v16_names_the_current_leader_and_its_endpoint(broker):
             assert resp == i32(23) + hexb("00 00000000 0000 00000000 02") + tid + hexb("""
                 02 00000000 0006        # partition 0, NOT_LEADER_OR_FOLLOWER
                 ffffffffffffffff ffffffffffffffff ffffffffffffffff 00 ffffffff 01   # no records
-                01 01 09 00000001 00000000 00   # tag 1: current leader node 1, epoch 0
+                01 01 09""") + i32(leader) + i32(epoch) + hexb("""   # tag 1: the current leader
+                00                      # the leader's tags (the tag's 9th byte)
                 00                      # topic tags
-                01 00""") + uvarint(1 + 4 + 1 + len(host) + 4 + 1 + 1) + hexb("""
-                02 00000001""") + uvarint(len(host) + 1) + host + i32(broker.port) + hexb("00 00"), resp.hex()
-        # v15 has the leader but no node endpoints.
-        r = fetch(c, 15, [(tid, [(0, 0)])], replica_id=42)
-        assert partitions_of(r)[(tid, 0)]["leader"] == (1, 0) and r["node_endpoints"] == []
+                01 00""") + uvarint(1 + 4 + 1 + len(host) + 4 + 1 + 1) + hexb("02") + i32(leader) \
+                + uvarint(len(host) + 1) + host + i32(broker.port) + hexb("00 00"), resp.hex()
 
 
 def test_1000_partitions_through_a_session(broker):

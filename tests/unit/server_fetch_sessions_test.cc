@@ -226,8 +226,28 @@ TEST(FetchSessionsTest, SessionSizeIsBounded) {
   FetchSessionCache cache(1, kEvict, 13);
   const int32_t id = cache.create(false, false, parts("t", 1), kNow);
   auto big = incremental(id, 1, parts("u", static_cast<int>(FetchSessionCache::kMaxSessionPartitions)));
-  EXPECT_EQ(cache.begin(big, kNow).error, ErrorCode::INVALID_REQUEST);
-  EXPECT_EQ(cache.epoch_of(id), 1);  // unchanged
+  // Over the bound: the session is closed and the client told to start over (full fetch).
+  EXPECT_EQ(cache.begin(big, kNow).error, ErrorCode::FETCH_SESSION_ID_NOT_FOUND);
+  EXPECT_FALSE(cache.epoch_of(id));
+  EXPECT_EQ(cache.cached_partitions(), 0u);
+  EXPECT_EQ(cache.create(false, false, parts("u", static_cast<int>(FetchSessionCache::kMaxSessionPartitions) + 1), kNow),
+            0);
+}
+
+TEST(FetchSessionsTest, CountsCachedPartitions) {
+  FetchSessionCache cache(3, kEvict, 14);
+  const int32_t a = cache.create(false, false, parts("t", 3), kNow);
+  const int32_t b = cache.create(false, false, parts("t", 2), kNow);
+  EXPECT_EQ(cache.cached_partitions(), 5u);
+  cache.begin(incremental(a, 1, {part("t", 7)}, {part("t", 0), part("t", 1)}), kNow);
+  EXPECT_EQ(cache.cached_partitions(), 4u);
+  cache.remove(b);
+  EXPECT_EQ(cache.cached_partitions(), 2u);
+  SessionRequest close;
+  close.session_id = a;
+  close.epoch = -1;
+  cache.begin(close, kNow);
+  EXPECT_EQ(cache.cached_partitions(), 0u);
 }
 
 }  // namespace
