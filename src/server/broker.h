@@ -150,7 +150,7 @@ class Broker {
   cluster::ControllerChannel& controller_channel() { return *channel_; }  // shard 0 only
   // No quorum configured: this node is the whole cluster (any thread).
   bool single_node() const { return single_node_; }
-  // fetch_sessions.cc: this broker's fetch sessions (KIP-227), shared by all shards.
+  // fetch_handler.cc: this broker's fetch sessions (KIP-227), shared by all shards.
   FetchSessionCache& fetch_sessions();
   // This broker's membership (broker_lifecycle.h), any thread: its broker
   // epoch (-1 before it registered), fenced until the controller unfenced it,
@@ -276,11 +276,11 @@ class Broker {
   std::atomic<bool> started_{false};
   std::unique_ptr<Observability> observability_;  // after shards_: its servers and registries go first
   int bound_port_ = 0;
-  std::once_flag fetch_sessions_once_;
-  std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_sessions.cc)
   // One per shard in a cluster (empty on a single node), each used on its shard.
   std::vector<std::unique_ptr<ReplicaFetcherManager>> replica_fetchers_;
   std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise
+  std::once_flag fetch_sessions_once_;
+  std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_handler.cc)
 };
 
 }  // namespace samsa::server
