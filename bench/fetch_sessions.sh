@@ -29,7 +29,7 @@ trap 'exit 130' INT TERM
   --override "log.dirs=$D/data" >> "$D/samsa.log" 2>&1 &
 P=$!
 for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-timeout 110 python3 - "$PORT" "$P" "$N" "$FETCHES" "$ROOT/tests/integration" <<'PY'
+timeout 110 /usr/bin/python3 - "$PORT" "$P" "$N" "$FETCHES" "$ROOT/tests/integration" <<'PY'
 import os, sys, time
 port, pid, n, fetches, lib = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 sys.path.insert(0, lib)
