@@ -275,6 +275,7 @@ else
   put samsa_idle_rss_1032_kb "$(status_kb "$SPID" VmRSS)"
 fi
 stop_pid "$SPID"
+log "samsa: fetch sessions, 1,000 partitions (bench/fetch_sessions.sh)"; timeout 150 bash "$ROOT/bench/fetch_sessions.sh" "$SAMSA" 1000 "$(n 300)" 2>>"$WORK/client.log" >&2
 
 # ---------------------------------------------------------------- storage: recovery of an unflushed tail
 # 1 GiB (× BENCH_SCALE) of acks=1 records in one partition, never fdatasync'ed (the recovery point

@@ -43,6 +43,7 @@ class TxnCoordinator;
 namespace samsa::server {
 
 struct CoordinatorShard;
+class FetchSessionCache;
 class ImageWaiter;
 class LagTracker;
 class LogMaintenance;
@@ -149,6 +150,8 @@ class Broker {
   cluster::ControllerChannel& controller_channel() { return *channel_; }  // shard 0 only
   // No quorum configured: this node is the whole cluster (any thread).
   bool single_node() const { return single_node_; }
+  // fetch_handler.cc: this broker's fetch sessions (KIP-227), shared by all shards.
+  FetchSessionCache& fetch_sessions();
   // This broker's membership (broker_lifecycle.h), any thread: its broker
   // epoch (-1 before it registered), fenced until the controller unfenced it,
   // and Kafka's BrokerState.
@@ -276,6 +279,8 @@ class Broker {
   // One per shard in a cluster (empty on a single node), each used on its shard.
   std::vector<std::unique_ptr<ReplicaFetcherManager>> replica_fetchers_;
   std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise
+  std::once_flag fetch_sessions_once_;
+  std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_handler.cc)
 };
 
 }  // namespace samsa::server

@@ -16,19 +16,30 @@
 // Every fetch served to a follower is reported to Partition::on_follower_fetch
 // (the ISR / high-watermark state). current_leader_epoch is checked for every
 // fetch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+//
+// Fetch sessions (KIP-227, v7+; server/fetch_sessions.h): an incremental fetch
+// reads every partition of its session and answers only those with something
+// new; a caught-up partition costs no log read (Partition::read returns at its
+// high watermark) and is not sent. v13+ names topics by id (UNKNOWN_TOPIC_ID
+// for an id the image does not know); NOT_LEADER_OR_FOLLOWER and
+// FENCED_LEADER_EPOCH answers carry the current leader (KIP-951) and, v16+,
+// that leader's endpoint in node_endpoints.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "protocol/legacy.h"
 #include "protocol/messages/fetch.h"
 #include "server/authz.h"
+#include "config/broker_config.h"
 #include "server/broker.h"
 #include "server/cluster_routing.h"
 #include "server/broker_metrics.h"
 #include "server/handlers.h"
 #include "server/quota_throttle.h"
 #include "server/fan_out.h"
+#include "server/fetch_sessions.h"
 #include "replication/flusher.h"
 #include "replication/partition.h"
 #include "server/response_budget.h"
@@ -199,47 +210,90 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return net::Response{{}, false, true};
   FetchResponse resp;
-  std::vector<FetchItem> items;
-  // Authorization: a follower needs CLUSTER_ACTION on the cluster, a consumer
-  // READ on each topic; a refused partition is answered at once, not read.
   Fetcher fetcher;
   fetcher.replica_id = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
   fetcher.broker_epoch = ctx.api_version >= 15 ? req.replica_state.replica_epoch : -1;
-  const bool follower_denied = fetcher.follower() && !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);
-  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
-    auto& t = req.topics[ti];
-    auto& tr = resp.responses.emplace_back();
-    tr.topic = t.topic;
-    const bool denied =
-        follower_denied || (!fetcher.follower() && !authorized_topic(ctx, AclOperation::READ, t.topic));
-    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
-      auto& p = t.partitions[pi];
-      auto& pr = tr.partitions.emplace_back();
-      pr.partition_index = p.partition;
-      if (denied) {
-        pr.error_code = to_int(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
-        pr.high_watermark = -1;
-        record_response_error(ctx.api_key, ErrorCode::TOPIC_AUTHORIZATION_FAILED);
-        continue;
-      }
-      FetchItem it;
-      it.tp = TopicPartition{t.topic, p.partition};
-      it.offset = p.fetch_offset;
-      it.max_bytes = p.partition_max_bytes;
-      // A follower copies the log as it is (Kafka ignores its isolation level).
-      it.read_committed = ctx.api_version >= 4 && req.isolation_level == 1 && !fetcher.follower();
-      it.current_leader_epoch = p.current_leader_epoch;
-      it.last_fetched_epoch = p.last_fetched_epoch;
-      it.replica_log_start = p.log_start_offset;
-      it.topic_index = ti;
-      it.partition_index = pi;
-      items.push_back(std::move(it));
+  const bool by_id = ctx.api_version >= 13;
+  auto image = ctx.shard->image;
+  auto name_of = [&image](const protocol::Uuid& id) {
+    const auto* t = image->find_topic(id);
+    return t ? t->name : std::string();
+  };
+
+  // The session half (fetch_sessions.h): which partitions this fetch reads.
+  SessionRequest sreq;
+  sreq.session_id = ctx.api_version >= 7 ? req.session_id : 0;
+  sreq.epoch = ctx.api_version >= 7 ? req.session_epoch : -1;
+  sreq.uses_topic_ids = by_id;
+  sreq.privileged = fetcher.follower();
+  for (auto& t : req.topics) {
+    const std::string name = by_id ? name_of(t.topic_id) : t.topic;
+    for (auto& p : t.partitions) {
+      auto& sp = sreq.partitions.emplace_back();
+      sp.topic = name;
+      sp.topic_id = t.topic_id;
+      sp.partition = p.partition;
+      sp.fetch_offset = p.fetch_offset;
+      sp.max_bytes = p.partition_max_bytes;
+      sp.current_leader_epoch = p.current_leader_epoch;
+      sp.last_fetched_epoch = p.last_fetched_epoch;
+      sp.log_start_offset = p.log_start_offset;
     }
+  }
+  for (auto& f : req.forgotten_topics_data)
+    for (int32_t p : f.partitions) {
+      auto& sp = sreq.forgotten.emplace_back();
+      sp.topic = f.topic;
+      sp.topic_id = f.topic_id;
+      sp.partition = p;
+    }
+  SessionContext session;
+  if (sreq.epoch < 0 && sreq.session_id == 0) {  // sessionless: the cache is not asked
+    session.partitions = std::move(sreq.partitions);
+  } else {
+    session = ctx.broker->fetch_sessions().begin(std::move(sreq), ctx.broker->clock().now_ms());
+  }
+  if (session.error != ErrorCode::NONE) {  // answered at once, nothing read (Kafka's SessionErrorContext)
+    resp.error_code = to_int(session.error);
+    record_response_error(ctx.api_key, session.error);
+    co_return make_response(ctx, resp);
+  }
+  if (session.mode == SessionMode::kIncremental && by_id)  // names as they are now (a topic may be recreated)
+    for (auto& sp : session.partitions) sp.topic = name_of(sp.topic_id);
+
+  // Authorization: a follower needs CLUSTER_ACTION on the cluster, a consumer
+  // READ on each topic; a refused partition is answered at once, not read.
+  std::vector<FetchItem> items;
+  items.reserve(session.partitions.size());
+  const bool follower_denied = fetcher.follower() && !authorized_cluster(ctx, AclOperation::CLUSTER_ACTION);
+  const std::string* last_topic = nullptr;
+  bool last_denied = false;
+  for (auto& sp : session.partitions) {
+    FetchItem it;
+    it.tp = TopicPartition{sp.topic, sp.partition};
+    it.offset = sp.fetch_offset;
+    it.max_bytes = sp.max_bytes;
+    // A follower copies the log as it is (Kafka ignores its isolation level).
+    it.read_committed = ctx.api_version >= 4 && req.isolation_level == 1 && !fetcher.follower();
+    it.current_leader_epoch = sp.current_leader_epoch;
+    it.last_fetched_epoch = sp.last_fetched_epoch;
+    it.replica_log_start = sp.log_start_offset;
+    if (by_id && sp.topic.empty()) {
+      it.routed = ErrorCode::UNKNOWN_TOPIC_ID;
+    } else {
+      if (!last_topic || *last_topic != sp.topic) {
+        last_topic = &sp.topic;
+        last_denied = follower_denied ||
+                      (!fetcher.follower() && !authorized_topic(ctx, AclOperation::READ, sp.topic));
+      }
+      if (last_denied) it.routed = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
+    }
+    items.push_back(std::move(it));
   }
   // A partition another broker leads (or nobody) is answered without reading:
   // NOT_LEADER_OR_FOLLOWER, with the leader the client should go to (v12+).
-  auto image = ctx.shard->image;
   for (auto& it : items) {
+    if (it.routed != ErrorCode::NONE) continue;
     it.routed = leader_error(*image, ctx.broker->node_id(), it.tp);
     // A follower must hold a replica of the partition (Kafka's getFollowerReplicaOrThrow).
     if (fetcher.follower() && it.routed == ErrorCode::NONE) {
@@ -263,9 +317,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     for (auto& it : items) it.max_bytes = std::min(it.max_bytes, max_bytes);
   }
 
+  // A refused partition is an error: answered at once (below), as Kafka does.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
-  // Every partition refused: nothing to wait for (Kafka answers at once).
-  if (items.empty() && !resp.responses.empty()) deadline = std::chrono::steady_clock::now();
   const int64_t min_bytes = std::max(req.min_bytes, 1);
   std::shared_ptr<replication::DelayedFetch> waiter;
   for (;;) {
@@ -293,15 +346,18 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     }
   }
 
-  // Assemble in request order under the response's max_bytes: the first
-  // partition with data is returned whole even if larger (Kafka's rule).
+  // Assemble in request (or session) order under the response's max_bytes:
+  // the first partition with data is returned whole even if larger (Kafka's rule).
   size_t budget = static_cast<size_t>(max_bytes);
   size_t used = 0;
   bool first = true;
-  std::vector<FetchItem*> legacy;
-  for (auto& it : items) {
-    auto& pr = resp.responses[it.topic_index].partitions[it.partition_index];
+  std::vector<FetchResponse::PartitionData> answers(items.size());
+  std::vector<PartitionAnswer> summaries(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& it = items[i];
+    auto& pr = answers[i];
     auto& res = it.result;
+    pr.partition_index = it.tp.partition;
     pr.error_code = to_int(res.error);
     pr.high_watermark = res.high_watermark;
     pr.last_stable_offset = res.last_stable_offset;
@@ -320,22 +376,58 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
         e.first_offset = a.first_offset;
       }
     }
-    if (res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER && ctx.api_version >= 12) {
+    // KIP-951: where the leader is now, for a client that went to the wrong one.
+    if ((res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || res.error == ErrorCode::FENCED_LEADER_EPOCH) &&
+        ctx.api_version >= 12) {
       if (auto leader = current_leader(*image, it.tp)) {
         pr.current_leader.leader_id = leader->leader;
         pr.current_leader.leader_epoch = leader->epoch;
       }
     }
-    record_response_error(ctx.api_key, res.error);
+    auto& sum = summaries[i];
+    sum.high_watermark = res.high_watermark;
+    sum.last_stable_offset = res.last_stable_offset;
+    sum.log_start_offset = res.log_start_offset;
+    sum.has_error = res.error != ErrorCode::NONE || it.diverging.has_value();
     if (res.error != ErrorCode::NONE || res.bytes == 0) continue;
     if (!first && used + res.bytes > budget) continue;
     first = false;
     used += res.bytes;
+    sum.has_records = true;
     record_fetched(it.tp.topic, static_cast<int64_t>(res.bytes), fetcher.follower());
-    if (ctx.api_version <= 3) {
-      legacy.push_back(&it);
-    } else {
-      pr.records.chunks = std::move(res.chunks);
+    if (ctx.api_version > 3) pr.records.chunks = std::move(res.chunks);
+  }
+  // The answer: every partition, or (incremental) those with something new,
+  // consecutive partitions of a topic under one topic entry.
+  const bool incremental = session.mode == SessionMode::kIncremental;
+  std::vector<FetchItem*> legacy;
+  std::set<int32_t> leaders;  // named in current_leader: their endpoints go in node_endpoints (v16+)
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& it = items[i];
+    if (incremental && !must_respond(session.partitions[i], summaries[i])) continue;
+    record_response_error(ctx.api_key, it.result.error);
+    const auto& sp = session.partitions[i];
+    if (resp.responses.empty() || (by_id ? resp.responses.back().topic_id != sp.topic_id
+                                         : resp.responses.back().topic != sp.topic)) {
+      auto& tr = resp.responses.emplace_back();
+      tr.topic = sp.topic;
+      tr.topic_id = sp.topic_id;
+    }
+    auto& tr = resp.responses.back();
+    it.topic_index = resp.responses.size() - 1;
+    it.partition_index = tr.partitions.size();
+    if (answers[i].current_leader.leader_id >= 0) leaders.insert(answers[i].current_leader.leader_id);
+    tr.partitions.push_back(std::move(answers[i]));
+    if (ctx.api_version <= 3 && summaries[i].has_records) legacy.push_back(&it);
+  }
+  if (ctx.api_version >= 16) {
+    for (int32_t id : leaders) {
+      auto b = image->brokers.find(id);
+      if (b == image->brokers.end()) continue;
+      auto& ep = resp.node_endpoints.emplace_back();
+      ep.node_id = id;
+      broker_endpoint(ctx, b->second, ep.host, ep.port);
+      ep.rack = b->second.rack;
     }
   }
   // Client quota (consumer_byte_rate): over it, the answer carries no data,
@@ -348,8 +440,30 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       auto unrecording = unrecord_quota(ctx, std::move(*charge), static_cast<double>(used));
       co_await std::move(unrecording);
       resp.responses.clear();
+      resp.node_endpoints.clear();
       legacy.clear();
       resp.throttle_time_ms = throttle;
+    }
+  }
+  // The session keeps what was answered; a throttled answer (nothing sent)
+  // changes nothing, and creates no session.
+  if (throttle == 0 && session.mode == SessionMode::kFull) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto& sp = session.partitions[i];
+      sp.high_watermark = summaries[i].high_watermark;
+      sp.last_stable_offset = summaries[i].last_stable_offset;
+      sp.answered_log_start = summaries[i].log_start_offset;
+    }
+    resp.session_id = ctx.broker->fetch_sessions().create(fetcher.follower(), by_id, std::move(session.partitions),
+                                                          ctx.broker->clock().now_ms());
+  } else if (incremental) {
+    resp.session_id = session.session_id;
+    if (throttle == 0) {
+      std::vector<std::pair<SessionPartition, PartitionAnswer>> answered;
+      for (size_t i = 0; i < items.size(); ++i)
+        if (must_respond(session.partitions[i], summaries[i]))
+          answered.emplace_back(std::move(session.partitions[i]), summaries[i]);
+      ctx.broker->fetch_sessions().record(session.session_id, answered);
     }
   }
   // Down-convert for clients that only understand magic 0/1, in request order;
@@ -368,6 +482,17 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   response.throttle_ms = throttle;
   response.throttle_before_send = ctx.api_version < kFetchKip219Version;
   co_return response;
+}
+
+// Made on first use, with max.incremental.fetch.session.cache.slots (read-only).
+FetchSessionCache& Broker::fetch_sessions() {
+  std::call_once(fetch_sessions_once_, [this] {
+    int64_t slots = 1000;
+    if (settings_.config)
+      if (auto v = settings_.config->get_int("max.incremental.fetch.session.cache.slots")) slots = *v;
+    fetch_sessions_ = std::make_shared<FetchSessionCache>(static_cast<size_t>(std::max<int64_t>(slots, 0)));
+  });
+  return *fetch_sessions_;
 }
 
 }  // namespace samsa::server

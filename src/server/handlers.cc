@@ -17,8 +17,7 @@ namespace samsa::server {
 namespace {
 constexpr HandlerEntry kHandlers[] = {
     {0, handle_produce},
-    // The schema goes to 17 for the KRaft quorum; this handler knows topic names, not ids (v13+).
-    {1, handle_fetch, 12},
+    {1, handle_fetch},
     {2, handle_list_offsets},
     {3, handle_metadata},
     {8, handle_offset_commit},

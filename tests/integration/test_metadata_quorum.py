@@ -109,7 +109,7 @@ def test_broker_listener_advertises_only_broker_scoped_quorum_apis(broker):
     assert apis[55] == (0, 2)  # DescribeQuorum: brokers and controllers
     for controller_only in (52, 53, 54, 59, 82):
         assert controller_only not in apis
-    assert apis[1] == (0, 12)  # the broker's Fetch handler; v13+ (topic ids) is the quorum's
+    assert apis[1] == (0, 17)  # the broker's Fetch handler serves clients up to v17 (issue 17)
 
 
 def describe_quorum_v0(conn, topic, partition):
