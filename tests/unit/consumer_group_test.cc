@@ -5,6 +5,7 @@
 #include "coordinator/assignors.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/consumer_group_records.h"
+#include "protocol/messages/consumer_group_heartbeat.h"
 
 namespace samsa::coordinator {
 namespace {
@@ -310,6 +311,38 @@ TEST(ConsumerGroupRecords, ReplayRestoresTheGroup) {
       auto key = decode_consumer_key(r.key);
       EXPECT_FALSE(apply_consumer_record(x, *key, std::span<const uint8_t>(cut), 0)) << key->type;
     }
+}
+
+// The heartbeat response's assignment is a nullable struct: int8 -1 (null, "unchanged") or 1
+// followed by the struct (Kafka's encoding of nullable structs).
+TEST(ConsumerGroupWire, NullableAssignment) {
+  protocol::ConsumerGroupHeartbeatResponse r;
+  r.member_id = "m";
+  r.member_epoch = 3;
+  r.heartbeat_interval_ms = 5000;
+  protocol::Writer w;
+  r.encode(w, 0);
+  // throttle(4) error(2) message(1: null) member id(2) epoch(4) interval(4), then the marker
+  ASSERT_GE(w.size(), 18u);
+  EXPECT_EQ(w.buffer()[17], 0xff);
+  protocol::ConsumerGroupHeartbeatResponse back;
+  protocol::Reader rd(w.buffer());
+  back.decode(rd, 0);
+  ASSERT_TRUE(rd.ok());
+  EXPECT_EQ(back, r);
+  auto& a = r.assignment.emplace();
+  auto& tp = a.topic_partitions.emplace_back();
+  tp.topic_id = tid(7);
+  tp.partitions = {0, 2};
+  protocol::Writer w2;
+  r.encode(w2, 1);
+  EXPECT_EQ(w2.buffer()[17], 1);
+  protocol::ConsumerGroupHeartbeatResponse back2;
+  protocol::Reader rd2(w2.buffer());
+  back2.decode(rd2, 1);
+  ASSERT_TRUE(rd2.ok());
+  EXPECT_EQ(back2, r);
+  EXPECT_EQ(rd2.remaining(), 0u);
 }
 
 }  // namespace
