@@ -185,8 +185,8 @@ def parse_schema(path):
         elem = fld.elem
         if elem not in PRIMS and not re.fullmatch(r"[A-Z]\w*", elem):
             raise SchemaError(f"{where}: unknown type {typ!r}")
-        if nullable and not (fld.is_array or elem in NULLABLE_PRIMS):
-            raise SchemaError(f"{where}: only strings, bytes, records and arrays can be nullable")
+        if nullable and not (fld.is_array or elem in NULLABLE_PRIMS or fld.elem_is_struct):
+            raise SchemaError(f"{where}: only strings, bytes, records, arrays and structs can be nullable")
         if tag is not None and (api.flexible is None):
             raise SchemaError(f"{where}: tagged field in an API without flexible versions")
         stack[level].append(fld)
@@ -212,10 +212,14 @@ def cpp_value_type(f):
         t = f"std::vector<{t}>"
         if f.nullable:
             t = f"std::optional<{t}>"
+    elif f.elem_is_struct and f.nullable:
+        t = f"std::optional<{t}>"  # a nullable struct: int8 -1 (null) or 1, then the fields
     return t
 
 
 def cpp_default(f):
+    if f.elem_is_struct and f.nullable and not f.is_array:
+        return "{std::nullopt}"
     if f.is_array or f.elem_is_struct:
         return "{}"
     if f.default is None:
@@ -284,6 +288,9 @@ class Gen:
             o.append(f"{ind}  }}")
             o.append(f"{ind}  }}")
             o.append(f"{ind}}}")
+        elif f.elem_is_struct and f.nullable:
+            nv = f.nullable.cond()
+            o.append(f"{ind}if (({nv}) && r.i8() < 0) {{ {target}.reset(); }} else {{ {target}.emplace().decode(r, v); }}")
         elif f.elem_is_struct:
             o.append(f"{ind}{target}.decode(r, v);")
         elif f.nullable and f.elem in NULLABLE_PRIMS:
@@ -311,6 +318,10 @@ class Gen:
                 o.append(f"{ind}    {PRIMS[f.elem][2].format(x='e_')};")
             o.append(f"{ind}  }}")
             o.append(f"{ind}}}")
+        elif f.elem_is_struct and f.nullable:
+            nv = f.nullable.cond()
+            o.append(f"{ind}if ({nv}) w.i8({src}.has_value() ? 1 : -1);")
+            o.append(f"{ind}if ({src}.has_value()) {src}->encode(w, v); else if (!({nv})) decltype({src})::value_type{{}}.encode(w, v);")
         elif f.elem_is_struct:
             o.append(f"{ind}{src}.encode(w, v);")
         elif f.nullable and f.elem in NULLABLE_PRIMS and f.elem != "records":
@@ -328,6 +339,8 @@ class Gen:
             if f.nullable:
                 return f"!{src}.has_value()" if f.default == "null" else f"({src}.has_value() && {src}->empty())"
             return f"{src}.empty()"
+        if f.elem_is_struct and f.nullable:
+            return f"!{src}.has_value()"
         if f.elem_is_struct:
             return f"{src} == decltype({src}){{}}"
         if f.elem == "records":
@@ -439,6 +452,8 @@ class Gen:
         for f in regular:
             if f.is_array:
                 sz = "(flex ? 1 : 4)"
+            elif f.elem_is_struct and f.nullable:
+                sz = "1"
             elif f.elem_is_struct:
                 sz = f"{f.elem}::min_size(v)"
             else:
@@ -494,6 +509,8 @@ class Gen:
                 out.append("      }")
                 out.append(f"      m.{f.name} = std::move(vec_);")
                 out.append("    }")
+            elif f.elem_is_struct and f.nullable:
+                out.append(f"    if (({nul}) && g.next() % 4 == 0) m.{f.name}.reset(); else fill(m.{f.name}.emplace(), v, g, depth + 1);")
             elif f.elem_is_struct:
                 out.append(f"    fill(m.{f.name}, v, g, depth + 1);")
             elif f.nullable and f.elem in NULLABLE_PRIMS:

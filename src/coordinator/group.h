@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "coordinator/consumer_group.h"
 #include "coordinator/offset_records.h"
 
 namespace samsa::coordinator {
@@ -31,6 +32,7 @@ struct GroupConfig {
   int32_t min_session_timeout_ms = 6000;
   int32_t max_session_timeout_ms = 1800000;
   int32_t max_size = INT32_MAX;
+  ConsumerGroupConfig consumer;  // KIP-848 groups (group.consumer.*)
 };
 
 struct JoinParams {

@@ -27,6 +27,36 @@ Group& GroupCoordinator::get_or_create(const std::string& group_id) {
   return *g;
 }
 
+ConsumerGroup* GroupCoordinator::find_consumer(const std::string& group_id) {
+  on_owner();
+  auto it = consumer_groups_.find(group_id);
+  return it == consumer_groups_.end() ? nullptr : it->second.get();
+}
+
+ConsumerGroup& GroupCoordinator::get_or_create_consumer(const std::string& group_id) {
+  on_owner();
+  auto& g = consumer_groups_[group_id];
+  if (!g) g = std::make_unique<ConsumerGroup>(group_id, config_.consumer);
+  if (!ticking_) schedule_tick();
+  return *g;
+}
+
+std::vector<const ConsumerGroup*> GroupCoordinator::consumer_groups() const {
+  on_owner();
+  std::vector<const ConsumerGroup*> out;
+  for (auto& [_, g] : consumer_groups_) out.push_back(g.get());
+  return out;
+}
+
+void GroupCoordinator::erase_empty_classic(const std::string& group_id) {
+  on_owner();
+  auto it = groups_.find(group_id);
+  if (it != groups_.end() && it->second->member_count() == 0 && !it->second->has_pending_members()) {
+    groups_.erase(it);
+    recorded_seq_.erase(group_id);
+  }
+}
+
 std::vector<const Group*> GroupCoordinator::groups() const {
   on_owner();
   std::vector<const Group*> out;
@@ -58,6 +88,16 @@ void GroupCoordinator::tick() {
   on_owner();
   int64_t t = now();
   for (auto& [_, g] : groups_) g->tick(t);
+  for (auto& [_, g] : consumer_groups_) g->tick(t);
+  if (persistence_.write_consumer_group) {
+    std::vector<std::string> due;
+    for (auto& [id, g] : consumer_groups_)
+      if (g->change_seq() != consumer_recorded_seq_[id]) due.push_back(id);
+    for (auto& id : due) {
+      consumer_recorded_seq_[id] = consumer_groups_.at(id)->change_seq();
+      persistence_.write_consumer_group(id);
+    }
+  }
   if (persistence_.write_group) {
     std::vector<std::string> due;
     for (auto& [id, g] : groups_)
@@ -164,6 +204,8 @@ void GroupCoordinator::unload(const std::function<bool(const std::string& group)
     if (in_partition(id)) gone.push_back(id);
   for (auto& [id, _] : offsets_)
     if (!groups_.count(id) && in_partition(id)) gone.push_back(id);
+  for (auto it = consumer_groups_.begin(); it != consumer_groups_.end();)
+    it = in_partition(it->first) ? consumer_groups_.erase(it) : std::next(it);
   for (auto& id : gone) {
     // Out of the map first: a member's callback may not find the group again.
     auto it = groups_.find(id);
@@ -184,7 +226,7 @@ void GroupCoordinator::apply_commit(const std::string& group, const std::string&
                                     CommittedOffset v) {
   on_owner();
   offsets_[group][{topic, partition}] = std::move(v);
-  if (!groups_.count(group)) groups_[group] = std::make_unique<Group>(group, config_);
+  if (!groups_.count(group) && !consumer_groups_.count(group)) groups_[group] = std::make_unique<Group>(group, config_);
 }
 
 void GroupCoordinator::apply_delete(const std::string& group, const std::string& topic, int32_t partition) {
@@ -238,6 +280,13 @@ const OffsetMap* GroupCoordinator::offsets(const std::string& group) const {
 
 ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
   on_owner();
+  if (auto* cg = find_consumer(group_id)) {
+    if (!cg->empty()) return ErrorCode::NON_EMPTY_GROUP;
+    consumer_groups_.erase(group_id);
+    offsets_.erase(group_id);
+    groups_.erase(group_id);
+    return ErrorCode::NONE;
+  }
   auto* g = find(group_id);
   if (!g || g->state() == GroupState::Dead) return ErrorCode::GROUP_ID_NOT_FOUND;
   auto err = g->mark_dead();

@@ -42,6 +42,8 @@ struct GroupPersistence {
   // Expired offsets to tombstone; the writer calls apply_expired for each once
   // durable, then expiry_done().
   std::function<void(std::vector<ExpiredOffsets>)> expire;
+  // A KIP-848 consumer group changed since its last records: write them (consumer_group_records.h).
+  std::function<void(const std::string& group)> write_consumer_group;
   int64_t retention_ms = 7 * 24 * 3600 * 1000LL;  // offsets.retention.minutes
   int64_t check_interval_ms = 600000;              // offsets.retention.check.interval.ms
 };
@@ -62,6 +64,13 @@ class GroupCoordinator {
   Group& get_or_create(const std::string& group_id);
   // Groups that exist (members or offsets), for ListGroups.
   std::vector<const Group*> groups() const;
+  // KIP-848 consumer groups (a group id is either a classic Group or one of these).
+  ConsumerGroup* find_consumer(const std::string& group_id);
+  ConsumerGroup& get_or_create_consumer(const std::string& group_id);
+  std::vector<const ConsumerGroup*> consumer_groups() const;
+  void erase_consumer(const std::string& group_id) { consumer_groups_.erase(group_id); }
+  // An Empty classic group without members gives way to a consumer group (its offsets stay).
+  void erase_empty_classic(const std::string& group_id);
 
   // Committed offsets (in memory; durable once the server has written them).
   void apply_commit(const std::string& group, const std::string& topic, int32_t partition, CommittedOffset v);
@@ -120,9 +129,11 @@ class GroupCoordinator {
   std::function<int64_t()> clock_;
   ShardAffinity owner_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::map<std::string, std::unique_ptr<ConsumerGroup>> consumer_groups_;
   std::map<std::string, OffsetMap> offsets_;
   std::map<std::pair<int64_t, int32_t>, std::vector<PendingOffset>> pending_;  // (producer id, offsets partition)
   std::map<std::string, uint64_t> recorded_seq_;  // group -> Group::record_seq() of its last record
+  std::map<std::string, uint64_t> consumer_recorded_seq_;  // consumer group -> change_seq() last written
   GroupPersistence persistence_;
   int64_t next_expiry_check_ = 0;
   bool expiring_ = false;  // an expiry's tombstones are being written

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "coordinator/consumer_group_records.h"
 #include "coordinator/placement.h"
 #include "protocol/batch_header.h"
 #include "protocol/record_batch.h"
@@ -36,6 +37,9 @@ void GroupService::start(int64_t retention_ms, int64_t check_interval_ms) {
   p.write_group = [this](const std::string& group) {
     asio::co_spawn(io_, write_group_record(group), asio::detached);
   };
+  p.write_consumer_group = [this](const std::string& group) {
+    asio::co_spawn(io_, write_consumer_group(group), asio::detached);
+  };
   p.expire = [this](std::vector<ExpiredOffsets> expired) {
     asio::co_spawn(io_, expire_offsets(std::move(expired)), asio::detached);
   };
@@ -56,6 +60,24 @@ asio::awaitable<ErrorCode> GroupService::write_group_record(std::string group) {
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) spdlog::warn("writing the metadata of group {} failed: {}", group, error_name(err));
   co_return err;
+}
+
+// A KIP-848 group's records (all of them: compaction keeps the latest), taken
+// before the first suspension so that writes reach the log in order. Heartbeats
+// are answered before the write is durable (Kafka waits for it); a failover
+// loses at most the changes of the last tick.
+asio::awaitable<void> GroupService::write_consumer_group(std::string group) {
+  auto tp = offsets_partition(group);
+  auto* g = groups_.find_consumer(group);
+  if (!tp || !g) co_return;
+  auto& written = consumer_members_written_[group];
+  std::vector<KeyValue> kvs;
+  for (auto& r : consumer_group_records(*g, written)) kvs.emplace_back(std::move(r.key), std::move(r.value));
+  written.clear();
+  for (auto& [id, _] : g->members()) written.insert(id);
+  auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
+  auto err = co_await std::move(op);
+  if (err != ErrorCode::NONE) spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
 }
 
 // Tombstones for the expired offsets (and dead groups), one durable batch per
@@ -110,12 +132,18 @@ asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
       if (i.error == ErrorCode::NONE) i.error = e;
   };
   if (auto err = served_.check(w.tp); err != ErrorCode::NONE) co_return set_all(err);
-  auto* g = groups_.find(w.group);
+  auto* cg = groups_.find_consumer(w.group);
+  // A KIP-848 group: the generation is the member epoch (OffsetCommit v9).
+  if (cg) {
+    if (auto err = cg->validate_commit(w.member_id, w.generation); err != ErrorCode::NONE) co_return set_all(err);
+  }
+  auto* g = cg ? nullptr : groups_.find(w.group);
   // No group: generation -1 creates one (a consumer without group management); any other
   // generation is from a group that no longer exists (Kafka's rule).
-  if (!g && w.generation >= 0) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
-  if (!g) g = &groups_.get_or_create(w.group);
-  if (auto err = g->validate_commit(w.member_id, w.instance_id, w.generation); err != ErrorCode::NONE)
+  if (!g && !cg && w.generation >= 0) co_return set_all(ErrorCode::ILLEGAL_GENERATION);
+  if (!g && !cg) g = &groups_.get_or_create(w.group);
+  if (auto err = g ? g->validate_commit(w.member_id, w.instance_id, w.generation) : ErrorCode::NONE;
+      err != ErrorCode::NONE)
     co_return set_all(err);
   std::vector<KeyValue> kvs;
   for (auto& i : w.items) {
@@ -152,13 +180,20 @@ asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommi
 
 asio::awaitable<ErrorCode> GroupService::delete_group(const TopicPartition& tp, const std::string& group) {
   if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
+  auto* cg = groups_.find_consumer(group);
+  if (cg && !cg->empty()) co_return ErrorCode::NON_EMPTY_GROUP;
   auto* g = groups_.find(group);
-  if (!g || g->state() == GroupState::Dead) co_return ErrorCode::GROUP_ID_NOT_FOUND;
-  if (g->state() != GroupState::Empty) co_return ErrorCode::NON_EMPTY_GROUP;
+  if (!cg && (!g || g->state() == GroupState::Dead)) co_return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (!cg && g->state() != GroupState::Empty) co_return ErrorCode::NON_EMPTY_GROUP;
   std::vector<KeyValue> kvs;
   if (auto* offsets = groups_.offsets(group))
     for (auto& [key, _] : *offsets) kvs.emplace_back(encode_offset_key({group, key.first, key.second}), std::nullopt);
   kvs.emplace_back(encode_group_key({group}), std::nullopt);
+  if (cg) {
+    std::set<std::string> members = consumer_members_written_[group];
+    for (auto& r : consumer_group_tombstones(group, members)) kvs.emplace_back(std::move(r.key), std::move(r.value));
+    consumer_members_written_.erase(group);
+  }
   auto append = append_records(writer_, served_, tp, kvs, clock_.now_ms());
   auto err = co_await std::move(append);
   if (err != ErrorCode::NONE) co_return err;
@@ -221,7 +256,28 @@ ErrorCode GroupService::load_partition(const TopicPartition& tp, Epoch epoch) {
     while (it.next(rv)) {
       if (!rv.key) continue;
       auto key = decode_key(*rv.key);
-      if (!key) continue;
+      if (!key) {
+        // KIP-848 consumer group records (types 3-8).
+        if (auto ck = decode_consumer_key(*rv.key)) {
+          ++groups;
+          if (ck->type == 3 && !rv.value) {
+            groups_.erase_consumer(ck->group);
+            consumer_members_written_.erase(ck->group);
+            continue;
+          }
+          auto& cg = groups_.get_or_create_consumer(ck->group);
+          std::optional<std::span<const uint8_t>> value;
+          if (rv.value) value = *rv.value;
+          if (!apply_consumer_record(cg, *ck, value, clock_.now_ms()))
+            spdlog::warn("{}: unreadable record (type {}) of consumer group {}", tp.to_string(), ck->type, ck->group);
+          auto& written = consumer_members_written_[ck->group];
+          if (ck->type == 5) {
+            if (rv.value) written.insert(ck->member);
+            else written.erase(ck->member);
+          }
+        }
+        continue;
+      }
       if (auto* gk = std::get_if<GroupKey>(&*key)) {
         ++groups;
         if (!rv.value) {

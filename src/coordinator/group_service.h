@@ -11,6 +11,7 @@
 #include <asio.hpp>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -112,6 +113,7 @@ class GroupService {
 
  private:
   asio::awaitable<ErrorCode> write_group_record(std::string group);
+  asio::awaitable<void> write_consumer_group(std::string group);
   asio::awaitable<void> expire_offsets(std::vector<ExpiredOffsets> expired);
   void drop_groups_of(const TopicPartition& tp);
 
@@ -121,6 +123,7 @@ class GroupService {
   const Clock& clock_;
   PartitionCount partitions_;
   CoordinatorPartitions served_;
+  std::map<std::string, std::set<std::string>> consumer_members_written_;  // KIP-848 group -> members in its records
 };
 
 }  // namespace samsa::coordinator

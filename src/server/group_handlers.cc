@@ -1,5 +1,6 @@
 // Consumer groups: FindCoordinator (10), JoinGroup (11), Heartbeat (12),
-// LeaveGroup (13), SyncGroup (14), OffsetCommit (8), OffsetFetch (9).
+// LeaveGroup (13), SyncGroup (14), OffsetCommit (8), OffsetFetch (9), and the
+// KIP-848 consumer groups: ConsumerGroupHeartbeat (68), ConsumerGroupDescribe (69).
 //
 // A group lives on the shard that owns its __consumer_offsets partition
 // (coordinator::offsets_partition_for). Handlers run on the connection's shard
@@ -15,6 +16,8 @@
 #include "coordinator/group_coordinator.h"
 #include "coordinator/placement.h"
 #include "coordinator/txn_state.h"
+#include "protocol/messages/consumer_group_describe.h"
+#include "protocol/messages/consumer_group_heartbeat.h"
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/find_coordinator.h"
@@ -47,6 +50,13 @@ coordinator::GroupConfig group_config(const BrokerSettings& s) {
   c.min_session_timeout_ms = s.config->group_min_session_timeout_ms();
   c.max_session_timeout_ms = s.config->group_max_session_timeout_ms();
   c.max_size = s.config->group_max_size();
+  c.consumer.session_timeout_ms = s.config->get_int("group.consumer.session.timeout.ms").value_or(45000);
+  c.consumer.heartbeat_interval_ms = s.config->get_int("group.consumer.heartbeat.interval.ms").value_or(5000);
+  c.consumer.max_size = s.config->get_int("group.consumer.max.size").value_or(INT32_MAX);
+  // The first of group.consumer.assignors is the default (short names or Kafka's class names).
+  auto first = s.config->value("group.consumer.assignors").value_or("uniform");
+  first = first.substr(0, first.find(','));
+  c.consumer.default_assignor = first.find("ange") != std::string::npos ? "range" : "uniform";
   return c;
 }
 
@@ -173,6 +183,16 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
         return done(std::move(refused));
       }
       auto& c = broker->group_coordinator(shard);
+      if (auto* cg = c.find_consumer(group)) {
+        // A KIP-848 group in use cannot take classic members (online conversion is not implemented).
+        if (!cg->empty()) {
+          coordinator::JoinResult refused;
+          refused.error = ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
+          refused.member_id = p.member_id;
+          return done(std::move(refused));
+        }
+        c.erase_consumer(group);
+      }
       c.get_or_create(group).join(p, c.now(), std::move(done));
     });
   });
@@ -307,6 +327,212 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   co_return make_response(ctx, resp);
 }
 
+// ---- ConsumerGroupHeartbeat / ConsumerGroupDescribe (KIP-848) ---------------------------
+
+namespace {
+
+// The topics a consumer group needs from `image`: every name some member (or this request)
+// subscribes to, or every topic when a regex is involved.
+coordinator::TopicCatalog topic_catalog(const cluster::MetadataImage& image, const coordinator::ConsumerGroup* g,
+                                        const coordinator::ConsumerHeartbeat& h) {
+  coordinator::TopicCatalog out;
+  auto add = [&out](const cluster::TopicInfo& t) {
+    out[t.name] = coordinator::TopicMeta{t.id, t.name, static_cast<int32_t>(t.partitions.size())};
+  };
+  bool regex = h.subscribed_topic_regex && !h.subscribed_topic_regex->empty();
+  std::set<std::string> names;
+  if (h.subscribed_topic_names) names.insert(h.subscribed_topic_names->begin(), h.subscribed_topic_names->end());
+  if (g)
+    for (auto& [_, m] : g->members()) {
+      names.insert(m.subscribed_topic_names.begin(), m.subscribed_topic_names.end());
+      if (m.subscribed_topic_regex) regex = true;
+    }
+  if (regex) {
+    image.topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
+      if (!t->internal) add(*t);
+    });
+    return out;
+  }
+  for (auto& n : names)
+    if (auto* t = image.find_topic(n)) add(*t);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext& ctx, protocol::Reader& r) {
+  protocol::ConsumerGroupHeartbeatRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::ConsumerGroupHeartbeatResponse resp;
+  resp.member_id = req.member_id;
+  resp.member_epoch = req.member_epoch;
+  auto refuse = [&](ErrorCode e, std::string msg) {
+    resp.error_code = to_int(e);
+    resp.error_message = std::move(msg);
+    return make_response(ctx, resp);
+  };
+  // Kafka's request checks.
+  if (req.group_id.empty()) co_return refuse(ErrorCode::INVALID_REQUEST, "GroupId can't be empty.");
+  if (req.instance_id && req.instance_id->empty())
+    co_return refuse(ErrorCode::INVALID_REQUEST, "InstanceId can't be empty.");
+  if (req.member_epoch == 0) {
+    if (req.rebalance_timeout_ms == -1)
+      co_return refuse(ErrorCode::INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
+    if (req.topic_partitions && !req.topic_partitions->empty())
+      co_return refuse(ErrorCode::INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
+    if (!req.subscribed_topic_names && !req.subscribed_topic_regex)
+      co_return refuse(ErrorCode::INVALID_REQUEST, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
+  } else if (req.member_id.empty()) {
+    co_return refuse(ErrorCode::INVALID_REQUEST, "MemberId can't be empty.");
+  } else if (req.member_epoch == -2 && !req.instance_id) {
+    co_return refuse(ErrorCode::INVALID_REQUEST, "InstanceId can't be null when leaving as a static member.");
+  }
+  // Bounded input: a member subscribes to at most 100000 names / owns that many topics.
+  if ((req.subscribed_topic_names && req.subscribed_topic_names->size() > 100000) ||
+      (req.topic_partitions && req.topic_partitions->size() > 100000))
+    co_return refuse(ErrorCode::INVALID_REQUEST, "too many topics");
+  auto where = place(ctx, req.group_id);
+  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  if (where.error != ErrorCode::NONE) co_return refuse(where.error, "");
+  coordinator::ConsumerHeartbeat h;
+  h.member_id = req.member_id;
+  h.member_epoch = req.member_epoch;
+  h.instance_id = req.instance_id;
+  h.rack_id = req.rack_id;
+  h.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  h.subscribed_topic_names = req.subscribed_topic_names;
+  h.subscribed_topic_regex = req.subscribed_topic_regex;
+  h.server_assignor = req.server_assignor;
+  if (req.topic_partitions) {
+    h.owned.emplace();
+    for (auto& t : *req.topic_partitions) (*h.owned)[t.topic_id].insert(t.partitions.begin(), t.partitions.end());
+  }
+  h.client_id = ctx.client_id.value_or("");
+  h.client_host = "/" + ctx.conn->peer_host;
+  Broker* broker = ctx.broker;
+  int shard = where.shard;
+  auto image = ctx.shard->image;
+  std::string group = req.group_id;
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, h, image, tp = where.tp] {
+    coordinator::ConsumerHeartbeatResult res;
+    res.member_id = h.member_id;
+    res.member_epoch = h.member_epoch;
+    if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
+      res.error = err;
+      return res;
+    }
+    auto& c = broker->group_coordinator(shard);
+    if (auto* classic = c.find(group); classic && (classic->member_count() > 0 || classic->has_pending_members())) {
+      // A classic group in use (online conversion is not implemented).
+      res.error = ErrorCode::GROUP_ID_NOT_FOUND;
+      res.message = "Group " + group + " is not a consumer group.";
+      return res;
+    }
+    auto* g = c.find_consumer(group);
+    if (!g && h.member_epoch != 0) {
+      res.error = h.member_epoch < 0 ? ErrorCode::UNKNOWN_MEMBER_ID : ErrorCode::UNKNOWN_MEMBER_ID;
+      return res;
+    }
+    auto catalog = topic_catalog(*image, g, h);
+    if (!g) {
+      c.erase_empty_classic(group);
+      g = &c.get_or_create_consumer(group);
+    }
+    return g->heartbeat(h, catalog, c.now());
+  });
+  auto res = co_await std::move(op);
+  resp.error_code = to_int(res.error);
+  resp.error_message = res.message;
+  if (res.error == ErrorCode::NONE) {
+    resp.member_id = res.member_id;
+    resp.member_epoch = res.member_epoch;
+    resp.heartbeat_interval_ms = res.heartbeat_interval_ms;
+    if (res.assignment) {
+      auto& a = resp.assignment.emplace();
+      for (auto& [t, ps] : *res.assignment) {
+        auto& out = a.topic_partitions.emplace_back();
+        out.topic_id = t;
+        out.partitions.assign(ps.begin(), ps.end());
+      }
+    }
+  }
+  record_response_error(ctx.api_key, res.error);
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_consumer_group_describe(RequestContext& ctx, protocol::Reader& r) {
+  protocol::ConsumerGroupDescribeRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return bad_request();
+  protocol::ConsumerGroupDescribeResponse resp;
+  Broker* broker = ctx.broker;
+  auto image = ctx.shard->image;
+  using Described = protocol::ConsumerGroupDescribeResponse::DescribedConsumerGroup;
+  for (auto& id : req.group_ids) {
+    Described d;
+    d.group_id = id;
+    auto where = place(ctx, id);
+    if (!authorized_group(ctx, AclOperation::DESCRIBE, id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+    if (where.error != ErrorCode::NONE) {
+      d.error_code = to_int(where.error);
+      resp.groups.push_back(std::move(d));
+      continue;
+    }
+    int shard = where.shard;
+    auto op = invoke_on(broker->shard(shard), [broker, shard, d, image, tp = where.tp]() mutable {
+      if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
+        d.error_code = to_int(err);
+        return d;
+      }
+      auto& c = broker->group_coordinator(shard);
+      auto* g = c.find_consumer(d.group_id);
+      if (!g) {
+        d.error_code = to_int(ErrorCode::GROUP_ID_NOT_FOUND);
+        auto* classic = c.find(d.group_id);
+        d.error_message = classic && classic->state() != coordinator::GroupState::Dead
+                              ? "Group " + d.group_id + " is not a consumer group."
+                              : "Group " + d.group_id + " not found.";
+        return d;
+      }
+      d.group_state = g->state_name();
+      d.group_epoch = g->group_epoch();
+      d.assignment_epoch = g->assignment_epoch();
+      d.assignor_name = g->assignor();
+      auto convert = [&image](const coordinator::Assignment& a) {
+        protocol::ConsumerGroupDescribeResponse::MemberAssignment out;
+        for (auto& [t, ps] : a) {
+          auto& tp = out.topic_partitions.emplace_back();
+          tp.topic_id = t;
+          if (auto* info = image->find_topic(t)) tp.topic_name = info->name;
+          tp.partitions.assign(ps.begin(), ps.end());
+        }
+        return out;
+      };
+      for (auto& [mid, m] : g->members()) {
+        auto& out = d.members.emplace_back();
+        out.member_id = mid;
+        out.instance_id = m.instance_id;
+        out.rack_id = m.rack_id;
+        out.member_epoch = m.member_epoch;
+        out.client_id = m.client_id;
+        out.client_host = m.client_host;
+        out.subscribed_topic_names = m.subscribed_topic_names;
+        out.subscribed_topic_regex = m.subscribed_topic_regex;
+        out.assignment = convert(m.assigned);
+        auto t = g->target().find(mid);
+        out.target_assignment = convert(t == g->target().end() ? coordinator::Assignment{} : t->second);
+        out.member_type = 1;  // consumer protocol (KIP-1099)
+      }
+      return d;
+    });
+    resp.groups.push_back(co_await std::move(op));
+    if (req.include_authorized_operations)
+      resp.groups.back().authorized_operations = authorized_operations(ctx, ResourceType::GROUP, id);
+  }
+  co_return make_response(ctx, resp);
+}
+
 // ---- OffsetCommit / OffsetFetch -----------------------------------------------------
 
 asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protocol::Reader& r) {
@@ -379,7 +605,9 @@ struct FetchedGroup {
   PartitionSet unstable;  // offsets a transaction has not committed yet
 };
 
-asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std::string& group) {
+asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std::string& group,
+                                                 std::optional<std::string> member_id = std::nullopt,
+                                                 int32_t member_epoch = -1) {
   FetchedGroup out;
   auto where = place(ctx, group);
   if (!authorized_group(ctx, AclOperation::DESCRIBE, group)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
@@ -389,11 +617,14 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
   }
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, tp = where.tp] {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, member_id, member_epoch, tp = where.tp] {
     FetchedGroup got;
     got.error = served_here(broker, shard, tp);
     if (got.error != ErrorCode::NONE) return got;
     auto& c = broker->group_coordinator(shard);
+    // OffsetFetch v9 (KIP-848): a member of a consumer group names itself and its epoch.
+    if (auto* cg = c.find_consumer(group)) got.error = cg->validate_fetch(member_id, member_epoch);
+    if (got.error != ErrorCode::NONE) return got;
     if (auto* m = c.offsets(group)) got.offsets = *m;
     got.unstable = c.pending_partitions(group);
     return got;
@@ -466,7 +697,7 @@ asio::awaitable<net::Response> handle_offset_fetch(RequestContext& ctx, protocol
   protocol::OffsetFetchResponse resp;
   if (ctx.api_version >= 8) {
     for (auto& g : req.groups) {
-      auto op = fetch_group_offsets(ctx, g.group_id);
+      auto op = fetch_group_offsets(ctx, g.group_id, g.member_id, g.member_epoch);
       auto got = co_await std::move(op);
       auto& out = resp.groups.emplace_back();
       out.group_id = g.group_id;
@@ -497,6 +728,7 @@ struct ListedGroup {
   std::string id;
   std::string protocol_type;
   std::string state;
+  std::string type;  // classic or consumer (ListGroups v5)
 };
 
 bool state_matches(const std::vector<std::string>& filter, const std::string& state) {
@@ -506,6 +738,49 @@ bool state_matches(const std::vector<std::string>& filter, const std::string& st
         std::equal(f.begin(), f.end(), state.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
       return true;
   return false;
+}
+
+// DescribeGroups of a KIP-848 group, as Kafka answers it: protocol type "consumer", the
+// assignor as protocol, each member's subscription and assignment in the classic
+// ConsumerProtocol encoding (version 0), so classic admin clients can show it.
+void describe_consumer_group(const coordinator::ConsumerGroup& g, const cluster::MetadataImage& image,
+                             protocol::DescribeGroupsResponse::DescribedGroup& d) {
+  d.group_state = g.state_name();
+  d.protocol_type = "consumer";
+  d.protocol_data = g.assignor();
+  auto put16 = [](coordinator::Bytes& b, int16_t v) { b.push_back(uint8_t(v >> 8)); b.push_back(uint8_t(v)); };
+  auto put32 = [](coordinator::Bytes& b, int32_t v) { for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s)); };
+  auto putstr = [&](coordinator::Bytes& b, const std::string& v) {
+    put16(b, static_cast<int16_t>(v.size()));
+    b.insert(b.end(), v.begin(), v.end());
+  };
+  for (auto& [mid, m] : g.members()) {
+    auto& out = d.members.emplace_back();
+    out.member_id = mid;
+    out.group_instance_id = m.instance_id;
+    out.client_id = m.client_id;
+    out.client_host = m.client_host;
+    coordinator::Bytes sub;
+    put16(sub, 0);
+    std::vector<std::string> topics = m.subscribed_topic_names;
+    put32(sub, static_cast<int32_t>(topics.size()));
+    for (auto& t : topics) putstr(sub, t);
+    put32(sub, -1);  // no user data
+    out.member_metadata = std::move(sub);
+    coordinator::Bytes a;
+    put16(a, 0);
+    std::vector<std::pair<std::string, const std::set<int32_t>*>> named;
+    for (auto& [tid, ps] : m.assigned)
+      if (auto* t = image.find_topic(tid)) named.emplace_back(t->name, &ps);
+    put32(a, static_cast<int32_t>(named.size()));
+    for (auto& [name, ps] : named) {
+      putstr(a, name);
+      put32(a, static_cast<int32_t>(ps->size()));
+      for (int32_t p : *ps) put32(a, p);
+    }
+    put32(a, -1);
+    out.member_assignment = std::move(a);
+  }
 }
 
 }  // namespace
@@ -522,7 +797,9 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
     auto op = invoke_on(broker->shard(i), [broker, i] {
       std::vector<ListedGroup> out;
       for (auto* g : broker->group_coordinator(i).groups())
-        out.push_back({g->id(), g->protocol_type().value_or(""), coordinator::state_name(g->state())});
+        out.push_back({g->id(), g->protocol_type().value_or(""), coordinator::state_name(g->state()), "classic"});
+      for (auto* g : broker->group_coordinator(i).consumer_groups())
+        out.push_back({g->id(), "consumer", g->state_name(), "consumer"});
       return std::make_pair(out, broker->coordinator_shard(i).groups.served().any_loading());
     });
     auto [listed, loading] = co_await std::move(op);
@@ -530,11 +807,13 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext& ctx, protocol:
     if (loading) resp.error_code = to_int(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
     for (auto& g : listed) {
       if (!state_matches(req.states_filter, g.state)) continue;
+      if (!state_matches(req.types_filter, g.type)) continue;
       if (!all_groups && !authorized_group(ctx, AclOperation::DESCRIBE, g.id)) continue;
       auto& out = resp.groups.emplace_back();
       out.group_id = g.id;
       out.protocol_type = g.protocol_type;
       out.group_state = g.state;
+      out.group_type = g.type;
     }
   }
   co_return make_response(ctx, resp);
@@ -558,9 +837,13 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
       continue;
     }
     int shard = where.shard;
-    auto op = invoke_on(broker->shard(shard), [broker, shard, d, tp = where.tp]() mutable {
+    auto op = invoke_on(broker->shard(shard), [broker, shard, d, image = ctx.shard->image, tp = where.tp]() mutable {
       if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
         d.error_code = to_int(err);
+        return d;
+      }
+      if (auto* cg = broker->group_coordinator(shard).find_consumer(d.group_id)) {
+        describe_consumer_group(*cg, *image, d);
         return d;
       }
       auto* g = broker->group_coordinator(shard).find(d.group_id);

