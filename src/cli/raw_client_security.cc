@@ -1,9 +1,6 @@
 #include "cli/raw_client_security.h"
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 
@@ -11,6 +8,7 @@
 
 #include "cli/client_security.h"
 #include "cli/common.h"
+#include "net/scram.h"
 #include "protocol/messages/sasl_authenticate.h"
 #include "protocol/messages/sasl_handshake.h"
 
@@ -48,50 +46,6 @@ int with_retries(ssl_st* ssl, int fd, std::chrono::steady_clock::time_point dead
                                                                  : "TLS error with " + peer + ": " + ssl_error();
     return r;
   }
-}
-
-using Bytes = std::vector<uint8_t>;
-const EVP_MD* md_for(const std::string& mechanism) {
-  return mechanism == "SCRAM-SHA-256" ? EVP_sha256() : EVP_sha512();
-}
-
-Bytes hmac(const EVP_MD* md, const Bytes& key, const std::string& data) {
-  Bytes out(EVP_MAX_MD_SIZE);
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       out.data(), &len);
-  out.resize(len);
-  return out;
-}
-
-std::string b64(const Bytes& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), in.data(), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-bool unb64(const std::string& in, Bytes& out) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  out.assign(in.size() / 4 * 3, 0);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return false;
-  size_t pad = (in.end()[-1] == '=') + (in.end()[-2] == '=');
-  out.resize(static_cast<size_t>(n) - pad);
-  return true;
-}
-
-// The value of attribute `k` in "k=v,k=v" ("" when absent).
-std::string attr(const std::string& msg, char k) {
-  size_t start = 0;
-  while (start < msg.size()) {
-    size_t comma = msg.find(',', start);
-    std::string item = msg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (item.size() >= 2 && item[0] == k && item[1] == '=') return item.substr(2);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return {};
 }
 
 std::string get(const Properties& p, const std::string& k) {
@@ -192,39 +146,17 @@ bool RawClient::sasl_login(const Properties& props, std::string& err) {
   const std::string user = get(props, "sasl.username"), password = get(props, "sasl.password");
   std::string reply;
   if (mechanism == "PLAIN") return sasl_step(std::string(1, '\0') + user + '\0' + password, reply, err);
-  std::string name;  // saslname: ',' and '=' escaped
-  for (char c : user) name += c == ',' ? "=2C" : c == '=' ? "=3D" : std::string(1, c);
-  Bytes nonce_bytes(24);
-  RAND_bytes(nonce_bytes.data(), static_cast<int>(nonce_bytes.size()));
-  const std::string first_bare = "n=" + name + ",r=" + b64(nonce_bytes);
-  std::string server_first;
-  if (!sasl_step("n,," + first_bare, server_first, err)) return false;
-  const std::string nonce = attr(server_first, 'r');
-  Bytes salt;
-  int iterations = std::atoi(attr(server_first, 'i').c_str());
-  if (nonce.rfind(b64(nonce_bytes), 0) != 0 || !unb64(attr(server_first, 's'), salt) || iterations < 4096 ||
-      iterations > 1'000'000) {
-    err = "malformed SCRAM server-first message from " + peer_;
+  net::ScramClient scram(*net::scram_hash_of(mechanism), user, password);
+  std::string server_first, server_final;
+  if (!sasl_step(scram.first_message(), server_first, err)) return false;
+  auto final_msg = scram.final_message(server_first, err);
+  if (!final_msg) {
+    err = "SCRAM login to " + peer_ + " failed: " + err;
     return false;
   }
-  const EVP_MD* md = md_for(mechanism);
-  Bytes salted(static_cast<size_t>(EVP_MD_get_size(md)));
-  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(), static_cast<int>(salt.size()),
-                    iterations, md, static_cast<int>(salted.size()), salted.data());
-  Bytes client_key = hmac(md, salted, "Client Key");
-  Bytes stored(EVP_MAX_MD_SIZE);
-  unsigned int stored_len = 0;
-  EVP_Digest(client_key.data(), client_key.size(), stored.data(), &stored_len, md, nullptr);
-  stored.resize(stored_len);
-  const std::string without_proof = "c=biws,r=" + nonce;
-  const std::string auth = first_bare + "," + server_first + "," + without_proof;
-  Bytes signature = hmac(md, stored, auth);
-  Bytes proof(client_key.size());
-  for (size_t i = 0; i < proof.size(); ++i) proof[i] = client_key[i] ^ signature[i];
-  std::string server_final;
-  if (!sasl_step(without_proof + ",p=" + b64(proof), server_final, err)) return false;
-  if (attr(server_final, 'v') != b64(hmac(md, hmac(md, salted, "Server Key"), auth))) {
-    err = "the broker's SCRAM signature does not verify: not the broker that holds the credential";
+  if (!sasl_step(*final_msg, server_final, err)) return false;
+  if (!scram.verify_server_final(server_final, err)) {
+    err = "SCRAM login to " + peer_ + ": " + err;
     return false;
   }
   return true;

@@ -266,4 +266,73 @@ SaslStep ScramServer::client_final(std::string_view msg) {
   return s;
 }
 
+ScramClient::ScramClient(ScramHash h, std::string user, std::string password, std::string nonce)
+    : hash_(h), user_(std::move(user)), password_(std::move(password)), client_nonce_(std::move(nonce)) {
+  if (client_nonce_.empty()) client_nonce_ = base64_encode(secure_random_bytes(24));
+}
+
+std::string ScramClient::first_message() {
+  std::string name;  // saslname: ',' and '=' escaped
+  for (char c : user_) name += c == ',' ? "=2C" : c == '=' ? "=3D" : std::string(1, c);
+  client_first_bare_ = "n=" + name + ",r=" + client_nonce_;
+  return "n,," + client_first_bare_;
+}
+
+std::optional<std::string> ScramClient::final_message(std::string_view server_first, std::string& err) {
+  bool ok = false;
+  auto attrs = attributes(server_first, ok);
+  std::string_view nonce, salt_text, iter_text;
+  for (auto& [k, v] : attrs) {
+    if (k == 'r') nonce = v;
+    else if (k == 's') salt_text = v;
+    else if (k == 'i') iter_text = v;
+    else if (k == 'e') {
+      err = "the server refused the login: " + std::string(v);
+      return std::nullopt;
+    }
+  }
+  auto salt = base64_decode(salt_text);
+  char* end = nullptr;
+  std::string iters(iter_text);
+  long iterations = std::strtol(iters.c_str(), &end, 10);
+  if (!ok || nonce.size() <= client_nonce_.size() || nonce.substr(0, client_nonce_.size()) != client_nonce_ ||
+      !salt || salt->empty() || iters.empty() || *end != '\0') {
+    err = "malformed SCRAM server-first message";
+    return std::nullopt;
+  }
+  if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
+    err = "SCRAM iteration count " + iters + " is outside [" + std::to_string(kScramMinIterations) + ", " +
+          std::to_string(kScramMaxIterations) + "]";
+    return std::nullopt;
+  }
+  salted_ = scram_hi(hash_, password_, *salt, static_cast<int32_t>(iterations));
+  const Bytes client_key = scram_hmac(hash_, salted_, "Client Key");
+  const Bytes stored_key = scram_digest(hash_, client_key);
+  const std::string without_proof = "c=biws,r=" + std::string(nonce);
+  auth_message_ = client_first_bare_ + "," + std::string(server_first) + "," + without_proof;
+  const Bytes signature = scram_hmac(hash_, stored_key, auth_message_);
+  Bytes proof(client_key.size());
+  for (size_t i = 0; i < proof.size(); ++i) proof[i] = client_key[i] ^ signature[i];
+  return without_proof + ",p=" + base64_encode(proof);
+}
+
+bool ScramClient::verify_server_final(std::string_view server_final, std::string& err) const {
+  bool ok = false;
+  auto attrs = attributes(server_final, ok);
+  for (auto& [k, v] : attrs) {
+    if (k == 'e') {
+      err = "the server refused the login: " + std::string(v);
+      return false;
+    }
+    if (k == 'v' && ok && !auth_message_.empty()) {
+      const Bytes server_key = scram_hmac(hash_, salted_, "Server Key");
+      if (v == base64_encode(scram_hmac(hash_, server_key, auth_message_))) return true;
+      err = "the server's SCRAM signature does not verify (it does not hold this user's credential)";
+      return false;
+    }
+  }
+  err = "malformed SCRAM server-final message";
+  return false;
+}
+
 }  // namespace samsa::net

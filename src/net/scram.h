@@ -99,6 +99,27 @@ class ScramServer : public SaslServer {
   ScramCredential cred_;
 };
 
+// The client side of one exchange (what a broker uses toward another broker):
+// client-first, then client-final from the server-first, then the server's
+// signature checked. `nonce` (printable, no ',') is injectable for tests.
+// The server's iteration count is bounded like a stored one, so a hostile
+// peer cannot make a login burn minutes of CPU.
+class ScramClient {
+ public:
+  ScramClient(ScramHash h, std::string user, std::string password, std::string nonce = {});
+  std::string first_message();
+  // The client-final message, or nullopt and `err` when server-first is malformed.
+  std::optional<std::string> final_message(std::string_view server_first, std::string& err);
+  // True when server-final carries the server signature this password expects.
+  bool verify_server_final(std::string_view server_final, std::string& err) const;
+
+ private:
+  ScramHash hash_;
+  std::string user_, password_, client_nonce_;
+  std::string client_first_bare_, auth_message_;
+  Bytes salted_;
+};
+
 // Decodes a SCRAM saslname ("=2C" -> ',', "=3D" -> '='); nullopt when malformed.
 std::optional<std::string> scram_decode_name(std::string_view s);
 

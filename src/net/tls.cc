@@ -216,6 +216,24 @@ std::variant<TlsContextPtr, std::string> make_server_tls(const TlsSettings& s) {
   return ctx;
 }
 
+std::variant<TlsContextPtr, std::string> make_client_tls(const TlsSettings& s) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  for (auto* step : {&set_protocols, &set_ciphers})
+    if (auto err = (*step)(s, native); !err.empty()) return err;
+  // The listener's own certificate is the client certificate (mTLS), as Kafka's brokers do.
+  if (!s.keystore_location.empty() || !s.keystore_certificate_chain.empty() || !s.keystore_key.empty())
+    if (auto err = load_keystore(s, native); !err.empty()) return err;
+  if (s.truststore_location.empty() && s.truststore_certificates.empty()) {
+    if (SSL_CTX_set_default_verify_paths(native) != 1) return "cannot load the system's trusted certificates";
+  } else if (auto err = load_truststore(s, native); !err.empty()) {
+    return err;
+  }
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  return ctx;
+}
+
 std::optional<std::string> tls_peer_subject(SSL* ssl) {
   X509Ptr cert(SSL_get1_peer_certificate(ssl));
   if (!cert) return std::nullopt;

@@ -42,6 +42,13 @@ using TlsContextPtr = std::shared_ptr<asio::ssl::context>;
 // matching the certificate, unknown protocol or cipher suite, ...).
 std::variant<TlsContextPtr, std::string> make_server_tls(const TlsSettings& s);
 
+// A client context for broker-to-broker connections from the same settings:
+// the peer's certificate must chain to the trust store (the system's
+// certificates when none is set); the key store, when set, is presented as
+// the client certificate (mTLS). Host names are checked per connection
+// (net/client_security.h).
+std::variant<TlsContextPtr, std::string> make_client_tls(const TlsSettings& s);
+
 // The principal of a certificate as Kafka's DefaultKafkaPrincipalBuilder names it
 // (with ssl.principal.mapping.rules=DEFAULT): "User:" + the subject in RFC 2253
 // form, most specific first, e.g. "User:CN=client,O=Samsa,C=US". A TLS peer

@@ -1,6 +1,10 @@
 #include "net/transport.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+
+#include "net/client_security.h"
 
 namespace samsa::net {
 namespace {
@@ -34,6 +38,20 @@ class TcpStream final : public Stream {
 
 }  // namespace
 
+std::unique_ptr<Stream> make_tcp_stream(asio::ip::tcp::socket socket) {
+  return std::make_unique<TcpStream>(std::move(socket));
+}
+
+void TcpTransport::log_security_failure(const std::string& peer, const std::string& why) {
+  ++security_failures_;
+  auto now = std::chrono::steady_clock::now();
+  if (why == last_failure_ && now - last_logged_ < std::chrono::seconds(30)) return;
+  last_failure_ = why;
+  last_logged_ = now;
+  spdlog::error("connection to {} with {} failed ({} attempt(s) in a row; retrying with backoff): {}", peer,
+                security_->describe(), security_failures_, why);
+}
+
 asio::awaitable<std::pair<asio::error_code, std::unique_ptr<Stream>>> TcpTransport::connect(std::string host,
                                                                                           uint16_t port) {
   asio::error_code ec;
@@ -65,6 +83,21 @@ asio::awaitable<std::pair<asio::error_code, std::unique_ptr<Stream>>> TcpTranspo
   if (attempt->timed_out) ec = asio::error::timed_out;
   if (ec) co_return std::pair{ec, std::unique_ptr<Stream>()};
   attempt->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (security_) {
+    const std::string peer = host + ":" + std::to_string(port);
+    auto secured = co_await secure_connect(std::move(attempt->socket), *security_, host,
+                                           std::chrono::milliseconds(connect_timeout_ms_));
+    if (secured.error) {
+      log_security_failure(peer, secured.message);
+      co_return std::pair{secured.error, std::unique_ptr<Stream>()};
+    }
+    if (security_failures_ > 0)
+      spdlog::info("connection to {} with {} succeeded after {} failed attempt(s)", peer, security_->describe(),
+                   security_failures_);
+    security_failures_ = 0;
+    last_failure_.clear();
+    co_return std::pair{asio::error_code{}, std::move(secured.stream)};
+  }
   co_return std::pair{asio::error_code{},
                       std::unique_ptr<Stream>(std::make_unique<TcpStream>(std::move(attempt->socket)))};
 }

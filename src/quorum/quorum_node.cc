@@ -53,7 +53,7 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
       if (auto id = protocol::from_base64url(it->second)) o.settings.raft.directory_id = *id;
   }
   node->state_ = std::make_unique<raft::FileQuorumStateStore>(env, raft::metadata_partition_dir(o.metadata_log_dir));
-  node->transport_ = std::make_unique<net::TcpTransport>(ex, o.settings.raft.request_timeout_ms);
+  node->transport_ = std::make_unique<net::TcpTransport>(ex, o.settings.raft.request_timeout_ms, o.security);
   VoterAddresses reachable = o.settings.voters;
   reachable.insert(o.settings.bootstrap.begin(), o.settings.bootstrap.end());
   node->peers_ = std::make_unique<NetworkPeers>(ex, *node->transport_, clock, o.seed, std::move(reachable), node->wire_,

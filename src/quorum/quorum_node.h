@@ -55,6 +55,7 @@ struct QuorumNodeOptions {
   std::string metadata_log_dir;  // metadata.log.dir (else the first log dir)
   std::string cluster_id;
   std::string controller_listener = "CONTROLLER";  // the name DescribeQuorum gives the voters' endpoints
+  std::shared_ptr<const net::ClientSecurity> security;  // the controller listener's TLS/SASL; null for PLAINTEXT
   uint64_t seed = 0;
 };
 

@@ -155,7 +155,7 @@ std::string Broker::start() {
     if (!mlog.log) return "cannot open metadata log: " + mlog.error;
     metadata_log_ = std::move(mlog.log);
   }
-  make_replica_fetchers();  // a cluster's followers (none on a single node)
+  if (auto err = make_replica_fetchers(); !err.empty()) return err;  // a cluster's followers (none on a single node)
   raft::MetadataLog& metadata_log = settings_.quorum ? static_cast<raft::MetadataLog&>(quorum_->log()) : *metadata_log_;
   cluster::ControllerSettings cs;
   cs.node_id = settings_.node_id;

@@ -222,7 +222,7 @@ class Broker {
   std::vector<ListenerAddress> registered_listeners() const;
   void close_partitions();  // clean shutdown of every log (replication/close_partitions.h)
   // broker_replica_fetchers.cc: the follower side of replication (replica_fetcher.h).
-  void make_replica_fetchers();
+  std::string make_replica_fetchers();  // "" or why the inter-broker client cannot be made
   void reconcile_replica_fetchers(Shard& s);  // on s, after each image
   void stop_replica_fetchers();               // main thread, before the logs close
 

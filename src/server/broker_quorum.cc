@@ -9,6 +9,7 @@
 #include "base/random.h"
 #include "quorum/quorum_node.h"
 #include "server/broker.h"
+#include "server/inter_broker_security.h"
 #include "storage/env.h"
 
 namespace samsa::server {
@@ -31,6 +32,11 @@ std::string Broker::open_quorum(const std::string& metadata_dir) {
   o.metadata_log_dir = metadata_dir;
   o.cluster_id = cluster_id_;
   o.seed = unique_seed();
+  if (const auto* cfg = settings_.config.get()) {  // the controller listener's TLS and SASL, as a client
+    auto security = controller_client_security(*cfg);
+    if (auto* err = std::get_if<std::string>(&security)) return *err;
+    o.security = std::get<std::shared_ptr<const net::ClientSecurity>>(std::move(security));
+  }
   auto opened =
       quorum::QuorumNode::open(shards_[0]->io.get_executor(), storage::posix_env(), clock_, *metadata_flush_, o);
   if (auto* err = std::get_if<std::string>(&opened)) return *err;

@@ -11,6 +11,7 @@
 #include "base/invoke_on.h"
 #include "raft/flush_thread.h"
 #include "server/broker.h"
+#include "server/inter_broker_security.h"
 #include "server/replica_fetcher.h"
 #include "server/txn_marker_sender.h"
 #include "storage/log_manager.h"
@@ -35,9 +36,14 @@ ReplicaFetcherConfig fetcher_config(const BrokerSettings& settings) {
 }
 }  // namespace
 
-void Broker::make_replica_fetchers() {
-  if (single_node_) return;
-  const ReplicaFetcherConfig config = fetcher_config(settings_);
+std::string Broker::make_replica_fetchers() {
+  if (single_node_) return {};
+  ReplicaFetcherConfig config = fetcher_config(settings_);
+  if (const auto* cfg = settings_.config.get()) {  // inter.broker.listener.name's TLS and SASL, as a client
+    auto security = inter_broker_client_security(*cfg);
+    if (auto* err = std::get_if<std::string>(&security)) return *err;
+    config.security = std::get<std::shared_ptr<const net::ClientSecurity>>(std::move(security));
+  }
   for (auto& s : shards_) {
     Shard* sp = s.get();
     ReplicaFetcherHooks hooks;
@@ -57,8 +63,10 @@ void Broker::make_replica_fetchers() {
     markers.node_id = config.node_id;
     markers.listener = config.listener;
     markers.controller_listeners = config.controller_listeners;
+    markers.security = config.security;
     marker_senders_.push_back(std::make_unique<TxnMarkerSender>(sp->io.get_executor(), clock_, markers, seed + 1));
   }
+  return {};
 }
 
 void Broker::reconcile_replica_fetchers(Shard& s) {

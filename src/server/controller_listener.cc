@@ -77,10 +77,12 @@ namespace {
 
 constexpr HandlerEntry kQuorumHandlers[] = {
     {1, handle_quorum_rpc},   // Fetch of __cluster_metadata-0 (every version the schema has)
+    {17, handle_sasl_handshake},     // a SASL_* CONTROLLER listener: brokers and controllers log in first
     {18, handle_controller_api_versions},
     {52, handle_quorum_rpc},  // Vote
     {53, handle_quorum_rpc},  // BeginQuorumEpoch
     {54, handle_quorum_rpc},  // EndQuorumEpoch
+    {36, handle_sasl_authenticate},
     {55, handle_controller_describe_quorum},
     {59, handle_quorum_rpc},  // FetchSnapshot
     {80, handle_add_raft_voter, 0},  // v1's ack_when_committed=false is not served

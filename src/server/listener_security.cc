@@ -33,6 +33,8 @@ std::vector<std::string> list_of(const std::optional<std::string>& v) {
   return out;
 }
 
+}  // namespace
+
 std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerConfig& cfg, const std::string& l) {
   net::TlsSettings t;
   auto get = [&](const char* key) { return cfg.listener_value(l, key).value_or(""); };
@@ -54,8 +56,6 @@ std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerCon
   return t;
 }
 
-// The JAAS entry of one mechanism on one listener: listener.name.<l>.<mech>.sasl.jaas.config,
-// else sasl.jaas.config.
 std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::BrokerConfig& cfg, const std::string& l,
                                                               const std::string& mechanism) {
   auto text = cfg.value("listener.name." + lower(l) + "." + lower(mechanism) + ".sasl.jaas.config");
@@ -67,8 +67,6 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
   if (auto* err = std::get_if<std::string>(&parsed)) return "Invalid " + key + ": " + *err;
   return std::optional<JaasConfig>(std::get<JaasConfig>(std::move(parsed)));
 }
-
-}  // namespace
 
 std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
                                                                                const std::string& l) {

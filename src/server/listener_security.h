@@ -6,11 +6,14 @@
 // Ownership: called once per listener at start-up, on the starting thread.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
+#include "base/jaas.h"
 #include "config/broker_config.h"
 #include "net/listener_context.h"
+#include "net/tls.h"
 #include "server/settings.h"
 
 namespace samsa::server {
@@ -22,6 +25,14 @@ inline constexpr int32_t kScramBootstrapIterations = 4096;
 // tests) only PLAINTEXT listeners can be made.
 std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
     const config::BrokerConfig* cfg, const ListenerSpec& spec);
+
+// Kafka's ssl.* keys of listener `l` (listener.name.<l>.ssl.* first).
+std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerConfig& cfg, const std::string& l);
+
+// The JAAS entry of one mechanism on one listener: listener.name.<l>.<mech>.sasl.jaas.config,
+// else sasl.jaas.config; nullopt when neither is set.
+std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::BrokerConfig& cfg, const std::string& l,
+                                                              const std::string& mechanism);
 
 // The SASL mechanisms and users of listener `l` (as its connections get them);
 // also what the web console checks an HTTP login against (console_auth.cc).

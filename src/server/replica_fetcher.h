@@ -53,6 +53,7 @@ struct ReplicaFetcherConfig {
   int64_t request_timeout_ms = 30000;        // replica.socket.timeout.ms
   std::string listener = "PLAINTEXT";        // the inter-broker listener name
   std::vector<std::string> controller_listeners;
+  std::shared_ptr<const net::ClientSecurity> security;  // the listener's TLS/SASL; null for PLAINTEXT
 };
 
 // What the fetchers of a shard need from outside: the partitions (by name)
@@ -65,7 +66,8 @@ struct ReplicaFetcherHooks {
 // A connection to the brokers and the randomness of its backoffs, shared by a
 // manager and its fetchers (a client may outlive the fetcher that closed it).
 struct ReplicaFetcherNet {
-  explicit ReplicaFetcherNet(asio::any_io_executor ex, uint64_t seed) : transport(ex), rng(seed) {}
+  ReplicaFetcherNet(asio::any_io_executor ex, uint64_t seed, std::shared_ptr<const net::ClientSecurity> security = nullptr)
+      : transport(ex, 10000, std::move(security)), rng(seed) {}
   net::TcpTransport transport;
   Random rng;
 };

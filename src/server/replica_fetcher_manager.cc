@@ -12,7 +12,7 @@ ReplicaFetcherManager::ReplicaFetcherManager(asio::any_io_executor ex, Clock& cl
       clock_(clock),
       config_(std::move(config)),
       hooks_(std::move(hooks)),
-      net_(std::make_shared<ReplicaFetcherNet>(ex, seed)) {}
+      net_(std::make_shared<ReplicaFetcherNet>(ex, seed, config_.security)) {}
 
 ReplicaFetcherManager::~ReplicaFetcherManager() { stop(); }
 

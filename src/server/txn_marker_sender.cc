@@ -20,7 +20,7 @@ ErrorCode error_of(net::ClientError e) {
 }  // namespace
 
 TxnMarkerSender::TxnMarkerSender(asio::any_io_executor ex, Clock& clock, TxnMarkerSenderConfig config, uint64_t seed)
-    : ex_(ex), clock_(clock), config_(std::move(config)), transport_(ex), rng_(seed) {}
+    : ex_(ex), clock_(clock), config_(std::move(config)), transport_(ex, 10000, config_.security), rng_(seed) {}
 
 TxnMarkerSender::~TxnMarkerSender() { close(); }
 

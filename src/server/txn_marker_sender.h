@@ -33,6 +33,7 @@ struct TxnMarkerSenderConfig {
   NodeId node_id{-1};
   std::string listener;                        // inter.broker.listener.name
   std::vector<std::string> controller_listeners;
+  std::shared_ptr<const net::ClientSecurity> security;  // the inter-broker listener's TLS/SASL; null for PLAINTEXT
   int64_t request_timeout_ms = 30000;          // Kafka's request.timeout.ms for the marker channel
 };
 
