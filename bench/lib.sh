@@ -2,15 +2,18 @@
 # The caller sets RES (the key=value results file), SCALE, ROOT, WORK and PIDS=() (every server it
 # starts), and CLEAN_DIR (removed by the EXIT trap), then calls `bench_traps`.
 
+# ours PID: PID is still a child of this shell (not a reaped one whose number was reused by
+# someone else's process): the only kind of process the bench may signal.
+ours() { [[ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" == "$$" ]]; }
 bench_cleanup() {  # stops every PID in PIDS (SIGCONT first: a stopped process must see the SIGTERM)
   local p
   for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-    kill -CONT "$p" 2>/dev/null
-    if kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null; fi
+    ours "$p" && kill -CONT "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
   done
   for p in "${PIDS[@]+"${PIDS[@]}"}"; do
+    ours "$p" || continue
     for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
+    ours "$p" && kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null || true
   done
   [[ -n "${CLEAN_DIR:-}" ]] && rm -rf "$CLEAN_DIR"
@@ -55,10 +58,11 @@ PY
 }
 stop_pid() {  # SIGTERM and wait (bounded) — a clean shutdown
   local p=$1
+  ours "$p" || return 0
   kill -CONT "$p" 2>/dev/null
   kill -TERM "$p" 2>/dev/null || return 0
   for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
+  ours "$p" && kill -KILL "$p" 2>/dev/null
   wait "$p" 2>/dev/null || true
 }
 put_machine() {  # host, date, CPU, kernel, commit and data disk of this run
