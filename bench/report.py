@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """report.py RESULTS.env [MICRO.json] [CALLGRIND.top]: the markdown report of bench/run.sh.
+report.py --replication RESULTS.env: only the replication rows (bench/replication.sh run alone).
 
 RESULTS.env holds key=value lines written by run.sh during one run; every ratio below is computed
 from figures of that same run. Standard library only.
@@ -18,6 +19,9 @@ def load(path):
     return r
 
 
+ONLY_REPLICATION = len(sys.argv) > 1 and sys.argv[1] == "--replication"
+if ONLY_REPLICATION:
+    del sys.argv[1]
 R = load(sys.argv[1])
 
 
@@ -144,6 +148,66 @@ row("NATS JetStream 1 KiB, file storage, async publish", fmt(nats, "MB/s"), f"Sa
     fmt(ratio(s1k, nats), "× (Samsa ÷ NATS)", 2), "≥ 3×", status(ratio(s1k, nats), 3))
 row("NATS JetStream vs Samsa acks=-1 (fsynced)", "", f"Samsa acks=-1 {fmt(sall, 'MB/s')}", fmt(ratio(sall, nats), "×", 2))
 
+def print_table(rows):
+    print("| Measure | Figure | Reference | Ratio | Target | Status |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print()
+    print(f"Targets met: {sum(1 for r in rows if r[5] == 'met')}, "
+          f"missed: {sum(1 for r in rows if r[5].startswith('missed'))}, "
+          f"not measured: {sum(1 for r in rows if r[5] == 'not measured')}.")
+
+
+# Replication (issue 13, bench/replication.sh): three brokers on this one machine.
+repl_rows = []
+if any(k.startswith("repl_") for k in R):
+    rows_before = len(rows)
+    single, rf3, nats_r3 = num("repl_single_mbps"), num("repl_rf3_mbps"), num("repl_nats_r3_mbps")
+    rate, nrate = num("repl_latency_rate"), num("repl_nats_latency_rate")
+    if "repl_cluster_error" in R:
+        row("Samsa RF=3 (three brokers)", "not measured", R["repl_cluster_error"], "", "", "not measured")
+    row("Samsa produce 1 KiB acks=all, one broker (8 partitions)", fmt(single, "MB/s"))
+    row(f"Samsa produce 1 KiB acks=all, RF=3, three brokers (8 partitions, min.insync.replicas=2; "
+        f"full ISR after the run: {R.get('repl_rf3_full_isr', '?')})", fmt(rf3, "MB/s"),
+        f"one broker acks=all {fmt(single, 'MB/s')}", fmt(ratio(rf3, single), "×", 2), "≥ 0.50×",
+        status(ratio(rf3, single), 0.50))
+    row(f"Samsa produce latency acks=all at {fmt(rate, 'rec/s', 0)} (50% of the RF=3 peak), RF=3 p50 / p99",
+        f"{fmt(num('repl_rf3_lat_p50_ms'), digits=2)} / {fmt(num('repl_rf3_lat_p99_ms'), 'ms', 2)}",
+        f"one broker p50 / p99 {fmt(num('repl_single_lat_p50_ms'), digits=2)} / "
+        f"{fmt(num('repl_single_lat_p99_ms'), 'ms', 2)}",
+        fmt(ratio(num("repl_rf3_lat_p99_ms"), num("repl_single_lat_p99_ms")), "× (p99 RF=3 ÷ one)", 2))
+    row("NATS JetStream 1 KiB, three-node cluster, Replicas=3, file storage, async publish", fmt(nats_r3, "MB/s"),
+        f"Samsa RF=3 acks=all {fmt(rf3, 'MB/s')}", fmt(ratio(rf3, nats_r3), "× (Samsa ÷ NATS)", 2), "≥ 2×",
+        status(ratio(rf3, nats_r3), 2))
+    row(f"NATS JetStream R3 latency at {fmt(nrate, 'msg/s', 0)}, publish → ack, p50 / p99",
+        f"{fmt(num('repl_nats_r3_lat_p50_ms'), digits=2)} / {fmt(num('repl_nats_r3_lat_p99_ms'), 'ms', 2)}")
+    cu_s, cu_b = num("repl_catchup_s"), num("repl_catchup_bytes")
+    cu_mbps = cu_b / 1e6 / cu_s if cu_s and cu_b else None
+    row(f"Samsa follower catch-up: SIGSTOPped follower (out of the ISR after {fmt(num('repl_catchup_shrink_s'), 's', 1)}), "
+        f"{fmt((cu_b or 0) / 2**20, 'MiB')} written with acks=all at {fmt(num('repl_catchup_write_mbps'), 'MB/s')}, "
+        "SIGCONT → back in the ISR (Metadata)",
+        f"{fmt(cu_s, 's', 2)} ({fmt(cu_mbps, 'MB/s')})",
+        f"loopback {fmt(loop, 'MB/s')} / buffered disk {fmt(disk, 'MB/s')}",
+        f"{fmt(ratio(cu_mbps, loop), '', 2)} / {fmt(ratio(cu_mbps, disk), '×', 2)}")
+    repl_rows = rows[rows_before:]
+    if ONLY_REPLICATION:
+        del rows[:]
+        row("**Machine** loopback TCP (iperf3, 1 stream)", fmt(loop, "MB/s"))
+        row("**Machine** sequential write, buffered (fio 1 MiB)", fmt(disk, "MB/s"))
+        rows.extend(repl_rows)
+
+if ONLY_REPLICATION:
+    print(f"# Samsa replication benchmark — {R.get('date', '?')} on {R.get('host', '?')}")
+    print()
+    print(f"{R.get('cpus', '?')} CPUs ({R.get('cpu_model', '?')}), kernel {R.get('kernel', '?')}, data disk {R.get('disk', '?')}, "
+          f"commit {R.get('commit', '?')}. Client: {R.get('client', '?')}; clients, the three brokers and the three "
+          f"nats-servers share the machine. Load average (1/5/15 min) at the start {R.get('repl_load_start', '?')}, "
+          f"at the end {R.get('repl_load_end', '?')}. `bash bench/replication.sh BUILD_DIR` (bench/README.md).")
+    print()
+    print_table(rows)
+    sys.exit(0)
+
 print(f"# Samsa benchmark — {R.get('date', '?')} on {R.get('host', '?')}")
 print()
 print(f"{R.get('cpus', '?')} CPUs ({R.get('cpu_model', '?')}), kernel {R.get('kernel', '?')}, data disk {R.get('disk', '?')}, "
@@ -154,15 +218,7 @@ if "samsa_crashes" in R:
     print(f"**Warning: the broker crashed {R['samsa_crashes']} time(s) during this run and was restarted "
           f"(last error: `{R.get('samsa_crash_log', '?')}`); figures measured after a crash are suspect.**")
     print()
-print("| Measure | Figure | Reference | Ratio | Target | Status |")
-print("|---|---|---|---|---|---|")
-for r in rows:
-    print("| " + " | ".join(r) + " |")
-print()
-
-missed = [r for r in rows if r[5].startswith("missed")]
-print(f"Targets met: {sum(1 for r in rows if r[5] == 'met')}, missed: {len(missed)}, "
-      f"not measured: {sum(1 for r in rows if r[5] == 'not measured')}.")
+print_table(rows)
 print()
 
 if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):

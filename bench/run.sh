@@ -5,7 +5,8 @@
 # server started here is stopped by the EXIT trap, even when a phase fails.
 #
 # Knobs (environment): BENCH_SCALE (default 1; 0.2 for a quick smoke run), BENCH_PROFILE=0 to skip
-# the callgrind profile, BENCH_TMP (parent of the scratch dir; default /tmp, must be the data disk).
+# the callgrind profile, BENCH_TMP (parent of the scratch dir; default /tmp, must be the data disk),
+# BENCH_ONLY=replication to run only bench/replication.sh (three brokers, RF=3; issue 13).
 set -uo pipefail
 
 BUILD_DIR=${1:-build}
@@ -16,6 +17,7 @@ SAMSA="$BUILD_DIR/samsa"
 [[ -x "$SAMSA" ]] || { echo "bench: $SAMSA not built (run make build)" >&2; exit 1; }
 SCALE=${BENCH_SCALE:-1}
 PROFILE=${BENCH_PROFILE:-1}
+[[ "${BENCH_ONLY:-}" == replication ]] && exec bash "$ROOT/bench/replication.sh" "$BUILD_DIR"
 
 bash "$ROOT/scripts/install-bench-deps.sh" || { echo "bench: dependency install failed" >&2; exit 1; }
 
@@ -23,57 +25,14 @@ WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/samsa-bench-XXXXXX")
 BIN="$WORK/bin"; mkdir -p "$BIN"
 RES="$WORK/results.env"; : > "$RES"
 PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-    if kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null; fi
-  done
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-put() { echo "$1=$2" >> "$RES"; }
-# field KEY LINE: the value of key=value in a perf tool's output line.
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
-n() { python3 -c "import sys; print(int(float(sys.argv[1]) * float(sys.argv[2])))" "$1" "$SCALE"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # wait_port PORT SECONDS
-  python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-end = time.time() + float(sys.argv[2])
-while time.time() < end:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
-stop_pid() {  # SIGTERM and wait (bounded) — a clean shutdown
-  local p=$1
-  kill -TERM "$p" 2>/dev/null || return 0
-  for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-}
+CLEAN_DIR=$WORK
+source "$ROOT/bench/lib.sh"
+bench_traps
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 TICK=$(getconf CLK_TCK)
 
-put host "$(hostname)"
-put date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-put cpus "$(nproc)"
-put cpu_model "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-put kernel "$(uname -r)"
-put commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-put disk "$(df --output=source "$WORK" | tail -1)"
+put_machine
 
 # ---------------------------------------------------------------- build the bench tools
 log "building bench tools"
@@ -89,14 +48,7 @@ $CXX -O2 -std=gnu++20 -DASIO_NO_DEPRECATED -DFMT_SHARED -DSPDLOG_COMPILED_LIB -D
 
 # ---------------------------------------------------------------- (a) machine limits
 log "machine: iperf3 loopback"
-IP=$(free_port)
-iperf3 -s -B 127.0.0.1 -p "$IP" >/dev/null 2>&1 & IPID=$!; PIDS+=($IPID)
-for _ in 1 2 3 4 5; do  # no probe connection: the server must see only the measuring client
-  sleep 0.5
-  timeout 30 iperf3 -c 127.0.0.1 -p "$IP" -t 5 -J > "$WORK/iperf.json" 2>/dev/null && break
-done
-stop_pid "$IPID"
-put loopback_mbps "$(python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/8e6))' "$WORK/iperf.json" 2>/dev/null || echo NA)"
+measure_loopback
 
 log "machine: fio sequential write (buffered, fdatasync per MiB) and fdatasync latency"
 FIODIR="$WORK/fio"; mkdir -p "$FIODIR"
@@ -182,12 +134,6 @@ produce() {
   # Runs in a $(...) subshell: hand the broker CPU seconds back through a file.
   python3 -c "print(($after - $before) / $TICK)" > "$WORK/cpu_s"
   echo "$line"
-}
-record() {  # record PREFIX LINE: keeps rps, mbps (and latency) of a run
-  local k
-  for k in rps mbps p50_ms p99_ms records secs client_cpu_s; do
-    local v; v=$(field "$k" "$2"); [[ -n "$v" ]] && put "${1}_$k" "$v"
-  done
 }
 
 log "samsa: produce 1 KiB acks=1 (8 partitions)"
@@ -342,6 +288,9 @@ nats-server -js -sd "$WORK/nats" -a 127.0.0.1 -p "$NP" >"$WORK/nats.log" 2>&1 &
 NPID=$!; PIDS+=($NPID); wait_port "$NP" 10
 L=$(timeout 90 "$BIN/nats_js_pub" "nats://127.0.0.1:$NP" "$(n 400000)" 1024 4096 40); echo "  $L" >&2; record nats_js "$L"
 stop_pid "$NPID"
+
+log "replication: three brokers with RF=3, JetStream R3, follower catch-up (bench/replication.sh)"
+timeout 1200 bash bench/replication.sh "$BUILD_DIR" "$RES" "$WORK" || log "replication phases failed (status $?)"
 
 # ---------------------------------------------------------------- (d) micro benchmarks
 if [[ "$MICRO_OK" == 1 ]]; then
