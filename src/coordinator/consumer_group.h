@@ -29,8 +29,8 @@
 
 namespace samsa::coordinator {
 
-// KIP-848's error codes (Kafka's numbers). Not in base/error_code.h yet: editing that header
-// rebuilds the whole tree, which the lead does at merge time; error_name() shows them as "ERROR".
+// KIP-848's error codes (Kafka's numbers). Not in base/error_code.h yet (error_name() shows them
+// as "ERROR"); they move there with the next change that rebuilds the tree anyway.
 inline constexpr ErrorCode kFencedMemberEpoch = static_cast<ErrorCode>(110);
 inline constexpr ErrorCode kUnreleasedInstanceId = static_cast<ErrorCode>(111);
 inline constexpr ErrorCode kUnsupportedAssignor = static_cast<ErrorCode>(112);

@@ -145,7 +145,7 @@ class Cluster:
 def create_topic(cluster, topic, partitions=None, assignment=None, config=None, nodes=None):
     admin = AdminClient(cluster.conf(nodes))
     if assignment is not None:
-        new = NewTopic(topic, replica_assignment=assignment, config=config or {})
+        new = NewTopic(topic, len(assignment), replica_assignment=assignment, config=config or {})
     else:
         new = NewTopic(topic, num_partitions=partitions, replication_factor=3, config=config or {})
     admin.create_topics([new], operation_timeout=20)[topic].result(timeout=30)
@@ -238,8 +238,11 @@ def test_wrong_inter_broker_password_keeps_the_node_out_of_the_isr(one_wrong_pas
     topic = unique_topic("secure-bad")
     # Led by node 1 or 2, node 3 a follower of each partition.
     create_topic(c, topic, assignment=[[1, 2, 3], [2, 1, 3]], nodes=good)
-    produce(c, topic, 40, nodes=good)
+    # Node 3 starts in the ISR and never fetches: the leaders drop it after the lag time. (The
+    # shrink is awaited before producing: with an acks=all produce waiting from the start it was
+    # not seen within 20 s in one run, an open question noted in the closing note of 2026-12-04.)
     wait_isr(c, topic, [1, 2], nodes=good)
+    produce(c, topic, 40, nodes=good)
     consume_all(c, topic, 2, 40, nodes=good)
     # It stays out: more than the lag time later, and after more records, still no node 3.
     time.sleep(LAG_MS / 1000 + 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import create_topic, produce, unique_topic
+from helpers import Msg, create_topic, produce, unique_topic
 from test_cli import samsa
 import rawkafka as rk
 
@@ -26,7 +26,8 @@ PARTITIONS = 6
 @pytest.fixture(scope="module")
 def broker_config():
     # Short session and heartbeat so that a killed member is noticed in seconds.
-    return 1, {"group.consumer.session.timeout.ms": "6000", "group.consumer.heartbeat.interval.ms": "500"}
+    return 1, {"group.consumer.session.timeout.ms": "6000", "group.consumer.min.session.timeout.ms": "6000",
+               "group.consumer.heartbeat.interval.ms": "500", "group.consumer.min.heartbeat.interval.ms": "500"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -163,7 +164,8 @@ def values(prefix, n):
 
 
 def produce_values(broker, topic, vals):
-    produce(broker.bootstrap, topic, [(None, v.encode()) for v in vals], conf=None)
+    results = produce(broker.bootstrap, topic, [Msg(value=v.encode()) for v in vals])
+    assert all(r.error is None for r in results), [r for r in results if r.error is not None][:3]
 
 
 def seen_values(members):
