@@ -290,7 +290,14 @@ class Gen:
             o.append(f"{ind}}}")
         elif f.elem_is_struct and f.nullable:
             nv = f.nullable.cond()
-            o.append(f"{ind}if (({nv}) && r.i8() < 0) {{ {target}.reset(); }} else {{ {target}.emplace().decode(r, v); }}")
+            # Decoded into a local then moved in: clang refuses optional<Nested>::emplace() of a
+            # nested struct whose default member initializers it judged while the enclosing class
+            # was incomplete.
+            o.append(f"{ind}if (({nv}) && r.i8() < 0) {{ {target}.reset(); }} else {{")
+            o.append(f"{ind}  std::remove_cvref_t<decltype({target})>::value_type e_{{}};")
+            o.append(f"{ind}  e_.decode(r, v);")
+            o.append(f"{ind}  {target} = std::move(e_);")
+            o.append(f"{ind}}}")
         elif f.elem_is_struct:
             o.append(f"{ind}{target}.decode(r, v);")
         elif f.nullable and f.elem in NULLABLE_PRIMS:
@@ -510,7 +517,11 @@ class Gen:
                 out.append(f"      m.{f.name} = std::move(vec_);")
                 out.append("    }")
             elif f.elem_is_struct and f.nullable:
-                out.append(f"    if (({nul}) && g.next() % 4 == 0) m.{f.name}.reset(); else fill(m.{f.name}.emplace(), v, g, depth + 1);")
+                out.append(f"    if (({nul}) && g.next() % 4 == 0) {{ m.{f.name}.reset(); }} else {{")
+                out.append(f"      std::remove_cvref_t<decltype(m.{f.name})>::value_type e_{{}};")
+                out.append(f"      fill(e_, v, g, depth + 1);")
+                out.append(f"      m.{f.name} = std::move(e_);")
+                out.append("    }")
             elif f.elem_is_struct:
                 out.append(f"    fill(m.{f.name}, v, g, depth + 1);")
             elif f.nullable and f.elem in NULLABLE_PRIMS:

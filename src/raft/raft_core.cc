@@ -284,10 +284,15 @@ bool RaftCore::can_grant(const VoteRequest& req, bool log_up_to_date) const {
 
 void RaftCore::on_vote_request(const Message& m, const VoteRequest& req) {
   // In a dynamic quorum a candidate outside this node's newest voter set may
-  // still be a voter in a newer set this node has not replicated yet
-  // (KIP-853): only the candidate counts the votes, over its own set. A static
-  // quorum's set is fixed: anyone else is refused.
-  if (!participates() || req.replica_id != m.from || (!cfg_.dynamic && !is_voter(req.replica_id))) {
+  // still be a voter in a newer set this node has not replicated yet, and so
+  // may this node itself (KIP-853: a replica answers a Vote addressed to it
+  // even when its own newest set leaves it out, e.g. a removal the leader
+  // undid with a re-add this node never fetched; refusing would leave such a
+  // quorum without a majority for good). Only the candidate counts the
+  // votes, over its own set. A static quorum's set is fixed: a node outside
+  // it does not vote, and anyone else is refused.
+  const bool may_vote = cfg_.dynamic || participates();
+  if (!may_vote || req.replica_id != m.from || (!cfg_.dynamic && !is_voter(req.replica_id))) {
     respond(m, VoteResponse{ErrorCode::INCONSISTENT_VOTER_SET, leader_, epoch_, false, req.pre_vote});
     return;
   }
