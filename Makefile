@@ -6,13 +6,14 @@ CMAKE_FLAGS ?=
 .PHONY: deps configure build run test unit integration bench clean fuzz
 
 deps:
-	@bash scripts/install-deps.sh
+	@start=$$(date +%s); bash scripts/install-deps.sh && echo "== deps took $$(( $$(date +%s) - start ))s"
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) > /dev/null
 
 build: configure
-	@ninja -C $(BUILD_DIR) -j$(JOBS) samsa unit_tests
+	@start=$$(date +%s); ninja -C $(BUILD_DIR) -j$(JOBS) samsa unit_tests && \
+	  echo "== build took $$(( $$(date +%s) - start ))s"
 
 # Single-node broker on localhost:9092 with its data in ./data (Ctrl-C stops it cleanly); the web
 # console, metrics, health and the admin API on http://localhost:9644 (http.listeners, printed at start).

@@ -5,10 +5,13 @@ set -uo pipefail
 BUILD_DIR=${1:-build}
 cd "$(dirname "$0")/.."
 status=0
-echo "== unit tests"
+# Each phase prints how long the one before it took, so a CI log shows where its time went.
+phase() { echo "== $1 (previous phase: ${SECONDS}s)"; SECONDS=0; }
+phase "unit tests"
 if ! "$BUILD_DIR/unit_tests" --gtest_brief=1; then status=1; fi
-echo "== fuzzing (bounded)"
+phase "fuzzing (bounded)"
 if ! bash tests/fuzz/run.sh "$BUILD_DIR"; then status=1; fi
-echo "== integration tests"
+phase "integration tests"
 if ! SAMSA_BIN="$(pwd)/$BUILD_DIR/samsa" bash tests/integration/run.sh; then status=1; fi
+echo "== integration tests took ${SECONDS}s"
 exit $status

@@ -107,7 +107,7 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
   s.rack = cfg->value("broker.rack");
   s.heartbeat_interval_ms = cfg->get_int("broker.heartbeat.interval.ms").value_or(2000);
   s.controlled_shutdown_timeout_ms = cfg->get_int("broker.session.timeout.ms").value_or(9000);
-  s.replica_lag_time_max_ms = cfg->get_int("replica.lag.time.max.ms").value_or(30000);
+  s.replica_lag_time_max_ms = cfg->replica_lag_time_max_ms();
   s.metrics_partition_series_limit = cfg->get_int("metrics.partition.series.limit").value_or(10000);
   s.default_log_config = to_log_config(cluster::resolve_topic_config({}, *cfg));
   s.log_config_for = [cfg](const std::map<std::string, std::string>& overrides) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -426,7 +427,15 @@ std::optional<int64_t> BrokerConfig::get_long(std::string_view name) const {
 
 std::optional<int32_t> BrokerConfig::get_int(std::string_view name) const {
   const ConfigDef* def = find_broker_config(name);
-  if (!def || (def->type != ConfigType::INT && def->type != ConfigType::SHORT)) return std::nullopt;
+  if (!def) return std::nullopt;
+  if (def->type == ConfigType::LONG) {
+    // A LONG key read as an int (a caller's slip that once left replica.lag.time.max.ms at its
+    // default whatever the config said): the value when it fits, never a silent default.
+    auto v = get_long(name);
+    if (v && *v >= INT32_MIN && *v <= INT32_MAX) return static_cast<int32_t>(*v);
+    return std::nullopt;
+  }
+  if (def->type != ConfigType::INT && def->type != ConfigType::SHORT) return std::nullopt;
   auto v = value(name);
   return v ? parse_int32(*v) : std::nullopt;
 }

@@ -218,3 +218,44 @@ def test_rf3_replicates_over_sasl_ssl(good_cluster):
         log = n.log_path.read_text(errors="replace")
         # (a login timed out on a loaded machine would be retried; a refused one is a bug)
         assert "Authentication failed" not in log and "not trusted" not in log, c.logs()
+
+
+@pytest.fixture
+def one_wrong_password(tmp_path, certs):
+    c = Cluster(tmp_path, certs,
+                lambda node_id: security_configs(certs, "not-the-password" if node_id == 3 else "broker-secret"))
+    c.start()
+    try:
+        c.wait_brokers([1, 2, 3])  # node 3's controller login is right: it registers
+        yield c
+    finally:
+        c.stop()
+
+
+def test_wrong_inter_broker_password_keeps_the_node_out_of_the_isr(one_wrong_password):
+    c = one_wrong_password
+    good = [c.node(1), c.node(2)]
+    topic = unique_topic("secure-bad")
+    # Led by node 1 or 2, node 3 a follower of each partition.
+    create_topic(c, topic, assignment=[[1, 2, 3], [2, 1, 3]], nodes=good)
+    # Node 3 starts in the ISR and never fetches. acks=all records sent at once wait for it until
+    # the leaders drop it after replica.lag.time.max.ms (LAG_MS), then they are acknowledged: the
+    # producer's 20 s message timeout is far above LAG_MS, far below the 30 s default. (When the
+    # broker read the setting as the default, these records timed out.)
+    produce(c, topic, 40, nodes=good)
+    wait_isr(c, topic, [1, 2], nodes=good)
+    consume_all(c, topic, 2, 40, nodes=good)
+    # It stays out: more than the lag time later, and after more records, still no node 3.
+    time.sleep(LAG_MS / 1000 + 1)
+    produce(c, topic, 10, nodes=good)
+    assert all(v == [1, 2] for v in c.isr(topic, good).values()), c.logs()
+    log = c.node(3).log_path.read_text(errors="replace")
+    assert "SASL_SSL/SCRAM-SHA-512 as broker (listener INTERNAL) failed" in log, c.logs()
+    assert "Authentication failed" in log, c.logs()
+    for n in c.nodes:
+        assert n.alive(), f"node {n.id} exited\n{c.logs()}"
+    for n in good:  # the others log in to each other (and refuse node 3, saying so)
+        log = n.log_path.read_text(errors="replace")
+        assert "(listener INTERNAL) failed" not in log, c.logs()
+    assert any("SASL SCRAM-SHA-512 authentication failed" in n.log_path.read_text(errors="replace")
+               for n in good), c.logs()

@@ -299,6 +299,16 @@ TEST(BrokerConfig, RetentionPrecedenceMsOverMinutesOverHours) {
   EXPECT_EQ(load_ok({{"log.flush.scheduler.interval.ms", "2000"}}).log_flush_interval_ms(), 2000);
 }
 
+// A LONG key read through get_int gives its value when it fits (it once gave nullopt, so
+// replica.lag.time.max.ms=4000 ran as the 30000 default and a silent follower stayed in the ISR).
+TEST(BrokerConfig, IntReadOfALongKeyGivesItsValue) {
+  const auto c = load_ok({{"replica.lag.time.max.ms", "4000"}, {"log.retention.check.interval.ms", "9000000000"}});
+  EXPECT_EQ(c.get_int("replica.lag.time.max.ms"), 4000);
+  EXPECT_EQ(c.replica_lag_time_max_ms(), 4000);
+  EXPECT_EQ(c.get_int("log.retention.check.interval.ms"), std::nullopt);  // does not fit: no wrapped value
+  EXPECT_EQ(c.get_long("log.retention.check.interval.ms"), 9000000000LL);
+}
+
 TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
   const auto path = std::filesystem::temp_directory_path() / ("samsa_config_test_" + std::to_string(::getpid()));
   {
