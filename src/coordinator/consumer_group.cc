@@ -89,10 +89,10 @@ ConsumerHeartbeatResult ConsumerGroup::heartbeat(const ConsumerHeartbeat& h, con
     return out;
   };
   if (h.server_assignor && !h.server_assignor->empty() && !known_assignor(*h.server_assignor))
-    return fail(kUnsupportedAssignor, "unknown server assignor " + *h.server_assignor);
+    return fail(ErrorCode::UNSUPPORTED_ASSIGNOR, "unknown server assignor " + *h.server_assignor);
   if (h.subscribed_topic_regex && !h.subscribed_topic_regex->empty() &&
       !match_topic_regex(*h.subscribed_topic_regex, {}))
-    return fail(kInvalidRegularExpression, "invalid regular expression");
+    return fail(ErrorCode::INVALID_REGULAR_EXPRESSION, "invalid regular expression");
   if (h.member_epoch == -1 || h.member_epoch == -2) return leave(h, now);
   ConsumerMember* m = nullptr;
   if (h.member_epoch == 0) {
@@ -104,11 +104,11 @@ ConsumerHeartbeatResult ConsumerGroup::heartbeat(const ConsumerHeartbeat& h, con
     if (it == members_.end()) return fail(ErrorCode::UNKNOWN_MEMBER_ID, "unknown member " + h.member_id);
     m = &it->second;
     if (m->instance_id != h.instance_id && h.instance_id) return fail(ErrorCode::FENCED_INSTANCE_ID, "instance id mismatch");
-    if (h.member_epoch > m->member_epoch) return fail(kFencedMemberEpoch, "member epoch ahead");
+    if (h.member_epoch > m->member_epoch) return fail(ErrorCode::FENCED_MEMBER_EPOCH, "member epoch ahead");
     if (h.member_epoch < m->member_epoch) {
       // A member may lag one epoch (the answer that raised it was lost) if it owns nothing it should not.
       bool ok = h.member_epoch == m->previous_member_epoch && (!h.owned || minus(*h.owned, m->assigned).empty());
-      if (!ok) return fail(kFencedMemberEpoch, "member epoch behind");
+      if (!ok) return fail(ErrorCode::FENCED_MEMBER_EPOCH, "member epoch behind");
     }
   }
   // Subscription changes.
@@ -159,7 +159,7 @@ ConsumerMember* ConsumerGroup::join(const ConsumerHeartbeat& h, ConsumerHeartbea
     if (sit != static_members_.end()) {
       auto& old = members_.at(sit->second);
       if (old.member_epoch != -2 && old.member_id != h.member_id) {
-        out.error = kUnreleasedInstanceId;
+        out.error = ErrorCode::UNRELEASED_INSTANCE_ID;
         out.message = "instance id " + *h.instance_id + " is in use by " + old.member_id;
         return nullptr;
       }
@@ -330,7 +330,7 @@ ErrorCode ConsumerGroup::validate_commit(const std::string& member_id, int32_t m
   if (member_id.empty() && member_epoch < 0) return ErrorCode::NONE;
   auto* m = member(member_id);
   if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (member_epoch != m->member_epoch) return kStaleMemberEpoch;
+  if (member_epoch != m->member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
   return ErrorCode::NONE;
 }
 
@@ -338,7 +338,7 @@ ErrorCode ConsumerGroup::validate_fetch(const std::optional<std::string>& member
   if (!member_id) return ErrorCode::NONE;
   auto* m = member(*member_id);
   if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (member_epoch != m->member_epoch) return kStaleMemberEpoch;
+  if (member_epoch != m->member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
   return ErrorCode::NONE;
 }
 

@@ -29,14 +29,6 @@
 
 namespace samsa::coordinator {
 
-// KIP-848's error codes (Kafka's numbers). Not in base/error_code.h yet (error_name() shows them
-// as "ERROR"); they move there with the next change that rebuilds the tree anyway.
-inline constexpr ErrorCode kFencedMemberEpoch = static_cast<ErrorCode>(110);
-inline constexpr ErrorCode kUnreleasedInstanceId = static_cast<ErrorCode>(111);
-inline constexpr ErrorCode kUnsupportedAssignor = static_cast<ErrorCode>(112);
-inline constexpr ErrorCode kStaleMemberEpoch = static_cast<ErrorCode>(113);
-inline constexpr ErrorCode kInvalidRegularExpression = static_cast<ErrorCode>(114);
-
 struct ConsumerGroupConfig {
   int32_t session_timeout_ms = 45000;     // group.consumer.session.timeout.ms
   int32_t heartbeat_interval_ms = 5000;   // group.consumer.heartbeat.interval.ms

@@ -15,8 +15,6 @@ namespace samsa::quorum {
 namespace {
 
 constexpr auto kCatchUpPoll = std::chrono::milliseconds(50);
-constexpr ErrorCode kDuplicateVoter = static_cast<ErrorCode>(126);
-constexpr ErrorCode kVoterNotFound = static_cast<ErrorCode>(127);
 
 std::string replica_key(NodeId id, const protocol::Uuid& dir) {
   return "ReplicaKey(id=" + std::to_string(id.value) + ", directoryId=" + protocol::to_base64url(dir) + ")";
@@ -32,8 +30,9 @@ asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::add_vot
   if (!core_ || stopped_) co_return VoterChangeAnswer{ErrorCode::NOT_LEADER_OR_FOLLOWER, "the quorum is not running"};
   if (ErrorCode e = core_->voter_change_error(&why); e != ErrorCode::NONE) co_return VoterChangeAnswer{e, why};
   if (core_->voter_set().contains(id))
-    co_return VoterChangeAnswer{kDuplicateVoter, "The voter id for " + replica_key(id, voter.voter_directory_id) +
-                                                     " is already part of the set of voters"};
+    co_return VoterChangeAnswer{ErrorCode::DUPLICATE_VOTER, "The voter id for " +
+                                                               replica_key(id, voter.voter_directory_id) +
+                                                               " is already part of the set of voters"};
   // The new voter must hold the committed log before it counts towards majorities.
   auto alive = alive_;
   asio::steady_timer poll(ex_);
@@ -50,7 +49,8 @@ asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::add_vot
   // Checked again: leadership or the voter set may have changed meanwhile.
   if (ErrorCode e = core_->voter_change_error(&why); e != ErrorCode::NONE) co_return VoterChangeAnswer{e, why};
   if (core_->voter_set().contains(id))
-    co_return VoterChangeAnswer{kDuplicateVoter, "The voter id " + std::to_string(id.value) + " was added meanwhile"};
+    co_return VoterChangeAnswer{ErrorCode::DUPLICATE_VOTER,
+                                "The voter id " + std::to_string(id.value) + " was added meanwhile"};
   protocol::kraft::VotersRecord record = *core_->voter_set().record;
   record.voters.push_back(std::move(voter));
   co_return co_await commit_voters(std::move(record), deadline);
@@ -67,8 +67,8 @@ asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::remove_
     return v.voter_id == id.value && v.voter_directory_id == directory_id;
   });
   if (it == record.voters.end())
-    co_return VoterChangeAnswer{kVoterNotFound, "Cannot remove voter " + replica_key(id, directory_id) +
-                                                    " because it is not part of the set of voters"};
+    co_return VoterChangeAnswer{ErrorCode::VOTER_NOT_FOUND, "Cannot remove voter " + replica_key(id, directory_id) +
+                                                                " because it is not part of the set of voters"};
   if (record.voters.size() == 1)
     co_return VoterChangeAnswer{ErrorCode::INVALID_REQUEST, "Cannot remove the last voter of the quorum"};
   record.voters.erase(it);

@@ -16,10 +16,6 @@ namespace samsa::server {
 
 namespace {
 
-// Kafka's codes that base/error_code.h does not list yet (KIP-714).
-constexpr auto kUnknownSubscriptionId = static_cast<ErrorCode>(117);
-constexpr auto kTelemetryTooLarge = static_cast<ErrorCode>(118);
-
 // Kafka's defaults with no subscription: push every 5 minutes, delta temporality,
 // and every codec it accepts, preferred first (zstd, lz4, gzip, snappy).
 constexpr int32_t kPushIntervalMs = 300000;
@@ -67,9 +63,10 @@ asio::awaitable<net::Response> handle_push_telemetry(RequestContext& ctx, protoc
   const bool accepted = std::find(std::begin(kAcceptedCompression), std::end(kAcceptedCompression),
                                   req.compression_type) != std::end(kAcceptedCompression);
   if (is_zero(req.client_instance_id)) err = ErrorCode::INVALID_REQUEST;
-  else if (req.subscription_id != kSubscriptionId) err = kUnknownSubscriptionId;
+  else if (req.subscription_id != kSubscriptionId) err = ErrorCode::UNKNOWN_SUBSCRIPTION_ID;
   else if (req.compression_type != 0 && !accepted) err = ErrorCode::UNSUPPORTED_COMPRESSION_TYPE;
-  else if (req.metrics.size() > static_cast<size_t>(telemetry_max_bytes(*ctx.broker))) err = kTelemetryTooLarge;
+  else if (req.metrics.size() > static_cast<size_t>(telemetry_max_bytes(*ctx.broker)))
+    err = ErrorCode::TELEMETRY_TOO_LARGE;
   protocol::PushTelemetryResponse resp;
   resp.error_code = to_int(err);
   co_return make_response(ctx, resp);

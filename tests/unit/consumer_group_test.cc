@@ -158,10 +158,10 @@ TEST(ConsumerGroupReconcile, RevocationBeforeAssignment) {
 TEST(ConsumerGroupReconcile, FencingAndUnknownMember) {
   ConsumerGroup g("g", ConsumerGroupConfig{});
   g.heartbeat(join_hb("a"), catalog(2), 0);
-  EXPECT_EQ(g.heartbeat(hb("a", 5, std::nullopt), catalog(2), 1).error, kFencedMemberEpoch);
+  EXPECT_EQ(g.heartbeat(hb("a", 5, std::nullopt), catalog(2), 1).error, ErrorCode::FENCED_MEMBER_EPOCH);
   EXPECT_EQ(g.heartbeat(hb("zz", 1, std::nullopt), catalog(2), 1).error, ErrorCode::UNKNOWN_MEMBER_ID);
   EXPECT_EQ(g.validate_commit("a", 1), ErrorCode::NONE);
-  EXPECT_EQ(g.validate_commit("a", 0), kStaleMemberEpoch);
+  EXPECT_EQ(g.validate_commit("a", 0), ErrorCode::STALE_MEMBER_EPOCH);
   EXPECT_EQ(g.validate_commit("", -1), ErrorCode::NONE);
   EXPECT_EQ(g.validate_commit("zz", 1), ErrorCode::UNKNOWN_MEMBER_ID);
 }
@@ -172,7 +172,7 @@ TEST(ConsumerGroupReconcile, AssignorAndSizeErrors) {
   ConsumerGroup g("g", cfg);
   auto bad = join_hb("a");
   bad.server_assignor = "sticky";
-  EXPECT_EQ(g.heartbeat(bad, catalog(2), 0).error, kUnsupportedAssignor);
+  EXPECT_EQ(g.heartbeat(bad, catalog(2), 0).error, ErrorCode::UNSUPPORTED_ASSIGNOR);
   EXPECT_EQ(g.heartbeat(join_hb("a"), catalog(2), 0).error, ErrorCode::NONE);
   EXPECT_EQ(g.heartbeat(join_hb("b"), catalog(2), 0).error, ErrorCode::GROUP_MAX_SIZE_REACHED);
   auto range = join_hb("a");
@@ -231,7 +231,7 @@ TEST(ConsumerGroupReconcile, StaticMemberRejoinsWithoutRebalance) {
   EXPECT_EQ(g.member("b")->member_epoch, b_before.member_epoch);
   EXPECT_EQ(g.member("b")->assigned, b_before.assigned);
   // While a2 is active, a third process with the same instance id is refused.
-  EXPECT_EQ(g.heartbeat(join_hb("a3", "inst-a"), catalog(4), 30).error, kUnreleasedInstanceId);
+  EXPECT_EQ(g.heartbeat(join_hb("a3", "inst-a"), catalog(4), 30).error, ErrorCode::UNRELEASED_INSTANCE_ID);
 }
 
 TEST(ConsumerGroupReconcile, PartitionCountChangeBumpsEpoch) {
@@ -258,7 +258,7 @@ TEST(ConsumerGroupReconcile, RegexSubscription) {
   EXPECT_FALSE(match_topic_regex("(unclosed", cat));
   EXPECT_EQ(match_topic_regex(".*", cat)->size(), 3u);  // never internal topics
   h.subscribed_topic_regex = "(unclosed";
-  EXPECT_EQ(g.heartbeat(h, cat, 1).error, kInvalidRegularExpression);
+  EXPECT_EQ(g.heartbeat(h, cat, 1).error, ErrorCode::INVALID_REGULAR_EXPRESSION);
 }
 
 TEST(ConsumerGroupRecords, ReplayRestoresTheGroup) {
