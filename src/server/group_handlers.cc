@@ -78,7 +78,15 @@ asio::awaitable<T> until_done(F start) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(initiate, asio::use_awaitable, std::move(start));
 }
 
-Placement place(RequestContext& ctx, const std::string& group) { return place(ctx, kOffsetsTopic, group); }
+// Where `group` lives, or why this request cannot reach it there: a principal without `op` on the
+// group gets GROUP_AUTHORIZATION_FAILED whatever else is wrong, then an empty id where the API
+// requires one INVALID_GROUP_ID, then the placement's own error.
+Placement place_group(RequestContext& ctx, const std::string& group, AclOperation op, bool require_id = false) {
+  Placement where = place(ctx, kOffsetsTopic, group);
+  if (require_id && group.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
+  if (!authorized_group(ctx, op, group)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  return where;
+}
 
 asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) { return ensure_internal_topic(ctx, kOffsetsTopic); }
 
@@ -154,9 +162,7 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
   protocol::JoinGroupResponse resp;
   resp.member_id = req.member_id;
   resp.protocol_name = ctx.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
-  auto where = place(ctx, req.group_id);
-  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ, /*require_id=*/true);
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -217,9 +223,7 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::SyncGroupResponse resp;
-  auto where = place(ctx, req.group_id);
-  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ, /*require_id=*/true);
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -262,8 +266,7 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::R
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::HeartbeatResponse resp;
-  auto where = place(ctx, req.group_id);
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ);
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -286,8 +289,7 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::LeaveGroupResponse resp;
-  auto where = place(ctx, req.group_id);
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ);
   if (where.error != ErrorCode::NONE) {
     resp.error_code = to_int(where.error);
     co_return make_response(ctx, resp);
@@ -392,8 +394,7 @@ asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext& c
   if ((req.subscribed_topic_names && req.subscribed_topic_names->size() > 100000) ||
       (req.topic_partitions && req.topic_partitions->size() > 100000))
     co_return refuse(ErrorCode::INVALID_REQUEST, "too many topics");
-  auto where = place(ctx, req.group_id);
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ);
   if (where.error != ErrorCode::NONE) co_return refuse(where.error, "");
   coordinator::ConsumerHeartbeat h;
   h.member_id = req.member_id;
@@ -472,8 +473,7 @@ asio::awaitable<net::Response> handle_consumer_group_describe(RequestContext& ct
   for (auto& id : req.group_ids) {
     Described d;
     d.group_id = id;
-    auto where = place(ctx, id);
-    if (!authorized_group(ctx, AclOperation::DESCRIBE, id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+    auto where = place_group(ctx, id, AclOperation::DESCRIBE);
     if (where.error != ErrorCode::NONE) {
       d.error_code = to_int(where.error);
       resp.groups.push_back(std::move(d));
@@ -540,9 +540,7 @@ asio::awaitable<net::Response> handle_offset_commit(RequestContext& ctx, protoco
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   auto& broker = *ctx.broker;
-  auto where = place(ctx, req.group_id);
-  if (req.group_id.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
-  if (!authorized_group(ctx, AclOperation::READ, req.group_id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, req.group_id, AclOperation::READ, /*require_id=*/true);
   coordinator::OffsetCommitWork w;
   w.group = req.group_id;
   w.member_id = req.member_id;
@@ -609,8 +607,7 @@ asio::awaitable<FetchedGroup> fetch_group_offsets(RequestContext& ctx, const std
                                                  std::optional<std::string> member_id = std::nullopt,
                                                  int32_t member_epoch = -1) {
   FetchedGroup out;
-  auto where = place(ctx, group);
-  if (!authorized_group(ctx, AclOperation::DESCRIBE, group)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  auto where = place_group(ctx, group, AclOperation::DESCRIBE);
   if (where.error != ErrorCode::NONE) {
     out.error = where.error;
     co_return out;
@@ -829,8 +826,7 @@ asio::awaitable<net::Response> handle_describe_groups(RequestContext& ctx, proto
     using Described = protocol::DescribeGroupsResponse::DescribedGroup;
     Described d;
     d.group_id = id;
-    auto where = place(ctx, id);
-    if (!authorized_group(ctx, AclOperation::DESCRIBE, id)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+    auto where = place_group(ctx, id, AclOperation::DESCRIBE);
     if (where.error != ErrorCode::NONE) {
       d.error_code = to_int(where.error);
       resp.groups.push_back(std::move(d));
@@ -885,8 +881,8 @@ asio::awaitable<net::Response> handle_delete_groups(RequestContext& ctx, protoco
   for (auto& id : req.groups_names) {
     auto& out = resp.results.emplace_back();
     out.group_id = id;
-    auto where = place(ctx, id);
-    ErrorCode result = authorized_group(ctx, AclOperation::DELETE, id) ? where.error : ErrorCode::GROUP_AUTHORIZATION_FAILED;
+    auto where = place_group(ctx, id, AclOperation::DELETE);
+    ErrorCode result = where.error;
     if (result == ErrorCode::NONE) {
       auto op = on_coordinator(broker, where.shard,
                                [tp = where.tp, id](CoordinatorShard& c) { return c.groups.delete_group(tp, id); });
@@ -903,11 +899,11 @@ asio::awaitable<net::Response> handle_offset_delete(RequestContext& ctx, protoco
   if (!r.ok()) co_return bad_request();
   protocol::OffsetDeleteResponse resp;
   auto& broker = *ctx.broker;
-  auto where = place(ctx, req.group_id);
+  auto where = place_group(ctx, req.group_id, AclOperation::DELETE);
   coordinator::OffsetDeleteWork w;
   w.group = req.group_id;
   w.tp = where.tp;
-  w.error = authorized_group(ctx, AclOperation::DELETE, req.group_id) ? where.error : ErrorCode::GROUP_AUTHORIZATION_FAILED;
+  w.error = where.error;
   auto image = ctx.shard->image;
   for (auto& t : req.topics) {
     auto* topic = image->find_topic(t.name);
