@@ -11,11 +11,12 @@ namespace {
 // Jobs for the FlushThread, built outside the coroutines: GCC 12 miscompiles
 // lambdas that capture a coroutine's locals by copy.
 std::function<storage::Status()> write_job(raft::FileSnapshotStore* store, raft::SnapshotId id,
-                                           cluster::ImagePtr image, int64_t now_ms) {
-  return [store, id, image, now_ms]() -> storage::Status {
+                                           cluster::ImagePtr image, int64_t now_ms,
+                                           std::optional<protocol::kraft::VotersRecord> voters) {
+  return [store, id, image, now_ms, voters = std::move(voters)]() -> storage::Status {
     // The header's last contained timestamp: the time the state was captured
     // (Kafka uses the last batch's append time; the batches are stamped at propose time, close to it).
-    auto writer = store->create(id, now_ms, now_ms);
+    auto writer = store->create(id, now_ms, now_ms, voters ? &*voters : nullptr);
     if (!writer) return writer.status();
     storage::Status st = storage::Status::ok();
     cluster::for_each_image_record(*image, [&](const cluster::MetadataRecord& r) {
@@ -88,7 +89,7 @@ void MetadataSnapshots::on_applied(raft::SnapshotId applied, int64_t bytes) {
 
 asio::awaitable<void> MetadataSnapshots::write(raft::SnapshotId id, cluster::ImagePtr image,
                                                std::shared_ptr<bool> alive) {
-  auto job = write_job(&store_, id, std::move(image), clock_.now_ms());
+  auto job = write_job(&store_, id, std::move(image), clock_.now_ms(), log_.voters_at(id.end_offset));
   storage::Status st = co_await flush_.run(job);
   if (!*alive) co_return;
   policy_.on_finished(clock_.monotonic_ms(), static_cast<bool>(st));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/record_batch.h"
+#include "raft/file_snapshot_store.h"
 #include "raft/raft_wire.h"
 
 namespace samsa::quorum {
@@ -242,7 +243,11 @@ asio::awaitable<void> QuorumMetadataLog::install_snapshot(raft::Output::InstallS
     fail("cannot store the snapshot fetched from the leader: " + st.to_string());
     co_return;
   }
-  if (core_->on_snapshot_installed(snap.id, now())) {
+  // The voter set the snapshot records (KIP-853): what the log it replaces held, as the leader
+  // committed it (a static quorum's snapshots have none).
+  std::optional<protocol::kraft::VotersRecord> voters;
+  if (auto info = raft::scan_snapshot_bytes(*bytes, raft::SnapshotLimits{}, {})) voters = std::move(info->voters);
+  if (core_->on_snapshot_installed(snap.id, now(), std::move(voters))) {
     spdlog::info("metadata quorum: node {} installed the snapshot {}-{} ({} bytes) from the leader",
                  config_.local_id.value, snap.id.end_offset.value, snap.id.epoch.value, bytes->size());
     applied_ = std::max(applied_, snap.id.end_offset);

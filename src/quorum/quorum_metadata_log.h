@@ -165,6 +165,12 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   // A snapshot of everything below id.end_offset is durable: the log drops
   // that prefix (RaftCore::on_snapshot_created). False when the core refused it.
   bool snapshot_created(raft::SnapshotId id);
+  // A dynamic quorum's voter set as of the log below `end` (committed when `end` is at most the
+  // high watermark): what a snapshot ending there records. nullopt for a static quorum.
+  std::optional<protocol::kraft::VotersRecord> voters_at(Offset end) const {
+    if (!core_) return std::nullopt;
+    return core_->voters_at(end).record;
+  }
 
   // ---- voter changes (KIP-853; voter_changes.cc) ----
   struct VoterChangeAnswer {

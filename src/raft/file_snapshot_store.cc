@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "protocol/batch_header.h"
+#include "raft/bootstrap_checkpoint.h"
 #include "raft/metadata_batches.h"
 
 namespace samsa::raft {
@@ -66,6 +67,10 @@ storage::Result<SnapshotInfo> scan(uint64_t size, const ReadFn& read, const Snap
         footer = true;
       } else if (*type == protocol::kraft::control_type::SnapshotHeaderRecord) {
         return bad("a second header");
+      } else if (*type == protocol::kraft::control_type::VotersRecord) {
+        auto v = parse_voters(buf);
+        if (!v) return bad("unreadable Voters record");
+        info.voters = std::move(*v);
       }
     } else {
       ErrorCode e = for_each_value(buf, [&](Offset, std::span<const uint8_t> v) {
@@ -226,7 +231,8 @@ std::vector<SnapshotId> FileSnapshotStore::list() const {
 
 storage::Result<std::unique_ptr<SnapshotWriter>> FileSnapshotStore::create(const SnapshotId& id,
                                                                             int64_t last_contained_log_timestamp,
-                                                                            int64_t now_ms) {
+                                                                            int64_t now_ms,
+                                                                            const protocol::kraft::VotersRecord* voters) {
   if (id.end_offset.value < 0 || id.epoch.value < 0) return storage::Status::invalid_argument("bad snapshot id");
   if (contains(id)) return storage::Status::invalid_argument("snapshot " + snapshot_file_name(id) + " exists");
   const std::string part = path_of(id) + ".part";
@@ -235,6 +241,11 @@ storage::Result<std::unique_ptr<SnapshotWriter>> FileSnapshotStore::create(const
   std::unique_ptr<SnapshotWriter> w(new SnapshotWriter(this, id, std::move(*file), part, now_ms));
   SAMSA_RETURN_IF_ERROR(
       w->write_batch(build_snapshot_header_batch(last_contained_log_timestamp, BatchPlacement{Offset(0), id.epoch, now_ms})));
+  if (voters) {
+    SAMSA_RETURN_IF_ERROR(
+        w->write_batch(build_kraft_version_batch(kDynamicKRaftVersion, BatchPlacement{Offset(1), id.epoch, now_ms})));
+    SAMSA_RETURN_IF_ERROR(w->write_batch(build_voters_batch(*voters, BatchPlacement{Offset(2), id.epoch, now_ms})));
+  }
   return w;
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/kraft/records.h"
 #include "raft/raft_snapshot.h"
 #include "storage/env.h"
 
@@ -45,6 +46,8 @@ struct SnapshotInfo {
   int64_t last_contained_log_timestamp = -1;  // from the header
   int64_t records = 0;                        // data records (values)
   int64_t size_bytes = 0;
+  // A dynamic quorum's voter set at the snapshot's end (its Voters control record, KIP-853).
+  std::optional<protocol::kraft::VotersRecord> voters;
 };
 
 using SnapshotValueFn = std::function<void(std::span<const uint8_t>)>;
@@ -110,8 +113,12 @@ class FileSnapshotStore final : public SnapshotReader {
   // time). `last_contained_log_timestamp` is the timestamp of the last batch it
   // covers (the header's field); `now_ms` stamps the batches. InvalidArgument
   // if that snapshot is already there.
+  // `voters` (a dynamic quorum's committed voter set at the end) goes right after the header as
+  // KRaftVersion and Voters control records, as Kafka writes them, so a replica that installs or
+  // restarts from the snapshot knows the voters without the log prefix it replaces.
   storage::Result<std::unique_ptr<SnapshotWriter>> create(const SnapshotId& id, int64_t last_contained_log_timestamp,
-                                                          int64_t now_ms);
+                                                          int64_t now_ms,
+                                                          const protocol::kraft::VotersRecord* voters = nullptr);
   // Validates the snapshot and calls on_value for every value in order, as it
   // reads: on an error the values before it were already passed, so load into
   // a fresh image and drop it unless this succeeds.

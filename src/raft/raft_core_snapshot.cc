@@ -30,8 +30,8 @@ bool RaftCore::on_snapshot_installed(SnapshotId id, int64_t now_ms,
   now_ = std::max(now_, now_ms);
   if (failed() || !installing_ || *installing_ != id) return false;
   installing_.reset();
-  // While it was being installed this node fetched nothing, so its whole log
-  // is below the snapshot's end: the snapshot (committed state) replaces it.
+  // The snapshot (committed state) replaces the whole log: what was below its end is in it, and
+  // a tail past its end was written in an older epoch than the snapshot's (start_snapshot_fetch).
   if (!log_.reset_to(id)) {
     fail("log reset failed");
     return false;
@@ -46,8 +46,15 @@ bool RaftCore::on_snapshot_installed(SnapshotId id, int64_t now_ms,
   return true;
 }
 
+// The leader names its snapshot when this replica's fetch position is below its log start or in
+// an epoch the leader's log no longer holds. Useful here when it ends past this log, or when its
+// last epoch is newer than this log's: then this log's tail (written in an older epoch) diverges
+// from the leader's at or below the snapshot's end, so none of it is committed beyond what the
+// snapshot holds (Kafka's truncateToLatestSnapshot condition). Refusing the second case left a
+// replica with such a tail fetching the same snapshot id forever (a stalled quorum in the sim).
 void RaftCore::start_snapshot_fetch(SnapshotId id, Epoch leader_epoch) {
-  if (id.end_offset <= log_.end_offset() || id.epoch > leader_epoch || id.epoch.value < 0) {
+  const bool useful = id.end_offset > log_.end_offset() || id.epoch > log_.last_epoch();
+  if (!useful || id.epoch > leader_epoch || id.epoch.value < 0) {
     fetch_retry_ms_ = now_ + cfg_.retry_backoff_ms;  // not a snapshot we can use
     return;
   }

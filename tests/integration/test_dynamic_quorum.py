@@ -29,8 +29,9 @@ def meta(d):
 
 
 class DynNode:
-    def __init__(self, root, node_id, bootstrap_port=None):
+    def __init__(self, root, node_id, bootstrap_port=None, extra=""):
         self.id = node_id
+        self.extra = extra  # more server.properties lines
         # Drawn together (sockets held open while picking): separate draws may repeat a port.
         self.port, self.controller_port, self.http_port = free_ports(3)
         self.dir = root / f"node-{node_id}"
@@ -48,7 +49,7 @@ class DynNode:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
             f"controller.quorum.bootstrap.servers={HOST}:{self.bootstrap_port}\n"
             f"http.listeners=http://{HOST}:{self.http_port}\n"
-            "offsets.topic.replication.factor=1\nnum.io.threads=2\n")
+            "offsets.topic.replication.factor=1\nnum.io.threads=2\n" + self.extra)
 
     def format(self, cluster_id, how):
         self.write_config()
@@ -76,17 +77,23 @@ class DynNode:
         return meta(self.dir)["directory.id"]
 
 
-@pytest.fixture
-def nodes(tmp_path):
+def grown_quorum(tmp_path, extra=""):
+    """Node 1 formatted --standalone, nodes 2 and 3 --no-initial-controllers, all started."""
     cluster_id = samsa("storage", "random-uuid").stdout.strip()
-    first = DynNode(tmp_path, 1)
-    others = [DynNode(tmp_path, i, first.controller_port) for i in (2, 3)]
+    first = DynNode(tmp_path, 1, extra=extra)
+    others = [DynNode(tmp_path, i, first.controller_port, extra=extra) for i in (2, 3)]
     first.format(cluster_id, "--standalone")
     for n in others:
         n.format(cluster_id, "--no-initial-controllers")
     all_nodes = [first] + others
     for n in all_nodes:
         n.start()
+    return all_nodes
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    all_nodes = grown_quorum(tmp_path)
     yield all_nodes
     for n in all_nodes:
         n.stop()
@@ -213,3 +220,60 @@ def test_a_static_quorum_refuses_voter_changes(tmp_path):
         assert r.returncode != 0 and "UNSUPPORTED_VERSION" in r.stderr, r.stderr
     finally:
         n.stop()
+
+
+# Small snapshots and segments: a few topics make every node snapshot and drop its log prefix.
+SNAPSHOT_CONFIGS = "metadata.log.max.record.bytes.between.snapshots=2048\nmetadata.log.segment.bytes=4096\n"
+
+
+def metadata_files(node):
+    d = node.dir / "__cluster_metadata-0"
+    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+
+def test_the_voter_set_outlives_the_log_prefix_where_it_was_written(tmp_path):
+    """The VotersRecords that made the quorum [1, 2, 3] are in the bootstrap checkpoint and the first
+    log segments. Once every node's snapshot replaced both, the snapshots must hold the voter set
+    (KIP-853's KRaftVersion and Voters control records after the header): restarted, every node
+    finds the voters there and the quorum elects a leader and commits again."""
+    all_nodes = grown_quorum(tmp_path, SNAPSHOT_CONFIGS)
+    try:
+        status(all_nodes, all_nodes, lambda s: s["LeaderId"] == "1")
+        add_controller(all_nodes, all_nodes[1])
+        add_controller(all_nodes, all_nodes[2])
+        status(all_nodes, all_nodes, lambda s: s["voters"] == [1, 2, 3])
+        bootstrap = "00000000000000000000-0000000000.checkpoint"
+
+        def prefix_gone(n):
+            names = metadata_files(n)
+            segments = [int(x[:20]) for x in names if x.endswith(".log")]
+            return bootstrap not in names and segments and min(segments) > 0
+
+        deadline = time.monotonic() + 90
+        made = 0
+        while not all(prefix_gone(n) for n in all_nodes):
+            assert time.monotonic() < deadline, f"no snapshot replaced the log prefix: " \
+                f"{[metadata_files(n) for n in all_nodes]}\n{logs(all_nodes)}"
+            create_topic(all_nodes, all_nodes[made % 3], f"snap-voters-{made}")
+            made += 1
+        for n in all_nodes:
+            newest = max(x for x in metadata_files(n) if x.endswith(".checkpoint"))
+            out = subprocess.run([str(SAMSA_BIN), "dump-log-segments", "--cluster-metadata-decoder", "--files",
+                                  str(n.dir / "__cluster_metadata-0" / newest)],
+                                 capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            assert 'KRaftVersion {"version":0,"kRaftVersion":1}' in out.stdout, out.stdout[:3000]
+            voters = next((line for line in out.stdout.splitlines() if "KRaftVoters {" in line), "")
+            assert all(f'"voterId":{i},' in voters for i in (1, 2, 3)), out.stdout[:3000]
+        for n in all_nodes:
+            n.stop()
+        for n in all_nodes:
+            n.start()
+        s = status(all_nodes, all_nodes, lambda s: s["LeaderId"] in {"1", "2", "3"} and s["voters"] == [1, 2, 3])
+        assert s["voters"] == [1, 2, 3]
+        create_topic(all_nodes, all_nodes[0], "after-restart")
+        for n in all_nodes:
+            assert n.alive(), logs(all_nodes)
+    finally:
+        for n in all_nodes:
+            n.stop()

@@ -41,8 +41,6 @@ TEST(RaftSim, SeededSchedules) {
   size_t committed = 0;
   Simulation::Stats total;
   int64_t simulated = 0;
-  std::string stalled;  // the first stalled seeds, to replay
-  int stalled_count = 0;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t seed = base + i;
     Simulation sim(seed);
@@ -62,19 +60,15 @@ TEST(RaftSim, SeededSchedules) {
     total.snapshots_taken += st.snapshots_taken;
     total.snapshots_installed += st.snapshots_installed;
     total.voter_changes += st.voter_changes;
-    total.dynamic_stalls += st.dynamic_stalls;
-    if (st.dynamic_stalls && ++stalled_count <= 5) stalled += (stalled.empty() ? "" : " ") + std::to_string(seed);
     simulated += sim.now();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "raft sim: %llu schedules (%zu with 3 voters, %zu with 5), %zu faults (%zu crashes), %zu leader epochs, "
-      "%zu truncations, %zu snapshots taken, %zu installed from the leader, %zu voter changes (%zu dynamic schedules "
-      "stalled), %zu committed entries, "
+      "%zu truncations, %zu snapshots taken, %zu installed from the leader, %zu voter changes, %zu committed entries, "
       "%lld s simulated, %.1f s\n",
       static_cast<unsigned long long>(count), by_size[3], by_size[5], total.faults, total.crashes,
-      total.leader_epochs, total.truncations, total.snapshots_taken, total.snapshots_installed, total.voter_changes, total.dynamic_stalls, committed, static_cast<long long>(simulated / 1000), secs);
-  if (!stalled.empty()) std::printf("raft sim: stalled seeds (replay with SAMSA_SEED): %s\n", stalled.c_str());
+      total.leader_epochs, total.truncations, total.snapshots_taken, total.snapshots_installed, total.voter_changes, committed, static_cast<long long>(simulated / 1000), secs);
 }
 
 // The same seed gives the same run, step for step.

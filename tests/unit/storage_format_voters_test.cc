@@ -171,6 +171,48 @@ TEST(StorageFormatVoters, TheStoreOpensTheBootstrapCheckpointAndTheNewestVotersW
   EXPECT_EQ(*read.value(), two);
 }
 
+// A metadata snapshot of a dynamic quorum records the voter set after its header (KIP-853): the
+// store reads it back, and once the snapshot replaces the bootstrap checkpoint and the log prefix
+// that held the VotersRecord, a restarting node still finds the voters in it.
+TEST(StorageFormatVoters, ASnapshotCarriesTheVoterSetWhenTheLogPrefixIsGone) {
+  storage::testing::TempDir tmp;
+  auto* env = storage::posix_env();
+  auto dir = tmp.sub("__cluster_metadata-0");
+  ASSERT_TRUE(raft::write_bootstrap_checkpoint(env, dir, three_voters(), 1000));
+  auto store = raft::FileSnapshotStore::open(env, dir);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  auto two = app::voters_record({{1, "a", 9093, uuid_with(1)}, {3, "c", 9097, uuid_with(3)}}, "CONTROLLER");
+  const raft::SnapshotId id{Offset(40), Epoch(2)};
+  {
+    auto w = store.value()->create(id, 5, 6, &two);
+    ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    ASSERT_TRUE((*w)->add(std::vector<uint8_t>{1, 2, 3}));
+    ASSERT_TRUE((*w)->finish());
+  }
+  int values = 0;
+  auto info = store.value()->load(id, [&](std::span<const uint8_t>) { ++values; });
+  ASSERT_TRUE(info.is_ok()) << info.status().to_string();
+  EXPECT_EQ(values, 1);  // the control records are not values
+  ASSERT_TRUE(info->voters);
+  EXPECT_EQ(*info->voters, two);
+  ASSERT_TRUE(store.value()->remove_older_than(id));  // the bootstrap checkpoint goes
+  EXPECT_FALSE(env->exists(storage::join_path(dir, raft::kBootstrapCheckpointName)));
+  auto read = raft::read_newest_voters(env, dir);
+  ASSERT_TRUE(read.is_ok());
+  ASSERT_TRUE(read.value());
+  EXPECT_EQ(*read.value(), two);
+  // A static quorum's snapshot has none.
+  const raft::SnapshotId later{Offset(50), Epoch(2)};
+  {
+    auto w = store.value()->create(later, 5, 6);
+    ASSERT_TRUE(w.is_ok());
+    ASSERT_TRUE((*w)->finish());
+  }
+  auto plain = store.value()->load(later, {});
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_FALSE(plain->voters);
+}
+
 TEST(StorageFormatVoters, AFormattedVoterOpensAnEmptyLogAfterTheBootstrapCheckpoint) {
   storage::testing::TempDir tmp;
   auto* env = storage::posix_env();
