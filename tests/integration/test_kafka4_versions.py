@@ -17,6 +17,7 @@ from conftest import HOST
 from rawkafka import Conn, Reader, compact_string, frame, i8, i16, i32, i64, parse_api_versions, \
     record_batch, request_header, uvarint
 from test_new_versions import call, hexb
+from test_acls import secured  # noqa: F401 (the standard-authorizer broker fixture)
 from test_quorum_cluster import Cluster
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -327,6 +328,30 @@ def test_describe_topic_partitions_all_topics_and_bad_cursors(broker):
                             + hexb("00 01") + i32(NO_AUTHORIZED_OPERATIONS) + hexb("00 ff 00")), resp.hex()
 
 
+def test_describe_topic_partitions_authorization(secured):
+    """With the standard authorizer (test_acls' broker; its PLAINTEXT listener is User:ANONYMOUS):
+    a named topic without DESCRIBE is answered TOPIC_AUTHORIZATION_FAILED after the others, with
+    no id; an all-topics listing leaves it out; the authorized operations are the granted ones."""
+    from test_acls import acls, create_topic as acl_create_topic
+    ok, denied = "k4-authz-ok", "k4-authz-no"
+    for t in (ok, denied):
+        acl_create_topic(secured, t)
+    acls(secured, "--add", "--allow-principal", "User:ANONYMOUS", "--operation", "Describe", "--topic", ok)
+    deadline = time.monotonic() + 20
+    with Conn(secured.port) as conn:
+        while True:  # bounded: the ACL reaches the image shortly
+            topics, cursor = parse_dtp(call(conn, 75, 0, 12, dtp_body([denied, ok], 100)))
+            if topics[0][0] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert cursor is None
+        assert [(t[0], t[1]) for t in topics] == [(0, ok), (29, denied)], topics  # 29: TOPIC_AUTHORIZATION_FAILED
+        assert topics[0][5] == 1 << 8  # DESCRIBE only
+        assert topics[1][2:] == (bytes(16), False, [], NO_AUTHORIZED_OPERATIONS)
+        topics, _ = parse_dtp(call(conn, 75, 0, 13, dtp_body([], 100)))
+        assert [t[1] for t in topics] == [ok], topics
+
+
 # ---- a real client --------------------------------------------------------------------------------
 
 def test_confluent_kafka_produces_and_lists_offsets(broker):
@@ -343,3 +368,18 @@ def test_confluent_kafka_produces_and_lists_offsets(broker):
         assert found[0].offset == 0 and found[0].error is None
     finally:
         c.close()
+
+
+def test_librdkafka_2_15_uses_the_new_versions(broker):
+    """@confluentinc/kafka-javascript's librdkafka 2.15 (tests/integration/js) picks the newest
+    versions it knows of those Samsa now advertises, and produce / offset lookups work."""
+    from test_kafkajs import JS_DIR, run_node
+    if not (JS_DIR / "node_modules" / "@confluentinc" / "kafka-javascript" / "build").exists():
+        pytest.skip("tests/integration/js/setup.sh has not built @confluentinc/kafka-javascript")
+    topic = "k4-librdkafka"
+    create_topics(broker.bootstrap, {topic: 1})
+    res = run_node("kafka4_versions.js", {"brokers": [broker.bootstrap], "topic": topic, "count": 5})
+    assert sorted(res["offsets"]) == [0, 1, 2, 3, 4], res
+    assert res["marks"] == {"lowOffset": 0, "highOffset": 5} and res["forTime"] == 0, res
+    print("librdkafka 2.15 request versions:", res["versions"])
+    assert res["versions"]["Produce"] >= 10 and res["versions"]["Metadata"] == 13, res["versions"]
