@@ -46,7 +46,9 @@ const char* api_name(int key) {
       "AlterUserScramCredentials", "Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "DescribeQuorum",
       "AlterPartition", "UpdateFeatures", "Envelope", "FetchSnapshot", "DescribeCluster",
       "DescribeProducers", "BrokerRegistration", "BrokerHeartbeat", "UnregisterBroker",
-      "DescribeTransactions", "ListTransactions", "AllocateProducerIds", "ConsumerGroupHeartbeat"};
+      "DescribeTransactions", "ListTransactions", "AllocateProducerIds", "ConsumerGroupHeartbeat",
+      "ConsumerGroupDescribe", "ControllerRegistration", "GetTelemetrySubscriptions", "PushTelemetry",
+      "AssignReplicasToDirs", "ListClientMetricsResources", "DescribeTopicPartitions"};
   if (key >= 0 && key < static_cast<int>(sizeof names / sizeof names[0])) return names[key];
   return "Unknown";
 }

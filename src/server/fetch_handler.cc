@@ -40,6 +40,7 @@
 #include "server/quota_throttle.h"
 #include "server/fan_out.h"
 #include "server/fetch_sessions.h"
+#include "server/leader_hints.h"
 #include "replication/flusher.h"
 #include "replication/partition.h"
 #include "server/response_budget.h"
@@ -376,14 +377,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
         e.first_offset = a.first_offset;
       }
     }
-    // KIP-951: where the leader is now, for a client that went to the wrong one.
-    if ((res.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || res.error == ErrorCode::FENCED_LEADER_EPOCH) &&
-        ctx.api_version >= 12) {
-      if (auto leader = current_leader(*image, it.tp)) {
-        pr.current_leader.leader_id = leader->leader;
-        pr.current_leader.leader_epoch = leader->epoch;
-      }
-    }
+    // KIP-951: where the leader is now, for a client that went to the wrong one (server/leader_hints.h).
+    if (ctx.api_version >= 12) fill_current_leader(*image, it.tp, res.error, pr.current_leader);
     auto& sum = summaries[i];
     sum.high_watermark = res.high_watermark;
     sum.last_stable_offset = res.last_stable_offset;
@@ -420,16 +415,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     tr.partitions.push_back(std::move(answers[i]));
     if (ctx.api_version <= 3 && summaries[i].has_records) legacy.push_back(&it);
   }
-  if (ctx.api_version >= 16) {
-    for (int32_t id : leaders) {
-      auto b = image->brokers.find(id);
-      if (b == image->brokers.end()) continue;
-      auto& ep = resp.node_endpoints.emplace_back();
-      ep.node_id = id;
-      broker_endpoint(ctx, b->second, ep.host, ep.port);
-      ep.rack = b->second.rack;
-    }
-  }
+  if (ctx.api_version >= 16) fill_leader_endpoints(ctx, *image, leaders, resp.node_endpoints);
   // Client quota (consumer_byte_rate): over it, the answer carries no data,
   // only the throttle time, and the bytes are taken back (Kafka's rule).
   int32_t throttle = 0;

@@ -67,6 +67,7 @@ constexpr HandlerEntry kHandlers[] = {
     {69, handle_consumer_group_describe},
     {71, handle_get_telemetry_subscriptions},
     {72, handle_push_telemetry},
+    {75, handle_describe_topic_partitions},  // KIP-966 (describe_topic_partitions_handler.cc)
 };
 
 // KIP-511: client_software_name and client_software_version (ApiVersions v3+)

@@ -45,6 +45,7 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext&, protocol
 asio::awaitable<net::Response> handle_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_incremental_alter_configs(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_cluster(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_describe_topic_partitions(RequestContext&, protocol::Reader&);  // KIP-966
 // The metadata quorum (quorum_handlers.cc).
 asio::awaitable<net::Response> handle_describe_quorum(RequestContext&, protocol::Reader&);
 // Client telemetry, KIP-714 (telemetry_handlers.cc).

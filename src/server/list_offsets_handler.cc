@@ -1,5 +1,12 @@
-// ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3) and
-// offset-by-timestamp, answered on the shard that owns each partition.
+// ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3, v7+), earliest local
+// (-4, v8+, KIP-405), latest tiered (-5, v9+, KIP-1005) and offset-by-timestamp, answered on
+// the shard that owns each partition. Samsa has no tiered storage, so as Kafka answers for a
+// topic without remote storage: -4 is the log start offset (the whole log is local) and -5 is
+// offset -1 with leader epoch -1 (nothing tiered). v10's timeout_ms bounds remote lookups
+// only: unused. A special timestamp the request's version does not know is answered
+// UNSUPPORTED_VERSION (Kafka's isListOffsetsTimestampUnsupported), as is any other negative one.
+#include <optional>
+
 #include "protocol/messages/list_offsets.h"
 #include "server/authz.h"
 #include "server/broker.h"
@@ -14,6 +21,20 @@ namespace {
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
+constexpr int64_t kEarliestLocal = -4;
+constexpr int64_t kLatestTiered = -5;
+
+// The first version that knows special timestamp `ts` (< 0); nullopt: none does.
+std::optional<int16_t> min_version_for(int64_t ts) {
+  switch (ts) {
+    case kLatest:
+    case kEarliest: return 0;
+    case kMaxTimestamp: return 7;
+    case kEarliestLocal: return 8;
+    case kLatestTiered: return 9;
+    default: return std::nullopt;
+  }
+}
 
 struct Lookup {
   TopicPartition tp;
@@ -29,14 +50,16 @@ struct Lookup {
 void lookup(Partition& p, Lookup& l) {
   if (l.timestamp == kLatest) {
     l.offset = (l.read_committed ? p.last_stable_offset() : p.high_watermark()).value;
-  } else if (l.timestamp == kEarliest) {
+  } else if (l.timestamp == kEarliest || l.timestamp == kEarliestLocal) {
     l.offset = p.log_start_offset().value;
+  } else if (l.timestamp == kLatestTiered) {
+    l.offset = -1;  // nothing is tiered; Kafka answers leader epoch -1 too
+    l.leader_epoch = -1;
+    return;
   } else if (l.timestamp == kMaxTimestamp) {
     auto [ts, off] = p.max_timestamp_and_offset();
     l.found_timestamp = ts;
     l.offset = off;
-  } else if (l.timestamp < 0) {
-    l.error = ErrorCode::INVALID_REQUEST;
   } else {
     auto r = p.offset_for_timestamp(l.timestamp);
     if (r) {
@@ -69,6 +92,10 @@ asio::awaitable<net::Response> handle_list_offsets(RequestContext& ctx, protocol
       work.push_back(Lookup{{req.topics[ti].name, p.partition_index}, p.timestamp});
       work.back().read_committed = ctx.api_version >= 2 && req.isolation_level == 1;
       work.back().error = leader_error(*ctx.shard->image, ctx.broker->node_id(), work.back().tp);
+      if (p.timestamp < 0) {
+        auto since = min_version_for(p.timestamp);
+        if (!since || ctx.api_version < *since) work.back().error = ErrorCode::UNSUPPORTED_VERSION;
+      }
       work.back().ti = ti;
       work.back().pi = pi;
     }

@@ -1,4 +1,7 @@
 // Metadata (key 3) and DescribeCluster (key 60).
+// Metadata v13's top-level error code (KIP-1102) is always 0 here, as Kafka's brokers answer
+// it: authorization stays per topic (TOPIC_AUTHORIZATION_FAILED), and REBOOTSTRAP_REQUIRED is
+// never sent (a broker has no stale-metadata condition to report).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

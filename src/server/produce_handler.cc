@@ -5,7 +5,13 @@
 // batches, legacy message sets) are validated on the worker pool, off the
 // event loop; uncompressed v2 batches are walked inline (a few ns per byte).
 // With acks=-1 the answer waits for the group-committed fdatasync.
+// v10+ answers NOT_LEADER_OR_FOLLOWER with the KIP-951 leader hints. v11 and v12 are served
+// as v10: v12 tells the broker the client uses transactions v2 (KIP-890 part 2: the produce
+// itself adds the partition to the transaction), which a client only does when the broker's
+// transaction.version feature is >= 2. Samsa advertises no such feature, so transactional
+// producers keep sending AddPartitionsToTxn (Java clients then cap transactional Produce at v11).
 #include <algorithm>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "cluster/topic_name.h"
@@ -19,6 +25,7 @@
 #include "replication/flusher.h"
 #include "server/broker_metrics.h"
 #include "server/handlers.h"
+#include "server/leader_hints.h"
 #include "server/quota_throttle.h"
 #include "replication/partition.h"
 #include "server/worker_pool.h"
@@ -271,6 +278,19 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
       record_response_error(ctx.api_key, static_cast<ErrorCode>(pr.error_code));
       if (pr.error_code != 0) record_produce_failed(tr.name);
     }
+  // v10+ (KIP-951): a partition led elsewhere names its leader, and the answer carries the
+  // endpoints of those leaders (server/leader_hints.h), from the image as it is now.
+  if (ctx.api_version >= 10) {
+    auto now = ctx.shard->image;
+    std::set<int32_t> leaders;
+    for (auto& tr : resp.responses)
+      for (auto& pr : tr.partition_responses) {
+        fill_current_leader(*now, TopicPartition{tr.name, pr.index}, static_cast<ErrorCode>(pr.error_code),
+                            pr.current_leader);
+        if (pr.current_leader.leader_id >= 0) leaders.insert(pr.current_leader.leader_id);
+      }
+    fill_leader_endpoints(ctx, *now, leaders, resp.node_endpoints);
+  }
   // Client quota (producer_byte_rate): the request's bytes, as Kafka records them.
   int32_t throttle = 0;
   if (auto charge = quota_for(ctx, QuotaType::kProduce)) {

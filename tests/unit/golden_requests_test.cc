@@ -17,6 +17,8 @@
 #include "base/crc32c.h"
 #include "protocol/batch_header.h"
 #include "protocol/messages/api_versions.h"
+#include "protocol/messages/describe_topic_partitions.h"
+#include "protocol/messages/list_offsets.h"
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/metadata.h"
 #include "protocol/messages/produce.h"
@@ -356,6 +358,107 @@ TEST(GoldenRequests, FetchResponseV12DefaultTagsOmitted) {
       "00 ffffffff 01"                  // aborted null, preferred replica -1, empty records
       "00 00 00");                      // no tagged fields at any level
   EXPECT_EQ(w.buffer(), expected);
+}
+
+// Produce v10 (KIP-951): the partition's CurrentLeader (tag 0, a struct with its own tagged
+// section) and the response's NodeEndpoints (tag 0), assembled from the protocol guide.
+TEST(GoldenRequests, ProduceResponseV10LeaderHints) {
+  const Bytes body = from_hex(
+      "02 02 74"                        // 1 topic "t"
+      "02 00000001 0006"                //   partition 1: NOT_LEADER_OR_FOLLOWER
+      "ffffffffffffffff ffffffffffffffff ffffffffffffffff"  // base offset, append time, log start: -1
+      "01 00"                           //   no record errors, error message null
+      "01 00 09 00000002 00000005 00"   //   tag 0 current_leader {leader 2, epoch 5}
+      "00"                              //   topic tagged fields
+      "00000000"                        // throttle 0
+      "01 00 0d"                        // tag 0 node_endpoints, 13 bytes:
+      "02 00000002 02 68 00002384 00 00");  // node 2, host "h", port 9092, rack null
+  auto resp = decode_body<ProduceResponse>(body, 10);
+  ASSERT_EQ(resp.responses.size(), 1u);
+  const auto& p = resp.responses[0].partition_responses.at(0);
+  EXPECT_EQ(p.error_code, 6);
+  EXPECT_EQ(p.current_leader.leader_id, 2);
+  EXPECT_EQ(p.current_leader.leader_epoch, 5);
+  ASSERT_EQ(resp.node_endpoints.size(), 1u);
+  EXPECT_EQ(resp.node_endpoints[0].node_id, 2);
+  EXPECT_EQ(resp.node_endpoints[0].host, "h");
+  EXPECT_EQ(resp.node_endpoints[0].port, 9092);
+  EXPECT_FALSE(resp.node_endpoints[0].rack.has_value());
+  expect_reencodes_to(resp, 10, body);
+  expect_prefixes_fail<ProduceResponse>(body, 10);
+  // v9 has no such tags: the same answer leaves them out.
+  Writer w;
+  resp.encode(w, 9);
+  EXPECT_EQ(w.buffer(), from_hex("02 02 74 02 00000001 0006 ffffffffffffffff ffffffffffffffff ffffffffffffffff"
+                                 "01 00 00 00 00000000 00"));
+}
+
+// Metadata v13 appends the top-level error code after the topics; ListOffsets v10 the timeout.
+TEST(GoldenRequests, MetadataV13ErrorCodeAndListOffsetsV10Timeout) {
+  MetadataResponse md;
+  md.cluster_id = "c";
+  md.error_code = 129;  // REBOOTSTRAP_REQUIRED
+  Writer w;
+  md.encode(w, 13);
+  EXPECT_EQ(w.buffer(), from_hex("00000000 01 02 63 ffffffff 01 0081 00"));
+  auto back = decode_body<MetadataResponse>(w.buffer(), 13);
+  EXPECT_EQ(back.error_code, 129);
+  Writer w12;
+  md.encode(w12, 12);
+  EXPECT_EQ(w12.buffer(), from_hex("00000000 01 02 63 ffffffff 01 00"));
+
+  const Bytes lo = from_hex("ffffffff 00 02 02 74 02 00000000 ffffffff fffffffffffffffc 00 00 000005dc 00");
+  auto req = decode_body<ListOffsetsRequest>(lo, 10);
+  EXPECT_EQ(req.timeout_ms, 1500);
+  EXPECT_EQ(req.topics.at(0).partitions.at(0).timestamp, -4);
+  expect_reencodes_to(req, 10, lo);
+  expect_prefixes_fail<ListOffsetsRequest>(lo, 10);
+}
+
+// DescribeTopicPartitions v0 (KIP-966): a request with a cursor, an answer with a next cursor,
+// null and empty ELR lists.
+TEST(GoldenRequests, DescribeTopicPartitionsV0) {
+  const Bytes req_body = from_hex(
+      "03 02 61 00 02 62 00"            // topics "a", "b"
+      "00000002"                        // response_partition_limit 2
+      "01 02 61 00000001 00"            // cursor {"a", 1}
+      "00");
+  auto req = decode_body<DescribeTopicPartitionsRequest>(req_body, 0);
+  ASSERT_EQ(req.topics.size(), 2u);
+  EXPECT_EQ(req.response_partition_limit, 2);
+  ASSERT_TRUE(req.cursor.has_value());
+  EXPECT_EQ(req.cursor->topic_name, "a");
+  EXPECT_EQ(req.cursor->partition_index, 1);
+  expect_reencodes_to(req, 0, req_body);
+  expect_prefixes_fail<DescribeTopicPartitionsRequest>(req_body, 0);
+  auto no_cursor = decode_body<DescribeTopicPartitionsRequest>(from_hex("01 000007d0 ff 00"), 0);
+  EXPECT_FALSE(no_cursor.cursor.has_value());
+  EXPECT_TRUE(no_cursor.topics.empty());
+
+  const Bytes resp_body = from_hex(
+      "00000000"                        // throttle
+      "02 0000 02 61"                   // 1 topic: error 0, name "a"
+      "000102030405060708090a0b0c0d0e0f 00"  // topic id, not internal
+      "02 0000 00000001 00000001 00000003"  // partition 1: leader 1, epoch 3
+      "02 00000001 02 00000001"         //   replicas [1], isr [1]
+      "01 00"                           //   eligible leader replicas [], last known ELR null
+      "01 00"                           //   offline [], tags
+      "00000df8 00"                     // authorized operations 3576, tags
+      "01 02 62 00000000 00"            // next cursor {"b", 0}
+      "00");
+  auto resp = decode_body<DescribeTopicPartitionsResponse>(resp_body, 0);
+  const auto& t = resp.topics.at(0);
+  EXPECT_EQ(t.name, "a");
+  EXPECT_EQ(t.topic_authorized_operations, 3576);
+  const auto& p = t.partitions.at(0);
+  EXPECT_EQ(p.leader_epoch, 3);
+  ASSERT_TRUE(p.eligible_leader_replicas.has_value());
+  EXPECT_TRUE(p.eligible_leader_replicas->empty());
+  EXPECT_FALSE(p.last_known_elr.has_value());
+  ASSERT_TRUE(resp.next_cursor.has_value());
+  EXPECT_EQ(resp.next_cursor->topic_name, "b");
+  expect_reencodes_to(resp, 0, resp_body);
+  expect_prefixes_fail<DescribeTopicPartitionsResponse>(resp_body, 0);
 }
 
 }  // namespace
