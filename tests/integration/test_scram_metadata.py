@@ -5,6 +5,7 @@ password is refused, --describe prints kafka-configs.sh's lines (DescribeUserScr
 --delete-config removes it and the login is refused again; the credential survives a restart;
 `samsa storage format --add-scram` gives the first start a user; in a three-node quorum a user
 added through one broker logs in on the others. The JAAS-config users still log in beside them.
+With the StandardAuthorizer, Alter needs ALTER and Describe DESCRIBE on the cluster.
 Every wait is bounded."""
 
 import subprocess
@@ -237,3 +238,60 @@ def test_user_added_through_one_broker_logs_in_on_the_others(tmp_path):
             assert_refused(sasl_conf(node.sasl_port, "SCRAM-SHA-256", "erin", "wrong"))
     finally:
         c.stop()
+
+
+def test_alter_needs_alter_and_describe_needs_describe_on_the_cluster(tmp_path):
+    b = make_sasl_broker(tmp_path / "authz")
+    b.overrides.update({
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:bob",  # the JAAS-config SCRAM-SHA-512 user
+    })
+
+    def props(user, password):
+        p = tmp_path / f"{user}.properties"
+        p.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+                     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                     f'username="{user}" password="{password}";\n')
+        return str(p)
+
+    def as_user(cfg, *args, check=False):
+        r = subprocess.run([str(SAMSA_BIN), "configs", "--bootstrap-server", f"{HOST}:{b.sasl_port}",
+                            "--command-config", cfg, *args], capture_output=True, timeout=60, text=True)
+        if check:
+            assert r.returncode == 0, r.stderr + r.stdout
+        return r
+
+    b.start()
+    try:
+        bob = props("bob", "bob-secret")
+        as_user(bob, "--alter", "--entity-type", "users", "--entity-name", "grace", "--add-config",
+                "SCRAM-SHA-512=[iterations=4096,password=grace-secret]", check=True)
+        out = as_user(bob, "--describe", "--entity-type", "users", check=True).stdout
+        assert out.splitlines() == [
+            "SCRAM credential configs for user-principal 'grace' are SCRAM-SHA-512=iterations=4096"]
+        # grace logs in (a credential from the metadata) but holds no ACL: refused both ways.
+        grace = props("grace", "grace-secret")
+        r = as_user(grace, "--alter", "--entity-type", "users", "--entity-name", "grace", "--add-config",
+                    "SCRAM-SHA-256=[iterations=4096,password=x]")
+        assert r.returncode != 0 and "CLUSTER_AUTHORIZATION_FAILED" in r.stderr, r.stderr
+        out = as_user(bob, "--describe", "--entity-type", "users", check=True).stdout
+        assert "SCRAM-SHA-256" not in out
+
+        def grant(operation):
+            r = subprocess.run([str(SAMSA_BIN), "acls", "--bootstrap-server", f"{HOST}:{b.sasl_port}",
+                                "--command-config", bob, "--add", "--allow-principal", "User:grace",
+                                "--operation", operation, "--cluster"], capture_output=True, timeout=60, text=True)
+            assert r.returncode == 0, r.stderr + r.stdout
+
+        # The tool describes quotas first (DESCRIBE_CONFIGS), then SCRAM credentials (DESCRIBE).
+        grant("DescribeConfigs")
+        r = as_user(grace, "--describe", "--entity-type", "users")
+        assert r.returncode != 0 and "CLUSTER_AUTHORIZATION_FAILED" in r.stderr, r.stderr
+        grant("Describe")
+        assert as_user(grace, "--describe", "--entity-type", "users", check=True).stdout.splitlines() == [
+            "SCRAM credential configs for user-principal 'grace' are SCRAM-SHA-512=iterations=4096"]
+        grant("Alter")
+        as_user(grace, "--alter", "--entity-type", "users", "--entity-name", "heidi", "--add-config",
+                "SCRAM-SHA-256=[iterations=4096,password=heidi-secret]", check=True)
+    finally:
+        _finish_broker(b)
