@@ -5,7 +5,8 @@ password is refused, --describe prints kafka-configs.sh's lines (DescribeUserScr
 --delete-config removes it and the login is refused again; the credential survives a restart;
 `samsa storage format --add-scram` gives the first start a user; in a three-node quorum a user
 added through one broker logs in on the others. The JAAS-config users still log in beside them.
-With the StandardAuthorizer, Alter needs ALTER and Describe DESCRIBE on the cluster.
+With the StandardAuthorizer, Alter needs ALTER and Describe DESCRIBE on the cluster; raw requests get
+Kafka's per-user error codes, and a truncated one only closes its connection.
 Every wait is bounded."""
 
 import subprocess
@@ -295,3 +296,80 @@ def test_alter_needs_alter_and_describe_needs_describe_on_the_cluster(tmp_path):
                 "SCRAM-SHA-256=[iterations=4096,password=heidi-secret]", check=True)
     finally:
         _finish_broker(b)
+
+
+def describe_raw(port, users):
+    """DescribeUserScramCredentials v0 -> (error_code, [(user, error_code, [(mechanism, iterations)])])."""
+    from rawkafka import Conn, Reader, compact_string, frame, i16, request_header, uvarint
+    body = (uvarint(0) if users is None else
+            uvarint(len(users) + 1) + b"".join(compact_string(u) + b"\x00" for u in users)) + b"\x00"
+    with Conn(port, timeout=10.0) as c:
+        r = Reader(c.request(frame(request_header(50, 0, 5, flexible=True) + body)))
+    assert r.i32() == 5
+    r.skip_tags()
+    r.i32()  # throttle
+    top = r.i16()
+
+    def cstr():
+        n = r.uvarint()
+        return None if n == 0 else r.take(n - 1).decode()
+    cstr()
+    results = []
+    for _ in range(r.uvarint() - 1):
+        user, err = cstr(), r.i16()
+        cstr()
+        infos = []
+        for _ in range(r.uvarint() - 1):
+            infos.append((r.take(1)[0], r.i32()))
+            r.skip_tags()
+        r.skip_tags()
+        results.append((user, err, infos))
+    return top, results
+
+
+def alter_raw(port, deletions, upsertions, truncate=0):
+    """AlterUserScramCredentials v0 -> [(user, error_code)]; `truncate` cuts the body short."""
+    from rawkafka import Conn, Reader, compact_string, frame, i32, request_header, uvarint
+
+    def cbytes(b):
+        return uvarint(len(b) + 1) + b
+    body = uvarint(len(deletions) + 1) + b"".join(
+        compact_string(n) + bytes([m]) + b"\x00" for n, m in deletions)
+    body += uvarint(len(upsertions) + 1) + b"".join(
+        compact_string(n) + bytes([m]) + i32(it) + cbytes(b"salt") + cbytes(b"salted-password") + b"\x00"
+        for n, m, it in upsertions) + b"\x00"
+    if truncate:
+        body = body[:-truncate]
+    with Conn(port, timeout=10.0) as c:
+        r = Reader(c.request(frame(request_header(51, 0, 6, flexible=True) + body)))
+    assert r.i32() == 6
+    r.skip_tags()
+    r.i32()
+    out = []
+    for _ in range(r.uvarint() - 1):
+        n = r.uvarint()
+        user = r.take(n - 1).decode()
+        err = r.i16()
+        r.take(max(r.uvarint() - 1, 0))
+        r.skip_tags()
+        out.append((user, err))
+    return out
+
+
+def test_raw_error_codes_and_a_truncated_request(sasl_broker):
+    from rawkafka import Closed
+    b = sasl_broker
+    add_user(b.port, "ivan", "ivan-secret")
+    top, results = describe_raw(b.port, ["ivan", "nobody", "zed", "zed"])
+    assert top == 0
+    assert results == [("ivan", 0, [(1, 8192)]), ("nobody", 91, []), ("zed", 92, [])]
+    every = describe_raw(b.port, None)[1]  # every user with a credential (earlier tests' too)
+    assert ("ivan", 0, [(1, 8192)]) in every and all(err == 0 and infos for _, err, infos in every)
+    got = dict(alter_raw(b.port, [("ivan", 1), ("judy", 2)],
+                         [("ivan", 1, 4096), ("kim", 3, 4096), ("", 1, 4096), ("leo", 2, 4095)]))
+    assert got == {"ivan": 92, "judy": 91, "kim": 33, "": 93, "leo": 93}
+    assert describe_raw(b.port, ["ivan"])[1] == [("ivan", 0, [(1, 8192)])]  # nothing changed
+    with pytest.raises((Closed, OSError, AssertionError)):
+        alter_raw(b.port, [], [("mia", 1, 4096)], truncate=3)
+    assert b.alive()
+    configs(b.port, "--alter", "--entity-type", "users", "--entity-name", "ivan", "--delete-config", "SCRAM-SHA-256")
