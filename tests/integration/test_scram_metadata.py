@@ -300,7 +300,7 @@ def test_alter_needs_alter_and_describe_needs_describe_on_the_cluster(tmp_path):
 
 def describe_raw(port, users):
     """DescribeUserScramCredentials v0 -> (error_code, [(user, error_code, [(mechanism, iterations)])])."""
-    from rawkafka import Conn, Reader, compact_string, frame, i16, request_header, uvarint
+    from rawkafka import Conn, Reader, compact_string, frame, request_header, uvarint
     body = (uvarint(0) if users is None else
             uvarint(len(users) + 1) + b"".join(compact_string(u) + b"\x00" for u in users)) + b"\x00"
     with Conn(port, timeout=10.0) as c:
