@@ -79,6 +79,8 @@ class JsonGen:
             out.append(f"{ind}json_string(o, to_base64url({src}));")
         elif f.elem == "string":
             out.append(f"{ind}json_string(o, {src});")
+        elif f.elem == "bytes":
+            out.append(f"{ind}json_bytes(o, {src});")
         else:
             raise SchemaError(f"{f.line}: no JSON form for {f.typ} in a record")
 

@@ -16,9 +16,11 @@
 
 #include "base/cli_exit.h"
 #include "config/broker_config.h"
+#include "app/bootstrap_scram.h"
 #include "app/initial_controllers.h"
 #include "app/tool_commands.h"
 #include "base/random.h"
+#include "cluster/bootstrap_records.h"
 #include "raft/bootstrap_checkpoint.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"
@@ -65,6 +67,7 @@ struct FormatOptions {
   bool standalone = false;
   std::string initial_controllers;  // empty: not given
   bool no_initial_controllers = false;
+  std::vector<std::string> add_scram;  // --add-scram, KIP-900
   bool dynamic() const { return standalone || !initial_controllers.empty() || no_initial_controllers; }
 };
 
@@ -141,6 +144,11 @@ int format(const FormatOptions& o) {
   if (!cfg) return 1;
   std::vector<InitialController> initial;
   if (!initial_voters(o, *cfg, initial)) return 1;
+  auto scram = scram_bootstrap_records(o.add_scram);
+  if (auto* err = std::get_if<std::string>(&scram)) {
+    std::fprintf(stderr, "%s\n", err->c_str());
+    return 1;
+  }
   int32_t node_id = cfg->node_id();
   auto* env = storage::posix_env();
   std::vector<std::string> todo;
@@ -172,6 +180,13 @@ int format(const FormatOptions& o) {
         return 1;
       }
     }
+    // Bootstrap records for the first active controller (bootstrap_records.h).
+    auto& boot = std::get<std::vector<cluster::MetadataRecord>>(scram);
+    if (!boot.empty() && d == cfg->metadata_log_dir())
+      if (auto st = cluster::write_bootstrap_records(env, d, boot); !st) {
+        std::fprintf(stderr, "Unable to write the bootstrap records in %s: %s\n", d.c_str(), st.to_string().c_str());
+        return 1;
+      }
     std::string directory_id = o.dynamic() ? directory_id_for(d, *cfg, initial) : std::string();
     if (auto st = storage::write_meta_properties(env, d, node_id, o.cluster_id, now_comment(), directory_id); !st) {
       std::fprintf(stderr, "Unable to write meta.properties in %s: %s\n", d.c_str(), st.to_string().c_str());
@@ -252,6 +267,8 @@ int storage_command(int argc, char** argv) {
       "  samsa storage format -t <cluster id> -c controller.properties --standalone\n"
       "  samsa storage format -t <cluster id> -c controller.properties --initial-controllers "
       "1@host1:9093:<dir id>,2@host2:9093:<dir id>,3@host3:9093:<dir id>\n"
+      "  samsa storage format -t <cluster id> -c config/server.properties "
+      "--add-scram 'SCRAM-SHA-512=[name=admin,password=admin-secret]'\n"
       "  samsa storage info -c config/server.properties");
   app.require_subcommand(1);
   auto* uuid = app.add_subcommand("random-uuid", "Print a random cluster id (base64url, 22 chars)");
@@ -269,6 +286,9 @@ int storage_command(int argc, char** argv) {
                   "Dynamic quorum: the initial voters, id@host:port:directoryId,...");
   fmt->add_flag("-N,--no-initial-controllers", fo.no_initial_controllers,
                 "Dynamic quorum: a controller that will join with add-controller later");
+  fmt->add_option("-S,--add-scram", fo.add_scram,
+                  "A SCRAM credential for the bootstrap metadata, e.g. "
+                  "'SCRAM-SHA-512=[name=admin,password=admin-secret]' (repeatable; iterations=N optional)");
   auto* inf = app.add_subcommand("info", "Print the meta.properties of each log dir");
   inf->add_option("-c,--config", info_config, "REQUIRED: the server.properties file")->required();
   try {

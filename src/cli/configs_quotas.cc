@@ -5,6 +5,12 @@
 // paired in order with an --entity-name or --entity-default; --describe sends
 // a strict DescribeClientQuotas filter (a type without a name matches every
 // named entity of that type), --alter one AlterClientQuotas entry.
+// SCRAM credentials of users (KIP-554) ride along as Kafka's tool does:
+// `--add-config 'SCRAM-SHA-256=[iterations=8192,password=secret]'` salts the
+// password here (a random salt, Hi() of RFC 5802) and sends
+// AlterUserScramCredentials; `--delete-config SCRAM-SHA-256` deletes it;
+// --describe of users also prints their mechanisms and iteration counts.
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,8 +22,11 @@
 #include "base/error_code.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "net/scram.h"
 #include "protocol/messages/alter_client_quotas.h"
+#include "protocol/messages/alter_user_scram_credentials.h"
 #include "protocol/messages/describe_client_quotas.h"
+#include "protocol/messages/describe_user_scram_credentials.h"
 
 namespace samsa::cli {
 
@@ -41,11 +50,15 @@ const char* kUsage =
     "         (--describe | --alter [--add-config k1=v1,k2=v2] [--delete-config k1,k2])\n"
     "         [--command-config FILE] [--timeout-ms MS]\n"
     "Quota keys: producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate.\n"
+    "Users' SCRAM credentials: SCRAM-SHA-256=[iterations=8192,password=SECRET] or SCRAM-SHA-512=[password=SECRET]\n"
+    "(--add-config; iterations default to 4096), SCRAM-SHA-256 / SCRAM-SHA-512 (--delete-config).\n"
     "Examples:\n"
     "  samsa configs --bootstrap-server localhost:9092 --alter --entity-type users --entity-name alice "
     "--add-config producer_byte_rate=1048576,consumer_byte_rate=2097152\n"
     "  samsa configs --bootstrap-server localhost:9092 --alter --entity-type clients --entity-default "
     "--add-config producer_byte_rate=1024\n"
+    "  samsa configs --bootstrap-server localhost:9092 --alter --entity-type users --entity-name alice "
+    "--add-config 'SCRAM-SHA-256=[iterations=8192,password=alice-secret]'\n"
     "  samsa configs --bootstrap-server localhost:9092 --describe --entity-type users --entity-name alice "
     "--entity-type clients --entity-name app1\n";
 
@@ -153,6 +166,98 @@ std::string entity_text(const std::vector<Entity>& entity) {
   return out;
 }
 
+constexpr int16_t kScramVersion = 0;
+constexpr int32_t kDefaultScramIterations = 4096;  // Kafka's tool default
+
+int8_t scram_type(const std::string& key) {
+  if (key == "SCRAM-SHA-256") return 1;
+  if (key == "SCRAM-SHA-512") return 2;
+  return 0;
+}
+const char* scram_name(int8_t type) { return type == 1 ? "SCRAM-SHA-256" : type == 2 ? "SCRAM-SHA-512" : "UNKNOWN"; }
+
+// --add-config entries: commas separate them except inside [...] (a SCRAM value).
+std::vector<std::string> split_configs(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '[') ++depth;
+    if (c == ']' && depth > 0) --depth;
+    if (c == ',' && depth == 0) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// "[iterations=8192,password=secret]" -> an upsertion with a fresh salt and
+// the salted password; an error text for anything else.
+std::optional<std::string> scram_upsertion(const std::string& user, int8_t type, const std::string& value,
+                                           protocol::AlterUserScramCredentialsRequest::ScramCredentialUpsertion& u) {
+  if (value.size() < 2 || value.front() != '[' || value.back() != ']')
+    return "Invalid SCRAM credential config " + std::string(scram_name(type)) + "=" + value +
+           ": expected [iterations=N,password=SECRET]";
+  int32_t iterations = kDefaultScramIterations;
+  std::optional<std::string> password;
+  for (auto& kv : split(value.substr(1, value.size() - 2), ',')) {
+    std::string k, v;
+    if (!parse_kv(kv, k, v)) return "Invalid SCRAM credential property " + kv;
+    if (k == "password") password = v;
+    else if (k == "iterations") {
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n <= 0 || n > INT32_MAX) return "Invalid iterations " + v;
+      iterations = static_cast<int32_t>(n);
+    } else {
+      return "Invalid SCRAM credential property " + k + " (iterations and password are known)";
+    }
+  }
+  if (!password) return "A password must be given for " + std::string(scram_name(type));
+  auto hash = net::scram_hash_of(scram_name(type));
+  u.name = user;
+  u.mechanism = type;
+  u.iterations = iterations;
+  u.salt = net::secure_random_bytes(32);
+  // Hi() bounds nothing: refuse what the broker would refuse before burning CPU on it.
+  if (iterations >= 4096 && iterations <= 16384) u.salted_password = net::scram_hi(*hash, *password, u.salt, iterations);
+  else u.salted_password = u.salt;
+  return std::nullopt;
+}
+
+int alter_scram(RawClient& c, const protocol::AlterUserScramCredentialsRequest& req) {
+  protocol::AlterUserScramCredentialsResponse resp;
+  std::string err;
+  if (!c.call(req, kScramVersion, resp, err)) return fail(err);
+  for (auto& r : resp.results)
+    if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+  return 0;
+}
+
+// Kafka's lines: "SCRAM credential configs for user-principal 'alice' are
+// SCRAM-SHA-256=iterations=8192"; a named user without one prints nothing.
+int describe_scram(RawClient& c, const Args& a) {
+  protocol::DescribeUserScramCredentialsRequest req;
+  if (!a.names.empty() && a.names.front()) req.users.emplace().emplace_back().name = *a.names.front();
+  protocol::DescribeUserScramCredentialsResponse resp;
+  std::string err;
+  if (!c.call(req, kScramVersion, resp, err)) return fail(err);
+  if (resp.error_code != 0) return fail("Error while executing config command : " + error_text(resp.error_code, resp.error_message));
+  for (auto& r : resp.results) {
+    if (r.error_code == static_cast<int16_t>(ErrorCode::RESOURCE_NOT_FOUND)) continue;
+    if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+    std::string infos;
+    for (auto& i : r.credential_infos)
+      infos += (infos.empty() ? "" : ", ") + std::string(scram_name(i.mechanism)) + "=iterations=" + std::to_string(i.iterations);
+    std::printf("SCRAM credential configs for user-principal '%s' are %s\n", r.user.c_str(), infos.c_str());
+  }
+  return 0;
+}
+
 int describe(RawClient& c, const Args& a) {
   protocol::DescribeClientQuotasRequest req;
   req.strict = true;
@@ -176,6 +281,9 @@ int describe(RawClient& c, const Args& a) {
     for (auto& v : e.values) values += (values.empty() ? "" : ", ") + v.key + "=" + java_double(v.value);
     std::printf("Quota configs for %s are %s\n", entity_text(e.entity).c_str(), values.c_str());
   }
+  // Kafka describes SCRAM credentials for users alone (not users + clients, not the default user).
+  if (a.types.size() == 1 && a.types.front() == "users" && (a.names.empty() || a.names.front()))
+    return describe_scram(c, a);
   return 0;
 }
 
@@ -193,11 +301,17 @@ int alter(RawClient& c, const Args& a) {
       if (k == q) return true;
     return false;
   };
-  for (auto& kv : split(a.add_config, ',')) {
+  protocol::AlterUserScramCredentialsRequest scram;
+  const bool one_user = a.types.size() == 1 && a.types.front() == "users" && a.names.front();
+  for (auto& kv : split_configs(a.add_config)) {
     if (kv.empty()) continue;
     std::string k, v;
     if (!parse_kv(kv, k, v))
       return fail("Invalid entity config: all configs to be added must be in the format \"key=val\".");
+    if (int8_t t = scram_type(k); t != 0 && one_user) {
+      if (auto bad = scram_upsertion(*a.names.front(), t, v, scram.upsertions.emplace_back())) return fail(*bad);
+      continue;
+    }
     if (!known(k)) {
       unknown.push_back(k);
       continue;
@@ -211,6 +325,12 @@ int alter(RawClient& c, const Args& a) {
   }
   for (auto& k : split(a.delete_config, ',')) {
     if (k.empty()) continue;
+    if (int8_t t = scram_type(k); t != 0 && one_user) {
+      auto& d = scram.deletions.emplace_back();
+      d.name = *a.names.front();
+      d.mechanism = t;
+      continue;
+    }
     if (!known(k)) {
       unknown.push_back(k);
       continue;
@@ -222,14 +342,21 @@ int alter(RawClient& c, const Args& a) {
   if (!unknown.empty()) {
     std::string names;
     for (auto& k : unknown) names += (names.empty() ? "" : ",") + k;
+    if (one_user)
+      return fail("Only quota configs and SCRAM credential configs can be added for 'users' using "
+                  "--bootstrap-server. Unexpected config names: " + names);
     return fail("Only quota configs can be added for '" + a.types.front() +
                 "' using --bootstrap-server. Unexpected config names: " + names);
   }
-  protocol::AlterClientQuotasResponse resp;
-  std::string err;
-  if (!c.call(req, kVersion, resp, err)) return fail(err);
-  for (auto& r : resp.entries)
-    if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+  if (!entry.ops.empty() || (scram.upsertions.empty() && scram.deletions.empty())) {
+    protocol::AlterClientQuotasResponse resp;
+    std::string err;
+    if (!c.call(req, kVersion, resp, err)) return fail(err);
+    for (auto& r : resp.entries)
+      if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+  }
+  if (!scram.upsertions.empty() || !scram.deletions.empty())
+    if (int rc = alter_scram(c, scram); rc != 0) return rc;
   const std::string& type = a.types.front();
   if (a.names.front()) std::printf("Completed updating config for %s %s.\n", type.substr(0, type.size() - 1).c_str(), a.names.front()->c_str());
   else std::printf("Completed updating default config for %s in the cluster.\n", type.c_str());

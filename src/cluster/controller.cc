@@ -82,6 +82,10 @@ Uuid Controller::random_uuid() {
 // Proposes one batch and waits until it is committed; the log reports the
 // commit to the loader before this resumes, so the loader's image holds it.
 asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records, int64_t* last_offset) {
+  // The first batch of an empty log carries the bootstrap records first (as
+  // Kafka's first active controller writes bootstrap.checkpoint's records).
+  if (!settings_.bootstrap_records.empty() && loader_.image()->last_offset < 0)
+    records.insert(records.begin(), settings_.bootstrap_records.begin(), settings_.bootstrap_records.end());
   std::vector<protocol::Bytes> values;
   values.reserve(records.size());
   for (auto& r : records) values.push_back(encode_record(r));

@@ -83,6 +83,9 @@ inline constexpr const char* kNotControllerMessage = "This is not the correct co
 
 struct ControllerSettings {
   int32_t node_id = 1;
+  // Records the first batch of an empty metadata log starts with (KIP-900:
+  // `storage format --add-scram`, bootstrap_records.h).
+  std::vector<MetadataRecord> bootstrap_records;
   // Partitions this broker can keep open (descriptors, memory maps); creating
   // beyond it is refused with POLICY_VIOLATION. 0: no limit.
   int64_t max_partitions = 0;
@@ -264,6 +267,9 @@ class Controller {
   // AlterClientQuotas (controller_quotas.cc), one batch per request: results
   // in entry order; an op that changes nothing writes no record.
   asio::awaitable<std::vector<OpResult>> alter_client_quotas(std::vector<QuotaAlteration> entries, bool validate_only);
+  // AlterUserScramCredentials (controller_scram.cc), one batch per request:
+  // one result per user named, as plan_scram_alteration decides.
+  asio::awaitable<std::vector<ScramUserResult>> alter_user_scram_credentials(ScramAlteration req);
   // Partition leaders (controller_partitions.cc). AlterPartition: a leader's
   // ISR change, checked as alter_partition.h says; each accepted partition one
   // PartitionChangeRecord, all in one batch; the answer carries the state

@@ -90,6 +90,8 @@ void for_each_image_record(const MetadataImage& image, const std::function<void(
   }
   for (auto& r : acl_records(image.acl_index())) fn(r);
   for (auto& r : quota_records(image.client_quotas)) fn(r);
+  if (image.scram)
+    for (auto& r : scram_records(*image.scram)) fn(r);
 }
 
 std::vector<MetadataRecord> image_records(const MetadataImage& image) {

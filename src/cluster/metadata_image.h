@@ -16,6 +16,7 @@
 
 #include "cluster/acl_index.h"
 #include "cluster/client_quotas.h"
+#include "cluster/scram_credentials.h"
 #include "cluster/shared_map.h"
 #include "protocol/wire.h"
 
@@ -108,6 +109,9 @@ struct MetadataImage {
   std::shared_ptr<const AclIndex> acls;
   // Client quotas (ClientQuotaRecord) by entity, client_quotas.h.
   ClientQuotaMap client_quotas;
+  // SCRAM credentials (UserScramCredentialRecord); null until the first one,
+  // shared with the previous image until a SCRAM record changes it.
+  std::shared_ptr<const ScramCredentialMap> scram;
 
   const AclIndex& acl_index() const {
     static const AclIndex kEmpty;

@@ -224,6 +224,9 @@ void apply(MetadataImage&, const NoOpRecord&) {}
 void apply(MetadataImage& img, const AccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
 void apply(MetadataImage& img, const RemoveAccessControlEntryRecord& r) { apply_acl_record(img.acls, r); }
 void apply(MetadataImage& img, const ClientQuotaRecord& r) { apply_quota_record(img.client_quotas, r); }
+// SCRAM records: the table is copied on write (scram_credentials.cc).
+void apply(MetadataImage& img, const UserScramCredentialRecord& r) { apply_scram_record(img.scram, r); }
+void apply(MetadataImage& img, const RemoveUserScramCredentialRecord& r) { apply_scram_record(img.scram, r); }
 
 }  // namespace
 

@@ -35,6 +35,8 @@ using protocol::kraft::RemoveTopicRecord;
 using protocol::kraft::TopicRecord;
 using protocol::kraft::UnfenceBrokerRecord;
 using protocol::kraft::UnregisterBrokerRecord;
+using protocol::kraft::RemoveUserScramCredentialRecord;
+using protocol::kraft::UserScramCredentialRecord;
 
 // Kafka's ConfigResource types, as ConfigRecord carries them.
 inline constexpr int8_t kTopicResource = 2;

@@ -168,6 +168,29 @@ std::optional<ScramCredential> StaticScramStore::find(ScramHash h, const std::st
   return std::nullopt;
 }
 
+void DynamicScramStore::set(std::shared_ptr<const Map> credentials) {
+  std::lock_guard lock(mu_);
+  map_ = std::move(credentials);
+}
+
+std::optional<ScramCredential> DynamicScramStore::find(ScramHash h, const std::string& user) const {
+  std::shared_ptr<const Map> m;
+  {
+    std::lock_guard lock(mu_);
+    m = map_;
+  }
+  if (!m) return std::nullopt;
+  auto it = m->find({user, h});
+  if (it == m->end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<ScramCredential> LayeredScramStore::find(ScramHash h, const std::string& user) const {
+  if (first_)
+    if (auto c = first_->find(h, user)) return c;
+  return second_ ? second_->find(h, user) : std::nullopt;
+}
+
 ScramServer::ScramServer(ScramHash h, std::shared_ptr<const ScramCredentialStore> store,
                          std::function<std::string()> nonce)
     : hash_(h), store_(std::move(store)), make_nonce_(std::move(nonce)) {

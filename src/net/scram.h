@@ -11,6 +11,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,10 +55,10 @@ Bytes secure_random_bytes(size_t n);
 std::string base64_encode(const Bytes& in);
 std::optional<Bytes> base64_decode(std::string_view in);
 
-// Where the server looks up SCRAM credentials. The KRaft metadata log will
-// implement this later (UserScramCredentialRecord); today a static map built
-// from the broker config (see StaticScramStore). Implementations must be safe
-// to call from any shard.
+// Where the server looks up SCRAM credentials: the metadata log's
+// (UserScramCredentialRecord, kept current in a DynamicScramStore), then the
+// JAAS config's users salted at start-up (StaticScramStore), chained by a
+// LayeredScramStore. Implementations must be safe to call from any shard.
 class ScramCredentialStore {
  public:
   virtual ~ScramCredentialStore() = default;
@@ -71,6 +74,30 @@ class StaticScramStore : public ScramCredentialStore {
 
  private:
   std::vector<std::pair<std::pair<ScramHash, std::string>, ScramCredential>> users_;
+};
+
+// Credentials that change while the broker runs (the metadata image's):
+// replaced whole by set() on one thread, read by find() on any.
+class DynamicScramStore : public ScramCredentialStore {
+ public:
+  using Map = std::map<std::pair<std::string, ScramHash>, ScramCredential>;
+  void set(std::shared_ptr<const Map> credentials);
+  std::optional<ScramCredential> find(ScramHash h, const std::string& user) const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Map> map_;
+};
+
+// Looks in `first`, then in `second`; either may be null.
+class LayeredScramStore : public ScramCredentialStore {
+ public:
+  LayeredScramStore(std::shared_ptr<const ScramCredentialStore> first, std::shared_ptr<const ScramCredentialStore> second)
+      : first_(std::move(first)), second_(std::move(second)) {}
+  std::optional<ScramCredential> find(ScramHash h, const std::string& user) const override;
+
+ private:
+  std::shared_ptr<const ScramCredentialStore> first_, second_;
 };
 
 // One SCRAM exchange. `nonce` makes the server's part of the nonce (printable

@@ -50,4 +50,19 @@ void json_double(std::string& out, double x) {
   out += text;
 }
 
+void json_bytes(std::string& out, const std::vector<uint8_t>& b) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out += '"';
+  for (size_t i = 0; i < b.size(); i += 3) {
+    uint32_t n = uint32_t(b[i]) << 16;
+    if (i + 1 < b.size()) n |= uint32_t(b[i + 1]) << 8;
+    if (i + 2 < b.size()) n |= b[i + 2];
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < b.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < b.size() ? kAlphabet[n & 63] : '=';
+  }
+  out += '"';
+}
+
 }  // namespace samsa::protocol

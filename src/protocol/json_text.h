@@ -3,8 +3,10 @@
 // control characters escaped, other bytes copied as they are (UTF-8).
 // Pure functions; any thread.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace samsa::protocol {
 
@@ -13,5 +15,8 @@ void json_string(std::string& out, std::string_view s);
 // Appends `x` as Jackson prints a double: shortest round-trip digits, a whole
 // number with ".0" (1024.0); NaN and infinities as Jackson's bare words.
 void json_double(std::string& out, double x);
+// Appends bytes as a JSON string of their base64 (standard alphabet, padded),
+// as Jackson writes a byte[] field.
+void json_bytes(std::string& out, const std::vector<uint8_t>& b);
 
 }  // namespace samsa::protocol

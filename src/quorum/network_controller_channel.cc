@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/messages/alter_configs.h"
+#include "protocol/messages/alter_user_scram_credentials.h"
 #include "protocol/messages/create_acls.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
@@ -56,6 +57,8 @@ bool answers_not_controller(int16_t api_key, int16_t api_version, std::span<cons
       return any_not_controller(body, api_version, &CreateAclsResponse::results);
     case DeleteAclsResponse::api_key:
       return any_not_controller(body, api_version, &DeleteAclsResponse::filter_results);
+    case AlterUserScramCredentialsResponse::api_key:
+      return any_not_controller(body, api_version, &AlterUserScramCredentialsResponse::results);
     default: {
       auto err = controller_response_error(api_key, body);
       return err && *err == ErrorCode::NOT_CONTROLLER;

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cluster/bootstrap_records.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/txn_state.h"
 #include "protocol/api_listeners.h"
@@ -159,6 +160,11 @@ std::string Broker::start() {
   raft::MetadataLog& metadata_log = settings_.quorum ? static_cast<raft::MetadataLog&>(quorum_->log()) : *metadata_log_;
   cluster::ControllerSettings cs;
   cs.node_id = settings_.node_id;
+  {
+    auto boot = cluster::read_bootstrap_records(storage::posix_env(), md_dir);
+    if (!boot.is_ok()) return "cannot read the bootstrap records: " + boot.status().to_string();
+    cs.bootstrap_records = std::move(boot).value();
+  }
   cs.default_partitions = settings_.num_partitions;
   cs.default_replication_factor = settings_.default_replication_factor;
   if (settings_.validate_topic_configs) {
@@ -222,7 +228,7 @@ std::string Broker::start() {
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
     if (spec.controller) controller_listeners_.push_back(spec.name);
-    auto made = make_listener_context(settings_.config.get(), spec);
+    auto made = make_listener_context(settings_.config.get(), spec, scram_store_);
     if (auto* err = std::get_if<std::string>(&made)) return *err;
     auto context = std::get<std::shared_ptr<net::ListenerContext>>(std::move(made));
     for (auto& s : shards_) {

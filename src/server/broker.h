@@ -17,6 +17,7 @@
 #include "cluster/controller_channel.h"
 #include "net/connection.h"
 #include "net/listener.h"
+#include "net/scram.h"
 #include "server/broker_lifecycle.h"
 #include "server/controller_forwarding.h"
 #include "server/settings.h"
@@ -134,6 +135,8 @@ class Broker {
   // AlterClientQuotas: one batch per request, likewise (client_quota_handlers.cc).
   asio::awaitable<std::vector<cluster::OpResult>> alter_client_quotas(std::vector<cluster::QuotaAlteration> entries,
                                                                       bool validate_only);
+  // AlterUserScramCredentials: one batch per request, likewise (scram_handlers.cc).
+  asio::awaitable<std::vector<cluster::ScramUserResult>> alter_user_scram_credentials(cluster::ScramAlteration req);
   // Shard 0: this node's controller is the active one (always on one node).
   bool controller_here() const;
   // A partition of the image whose log could not be opened on this broker
@@ -212,6 +215,8 @@ class Broker {
   asio::awaitable<std::vector<cluster::AclDeleteResult>> delete_acls_at_controller(std::vector<cluster::AclFilter> filters);
   asio::awaitable<std::vector<cluster::OpResult>> alter_client_quotas_at_controller(
       std::vector<cluster::QuotaAlteration> entries, bool validate_only);
+  asio::awaitable<std::vector<cluster::ScramUserResult>> alter_user_scram_credentials_at_controller(
+      cluster::ScramAlteration req);
   // broker_lifecycle_driver.cc: registration and heartbeats (shard 0), and
   // the controlled shutdown (main thread).
   void start_lifecycle();
@@ -263,6 +268,11 @@ class Broker {
   cluster::ControllerChannel* channel_ = nullptr;        // used on shard 0
   std::unique_ptr<cluster::ControllerChannel> local_channel_;  // one node without a quorum
   std::unique_ptr<ImageWaiter> image_waiter_;           // shard 0
+  // The metadata image's SCRAM credentials as every SASL listener looks them
+  // up (any shard); replaced on shard 0 when an image changes them (scram_handlers.cc).
+  std::shared_ptr<net::DynamicScramStore> scram_store_ = std::make_shared<net::DynamicScramStore>();
+  std::shared_ptr<const cluster::ScramCredentialMap> published_scram_;  // shard 0
+  void publish_scram_credentials(const cluster::MetadataImage& image);
   std::unique_ptr<BrokerLifecycle> lifecycle_;          // shard 0 (state() and fenced(): any thread)
   std::unique_ptr<asio::steady_timer> lifecycle_timer_;  // shard 0
   bool lifecycle_stop_ = false;                         // shard 0

@@ -22,6 +22,7 @@ namespace samsa::server {
 
 void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
   image_waiter_->on_image(image);  // shard 0, where the loader publishes
+  publish_scram_credentials(*image);
   for (auto& s : shards_) {
     Shard* sp = s.get();
     asio::post(sp->io, [this, sp, image, delta] { apply_image(*sp, image, *delta); });

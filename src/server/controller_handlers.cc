@@ -44,6 +44,7 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {45, handle_alter_partition_reassignments},
     {46, handle_list_partition_reassignments},
     {49, when_leading<protocol::AlterClientQuotasRequest, handle_alter_client_quotas>},
+    {51, when_leading<protocol::AlterUserScramCredentialsRequest, handle_alter_user_scram_credentials>},
     {56, handle_alter_partition},  // alter_partition_handler.cc
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},

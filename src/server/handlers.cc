@@ -57,6 +57,8 @@ constexpr HandlerEntry kHandlers[] = {
     {47, handle_offset_delete},
     {48, handle_describe_client_quotas},
     {49, handle_alter_client_quotas},
+    {50, handle_describe_user_scram_credentials},  // scram_handlers.cc
+    {51, handle_alter_user_scram_credentials},
     {55, handle_describe_quorum},
     {60, handle_describe_cluster},
     {61, handle_describe_producers},

@@ -85,6 +85,9 @@ asio::awaitable<net::Response> handle_delete_acls(RequestContext&, protocol::Rea
 // Client quotas (client_quota_handlers.cc).
 asio::awaitable<net::Response> handle_describe_client_quotas(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_alter_client_quotas(RequestContext&, protocol::Reader&);
+// SCRAM credentials in the metadata log (scram_handlers.cc).
+asio::awaitable<net::Response> handle_describe_user_scram_credentials(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_alter_user_scram_credentials(RequestContext&, protocol::Reader&);
 using replication::Partition;
 coordinator::GroupConfig group_config(const BrokerSettings& s);
 

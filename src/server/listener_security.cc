@@ -68,8 +68,9 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
   return std::optional<JaasConfig>(std::get<JaasConfig>(std::move(parsed)));
 }
 
-std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
-                                                                               const std::string& l) {
+std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(
+    const config::BrokerConfig& cfg, const std::string& l,
+    std::shared_ptr<const net::ScramCredentialStore> metadata_scram) {
   auto sasl = std::make_shared<net::SaslConfig>();
   sasl->mechanisms = list_of(cfg.listener_value(l, "sasl.enabled.mechanisms"));
   if (sasl->mechanisms.empty()) return "listener " + l + ": sasl.enabled.mechanisms is empty";
@@ -90,19 +91,21 @@ std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(co
       sasl->plain_users = std::make_shared<const net::PlainUsers>(users.begin(), users.end());
       continue;
     }
-    // SCRAM credentials belong in the metadata log (later); until then the
-    // user_<name> entries of the mechanism's JAAS entry are salted here.
+    // The user_<name> entries of the mechanism's JAAS entry are salted here;
+    // the metadata log's credentials (KIP-554) are looked up before them.
     for (auto& [name, password] : users)
       scram->add(*hash, name,
                  net::scram_credential(*hash, password, net::secure_random_bytes(32), kScramBootstrapIterations));
   }
-  sasl->scram = scram;
+  if (metadata_scram) sasl->scram = std::make_shared<net::LayeredScramStore>(std::move(metadata_scram), scram);
+  else sasl->scram = scram;
   sasl->max_reauth_ms = cfg.get_long("connections.max.reauth.ms").value_or(0);
   return std::shared_ptr<const net::SaslConfig>(std::move(sasl));
 }
 
 std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
-    const config::BrokerConfig* cfg, const ListenerSpec& spec) {
+    const config::BrokerConfig* cfg, const ListenerSpec& spec,
+    std::shared_ptr<const net::ScramCredentialStore> metadata_scram) {
   auto ctx = std::make_shared<net::ListenerContext>();
   ctx->name = spec.name;
   ctx->protocol = spec.security_protocol;
@@ -126,7 +129,7 @@ std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_c
     }
   }
   if (sasl) {
-    auto made = sasl_config(*cfg, spec.name);
+    auto made = sasl_config(*cfg, spec.name, std::move(metadata_scram));
     if (auto* err = std::get_if<std::string>(&made)) return *err;
     ctx->sasl = std::get<std::shared_ptr<const net::SaslConfig>>(made);
     ctx->max_unauthenticated_bytes = cfg->get_int("sasl.server.max.receive.size").value_or(524288);

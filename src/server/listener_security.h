@@ -13,6 +13,7 @@
 #include "base/jaas.h"
 #include "config/broker_config.h"
 #include "net/listener_context.h"
+#include "net/scram.h"
 #include "net/tls.h"
 #include "server/settings.h"
 
@@ -23,8 +24,11 @@ inline constexpr int32_t kScramBootstrapIterations = 4096;
 // The context of `spec`, or the reason it cannot serve (a missing key store,
 // an unsupported mechanism, a malformed JAAS entry...). Without a config (unit
 // tests) only PLAINTEXT listeners can be made.
+// `metadata_scram`: the credentials of the metadata log, looked up before the
+// JAAS config's SCRAM users (null: only those).
 std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_context(
-    const config::BrokerConfig* cfg, const ListenerSpec& spec);
+    const config::BrokerConfig* cfg, const ListenerSpec& spec,
+    std::shared_ptr<const net::ScramCredentialStore> metadata_scram = nullptr);
 
 // Kafka's ssl.* keys of listener `l` (listener.name.<l>.ssl.* first).
 std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerConfig& cfg, const std::string& l);
@@ -36,7 +40,8 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
 
 // The SASL mechanisms and users of listener `l` (as its connections get them);
 // also what the web console checks an HTTP login against (console_auth.cc).
-std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(const config::BrokerConfig& cfg,
-                                                                               const std::string& l);
+std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(
+    const config::BrokerConfig& cfg, const std::string& l,
+    std::shared_ptr<const net::ScramCredentialStore> metadata_scram = nullptr);
 
 }  // namespace samsa::server

@@ -19,6 +19,7 @@
 #include "protocol/messages/delete_acls.h"
 #include "protocol/messages/delete_topics.h"
 #include "protocol/messages/incremental_alter_configs.h"
+#include "protocol/messages/alter_user_scram_credentials.h"
 
 namespace samsa::server {
 
@@ -30,5 +31,7 @@ protocol::IncrementalAlterConfigsResponse not_controller_answer(const protocol::
 protocol::CreateAclsResponse not_controller_answer(const protocol::CreateAclsRequest& req);
 protocol::DeleteAclsResponse not_controller_answer(const protocol::DeleteAclsRequest& req);
 protocol::AlterClientQuotasResponse not_controller_answer(const protocol::AlterClientQuotasRequest& req);
+// scram_handlers.cc
+protocol::AlterUserScramCredentialsResponse not_controller_answer(const protocol::AlterUserScramCredentialsRequest& req);
 
 }  // namespace samsa::server
