@@ -343,7 +343,7 @@ int alter(RawClient& c, const Args& a) {
     std::string names;
     for (auto& k : unknown) names += (names.empty() ? "" : ",") + k;
     if (one_user)
-      return fail("Only quota configs and SCRAM credential configs can be added for 'users' using "
+      return fail("Only quota and SCRAM credential configs can be added for 'users' using "
                   "--bootstrap-server. Unexpected config names: " + names);
     return fail("Only quota configs can be added for '" + a.types.front() +
                 "' using --bootstrap-server. Unexpected config names: " + names);

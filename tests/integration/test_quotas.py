@@ -151,7 +151,7 @@ def test_tool_refuses_bad_input(broker):
     r = configs(broker, "--alter", "--entity-type", "users", "--entity-name", "x", "--add-config", "retention.ms=5",
                 check=False)
     assert r.returncode != 0
-    assert "Only quota configs can be added for 'users' using --bootstrap-server. Unexpected config names: retention.ms" in r.stderr
+    assert "Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: retention.ms" in r.stderr
     r = configs(broker, "--alter", "--entity-type", "users", "--entity-name", "x", "--add-config",
                 "producer_byte_rate=1.5", check=False)
     assert r.returncode != 0
