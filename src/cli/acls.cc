@@ -33,7 +33,7 @@ using protocol::AclOperation;
 using protocol::AclPermission;
 using protocol::PatternType;
 using protocol::ResourceType;
-constexpr int16_t kVersion = 1;  // the first version with pattern types; every broker since Kafka 2.0
+constexpr int16_t kAclsVersion = 1;  // the first version with pattern types; every broker since Kafka 2.0
 
 struct Pattern {  // a resource pattern, or a pattern filter (ANY / MATCH)
   ResourceType type;
@@ -67,7 +67,7 @@ void print_block(const std::string& header, const std::set<Entry>& entries) {
   std::printf("%s \n\n", s.c_str());
 }
 
-std::string error_text(int16_t code, const std::optional<std::string>& message) {
+std::string acl_error_text(int16_t code, const std::optional<std::string>& message) {
   if (message && !message->empty()) return *message;
   switch (code) {
     case 31: return "Cluster authorization failed.";
@@ -169,9 +169,9 @@ bool describe(RawClient& c, const std::optional<Pattern>& filter, std::map<Patte
   req.operation = static_cast<int8_t>(AclOperation::ANY);
   req.permission_type = static_cast<int8_t>(AclPermission::ANY);
   protocol::DescribeAclsResponse resp;
-  if (!c.call(req, kVersion, resp, err)) return false;
+  if (!c.call(req, kAclsVersion, resp, err)) return false;
   if (resp.error_code != 0) {
-    err = error_text(resp.error_code, resp.error_message);
+    err = acl_error_text(resp.error_code, resp.error_message);
     return false;
   }
   for (auto& r : resp.resources) {
@@ -222,10 +222,10 @@ bool add(RawClient& c, const std::map<Pattern, std::set<Entry>>& acls, std::stri
     }
   }
   protocol::CreateAclsResponse resp;
-  if (!c.call(req, kVersion, resp, err)) return false;
+  if (!c.call(req, kAclsVersion, resp, err)) return false;
   for (auto& r : resp.results)
     if (r.error_code != 0) {
-      err = error_text(r.error_code, r.error_message);
+      err = acl_error_text(r.error_code, r.error_message);
       return false;
     }
   return true;
@@ -280,10 +280,10 @@ bool remove(RawClient& c, const Options& o, PatternType pattern, std::string& er
   }
   if (req.filters.empty()) return true;
   protocol::DeleteAclsResponse resp;
-  if (!c.call(req, kVersion, resp, err)) return false;
+  if (!c.call(req, kAclsVersion, resp, err)) return false;
   for (auto& r : resp.filter_results)
     if (r.error_code != 0) {
-      err = error_text(r.error_code, r.error_message);
+      err = acl_error_text(r.error_code, r.error_message);
       return false;
     }
   return true;

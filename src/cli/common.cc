@@ -126,6 +126,12 @@ bool check_reachable(const Properties& props, int timeout_ms, std::string& err) 
   return it != props.end() && probe.connect(it->second, timeout_ms, err);
 }
 
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
 std::string json_escape(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {

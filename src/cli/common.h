@@ -56,6 +56,9 @@ bool check_reachable(const Properties& props, int timeout_ms, std::string& err);
 
 std::string json_escape(const std::string& s);
 
+// "1,2,3": broker ids as the tools print them.
+std::string join_ids(const std::vector<int32_t>& ids);
+
 // A blocking connection to one broker speaking the Kafka protocol with the
 // project's generated codecs. Used by one thread; every call is bounded by the
 // timeout given to connect().

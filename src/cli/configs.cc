@@ -19,14 +19,14 @@ namespace samsa::cli {
 
 namespace {
 
-struct Entry {
+struct ConfigEntry {
   std::string name, value, synonyms;
   bool sensitive = false;
 };
 
 // The dynamic (or, with `all`, every) config of one resource.
 bool describe(rd_kafka_t* rk, rd_kafka_ResourceType_t type, const std::string& name, bool all,
-              int timeout_ms, std::vector<Entry>& out, std::string& err) {
+              int timeout_ms, std::vector<ConfigEntry>& out, std::string& err) {
   AdminCall call(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
   rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(type, name.c_str());
   rd_kafka_DescribeConfigs(rk, &res, 1, call.options(), call.queue());
@@ -49,7 +49,7 @@ bool describe(rd_kafka_t* rk, rd_kafka_ResourceType_t type, const std::string& n
   const rd_kafka_ConfigEntry_t** es = rd_kafka_ConfigResource_configs(rs[0], &m);
   for (size_t i = 0; i < m; ++i) {
     if (!all && rd_kafka_ConfigEntry_source(es[i]) != wanted) continue;
-    Entry e;
+    ConfigEntry e;
     e.name = rd_kafka_ConfigEntry_name(es[i]);
     const char* v = rd_kafka_ConfigEntry_value(es[i]);
     e.sensitive = rd_kafka_ConfigEntry_is_sensitive(es[i]);
@@ -119,7 +119,7 @@ int configs_main(int argc, char** argv) {
   std::string what = entity_type == "topics" ? "topic " + entity_name
                      : entity_default       ? "brokers in the cluster"
                                             : "broker " + entity_name;
-  std::vector<Entry> entries;
+  std::vector<ConfigEntry> entries;
   if (!describe(rk.get(), type, entity_name, all && do_describe, timeout_ms, entries, err)) return fail(err);
   if (do_describe) {
     if (output == "json") {

@@ -32,7 +32,7 @@ namespace samsa::cli {
 
 namespace {
 
-constexpr int16_t kVersion = 1;
+constexpr int16_t kQuotasVersion = 1;
 const char* const kQuotaKeys[] = {"producer_byte_rate", "consumer_byte_rate", "request_percentage",
                                   "controller_mutation_rate"};
 
@@ -144,7 +144,7 @@ std::string java_double(double x) {
   return (negative ? "-" : "") + out;
 }
 
-std::string error_text(int16_t code, const std::optional<std::string>& message) {
+std::string quota_error_text(int16_t code, const std::optional<std::string>& message) {
   if (message && !message->empty()) return *message;
   return std::string(error_name(static_cast<ErrorCode>(code)));
 }
@@ -234,7 +234,7 @@ int alter_scram(RawClient& c, const protocol::AlterUserScramCredentialsRequest& 
   std::string err;
   if (!c.call(req, kScramVersion, resp, err)) return fail(err);
   for (auto& r : resp.results)
-    if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+    if (r.error_code != 0) return fail("Error while executing config command : " + quota_error_text(r.error_code, r.error_message));
   return 0;
 }
 
@@ -246,10 +246,10 @@ int describe_scram(RawClient& c, const Args& a) {
   protocol::DescribeUserScramCredentialsResponse resp;
   std::string err;
   if (!c.call(req, kScramVersion, resp, err)) return fail(err);
-  if (resp.error_code != 0) return fail("Error while executing config command : " + error_text(resp.error_code, resp.error_message));
+  if (resp.error_code != 0) return fail("Error while executing config command : " + quota_error_text(resp.error_code, resp.error_message));
   for (auto& r : resp.results) {
     if (r.error_code == static_cast<int16_t>(ErrorCode::RESOURCE_NOT_FOUND)) continue;
-    if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+    if (r.error_code != 0) return fail("Error while executing config command : " + quota_error_text(r.error_code, r.error_message));
     std::string infos;
     for (auto& i : r.credential_infos)
       infos += (infos.empty() ? "" : ", ") + std::string(scram_name(i.mechanism)) + "=iterations=" + std::to_string(i.iterations);
@@ -273,8 +273,8 @@ int describe(RawClient& c, const Args& a) {
   }
   protocol::DescribeClientQuotasResponse resp;
   std::string err;
-  if (!c.call(req, kVersion, resp, err)) return fail(err);
-  if (resp.error_code != 0) return fail("Error while executing config command : " + error_text(resp.error_code, resp.error_message));
+  if (!c.call(req, kQuotasVersion, resp, err)) return fail(err);
+  if (resp.error_code != 0) return fail("Error while executing config command : " + quota_error_text(resp.error_code, resp.error_message));
   if (!resp.entries) return 0;
   for (auto& e : *resp.entries) {
     std::string values;
@@ -351,9 +351,9 @@ int alter(RawClient& c, const Args& a) {
   if (!entry.ops.empty() || (scram.upsertions.empty() && scram.deletions.empty())) {
     protocol::AlterClientQuotasResponse resp;
     std::string err;
-    if (!c.call(req, kVersion, resp, err)) return fail(err);
+    if (!c.call(req, kQuotasVersion, resp, err)) return fail(err);
     for (auto& r : resp.entries)
-      if (r.error_code != 0) return fail("Error while executing config command : " + error_text(r.error_code, r.error_message));
+      if (r.error_code != 0) return fail("Error while executing config command : " + quota_error_text(r.error_code, r.error_message));
   }
   if (!scram.upsertions.empty() || !scram.deletions.empty())
     if (int rc = alter_scram(c, scram); rc != 0) return rc;

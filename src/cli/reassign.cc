@@ -29,12 +29,6 @@ namespace {
 
 std::string tp_name(const PartitionKey& k) { return k.first + "-" + std::to_string(k.second); }
 
-std::string join_ids(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-  return s;
-}
-
 bool parse_document(const std::string& text, JsonValue& doc, std::string& err) {
   if (text.size() > kMaxJsonBytes) {
     err = "the JSON file is too large";

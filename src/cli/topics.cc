@@ -44,17 +44,6 @@ struct TopicInfo {
   std::vector<std::pair<std::string, std::string>> configs;  // non-default only
   std::optional<int> min_isr;  // min.insync.replicas (default or not), once described
 };
-struct ClusterView {
-  std::vector<TopicInfo> topics;
-  std::set<int32_t> live_brokers;  // the brokers Metadata lists (fenced ones are left out)
-};
-
-std::string join_ids(const std::vector<int32_t>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
-}
-
 // A --topic value is a regular expression for list/describe/delete (Kafka: a
 // Java regex over the whole name); a plain name matches itself.
 bool matches(const std::string& pattern, const std::string& name) {

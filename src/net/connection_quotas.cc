@@ -6,29 +6,21 @@
 #include <asio/ip/address.hpp>
 #include <charconv>
 
+#include "base/text.h"
+
 namespace samsa::net {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::variant<std::map<std::string, int32_t>, std::string> parse_per_ip_overrides(std::string_view text) {
   std::map<std::string, int32_t> out;
-  while (!trim(text).empty()) {
+  while (!trim_blanks(text).empty()) {
     auto comma = text.find(',');
-    auto item = trim(text.substr(0, comma));
+    auto item = trim_blanks(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     auto colon = item.rfind(':');
     if (colon == std::string_view::npos)
       return "max.connections.per.ip.overrides: '" + std::string(item) + "' is not host:count";
-    auto host = trim(item.substr(0, colon));
-    auto num = trim(item.substr(colon + 1));
+    auto host = trim_blanks(item.substr(0, colon));
+    auto num = trim_blanks(item.substr(colon + 1));
     int32_t n = -1;
     auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
     if (host.empty() || ec != std::errc() || end != num.data() + num.size() || n < 0)

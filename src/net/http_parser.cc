@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "base/text.h"
+
 namespace samsa::net {
 
 namespace {
@@ -23,11 +25,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool has_token(std::string_view list, std::string_view token) {
   // Comma-separated, case-insensitive (Connection: keep-alive, Upgrade).
@@ -35,7 +32,7 @@ bool has_token(std::string_view list, std::string_view token) {
   while (pos <= list.size()) {
     size_t comma = list.find(',', pos);
     if (comma == std::string_view::npos) comma = list.size();
-    if (lower(trim(list.substr(pos, comma - pos))) == token) return true;
+    if (lower(trim_blanks(list.substr(pos, comma - pos))) == token) return true;
     pos = comma + 1;
   }
   return false;
@@ -150,7 +147,7 @@ HttpParseResult parse_http_head(std::string_view buf, const HttpLimits& limits) 
     if (colon == std::string_view::npos || colon == 0) return fail(HttpParse::kBadRequest);
     auto name = h.substr(0, colon);
     if (!std::all_of(name.begin(), name.end(), is_token_char)) return fail(HttpParse::kBadRequest);
-    auto value = trim(h.substr(colon + 1));
+    auto value = trim_blanks(h.substr(colon + 1));
     for (char c : value)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return fail(HttpParse::kBadRequest);
     req.headers.emplace_back(lower(name), std::string(value));

@@ -203,6 +203,11 @@ class Broker {
                                                                               bool validate_only);
   asio::awaitable<ProducerIdBlock> allocate_producer_ids_at_controller(int32_t block_size);
   using ShowsChange = std::function<bool(const cluster::MetadataImage&, const cluster::OpResult&)>;
+  // One forwarded batch: `decode` reads the controller's answer, then, unless `shows` is empty, the
+  // answer waits (bounded) until this node's image satisfies it. False: no controller answered in time.
+  using ShowsImage = std::function<bool(const cluster::MetadataImage&)>;
+  asio::awaitable<bool> forward_batch(int16_t api_key, int16_t version, protocol::Bytes request,
+                                      std::function<void(std::span<const uint8_t>)> decode, ShowsImage shows);
   asio::awaitable<cluster::OpResult> forward(int16_t api_key, int16_t version, protocol::Bytes request,
                                              cluster::OpResult (*decode)(std::span<const uint8_t>), ShowsChange shows);
   asio::awaitable<cluster::OpResult> delete_topic_at_controller(std::string name);

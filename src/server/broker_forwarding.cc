@@ -24,8 +24,7 @@ namespace {
 
 // How long an answer waits for this node's image to show a forwarded change.
 constexpr std::chrono::milliseconds kImageWait{5000};
-const cluster::OpResult kNoController{ErrorCode::REQUEST_TIMED_OUT,
-                                      "No active controller answered the forwarded request in time.", {}};
+const cluster::OpResult kNoController{ErrorCode::REQUEST_TIMED_OUT, kNoControllerAnswered, {}};
 
 }  // namespace
 
@@ -45,22 +44,33 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_topics_at_control
     auto op = controller_->create_topics(specs, validate_only);
     co_return co_await std::move(op);
   }
-  auto call = call_controller(protocol::api_key::CreateTopics, kForwardCreateTopicsVersion,
-                              encode_create_topics(specs, validate_only));
-  auto body = co_await std::move(call);
-  if (!body) co_return std::vector<cluster::OpResult>(specs.size(), kNoController);
-  auto results = decode_create_topics(*body, specs);
-  if (validate_only) co_return results;
-  auto wait = image_waiter_->wait_for(
-      [&specs, &results](const cluster::MetadataImage& img) {
-        for (size_t i = 0; i < specs.size(); ++i)
-          if (results[i].error == ErrorCode::NONE && !shows_created(img, specs[i].name, results[i].topic_id))
-            return false;
-        return true;
-      },
-      kImageWait);
-  co_await std::move(wait);
+  std::vector<cluster::OpResult> results;
+  ShowsImage shows;
+  if (!validate_only)
+    shows = [&specs, &results](const cluster::MetadataImage& img) {
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (results[i].error == ErrorCode::NONE && !shows_created(img, specs[i].name, results[i].topic_id))
+          return false;
+      return true;
+    };
+  auto op = forward_batch(
+      protocol::api_key::CreateTopics, kForwardCreateTopicsVersion, encode_create_topics(specs, validate_only),
+      [&](std::span<const uint8_t> body) { results = decode_create_topics(body, specs); }, std::move(shows));
+  if (!co_await std::move(op)) co_return std::vector<cluster::OpResult>(specs.size(), kNoController);
   co_return results;
+}
+
+asio::awaitable<bool> Broker::forward_batch(int16_t api_key, int16_t version, protocol::Bytes request,
+                                            std::function<void(std::span<const uint8_t>)> decode, ShowsImage shows) {
+  auto call = call_controller(api_key, version, std::move(request));
+  auto body = co_await std::move(call);
+  if (!body) co_return false;
+  decode(*body);
+  if (shows) {
+    auto wait = image_waiter_->wait_for(std::move(shows), kImageWait);
+    co_await std::move(wait);
+  }
+  co_return true;
 }
 
 // One forwarded change: the request to the active controller, its answer, and
@@ -155,14 +165,12 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::create_acls_at_controlle
     auto op = controller_->create_acls(std::move(bindings));
     co_return co_await std::move(op);
   }
-  auto call = call_controller(protocol::api_key::CreateAcls, kForwardCreateAclsVersion, encode_create_acls(bindings));
-  auto body = co_await std::move(call);
-  if (!body) co_return std::vector<cluster::OpResult>(bindings.size(), kNoController);
-  auto results = decode_create_acls(*body, bindings.size());
-  auto wait = image_waiter_->wait_for(
-      [&bindings, &results](const cluster::MetadataImage& img) { return shows_acls_created(img, bindings, results); },
-      kImageWait);
-  co_await std::move(wait);
+  std::vector<cluster::OpResult> results;
+  auto op = forward_batch(
+      protocol::api_key::CreateAcls, kForwardCreateAclsVersion, encode_create_acls(bindings),
+      [&](std::span<const uint8_t> body) { results = decode_create_acls(body, bindings.size()); },
+      [&](const cluster::MetadataImage& img) { return shows_acls_created(img, bindings, results); });
+  if (!co_await std::move(op)) co_return std::vector<cluster::OpResult>(bindings.size(), kNoController);
   co_return results;
 }
 
@@ -176,15 +184,14 @@ asio::awaitable<std::vector<cluster::AclDeleteResult>> Broker::delete_acls_at_co
     auto op = controller_->delete_acls(std::move(filters));
     co_return co_await std::move(op);
   }
-  auto call = call_controller(protocol::api_key::DeleteAcls, kForwardDeleteAclsVersion, encode_delete_acls(filters));
-  auto body = co_await std::move(call);
-  if (!body)
+  std::vector<cluster::AclDeleteResult> results;
+  auto op = forward_batch(
+      protocol::api_key::DeleteAcls, kForwardDeleteAclsVersion, encode_delete_acls(filters),
+      [&](std::span<const uint8_t> body) { results = decode_delete_acls(body, filters.size()); },
+      [&](const cluster::MetadataImage& img) { return shows_acls_deleted(img, results); });
+  if (!co_await std::move(op))
     co_return std::vector<cluster::AclDeleteResult>(
         filters.size(), cluster::AclDeleteResult{to_int(kNoController.error), kNoController.message, {}});
-  auto results = decode_delete_acls(*body, filters.size());
-  auto wait = image_waiter_->wait_for(
-      [&results](const cluster::MetadataImage& img) { return shows_acls_deleted(img, results); }, kImageWait);
-  co_await std::move(wait);
   co_return results;
 }
 

@@ -10,15 +10,14 @@
 #include "protocol/messages/describe_client_quotas.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/controller_forwarding.h"
 #include "server/handlers.h"
-#include "server/image_waiter.h"
 
 namespace samsa::server {
 
 namespace {
 
 constexpr int16_t kForwardAlterClientQuotasVersion = 1;
-constexpr std::chrono::milliseconds kImageWait{5000};
 
 template <typename Entity>
 cluster::EntityComponents components_of(const std::vector<Entity>& entity) {
@@ -100,19 +99,16 @@ asio::awaitable<std::vector<cluster::OpResult>> Broker::alter_client_quotas_at_c
   }
   protocol::Writer w;
   alter_request(entries, validate_only).encode(w, kForwardAlterClientQuotasVersion);
-  auto call = call_controller(protocol::api_key::AlterClientQuotas, kForwardAlterClientQuotasVersion,
-                              std::move(w.buffer()));
-  auto body = co_await std::move(call);
-  if (!body)
-    co_return std::vector<cluster::OpResult>(
-        entries.size(),
-        cluster::OpResult{ErrorCode::REQUEST_TIMED_OUT, "No active controller answered the forwarded request in time.", {}});
-  auto results = decode_alter_answer(*body, entries.size());
-  if (validate_only) co_return results;
-  auto wait = image_waiter_->wait_for(
-      [&entries, &results](const cluster::MetadataImage& img) { return shows_quotas(img, entries, results); },
-      kImageWait);
-  co_await std::move(wait);
+  std::vector<cluster::OpResult> results;
+  ShowsImage shows;
+  if (!validate_only)
+    shows = [&entries, &results](const cluster::MetadataImage& img) { return shows_quotas(img, entries, results); };
+  auto op = forward_batch(
+      protocol::api_key::AlterClientQuotas, kForwardAlterClientQuotasVersion, std::move(w.buffer()),
+      [&](std::span<const uint8_t> body) { results = decode_alter_answer(body, entries.size()); }, std::move(shows));
+  if (!co_await std::move(op))
+    co_return std::vector<cluster::OpResult>(entries.size(),
+                                             cluster::OpResult{ErrorCode::REQUEST_TIMED_OUT, kNoControllerAnswered, {}});
   co_return results;
 }
 

@@ -36,6 +36,8 @@ inline constexpr int16_t kAllocateProducerIdsVersion = 0;
 inline constexpr int16_t kAlterPartitionVersion = 3;
 inline constexpr int16_t kForwardCreateAclsVersion = 3;
 inline constexpr int16_t kForwardDeleteAclsVersion = 3;
+// The message of a forwarded change that no active controller answered in time (REQUEST_TIMED_OUT).
+inline constexpr const char* kNoControllerAnswered = "No active controller answered the forwarded request in time.";
 // How long the controller may take (the requests' timeout_ms field, Kafka's
 // default request.timeout.ms).
 inline constexpr int32_t kForwardTimeoutMs = 30000;

@@ -88,8 +88,6 @@ Placement place_group(RequestContext& ctx, const std::string& group, AclOperatio
   return where;
 }
 
-asio::awaitable<ErrorCode> ensure_offsets_topic(RequestContext& ctx) { return ensure_internal_topic(ctx, kOffsetsTopic); }
-
 net::Response bad_request() { return net::Response{{}, false, true}; }
 
 // On the group's shard: whether its coordinator serves the group's partition

@@ -38,7 +38,7 @@ asio::awaitable<Resp> relay_to_controller(Broker* broker, Req req, int16_t versi
   auto answer = co_await std::move(call);
   Resp resp;
   if (!answer.ok) {
-    set_top_level_error(resp, ErrorCode::REQUEST_TIMED_OUT, "No active controller answered the forwarded request in time.");
+    set_top_level_error(resp, ErrorCode::REQUEST_TIMED_OUT, kNoControllerAnswered);
     co_return resp;
   }
   protocol::Reader r(answer.body.data(), answer.body.size());

@@ -15,8 +15,8 @@
 #include "protocol/messages/describe_user_scram_credentials.h"
 #include "server/authz.h"
 #include "server/broker.h"
+#include "server/controller_forwarding.h"
 #include "server/handlers.h"
-#include "server/image_waiter.h"
 #include "server/not_controller.h"
 
 namespace samsa::server {
@@ -24,7 +24,6 @@ namespace samsa::server {
 namespace {
 
 constexpr int16_t kForwardAlterScramVersion = 0;
-constexpr std::chrono::milliseconds kImageWait{5000};
 
 protocol::AlterUserScramCredentialsRequest alter_request(const cluster::ScramAlteration& a) {
   protocol::AlterUserScramCredentialsRequest req;
@@ -140,15 +139,12 @@ asio::awaitable<std::vector<cluster::ScramUserResult>> Broker::alter_user_scram_
   }
   protocol::Writer w;
   alter_request(req).encode(w, kForwardAlterScramVersion);
-  auto call = call_controller(protocol::api_key::AlterUserScramCredentials, kForwardAlterScramVersion,
-                              std::move(w.buffer()));
-  auto body = co_await std::move(call);
-  if (!body)
-    co_return refuse_all(req, ErrorCode::REQUEST_TIMED_OUT, "No active controller answered the forwarded request in time.");
-  auto results = decode_alter_answer(*body, req);
-  auto wait = image_waiter_->wait_for(
-      [&req, &results](const cluster::MetadataImage& img) { return shows_credentials(img, req, results); }, kImageWait);
-  co_await std::move(wait);
+  std::vector<cluster::ScramUserResult> results;
+  auto op = forward_batch(
+      protocol::api_key::AlterUserScramCredentials, kForwardAlterScramVersion, std::move(w.buffer()),
+      [&](std::span<const uint8_t> body) { results = decode_alter_answer(body, req); },
+      [&](const cluster::MetadataImage& img) { return shows_credentials(img, req, results); });
+  if (!co_await std::move(op)) co_return refuse_all(req, ErrorCode::REQUEST_TIMED_OUT, kNoControllerAnswered);
   co_return results;
 }
 

@@ -25,10 +25,12 @@ fail() { echo "layering: FAIL: $*" >&2; failures=$((failures + 1)); }
 compile_probe() {
   local module=$1 header=$2 probe="$TMP/probe_${1}.cc"
   printf '#include "%s"\nint samsa_layering_probe;\n' "$header" > "$probe"
-  python3 - "$DB" "$ROOT/src/$module/" "$probe" <<'PY'
+  python3 - "$DB" "$ROOT/src/$module/" "$probe" "/CMakeFiles/samsa_$module.dir/Unity/" <<'PY'
 import json, os, shlex, subprocess, sys
-db, prefix, probe = sys.argv[1:]
-entries = sorted((e for e in json.load(open(db)) if e["file"].startswith(prefix)), key=lambda e: e["file"])
+db, prefix, probe, unity = sys.argv[1:]
+# A unity build (SAMSA_UNITY_BUILD) compiles the module's batches, not its sources: their flags serve.
+entries = sorted((e for e in json.load(open(db)) if e["file"].startswith(prefix) or unity in e["file"]),
+                 key=lambda e: e["file"])
 if not entries:
     print(f"no compile command for a source under {prefix}")
     sys.exit(2)

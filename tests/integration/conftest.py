@@ -27,43 +27,76 @@ TEST_TIMEOUT_S = int(os.environ.get("SAMSA_TEST_TIMEOUT", "180"))
 
 _HANDED_OUT = set()
 
+# Under pytest-xdist (`run.sh` uses two workers) each worker draws ports from its own slice, so two
+# workers never hand out the same port between its check and the broker's bind.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(_WORKER[2:]) if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else None
+_WORKER_COUNT = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+
+
+def _slice(lo, hi):
+    """[lo, hi) when this is the only test process; else this worker's share of it."""
+    if _WORKER_INDEX is None:
+        return lo, hi
+    width = (hi - lo) // _WORKER_COUNT
+    start = lo + (_WORKER_INDEX % _WORKER_COUNT) * width
+    return start, start + width
+
+
+def _bindable(ports):
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind((HOST, p))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()
+
 
 def free_port():
-    """A loopback port nobody listens on right now (bind port 0, read it, close), never one this
-    test process handed out before: two binds to port 0 may return the same port, and a node
-    given it twice (its Kafka and HTTP listeners) would not start."""
-    for _ in range(1000):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
+    """A loopback port nobody listens on right now, never one this test process handed out before:
+    a node given the same port twice (its Kafka and HTTP listeners) would not start. Alone, the
+    kernel picks it (bind port 0); under xdist, it is drawn from this worker's slice of 40000-60000 (kept
+    apart from the other workers')."""
+    import random
+    if _WORKER_INDEX is None:
+        for _ in range(1000):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((HOST, 0))
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+    else:
+        lo, hi = _slice(40000, 60000)
+        for _ in range(1000):
+            port = random.randrange(lo, hi)
+            if port not in _HANDED_OUT and _bindable([port]):
+                _HANDED_OUT.add(port)
+                return port
     raise RuntimeError("no fresh loopback port after 1000 tries")
 
 
 def free_port_run(count, step=2):
     """The first of `count` consecutive loopback ports that are all free now and were never handed
     out by this test process (for `samsa dev-cluster --base-port`, whose node i takes base + 2(i-1)
-    and the port after it). Drawn below the ephemeral range, where neighbours of a free port are
-    usually free too."""
+    and the port after it). Drawn below the ephemeral range (this worker's slice of 20000-30000),
+    where neighbours of a free port are usually free too."""
     import random
+    lo, hi = _slice(20000, 30000)
+    lo += lo % step
     for _ in range(200):
-        base = random.randrange(20000, 30000, step)
+        base = random.randrange(lo, hi - count, step)
         ports = range(base, base + count)
         if any(p in _HANDED_OUT for p in ports):
             continue
-        socks = []
-        try:
-            for p in ports:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind((HOST, p))
-        except OSError:
+        if not _bindable(ports):
             continue
-        finally:
-            for s in socks:
-                s.close()
         _HANDED_OUT.update(ports)
         return base
     raise RuntimeError(f"no {count} consecutive free loopback ports after 200 tries")

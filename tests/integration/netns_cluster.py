@@ -83,7 +83,9 @@ class NetnsCluster(Cluster):
     def __init__(self, root, configs, n=3):  # noqa: super().__init__ would start loopback nodes
         self.root = root
         tag = os.getpid() % 100000
-        self.subnet = f"10.213.{20 + os.getpid() % 200}"
+        # Distinct per xdist worker (the last bit) and per process (the rest).
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+        self.subnet = f"10.213.{20 + (os.getpid() % 100) * 2 + (int(worker) % 2 if worker.isdigit() else 0)}"
         self.bridge = f"sbr{tag}"
         self.namespaces, self.nodes = [], []
         self.isolated = set()

@@ -11,7 +11,7 @@
 namespace samsa::protocol {
 namespace {
 
-constexpr Compression kCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
+constexpr Compression kCompressionCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
                                    Compression::zstd};
 
 // Text-like bytes: compressible but not trivially.
@@ -30,7 +30,7 @@ Bytes random_bytes(size_t n, uint32_t seed) {
 }
 
 TEST(Compression, NamesRoundTrip) {
-  for (auto c : kCodecs) EXPECT_EQ(parse_compression(compression_name(c)), c);
+  for (auto c : kCompressionCodecs) EXPECT_EQ(parse_compression(compression_name(c)), c);
   EXPECT_EQ(parse_compression("GZIP"), Compression::gzip);
   EXPECT_FALSE(parse_compression("brotli"));
   EXPECT_FALSE(parse_compression("producer"));
@@ -52,7 +52,7 @@ TEST(Compression, TopicCompressionType) {
 }
 
 TEST(Compression, RoundTripEveryCodecAndSize) {
-  for (auto c : kCodecs) {
+  for (auto c : kCompressionCodecs) {
     for (size_t n : {size_t{0}, size_t{1}, size_t{100}, size_t{32768}, size_t{32769}, size_t{200000},
                      size_t{3} << 20}) {
       Bytes in = sample(n, static_cast<uint32_t>(n));
@@ -69,7 +69,7 @@ TEST(Compression, RoundTripEveryCodecAndSize) {
 
 TEST(Compression, RoundTripIncompressible) {
   Bytes in = random_bytes(300000, 7);
-  for (auto c : kCodecs) {
+  for (auto c : kCompressionCodecs) {
     Bytes out;
     ASSERT_TRUE(decompress(c, compress(c, in), in.size(), out)) << compression_name(c);
     EXPECT_EQ(out, in);
@@ -221,7 +221,7 @@ TEST(Compression, DecompressionBombIsBounded) {
   }
   // Exact fit succeeds, one byte less fails.
   Bytes small(100000, 0);
-  for (auto c : kCodecs) {
+  for (auto c : kCompressionCodecs) {
     Bytes z = compress(c, small), out;
     EXPECT_TRUE(decompress(c, z, small.size(), out)) << compression_name(c);
     EXPECT_EQ(out, small);

@@ -12,7 +12,7 @@
 namespace samsa::cluster {
 namespace {
 
-std::string load_error(const std::vector<std::pair<std::string, std::string>>& overrides) {
+std::string range_load_error(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> warnings;
   auto loaded = load_broker_config(std::nullopt, overrides, warnings);
   return std::holds_alternative<std::string>(loaded) ? std::get<std::string>(loaded) : "";
@@ -181,7 +181,7 @@ TEST(ConfigRanges, IssueEighteenFindingFive) {
   EXPECT_EQ(resolve_topic_config({{"retention.bytes", "7"}}, BrokerConfig{}).retention_bytes, 7);
   EXPECT_TRUE(loads({{"log.retention.bytes", "-5"}}));
   // log.cleaner.threads=0: refused at start-up and dynamically, as Kafka.
-  EXPECT_EQ(load_error({{"log.cleaner.threads", "0"}}),
+  EXPECT_EQ(range_load_error({{"log.cleaner.threads", "0"}}),
             "Invalid value 0 for configuration log.cleaner.threads: Log cleaner threads should be at least 1");
   BrokerConfig dynamic;
   EXPECT_EQ(dynamic.set_dynamic(ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG, "log.cleaner.threads", "0"),
@@ -209,46 +209,46 @@ TEST(ConfigRules, DefaultsPassEveryRule) {
 }
 
 TEST(ConfigRules, KafkaConfigValidateValuesAtStartUp) {
-  EXPECT_EQ(load_error({{"log.roll.ms", "0"}}), "log.roll.ms must be greater than or equal to 1");
+  EXPECT_EQ(range_load_error({{"log.roll.ms", "0"}}), "log.roll.ms must be greater than or equal to 1");
   EXPECT_TRUE(loads({{"log.roll.ms", "1"}}));
-  EXPECT_EQ(load_error({{"log.roll.jitter.ms", "-1"}}), "log.roll.jitter.ms must be greater than or equal to 0");
-  EXPECT_EQ(load_error({{"log.retention.ms", "0"}}),
+  EXPECT_EQ(range_load_error({{"log.roll.jitter.ms", "-1"}}), "log.roll.jitter.ms must be greater than or equal to 0");
+  EXPECT_EQ(range_load_error({{"log.retention.ms", "0"}}),
             "log.retention.ms must be unlimited (-1) or, greater than or equal to 1");
-  EXPECT_EQ(load_error({{"log.retention.hours", "0"}}),
+  EXPECT_EQ(range_load_error({{"log.retention.hours", "0"}}),
             "log.retention.ms must be unlimited (-1) or, greater than or equal to 1");
   EXPECT_TRUE(loads({{"log.retention.hours", "0"}, {"log.retention.ms", "-7"}}));  // negative: no limit
   EXPECT_TRUE(loads({{"log.retention.minutes", "1"}}));
-  EXPECT_EQ(load_error({{"log.cleaner.dedupe.buffer.size", "1048576"}}),
+  EXPECT_EQ(range_load_error({{"log.cleaner.dedupe.buffer.size", "1048576"}}),
             "log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.");
   EXPECT_TRUE(loads({{"log.cleaner.dedupe.buffer.size", "1048577"}}));
-  EXPECT_EQ(load_error({{"log.cleaner.dedupe.buffer.size", "4194304"}, {"log.cleaner.threads", "4"}}),
+  EXPECT_EQ(range_load_error({{"log.cleaner.dedupe.buffer.size", "4194304"}, {"log.cleaner.threads", "4"}}),
             "log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.");
-  EXPECT_EQ(load_error({{"log.cleaner.min.compaction.lag.ms", "10"}, {"log.cleaner.max.compaction.lag.ms", "9"}}),
+  EXPECT_EQ(range_load_error({{"log.cleaner.min.compaction.lag.ms", "10"}, {"log.cleaner.max.compaction.lag.ms", "9"}}),
             "conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (9)");
-  EXPECT_EQ(load_error({{"replica.fetch.wait.max.ms", "30001"}}),
+  EXPECT_EQ(range_load_error({{"replica.fetch.wait.max.ms", "30001"}}),
             "replica.socket.timeout.ms should always be at least replica.fetch.wait.max.ms to prevent unnecessary "
             "socket timeouts");
-  EXPECT_EQ(load_error({{"replica.fetch.wait.max.ms", "600"}, {"replica.lag.time.max.ms", "599"}}),
+  EXPECT_EQ(range_load_error({{"replica.fetch.wait.max.ms", "600"}, {"replica.lag.time.max.ms", "599"}}),
             "replica.fetch.wait.max.ms should always be less than or equal to replica.lag.time.max.ms to prevent "
             "frequent changes in ISR");
-  EXPECT_EQ(load_error({{"queued.max.request.bytes", "1000"}}),
+  EXPECT_EQ(range_load_error({{"queued.max.request.bytes", "1000"}}),
             "queued.max.request.bytes must be larger or equal to socket.request.max.bytes");
   EXPECT_TRUE(loads({{"queued.max.request.bytes", "104857600"}}));
-  EXPECT_EQ(load_error({{"max.connections.per.ip", "0"}}),
+  EXPECT_EQ(range_load_error({{"max.connections.per.ip", "0"}}),
             "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set.");
   EXPECT_TRUE(loads({{"max.connections.per.ip", "0"}, {"max.connections.per.ip.overrides", "127.0.0.1:10, ::1:5"}}));
-  EXPECT_EQ(load_error({{"max.connections.per.ip.overrides", "127.0.0.1"}}),
+  EXPECT_EQ(range_load_error({{"max.connections.per.ip.overrides", "127.0.0.1"}}),
             "Invalid value 127.0.0.1 for configuration max.connections.per.ip.overrides: entry '127.0.0.1' is not "
             "of the form host:count");
-  EXPECT_EQ(load_error({{"max.connections.per.ip.overrides", "a/b:3"}}),
+  EXPECT_EQ(range_load_error({{"max.connections.per.ip.overrides", "a/b:3"}}),
             "max.connections.per.ip.overrides contains invalid addresses : a/b");
-  EXPECT_EQ(load_error({{"connections.max.idle.ms", "100"}}),
+  EXPECT_EQ(range_load_error({{"connections.max.idle.ms", "100"}}),
             "connection.failed.authentication.delay.ms=100 should always be less than connections.max.idle.ms=100 to prevent "
             "failed authentication responses from timing out");
   EXPECT_TRUE(loads({{"connections.max.idle.ms", "-1"}}));
-  EXPECT_EQ(load_error({{"group.consumer.heartbeat.interval.ms", "45000"}}),
+  EXPECT_EQ(range_load_error({{"group.consumer.heartbeat.interval.ms", "45000"}}),
             "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms");
-  EXPECT_EQ(load_error({{"group.consumer.min.session.timeout.ms", "70000"}}),
+  EXPECT_EQ(range_load_error({{"group.consumer.min.session.timeout.ms", "70000"}}),
             "group.consumer.max.session.timeout.ms must be greater than or equal to "
             "group.consumer.min.session.timeout.ms");
 }

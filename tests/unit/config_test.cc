@@ -26,7 +26,7 @@ BrokerConfig load_ok(const std::vector<std::pair<std::string, std::string>>& ove
   return std::holds_alternative<BrokerConfig>(loaded) ? std::get<BrokerConfig>(loaded) : BrokerConfig{};
 }
 
-std::string load_error(const std::vector<std::pair<std::string, std::string>>& overrides) {
+std::string config_load_error(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> warnings;
   auto loaded = load_broker_config(std::nullopt, overrides, warnings);
   EXPECT_TRUE(std::holds_alternative<std::string>(loaded));
@@ -335,13 +335,13 @@ TEST(BrokerConfig, LoadsFileThenOverridesAndWarnsOnUnknownKeys) {
 }
 
 TEST(BrokerConfig, InvalidValuesAreErrorsNamingKeyValueAndRange) {
-  EXPECT_EQ(load_error({{"num.partitions", "-5"}}),
+  EXPECT_EQ(config_load_error({{"num.partitions", "-5"}}),
             "Invalid value -5 for configuration num.partitions: Value must be at least 1");
-  EXPECT_EQ(load_error({{"log.cleanup.policy", "remove"}}),
+  EXPECT_EQ(config_load_error({{"log.cleanup.policy", "remove"}}),
             "Invalid value remove for configuration log.cleanup.policy: String must be one of: compact, delete");
-  EXPECT_EQ(load_error({{"node.id", "2"}, {"broker.id", "3"}}),
+  EXPECT_EQ(config_load_error({{"node.id", "2"}, {"broker.id", "3"}}),
             "You must set `node.id` to the same value as `broker.id`.");
-  EXPECT_EQ(load_error({{"log.dirs", " , "}, {"log.dir", ""}}),
+  EXPECT_EQ(config_load_error({{"log.dirs", " , "}, {"log.dir", ""}}),
             "At least one log directory must be defined via log.dirs or log.dir.");
   EXPECT_EQ(validate_value("num.io.threads", "0"),
             "Invalid value 0 for configuration num.io.threads: Value must be at least 1");
@@ -368,15 +368,15 @@ TEST(BrokerConfig, Listeners) {
   EXPECT_EQ(custom.listeners()[0].security_protocol, "SASL_PLAINTEXT");
   EXPECT_EQ(custom.advertised_listeners()[0].host, "broker.example");
 
-  EXPECT_EQ(load_error({{"listeners", "PLAINTEXT://localhost"}}),
+  EXPECT_EQ(config_load_error({{"listeners", "PLAINTEXT://localhost"}}),
             "Invalid value PLAINTEXT://localhost for configuration listeners: Unable to parse PLAINTEXT://localhost "
             "to a broker endpoint");
-  EXPECT_EQ(load_error({{"listeners", "CLIENT://:9092"}}), "No security protocol defined for listener CLIENT");
-  EXPECT_EQ(load_error({{"listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093"}}),
+  EXPECT_EQ(config_load_error({{"listeners", "CLIENT://:9092"}}), "No security protocol defined for listener CLIENT");
+  EXPECT_EQ(config_load_error({{"listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093"}}),
             "Each listener must have a different name, listeners: PLAINTEXT://:9092,PLAINTEXT://:9093");
-  EXPECT_EQ(load_error({{"advertised.listeners", "PLAINTEXT://0.0.0.0:9092"}}),
+  EXPECT_EQ(config_load_error({{"advertised.listeners", "PLAINTEXT://0.0.0.0:9092"}}),
             "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0. Use a routable IP address.");
-  EXPECT_NE(load_error({{"inter.broker.listener.name", "REPLICATION"}}).find("inter.broker.listener.name"),
+  EXPECT_NE(config_load_error({{"inter.broker.listener.name", "REPLICATION"}}).find("inter.broker.listener.name"),
             std::string::npos);
 }
 
@@ -388,7 +388,7 @@ TEST(BrokerConfig, QuorumVotersAndRoles) {
   EXPECT_EQ(c.quorum_voters()[1].port, 9094);
   EXPECT_TRUE(c.is_broker());
   EXPECT_FALSE(c.is_controller());
-  EXPECT_EQ(load_error({{"controller.quorum.voters", "localhost:9093"}}),
+  EXPECT_EQ(config_load_error({{"controller.quorum.voters", "localhost:9093"}}),
             "Invalid value localhost:9093 for configuration controller.quorum.voters: Entry 'localhost:9093' is not "
             "of the form {id}@{host}:{port}");
 }

@@ -22,7 +22,7 @@
 namespace samsa::coordinator {
 namespace {
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kServicesNow = 1'700'000'000'000;
 
 // Appends are kept per partition, in order; `hold` keeps them pending (not yet
 // durable) until release(); `fail_with` fails them as a flush error would.
@@ -195,7 +195,7 @@ class CoordinatorServicesTest : public ::testing::Test {
     tw.group = "g";
     tw.producer = {42, 3};
     tw.tp = kOffsets0;
-    tw.items.push_back(OffsetCommitItem{"t", 0, {offset, -1, "", kNow, std::nullopt}});
+    tw.items.push_back(OffsetCommitItem{"t", 0, {offset, -1, "", kServicesNow, std::nullopt}});
     EXPECT_EQ(run(io, group_service->commit_txn_offsets(tw)), ErrorCode::NONE);
     EXPECT_EQ(groups->pending_partitions("g").size(), 1u);
     ongoing("tx", {{"t", 0}, {kOffsetsTopic, 0}});
@@ -229,7 +229,7 @@ class CoordinatorServicesTest : public ::testing::Test {
   }
 
   asio::io_context io;
-  ManualClock clock{kNow};
+  ManualClock clock{kServicesNow};
   MemoryWriter writer{io, clock};
   std::unique_ptr<GroupCoordinator> groups;
   TxnCoordinator txns;
@@ -544,12 +544,12 @@ TEST(CoordinatorLogReplay, ReadsEveryBatchThroughTheEnvAndReportsReadErrors) {
   storage::FaultInjectionEnv env(storage::posix_env());
   env.set_skip_real_sync(true);
   storage::LogOpenOptions o;
-  o.now_ms = kNow;
+  o.now_ms = kServicesNow;
   auto log = storage::Log::open(&env, root.sub("__consumer_offsets-0"), kOffsets0, o);
   ASSERT_TRUE(log) << log.status().to_string();
   for (int i = 0; i < 3; ++i) {
     auto b = storage::testing::make_batch(2 + i);
-    ASSERT_EQ((*log)->append(b, 0, kNow, false).error, ErrorCode::NONE);
+    ASSERT_EQ((*log)->append(b, 0, kServicesNow, false).error, ErrorCode::NONE);
   }
   std::vector<int64_t> bases;
   EXPECT_EQ(replication::for_each_batch(**log, [&](std::span<const uint8_t> b) {

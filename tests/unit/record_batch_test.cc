@@ -9,7 +9,7 @@
 namespace samsa::protocol {
 namespace {
 
-constexpr Compression kCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
+constexpr Compression kBatchCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
                                    Compression::zstd};
 
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
@@ -47,7 +47,7 @@ Bytes build(const std::vector<Record>& rs, Compression c = Compression::none, in
 
 TEST(RecordBatch, BuildValidateDecodeEveryCodec) {
   auto rs = sample_records();
-  for (auto c : kCodecs) {
+  for (auto c : kBatchCodecs) {
     Bytes batch = build(rs, c, 1000);
     ASSERT_EQ(validate_batch(batch), ErrorCode::NONE) << compression_name(c);
     BatchHeader h = BatchHeader::parse(batch.data());
@@ -350,7 +350,7 @@ TEST(RecordBatch, IteratorGivesBorrowedViewsAndHeaders) {
 TEST(RecordBatch, FuzzNeverCrashes) {
   std::mt19937 rng(20240601);
   std::vector<Bytes> seeds;
-  for (auto c : kCodecs) seeds.push_back(build(sample_records(), c, 3));
+  for (auto c : kBatchCodecs) seeds.push_back(build(sample_records(), c, 3));
   size_t decoded_ok = 0;
   for (int iter = 0; iter < 6000; ++iter) {
     Bytes b;

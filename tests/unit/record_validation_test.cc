@@ -15,7 +15,7 @@
 namespace samsa::protocol {
 namespace {
 
-constexpr Compression kCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
+constexpr Compression kValidationCodecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
                                    Compression::zstd};
 
 // The body of one record as the builder writes it, before its length prefix.
@@ -60,7 +60,7 @@ Bytes batch_around(const Bytes& payload, int32_t count, Compression c = Compress
 // Checks that the batch passes the header/CRC check (what was stored before)
 // and that validate_records refuses it with `want`, for every codec.
 void expect_refused(const Bytes& payload, int32_t count, ErrorCode want, const char* what) {
-  for (auto c : kCodecs) {
+  for (auto c : kValidationCodecs) {
     Bytes b = batch_around(payload, count, c);
     ASSERT_EQ(validate_batch(b), ErrorCode::NONE) << what << " " << compression_name(c);
     EXPECT_EQ(validate_records(b, kDefaultMaxDecompressed), want) << what << " " << compression_name(c);
@@ -68,7 +68,7 @@ void expect_refused(const Bytes& payload, int32_t count, ErrorCode want, const c
 }
 
 TEST(RecordValidation, WellFormedBatchesPassEveryCodec) {
-  for (auto c : kCodecs) {
+  for (auto c : kValidationCodecs) {
     BatchBuilder b(0);
     b.set_compression(c);
     std::vector<RecordHeader> hs = {{"h", Bytes{1, 2}}, {"n", std::nullopt}};
@@ -79,7 +79,7 @@ TEST(RecordValidation, WellFormedBatchesPassEveryCodec) {
     EXPECT_EQ(validate_records(batch, kDefaultMaxDecompressed), ErrorCode::NONE) << compression_name(c);
   }
   Bytes ok = concat({framed(encode({0})), framed(encode({1}))});
-  for (auto c : kCodecs) EXPECT_EQ(validate_records(batch_around(ok, 2, c), kDefaultMaxDecompressed), ErrorCode::NONE);
+  for (auto c : kValidationCodecs) EXPECT_EQ(validate_records(batch_around(ok, 2, c), kDefaultMaxDecompressed), ErrorCode::NONE);
 }
 
 TEST(RecordValidation, VarintOverflow) {

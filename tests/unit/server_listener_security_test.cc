@@ -21,7 +21,7 @@ config::BrokerConfig load(Overrides o, std::vector<std::string>* warnings_out = 
   return std::get<config::BrokerConfig>(std::move(r));
 }
 
-std::string load_error(Overrides o) {
+std::string listener_load_error(Overrides o) {
   o.emplace_back("log.dirs", "/tmp/unused");
   std::vector<std::string> warnings;
   auto r = config::load_broker_config(std::nullopt, o, warnings);
@@ -53,11 +53,11 @@ TEST(ListenerSecurity, NamedListenersAndAdvertisedPerListener) {
 }
 
 TEST(ListenerSecurity, MapErrorsAreKafkas) {
-  EXPECT_EQ(load_error({{"listeners", "CLIENT://:9092"}}), "No security protocol defined for listener CLIENT");
-  EXPECT_NE(load_error({{"listeners", "CLIENT://:9092"}, {"listener.security.protocol.map", "CLIENT:TLS"}})
+  EXPECT_EQ(listener_load_error({{"listeners", "CLIENT://:9092"}}), "No security protocol defined for listener CLIENT");
+  EXPECT_NE(listener_load_error({{"listeners", "CLIENT://:9092"}, {"listener.security.protocol.map", "CLIENT:TLS"}})
                 .find("Unknown security protocol TLS"),
             std::string::npos);
-  EXPECT_NE(load_error({{"listeners", "A://:1,B://:2"}, {"listener.security.protocol.map", "A:SSL,B"}})
+  EXPECT_NE(listener_load_error({{"listeners", "A://:1,B://:2"}, {"listener.security.protocol.map", "A:SSL,B"}})
                 .find("is not of the form LISTENER_NAME:SECURITY_PROTOCOL"),
             std::string::npos);
 }
@@ -74,7 +74,7 @@ TEST(ListenerSecurity, PerListenerKeysOverrideGlobalOnesWithoutWarnings) {
   EXPECT_EQ(cfg.listener_value("SSL", "ssl.enabled.protocols"), "TLSv1.2,TLSv1.3");
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   // A per-listener value is checked like the key itself.
-  EXPECT_NE(load_error({{"listener.name.ssl.ssl.client.auth", "sometimes"}}).find("ssl.client.auth"),
+  EXPECT_NE(listener_load_error({{"listener.name.ssl.ssl.client.auth", "sometimes"}}).find("ssl.client.auth"),
             std::string::npos);
 }
 

@@ -11,7 +11,7 @@
 namespace samsa::server {
 namespace {
 
-const protocol::Uuid kTopicId{1, 2, 3};
+const protocol::Uuid kLogicTopicId{1, 2, 3};
 
 cluster::BrokerInfo broker(int32_t id, bool fenced = false) {
   cluster::BrokerInfo b;
@@ -33,7 +33,7 @@ cluster::MetadataImage image() {
   for (int32_t id : {1, 2, 3}) img.brokers[id] = broker(id, id == 3);
   auto t = std::make_shared<cluster::TopicInfo>();
   t->name = "t";
-  t->id = kTopicId;
+  t->id = kLogicTopicId;
   const int32_t leaders[] = {1, 2, 3, -1, 2};
   for (int32_t p = 0; p < 5; ++p) {
     cluster::PartitionInfo pi;
@@ -51,20 +51,20 @@ cluster::MetadataImage image() {
 TEST(ReplicaFetcherLogic, FollowsOnlyReplicasLedByAnotherLiveBroker) {
   auto img = image();
   const NodeId self(1);
-  EXPECT_FALSE(follow_target(img, self, {"t", 0}, kTopicId));  // led here
-  auto t = follow_target(img, self, {"t", 1}, kTopicId);
+  EXPECT_FALSE(follow_target(img, self, {"t", 0}, kLogicTopicId));  // led here
+  auto t = follow_target(img, self, {"t", 1}, kLogicTopicId);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->leader, NodeId(2));
   EXPECT_EQ(t->leader_epoch, Epoch(8));
-  EXPECT_FALSE(follow_target(img, self, {"t", 2}, kTopicId));  // leader fenced
-  EXPECT_FALSE(follow_target(img, self, {"t", 3}, kTopicId));  // no leader
-  EXPECT_FALSE(follow_target(img, self, {"t", 4}, kTopicId));  // not a replica here
-  EXPECT_FALSE(follow_target(img, self, {"t", 5}, kTopicId));  // no such partition
-  EXPECT_FALSE(follow_target(img, self, {"t", -1}, kTopicId));
+  EXPECT_FALSE(follow_target(img, self, {"t", 2}, kLogicTopicId));  // leader fenced
+  EXPECT_FALSE(follow_target(img, self, {"t", 3}, kLogicTopicId));  // no leader
+  EXPECT_FALSE(follow_target(img, self, {"t", 4}, kLogicTopicId));  // not a replica here
+  EXPECT_FALSE(follow_target(img, self, {"t", 5}, kLogicTopicId));  // no such partition
+  EXPECT_FALSE(follow_target(img, self, {"t", -1}, kLogicTopicId));
   EXPECT_FALSE(follow_target(img, self, {"t", 1}, protocol::Uuid{9}));  // deleted and recreated
-  EXPECT_FALSE(follow_target(img, self, {"gone", 1}, kTopicId));
+  EXPECT_FALSE(follow_target(img, self, {"gone", 1}, kLogicTopicId));
   img.brokers.erase(2);  // the leader unregistered
-  EXPECT_FALSE(follow_target(img, self, {"t", 1}, kTopicId));
+  EXPECT_FALSE(follow_target(img, self, {"t", 1}, kLogicTopicId));
 }
 
 TEST(ReplicaFetcherLogic, ReachesTheLeaderOnTheInterBrokerListenerElseTheFirstBrokerOne) {

@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 using replication::Partition;
 using storage::testing::make_batch;
 
-const protocol::Uuid kTopicId{7};
+const protocol::Uuid kFetcherTopicId{7};
 
 // Answers Fetch v12 from `leader` (see the file comment) and keeps the requests.
 struct FakeLeader {
@@ -146,7 +146,7 @@ class ReplicaFetcherTest : public ::testing::Test {
   }
   std::unique_ptr<Partition> open(const std::string& topic) {
     std::string error;
-    auto p = replication::open_partition(*logs_, clock_, {topic, 0}, kTopicId, storage::LogConfig{}, &error);
+    auto p = replication::open_partition(*logs_, clock_, {topic, 0}, kFetcherTopicId, storage::LogConfig{}, &error);
     EXPECT_TRUE(p) << error;
     return p;
   }
@@ -160,7 +160,7 @@ class ReplicaFetcherTest : public ::testing::Test {
     }
     auto t = std::make_shared<cluster::TopicInfo>();
     t->name = "t";
-    t->id = kTopicId;
+    t->id = kFetcherTopicId;
     cluster::PartitionInfo p;
     p.leader = leader;
     p.leader_epoch = epoch;

@@ -5,6 +5,7 @@
 #include <asio.hpp>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"

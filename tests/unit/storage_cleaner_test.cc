@@ -20,7 +20,7 @@ namespace {
 using protocol::Compression;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kCleanerNow = 1'700'000'000'000;
 constexpr int64_t kDeleteRetention = 10'000;
 
 using KV = std::pair<std::string, std::optional<std::string>>;  // key "" = no key
@@ -58,13 +58,13 @@ std::unique_ptr<Log> open_log(Env* env, const std::string& dir, bool clean = tru
   LogOpenOptions o;
   o.config = cfg;
   o.clean_shutdown = clean;
-  o.now_ms = kNow;
+  o.now_ms = kCleanerNow;
   auto log = Log::open(env, dir, TopicPartition{"t", 0}, o);
   EXPECT_TRUE(log) << log.status().to_string();
   return log ? std::move(*log) : nullptr;
 }
 
-void append(Log& log, const std::vector<uint8_t>& batch, int64_t ts = kNow) {
+void append(Log& log, const std::vector<uint8_t>& batch, int64_t ts = kCleanerNow) {
   auto copy = batch;
   auto r = log.append(copy, 0, ts, false);
   ASSERT_EQ(r.error, ErrorCode::NONE) << r.status.to_string();
@@ -73,7 +73,7 @@ void append(Log& log, const std::vector<uint8_t>& batch, int64_t ts = kNow) {
 // 10 keys, `n` updates: record i is key "k<i % 10>", value "v<i>", at offset i.
 void write_updates(Log& log, int n, Compression c = Compression::none) {
   for (int i = 0; i < n; ++i) {
-    append(log, batch_of({{"k" + std::to_string(i % 10), "v" + std::to_string(i)}}, kNow + i, c));
+    append(log, batch_of({{"k" + std::to_string(i % 10), "v" + std::to_string(i)}}, kCleanerNow + i, c));
   }
 }
 
@@ -122,7 +122,7 @@ TEST(StorageCleaner, KeepsTheLastValuePerKeyAtItsOffset) {
   ASSERT_GT(log->segment_count(), 3u);
   const uint64_t before = log->size_bytes();
   const int64_t active_base = log->segments().back()->base_offset();
-  const int64_t end = clean(*log, -1, kNow + 1000);
+  const int64_t end = clean(*log, -1, kCleanerNow + 1000);
   EXPECT_EQ(end, active_base);
   EXPECT_LT(log->size_bytes(), before / 2);
   EXPECT_EQ(log->log_end_offset(), 300);
@@ -140,7 +140,7 @@ TEST(StorageCleaner, KeepsTheLastValuePerKeyAtItsOffset) {
   for (int k = 0; k < 10; ++k) EXPECT_EQ(last["k" + std::to_string(k)], "v" + std::to_string(290 + k));
   for (const auto& [k, n] : seen_cleaned) EXPECT_EQ(n, 1) << "duplicates of " << k << " below the active segment";
   // Nothing new is dirty: no second pass.
-  EXPECT_FALSE(plan_cleaning(*log, end, log->log_end_offset(), kNow + 2000, CleanerOptions{}));
+  EXPECT_FALSE(plan_cleaning(*log, end, log->log_end_offset(), kCleanerNow + 2000, CleanerOptions{}));
 }
 
 TEST(StorageCleaner, NeverTouchesTheActiveSegment) {
@@ -151,7 +151,7 @@ TEST(StorageCleaner, NeverTouchesTheActiveSegment) {
   const int64_t base = active->base_offset();
   const uint64_t size = active->size();
   ASSERT_GT(size, 0u);
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   EXPECT_EQ(log->segments().back().get(), active);
   EXPECT_EQ(active->base_offset(), base);
   EXPECT_EQ(active->size(), size);
@@ -164,7 +164,7 @@ TEST(StorageCleaner, ReadingARemovedOffsetLandsOnTheNextBatch) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"));
   write_updates(*log, 300);
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   // Offset 5 (key k5, superseded) is gone; a read from it starts at a later batch.
   auto r = log->read(5, 1 << 20, INT64_MAX, true);
   ASSERT_EQ(r.error, ErrorCode::NONE);
@@ -184,12 +184,12 @@ TEST(StorageCleaner, TombstonesStayForDeleteRetentionThenGo) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"));
   write_updates(*log, 100);
-  append(*log, batch_of({{"k3", std::nullopt}}, kNow + 100));  // tombstone at offset 100
+  append(*log, batch_of({{"k3", std::nullopt}}, kCleanerNow + 100));  // tombstone at offset 100
   write_updates(*log, 100);  // offsets 101..200 say "v0".."v99" again (k3 lives again)
   // The last word on k3: a tombstone at offset 201, then enough records to seal it.
-  append(*log, batch_of({{"k3", std::nullopt}}, kNow + 300));
-  for (int i = 0; i < 60; ++i) append(*log, batch_of({{"other" + std::to_string(i % 5), "x"}}, kNow + 400));
-  const int64_t t0 = kNow + 1000;
+  append(*log, batch_of({{"k3", std::nullopt}}, kCleanerNow + 300));
+  for (int i = 0; i < 60; ++i) append(*log, batch_of({{"other" + std::to_string(i % 5), "x"}}, kCleanerNow + 400));
+  const int64_t t0 = kCleanerNow + 1000;
   auto k3 = [&] {
     std::vector<Rec> out;
     for (auto& r : read_all(*log)) if (r.key == std::optional<std::string>("k3")) out.push_back(r);
@@ -222,10 +222,10 @@ TEST(StorageCleaner, RecompressesWithTheSameCodec) {
     for (int b = 0; b < 80; ++b) {
       std::vector<KV> recs;
       for (int j = 0; j < 5; ++j) recs.push_back({"k" + std::to_string((b * 5 + j) % 7), "v" + std::to_string(b * 5 + j)});
-      append(*log, batch_of(recs, kNow + b, codec));
+      append(*log, batch_of(recs, kCleanerNow + b, codec));
     }
     const int64_t active_base = log->segments().back()->base_offset();
-    clean(*log, -1, kNow + 1000);
+    clean(*log, -1, kCleanerNow + 1000);
     std::vector<protocol::BatchHeader> headers;
     auto recs = read_all(*log, &headers);
     for (const auto& h : headers) {
@@ -245,9 +245,9 @@ TEST(StorageCleaner, RemovesKeylessRecords) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"));
   // Keyless records reach a log that became compacted later (the produce path refuses them).
-  for (int i = 0; i < 100; ++i) append(*log, batch_of({{"", "nokey"}, {"k" + std::to_string(i % 3), "v"}}, kNow));
+  for (int i = 0; i < 100; ++i) append(*log, batch_of({{"", "nokey"}, {"k" + std::to_string(i % 3), "v"}}, kCleanerNow));
   const int64_t active_base = log->segments().back()->base_offset();
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   for (const auto& r : read_all(*log)) {
     if (r.offset < active_base) EXPECT_TRUE(r.key) << "keyless record at " << r.offset << " survived";
   }
@@ -258,13 +258,13 @@ TEST(StorageCleaner, KeepsControlAndTransactionalBatches) {
   auto log = open_log(posix_env(), dir.sub("t-0"));
   protocol::BatchBuilder txn;
   txn.set_transactional(true).set_producer(7, 0, 0);
-  txn.add(kNow, bytes_of("k1"), bytes_of("in-txn"));
+  txn.add(kCleanerNow, bytes_of("k1"), bytes_of("in-txn"));
   auto txn_batch = txn.build();
   append(*log, txn_batch);  // offset 0
-  auto marker = protocol::build_end_txn_marker({protocol::ControlType::commit, 0}, 7, 0, kNow);
+  auto marker = protocol::build_end_txn_marker({protocol::ControlType::commit, 0}, 7, 0, kCleanerNow);
   append(*log, marker);     // offset 1
   write_updates(*log, 200);  // k1 is overwritten many times
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   std::vector<protocol::BatchHeader> headers;
   auto recs = read_all(*log, &headers);
   ASSERT_GE(recs.size(), 2u);
@@ -280,7 +280,7 @@ TEST(StorageCleaner, CheckpointFileRoundTrips) {
   {
     auto m = LogManager::open(posix_env(), o);
     ASSERT_TRUE(m);
-    auto log = (*m)->open_log(TopicPartition{"t", 0}, compact_config(), kNow);
+    auto log = (*m)->open_log(TopicPartition{"t", 0}, compact_config(), kCleanerNow);
     ASSERT_TRUE(log);
     EXPECT_EQ((*m)->cleaner_checkpoint(TopicPartition{"t", 0}), -1);
     ASSERT_TRUE((*m)->update_cleaner_checkpoint(TopicPartition{"t", 0}, 42));
@@ -299,13 +299,13 @@ TEST(StorageCleaner, MinCompactionLagHoldsBackYoungSegments) {
   LogConfig cfg = compact_config();
   cfg.min_compaction_lag_ms = 60'000;
   auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
-  write_updates(*log, 300);  // timestamps kNow .. kNow + 299
-  EXPECT_FALSE(plan_cleaning(*log, -1, log->log_end_offset(), kNow + 1000, CleanerOptions{}))
+  write_updates(*log, 300);  // timestamps kCleanerNow .. kCleanerNow + 299
+  EXPECT_FALSE(plan_cleaning(*log, -1, log->log_end_offset(), kCleanerNow + 1000, CleanerOptions{}))
       << "every record is younger than min.compaction.lag.ms";
-  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kNow + 60'150, CleanerOptions{});
+  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kCleanerNow + 60'150, CleanerOptions{});
   ASSERT_TRUE(task);
-  // Only the segments whose newest record is at least 60 s old: up to timestamp kNow + 150.
-  EXPECT_LE(task->segments.back().max_timestamp, kNow + 150);
+  // Only the segments whose newest record is at least 60 s old: up to timestamp kCleanerNow + 150.
+  EXPECT_LE(task->segments.back().max_timestamp, kCleanerNow + 150);
   EXPECT_LT(task->end_offset, log->segments().back()->base_offset());
   EXPECT_GT(task->end_offset, 0);
 }
@@ -315,16 +315,16 @@ TEST(StorageCleaner, MaxCompactionLagRollsTheActiveSegment) {
   LogConfig cfg = compact_config();
   cfg.max_compaction_lag_ms = 100;
   auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
-  append(*log, batch_of({{"k", "1"}}, kNow), kNow);
-  append(*log, batch_of({{"k", "2"}}, kNow + 50), kNow + 50);
+  append(*log, batch_of({{"k", "1"}}, kCleanerNow), kCleanerNow);
+  append(*log, batch_of({{"k", "2"}}, kCleanerNow + 50), kCleanerNow + 50);
   EXPECT_EQ(log->segment_count(), 1u);
-  append(*log, batch_of({{"k", "3"}}, kNow + 101), kNow + 101);
+  append(*log, batch_of({{"k", "3"}}, kCleanerNow + 101), kCleanerNow + 101);
   EXPECT_EQ(log->segment_count(), 2u) << "segment.ms is 7 days, but max.compaction.lag.ms is 100 ms";
   // Overdue: cleaned whatever the dirty ratio (here one no ratio can reach).
   cfg.min_cleanable_dirty_ratio = 1.5;
   log->update_config(cfg);
-  EXPECT_TRUE(plan_cleaning(*log, 0, log->log_end_offset(), kNow + 50 + 101, CleanerOptions{}));
-  EXPECT_FALSE(plan_cleaning(*log, 0, log->log_end_offset(), kNow + 50 + 100, CleanerOptions{}));
+  EXPECT_TRUE(plan_cleaning(*log, 0, log->log_end_offset(), kCleanerNow + 50 + 101, CleanerOptions{}));
+  EXPECT_FALSE(plan_cleaning(*log, 0, log->log_end_offset(), kCleanerNow + 50 + 100, CleanerOptions{}));
 }
 
 TEST(StorageCleaner, DirtyRatioStartsAtTheCheckpoint) {
@@ -333,25 +333,25 @@ TEST(StorageCleaner, DirtyRatioStartsAtTheCheckpoint) {
   cfg.min_cleanable_dirty_ratio = 0.5;
   auto log = open_log(posix_env(), dir.sub("t-0"), true, cfg);
   write_updates(*log, 300);
-  const int64_t cp = clean(*log, -1, kNow + 1000);
+  const int64_t cp = clean(*log, -1, kCleanerNow + 1000);
   ASSERT_GT(cp, 0);
   // One more sealed segment is dirty; the cleaned part is now much smaller than it.
   const size_t segments = log->segment_count();
   while (log->segment_count() < segments + 1) write_updates(*log, 10);
-  auto ratio = dirty_ratio(*log, cp, log->log_end_offset(), kNow + 2000);
+  auto ratio = dirty_ratio(*log, cp, log->log_end_offset(), kCleanerNow + 2000);
   ASSERT_TRUE(ratio);
   EXPECT_GT(*ratio, 0.5);
   EXPECT_LT(*ratio, 1.0);
-  auto task = plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{});
+  auto task = plan_cleaning(*log, cp, log->log_end_offset(), kCleanerNow + 2000, CleanerOptions{});
   ASSERT_TRUE(task);
   EXPECT_EQ(task->first_dirty_offset, cp);
   EXPECT_DOUBLE_EQ(task->dirty_ratio, *ratio);
   cfg.min_cleanable_dirty_ratio = (*ratio + 1.0) / 2;
   log->update_config(cfg);
-  EXPECT_FALSE(plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{})) << "below the ratio";
-  EXPECT_TRUE(plan_cleaning(*log, cp, log->log_end_offset(), kNow + 2000, CleanerOptions{}, /*force=*/true));
+  EXPECT_FALSE(plan_cleaning(*log, cp, log->log_end_offset(), kCleanerNow + 2000, CleanerOptions{})) << "below the ratio";
+  EXPECT_TRUE(plan_cleaning(*log, cp, log->log_end_offset(), kCleanerNow + 2000, CleanerOptions{}, /*force=*/true));
   // Without a checkpoint everything is dirty.
-  EXPECT_EQ(dirty_ratio(*log, -1, log->log_end_offset(), kNow + 2000), 1.0);
+  EXPECT_EQ(dirty_ratio(*log, -1, log->log_end_offset(), kCleanerNow + 2000), 1.0);
 }
 
 TEST(StorageCleaner, KeepsTheLastBatchOfAProducerAsAnEmptyHeader) {
@@ -360,11 +360,11 @@ TEST(StorageCleaner, KeepsTheLastBatchOfAProducerAsAnEmptyHeader) {
   for (int i = 0; i < 3; ++i) {  // idempotent producer 5, sequences 0..2, keys k0..k2 at offsets 0..2
     protocol::BatchBuilder b;
     b.set_producer(5, 1, i);
-    b.add(kNow, bytes_of("k" + std::to_string(i)), bytes_of("p"));
+    b.add(kCleanerNow, bytes_of("k" + std::to_string(i)), bytes_of("p"));
     append(*log, b.build());
   }
   write_updates(*log, 200);  // k0..k9 overwritten by a plain producer
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   std::vector<protocol::BatchHeader> headers;
   auto recs = read_all(*log, &headers);
   std::vector<protocol::BatchHeader> of5;
@@ -383,17 +383,17 @@ TEST(StorageCleaner, LogAppendTimeBatchesKeepTheirTimestamp) {
   auto log = open_log(posix_env(), dir.sub("t-0"));
   for (int i = 0; i < 200; ++i) {
     auto b = batch_of({{"k" + std::to_string(i % 4), "v" + std::to_string(i)}, {"x" + std::to_string(i), "y"}}, 5);
-    auto r = log->append(b, 0, kNow + i, /*log_append_time=*/true);
+    auto r = log->append(b, 0, kCleanerNow + i, /*log_append_time=*/true);
     ASSERT_EQ(r.error, ErrorCode::NONE);
   }
-  clean(*log, -1, kNow + 1000);
+  clean(*log, -1, kCleanerNow + 1000);
   auto rd = log->read(0, 1 << 30, INT64_MAX, true);
   auto data = testing::read_chunks(rd);
   int rewritten = 0;
   for (auto b : protocol::leading_complete_batches(data)) {
     auto h = protocol::BatchHeader::parse(b.data());
     EXPECT_TRUE(h.is_log_append_time());
-    EXPECT_EQ(h.max_timestamp, kNow + h.base_offset / 2) << "the broker's append time survives";
+    EXPECT_EQ(h.max_timestamp, kCleanerNow + h.base_offset / 2) << "the broker's append time survives";
     rewritten += h.record_count == 1;
   }
   EXPECT_GT(rewritten, 0);
@@ -409,7 +409,7 @@ TEST(StorageCleaner, CrashAtEveryStepRecoversOldOrNewSet) {
     auto log = open_log(posix_env(), dir.sub("t-0"));
     write_updates(*log, 150);
     old_set = read_all(*log);
-    clean(*log, -1, kNow + 1000);
+    clean(*log, -1, kCleanerNow + 1000);
     new_set = read_all(*log);
     ASSERT_LT(new_set.size(), old_set.size());
   }
@@ -423,13 +423,13 @@ TEST(StorageCleaner, CrashAtEveryStepRecoversOldOrNewSet) {
     write_updates(*log, 150);
     ASSERT_TRUE(log->flush());
     ASSERT_TRUE(env.sync_dir(dir.sub("t-0")));
-    auto task = plan_cleaning(*log, -1, log->log_end_offset(), kNow + 1000, CleanerOptions{});
+    auto task = plan_cleaning(*log, -1, log->log_end_offset(), kCleanerNow + 1000, CleanerOptions{});
     ASSERT_TRUE(task);
     env.crash_after(step);
     auto result = run_cleaning(*task);
     bool ok = static_cast<bool>(result);
     if (ok) {
-      auto swapped = apply_cleaning(*log, *result, task->generation, kNow + 1000);
+      auto swapped = apply_cleaning(*log, *result, task->generation, kCleanerNow + 1000);
       ok = swapped && *swapped == static_cast<int>(result->groups.size());
     }
     completed = ok && !env.crashed();
@@ -484,12 +484,12 @@ TEST(StorageCleaner, ThrottledCleaningGivesTheSameResult) {
   write_updates(*log, 300);
   CleanerOptions options;
   options.max_io_bytes_per_second = 200e3;  // the log is a few KiB: a short but real wait
-  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kNow + 1000, options);
+  auto task = plan_cleaning(*log, -1, log->log_end_offset(), kCleanerNow + 1000, options);
   ASSERT_TRUE(task);
   auto result = run_cleaning(*task);
   ASSERT_TRUE(result) << result.status().to_string();
   EXPECT_GT(result->throttled_seconds, 0) << "a cleaning above the limit must wait";
-  ASSERT_TRUE(apply_cleaning(*log, *result, task->generation, kNow + 1000));
+  ASSERT_TRUE(apply_cleaning(*log, *result, task->generation, kCleanerNow + 1000));
   std::map<std::string, std::string> last;
   for (const auto& r : read_all(*log)) last[*r.key] = *r.value;
   for (int k = 0; k < 10; ++k) EXPECT_EQ(last["k" + std::to_string(k)], "v" + std::to_string(290 + k));

@@ -13,7 +13,7 @@ using testing::make_batch;
 using testing::TempDir;
 using Entries = std::vector<EpochEntry>;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kEpochNow = 1'700'000'000'000;
 
 std::string epoch_file(const std::string& dir) { return join_path(dir, std::string(format::kLeaderEpochCheckpoint)); }
 
@@ -129,7 +129,7 @@ std::unique_ptr<Log> open_log(const std::string& dir, bool clean = true, int64_t
   o.clean_shutdown = clean;
   o.recovery_point = 0;
   o.log_start_offset = log_start;
-  o.now_ms = kNow;
+  o.now_ms = kEpochNow;
   auto log = Log::open(posix_env(), dir, TopicPartition{"t", 0}, o);
   EXPECT_TRUE(log) << log.status().to_string();
   return log ? std::move(*log) : nullptr;
@@ -138,8 +138,8 @@ std::unique_ptr<Log> open_log(const std::string& dir, bool clean = true, int64_t
 // Batches of 2 records, one per epoch given: offsets 0-1, 2-3, ...
 void append_epochs(Log& log, std::initializer_list<int32_t> epochs) {
   for (int32_t e : epochs) {
-    auto b = make_batch(2, kNow, 100);
-    auto r = log.append(b, e, kNow, false);
+    auto b = make_batch(2, kEpochNow, 100);
+    auto r = log.append(b, e, kEpochNow, false);
     ASSERT_EQ(r.error, ErrorCode::NONE) << r.status.to_string();
   }
 }

@@ -20,7 +20,7 @@ namespace {
 using testing::make_batch;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kDirFailureNow = 1'700'000'000'000;
 
 class StorageLogDirFailure : public ::testing::Test {
  protected:
@@ -47,7 +47,7 @@ class StorageLogDirFailure : public ::testing::Test {
   std::unique_ptr<replication::Partition> open_partition(const TopicPartition& tp) {
     LogConfig cfg;
     cfg.segment_bytes = 1024;
-    auto log = manager_->open_log(tp, cfg, kNow);
+    auto log = manager_->open_log(tp, cfg, kDirFailureNow);
     EXPECT_TRUE(log) << log.status().to_string();
     if (!log) return nullptr;
     auto* m = manager_.get();
@@ -58,7 +58,7 @@ class StorageLogDirFailure : public ::testing::Test {
 
   static ErrorCode append(replication::Partition& p) {
     auto b = make_batch(2);
-    return p.append(b, kNow).error;
+    return p.append(b, kDirFailureNow).error;
   }
 
   TempDir root_;
@@ -168,13 +168,13 @@ TEST_F(StorageLogDirFailure, FullDiskWhileWritingAnIndexEntryCutsTheBatchBack) {
   cfg.segment_bytes = 1 << 20;
   a_->set_config(cfg);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(append(*a_), ErrorCode::NONE);
-  auto big = make_batch(40, kNow, 200);  // > 4096 bytes since the last entry
-  ASSERT_EQ(a_->append(big, kNow).error, ErrorCode::NONE);
+  auto big = make_batch(40, kDirFailureNow, 200);  // > 4096 bytes since the last entry
+  ASSERT_EQ(a_->append(big, kDirFailureNow).error, ErrorCode::NONE);
   const Offset end = a_->log_end_offset();
   const uint64_t size = a_->log().size_bytes();
   env_.fail_next(FaultInjectionEnv::kOpWrite, ENOSPC, 1, ".index");
   auto b = make_batch(2);
-  ASSERT_EQ(a_->append(b, kNow).error, ErrorCode::KAFKA_STORAGE_ERROR);
+  ASSERT_EQ(a_->append(b, kDirFailureNow).error, ErrorCode::KAFKA_STORAGE_ERROR);
   EXPECT_FALSE(a_->offline());
   EXPECT_EQ(a_->log_end_offset(), end);
   EXPECT_EQ(a_->log().size_bytes(), size) << "the data written before the index entry failed is cut";

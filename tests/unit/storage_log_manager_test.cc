@@ -11,7 +11,7 @@ namespace {
 using testing::make_batch;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kManagerNow = 1'700'000'000'000;
 
 TEST(StorageCheckpoint, RoundTripWithDottedAndDashedTopics) {
   OffsetMap m;
@@ -90,14 +90,14 @@ class StorageLogManagerTest : public ::testing::Test {
     return m ? std::move(*m) : nullptr;
   }
   std::unique_ptr<Log> open(LogManager& m, const TopicPartition& tp) {
-    auto log = m.open_log(tp, LogConfig{}, kNow);
+    auto log = m.open_log(tp, LogConfig{}, kManagerNow);
     EXPECT_TRUE(log) << log.status().to_string();
     return log ? std::move(*log) : nullptr;
   }
   static void fill(Log& log, int batches) {
     for (int i = 0; i < batches; ++i) {
       auto b = make_batch(2);
-      ASSERT_EQ(log.append(b, 0, kNow, false).error, ErrorCode::NONE);
+      ASSERT_EQ(log.append(b, 0, kManagerNow, false).error, ErrorCode::NONE);
     }
   }
   TempDir root_;
@@ -110,7 +110,7 @@ TEST_F(StorageLogManagerTest, CleanShutdownRoundTrip) {
     ASSERT_TRUE(m);
     EXPECT_TRUE(m->partitions().empty());
     auto la = open(*m, a), lb = open(*m, b), lc = open(*m, c);
-    EXPECT_FALSE(m->open_log(a, LogConfig{}, kNow)) << "one live Log per partition";
+    EXPECT_FALSE(m->open_log(a, LogConfig{}, kManagerNow)) << "one live Log per partition";
     fill(*la, 3);
     fill(*lb, 5);
     fill(*lc, 1);
@@ -208,7 +208,7 @@ TEST_F(StorageLogManagerTest, DeleteLogAndLeftoverDeleteDirs) {
     auto la = open(*m, a);
     fill(*la, 2);
     auto r = la->read(0, 1000, INT64_MAX, true);
-    ASSERT_TRUE(m->delete_log(a, la.get(), kNow, 1000));
+    ASSERT_TRUE(m->delete_log(a, la.get(), kManagerNow, 1000));
     m->release(a);
     EXPECT_TRUE(m->partitions().empty());
     // Renamed at once, so the name is free; removed in the background after the delay.
@@ -220,15 +220,15 @@ TEST_F(StorageLogManagerTest, DeleteLogAndLeftoverDeleteDirs) {
     auto again = open(*m, a);  // re-created under the same name at once
     ASSERT_TRUE(again);
     EXPECT_EQ(again->log_end_offset(), 0);
-    EXPECT_EQ(*m->remove_deleted_dirs(kNow + 999), 0);
+    EXPECT_EQ(*m->remove_deleted_dirs(kManagerNow + 999), 0);
     EXPECT_TRUE(posix_env()->is_dir(la->dir()));
-    EXPECT_EQ(*m->remove_deleted_dirs(kNow + 1000), 1);
+    EXPECT_EQ(*m->remove_deleted_dirs(kManagerNow + 1000), 1);
     EXPECT_FALSE(posix_env()->exists(la->dir()));
     EXPECT_EQ(m->pending_dir_deletions(), 0u);
     EXPECT_EQ(testing::read_chunks(r).size(), r.bytes) << "in-flight reads survive deletion";
-    ASSERT_TRUE(m->delete_log(a, again.get(), kNow, 0));
+    ASSERT_TRUE(m->delete_log(a, again.get(), kManagerNow, 0));
     m->release(a);
-    EXPECT_EQ(*m->remove_deleted_dirs(kNow), 1);
+    EXPECT_EQ(*m->remove_deleted_dirs(kManagerNow), 1);
   }
   // A -delete dir left by a crash is removed at the next start.
   ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d2/x-0.0123456789abcdef0123456789abcdef-delete")));

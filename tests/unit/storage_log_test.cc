@@ -14,7 +14,7 @@ using testing::make_batch;
 using testing::read_chunks;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kLogNow = 1'700'000'000'000;
 
 LogConfig small_config() {
   LogConfig c;
@@ -31,14 +31,14 @@ std::unique_ptr<Log> open_log(Env* env, const std::string& dir, LogConfig cfg, b
   o.clean_shutdown = clean;
   o.recovery_point = recovery_point;
   o.log_start_offset = log_start;
-  o.now_ms = kNow;
+  o.now_ms = kLogNow;
   auto log = Log::open(env, dir, TopicPartition{"t", 0}, o);
   EXPECT_TRUE(log) << log.status().to_string();
   return log ? std::move(*log) : nullptr;
 }
 
 // Appends one batch of `records` records (timestamps ts, ts+1, ...).
-AppendResult append(Log& log, int records, int64_t ts = kNow, size_t value = 16, int64_t now = kNow) {
+AppendResult append(Log& log, int records, int64_t ts = kLogNow, size_t value = 16, int64_t now = kLogNow) {
   auto batch = make_batch(records, ts, value);
   return log.append(batch, 7, now, false);
 }
@@ -53,7 +53,7 @@ TEST(StorageLog, AppendAssignsOffsetsAndPatchesHeaders) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"), LogConfig{});
   auto two = testing::concat({make_batch(3), make_batch(2)});
-  auto r = log->append(two, 42, kNow, false);
+  auto r = log->append(two, 42, kLogNow, false);
   ASSERT_EQ(r.error, ErrorCode::NONE) << r.status.to_string();
   EXPECT_EQ(r.first_offset, 0);
   EXPECT_EQ(r.last_offset, 4);
@@ -80,14 +80,14 @@ TEST(StorageLog, LogAppendTimeRewritesTimestampAndCrc) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"), LogConfig{});
   auto batch = make_batch(3, 5);
-  auto r = log->append(batch, 1, kNow, true);
+  auto r = log->append(batch, 1, kLogNow, true);
   ASSERT_EQ(r.error, ErrorCode::NONE);
-  EXPECT_EQ(r.log_append_time, kNow);
+  EXPECT_EQ(r.log_append_time, kLogNow);
   auto hs = batches_of(log->read(0, 1 << 20, INT64_MAX, true));  // checks the CRC too
   ASSERT_EQ(hs.size(), 1u);
   EXPECT_TRUE(hs[0].is_log_append_time());
-  EXPECT_EQ(hs[0].max_timestamp, kNow);
-  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow);
+  EXPECT_EQ(hs[0].max_timestamp, kLogNow);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kLogNow);
 }
 
 TEST(StorageLog, RejectsMalformedFramingWithoutWriting) {
@@ -95,7 +95,7 @@ TEST(StorageLog, RejectsMalformedFramingWithoutWriting) {
   auto log = open_log(posix_env(), dir.sub("t-0"), LogConfig{});
   auto batch = make_batch(2);
   batch.pop_back();  // batchLength now claims one byte too many
-  auto r = log->append(batch, 0, kNow, false);
+  auto r = log->append(batch, 0, kLogNow, false);
   EXPECT_EQ(r.error, ErrorCode::CORRUPT_MESSAGE);
   EXPECT_EQ(log->log_end_offset(), 0);
   EXPECT_EQ(log->size_bytes(), 0u);
@@ -104,7 +104,7 @@ TEST(StorageLog, RejectsMalformedFramingWithoutWriting) {
 TEST(StorageLog, RollsOnSegmentBytes) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(append(*log, 5, kNow, 20).error, ErrorCode::NONE);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(append(*log, 5, kLogNow, 20).error, ErrorCode::NONE);
   EXPECT_GT(log->segment_count(), 3u);
   for (const auto& s : log->segments()) EXPECT_LE(s->size(), 4096u);
   // Segment files carry the base offset; sealed indexes are trimmed.
@@ -123,10 +123,10 @@ TEST(StorageLog, RollsOnSegmentMs) {
   LogConfig c;
   c.segment_ms = 1000;
   auto log = open_log(posix_env(), dir.sub("t-0"), c);
-  ASSERT_EQ(append(*log, 1, kNow, 16, kNow).error, ErrorCode::NONE);
-  ASSERT_EQ(append(*log, 1, kNow, 16, kNow + 1000).error, ErrorCode::NONE);
+  ASSERT_EQ(append(*log, 1, kLogNow, 16, kLogNow).error, ErrorCode::NONE);
+  ASSERT_EQ(append(*log, 1, kLogNow, 16, kLogNow + 1000).error, ErrorCode::NONE);
   EXPECT_EQ(log->segment_count(), 1u);
-  ASSERT_EQ(append(*log, 1, kNow, 16, kNow + 1001).error, ErrorCode::NONE);
+  ASSERT_EQ(append(*log, 1, kLogNow, 16, kLogNow + 1001).error, ErrorCode::NONE);
   EXPECT_EQ(log->segment_count(), 2u);
   EXPECT_EQ(log->segments()[1]->base_offset(), 2);
 }
@@ -137,7 +137,7 @@ TEST(StorageLog, RollsWhenIndexFull) {
   c.index_interval_bytes = 1;   // an entry for every batch after the first
   c.segment_index_bytes = 8 * 4;  // 4 offset entries, 2 usable time entries
   auto log = open_log(posix_env(), dir.sub("t-0"), c);
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 1, kNow + i).error, ErrorCode::NONE);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 1, kLogNow + i).error, ErrorCode::NONE);
   EXPECT_GE(log->segment_count(), 4u);
   auto hs = batches_of(log->read(0, 1 << 20, INT64_MAX, true));
   EXPECT_EQ(hs.size(), 20u);
@@ -152,7 +152,7 @@ TEST(StorageLog, RollsWhenRelativeOffsetWouldOverflow) {
   protocol::store_be32(&big[protocol::batch::kLastOffsetDelta], INT32_MAX);
   uint32_t crc = crc32c(big.data() + 21, big.size() - 21);
   protocol::store_be32(&big[protocol::batch::kCrc], static_cast<int32_t>(crc));
-  auto r = log->append(big, 0, kNow, false);
+  auto r = log->append(big, 0, kLogNow, false);
   ASSERT_EQ(r.error, ErrorCode::NONE);
   EXPECT_EQ(log->segment_count(), 2u);
   EXPECT_EQ(log->segments()[1]->base_offset(), 1);
@@ -165,7 +165,7 @@ class StorageLogRead : public ::testing::Test {
     log_ = open_log(posix_env(), dir_.sub("t-0"), small_config());
     // 60 batches of 3 records: offsets 3i..3i+2; several segments.
     for (int i = 0; i < 60; ++i) {
-      auto r = append(*log_, 3, kNow + i * 10, 30);
+      auto r = append(*log_, 3, kLogNow + i * 10, 30);
       ASSERT_EQ(r.error, ErrorCode::NONE);
       batch_size_ = make_batch(3, 0, 30).size();
     }
@@ -252,21 +252,21 @@ TEST_F(StorageLogRead, OutOfRange) {
 }
 
 TEST_F(StorageLogRead, OffsetForTimestamp) {
-  // Batch i has timestamps kNow + 10i .. kNow + 10i + 2.
+  // Batch i has timestamps kLogNow + 10i .. kLogNow + 10i + 2.
   auto at = [&](int64_t ts) { return log_->offset_for_timestamp(ts); };
-  auto r = at(kNow);
+  auto r = at(kLogNow);
   ASSERT_TRUE(r && r->has_value());
   EXPECT_EQ((*r)->offset, 0);
-  r = at(kNow + 3);  // batch 0 max is kNow+2 -> batch 1
+  r = at(kLogNow + 3);  // batch 0 max is kLogNow+2 -> batch 1
   EXPECT_EQ((*r)->offset, 3);
-  EXPECT_EQ((*r)->timestamp, kNow + 12);
-  r = at(kNow + 452);
+  EXPECT_EQ((*r)->timestamp, kLogNow + 12);
+  r = at(kLogNow + 452);
   EXPECT_EQ((*r)->offset, 135);
   EXPECT_EQ((*r)->batch.length, batch_size_);
-  r = at(kNow + 10 * 59 + 3);
+  r = at(kLogNow + 10 * 59 + 3);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->has_value());
-  EXPECT_EQ(log_->max_timestamp_and_offset().timestamp, kNow + 592);
+  EXPECT_EQ(log_->max_timestamp_and_offset().timestamp, kLogNow + 592);
   EXPECT_EQ(log_->max_timestamp_and_offset().offset, 179);
 }
 
@@ -292,10 +292,10 @@ TEST_F(StorageLogRead, RetentionDeletesOldSegmentsBelowHighWatermark) {
   c.retention_bytes = 4096;
   log_->update_config(c);
   const size_t before = log_->segment_count();
-  auto n = log_->delete_old_segments(kNow, 0);
+  auto n = log_->delete_old_segments(kLogNow, 0);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 0) << "nothing is below HW 0";
-  n = log_->delete_old_segments(kNow, 180);
+  n = log_->delete_old_segments(kLogNow, 180);
   ASSERT_TRUE(n);
   EXPECT_GT(*n, 0);
   EXPECT_EQ(log_->segment_count(), before - static_cast<size_t>(*n));
@@ -308,7 +308,7 @@ TEST_F(StorageLogRead, ReaderKeepsDeletedSegmentReadable) {
   auto r = log_->read(0, 100, INT64_MAX, true);
   ASSERT_EQ(r.chunks.size(), 1u);
   ASSERT_TRUE(log_->maybe_increment_log_start_offset(150, 180));
-  ASSERT_TRUE(log_->delete_old_segments(kNow, 180));
+  ASSERT_TRUE(log_->delete_old_segments(kLogNow, 180));
   EXPECT_FALSE(posix_env()->exists(dir_.sub("t-0/00000000000000000000.log")));
   EXPECT_EQ(batches_of(r).size(), 1u) << "the chunk's file handle outlives the segment";
 }
@@ -318,7 +318,7 @@ TEST(StorageLog, CleanReopenScansNothingAndKeepsData) {
   int64_t leo;
   {
     auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
-    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kLogNow + i).error, ErrorCode::NONE);
     leo = log->log_end_offset();
     ASSERT_TRUE(log->close());
   }
@@ -329,18 +329,18 @@ TEST(StorageLog, CleanReopenScansNothingAndKeepsData) {
   EXPECT_EQ(log->log_end_offset(), leo);
   EXPECT_EQ(log->recovery_point(), leo);
   EXPECT_EQ(batches_of(log->read(0, 1 << 20, INT64_MAX, true)).size(), 50u);
-  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow + 49 + 1);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kLogNow + 49 + 1);
   EXPECT_EQ(append(*log, 1).first_offset, leo);
-  auto ts = log->offset_for_timestamp(kNow + 30);
+  auto ts = log->offset_for_timestamp(kLogNow + 30);
   ASSERT_TRUE(ts && ts->has_value());
-  EXPECT_EQ((*ts)->offset, 58);  // batch 29 (offsets 58..59) has max kNow+30
+  EXPECT_EQ((*ts)->offset, 58);  // batch 29 (offsets 58..59) has max kLogNow+30
 }
 
 TEST(StorageLog, MissingIndexIsRebuilt) {
   TempDir dir;
   {
     auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
-    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kLogNow + i).error, ErrorCode::NONE);
     ASSERT_TRUE(log->close());
   }
   ASSERT_TRUE(posix_env()->unlink(dir.sub("t-0/00000000000000000000.index")));
@@ -354,7 +354,7 @@ TEST(StorageLog, FlushTicketFromAnotherThread) {
   TempDir dir;
   auto log = open_log(posix_env(), dir.sub("t-0"), small_config(), true);
   for (int i = 0; i < 30; ++i) ASSERT_EQ(append(*log, 2).error, ErrorCode::NONE);
-  EXPECT_TRUE(log->flush_due(kNow) == false);  // defaults: never due
+  EXPECT_TRUE(log->flush_due(kLogNow) == false);  // defaults: never due
   FlushTicket t = log->prepare_flush();
   EXPECT_EQ(t.offset, 60);
   EXPECT_FALSE(t.files.empty());
@@ -393,11 +393,11 @@ TEST(StorageLog, FlushMessagesPolicy) {
   c.flush_messages = 10;
   auto log = open_log(posix_env(), dir.sub("t-0"), c);
   ASSERT_EQ(append(*log, 9).error, ErrorCode::NONE);
-  EXPECT_FALSE(log->flush_due(kNow));
+  EXPECT_FALSE(log->flush_due(kLogNow));
   ASSERT_EQ(append(*log, 1).error, ErrorCode::NONE);
-  EXPECT_TRUE(log->flush_due(kNow));
+  EXPECT_TRUE(log->flush_due(kLogNow));
   ASSERT_TRUE(log->flush());
-  EXPECT_FALSE(log->flush_due(kNow));
+  EXPECT_FALSE(log->flush_due(kLogNow));
 }
 
 TEST(StorageLog, RemoveRenamesDirectoryForDeletion) {
@@ -419,7 +419,7 @@ TEST(StorageLog, InsaneIndexIsRebuilt) {
   TempDir dir;
   {
     auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
-    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(append(*log, 2, kLogNow + i).error, ErrorCode::NONE);
     ASSERT_TRUE(log->close());
   }
   // Overwrite the first segment's last index entry with one pointing past the file.
@@ -444,13 +444,13 @@ TEST(StorageLog, AppendsContinueIndexingAfterCleanReopen) {
   c.index_interval_bytes = 100;
   {
     auto log = open_log(posix_env(), dir.sub("t-0"), c);
-    for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kLogNow + i).error, ErrorCode::NONE);
     ASSERT_TRUE(log->close());
   }
   auto log = open_log(posix_env(), dir.sub("t-0"), c);
   const size_t before = log->segments()[0]->offset_index().entries();
   EXPECT_GT(before, 5u);
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kNow + 100 + i).error, ErrorCode::NONE);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(append(*log, 2, kLogNow + 100 + i).error, ErrorCode::NONE);
   EXPECT_GT(log->segments()[0]->offset_index().entries(), before + 5);
   EXPECT_TRUE(log->segments()[0]->offset_index().sanity_check(log->log_end_offset(), log->size_bytes()));
   for (int64_t off = 0; off < 80; off += 7) {
@@ -459,14 +459,14 @@ TEST(StorageLog, AppendsContinueIndexingAfterCleanReopen) {
   ASSERT_TRUE(log->close());
   log = open_log(posix_env(), dir.sub("t-0"), c);
   EXPECT_EQ(log->log_end_offset(), 80);
-  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow + 119 + 1);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kLogNow + 119 + 1);
 }
 
 TEST(StorageLog, TruncateIntoSealedSegmentThenReopen) {
   TempDir dir;
   {
     auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
-    for (int i = 0; i < 100; ++i) ASSERT_EQ(append(*log, 2, kNow + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(append(*log, 2, kLogNow + i).error, ErrorCode::NONE);
     ASSERT_GE(log->segment_count(), 3u);
     const int64_t target = log->segments()[1]->base_offset() + 6;
     ASSERT_TRUE(log->truncate_to(target));
@@ -474,7 +474,7 @@ TEST(StorageLog, TruncateIntoSealedSegmentThenReopen) {
     EXPECT_EQ(log->log_end_offset(), target);
     EXPECT_FALSE(log->segments()[1]->sealed());
     EXPECT_EQ(log->max_timestamp_and_offset().offset, target - 1);
-    for (int i = 0; i < 5; ++i) ASSERT_EQ(append(*log, 2, kNow + 1000 + i).error, ErrorCode::NONE);
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(append(*log, 2, kLogNow + 1000 + i).error, ErrorCode::NONE);
     ASSERT_TRUE(log->close());
   }
   auto log = open_log(posix_env(), dir.sub("t-0"), small_config());
@@ -482,7 +482,7 @@ TEST(StorageLog, TruncateIntoSealedSegmentThenReopen) {
   auto hs = batches_of(log->read(0, 1 << 20, INT64_MAX, true));
   ASSERT_FALSE(hs.empty());
   EXPECT_EQ(hs.back().last_offset() + 1, log->log_end_offset());
-  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kNow + 1004 + 1);
+  EXPECT_EQ(log->max_timestamp_and_offset().timestamp, kLogNow + 1004 + 1);
 }
 
 TEST(StorageLog, OffsetForTimestampWithUnorderedTimestamps) {

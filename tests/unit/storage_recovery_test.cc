@@ -23,9 +23,9 @@ using testing::make_batch;
 using testing::read_chunks;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kRecoveryNow = 1'700'000'000'000;
 
-LogConfig small_config() {
+LogConfig recovery_config() {
   LogConfig c;
   c.segment_bytes = 2048;
   c.index_interval_bytes = 128;
@@ -34,12 +34,12 @@ LogConfig small_config() {
 }
 
 std::unique_ptr<Log> open_log(Env* env, const std::string& dir, bool clean, int64_t recovery_point,
-                              LogConfig cfg = small_config()) {
+                              LogConfig cfg = recovery_config()) {
   LogOpenOptions o;
   o.config = cfg;
   o.clean_shutdown = clean;
   o.recovery_point = recovery_point;
-  o.now_ms = kNow;
+  o.now_ms = kRecoveryNow;
   auto log = Log::open(env, dir, TopicPartition{"t", 0}, o);
   EXPECT_TRUE(log) << log.status().to_string();
   return log ? std::move(*log) : nullptr;
@@ -61,7 +61,7 @@ std::vector<protocol::BatchHeader> check_log(Log& log) {
 }
 
 TEST(StorageRecovery, TornWriteAtEveryBytePosition) {
-  const auto one = make_batch(4, kNow, 20);
+  const auto one = make_batch(4, kRecoveryNow, 20);
   const size_t batch_size = one.size();
   const auto torn_input = testing::concat({one, one});
   for (size_t keep = 0; keep < torn_input.size(); keep += 3) {
@@ -75,7 +75,7 @@ TEST(StorageRecovery, TornWriteAtEveryBytePosition) {
       auto log = open_log(&env, path, true, 0);
       for (int i = 0; i < 12; ++i) {
         auto b = one;
-        ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+        ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
         if (i == 7) {
           ASSERT_TRUE(log->flush());
         }
@@ -84,7 +84,7 @@ TEST(StorageRecovery, TornWriteAtEveryBytePosition) {
       ASSERT_EQ(rp, 32);
       env.tear_next_write(keep, ".log");
       auto b = torn_input;
-      EXPECT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::KAFKA_STORAGE_ERROR);
+      EXPECT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::KAFKA_STORAGE_ERROR);
       EXPECT_TRUE(log->failed());
     }  // process dies: the page cache (everything written) survives
     env.restart();
@@ -95,7 +95,7 @@ TEST(StorageRecovery, TornWriteAtEveryBytePosition) {
     EXPECT_EQ(log->recovery_info().bytes_truncated, keep >= batch_size ? keep - batch_size : keep);
     check_log(*log);
     auto b = one;
-    auto r = log->append(b, 0, kNow, false);
+    auto r = log->append(b, 0, kRecoveryNow, false);
     ASSERT_EQ(r.error, ErrorCode::NONE);
     EXPECT_EQ(r.first_offset, expected);
     check_log(*log);
@@ -110,15 +110,15 @@ TEST(StorageRecovery, PowerCutDropsUnsyncedDataAndRecovers) {
   {
     auto log = open_log(&env, path, true, 0);
     for (int i = 0; i < 30; ++i) {
-      auto b = make_batch(3, kNow + i, 30);
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      auto b = make_batch(3, kRecoveryNow + i, 30);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     }
     ASSERT_TRUE(log->flush());
     rp = log->recovery_point();
     ASSERT_EQ(rp, 90);
     for (int i = 0; i < 30; ++i) {  // unsynced, and rolls into new segments
-      auto b = make_batch(3, kNow + 100 + i, 30);
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      auto b = make_batch(3, kRecoveryNow + 100 + i, 30);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     }
     ASSERT_GT(log->segment_count(), 3u);
   }
@@ -131,7 +131,7 @@ TEST(StorageRecovery, PowerCutDropsUnsyncedDataAndRecovers) {
   EXPECT_EQ(hs.size(), 30u);
   // The log keeps working: append, flush, clean close, clean reopen.
   auto b = make_batch(1);
-  EXPECT_EQ(log->append(b, 0, kNow, false).first_offset, 90);
+  EXPECT_EQ(log->append(b, 0, kRecoveryNow, false).first_offset, 90);
   ASSERT_TRUE(log->close());
   log = open_log(&env, path, true, 0);
   EXPECT_EQ(log->log_end_offset(), 91);
@@ -146,8 +146,8 @@ TEST(StorageRecovery, OnlySegmentsFromTheRecoveryPointAreScanned) {
   {
     auto log = open_log(posix_env(), path, true, 0);
     for (int i = 0; i < 60; ++i) {
-      auto b = make_batch(2, kNow + i, 30);
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      auto b = make_batch(2, kRecoveryNow + i, 30);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
       if (i == 40) {
         ASSERT_TRUE(log->flush());
       }
@@ -169,12 +169,12 @@ TEST(StorageRecovery, OnlySegmentsFromTheRecoveryPointAreScanned) {
 TEST(StorageRecovery, CorruptByteTruncatesFromThatBatchOn) {
   TempDir dir;
   const std::string path = dir.sub("t-0");
-  const auto one = make_batch(2, kNow, 20);
+  const auto one = make_batch(2, kRecoveryNow, 20);
   {
     auto log = open_log(posix_env(), path, true, 0, LogConfig{});
     for (int i = 0; i < 20; ++i) {
       auto b = one;
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     }
   }
   // Flip a record byte of batch 12 (inside the CRC'ed range).
@@ -195,8 +195,8 @@ TEST(StorageRecovery, TruncationInAnOlderSegmentDropsLaterSegments) {
   {
     auto log = open_log(posix_env(), path, true, 0);
     for (int i = 0; i < 60; ++i) {
-      auto b = make_batch(2, kNow, 30);
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      auto b = make_batch(2, kRecoveryNow, 30);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     }
     for (const auto& s : log->segments()) bases.push_back(s->base_offset());
     ASSERT_GE(bases.size(), 3u);
@@ -214,7 +214,7 @@ TEST(StorageRecovery, TruncationInAnOlderSegmentDropsLaterSegments) {
   EXPECT_LT(log->log_end_offset(), bases[2]);
   auto b = make_batch(1);
   const int64_t leo = log->log_end_offset();
-  EXPECT_EQ(log->append(b, 0, kNow, false).first_offset, leo);
+  EXPECT_EQ(log->append(b, 0, kRecoveryNow, false).first_offset, leo);
   check_log(*log);
 }
 
@@ -223,16 +223,16 @@ TEST(StorageRecovery, EnospcOnAppendIsAnErrorAndTheLogStaysUsable) {
   FaultInjectionEnv env(posix_env());
   auto log = open_log(&env, dir.sub("t-0"), true, 0);
   auto b = make_batch(2);
-  ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+  ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
   env.fail_next(FaultInjectionEnv::kOpWrite, ENOSPC);
   b = make_batch(2);
-  auto r = log->append(b, 0, kNow, false);
+  auto r = log->append(b, 0, kRecoveryNow, false);
   EXPECT_EQ(r.error, ErrorCode::KAFKA_STORAGE_ERROR);
   EXPECT_EQ(r.status.sys_errno(), ENOSPC);
   EXPECT_FALSE(log->failed());
   EXPECT_EQ(log->log_end_offset(), 2);
   b = make_batch(2);
-  EXPECT_EQ(log->append(b, 0, kNow, false).first_offset, 2);
+  EXPECT_EQ(log->append(b, 0, kRecoveryNow, false).first_offset, 2);
   check_log(*log);
 }
 
@@ -245,7 +245,7 @@ TEST(StorageRecovery, FailedFsyncFailsTheLog) {
     FaultInjectionEnv env(posix_env());
     auto log = open_log(&env, dir.sub("t-0"), true, 0);
     auto b = make_batch(2);
-    ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+    ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     Status st;
     if (via_close) {
       auto ticket = log->begin_close();
@@ -261,7 +261,7 @@ TEST(StorageRecovery, FailedFsyncFailsTheLog) {
     EXPECT_FALSE(log->closed());
     EXPECT_EQ(log->recovery_point(), 0);
     b = make_batch(2);
-    EXPECT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::KAFKA_STORAGE_ERROR);
+    EXPECT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::KAFKA_STORAGE_ERROR);
   }
 }
 
@@ -273,8 +273,8 @@ TEST(StorageRecovery, CloseTicketRunElsewhereSurvivesAPowerCut) {
   {
     auto log = open_log(&env, dir.sub("t-0"), true, 0);
     for (int i = 0; i < 50; ++i) {
-      auto b = make_batch(4, kNow, 2000);
-      ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+      auto b = make_batch(4, kRecoveryNow, 2000);
+      ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
     }
     auto t = log->begin_close();
     ASSERT_TRUE(t);
@@ -312,8 +312,8 @@ TEST(StorageRecovery, RandomCrashSchedules) {
       for (int i = 0; i < ops; ++i) {
         const unsigned op = rng() % 10;
         if (op < 7) {
-          auto b = make_batch(1 + static_cast<int>(rng() % 5), kNow + i, rng() % 200);
-          ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+          auto b = make_batch(1 + static_cast<int>(rng() % 5), kRecoveryNow + i, rng() % 200);
+          ASSERT_EQ(log->append(b, 0, kRecoveryNow, false).error, ErrorCode::NONE);
         } else if (op < 9) {
           ASSERT_TRUE(log->flush());
           durable = log->log_end_offset();
@@ -326,8 +326,8 @@ TEST(StorageRecovery, RandomCrashSchedules) {
       rp = log->recovery_point();
       if (rng() % 2) {
         env.tear_next_write(rng() % 300, ".log");
-        auto b = make_batch(3, kNow, 100);
-        (void)log->append(b, 0, kNow, false);
+        auto b = make_batch(3, kRecoveryNow, 100);
+        (void)log->append(b, 0, kRecoveryNow, false);
       }
     }
     const bool power_cut = rng() % 2;
@@ -344,7 +344,7 @@ TEST(StorageRecovery, RandomCrashSchedules) {
     }
     check_log(*log);
     auto b = make_batch(2);
-    auto r = log->append(b, 0, kNow, false);
+    auto r = log->append(b, 0, kRecoveryNow, false);
     ASSERT_EQ(r.error, ErrorCode::NONE);
     check_log(*log);
     ASSERT_TRUE(log->close());

@@ -12,7 +12,7 @@ namespace {
 using testing::make_batch;
 using testing::TempDir;
 
-constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kRetentionNow = 1'700'000'000'000;
 
 std::unique_ptr<Log> open_small_log(const std::string& dir, int64_t delete_delay_ms) {
   LogOpenOptions o;
@@ -22,7 +22,7 @@ std::unique_ptr<Log> open_small_log(const std::string& dir, int64_t delete_delay
   o.config.retention_ms = 1000;
   o.config.file_delete_delay_ms = delete_delay_ms;
   o.clean_shutdown = true;
-  o.now_ms = kNow;
+  o.now_ms = kRetentionNow;
   auto log = Log::open(posix_env(), dir, TopicPartition{"t", 0}, o);
   EXPECT_TRUE(log) << log.status().to_string();
   return log ? std::move(*log) : nullptr;
@@ -30,8 +30,8 @@ std::unique_ptr<Log> open_small_log(const std::string& dir, int64_t delete_delay
 
 void fill(Log& log, int batches) {
   for (int i = 0; i < batches; ++i) {
-    auto b = make_batch(2, kNow + i, 40);
-    ASSERT_EQ(log.append(b, 0, kNow + i, false).error, ErrorCode::NONE);
+    auto b = make_batch(2, kRetentionNow + i, 40);
+    ASSERT_EQ(log.append(b, 0, kRetentionNow + i, false).error, ErrorCode::NONE);
   }
 }
 
@@ -44,7 +44,7 @@ TEST(StorageRetention, DeletedSegmentsLingerAsDotDeleted) {
   fill(*log, 40);
   ASSERT_GT(log->segment_count(), 2u);
   const auto first = dir.sub("t-0/") + kFirstLog;
-  auto n = log->delete_old_segments(kNow + 5000, log->log_end_offset());
+  auto n = log->delete_old_segments(kRetentionNow + 5000, log->log_end_offset());
   ASSERT_TRUE(n);
   EXPECT_GT(*n, 0);
   EXPECT_EQ(log->segment_count(), 1u) << "every sealed segment is older than retention.ms";
@@ -52,10 +52,10 @@ TEST(StorageRetention, DeletedSegmentsLingerAsDotDeleted) {
   EXPECT_FALSE(posix_env()->exists(first));
   EXPECT_TRUE(posix_env()->exists(first + std::string(format::kDeletedSuffix)));
   EXPECT_GE(log->pending_file_deletions(), static_cast<size_t>(*n));
-  auto removed = log->remove_deleted_files(kNow + 5000 + 499);
+  auto removed = log->remove_deleted_files(kRetentionNow + 5000 + 499);
   ASSERT_TRUE(removed);
   EXPECT_EQ(*removed, 0) << "not due yet";
-  removed = log->remove_deleted_files(kNow + 5000 + 500);
+  removed = log->remove_deleted_files(kRetentionNow + 5000 + 500);
   ASSERT_TRUE(removed);
   EXPECT_GT(*removed, 0);
   EXPECT_EQ(log->pending_file_deletions(), 0u);
@@ -68,7 +68,7 @@ TEST(StorageRetention, LeftoverDotDeletedFilesAreRemovedOnOpen) {
     auto log = open_small_log(dir.sub("t-0"), 60000);
     ASSERT_TRUE(log);
     fill(*log, 40);
-    ASSERT_TRUE(log->delete_old_segments(kNow + 5000, log->log_end_offset()));
+    ASSERT_TRUE(log->delete_old_segments(kRetentionNow + 5000, log->log_end_offset()));
     ASSERT_TRUE(posix_env()->exists(dir.sub("t-0/") + kFirstLog + std::string(format::kDeletedSuffix)));
     ASSERT_TRUE(log->close());
   }
@@ -83,7 +83,7 @@ TEST(StorageRetention, ZeroDelayUnlinksImmediately) {
   auto log = open_small_log(dir.sub("t-0"), 0);
   ASSERT_TRUE(log);
   fill(*log, 40);
-  ASSERT_TRUE(log->delete_old_segments(kNow + 5000, log->log_end_offset()));
+  ASSERT_TRUE(log->delete_old_segments(kRetentionNow + 5000, log->log_end_offset()));
   EXPECT_FALSE(posix_env()->exists(dir.sub("t-0/") + kFirstLog + std::string(format::kDeletedSuffix)));
   EXPECT_EQ(log->pending_file_deletions(), 0u);
 }
@@ -101,7 +101,7 @@ TEST(StorageRetention, DeleteRecordsMovesStartThenRetentionDropsSegments) {
   EXPECT_EQ(log->log_start_offset(), 31) << "never moves back";
   EXPECT_EQ(log->read(30, 100, hw, true).error, ErrorCode::OFFSET_OUT_OF_RANGE);
   // retention.ms not reached: only the segments wholly below the start go.
-  auto n = log->delete_old_segments(kNow, hw);
+  auto n = log->delete_old_segments(kRetentionNow, hw);
   ASSERT_TRUE(n);
   EXPECT_GT(*n, 0);
   EXPECT_LE(log->segments()[0]->base_offset(), 31);
@@ -112,11 +112,11 @@ TEST(StorageRetention, ActiveSegmentWhollyBelowStartIsRolledAndDeleted) {
   TempDir dir;
   auto log = open_small_log(dir.sub("t-0"), 0);
   ASSERT_TRUE(log);
-  auto b = make_batch(3, kNow, 10);
-  ASSERT_EQ(log->append(b, 0, kNow, false).error, ErrorCode::NONE);
+  auto b = make_batch(3, kRetentionNow, 10);
+  ASSERT_EQ(log->append(b, 0, kRetentionNow, false).error, ErrorCode::NONE);
   ASSERT_EQ(log->segment_count(), 1u);
   ASSERT_TRUE(log->maybe_increment_log_start_offset(3, 3));
-  auto n = log->delete_old_segments(kNow, 3);
+  auto n = log->delete_old_segments(kRetentionNow, 3);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 1);
   EXPECT_EQ(log->segment_count(), 1u);
@@ -125,11 +125,11 @@ TEST(StorageRetention, ActiveSegmentWhollyBelowStartIsRolledAndDeleted) {
   EXPECT_EQ(log->log_start_offset(), 3);
   EXPECT_EQ(log->log_end_offset(), 3);
   // An empty active segment is never deleted; appends continue at the end.
-  n = log->delete_old_segments(kNow + 100000, 3);
+  n = log->delete_old_segments(kRetentionNow + 100000, 3);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 0);
-  auto again = make_batch(2, kNow, 10);
-  EXPECT_EQ(log->append(again, 0, kNow, false).first_offset, 3);
+  auto again = make_batch(2, kRetentionNow, 10);
+  EXPECT_EQ(log->append(again, 0, kRetentionNow, false).first_offset, 3);
 }
 
 }  // namespace
