@@ -16,6 +16,7 @@
 #include "server/broker.h"
 #include "server/controller_handlers.h"
 #include "server/handlers.h"
+#include "server/raft_voter_handlers.h"
 
 namespace samsa::server {
 
@@ -68,10 +69,6 @@ asio::awaitable<net::Response> handle_controller_describe_quorum(RequestContext&
 asio::awaitable<net::Response> handle_controller_api_versions(RequestContext& ctx, protocol::Reader& r);
 
 }  // namespace
-
-// raft_voter_handlers.cc (KIP-853)
-asio::awaitable<net::Response> handle_add_raft_voter(RequestContext& ctx, protocol::Reader& r);
-asio::awaitable<net::Response> handle_remove_raft_voter(RequestContext& ctx, protocol::Reader& r);
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include "server/broker.h"
 #include "server/controller_handlers.h"
 #include "server/election_handlers.h"
+#include "server/raft_voter_handlers.h"
 #include "server/reassign_handlers.h"
 
 namespace samsa::server {
@@ -70,6 +71,8 @@ constexpr HandlerEntry kHandlers[] = {
     {71, handle_get_telemetry_subscriptions},
     {72, handle_push_telemetry},
     {75, handle_describe_topic_partitions},  // KIP-966 (describe_topic_partitions_handler.cc)
+    {80, handle_add_raft_voter, 0},  // KIP-853, passed on to the active controller (raft_voter_handlers.cc)
+    {81, handle_remove_raft_voter},
 };
 
 // KIP-511: client_software_name and client_software_version (ApiVersions v3+)

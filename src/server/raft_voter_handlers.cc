@@ -4,20 +4,31 @@
 // listener), then answered by the quorum on shard 0 — the leader changes the
 // voter set and answers once it is committed; other nodes answer
 // NOT_LEADER_OR_FOLLOWER, a static quorum UNSUPPORTED_VERSION (Kafka's
-// answers; the responses have no leader hint).
+// answers; the responses have no leader hint). On a broker listener
+// (`metadata-quorum --bootstrap-server`), a node that is not the active
+// controller passes the request on to it and relays its answer, as Kafka's
+// brokers forward these requests.
+#include "server/raft_voter_handlers.h"
+
 #include <algorithm>
+#include <optional>
 
 #include "protocol/messages/add_raft_voter.h"
 #include "protocol/messages/remove_raft_voter.h"
 #include "quorum/quorum_node.h"
+#include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/relay_to_controller.h"
 
 namespace samsa::server {
 
 namespace {
 
 constexpr size_t kMaxVoterListeners = 64;
+// A single node without a metadata quorum has no voters to change: a static quorum's answer.
+constexpr const char* kNoQuorumMessage =
+    "Cluster doesn't support changing voters: this node runs without a KRaft quorum (kraft.version 0)";
 constexpr int32_t kDefaultVoterTimeoutMs = 30000;  // a request without a positive timeout
 constexpr int32_t kMaxVoterTimeoutMs = 600000;
 
@@ -41,14 +52,34 @@ asio::awaitable<VoterAnswer> remove_on_shard0(quorum::QuorumNode* q, NodeId id, 
   co_return co_await q->remove_voter(id, dir, timeout);
 }
 
+// On shard 0: the active controller's answer when this node is not it; nullopt when it is.
+template <typename Req, typename Resp>
+asio::awaitable<std::optional<Resp>> forward_unless_controller(Broker* broker, Req req, int16_t version) {
+  if (broker->controller_here()) co_return std::nullopt;
+  co_return co_await relay_to_controller<Req, Resp>(broker, std::move(req), version);
+}
+
+// The relayed answer of a request that came in on a broker listener of a node that is not the active
+// controller; nullopt: answered here.
+template <typename Req, typename Resp>
+asio::awaitable<std::optional<Resp>> relayed_from_broker_listener(RequestContext& ctx, const Req& req) {
+  if (ctx.conn && ctx.broker->on_controller_listener(*ctx.conn)) co_return std::nullopt;
+  auto op = ctx.broker->on_controller(forward_unless_controller<Req, Resp>(ctx.broker, req, ctx.api_version));
+  co_return co_await std::move(op);
+}
+
 }  // namespace
 
 asio::awaitable<net::Response> handle_add_raft_voter(RequestContext& ctx, protocol::Reader& r) {
   using Resp = protocol::AddRaftVoterResponse;
   protocol::AddRaftVoterRequest req;
   req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return close_connection();
+  if (!authorized_cluster(ctx, AclOperation::ALTER)) co_return answer<Resp>(ctx, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "");
+  auto relay = relayed_from_broker_listener<protocol::AddRaftVoterRequest, Resp>(ctx, req);
+  if (auto relayed = co_await std::move(relay)) co_return make_response(ctx, *relayed);
   auto* q = ctx.broker->quorum();
-  if (!r.ok() || q == nullptr) co_return close_connection();
+  if (q == nullptr) co_return answer<Resp>(ctx, ErrorCode::UNSUPPORTED_VERSION, kNoQuorumMessage);
   if (req.cluster_id && *req.cluster_id != ctx.broker->cluster_id())
     co_return answer<Resp>(ctx, ErrorCode::INCONSISTENT_CLUSTER_ID, "the cluster id does not match");
   if (req.voter_id < 0 || req.voter_directory_id == protocol::Uuid{})
@@ -77,8 +108,12 @@ asio::awaitable<net::Response> handle_remove_raft_voter(RequestContext& ctx, pro
   using Resp = protocol::RemoveRaftVoterResponse;
   protocol::RemoveRaftVoterRequest req;
   req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return close_connection();
+  if (!authorized_cluster(ctx, AclOperation::ALTER)) co_return answer<Resp>(ctx, ErrorCode::CLUSTER_AUTHORIZATION_FAILED, "");
+  auto relay = relayed_from_broker_listener<protocol::RemoveRaftVoterRequest, Resp>(ctx, req);
+  if (auto relayed = co_await std::move(relay)) co_return make_response(ctx, *relayed);
   auto* q = ctx.broker->quorum();
-  if (!r.ok() || q == nullptr) co_return close_connection();
+  if (q == nullptr) co_return answer<Resp>(ctx, ErrorCode::UNSUPPORTED_VERSION, kNoQuorumMessage);
   if (req.cluster_id && *req.cluster_id != ctx.broker->cluster_id())
     co_return answer<Resp>(ctx, ErrorCode::INCONSISTENT_CLUSTER_ID, "the cluster id does not match");
   if (req.voter_id < 0)

@@ -200,6 +200,22 @@ def test_acl_changes_need_alter_on_the_cluster(secured):
          "--cluster", "--force")
 
 
+def test_voter_changes_through_a_broker_need_alter_on_the_cluster(secured):
+    """AddRaftVoter/RemoveRaftVoter reach broker listeners too (KIP-853): as in Kafka, they need ALTER
+    on the cluster. alice has no ACL; the super user admin passes the check."""
+    def remove_controller(user):
+        return subprocess.run([str(SAMSA_BIN), "metadata-quorum", "--bootstrap-server", f"{HOST}:{secured.sasl_port}",
+                               "--command-config", str(secured.props_dir / f"{user}.properties"), "--timeout-ms", "5000",
+                               "remove-controller", "--controller-id", "7",
+                               "--controller-directory-id", "AAAAAAAAAAAAAAAAAAAAAA"],
+                              capture_output=True, timeout=60, text=True)
+    r = remove_controller("alice")
+    assert r.returncode != 0 and "CLUSTER_AUTHORIZATION_FAILED" in r.stderr, r.stderr
+    # This single node runs without a quorum: the answer of a static one (kraft.version 0).
+    r = remove_controller("admin")
+    assert r.returncode != 0 and "UNSUPPORTED_VERSION" in r.stderr, r.stderr
+
+
 def test_prefixed_and_deny_acls(secured):
     prefix = unique_topic("pfx") + "-"
     a, b2 = prefix + "a", prefix + "secret"

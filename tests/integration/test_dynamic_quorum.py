@@ -125,11 +125,15 @@ def status(nodes, among, want=lambda s: True):
                 f"{logs(nodes)}")
 
 
-def add_controller(nodes, node):
+def add_controller(nodes, node, via_broker=None):
+    """add-controller through the controller listeners, or (`via_broker`) through that node's broker
+    listener only, which passes the request on to the active controller."""
     deadline = time.monotonic() + BOUND_S
     r = None
+    target = ("--bootstrap-server", f"{HOST}:{via_broker.port}") if via_broker else \
+        ("--bootstrap-controller", controllers(nodes))
     while time.monotonic() < deadline:
-        r = samsa("metadata-quorum", "--bootstrap-controller", controllers(nodes), "--timeout-ms", "10000",
+        r = samsa("metadata-quorum", *target, "--timeout-ms", "10000",
                   "add-controller", "--controller.properties", str(node.config), check=False)
         if r.returncode == 0:
             return r.stdout
@@ -164,7 +168,10 @@ def test_observers_join_as_voters_survive_a_leader_kill_and_one_is_removed(nodes
     out = add_controller(nodes, second)
     assert out == (f"Added controller 2 with directory id {second.directory_id()} and endpoints: "
                    f"CONTROLLER://{HOST}:{second.controller_port}\n")
-    add_controller(nodes, third)
+    # The third joins through its own broker listener: it is an observer, not the active controller
+    # (node 1 is), so it forwards AddRaftVoter there, as a Kafka broker does.
+    out = add_controller(nodes, third, via_broker=third)
+    assert out.startswith("Added controller 3 with directory id"), out
     s = status(nodes, nodes, lambda s: s["voters"] == [1, 2, 3])
     voters = {v["id"]: v for v in json.loads(s["CurrentVoters"])}
     assert voters[3]["directoryId"] == third.directory_id()
