@@ -105,6 +105,17 @@ def parse_metadata(body):
     return out
 
 
+def parse_metadata_brokers(body):
+    """-> sorted broker ids listed in a Metadata v1-v8 answer (the unfenced brokers)."""
+    r = Reader(body)
+    r.i32()
+    ids = []
+    for _ in range(r.i32()):
+        ids.append(r.i32())
+        r.string(), r.i32(), _nstring(r)
+    return sorted(ids)
+
+
 def list_offsets_request(corr, topic, partition=0, timestamp=-1):
     t = string(topic) + array([i32(partition) + i64(timestamp)])
     return frame(request_header(2, 1, corr) + i32(-1) + array([t]))

@@ -132,6 +132,7 @@ def test_produce_v10_to_the_wrong_broker_names_the_leader(tmp_path):
     cluster.start()
     try:
         topic = "k4-hint"
+        cluster.wait_brokers([1, 2])  # both unfenced, or every partition lands on the first one
         cluster.create_topic(topic, partitions=4)
         node1, node2 = cluster.node(1), cluster.node(2)
         deadline, leaders = time.monotonic() + 30, {}

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import HOST, SAMSA_BIN, free_port_run
-from rawadmin import create_topics_request, metadata_request, parse_create_topics, parse_metadata
+from rawadmin import create_topics_request, metadata_request, parse_create_topics, parse_metadata, \
+    parse_metadata_brokers
 from rawkafka import Conn, Reader, frame, i16, i32, uvarint
 
 NOT_LEADER_OR_FOLLOWER = 6
@@ -201,6 +202,25 @@ class Cluster:
                 last = repr(e)
             time.sleep(0.2)
         pytest.fail(f"CreateTopics {name} failed: {last}\n{self.logs()}")
+
+    def wait_brokers(self, expected, bound=20.0):
+        """Polls Metadata on every live node until each lists exactly the (unfenced) brokers `expected`,
+        so that a topic created next is spread over all of them."""
+        deadline = time.monotonic() + bound
+        seen = {}
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                if not node.alive():
+                    continue
+                try:
+                    with Conn(node.port, timeout=5.0) as c:
+                        seen[node.id] = parse_metadata_brokers(c.request(metadata_request(3, [], auto_create=False))[4:])
+                except OSError as e:
+                    seen[node.id] = repr(e)
+            if all(v == sorted(expected) for v in seen.values()):
+                return
+            time.sleep(0.2)
+        pytest.fail(f"brokers seen {seen}, expected {sorted(expected)}\n{self.logs()}")
 
     def wait_topic_everywhere(self, name, partitions, nodes=None, bound=20.0):
         deadline = time.monotonic() + bound
