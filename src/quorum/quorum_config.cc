@@ -39,6 +39,16 @@ std::variant<std::optional<QuorumSettings>, std::string> quorum_settings(const c
     s.voters[NodeId(v.id)] = PeerAddress{v.host.empty() ? std::string("localhost") : v.host, static_cast<uint16_t>(v.port)};
   }
   std::sort(s.raft.voters.begin(), s.raft.voters.end());
+  for (const auto& name : names) {
+    const config::Endpoint* found = nullptr;
+    for (const auto* list : {&cfg.advertised_listeners(), &cfg.listeners()}) {
+      for (const auto& l : *list)
+        if (!found && l.listener_name == name) found = &l;
+    }
+    if (found && found->port > 0 && found->port <= 65535)
+      s.local_endpoints.push_back(
+          {name, found->host.empty() ? std::string("localhost") : found->host, static_cast<uint16_t>(found->port), {}});
+  }
   s.controller = cfg.is_controller();
   s.broker = cfg.is_broker();
   bool voter = s.voters.count(s.raft.local_id) > 0;

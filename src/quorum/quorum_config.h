@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "base/types.h"
 #include "config/broker_config.h"
@@ -29,6 +30,10 @@ struct QuorumSettings {
   VoterAddresses voters;    // where each voter's CONTROLLER listener is
   // controller.quorum.bootstrap.servers by their negative ids (raft.bootstrap).
   VoterAddresses bootstrap;
+  // This node's CONTROLLER endpoints (advertised.listeners, else listeners, for each of
+  // controller.listener.names; an empty host is "localhost"): what its entry in a dynamic quorum's
+  // voter set should say. A voter whose entry differs tells the leader (UpdateRaftVoter, KIP-853).
+  std::vector<protocol::kraft::VotersRecord::Endpoint> local_endpoints;
   bool controller = false;  // process.roles holds controller (this node must be a voter then)
   bool broker = false;
   int64_t max_record_bytes_between_snapshots = 20971520;  // metadata.log.max.record.bytes.between.snapshots

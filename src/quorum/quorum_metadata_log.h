@@ -188,6 +188,13 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   // new set commits.
   asio::awaitable<VoterChangeAnswer> remove_voter(NodeId id, protocol::Uuid directory_id,
                                                   std::chrono::milliseconds timeout);
+  // UpdateRaftVoter on the leader: the voter (id and directory id) gets the
+  // endpoints and kraft.version range of `voter`; the new set is appended and
+  // the answer waits for it to commit. NONE without an append when nothing
+  // changes; VOTER_NOT_FOUND for a replica key not in the set; INVALID_REQUEST
+  // when the voter's range does not include kraft.version 1.
+  asio::awaitable<VoterChangeAnswer> update_voter(protocol::kraft::VotersRecord::Voter voter,
+                                                  std::chrono::milliseconds timeout);
   // Called on the driver's executor whenever the core's voter set changed
   // (before start() returns, then as VotersRecords are appended or truncated).
   void set_voters_listener(std::function<void(const raft::VoterSet&)> fn) { voters_listener_ = std::move(fn); }

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "protocol/messages/update_raft_voter.h"
 #include "protocol/uuid_text.h"
 #include "quorum/dynamic_voters.h"
 #include "raft/raft_wire.h"
@@ -26,7 +29,20 @@ QuorumNode::QuorumNode(asio::any_io_executor ex, Clock& clock, raft::FlushThread
   wire_.topic_id = raft::kMetadataTopicId;
 }
 
-QuorumNode::~QuorumNode() = default;
+QuorumNode::~QuorumNode() { *alive_ = false; }
+
+namespace {
+
+constexpr auto kOwnEntryCheck = std::chrono::milliseconds(500);
+constexpr int16_t kUpdateRaftVoter = 82;
+
+std::string endpoints_text(const std::vector<protocol::kraft::VotersRecord::Endpoint>& endpoints) {
+  std::string out;
+  for (auto& e : endpoints) out += (out.empty() ? "" : ", ") + e.name + "://" + e.host + ":" + std::to_string(e.port);
+  return out;
+}
+
+}  // namespace
 
 std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::any_io_executor ex, storage::Env* env,
                                                                        Clock& clock, raft::FlushThread& flush,
@@ -60,6 +76,8 @@ std::variant<std::unique_ptr<QuorumNode>, std::string> QuorumNode::open(asio::an
                                                 o.settings.raft.local_id);
   node->mlog_ = std::make_unique<QuorumMetadataLog>(ex, o.settings.raft, *node->disk_, *node->syncer_, *node->state_,
                                                     flush, *node->peers_, clock, o.seed + 1);
+  node->leader_clients_ = std::make_unique<VoterClients>(ex, *node->transport_, clock, o.seed + 3, o.settings.voters,
+                                                        "samsa-raft-voter-update", 1);
   node->channel_ = std::make_unique<NetworkControllerChannel>(ex, *node->transport_, clock, o.seed + 2,
                                                               o.settings.voters, *node->mlog_,
                                                               o.settings.raft.retry_backoff_ms);
@@ -87,6 +105,8 @@ void QuorumNode::refresh_addresses() {
     for (auto& [id, a] : options_.settings.voters) voters[id] = a;
   }
   channel_->set_voters(voters);
+  leader_clients_->set_addresses(voters);
+  addresses_ = voters;
   voters.insert(options_.settings.bootstrap.begin(), options_.settings.bootstrap.end());
   peers_->set_addresses(std::move(voters));
 }
@@ -99,9 +119,18 @@ std::string QuorumNode::attach_loader(cluster::MetadataLoader& loader) {
   return snapshots_->start();
 }
 
+std::string QuorumNode::start() {
+  std::string err = mlog_->start();
+  if (err.empty() && options_.settings.raft.dynamic && !options_.settings.local_endpoints.empty())
+    asio::co_spawn(ex_, keep_own_entry(alive_), asio::detached);
+  return err;
+}
+
 asio::awaitable<void> QuorumNode::stop(std::chrono::milliseconds grace) {
   if (stopped_) co_return;
   stopped_ = true;
+  *alive_ = false;
+  leader_clients_->close();
   co_await mlog_->stop(grace);
   channel_->close();
   // A snapshot being written on the FlushThread uses the store: let it finish (bounded).
@@ -140,6 +169,107 @@ asio::awaitable<std::optional<protocol::Bytes>> QuorumNode::handle_request(int16
   auto response = co_await mlog_->handle_message(std::move(*request), std::chrono::milliseconds(wait));
   if (!response) co_return std::nullopt;
   co_return raft::encode_raft_response(wire_, api_key, api_version, *response);
+}
+
+std::optional<protocol::kraft::VotersRecord::Voter> QuorumNode::own_entry_update() const {
+  const auto& local = options_.settings.local_endpoints;
+  const raft::VoterSet& set = mlog_->core().voter_set();
+  if (!options_.settings.raft.dynamic || !set.record || local.empty()) return std::nullopt;
+  for (const auto& v : set.record->voters) {
+    if (NodeId(v.voter_id) != options_.settings.raft.local_id || v.voter_directory_id != options_.settings.raft.directory_id)
+      continue;
+    bool same = v.endpoints.size() == local.size() && std::is_permutation(local.begin(), local.end(), v.endpoints.begin());
+    if (same && v.k_raft_version_feature.min_supported_version == 0 && v.k_raft_version_feature.max_supported_version == 1)
+      return std::nullopt;
+    protocol::kraft::VotersRecord::Voter want = v;
+    want.endpoints = local;
+    want.k_raft_version_feature.min_supported_version = 0;
+    want.k_raft_version_feature.max_supported_version = 1;
+    return want;
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<QuorumNode::UpdateVoterAnswer> QuorumNode::update_voter(protocol::kraft::VotersRecord::Voter voter,
+                                                                        int32_t current_leader_epoch,
+                                                                        std::chrono::milliseconds timeout) {
+  UpdateVoterAnswer out;
+  auto alive = alive_;
+  int32_t epoch = mlog_->core().epoch().value;
+  if (current_leader_epoch > epoch) {
+    out.answer = {ErrorCode::UNKNOWN_LEADER_EPOCH, "the request's leader epoch is newer than this node's"};
+  } else if (current_leader_epoch < epoch) {
+    out.answer = {ErrorCode::FENCED_LEADER_EPOCH, "the request's leader epoch is older than this node's"};
+  } else {
+    out.answer = co_await mlog_->update_voter(std::move(voter), timeout);
+    if (!*alive) co_return out;
+  }
+  out.leader = mlog_->raft_leader();
+  if (out.leader.leader == options_.settings.raft.local_id && !options_.settings.local_endpoints.empty()) {
+    const auto& own = options_.settings.local_endpoints.front();
+    out.leader_address = PeerAddress{own.host, own.port};
+  } else if (out.leader.leader) {
+    if (auto it = addresses_.find(*out.leader.leader); it != addresses_.end()) out.leader_address = it->second;
+  }
+  co_return out;
+}
+
+asio::awaitable<void> QuorumNode::keep_own_entry(std::shared_ptr<bool> alive) {
+  asio::steady_timer timer(ex_);
+  auto wait = kOwnEntryCheck;
+  ErrorCode last = ErrorCode::NONE;
+  while (*alive) {
+    timer.expires_after(wait);
+    asio::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;
+    wait = kOwnEntryCheck;
+    auto want = own_entry_update();
+    raft::LeaderAndEpoch leader = mlog_->raft_leader();
+    if (!want || !leader.leader) continue;
+    std::string endpoints = endpoints_text(want->endpoints);
+    ErrorCode error;
+    if (*leader.leader == options_.settings.raft.local_id) {
+      if (!mlog_->is_leader()) continue;  // not ready yet
+      auto a = co_await mlog_->update_voter(*want, std::chrono::milliseconds(options_.settings.raft.request_timeout_ms));
+      if (!*alive) co_return;
+      error = a.error;
+    } else {
+      error = co_await send_own_entry(*want, leader);
+      if (!*alive) co_return;
+    }
+    if (error == ErrorCode::NONE) {
+      spdlog::info("metadata quorum: node {} had the voter set record its endpoints {}", options_.settings.raft.local_id.value,
+                   endpoints);
+      last = ErrorCode::NONE;
+      continue;
+    }
+    if (error != last)
+      spdlog::warn("metadata quorum: node {} could not have the voter set record its endpoints {}: {}",
+                   options_.settings.raft.local_id.value, endpoints, error_name(error));
+    last = error;
+    wait = std::chrono::milliseconds(std::max<int64_t>(options_.settings.raft.request_timeout_ms, kOwnEntryCheck.count()));
+  }
+}
+
+asio::awaitable<ErrorCode> QuorumNode::send_own_entry(protocol::kraft::VotersRecord::Voter want,
+                                                      raft::LeaderAndEpoch leader) {
+  auto client = leader_clients_->client_for(*leader.leader);
+  if (!client) co_return ErrorCode::LEADER_NOT_AVAILABLE;  // its address is not known yet
+  protocol::UpdateRaftVoterRequest req;
+  req.cluster_id = options_.cluster_id;
+  req.current_leader_epoch = leader.epoch.value;
+  req.voter_id = want.voter_id;
+  req.voter_directory_id = want.voter_directory_id;
+  for (auto& e : want.endpoints) req.listeners.push_back({e.name, e.host, e.port, {}});
+  req.k_raft_version_feature.min_supported_version = want.k_raft_version_feature.min_supported_version;
+  req.k_raft_version_feature.max_supported_version = want.k_raft_version_feature.max_supported_version;
+  protocol::UpdateRaftVoterResponse resp;
+  // The leader answers once the new voter set commits.
+  auto timeout = std::chrono::milliseconds(2 * options_.settings.raft.request_timeout_ms);
+  auto sent = co_await client->call(kUpdateRaftVoter, 0, req, resp, timeout);
+  if (sent != net::ClientError::kNone) co_return ErrorCode::REQUEST_TIMED_OUT;
+  co_return static_cast<ErrorCode>(resp.error_code);
 }
 
 raft::QuorumDescription QuorumNode::describe() const {

@@ -27,6 +27,7 @@
 #include "quorum/network_peers.h"
 #include "quorum/quorum_config.h"
 #include "quorum/quorum_metadata_log.h"
+#include "quorum/voter_clients.h"
 #include "raft/disk_raft_log.h"
 #include "raft/flush_thread.h"
 #include "raft/quorum_state.h"
@@ -80,8 +81,9 @@ class QuorumNode {
   raft::FileSnapshotStore& snapshot_store() { return *snapshot_store_; }
   MetadataSnapshots* snapshots() { return snapshots_.get(); }
 
-  // Starts the core (reads quorum-state) on the node's executor. "" or an error.
-  std::string start() { return mlog_->start(); }
+  // Starts the core (reads quorum-state) on the node's executor, and the
+  // watch over this voter's own endpoints (below). "" or an error.
+  std::string start();
   // Resigns a leadership (graceful), stops the driver and the channel, closes the log.
   asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
@@ -103,6 +105,21 @@ class QuorumNode {
                                                                      std::chrono::milliseconds timeout) {
     return mlog_->remove_voter(id, directory_id, timeout);
   }
+  // UpdateRaftVoter (KIP-853) from a voter, with the leader epoch it believes
+  // in: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH when that is not this
+  // node's epoch, else QuorumMetadataLog::update_voter. The answer names the
+  // leader as this node knows it and its CONTROLLER endpoint (when known).
+  struct UpdateVoterAnswer {
+    QuorumMetadataLog::VoterChangeAnswer answer;
+    raft::LeaderAndEpoch leader;
+    std::optional<PeerAddress> leader_address;
+  };
+  asio::awaitable<UpdateVoterAnswer> update_voter(protocol::kraft::VotersRecord::Voter voter,
+                                                  int32_t current_leader_epoch, std::chrono::milliseconds timeout);
+  // The entry this node's voter-set entry should become: its replica key with
+  // settings().local_endpoints and kraft.version 0-1. nullopt when the entry
+  // already says that, or this node is not a voter of a dynamic quorum.
+  std::optional<protocol::kraft::VotersRecord::Voter> own_entry_update() const;
   // The CONTROLLER listener name of the voter sets (controller.listener.names' first).
   const std::string& controller_listener() const { return options_.controller_listener; }
   const std::string& cluster_id() const { return options_.cluster_id; }
@@ -128,8 +145,17 @@ class QuorumNode {
   // Where the peers are: the newest voter set's endpoints, the bootstrap
   // servers, and leaders learned from Fetch answers (an observer's first contact).
   void refresh_addresses();
+  // A voter whose entry in the voter set does not name its endpoints (it
+  // moved to another host or port) has the leader record them: UpdateRaftVoter
+  // to the leader, or update_voter() here on the leader. Checked every
+  // kOwnEntryCheck, retried after controller.quorum.request.timeout.ms.
+  asio::awaitable<void> keep_own_entry(std::shared_ptr<bool> alive);
+  asio::awaitable<ErrorCode> send_own_entry(protocol::kraft::VotersRecord::Voter want, raft::LeaderAndEpoch leader);
   std::optional<raft::VoterSet> voter_set_;
   VoterAddresses learned_;
+  VoterAddresses addresses_;  // the voters' CONTROLLER endpoints, as refresh_addresses() last set them
+  std::unique_ptr<VoterClients> leader_clients_;  // UpdateRaftVoter to the leader
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace samsa::quorum

@@ -1,5 +1,5 @@
-// AddRaftVoter / RemoveRaftVoter on the leader (KIP-853), as Kafka's
-// AddVoterHandler / RemoveVoterHandler answer them: the checks of
+// AddRaftVoter / RemoveRaftVoter / UpdateRaftVoter on the leader (KIP-853), as
+// Kafka's leader answers them: the checks of
 // RaftCore::voter_change_error (leader, kraft.version 1, committed in its
 // epoch, no change pending), then the new voter must have caught up as an
 // observer, then the new VotersRecord is appended and the answer waits for it
@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "quorum/quorum_metadata_log.h"
 
@@ -20,15 +21,29 @@ std::string replica_key(NodeId id, const protocol::Uuid& dir) {
   return "ReplicaKey(id=" + std::to_string(id.value) + ", directoryId=" + protocol::to_base64url(dir) + ")";
 }
 
+using VoterChangeAnswer = QuorumMetadataLog::VoterChangeAnswer;
+
+// Why no voter change can start now (not running, or RaftCore::voter_change_error); nullopt: it can.
+std::optional<VoterChangeAnswer> refusal(const raft::RaftCore* core, bool stopped) {
+  if (!core || stopped) return VoterChangeAnswer{ErrorCode::NOT_LEADER_OR_FOLLOWER, "the quorum is not running"};
+  std::string why;
+  if (ErrorCode e = core->voter_change_error(&why); e != ErrorCode::NONE) return VoterChangeAnswer{e, why};
+  return std::nullopt;
+}
+
+auto find_voter(protocol::kraft::VotersRecord& record, NodeId id, const protocol::Uuid& directory_id) {
+  return std::find_if(record.voters.begin(), record.voters.end(), [&](const auto& v) {
+    return v.voter_id == id.value && v.voter_directory_id == directory_id;
+  });
+}
+
 }  // namespace
 
 asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::add_voter(
     protocol::kraft::VotersRecord::Voter voter, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   NodeId id(voter.voter_id);
-  std::string why;
-  if (!core_ || stopped_) co_return VoterChangeAnswer{ErrorCode::NOT_LEADER_OR_FOLLOWER, "the quorum is not running"};
-  if (ErrorCode e = core_->voter_change_error(&why); e != ErrorCode::NONE) co_return VoterChangeAnswer{e, why};
+  if (auto refused = refusal(core_.get(), stopped_)) co_return *refused;
   if (core_->voter_set().contains(id))
     co_return VoterChangeAnswer{ErrorCode::DUPLICATE_VOTER, "The voter id for " +
                                                                replica_key(id, voter.voter_directory_id) +
@@ -47,7 +62,7 @@ asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::add_vot
   }
   if (!*alive || stopped_) co_return VoterChangeAnswer{ErrorCode::NOT_LEADER_OR_FOLLOWER, "shutting down"};
   // Checked again: leadership or the voter set may have changed meanwhile.
-  if (ErrorCode e = core_->voter_change_error(&why); e != ErrorCode::NONE) co_return VoterChangeAnswer{e, why};
+  if (auto refused = refusal(core_.get(), stopped_)) co_return *refused;
   if (core_->voter_set().contains(id))
     co_return VoterChangeAnswer{ErrorCode::DUPLICATE_VOTER,
                                 "The voter id " + std::to_string(id.value) + " was added meanwhile"};
@@ -59,19 +74,37 @@ asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::add_vot
 asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::remove_voter(
     NodeId id, protocol::Uuid directory_id, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string why;
-  if (!core_ || stopped_) co_return VoterChangeAnswer{ErrorCode::NOT_LEADER_OR_FOLLOWER, "the quorum is not running"};
-  if (ErrorCode e = core_->voter_change_error(&why); e != ErrorCode::NONE) co_return VoterChangeAnswer{e, why};
+  if (auto refused = refusal(core_.get(), stopped_)) co_return *refused;
   protocol::kraft::VotersRecord record = *core_->voter_set().record;
-  auto it = std::find_if(record.voters.begin(), record.voters.end(), [&](const auto& v) {
-    return v.voter_id == id.value && v.voter_directory_id == directory_id;
-  });
+  auto it = find_voter(record, id, directory_id);
   if (it == record.voters.end())
     co_return VoterChangeAnswer{ErrorCode::VOTER_NOT_FOUND, "Cannot remove voter " + replica_key(id, directory_id) +
                                                                 " because it is not part of the set of voters"};
   if (record.voters.size() == 1)
     co_return VoterChangeAnswer{ErrorCode::INVALID_REQUEST, "Cannot remove the last voter of the quorum"};
   record.voters.erase(it);
+  co_return co_await commit_voters(std::move(record), deadline);
+}
+
+asio::awaitable<QuorumMetadataLog::VoterChangeAnswer> QuorumMetadataLog::update_voter(
+    protocol::kraft::VotersRecord::Voter voter, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (auto refused = refusal(core_.get(), stopped_)) co_return *refused;
+  protocol::kraft::VotersRecord record = *core_->voter_set().record;
+  auto it = find_voter(record, NodeId(voter.voter_id), voter.voter_directory_id);
+  if (it == record.voters.end())
+    co_return VoterChangeAnswer{ErrorCode::VOTER_NOT_FOUND,
+                                "Updated voter " + replica_key(NodeId(voter.voter_id), voter.voter_directory_id) +
+                                    " is not a voter"};
+  // A dynamic quorum runs kraft.version 1: the voter must keep supporting it.
+  const auto& range = voter.k_raft_version_feature;
+  if (range.min_supported_version > 1 || range.max_supported_version < 1)
+    co_return VoterChangeAnswer{ErrorCode::INVALID_REQUEST,
+                                "Updated voter " + replica_key(NodeId(voter.voter_id), voter.voter_directory_id) +
+                                    " does not support the current kraft.version 1"};
+  if (it->endpoints == voter.endpoints && it->k_raft_version_feature == range) co_return VoterChangeAnswer{};
+  it->endpoints = std::move(voter.endpoints);
+  it->k_raft_version_feature = range;
   co_return co_await commit_voters(std::move(record), deadline);
 }
 

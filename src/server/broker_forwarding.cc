@@ -73,20 +73,21 @@ asio::awaitable<bool> Broker::forward_batch(int16_t api_key, int16_t version, pr
   co_return true;
 }
 
-// One forwarded change: the request to the active controller, its answer, and
-// (when it succeeded) the wait for this node's image to show it.
+// One forwarded change: forward_batch with one answer; the wait for this
+// node's image to show it only when it succeeded (a failure shows at once).
 asio::awaitable<cluster::OpResult> Broker::forward(int16_t api_key, int16_t version, protocol::Bytes request,
                                                   cluster::OpResult (*decode)(std::span<const uint8_t>),
                                                   ShowsChange shows) {
-  auto call = call_controller(api_key, version, std::move(request));
-  auto body = co_await std::move(call);
-  if (!body) co_return kNoController;
-  auto res = decode(*body);
-  if (res.error == ErrorCode::NONE && shows) {
-    auto wait = image_waiter_->wait_for([&shows, &res](const cluster::MetadataImage& img) { return shows(img, res); },
-                                        kImageWait);
-    co_await std::move(wait);
-  }
+  cluster::OpResult res = kNoController;
+  ShowsImage image_shows;
+  if (shows)
+    image_shows = [&shows, &res](const cluster::MetadataImage& img) {
+      return res.error != ErrorCode::NONE || shows(img, res);
+    };
+  auto op = forward_batch(
+      api_key, version, std::move(request), [&res, decode](std::span<const uint8_t> body) { res = decode(body); },
+      std::move(image_shows));
+  if (!co_await std::move(op)) co_return kNoController;
   co_return res;
 }
 

@@ -84,6 +84,7 @@ constexpr HandlerEntry kQuorumHandlers[] = {
     {59, handle_quorum_rpc},  // FetchSnapshot
     {80, handle_add_raft_voter, 0},  // v1's ack_when_committed=false is not served
     {81, handle_remove_raft_voter},
+    {82, handle_update_raft_voter},
 };
 
 asio::awaitable<net::Response> handle_controller_api_versions(RequestContext& ctx, protocol::Reader& r) {

@@ -51,12 +51,8 @@ Response refuse(const Request& req, ErrorCode e, const std::string& message) {
 }
 
 asio::awaitable<Response> elect_on_controller(Broker* broker, bool controller_listener, Request req) {
-  if (!broker->controller_here()) {
-    if (!controller_listener) co_return co_await relay_to_controller<Request, Response>(broker, std::move(req), kRelayVersion);
-    Response resp;
-    resp.error_code = to_int(ErrorCode::NOT_CONTROLLER);
-    co_return resp;
-  }
+  auto elsewhere = relay_unless_controller<Request, Response>(broker, controller_listener, req, kRelayVersion);
+  if (auto answer = co_await std::move(elsewhere)) co_return std::move(*answer);
   std::optional<PartitionList> wanted;
   if (req.topic_partitions) wanted = named_partitions(req);
   auto type = req.election_type == 1 ? cluster::ElectionType::unclean : cluster::ElectionType::preferred;

@@ -8,6 +8,11 @@
 // (`metadata-quorum --bootstrap-server`), a node that is not the active
 // controller passes the request on to it and relays its answer, as Kafka's
 // brokers forward these requests.
+//
+// UpdateRaftVoter (82) is what a voter sends the leader when its endpoints
+// changed (quorum/quorum_node.h keep_own_entry): CONTROLLER listener only,
+// CLUSTER_ACTION on the cluster; the answer carries the leader as this node
+// knows it (CurrentLeader), as Kafka's.
 #include "server/raft_voter_handlers.h"
 
 #include <algorithm>
@@ -15,6 +20,7 @@
 
 #include "protocol/messages/add_raft_voter.h"
 #include "protocol/messages/remove_raft_voter.h"
+#include "protocol/messages/update_raft_voter.h"
 #include "quorum/quorum_node.h"
 #include "server/authz.h"
 #include "server/broker.h"
@@ -47,16 +53,15 @@ asio::awaitable<VoterAnswer> add_on_shard0(quorum::QuorumNode* q, protocol::kraf
   co_return co_await q->add_voter(std::move(v), timeout);
 }
 
+asio::awaitable<quorum::QuorumNode::UpdateVoterAnswer> update_on_shard0(quorum::QuorumNode* q,
+                                                                         protocol::kraft::VotersRecord::Voter v,
+                                                                         int32_t epoch) {
+  co_return co_await q->update_voter(std::move(v), epoch, std::chrono::milliseconds(kDefaultVoterTimeoutMs));
+}
+
 asio::awaitable<VoterAnswer> remove_on_shard0(quorum::QuorumNode* q, NodeId id, protocol::Uuid dir,
                                               std::chrono::milliseconds timeout) {
   co_return co_await q->remove_voter(id, dir, timeout);
-}
-
-// On shard 0: the active controller's answer when this node is not it; nullopt when it is.
-template <typename Req, typename Resp>
-asio::awaitable<std::optional<Resp>> forward_unless_controller(Broker* broker, Req req, int16_t version) {
-  if (broker->controller_here()) co_return std::nullopt;
-  co_return co_await relay_to_controller<Req, Resp>(broker, std::move(req), version);
 }
 
 // The relayed answer of a request that came in on a broker listener of a node that is not the active
@@ -64,7 +69,7 @@ asio::awaitable<std::optional<Resp>> forward_unless_controller(Broker* broker, R
 template <typename Req, typename Resp>
 asio::awaitable<std::optional<Resp>> relayed_from_broker_listener(RequestContext& ctx, const Req& req) {
   if (ctx.conn && ctx.broker->on_controller_listener(*ctx.conn)) co_return std::nullopt;
-  auto op = ctx.broker->on_controller(forward_unless_controller<Req, Resp>(ctx.broker, req, ctx.api_version));
+  auto op = ctx.broker->on_controller(relay_unless_controller<Req, Resp>(ctx.broker, false, req, ctx.api_version));
   co_return co_await std::move(op);
 }
 
@@ -122,6 +127,44 @@ asio::awaitable<net::Response> handle_remove_raft_voter(RequestContext& ctx, pro
                                                        std::chrono::milliseconds(kDefaultVoterTimeoutMs)));
   VoterAnswer a = co_await std::move(op);
   co_return answer<Resp>(ctx, a.error, a.error == ErrorCode::NONE ? std::string() : a.message);
+}
+
+asio::awaitable<net::Response> handle_update_raft_voter(RequestContext& ctx, protocol::Reader& r) {
+  using Resp = protocol::UpdateRaftVoterResponse;
+  protocol::UpdateRaftVoterRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return close_connection();
+  auto refuse = [&](ErrorCode e) {
+    Resp resp;
+    resp.error_code = to_int(e);
+    return make_response(ctx, resp);
+  };
+  if (!authorized_cluster(ctx, AclOperation::CLUSTER_ACTION)) co_return refuse(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+  auto* q = ctx.broker->quorum();
+  if (q == nullptr) co_return refuse(ErrorCode::UNSUPPORTED_VERSION);
+  if (req.cluster_id && *req.cluster_id != ctx.broker->cluster_id()) co_return refuse(ErrorCode::INCONSISTENT_CLUSTER_ID);
+  bool has_default = std::any_of(req.listeners.begin(), req.listeners.end(),
+                                 [&](const auto& l) { return l.name == q->controller_listener(); });
+  if (req.voter_id < 0 || req.voter_directory_id == protocol::Uuid{} || req.listeners.size() > kMaxVoterListeners ||
+      !has_default)
+    co_return refuse(ErrorCode::INVALID_REQUEST);
+  protocol::kraft::VotersRecord::Voter v;
+  v.voter_id = req.voter_id;
+  v.voter_directory_id = req.voter_directory_id;
+  for (auto& l : req.listeners) v.endpoints.push_back({l.name, l.host, l.port, {}});
+  v.k_raft_version_feature.min_supported_version = req.k_raft_version_feature.min_supported_version;
+  v.k_raft_version_feature.max_supported_version = req.k_raft_version_feature.max_supported_version;
+  auto op = ctx.broker->on_controller(update_on_shard0(q, std::move(v), req.current_leader_epoch));
+  quorum::QuorumNode::UpdateVoterAnswer a = co_await std::move(op);
+  Resp resp;
+  resp.error_code = to_int(a.answer.error);
+  resp.current_leader.leader_id = a.leader.leader ? a.leader.leader->value : -1;
+  resp.current_leader.leader_epoch = a.leader.epoch.value;
+  if (a.leader_address) {
+    resp.current_leader.host = a.leader_address->host;
+    resp.current_leader.port = a.leader_address->port;
+  }
+  co_return make_response(ctx, resp);
 }
 
 }  // namespace samsa::server

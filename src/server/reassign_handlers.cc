@@ -21,12 +21,8 @@ using ListResponse = protocol::ListPartitionReassignmentsResponse;
 constexpr int16_t kForwardVersion = 0;
 
 asio::awaitable<AlterResponse> alter_on_controller(Broker* broker, bool controller_listener, AlterRequest req) {
-  if (!broker->controller_here()) {
-    if (!controller_listener) co_return co_await relay_to_controller<AlterRequest, AlterResponse>(broker, std::move(req), kForwardVersion);
-    AlterResponse resp;
-    set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
-    co_return resp;
-  }
+  auto elsewhere = relay_unless_controller<AlterRequest, AlterResponse>(broker, controller_listener, req, kForwardVersion);
+  if (auto answer = co_await std::move(elsewhere)) co_return std::move(*answer);
   std::vector<cluster::ReassignmentItem> items;
   for (auto& t : req.topics)
     for (auto& p : t.partitions) items.push_back({t.name, p.partition_index, p.replicas});
@@ -53,12 +49,8 @@ asio::awaitable<AlterResponse> alter_on_controller(Broker* broker, bool controll
 }
 
 asio::awaitable<ListResponse> list_on_controller(Broker* broker, bool controller_listener, ListRequest req) {
-  if (!broker->controller_here()) {
-    if (!controller_listener) co_return co_await relay_to_controller<ListRequest, ListResponse>(broker, std::move(req), kForwardVersion);
-    ListResponse resp;
-    set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
-    co_return resp;
-  }
+  auto elsewhere = relay_unless_controller<ListRequest, ListResponse>(broker, controller_listener, req, kForwardVersion);
+  if (auto answer = co_await std::move(elsewhere)) co_return std::move(*answer);
   std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> filter;
   if (req.topics) {
     filter.emplace();

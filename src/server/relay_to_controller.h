@@ -6,16 +6,19 @@
 // UNKNOWN_SERVER_ERROR), with its message where the response has one.
 //
 // Used by the handlers of AlterPartitionReassignments,
-// ListPartitionReassignments and ElectLeaders; the older forwarded requests
+// ListPartitionReassignments, ElectLeaders and Add/RemoveRaftVoter (through
+// relay_unless_controller); the older forwarded requests
 // keep their typed encoders in controller_forwarding.h. Runs on the caller's
 // executor (the controller channel is safe from any shard).
 #pragma once
 #include <asio.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "base/error_code.h"
+#include "cluster/controller.h"
 #include "protocol/wire.h"
 #include "server/broker.h"
 #include "server/controller_forwarding.h"
@@ -47,6 +50,21 @@ asio::awaitable<Resp> relay_to_controller(Broker* broker, Req req, int16_t versi
     resp = Resp{};
     set_top_level_error(resp, ErrorCode::UNKNOWN_SERVER_ERROR, "The controller's answer could not be read.");
   }
+  co_return resp;
+}
+
+// On shard 0, the step before a request only the active controller answers:
+// nullopt when this node is the active controller (answer it here); else the
+// active controller's answer, relayed — unless the request came in on this
+// node's CONTROLLER listener (`controller_listener`): it is not passed on a
+// second time, and the answer is NOT_CONTROLLER (clients look again).
+template <typename Req, typename Resp>
+asio::awaitable<std::optional<Resp>> relay_unless_controller(Broker* broker, bool controller_listener, Req req,
+                                                            int16_t version) {
+  if (broker->controller_here()) co_return std::nullopt;
+  if (!controller_listener) co_return co_await relay_to_controller<Req, Resp>(broker, std::move(req), version);
+  Resp resp;
+  set_top_level_error(resp, ErrorCode::NOT_CONTROLLER, cluster::kNotControllerMessage);
   co_return resp;
 }
 

@@ -284,3 +284,93 @@ def test_the_voter_set_outlives_the_log_prefix_where_it_was_written(tmp_path):
     finally:
         for n in all_nodes:
             n.stop()
+
+
+def update_raft_voter(port, cluster_id, epoch, voter_id, directory_id, endpoints, kraft=(0, 1), corr=7):
+    """One raw UpdateRaftVoter v0 (api key 82) on a CONTROLLER listener ->
+    (error, (leader id, leader epoch, host, port) or None)."""
+    from rawkafka import Conn, Reader, compact_string, i16, i32, uvarint
+    from test_new_versions import call
+    import base64
+    dir_bytes = base64.urlsafe_b64decode(directory_id + "=" * (-len(directory_id) % 4))
+    listeners = uvarint(len(endpoints) + 1) + b"".join(
+        compact_string(name) + compact_string(host) + struct_u16(p) + b"\x00" for name, host, p in endpoints)
+    body = (compact_string(cluster_id) + i32(epoch) + i32(voter_id) + dir_bytes + listeners
+            + i16(kraft[0]) + i16(kraft[1]) + b"\x00" + b"\x00")
+    with Conn(port, timeout=40.0) as conn:
+        r = Reader(call(conn, 82, 0, corr, body))
+    r.i32()  # throttle
+    error = r.i16()
+    leader = None
+    for _ in range(r.uvarint()):
+        tag, size = r.uvarint(), r.uvarint()
+        data = Reader(r.take(size))
+        if tag == 0:
+            lid, lep = data.i32(), data.i32()
+            host = data.take(data.uvarint() - 1).decode()
+            leader = (lid, lep, host, data.i32())
+    return error, leader
+
+
+def struct_u16(v):
+    return v.to_bytes(2, "big")
+
+
+def voter_endpoints(s):
+    return {v["id"]: v["endpoints"] for v in json.loads(s["CurrentVoters"])}
+
+
+def test_a_voter_that_moved_has_the_leader_record_its_new_endpoint(nodes):
+    """KIP-853 UpdateRaftVoter: voter 3 restarts with its CONTROLLER listener on another port. It
+    tells the leader, which commits a voter set naming the new endpoint; the quorum then survives a
+    kill -9 of its leader (the survivors reach voter 3 where it now listens). Voters whose endpoints
+    did not change write nothing. Raw requests show Kafka's answers: a stale leader epoch is
+    FENCED_LEADER_EPOCH, an unknown replica key VOTER_NOT_FOUND, a follower NOT_LEADER_OR_FOLLOWER
+    naming the leader."""
+    first, second, third = nodes
+    status(nodes, nodes, lambda s: s["LeaderId"] == "1")
+    add_controller(nodes, second)
+    add_controller(nodes, third)
+    s = status(nodes, nodes, lambda s: s["voters"] == [1, 2, 3])
+    old_port = third.controller_port
+    assert voter_endpoints(s)[3] == [f"CONTROLLER://{HOST}:{old_port}"]
+
+    third.stop()
+    third.controller_port = free_ports(1)[0]
+    assert third.controller_port != old_port
+    third.write_config()
+    third.start()
+    moved = f"CONTROLLER://{HOST}:{third.controller_port}"
+    s = status(nodes, nodes, lambda s: voter_endpoints(s).get(3) == [moved])
+    assert voter_endpoints(s) == {1: [f"CONTROLLER://{HOST}:{first.controller_port}"],
+                                  2: [f"CONTROLLER://{HOST}:{second.controller_port}"], 3: [moved]}
+    assert "had the voter set record its endpoints CONTROLLER://" in third.log_path.read_text(errors="replace")
+    for n in (first, second):
+        assert "had the voter set record its endpoints" not in n.log_path.read_text(errors="replace"), logs(nodes)
+
+    # Raw UpdateRaftVoter on the leader and on a follower.
+    leader = next(n for n in nodes if n.id == int(s["LeaderId"]))
+    follower = next(n for n in nodes if n is not leader)
+    epoch = int(s["LeaderEpoch"])
+    cluster_id = meta(leader.dir)["cluster.id"]
+    ep = [("CONTROLLER", HOST, follower.controller_port)]
+    err, hint = update_raft_voter(leader.controller_port, cluster_id, epoch - 1, follower.id,
+                                  follower.directory_id(), ep)
+    assert err == 74, err  # FENCED_LEADER_EPOCH
+    err, hint = update_raft_voter(leader.controller_port, cluster_id, epoch, follower.id,
+                                  third.directory_id() if follower is not third else first.directory_id(), ep)
+    assert err == 127, err  # VOTER_NOT_FOUND: the id with another node's directory id
+    assert hint == (leader.id, epoch, HOST, leader.controller_port), hint
+    err, hint = update_raft_voter(follower.controller_port, cluster_id, epoch, follower.id,
+                                  follower.directory_id(), ep)
+    assert err == 6, err  # NOT_LEADER_OR_FOLLOWER
+    assert hint == (leader.id, epoch, HOST, leader.controller_port), hint
+    # Its own unchanged endpoint, through the leader: nothing to change, answered NONE.
+    err, _ = update_raft_voter(leader.controller_port, cluster_id, epoch, follower.id, follower.directory_id(), ep)
+    assert err == 0, err
+
+    leader.stop(signal.SIGKILL)
+    survivors = [n for n in nodes if n is not leader]
+    s = status(nodes, survivors, lambda s: s["LeaderId"] in {str(n.id) for n in survivors})
+    assert voter_endpoints(s)[3] == [moved]
+    create_topic(nodes, survivors[0], "after-move-and-kill")

@@ -100,5 +100,34 @@ TEST(QuorumConfig, TheDynamicFormWithoutAVoterSetStartsAnObserver) {
   EXPECT_NE(std::get<std::string>(bad).find("is not host:port"), std::string::npos);
 }
 
+// What the node's voter-set entry should say (UpdateRaftVoter): the advertised endpoint of the
+// controller listener when advertised.listeners names it, else the bound one; an empty host is
+// "localhost"; other listeners are not part of it.
+TEST(QuorumConfig, LocalEndpointsAreTheControllerListenersAdvertisedElseBound) {
+  auto bound = settings({{"node.id", "1"},
+                         {"process.roles", "broker,controller"},
+                         {"controller.quorum.bootstrap.servers", "a:9093"},
+                         {"listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"},
+                         {"advertised.listeners", "PLAINTEXT://b1:9092"},
+                         {"controller.listener.names", "CONTROLLER"}});
+  auto& q = std::get<std::optional<QuorumSettings>>(bound);
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->local_endpoints.size(), 1u);
+  EXPECT_EQ(q->local_endpoints[0].name, "CONTROLLER");
+  EXPECT_EQ(q->local_endpoints[0].host, "localhost");
+  EXPECT_EQ(q->local_endpoints[0].port, 9093);
+  auto advertised = settings({{"node.id", "1"},
+                              {"process.roles", "broker,controller"},
+                              {"controller.quorum.bootstrap.servers", "a:9093"},
+                              {"listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"},
+                              {"advertised.listeners", "PLAINTEXT://b1:9092,CONTROLLER://c1.example:19093"},
+                              {"controller.listener.names", "CONTROLLER"}});
+  auto& a = std::get<std::optional<QuorumSettings>>(advertised);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->local_endpoints.size(), 1u);
+  EXPECT_EQ(a->local_endpoints[0].host, "c1.example");
+  EXPECT_EQ(a->local_endpoints[0].port, 19093);
+}
+
 }  // namespace
 }  // namespace samsa::quorum
