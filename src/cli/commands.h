@@ -17,6 +17,7 @@ int consumer_perf_main(int argc, char** argv);
 int leader_election_main(int argc, char** argv);
 int consumer_groups_main(int argc, char** argv);
 int delete_records_main(int argc, char** argv);
+int log_dirs_main(int argc, char** argv);
 int acls_main(int argc, char** argv);
 int metadata_quorum_main(int argc, char** argv);
 int reassign_partitions_main(int argc, char** argv);

@@ -34,6 +34,7 @@ const Tool kTools[] = {
     {"consumer-groups", consumer_groups_main, "list, describe, reset and delete consumer groups (kafka-consumer-groups.sh)"},
     {"acls", acls_main, "add, remove and list ACLs (kafka-acls.sh)"},
     {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},
+    {"log-dirs", log_dirs_main, "describe brokers' log directories and the replicas in them (kafka-log-dirs.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
     {"metadata-quorum", metadata_quorum_main, "describe the KRaft metadata quorum (kafka-metadata-quorum.sh)"},

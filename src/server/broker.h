@@ -71,6 +71,9 @@ class Broker {
   void stop();
 
   const BrokerSettings& settings() const { return settings_; }
+  // The metadata log's SCRAM credentials (KIP-554), current on any shard: what the SASL listeners
+  // and the web console's login look up first.
+  std::shared_ptr<const net::ScramCredentialStore> metadata_scram() const { return scram_store_; }
   Clock& clock() const { return clock_; }  // any thread
   int32_t node_id() const { return settings_.node_id; }
   const std::string& cluster_id() const { return cluster_id_; }

@@ -100,7 +100,7 @@ asio::awaitable<net::Response> handle_add_raft_voter(RequestContext& ctx, protoc
   protocol::kraft::VotersRecord::Voter v;
   v.voter_id = req.voter_id;
   v.voter_directory_id = req.voter_directory_id;
-  for (auto& l : req.listeners) v.endpoints.push_back({l.name, l.host, l.port});
+  for (auto& l : req.listeners) v.endpoints.push_back({l.name, l.host, l.port, {}});
   v.k_raft_version_feature.min_supported_version = 0;
   v.k_raft_version_feature.max_supported_version = 1;
   int32_t timeout = req.timeout_ms > 0 ? std::min(req.timeout_ms, kMaxVoterTimeoutMs) : kDefaultVoterTimeoutMs;

@@ -185,3 +185,61 @@ def test_acks_all_records_survive_a_kill_of_their_leader(cluster):
     # The old leader comes back as a follower and catches up.
     cluster.node(leader).start()
     cluster.wait_partition(topic, lambda l, r, i: len(i) == 3 and leader in i, what="the old leader back in the ISR")
+
+
+def log_dirs(via, *args, describe=True):
+    import subprocess
+    from conftest import SAMSA_BIN
+    action = ["--describe"] if describe else []
+    return subprocess.run([str(SAMSA_BIN), "log-dirs", "--bootstrap-server", via.bootstrap, *action, *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_log_dirs_tool_shows_every_replica_with_its_size_and_lag(cluster):
+    """`samsa log-dirs --describe` (kafka-log-dirs.sh) asks every broker for DescribeLogDirs: each
+    of the three lists its log dir with every replica it holds, the produced partition with its
+    size, and an offset lag of 0 once the followers have caught up; --topic-list and --broker-list
+    narrow it; an unknown broker is refused as Kafka refuses it."""
+    import json
+    create_replicated(cluster, "ld-a", partitions=2)
+    create_replicated(cluster, "ld-b")
+    values = [f"v{i}" for i in range(50)]
+    assert all(err is None for err, _ in produce(cluster.bootstrap, "ld-a", values).values())
+    via = cluster.node(1)
+    deadline = time.monotonic() + BOUND_S
+    doc = None
+    while time.monotonic() < deadline:
+        r = log_dirs(via, "--topic-list", "ld-a,ld-b")
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0] == "Querying brokers for log directories information"
+        assert lines[1] == "Received log directory information from brokers 1,2,3"
+        doc = json.loads(lines[2])
+        parts = {b["broker"]: {p["partition"]: p for d in b["logDirs"] for p in d["partitions"]}
+                 for b in doc["brokers"]}
+        if all(parts[b]["ld-a-0"]["size"] > 0 and parts[b]["ld-a-0"]["offsetLag"] == 0 for b in (1, 2, 3)):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"replicas not caught up in log-dirs: {doc}\n{cluster.logs()}")
+    assert doc["version"] == 1 and [b["broker"] for b in doc["brokers"]] == [1, 2, 3]
+    for b in doc["brokers"]:
+        assert len(b["logDirs"]) == 1 and b["logDirs"][0]["error"] is None
+        assert str(cluster.node(b["broker"]).dir) in b["logDirs"][0]["logDir"]
+        assert sorted(p["partition"] for p in b["logDirs"][0]["partitions"]) == ["ld-a-0", "ld-a-1", "ld-b-0"]
+        assert all(p["isFuture"] is False for p in b["logDirs"][0]["partitions"])
+    # Every replica of ld-a-0 holds the same bytes.
+    assert len({parts[b]["ld-a-0"]["size"] for b in (1, 2, 3)}) == 1
+
+    r = log_dirs(via, "--topic-list", "ld-b", "--broker-list", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1] == "Received log directory information from brokers 2"
+    doc = json.loads(r.stdout.splitlines()[2])
+    assert [b["broker"] for b in doc["brokers"]] == [2]
+    assert [p["partition"] for p in doc["brokers"][0]["logDirs"][0]["partitions"]] == ["ld-b-0"]
+
+    r = log_dirs(via, "--broker-list", "2,9")
+    assert r.returncode != 0
+    assert "The given brokers do not exist from --broker-list: 9. Current existent brokers: 1,2,3" in r.stderr
+    r = log_dirs(via, describe=False)
+    assert r.returncode != 0 and "--describe" in r.stderr

@@ -147,6 +147,40 @@ def test_added_user_logs_in_at_once_and_deleted_user_is_refused(sasl_broker):
     assert describe(b.port) == []
 
 
+def console_status(b, user, password):
+    from test_console import http
+    return http("GET", b.http_url + "/v1/whoami", auth=(user, password))
+
+
+def wait_console(b, user, password, status):
+    """Polls the console's whoami (bounded) until the login answers `status`; the last answer."""
+    deadline = time.monotonic() + DEADLINE_S
+    got = console_status(b, user, password)
+    while got[0] != status and time.monotonic() < deadline:
+        time.sleep(0.2)
+        got = console_status(b, user, password)
+    assert got[0] == status, (user, got[0], got[2])
+    return got
+
+
+def test_console_login_takes_the_metadata_logs_users(sasl_broker):
+    """The web console's login looks up SCRAM credentials as the SASL listener does, the metadata
+    log's first: a user added with `configs` logs in at once; a new password replaces the old one
+    (a login the console had cached included); a deleted credential is refused; the JAAS user still
+    logs in."""
+    b = sasl_broker
+    assert console_status(b, "dora", "dora-secret")[0] == 401
+    add_user(b.port, "dora", "dora-secret")
+    assert wait_console(b, "dora", "dora-secret", 200)[2]["principal"] == "User:dora"
+    assert console_status(b, "dora", "wrong")[0] == 401
+    add_user(b.port, "dora", "dora-new")
+    wait_console(b, "dora", "dora-secret", 401)
+    assert wait_console(b, "dora", "dora-new", 200)[2]["principal"] == "User:dora"
+    configs(b.port, "--alter", "--entity-type", "users", "--entity-name", "dora", "--delete-config", "SCRAM-SHA-256")
+    wait_console(b, "dora", "dora-new", 401)
+    assert console_status(b, "bob", "bob-secret")[2]["principal"] == "User:bob"  # SCRAM-SHA-512 from JAAS
+
+
 def test_controller_refusals(sasl_broker):
     b = sasl_broker
     r = add_user(b.port, "dave", "x", iterations=100, check=False)
