@@ -16,7 +16,7 @@
 #include "cli/admin.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/json_value.h"
+#include "base/json_value.h"
 
 namespace samsa::cli {
 

@@ -16,7 +16,7 @@
 #include "cli/commands.h"
 #include "cli/client_security.h"
 #include "cli/common.h"
-#include "cli/json_value.h"
+#include "base/json_value.h"
 #include "base/error_code.h"
 #include "protocol/messages/elect_leaders.h"
 

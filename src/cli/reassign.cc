@@ -18,7 +18,7 @@
 #include "base/error_code.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/json_value.h"
+#include "base/json_value.h"
 #include "protocol/messages/alter_partition_reassignments.h"
 #include "protocol/messages/list_partition_reassignments.h"
 #include "protocol/messages/metadata.h"

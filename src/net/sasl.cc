@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "net/oauthbearer.h"
 #include "net/scram.h"
 
 namespace samsa::net {
@@ -71,6 +72,7 @@ std::unique_ptr<SaslServer> SaslConfig::make_server(std::string_view mechanism) 
   if (!enabled(mechanism)) return nullptr;
   if (mechanism == "PLAIN") return std::make_unique<PlainServer>(plain_users);
   if (auto h = scram_hash_of(mechanism); h && scram) return std::make_unique<ScramServer>(*h, scram);
+  if (mechanism == "OAUTHBEARER" && oauthbearer) return std::make_unique<OAuthBearerServer>(oauthbearer);
   return nullptr;
 }
 

@@ -23,6 +23,9 @@ struct SaslStep {
   std::string response;   // the server's token (kContinue, kDone)
   std::string error;      // Kafka's message for SASL_AUTHENTICATION_FAILED (kFailed)
   std::string user;       // the authenticated name (kDone)
+  // kDone: when the credential itself expires (an OAUTHBEARER token's exp, wall-clock ms since the
+  // epoch); 0: never. KIP-368 bounds the session by it when re-authentication is on.
+  int64_t credential_expires_ms = 0;
 };
 
 class SaslServer {
@@ -48,12 +51,14 @@ class PlainServer : public SaslServer {
 };
 
 class ScramCredentialStore;
+struct OAuthBearerOptions;
 
 // What one SASL listener accepts.
 struct SaslConfig {
   std::vector<std::string> mechanisms;  // sasl.enabled.mechanisms, in the configured order
   std::shared_ptr<const PlainUsers> plain_users;
   std::shared_ptr<const ScramCredentialStore> scram;
+  std::shared_ptr<const OAuthBearerOptions> oauthbearer;  // OAUTHBEARER's unsecured-token validation
   int64_t max_reauth_ms = 0;            // connections.max.reauth.ms; 0: sessions never expire
 
   bool enabled(std::string_view mechanism) const;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/jaas.h"
+#include "net/oauthbearer.h"
 #include "net/principal_mapping.h"
 #include "net/scram.h"
 #include "net/tls.h"
@@ -68,6 +69,46 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
   return std::optional<JaasConfig>(std::get<JaasConfig>(std::move(parsed)));
 }
 
+namespace {
+
+// OAUTHBEARER with Kafka's default validator (unsecured JWS): its options are the JAAS options
+// of OAuthBearerLoginModule. A custom server callback handler (Kafka's JWKS-based
+// OAuthBearerValidatorCallbackHandler, or any other class) is refused: Samsa has none.
+std::variant<std::shared_ptr<const net::OAuthBearerOptions>, std::string> oauthbearer_options(
+    const config::BrokerConfig& cfg, const std::string& l, const std::optional<JaasConfig>& jaas) {
+  const std::string handler_key = "listener.name." + lower(l) + ".oauthbearer.sasl.server.callback.handler.class";
+  auto handler = cfg.value(handler_key);
+  if (!handler) handler = cfg.value("sasl.server.callback.handler.class");
+  if (handler && !handler->empty())
+    return "OAUTHBEARER with a server callback handler (" + *handler +
+           ") is not supported: Samsa validates unsecured tokens only, as Kafka does without one";
+  auto o = std::make_shared<net::OAuthBearerOptions>();
+  if (!jaas) return std::shared_ptr<const net::OAuthBearerOptions>(std::move(o));
+  auto opt = [&](const char* name) -> std::optional<std::string> {
+    auto it = jaas->options.find(name);
+    return it == jaas->options.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  if (auto v = opt("unsecuredValidatorPrincipalClaimName"); v && !v->empty()) o->principal_claim = *v;
+  if (auto v = opt("unsecuredValidatorScopeClaimName"); v && !v->empty()) o->scope_claim = *v;
+  if (auto v = opt("unsecuredValidatorRequiredScope")) {
+    size_t pos = 0;
+    while (pos < v->size()) {
+      size_t end = v->find_first_of(" \t", pos);
+      if (end == std::string::npos) end = v->size();
+      if (end > pos) o->required_scope.push_back(v->substr(pos, end - pos));
+      pos = end + 1;
+    }
+  }
+  if (auto v = opt("unsecuredValidatorAllowableClockSkewMs")) {
+    if (v->empty() || v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos)
+      return "unsecuredValidatorAllowableClockSkewMs must be a non-negative number of ms, got '" + *v + "'";
+    o->clock_skew_ms = std::stoll(*v);
+  }
+  return std::shared_ptr<const net::OAuthBearerOptions>(std::move(o));
+}
+
+}  // namespace
+
 std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(
     const config::BrokerConfig& cfg, const std::string& l,
     std::shared_ptr<const net::ScramCredentialStore> metadata_scram) {
@@ -77,12 +118,18 @@ std::variant<std::shared_ptr<const net::SaslConfig>, std::string> sasl_config(
   auto scram = std::make_shared<net::StaticScramStore>();
   for (auto& mech : sasl->mechanisms) {
     auto hash = net::scram_hash_of(mech);
-    if (mech != "PLAIN" && !hash)
+    if (mech != "PLAIN" && mech != "OAUTHBEARER" && !hash)
       return "listener " + l + ": SASL mechanism " + mech +
-             " is not supported (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+             " is not supported (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)";
     auto jaas = jaas_for(cfg, l, mech);
     if (auto* err = std::get_if<std::string>(&jaas)) return "listener " + l + ": " + *err;
     auto& entry = std::get<std::optional<JaasConfig>>(jaas);
+    if (mech == "OAUTHBEARER") {
+      auto made = oauthbearer_options(cfg, l, entry);
+      if (auto* err = std::get_if<std::string>(&made)) return "listener " + l + ": " + *err;
+      sasl->oauthbearer = std::get<std::shared_ptr<const net::OAuthBearerOptions>>(std::move(made));
+      continue;
+    }
     auto users = entry ? jaas_users(*entry) : std::map<std::string, std::string, std::less<>>{};
     if (mech == "PLAIN") {
       if (users.empty())

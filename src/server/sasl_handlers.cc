@@ -1,8 +1,10 @@
 // SaslHandshake (17) and SaslAuthenticate (36), the authentication gate, and
 // the bare-token framing of SaslHandshake v0. The mechanisms themselves are in
-// net/ (PlainServer, ScramServer); the state of the exchange lives in the
+// net/ (PlainServer, ScramServer, OAuthBearerServer); the state of the exchange lives in the
 // connection's net::Session, on the connection's shard.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "base/clock.h"
 #include "base/error_code.h"
@@ -29,13 +31,14 @@ net::Response answer(const RequestContext& ctx, const Resp& resp, bool close) {
 }
 
 int64_t monotonic_ms() { return SystemClock::instance().monotonic_ms(); }
+int64_t wall_ms() { return SystemClock::instance().now_ms(); }
 
 // A successful exchange: the principal, and the session's end when
 // connections.max.reauth.ms is set (KIP-368). A re-authentication must keep
 // the principal (Kafka refuses a change of principal on re-authentication).
-std::optional<std::string> complete(net::Session& s, const net::SaslConfig& cfg, const std::string& user,
+std::optional<std::string> complete(net::Session& s, const net::SaslConfig& cfg, const net::SaslStep& step,
                                     int64_t& lifetime_ms) {
-  const std::string principal = "User:" + user;
+  const std::string principal = "User:" + step.user;
   if (s.authenticated && s.principal != principal)
     return "Cannot change principals during re-authentication from " + s.principal + ": " + principal;
   s.principal = principal;
@@ -43,6 +46,12 @@ std::optional<std::string> complete(net::Session& s, const net::SaslConfig& cfg,
   s.sasl.reset();
   s.raw_tokens = false;
   lifetime_ms = cfg.max_reauth_ms > 0 ? cfg.max_reauth_ms : 0;
+  // KIP-368: with re-authentication on, a credential that expires sooner (an OAUTHBEARER token) ends
+  // the session then, as Kafka bounds it by the token's lifetime.
+  if (lifetime_ms > 0 && step.credential_expires_ms > 0) {
+    int64_t left = step.credential_expires_ms - wall_ms();
+    lifetime_ms = std::max<int64_t>(1, std::min(lifetime_ms, left));
+  }
   s.expires_at_ms = lifetime_ms > 0 ? monotonic_ms() + lifetime_ms : 0;
   return std::nullopt;
 }
@@ -112,7 +121,7 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
                                             req.auth_bytes.size()));
   if (step.kind == net::SaslStep::Kind::kDone) {
     int64_t lifetime = 0;
-    if (auto err = complete(s, *cfg, step.user, lifetime)) {
+    if (auto err = complete(s, *cfg, step, lifetime)) {
       step.kind = net::SaslStep::Kind::kFailed;
       step.error = *err;
     } else {
@@ -121,6 +130,9 @@ asio::awaitable<net::Response> handle_sasl_authenticate(RequestContext& ctx, pro
                    s.principal, mechanism);
     }
   }
+  if (step.kind == net::SaslStep::Kind::kContinue && !step.error.empty())
+    spdlog::info("connection {} from {}: SASL {} credential refused: {}", ctx.conn->id, ctx.conn->peer_host,
+                 mechanism, step.error);
   if (step.kind == net::SaslStep::Kind::kFailed) {
     spdlog::info("connection {} from {}: SASL {} authentication failed: {}", ctx.conn->id, ctx.conn->peer_host,
                  mechanism, step.error);
@@ -144,11 +156,14 @@ net::Response handle_raw_sasl_token(const net::ConnectionInfo& conn, const proto
   auto step = s.sasl->step(std::string_view(reinterpret_cast<const char*>(token.data()), token.size()));
   int64_t lifetime = 0;
   if (step.kind == net::SaslStep::Kind::kDone) {
-    if (auto err = complete(s, *cfg, step.user, lifetime)) {
+    if (auto err = complete(s, *cfg, step, lifetime)) {
       step.kind = net::SaslStep::Kind::kFailed;
       step.error = *err;
     }
   }
+  if (step.kind == net::SaslStep::Kind::kContinue && !step.error.empty())
+    spdlog::info("connection {} from {}: SASL {} credential refused: {}", conn.id, conn.peer_host, mechanism,
+                 step.error);
   if (step.kind == net::SaslStep::Kind::kFailed) {
     spdlog::info("connection {} from {}: SASL {} authentication failed: {}", conn.id, conn.peer_host, mechanism,
                  step.error);

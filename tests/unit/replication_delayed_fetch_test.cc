@@ -13,7 +13,7 @@
 namespace samsa::replication {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 struct Waiting {
   asio::io_context io;
@@ -22,11 +22,11 @@ struct Waiting {
 
   explicit Waiting(int64_t min_bytes) : fetch(std::make_shared<DelayedFetch>(io.get_executor(), min_bytes)) {}
   // Starts the fetch's wait (as the Fetch handler does) and runs what is ready.
-  void start(Clock::time_point deadline) {
+  void start(SteadyClock::time_point deadline) {
     asio::co_spawn(io, wait(deadline), asio::detached);
     io.poll();
   }
-  asio::awaitable<void> wait(Clock::time_point deadline) {
+  asio::awaitable<void> wait(SteadyClock::time_point deadline) {
     auto w = fetch->wait_until(deadline);
     result = co_await std::move(w);
   }
@@ -36,7 +36,7 @@ struct Waiting {
   }
 };
 
-const auto kFarAway = Clock::now() + std::chrono::hours(1);
+const auto kFarAway = SteadyClock::now() + std::chrono::hours(1);
 
 TEST(ReplicationDelayedFetch, AppendedBytesAddUpToMinBytes) {
   Waiting w(100);
@@ -60,7 +60,7 @@ TEST(ReplicationDelayedFetch, TimesOutWithTooFewBytes) {
   FetchWaitingRoom room;
   room.add(w.fetch, FetchWatch{1000, 0, false, 0});
   room.on_append(10, 0);
-  w.start(Clock::now() - std::chrono::milliseconds(1));
+  w.start(SteadyClock::now() - std::chrono::milliseconds(1));
   for (int i = 0; i < 100 && !w.result; ++i) w.poll();
   ASSERT_TRUE(w.result);
   EXPECT_FALSE(*w.result);

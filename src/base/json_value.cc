@@ -1,10 +1,10 @@
-#include "cli/json_value.h"
+#include "base/json_value.h"
 
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
-namespace samsa::cli {
+namespace samsa {
 
 const JsonValue* JsonValue::get(const std::string& key) const {
   if (kind != Kind::Object) return nullptr;
@@ -159,4 +159,4 @@ bool parse_json(const std::string& text, JsonValue& out, std::string& err) {
   return Parser(text).document(out, err);
 }
 
-}  // namespace samsa::cli
+}  // namespace samsa

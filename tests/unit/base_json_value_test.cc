@@ -1,8 +1,8 @@
-#include "cli/json_value.h"
+#include "base/json_value.h"
 
 #include <gtest/gtest.h>
 
-namespace samsa::cli {
+namespace samsa {
 namespace {
 
 TEST(JsonValue, DeleteRecordsOffsetFile) {
@@ -59,4 +59,4 @@ TEST(JsonValue, IntegerOverflowIsNotIntegral) {
 }
 
 }  // namespace
-}  // namespace samsa::cli
+}  // namespace samsa

@@ -1,5 +1,5 @@
 #pragma once
-// A small JSON reader for the tools' input files (delete-records' offset
+// A small JSON reader (the tools' input files: delete-records' offset
 // file). Input is bounded: at most kMaxJsonBytes and kMaxJsonDepth levels of
 // nesting, so a hostile file cannot exhaust memory or the stack.
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace samsa::cli {
+namespace samsa {
 
 constexpr size_t kMaxJsonBytes = 16u << 20;
 constexpr int kMaxJsonDepth = 64;
@@ -29,4 +29,4 @@ struct JsonValue {
 // Parses a whole document; false + err (with the byte offset) on malformed input.
 bool parse_json(const std::string& text, JsonValue& out, std::string& err);
 
-}  // namespace samsa::cli
+}  // namespace samsa

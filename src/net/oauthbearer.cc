@@ -1,0 +1,222 @@
+#include "net/oauthbearer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <sstream>
+
+#include "base/json_value.h"
+#include "net/scram.h"
+
+namespace samsa::net {
+
+namespace {
+
+constexpr char kSep = '\x01';
+constexpr size_t kMaxMessageBytes = 64 * 1024;  // a client's first message, token included
+constexpr const char* kInvalidTokenChallenge = "{\"status\":\"invalid_token\"}";
+// Kafka's message once the client acknowledged the error challenge.
+constexpr const char* kFailedMessage =
+    "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER";
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  std::string s(in);
+  for (char& c : s) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  auto bytes = base64_decode(s);
+  if (!bytes) return std::nullopt;
+  return std::string(bytes->begin(), bytes->end());
+}
+
+bool json_object(std::string_view base64url, JsonValue& out, std::string& err, const char* what) {
+  auto text = base64url_decode(base64url);
+  if (!text) {
+    err = std::string("the token's ") + what + " is not base64url";
+    return false;
+  }
+  std::string why;
+  if (!parse_json(*text, out, why) || out.kind != JsonValue::Kind::Object) {
+    err = std::string("the token's ") + what + " is not a JSON object";
+    return false;
+  }
+  return true;
+}
+
+// A NumericDate claim in ms, or nullopt when absent; `bad` when present but not a number.
+std::optional<int64_t> date_claim(const JsonValue& payload, const char* name, bool& bad) {
+  const JsonValue* v = payload.get(name);
+  if (!v) return std::nullopt;
+  if (v->kind != JsonValue::Kind::Number || !std::isfinite(v->number) || std::fabs(v->number) > 1e15) {
+    bad = true;
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(v->number * 1000.0);
+}
+
+std::vector<std::string> scopes_of(const JsonValue* claim) {
+  std::vector<std::string> out;
+  if (!claim) return out;
+  if (claim->kind == JsonValue::Kind::String) {
+    std::istringstream in(claim->string);
+    for (std::string s; in >> s;) out.push_back(s);
+  } else if (claim->kind == JsonValue::Kind::Array) {
+    for (auto& v : claim->array)
+      if (v.kind == JsonValue::Kind::String) out.push_back(v.string);
+  }
+  return out;
+}
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+OAuthBearerToken validate_unsecured_token(std::string_view token, const OAuthBearerOptions& options, int64_t now_ms) {
+  OAuthBearerToken out;
+  auto first = token.find('.');
+  auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
+    out.error = "an unsecured JWS has three parts separated by '.'";
+    return out;
+  }
+  if (second + 1 != token.size()) {
+    out.error = "an unsecured JWS has an empty signature (a signed token needs a validator Samsa does not have)";
+    return out;
+  }
+  JsonValue header, payload;
+  if (!json_object(token.substr(0, first), header, out.error, "header") ||
+      !json_object(token.substr(first + 1, second - first - 1), payload, out.error, "payload"))
+    return out;
+  const JsonValue* alg = header.get("alg");
+  if (!alg || alg->kind != JsonValue::Kind::String || alg->string != "none") {
+    out.error = "the token's header must say \"alg\":\"none\" (an unsecured JWS)";
+    return out;
+  }
+  const JsonValue* principal = payload.get(options.principal_claim);
+  if (!principal || principal->kind != JsonValue::Kind::String || principal->string.empty()) {
+    out.error = "the token has no string claim '" + options.principal_claim + "' naming the principal";
+    return out;
+  }
+  bool bad = false;
+  auto exp = date_claim(payload, "exp", bad);
+  auto iat = date_claim(payload, "iat", bad);
+  if (bad || !exp) {
+    out.error = "the token needs a numeric 'exp' claim (and a numeric 'iat', if any)";
+    return out;
+  }
+  if (now_ms - options.clock_skew_ms >= *exp) {
+    out.error = "the token has expired";
+    return out;
+  }
+  if (iat && *iat > now_ms + options.clock_skew_ms) {
+    out.error = "the token was issued in the future ('iat')";
+    return out;
+  }
+  auto scopes = scopes_of(payload.get(options.scope_claim));
+  for (auto& want : options.required_scope) {
+    if (std::find(scopes.begin(), scopes.end(), want) == scopes.end()) {
+      out.error = "the token's scope lacks the required '" + want + "'";
+      return out;
+    }
+  }
+  out.ok = true;
+  out.principal = principal->string;
+  out.expires_at_ms = *exp;
+  return out;
+}
+
+OAuthBearerServer::OAuthBearerServer(std::shared_ptr<const OAuthBearerOptions> options,
+                                     std::function<int64_t()> now_ms)
+    : options_(std::move(options)), now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(wall_now_ms)) {}
+
+SaslStep OAuthBearerServer::step(std::string_view message) {
+  SaslStep out;
+  if (state_ == State::kErrorSent) {
+    // The client's acknowledgement of the error challenge: the exchange fails now.
+    state_ = State::kDone;
+    out.error = kFailedMessage;
+    return out;
+  }
+  if (state_ == State::kDone) {
+    out.error = "Authentication failed: SASL/OAUTHBEARER exchange already completed";
+    return out;
+  }
+  state_ = State::kDone;
+  if (message.size() > kMaxMessageBytes) {
+    out.error = "Invalid OAUTHBEARER client first message: too long";
+    return out;
+  }
+  // gs2-header: "n," or "y," then an optional "a=<authzid>" and ",".
+  if (message.size() < 3 || (message[0] != 'n' && message[0] != 'y') || message[1] != ',') {
+    out.error = "Invalid OAUTHBEARER client first message: bad GS2 header";
+    return out;
+  }
+  size_t comma = message.find(',', 2);
+  if (comma == std::string_view::npos) {
+    out.error = "Invalid OAUTHBEARER client first message: bad GS2 header";
+    return out;
+  }
+  std::string_view authzid = message.substr(2, comma - 2);
+  if (!authzid.empty()) {
+    if (authzid.substr(0, 2) != "a=") {
+      out.error = "Invalid OAUTHBEARER client first message: bad GS2 header";
+      return out;
+    }
+    authzid.remove_prefix(2);
+  }
+  std::string_view rest = message.substr(comma + 1);
+  if (rest.size() < 2 || rest.front() != kSep || rest.substr(rest.size() - 2) != std::string_view("\x01\x01", 2)) {
+    out.error = "Invalid OAUTHBEARER client first message: bad key/value framing";
+    return out;
+  }
+  rest = rest.substr(1, rest.size() - 2);  // "k=v\x01k=v\x01...": each pair ends with the separator
+  std::string_view auth;
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    size_t end = rest.find(kSep, pos);
+    if (end == std::string_view::npos) end = rest.size();
+    std::string_view kv = rest.substr(pos, end - pos);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      out.error = "Invalid OAUTHBEARER client first message: bad key/value pair";
+      return out;
+    }
+    if (kv.substr(0, eq) == "auth") auth = kv.substr(eq + 1);
+    pos = end + 1;
+  }
+  constexpr std::string_view kBearer = "bearer ";
+  bool bearer = auth.size() > kBearer.size() &&
+                std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
+                           [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  if (!bearer) {
+    out.error = "Invalid OAUTHBEARER client first message: no 'auth=Bearer <token>'";
+    return out;
+  }
+  auto token = validate_unsecured_token(auth.substr(kBearer.size()), *options_, now_ms_());
+  if (!token.ok) {
+    // RFC 7628: an error challenge, acknowledged by the client before the failure.
+    state_ = State::kErrorSent;
+    out.kind = SaslStep::Kind::kContinue;
+    out.response = kInvalidTokenChallenge;
+    out.error = token.error;
+    return out;
+  }
+  if (!authzid.empty() && authzid != token.principal) {
+    out.error = "Authentication failed: Client requested an authorization id that is different from username";
+    return out;
+  }
+  out.kind = SaslStep::Kind::kDone;
+  out.user = token.principal;
+  out.credential_expires_ms = token.expires_at_ms;
+  return out;
+}
+
+}  // namespace samsa::net
