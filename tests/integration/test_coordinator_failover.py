@@ -256,11 +256,8 @@ def test_the_transaction_coordinator_follows_its_partitions_leadership(cluster):
     assert call_on(moved, lambda raw: raw.add_offsets_to_txn(txn_id, pid, epoch, group)) == NONE
 
 
-# Enabled at merge, once followers replicate partition data (the fetcher) and the leader side
-# answers acks=all from the ISR: with the offset commit replicated to the other replicas of
-# __consumer_offsets before it was answered, the new coordinator's log holds it. Without
-# replication the new leader's log does not have the commit, so this cannot pass on a branch
-# without it; it is not collected until renamed to test_... (see the coordmove report).
+# The offset commit is replicated to the other replicas of __consumer_offsets before it is
+# answered (acks=all over the ISR), so the new coordinator's log holds it.
 def test_committed_offsets_survive_the_loss_of_their_coordinator(cluster):
     create_topic(cluster, "ledger", rf=3)
     group = "durable-group"
@@ -271,6 +268,58 @@ def test_committed_offsets_survive_the_loss_of_their_coordinator(cluster):
     moved = find_coordinator(cluster, group, cluster.live(), exclude=(leader.id,))
     err, parts = until_served(cluster, cluster.node(moved), fetch_on(group, "ledger"))
     assert (err, parts) == (NONE, {0: (1234, NONE)}), f"{parts}\n{cluster.logs()}"
+
+
+def test_exactly_once_through_the_loss_of_the_transaction_coordinator(cluster):
+    """A consume-transform-produce loop (txn_transform.py: read_committed input, transactional
+    output, offsets sent to the transaction, every third transaction aborted on purpose) keeps
+    exactly-once while the broker coordinating its transactional id is killed -9 in mid-run:
+    the next leader of the id's __transaction_state partition completes or aborts what was in
+    flight, the loop carries on, and the committed output holds every input record once, in input
+    order per partition."""
+    import sys
+    from collections import Counter
+    from pathlib import Path
+    from confluent_kafka import Producer
+    from helpers import read_to_end
+    n, partitions = 12_000, 3
+    in_topic, out_topic = "eos-failover-in", "eos-failover-out"
+    create_topic(cluster, in_topic, partitions=partitions, rf=3)
+    create_topic(cluster, out_topic, partitions=partitions, rf=3)
+    bootstrap = ",".join(node.bootstrap for node in cluster.nodes)
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 20, "broker.address.family": "v4"})
+    for i in range(n):
+        p.produce(in_topic, value=f"{i:06d}".encode(), partition=i % partitions)
+        if i % 5000 == 0:
+            p.poll(0)
+    assert p.flush(60) == 0
+    txn_id = "eos-failover-txn"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / "txn_transform.py"), bootstrap,
+                             in_topic, out_topic, str(partitions), "eos-failover-group", txn_id, "-1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while time.monotonic() < deadline and not line.startswith("COMMITTED 2"):
+            line = proc.stdout.readline()
+            assert line, f"the transformer ended early: {proc.stderr.read()[-3000:]}"
+        assert line.startswith("COMMITTED 2")
+        victim = cluster.node(find_coordinator(cluster, txn_id, cluster.nodes, key_type=1))
+        kill_and_wait_fenced(cluster, victim)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, f"transformer failed:\n{out[-2000:]}\n{err[-5000:]}\n{cluster.logs()}"
+    assert "DONE" in out
+    live = ",".join(node.bootstrap for node in cluster.live())
+    committed = read_to_end(live, out_topic, partitions, "read_committed")
+    counts = Counter(v for vs in committed.values() for v in vs)
+    expected = {f"out:{i:06d}".encode() for i in range(n)}
+    assert set(counts) == expected, f"missing {len(expected - set(counts))}, extra {len(set(counts) - expected)}"
+    assert not [v for v, c in counts.items() if c > 1], "records committed more than once"
+    for part, values in committed.items():
+        assert values == [f"out:{i:06d}".encode() for i in range(part, n, partitions)]
 
 
 # ---- topics --describe and its report filters ---------------------------------------------------------
