@@ -2,6 +2,7 @@
 
 #include "cli/client_security.h"
 #include "cli/raw_client_security.h"
+#include "protocol/messages/metadata.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -273,6 +275,18 @@ bool RawClient::round_trip(int16_t key, int16_t version, bool flex_req,
   }
   if (!r.ok()) { err = "truncated response from " + peer_; return false; }
   body.assign(r.pos(), static_cast<const uint8_t*>(buf.data() + buf.size()));
+  return true;
+}
+
+bool list_brokers(RawClient& boot, std::vector<BrokerEndpoint>& out, std::string& err) {
+  protocol::MetadataRequest req;
+  req.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>{};
+  req.allow_auto_topic_creation = false;
+  protocol::MetadataResponse resp;
+  if (!boot.call(req, 12, resp, err)) return false;
+  out.clear();
+  for (auto& b : resp.brokers) out.push_back({b.node_id, b.host, b.port, b.rack});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,5 +111,18 @@ class RawClient {
   int32_t correlation_ = 1;
   std::string peer_;
 };
+
+// One broker as Metadata lists it.
+struct BrokerEndpoint {
+  int32_t id = -1;
+  std::string host;
+  int32_t port = 0;
+  std::optional<std::string> rack;
+  std::string host_port() const { return host + ":" + std::to_string(port); }
+};
+
+// The brokers a Metadata request (no topics) through `boot` names, sorted by id; false + err when
+// the call fails. The tools that ask every broker in turn start here.
+bool list_brokers(RawClient& boot, std::vector<BrokerEndpoint>& out, std::string& err);
 
 }  // namespace samsa::cli

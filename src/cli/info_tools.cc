@@ -14,7 +14,6 @@
 #include "cli/client_security.h"
 #include "cli/common.h"
 #include "protocol/messages/api_versions.h"
-#include "protocol/messages/metadata.h"
 
 namespace samsa::cli {
 
@@ -181,30 +180,25 @@ int broker_api_versions_main(int argc, char** argv) {
   RawClient boot;
   if (!boot.connect(props["bootstrap.servers"], timeout_ms, err) || !boot.secure(props, err))
     return fail(err);
-  protocol::MetadataRequest mreq;
-  mreq.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>{};
-  mreq.allow_auto_topic_creation = false;
-  protocol::MetadataResponse mresp;
-  if (!boot.call(mreq, 12, mresp, err)) return fail(err);
-  auto brokers = mresp.brokers;
-  std::sort(brokers.begin(), brokers.end(), [](auto& a, auto& b) { return a.node_id < b.node_id; });
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(boot, brokers, err)) return fail(err);
   int rc = 0;
   std::string json;
   for (auto& b : brokers) {
-    std::string hp = b.host + ":" + std::to_string(b.port);
+    std::string hp = b.host_port();
     RawClient c;
     protocol::ApiVersionsRequest req;
     req.client_software_name = "samsa-cli";
     req.client_software_version = "1.0";
     protocol::ApiVersionsResponse resp;
     if (!c.connect(hp, timeout_ms, err) || !c.secure(props, err) || !c.call(req, 3, resp, err)) {
-      rc = fail(hp + " (id: " + std::to_string(b.node_id) + "): " + err);
+      rc = fail(hp + " (id: " + std::to_string(b.id) + "): " + err);
       continue;
     }
     auto keys = resp.api_keys;
     std::sort(keys.begin(), keys.end(), [](auto& x, auto& y) { return x.api_key < y.api_key; });
     if (output == "json") {
-      json += std::string(json.empty() ? "" : ",") + "{\"id\":" + std::to_string(b.node_id) + ",\"host\":" +
+      json += std::string(json.empty() ? "" : ",") + "{\"id\":" + std::to_string(b.id) + ",\"host\":" +
               json_escape(b.host) + ",\"port\":" + std::to_string(b.port) + ",\"rack\":" +
               (b.rack ? json_escape(*b.rack) : "null") + ",\"apis\":[";
       for (size_t i = 0; i < keys.size(); ++i)
@@ -214,7 +208,7 @@ int broker_api_versions_main(int argc, char** argv) {
       json += "]}";
       continue;
     }
-    std::printf("%s (id: %d rack: %s) -> (\n", hp.c_str(), b.node_id, b.rack ? b.rack->c_str() : "null");
+    std::printf("%s (id: %d rack: %s) -> (\n", hp.c_str(), b.id, b.rack ? b.rack->c_str() : "null");
     for (size_t i = 0; i < keys.size(); ++i) {
       auto& k = keys[i];
       std::string range = k.min_version == k.max_version

@@ -19,14 +19,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "protocol/messages/describe_log_dirs.h"
-#include "protocol/messages/metadata.h"
 
 namespace samsa::cli {
 
 namespace {
 
 constexpr int16_t kDescribeLogDirsVersion = 4;
-constexpr int16_t kLogDirsMetadataVersion = 12;
 
 // "1,2,3" -> ids; false when an entry is not a broker id.
 bool parse_broker_ids(const std::string& text, std::set<int32_t>& out) {
@@ -96,15 +94,10 @@ int log_dirs_main(int argc, char** argv) {
   if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient boot;
   if (!boot.connect(props["bootstrap.servers"], timeout_ms, err) || !boot.secure(props, err)) return fail(err);
-  protocol::MetadataRequest mreq;
-  mreq.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>{};
-  mreq.allow_auto_topic_creation = false;
-  protocol::MetadataResponse mresp;
-  if (!boot.call(mreq, kLogDirsMetadataVersion, mresp, err)) return fail(err);
-  auto brokers = mresp.brokers;
-  std::sort(brokers.begin(), brokers.end(), [](auto& a, auto& b) { return a.node_id < b.node_id; });
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(boot, brokers, err)) return fail(err);
   std::set<int32_t> known;
-  for (auto& b : brokers) known.insert(b.node_id);
+  for (auto& b : brokers) known.insert(b.id);
   std::vector<int32_t> missing;
   for (int32_t id : wanted)
     if (!known.count(id)) missing.push_back(id);
@@ -115,18 +108,18 @@ int log_dirs_main(int argc, char** argv) {
   std::vector<int32_t> answered;
   std::string json;
   for (auto& b : brokers) {
-    if (!wanted.empty() && !wanted.count(b.node_id)) continue;
-    std::string hp = b.host + ":" + std::to_string(b.port);
+    if (!wanted.empty() && !wanted.count(b.id)) continue;
+    std::string hp = b.host_port();
     RawClient c;
     protocol::DescribeLogDirsRequest req;  // no topics: every directory and replica
     protocol::DescribeLogDirsResponse resp;
     if (!c.connect(hp, timeout_ms, err) || !c.secure(props, err) || !c.call(req, kDescribeLogDirsVersion, resp, err))
-      return fail("broker " + std::to_string(b.node_id) + " (" + hp + "): " + err);
+      return fail("broker " + std::to_string(b.id) + " (" + hp + "): " + err);
     if (resp.error_code != 0)
-      return fail("broker " + std::to_string(b.node_id) + ": " +
+      return fail("broker " + std::to_string(b.id) + ": " +
                   std::string(error_name(static_cast<ErrorCode>(resp.error_code))));
-    answered.push_back(b.node_id);
-    json += std::string(json.empty() ? "" : ",") + log_dirs_json(b.node_id, resp, topics);
+    answered.push_back(b.id);
+    json += std::string(json.empty() ? "" : ",") + log_dirs_json(b.id, resp, topics);
   }
   std::printf("Received log directory information from brokers %s\n", join_ids(answered).c_str());
   std::printf("{\"version\":1,\"brokers\":[%s]}\n", json.c_str());
