@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/broker_config.h"
+#include "config/config_registry.h"
 #include "quorum/quorum_config.h"
 #include "server/broker.h"
 
@@ -105,6 +106,8 @@ server::BrokerSettings settings_from(std::shared_ptr<const cluster::BrokerConfig
   s.cleaner_io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second();
   s.http_listeners = cfg->value("http.listeners").value_or("");
   s.rack = cfg->value("broker.rack");
+  const std::string selector = cfg->value("replica.selector.class").value_or("");
+  s.rack_aware_replica_selector = config::trim(selector) == config::kRackAwareReplicaSelector;
   s.heartbeat_interval_ms = cfg->get_int("broker.heartbeat.interval.ms").value_or(2000);
   s.controlled_shutdown_timeout_ms = cfg->get_int("broker.session.timeout.ms").value_or(9000);
   s.replica_lag_time_max_ms = cfg->replica_lag_time_max_ms();

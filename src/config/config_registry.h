@@ -148,6 +148,9 @@ std::string canonical_value(const ConfigDef& def, std::string_view value);
 // They follow Java's Integer/Long/Short.parseXxx and Boolean rules on the
 // trimmed text and never throw.
 std::string_view trim(std::string_view s);
+
+// replica.selector.class: the one selector Samsa has (KIP-392).
+inline constexpr std::string_view kRackAwareReplicaSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector";
 std::optional<int64_t> parse_int64(std::string_view s);
 std::optional<int32_t> parse_int32(std::string_view s);
 std::optional<int16_t> parse_int16(std::string_view s);

@@ -215,6 +215,18 @@ const std::vector<ConfigRule>& broker_rules() {
          return ordered(v, "group.consumer.heartbeat.interval.ms", "group.consumer.session.timeout.ms", "less than",
                         [](int64_t a, int64_t b) { return a < b; });
        }},
+      // KIP-392: Samsa has one selector, Kafka's rack-aware one (unset: every
+      // consumer reads from the leader). Kafka fails the same way on a class it
+      // cannot load.
+      {"replica.selector.class", {"replica.selector.class"},
+       "replica.selector.class is unset or org.apache.kafka.common.replica.RackAwareReplicaSelector",
+       [](const ConfigLookup& v) -> std::optional<std::string> {
+         const std::string raw = v("replica.selector.class").value_or("");
+         const std::string name(trim(raw));
+         if (name.empty() || name == kRackAwareReplicaSelector) return std::nullopt;
+         return "Class " + name + " cannot be found (Samsa offers " + std::string(kRackAwareReplicaSelector) +
+                ")";
+       }},
   };
   return rules;
 }

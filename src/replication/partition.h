@@ -187,6 +187,13 @@ class Partition {
   // diverging epoch) here: the leader's ISR / high-watermark state learns the
   // follower's log end (partition_leader.cc), then the listener (tests) sees it.
   void on_follower_fetch(const FollowerFetch& fetch);
+  // KIP-392: the follower (in the consumer's rack, `same_rack`) a consumer
+  // should read fetch_offset from; none when the leader serves it
+  // (ReplicaState::preferred_read_replica).
+  std::optional<NodeId> preferred_read_replica(std::span<const NodeId> same_rack, Offset fetch_offset) const {
+    on_owner();
+    return state_ ? state_->preferred_read_replica(same_rack, fetch_offset) : std::nullopt;
+  }
   void set_follower_fetch_listener(FollowerFetchListener listener) {
     on_owner();
     follower_fetch_listener_ = std::move(listener);

@@ -91,7 +91,7 @@ ErrorCode Partition::check_append(int16_t acks) const {
 void Partition::on_follower_fetch(const FollowerFetch& fetch) {
   on_owner();
   if (state_ && state_->is_leader()) {
-    auto up = state_->on_follower_fetch(ReplicaFetch{fetch.replica, fetch.broker_epoch, fetch.fetch_offset, mono_now()});
+    auto up = state_->on_follower_fetch(ReplicaFetch{fetch.replica, fetch.broker_epoch, fetch.fetch_offset, mono_now(), fetch.log_start_offset});
     if (up.error == ErrorCode::NONE) {
       sync_from_state();
       send_proposal(up.proposal);

@@ -130,6 +130,7 @@ ReplicaState::FetchUpdate ReplicaState::on_follower_fetch(const ReplicaFetch& fe
     f->last_caught_up_ms = std::max(f->last_caught_up_ms, f->last_fetch_ms);
   }
   f->log_end = fetch.fetch_offset;
+  f->log_start = fetch.log_start;
   f->last_fetch_leader_end = log_end_;
   f->last_fetch_ms = fetch.now_ms;
   f->broker_epoch = fetch.broker_epoch;
@@ -262,6 +263,23 @@ const FollowerState* ReplicaState::follower(NodeId id) const {
     if (f.id == id) return &f;
   }
   return nullptr;
+}
+
+std::optional<NodeId> ReplicaState::preferred_read_replica(std::span<const NodeId> same_rack,
+                                                           Offset fetch_offset) const {
+  if (!leader_ || std::find(same_rack.begin(), same_rack.end(), local_) != same_rack.end()) return std::nullopt;
+  const FollowerState* best = nullptr;
+  for (NodeId id : same_rack) {
+    const FollowerState* f = follower(id);
+    if (f == nullptr || !f->eligible || !contains(isr_, id)) continue;
+    if (f->log_end < fetch_offset || f->log_start > fetch_offset) continue;
+    if (best == nullptr || f->log_end > best->log_end ||
+        (f->log_end == best->log_end && f->last_caught_up_ms > best->last_caught_up_ms)) {
+      best = f;
+    }
+  }
+  if (best == nullptr) return std::nullopt;
+  return best->id;
 }
 
 FollowerState* ReplicaState::find_follower(NodeId id) {

@@ -29,6 +29,7 @@
 // Ownership: not synchronised; used on the owning Partition's shard only.
 #pragma once
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "replication/replica_state_acks.h"
@@ -135,6 +136,14 @@ class ReplicaState {
   bool under_min_isr() const { return isr_.size() < static_cast<size_t>(cfg_.min_insync_replicas); }
   bool at_min_isr() const { return isr_.size() == static_cast<size_t>(cfg_.min_insync_replicas); }
   const ReplicaConfig& config() const { return cfg_; }
+  // KIP-392, Kafka's RackAwareReplicaSelector as ReplicaManager feeds it: the
+  // follower a consumer whose rack holds the replicas `same_rack` should read
+  // `fetch_offset` from. None when this replica does not lead, or leads from
+  // that rack (the leader serves it), or no follower there qualifies: in the
+  // committed ISR, not fenced, holding fetch_offset (its log start at or below
+  // it, its log end at or above). Among those the highest log end wins, then
+  // the most recently caught up.
+  std::optional<NodeId> preferred_read_replica(std::span<const NodeId> same_rack, Offset fetch_offset) const;
 
  private:
   FollowerState* find_follower(NodeId id);

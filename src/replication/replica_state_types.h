@@ -57,6 +57,7 @@ struct ReplicaFetch {
   int64_t broker_epoch = kNoBrokerEpoch;  // KIP-903: the follower's registration epoch
   Offset fetch_offset{0};
   int64_t now_ms = 0;
+  Offset log_start{-1};  // the follower's log start offset (-1: not given)
 };
 
 // One ISR member in an AlterPartition proposal, with the broker epoch the
@@ -98,6 +99,7 @@ struct AckCompletion {
 struct FollowerState {
   NodeId id{-1};
   Offset log_end{-1};               // -1: unknown (no fetch in this leader epoch)
+  Offset log_start{-1};             // as its last fetch said (-1: unknown)
   Offset last_fetch_leader_end{-1};  // the leader's log end at the previous fetch
   int64_t last_fetch_ms = kNeverMs;
   int64_t last_caught_up_ms = kNeverMs;

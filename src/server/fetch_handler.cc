@@ -24,6 +24,15 @@
 // for an id the image does not know); NOT_LEADER_OR_FOLLOWER and
 // FENCED_LEADER_EPOCH answers carry the current leader (KIP-951) and, v16+,
 // that leader's endpoint in node_endpoints.
+//
+// Fetch from followers (KIP-392): a consumer fetching with v11+ may read from
+// any replica of a partition; a follower serves it up to its own high
+// watermark. With replica.selector.class set to the rack-aware selector, the
+// leader answers a consumer whose client.rack (rack_id) holds an in-sync
+// follower with that replica's id in preferred_read_replica and no records
+// (ReplicaState::preferred_read_replica); the consumer goes there. A follower
+// no longer a replica answers NOT_LEADER_OR_FOLLOWER, one behind the offset
+// OFFSET_OUT_OF_RANGE, and the clients go back to the leader.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -57,6 +66,11 @@ using protocol::FetchResponse;
 struct Fetcher {
   int32_t replica_id = -1;
   int64_t broker_epoch = -1;  // ReplicaState.replica_epoch (v15+)
+  // KIP-392 (v11+, a consumer): Kafka's ClientMetadata. Such a consumer may
+  // read from any replica of a partition (a follower serves up to its HW),
+  // and `rack` (client.rack) is what the rack-aware selector matches.
+  bool client_metadata = false;
+  std::string rack;
   bool follower() const { return replica_id >= 0; }
 };
 
@@ -71,6 +85,11 @@ struct FetchItem {
   ErrorCode routed = ErrorCode::NONE;  // led elsewhere or unknown: not read
   replication::ReadOutcome result;
   std::optional<storage::EpochEndOffset> diverging;  // answered instead of records
+  // KIP-392, on the leader: the replicas in the consumer's rack (empty: the
+  // leader serves it), and the one it is sent to instead of records (-1: none).
+  std::vector<NodeId> same_rack;
+  int32_t preferred_replica = -1;
+  bool on_follower = false;  // KIP-392: a consumer reading this broker's follower replica
   size_t topic_index = 0;
   size_t partition_index = 0;
 };
@@ -79,13 +98,19 @@ struct FetchItem {
 // where this leader's log says that epoch ended. OFFSET_OUT_OF_RANGE when it
 // cannot tell or the offset is below the log start; a diverging epoch when
 // the fetcher's log goes past the end of its last epoch here.
-void check_divergence(Partition& part, FetchItem& it) {
-  auto& res = it.result;
-  res = replication::ReadOutcome{};
+// The partition's offsets without a read (Kafka's fetchOffsetSnapshot).
+replication::ReadOutcome offsets_of(Partition& part) {
+  replication::ReadOutcome res;
   res.high_watermark = part.high_watermark().value;
   res.log_start_offset = part.log_start_offset().value;
   res.log_end_offset = part.log_end_offset().value;
   res.last_stable_offset = part.last_stable_offset().value;
+  return res;
+}
+
+void check_divergence(Partition& part, FetchItem& it) {
+  auto& res = it.result;
+  res = offsets_of(part);
   const storage::EpochEndOffset end = part.end_offset_for_epoch(Epoch(it.last_fetched_epoch));
   if (end.epoch < 0 || end.end_offset < 0 || it.offset < res.log_start_offset) {
     res.error = ErrorCode::OFFSET_OUT_OF_RANGE;
@@ -94,14 +119,32 @@ void check_divergence(Partition& part, FetchItem& it) {
   }
 }
 
+// KIP-392: the replicas of `tp` on brokers in `rack` (Kafka's
+// RackAwareReplicaSelector candidates, by the brokers' broker.rack).
+std::vector<NodeId> replicas_in_rack(const cluster::MetadataImage& image, const TopicPartition& tp,
+                                     const std::string& rack) {
+  std::vector<NodeId> out;
+  const auto* p = find_partition(image, tp);
+  if (!p) return out;
+  for (int32_t r : p->replicas) {
+    auto b = image.brokers.find(r);
+    if (b != image.brokers.end() && b->second.rack && *b->second.rack == rack) out.emplace_back(r);
+  }
+  return out;
+}
+
 // Reads one item on its partition's shard (see the file comment).
 void read_one(Partition* part, FetchItem& it, const Fetcher& fetcher, int64_t now_ms) {
   it.diverging.reset();
+  it.preferred_replica = -1;
   const ErrorCode fenced = part ? part->check_leader_epoch(Epoch(it.current_leader_epoch)) : ErrorCode::NONE;
   if (!part || it.routed != ErrorCode::NONE || fenced != ErrorCode::NONE) {
     it.result = replication::ReadOutcome{};
+    // A replica the image names but this broker does not host (yet, or any
+    // more) is Kafka's NOT_LEADER_OR_FOLLOWER.
     it.result.error = fenced != ErrorCode::NONE       ? fenced
                       : it.routed != ErrorCode::NONE ? it.routed
+                      : it.on_follower               ? ErrorCode::NOT_LEADER_OR_FOLLOWER
                                                      : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
@@ -110,6 +153,14 @@ void read_one(Partition* part, FetchItem& it, const Fetcher& fetcher, int64_t no
     if (it.diverging || it.result.error != ErrorCode::NONE) return;
   }
   const size_t max_bytes = static_cast<size_t>(std::max(it.max_bytes, 0));
+  // KIP-392: a consumer with a follower in its rack is sent there, with the
+  // offsets and no records (Kafka skips the read).
+  if (!it.same_rack.empty())
+    if (auto replica = part->preferred_read_replica(it.same_rack, Offset(it.offset))) {
+      it.result = offsets_of(*part);
+      it.preferred_replica = replica->value;
+      return;
+    }
   if (!fetcher.follower()) {
     it.result = part->read(it.offset, max_bytes, true, it.read_committed);
     return;
@@ -128,7 +179,7 @@ asio::awaitable<void> read_all(RequestContext& ctx, std::vector<FetchItem>& item
   Clock* clock = &ctx.broker->clock();
   auto read_item = [waiter, fetcher, clock](Partition* part, FetchItem& it) {
     read_one(part, it, fetcher, clock->now_ms());
-    if (!part || it.result.error != ErrorCode::NONE || it.diverging) return;
+    if (!part || it.result.error != ErrorCode::NONE || it.diverging || it.preferred_replica >= 0) return;
     if (waiter) {
       auto& res = it.result;
       part->add_fetch_waiter(waiter, {std::max<int64_t>(it.max_bytes, 0), static_cast<int64_t>(res.bytes),
@@ -214,6 +265,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   Fetcher fetcher;
   fetcher.replica_id = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
   fetcher.broker_epoch = ctx.api_version >= 15 ? req.replica_state.replica_epoch : -1;
+  fetcher.client_metadata = ctx.api_version >= 11 && !fetcher.follower();
+  if (fetcher.client_metadata) fetcher.rack = req.rack_id;
   const bool by_id = ctx.api_version >= 13;
   auto image = ctx.shard->image;
   auto name_of = [&image](const protocol::Uuid& id) {
@@ -293,9 +346,22 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   }
   // A partition another broker leads (or nobody) is answered without reading:
   // NOT_LEADER_OR_FOLLOWER, with the leader the client should go to (v12+).
+  // KIP-392: a consumer with client metadata may read any replica here.
+  const int32_t node = ctx.broker->node_id();
+  const bool rack_aware =
+      fetcher.client_metadata && !fetcher.rack.empty() && ctx.broker->settings().rack_aware_replica_selector;
   for (auto& it : items) {
     if (it.routed != ErrorCode::NONE) continue;
-    it.routed = leader_error(*image, ctx.broker->node_id(), it.tp);
+    it.routed = leader_error(*image, node, it.tp);
+    if (fetcher.client_metadata && it.routed == ErrorCode::NOT_LEADER_OR_FOLLOWER) {
+      const auto* p = find_partition(*image, it.tp);
+      if (p && std::find(p->replicas.begin(), p->replicas.end(), node) != p->replicas.end()) {
+        it.routed = ErrorCode::NONE;
+        it.on_follower = true;
+      }
+    } else if (rack_aware && it.routed == ErrorCode::NONE) {
+      it.same_rack = replicas_in_rack(*image, it.tp, fetcher.rack);
+    }
     // A follower must hold a replica of the partition (Kafka's getFollowerReplicaOrThrow).
     if (fetcher.follower() && it.routed == ErrorCode::NONE) {
       const auto* p = find_partition(*image, it.tp);
@@ -332,7 +398,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     for (auto& it : items) {
       total += it.result.bytes;
       // A diverging epoch is answered at once, as an error is (Kafka too).
-      any_error |= it.result.error != ErrorCode::NONE || it.diverging.has_value();
+      // So is a preferred read replica (Kafka's rule 6 of an immediate answer).
+      any_error |= it.result.error != ErrorCode::NONE || it.diverging.has_value() || it.preferred_replica >= 0;
     }
     if (!can_wait || any_error || static_cast<int64_t>(total) >= min_bytes) break;
     auto waiting = waiter->wait_until(deadline);
@@ -364,6 +431,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     pr.last_stable_offset = res.last_stable_offset;
     pr.log_start_offset = res.log_start_offset;
     pr.records = protocol::Records{};
+    pr.preferred_read_replica = it.preferred_replica;
     if (it.diverging) {
       pr.diverging_epoch.epoch = it.diverging->epoch;
       pr.diverging_epoch.end_offset = it.diverging->end_offset;
@@ -384,6 +452,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     sum.last_stable_offset = res.last_stable_offset;
     sum.log_start_offset = res.log_start_offset;
     sum.has_error = res.error != ErrorCode::NONE || it.diverging.has_value();
+    sum.has_preferred_replica = it.preferred_replica >= 0;
     if (res.error != ErrorCode::NONE || res.bytes == 0) continue;
     if (!first && used + res.bytes > budget) continue;
     first = false;

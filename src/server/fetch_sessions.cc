@@ -12,7 +12,7 @@ int32_t next_session_epoch(int32_t epoch) {
 }
 
 bool must_respond(const SessionPartition& cached, const PartitionAnswer& now) {
-  return now.has_records || now.has_error || now.high_watermark != cached.high_watermark ||
+  return now.has_records || now.has_error || now.has_preferred_replica || now.high_watermark != cached.high_watermark ||
          now.last_stable_offset != cached.last_stable_offset || now.log_start_offset != cached.answered_log_start;
 }
 

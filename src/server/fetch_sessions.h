@@ -68,6 +68,7 @@ struct PartitionAnswer {
   int64_t log_start_offset = -1;
   bool has_records = false;
   bool has_error = false;  // an error code, or a diverging epoch
+  bool has_preferred_replica = false;  // KIP-392: sent to another replica
 };
 bool must_respond(const SessionPartition& cached, const PartitionAnswer& now);
 

@@ -72,6 +72,9 @@ struct BrokerSettings {
   // shutdown (broker.session.timeout.ms: past it the controller fences this
   // broker anyway).
   std::optional<std::string> rack;
+  // replica.selector.class is Kafka's RackAwareReplicaSelector (KIP-392): a
+  // leader sends a consumer whose client.rack holds a follower to that follower.
+  bool rack_aware_replica_selector = false;
   int64_t heartbeat_interval_ms = 2000;
   int64_t controlled_shutdown_timeout_ms = 9000;
   // replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR.

@@ -343,6 +343,43 @@ storage::LeaderEpochCache cache_of(std::vector<storage::EpochEntry> entries) {
   return c;
 }
 
+// KIP-392: Kafka's RackAwareReplicaSelector over the leader's view.
+TEST_F(ReplicaStateTest, PreferredReadReplicaIsAnInSyncFollowerOfTheRackHoldingTheOffset) {
+  const std::vector<NodeId> rack2{kF2}, rack23{kF2, kF3}, with_leader{kLeader, kF2};
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(0)), std::nullopt);  // not leading yet
+  lead(Offset(10));
+  state.on_append(Offset(20), now());
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(0)), std::nullopt);  // kF2 never fetched
+  state.on_follower_fetch({kF2, 200, Offset(15), now(), Offset(4)});
+  fetch(kF3, 20);
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(12)), kF2);
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(15)), kF2);
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(16)), std::nullopt);  // past its log end
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(3)), std::nullopt);   // below its log start
+  EXPECT_EQ(state.preferred_read_replica(rack23, Offset(12)), kF3);          // the higher log end wins
+  EXPECT_EQ(state.preferred_read_replica(with_leader, Offset(12)), std::nullopt);  // the leader is in the rack
+  EXPECT_EQ(state.preferred_read_replica({}, Offset(12)), std::nullopt);
+  state.set_replica_eligible(kF2, false);  // fenced
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(12)), std::nullopt);
+  state.set_replica_eligible(kF2, true);
+  // Out of the committed ISR: never chosen, even when it holds the offset.
+  ASSERT_TRUE(state.apply(registration(kLeader, 5, 8, {kLeader, kF3}), Offset(20), now()));
+  EXPECT_EQ(state.preferred_read_replica(rack2, Offset(12)), std::nullopt);
+  EXPECT_EQ(state.preferred_read_replica(rack23, Offset(12)), kF3);
+}
+
+TEST_F(ReplicaStateTest, PreferredReadReplicaTieGoesToTheMostRecentlyCaughtUp) {
+  lead(Offset(10));
+  fetch(kF3, 10);  // caught up now
+  clock.advance(50);
+  fetch(kF2, 10);  // caught up later
+  const std::vector<NodeId> rack23{kF3, kF2};
+  EXPECT_EQ(state.preferred_read_replica(rack23, Offset(10)), kF2);
+  clock.advance(50);
+  fetch(kF3, 10);
+  EXPECT_EQ(state.preferred_read_replica(rack23, Offset(10)), kF3);
+}
+
 TEST(ReplicaEpochs, DivergingEpochAnswer) {
   auto leader = cache_of({{1, 0}, {3, 10}, {5, 20}});
   const Offset leo(30);
