@@ -1,8 +1,11 @@
 // `samsa reassign-partitions` (kafka-reassign-partitions.sh): --generate a
 // plan, --execute it (AlterPartitionReassignments), --verify it, --cancel it,
 // --list what is moving (ListPartitionReassignments). Kafka's flags, JSON
-// files and output lines. Replica moves between log dirs and throttles
-// (--throttle, --replica-alter-log-dirs-throttle) are not supported.
+// files and output lines. --throttle sets Kafka's replication throttles for
+// the move (the brokers' leader/follower.replication.throttled.rate, the
+// topics' leader/follower.replication.throttled.replicas) and --verify clears
+// them once every partition is done. Replica moves between log dirs
+// (--replica-alter-log-dirs-throttle, "log_dirs") are not supported.
 #include "cli/reassign.h"
 
 #include <CLI/CLI.hpp>
@@ -20,6 +23,8 @@
 #include "cli/common.h"
 #include "base/json_value.h"
 #include "protocol/messages/alter_partition_reassignments.h"
+#include "protocol/messages/describe_configs.h"
+#include "protocol/messages/incremental_alter_configs.h"
 #include "protocol/messages/list_partition_reassignments.h"
 #include "protocol/messages/metadata.h"
 
@@ -301,7 +306,144 @@ int generate(RawClient& client, const std::string& topics_file, const std::strin
   return 0;
 }
 
-int execute(RawClient& client, const Assignment& target, bool additional, int timeout_ms) {
+// ---- replication throttles ----
+constexpr int8_t kTopicResource = 2, kBrokerResource = 4;
+constexpr int8_t kSetOp = 0, kDeleteOp = 1;
+const char* const kRateKeys[] = {"leader.replication.throttled.rate", "follower.replication.throttled.rate"};
+const char* const kReplicaKeys[] = {"leader.replication.throttled.replicas", "follower.replication.throttled.replicas"};
+using ConfigChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;  // nullopt: delete
+
+// IncrementalAlterConfigs v0 of one resource through `client`.
+bool alter_configs(RawClient& client, int8_t type, const std::string& name, const ConfigChanges& changes,
+                   std::string& err) {
+  protocol::IncrementalAlterConfigsRequest req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = type;
+  res.resource_name = name;
+  for (auto& [key, value] : changes) {
+    auto& c = res.configs.emplace_back();
+    c.name = key;
+    c.config_operation = value ? kSetOp : kDeleteOp;
+    c.value = value;
+  }
+  protocol::IncrementalAlterConfigsResponse resp;
+  if (!client.call(req, 0, resp, err)) return false;
+  for (auto& r : resp.responses)
+    if (r.error_code != 0) {
+      err = std::string(error_name(static_cast<ErrorCode>(r.error_code))) +
+            (r.error_message ? ": " + *r.error_message : std::string());
+      return false;
+    }
+  return true;
+}
+
+std::vector<int32_t> broker_ids(const std::vector<BrokerEndpoint>& brokers) {
+  std::vector<int32_t> ids;
+  for (auto& b : brokers) ids.push_back(b.id);
+  return ids;
+}
+
+// A broker's own configs are altered through that broker (it takes only its id).
+bool alter_broker_configs(const Properties& props, int timeout_ms, const std::vector<BrokerEndpoint>& brokers,
+                          const std::set<int32_t>& ids, const ConfigChanges& changes, std::string& err) {
+  for (auto& b : brokers) {
+    if (!ids.count(b.id)) continue;
+    RawClient c;
+    if (!c.connect(b.host_port(), timeout_ms, err) || !c.secure(props, err) ||
+        !alter_configs(c, kBrokerResource, std::to_string(b.id), changes, err)) {
+      err = "broker " + std::to_string(b.id) + ": " + err;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Kafka's throttles for a move: the rate on every broker that sends or
+// receives, the leader side on the current replicas, the follower side on
+// the replicas being added ("partition:broker,...").
+bool set_throttles(RawClient& client, const Properties& props, int timeout_ms, const Assignment& current,
+                   const Assignment& target, int64_t rate, std::string& err) {
+  std::set<int32_t> involved;
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> lists;  // topic: leader, follower
+  for (const auto& [key, replicas] : target) {
+    const auto& now = current.at(key);
+    if (now == replicas) continue;
+    auto& [leader, follower] = lists[key.first];
+    for (int32_t b : now) {
+      involved.insert(b);
+      leader.push_back(std::to_string(key.second) + ":" + std::to_string(b));
+    }
+    for (int32_t b : replicas) {
+      involved.insert(b);
+      if (std::find(now.begin(), now.end(), b) == now.end())
+        follower.push_back(std::to_string(key.second) + ":" + std::to_string(b));
+    }
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (auto& e : v) s += (s.empty() ? "" : ",") + e;
+    return s;
+  };
+  for (auto& [topic, l] : lists)
+    if (!alter_configs(client, kTopicResource, topic,
+                       {{kReplicaKeys[0], join(l.first)}, {kReplicaKeys[1], join(l.second)}}, err))
+      return false;
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(client, brokers, err)) return false;
+  const std::string value = std::to_string(rate);
+  return alter_broker_configs(props, timeout_ms, brokers, involved, {{kRateKeys[0], value}, {kRateKeys[1], value}},
+                              err);
+}
+
+// Whether any of `topics` has throttled replicas set (DescribeConfigs v1).
+bool topics_throttled(RawClient& client, const std::set<std::string>& topics, bool& out, std::string& err) {
+  protocol::DescribeConfigsRequest req;
+  for (auto& t : topics) {
+    auto& r = req.resources.emplace_back();
+    r.resource_type = kTopicResource;
+    r.resource_name = t;
+    r.configuration_keys = std::vector<std::string>{kReplicaKeys[0], kReplicaKeys[1]};
+  }
+  protocol::DescribeConfigsResponse resp;
+  if (!client.call(req, 1, resp, err)) return false;
+  out = false;
+  for (auto& r : resp.results)
+    for (auto& c : r.configs) out |= c.value && !c.value->empty();
+  return true;
+}
+
+// --verify once every partition is done: Kafka clears the rates on every
+// broker and the replica lists of the plan's topics. Samsa does so only when
+// the plan's topics still carry throttled replicas (a move executed with
+// --throttle and not yet cleared), and a broker that does not answer is
+// reported and skipped rather than failing the verification.
+bool clear_throttles(RawClient& client, const Properties& props, int timeout_ms, const Assignment& target,
+                     std::string& err) {
+  std::set<std::string> topics;
+  for (auto& [key, _] : target) topics.insert(key.first);
+  bool throttled = false;
+  if (!topics_throttled(client, topics, throttled, err)) return false;
+  if (!throttled) return true;
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(client, brokers, err)) return false;
+  std::printf("\nClearing broker-level throttles on brokers %s\n", join_ids(broker_ids(brokers)).c_str());
+  for (auto& b : brokers) {
+    std::string why;
+    if (!alter_broker_configs(props, timeout_ms, brokers, {b.id}, {{kRateKeys[0], std::nullopt}, {kRateKeys[1], std::nullopt}},
+                              why))
+      std::fprintf(stderr, "Warning: the throttles of broker %d were not cleared: %s\n", b.id, why.c_str());
+  }
+  for (auto& topic : topics) {
+    std::printf("Clearing topic-level throttles on topic %s\n", topic.c_str());
+    if (!alter_configs(client, kTopicResource, topic, {{kReplicaKeys[0], std::nullopt}, {kReplicaKeys[1], std::nullopt}},
+                       err))
+      return false;
+  }
+  return true;
+}
+
+int execute(RawClient& client, const Properties& props, const Assignment& target, bool additional, int64_t throttle,
+            int timeout_ms) {
   std::string err;
   Ongoing ongoing;
   if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
@@ -322,6 +464,13 @@ int execute(RawClient& client, const Assignment& target, bool additional, int ti
   std::printf("Current partition replica assignment\n\n%s\n\nSave this to use as the --reassignment-json-file option "
               "during rollback\n",
               reassignment_json(current).c_str());
+  if (throttle >= 0) {
+    std::printf("Warning: You must run --verify periodically, until the reassignment completes, to ensure the "
+                "throttle is removed.\n");
+    if (!set_throttles(client, props, timeout_ms, current, target, throttle, err))
+      return kafka_error("setting the throttles failed: " + err);
+    std::printf("The inter-broker throttle limit was set to %lld B/s\n", static_cast<long long>(throttle));
+  }
   std::map<PartitionKey, std::optional<std::vector<int32_t>>> parts(target.begin(), target.end());
   std::map<PartitionKey, std::string> errors;
   if (!alter(client, timeout_ms, parts, errors, err)) return kafka_error(err);
@@ -333,7 +482,8 @@ int execute(RawClient& client, const Assignment& target, bool additional, int ti
   return 0;
 }
 
-int verify(RawClient& client, const Assignment& target, int timeout_ms) {
+int verify(RawClient& client, const Properties& props, const Assignment& target, bool preserve_throttles,
+           int timeout_ms) {
   std::string err;
   Ongoing ongoing;
   if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
@@ -352,6 +502,11 @@ int verify(RawClient& client, const Assignment& target, int timeout_ms) {
     else
       std::printf("There is no active reassignment of partition %s, but replica set is %s rather than %s.\n",
                   tp_name(key).c_str(), join_ids(now).c_str(), join_ids(replicas).c_str());
+  }
+  bool done = true;
+  for (const auto& [key, _] : target) done &= !ongoing.count(key);
+  if (done && !preserve_throttles) {
+    if (!clear_throttles(client, props, timeout_ms, target, err)) return kafka_error("clearing the throttles failed: " + err);
   }
   return 0;
 }
@@ -405,7 +560,8 @@ int reassign_partitions_main(int argc, char** argv) {
       "  samsa reassign-partitions --bootstrap-server localhost:9092 --generate \\\n"
       "      --topics-to-move-json-file topics.json --broker-list 2,3,4\n"
       "    (topics.json: {\"version\":1,\"topics\":[{\"topic\":\"t\"}]})\n"
-      "  samsa reassign-partitions --bootstrap-server localhost:9092 --execute --reassignment-json-file plan.json\n"
+      "  samsa reassign-partitions --bootstrap-server localhost:9092 --execute --reassignment-json-file plan.json \\\n"
+      "      --throttle 50000000\n"
       "    (plan.json: {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[2,3,4]}]})\n"
       "  samsa reassign-partitions --bootstrap-server localhost:9092 --verify --reassignment-json-file plan.json\n"
       "  samsa reassign-partitions --bootstrap-server localhost:9092 --cancel --reassignment-json-file plan.json\n"
@@ -425,8 +581,10 @@ int reassign_partitions_main(int argc, char** argv) {
   app.add_option("--broker-list", broker_list, "Brokers to move them to, e.g. 1,2,3 (with --generate)");
   app.add_option("--reassignment-json-file", plan_file, "The reassignment (with --execute, --verify, --cancel)");
   app.add_flag("--additional", additional, "Execute even though other reassignments are in progress");
-  app.add_flag("--preserve-throttles", preserve, "Accepted for compatibility (no throttles are set)");
-  app.add_option("--throttle", throttle, "Not supported: replication throttles are not implemented");
+  app.add_flag("--preserve-throttles", preserve, "With --verify: keep the replication throttles after the move");
+  app.add_option("--throttle", throttle,
+                 "With --execute: bytes/s the move may copy (sets leader/follower.replication.throttled.rate and the "
+                 "topics' throttled replicas; --verify clears them when done)");
   app.add_option("--timeout", timeout_ms, "Milliseconds to wait for the cluster (default 10000)");
   try {
     app.parse(argc, argv);
@@ -435,7 +593,7 @@ int reassign_partitions_main(int argc, char** argv) {
   }
   if (gen + exec + ver + can + lst != 1)
     return kafka_error("Command must include exactly one action: --generate, --execute, --verify, --cancel, or --list");
-  if (throttle >= 0) return kafka_error("--throttle is not supported: replication throttles are not implemented");
+  if (throttle >= 0 && !exec) return kafka_error("--throttle is only for --execute");
   if (bootstrap.empty()) return kafka_error("Please specify --bootstrap-server");
   if (gen && (topics_file.empty() || broker_list.empty()))
     return kafka_error("Missing required argument(s): --topics-to-move-json-file and --broker-list");
@@ -452,8 +610,8 @@ int reassign_partitions_main(int argc, char** argv) {
   if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
     return kafka_error(err);
   if (gen) return generate(client, topics_file, broker_list);
-  if (exec) return execute(client, target, additional, timeout_ms);
-  if (ver) return verify(client, target, timeout_ms);
+  if (exec) return execute(client, props, target, additional, throttle, timeout_ms);
+  if (ver) return verify(client, props, target, preserve, timeout_ms);
   if (can) return cancel(client, target, timeout_ms);
   return list(client, timeout_ms);
 }

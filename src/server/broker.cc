@@ -29,6 +29,7 @@
 #include "server/log_maintenance.h"
 #include "server/observability.h"
 #include "server/replica_fetcher.h"
+#include "server/replication_quota.h"
 #include "server/txn_marker_sender.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"
@@ -44,6 +45,16 @@ namespace samsa::server {
 namespace {
 
 sig_atomic_t g_dummy = 0;
+
+// replication.quota.window.num x replication.quota.window.size.seconds (Kafka's 11 x 1 s).
+QuotaWindow replication_quota_window(const BrokerSettings& settings) {
+  QuotaWindow w;
+  if (const auto* cfg = settings.config.get()) {
+    w.samples = static_cast<int>(cfg->get_int("replication.quota.window.num").value_or(11));
+    w.window_ms = cfg->get_int("replication.quota.window.size.seconds").value_or(1) * int64_t{1000};
+  }
+  return w;
+}
 
 }  // namespace
 
@@ -127,6 +138,7 @@ std::string Broker::start() {
   auto manager = storage::LogManager::open(storage::posix_env(), lm);
   if (!manager) return "cannot open log dirs: " + manager.status().to_string();
   log_manager_ = std::move(manager).value();
+  replication_quotas_ = std::make_unique<ReplicationQuotas>(replication_quota_window(settings_));
   int n = settings_.shards > 0 ? settings_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));

@@ -45,6 +45,7 @@ namespace samsa::server {
 
 struct CoordinatorShard;
 class FetchSessionCache;
+struct ReplicationQuotas;
 class ImageWaiter;
 class LagTracker;
 class LogMaintenance;
@@ -158,6 +159,8 @@ class Broker {
   bool single_node() const { return single_node_; }
   // fetch_handler.cc: this broker's fetch sessions (KIP-227), shared by all shards.
   FetchSessionCache& fetch_sessions();
+  // Replication throttles (replication_quota.h); made at start.
+  ReplicationQuotas& replication_quotas() { return *replication_quotas_; }
   // This broker's membership (broker_lifecycle.h), any thread: its broker
   // epoch (-1 before it registered), fenced until the controller unfenced it,
   // and Kafka's BrokerState.
@@ -299,6 +302,7 @@ class Broker {
   std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise
   std::once_flag fetch_sessions_once_;
   std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_handler.cc)
+  std::unique_ptr<ReplicationQuotas> replication_quotas_;
 };
 
 }  // namespace samsa::server

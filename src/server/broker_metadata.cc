@@ -17,12 +17,14 @@
 #include "server/handlers.h"
 #include "server/image_waiter.h"
 #include "server/log_maintenance.h"
+#include "server/replication_quota.h"
 
 namespace samsa::server {
 
 void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
   image_waiter_->on_image(image);  // shard 0, where the loader publishes
   publish_scram_credentials(*image);
+  replication_quotas_->apply(*image, settings_.node_id);  // the throttled rates may have changed
   for (auto& s : shards_) {
     Shard* sp = s.get();
     asio::post(sp->io, [this, sp, image, delta] { apply_image(*sp, image, *delta); });

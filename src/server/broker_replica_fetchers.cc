@@ -12,7 +12,9 @@
 #include "raft/flush_thread.h"
 #include "server/broker.h"
 #include "server/inter_broker_security.h"
+#include "server/cluster_routing.h"
 #include "server/replica_fetcher.h"
+#include "server/replication_quota.h"
 #include "server/txn_marker_sender.h"
 #include "storage/log_manager.h"
 
@@ -48,6 +50,13 @@ std::string Broker::make_replica_fetchers() {
     Shard* sp = s.get();
     ReplicaFetcherHooks hooks;
     hooks.find = [sp](const TopicPartition& tp) { return sp->find(tp); };
+    hooks.quota = &replication_quotas().follower;
+    hooks.throttled = [sp, node = settings_.node_id](const TopicPartition& tp) {
+      if (!sp->image) return false;
+      const auto* p = find_partition(*sp->image, tp);
+      if (!p || std::find(p->isr.begin(), p->isr.end(), node) != p->isr.end()) return false;
+      return replica_throttled(*sp->image, tp, kFollowerThrottledReplicas, node);
+    };
     // Kafka writes the recovery-point checkpoint after a truncation; the files
     // are fsynced, so off the event loop.
     hooks.truncated = [this] {

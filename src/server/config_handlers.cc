@@ -2,6 +2,7 @@
 // topics (resource type 2) and brokers (4). Topic overrides and dynamic broker
 // configs are metadata records; values are described with Kafka's sources and
 // synonyms by cluster/broker_config.
+#include <charconv>
 #include <variant>
 
 #include "config/broker_config.h"
@@ -20,7 +21,8 @@ constexpr int8_t kTopic = 2;
 constexpr int8_t kBroker = 4;
 
 // The static config plus the dynamic layers recorded in the metadata image.
-cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image) {
+cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image,
+                                              const std::string& node) {
   cluster::BrokerConfig cfg = *broker.settings().config;
   // A layer is applied whole (it was validated whole); key by key only if the
   // whole no longer passes, so one stale value does not hide the others.
@@ -32,8 +34,21 @@ cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluste
     for (auto& [k, v] : it->second) (void)cfg.set_dynamic(layer, k, v);
   };
   apply("", cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG);
-  apply(std::to_string(broker.node_id()), cluster::ConfigSource::DYNAMIC_BROKER_CONFIG);
+  apply(node, cluster::ConfigSource::DYNAMIC_BROKER_CONFIG);
   return cfg;
+}
+
+cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image) {
+  return effective_broker_config(broker, image, std::to_string(broker.node_id()));
+}
+
+// Kafka's ControllerConfigurationValidator for a broker resource name: empty
+// (the cluster default) or a broker id.
+bool valid_broker_name(const std::string& name) {
+  if (name.empty()) return true;
+  int32_t id = -1;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+  return ec == std::errc() && end == name.data() + name.size() && id >= 0;
 }
 
 using Change = std::pair<std::string, std::optional<std::string>>;
@@ -66,9 +81,13 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
         *v = cluster::canonical_topic_configs(one).begin()->second;
       }
   } else if (type == kBroker) {
-    if (!name.empty() && name != std::to_string(broker.node_id()))
+    // A broker takes its own id (Kafka's ConfigAdminManager); the active
+    // controller, on its CONTROLLER listener, any broker's (forwarded, or from
+    // an admin client talking to the controllers).
+    const bool controller_listener = ctx.conn && broker.on_controller_listener(*ctx.conn);
+    if (controller_listener ? !valid_broker_name(name) : !name.empty() && name != std::to_string(broker.node_id()))
       co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unexpected broker id " + name};
-    auto cfg = effective_broker_config(broker, *image);
+    auto cfg = effective_broker_config(broker, *image, name.empty() ? std::to_string(broker.node_id()) : name);
     auto layer = name.empty() ? cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG : cluster::ConfigSource::DYNAMIC_BROKER_CONFIG;
     // All changes at once, then Kafka's rules across keys. INVALID_CONFIG
     // (Kafka answers INVALID_REQUEST here, which KAFKA-13609 calls a bug).

@@ -52,6 +52,7 @@
 #include "server/leader_hints.h"
 #include "replication/flusher.h"
 #include "replication/partition.h"
+#include "server/replication_quota.h"
 #include "server/response_budget.h"
 #include "server/worker_pool.h"
 
@@ -71,6 +72,8 @@ struct Fetcher {
   // and `rack` (client.rack) is what the rack-aware selector matches.
   bool client_metadata = false;
   std::string rack;
+  // A follower's fetch while leader.replication.throttled.rate is set.
+  ReplicationQuota* leader_quota = nullptr;
   bool follower() const { return replica_id >= 0; }
 };
 
@@ -90,6 +93,7 @@ struct FetchItem {
   std::vector<NodeId> same_rack;
   int32_t preferred_replica = -1;
   bool on_follower = false;  // KIP-392: a consumer reading this broker's follower replica
+  bool throttled = false;    // a follower fetch of a leader.replication.throttled.replicas replica
   size_t topic_index = 0;
   size_t partition_index = 0;
 };
@@ -165,7 +169,16 @@ void read_one(Partition* part, FetchItem& it, const Fetcher& fetcher, int64_t no
     it.result = part->read(it.offset, max_bytes, true, it.read_committed);
     return;
   }
-  it.result = part->read_for_follower(it.offset, max_bytes);
+  // A throttled replica out of the ISR gets nothing while the leader's
+  // replication rate is above its bound (Kafka's shouldLeaderThrottle).
+  const auto* state = part->replica_state();
+  const bool in_isr = state && std::find(state->isr().begin(), state->isr().end(), NodeId(fetcher.replica_id)) !=
+                                   state->isr().end();
+  if (it.throttled && !in_isr && fetcher.leader_quota->exceeded(now_ms)) {
+    it.result = offsets_of(*part);
+  } else {
+    it.result = part->read_for_follower(it.offset, max_bytes);
+  }
   if (it.result.error != ErrorCode::NONE) return;
   part->on_follower_fetch(replication::FollowerFetch{NodeId(fetcher.replica_id), Offset(it.offset),
                                                      Offset(it.replica_log_start), Offset(it.result.log_end_offset),
@@ -266,6 +279,8 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   fetcher.replica_id = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
   fetcher.broker_epoch = ctx.api_version >= 15 ? req.replica_state.replica_epoch : -1;
   fetcher.client_metadata = ctx.api_version >= 11 && !fetcher.follower();
+  if (fetcher.follower() && ctx.broker->replication_quotas().leader.limited())
+    fetcher.leader_quota = &ctx.broker->replication_quotas().leader;
   if (fetcher.client_metadata) fetcher.rack = req.rack_id;
   const bool by_id = ctx.api_version >= 13;
   auto image = ctx.shard->image;
@@ -368,6 +383,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
       const bool replica = p && fetcher.replica_id != ctx.broker->node_id() &&
                            std::find(p->replicas.begin(), p->replicas.end(), fetcher.replica_id) != p->replicas.end();
       if (!replica) it.routed = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+      it.throttled = fetcher.leader_quota && replica_throttled(*image, it.tp, kLeaderThrottledReplicas, node);
     }
   }
   int32_t max_bytes = ctx.api_version >= 3 ? req.max_bytes : INT32_MAX;
@@ -418,6 +434,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
   // the first partition with data is returned whole even if larger (Kafka's rule).
   size_t budget = static_cast<size_t>(max_bytes);
   size_t used = 0;
+  int64_t throttled_bytes = 0;  // sent for throttled replicas: recorded in the leader's replication rate
   bool first = true;
   std::vector<FetchResponse::PartitionData> answers(items.size());
   std::vector<PartitionAnswer> summaries(items.size());
@@ -458,9 +475,11 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     first = false;
     used += res.bytes;
     sum.has_records = true;
+    if (it.throttled) throttled_bytes += static_cast<int64_t>(res.bytes);
     record_fetched(it.tp.topic, static_cast<int64_t>(res.bytes), fetcher.follower());
     if (ctx.api_version > 3) pr.records.chunks = std::move(res.chunks);
   }
+  if (throttled_bytes > 0) fetcher.leader_quota->record(throttled_bytes, ctx.broker->clock().now_ms());
   // The answer: every partition, or (incremental) those with something new,
   // consecutive partitions of a topic under one topic entry.
   const bool incremental = session.mode == SessionMode::kIncremental;

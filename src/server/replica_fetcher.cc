@@ -9,6 +9,7 @@
 
 #include "protocol/messages/fetch.h"
 #include "replication/replica_state_epochs.h"
+#include "server/replication_quota.h"
 
 namespace samsa::server {
 
@@ -17,6 +18,7 @@ constexpr int16_t kFetchApiKey = 1;
 constexpr int16_t kFetchVersion = 12;  // the broker's own Fetch cap: topic names, DivergingEpoch
 constexpr int64_t kIdleWaitMs = 1000;  // nothing due: look again at most this late
 constexpr int64_t kMaxResponseFloor = int64_t{100} << 20;  // KafkaClient's default frame bound
+constexpr int64_t kThrottleRecheckMs = 100;  // a partition held back by the throttle: look again this soon
 }  // namespace
 
 ReplicaFetcher::ReplicaFetcher(asio::any_io_executor ex, NodeId source, BrokerAddress address,
@@ -120,13 +122,34 @@ void ReplicaFetcher::delay(PartitionFetchState& st) {
   st.delayed_until_ms = clock_.monotonic_ms() + std::max<int64_t>(config_.backoff_ms, 0);
 }
 
+bool ReplicaFetcher::is_throttled(const TopicPartition& tp) const {
+  return hooks_.quota && hooks_.quota->limited() && hooks_.throttled && hooks_.throttled(tp);
+}
+
+bool ReplicaFetcher::held_back(const TopicPartition& tp, bool& exceeded_known, bool& exceeded) const {
+  if (!is_throttled(tp)) return false;
+  if (!exceeded_known) {  // one measurement per fetch round
+    exceeded = hooks_.quota->exceeded(clock_.now_ms());
+    exceeded_known = true;
+  }
+  return exceeded;
+}
+
 std::vector<std::pair<TopicPartition, SentFetch>> ReplicaFetcher::due(int64_t now_ms, int64_t* next_due_ms) const {
   std::vector<std::pair<TopicPartition, SentFetch>> out;
   *next_due_ms = -1;
+  bool exceeded_known = false, exceeded = false;
+  auto due_at = [next_due_ms](int64_t at) {
+    if (*next_due_ms < 0 || at < *next_due_ms) *next_due_ms = at;
+  };
   for (auto& [tp, st] : partitions_) {
     if (st.fenced) continue;
     if (st.delayed_until_ms > now_ms) {
-      if (*next_due_ms < 0 || st.delayed_until_ms < *next_due_ms) *next_due_ms = st.delayed_until_ms;
+      due_at(st.delayed_until_ms);
+      continue;
+    }
+    if (held_back(tp, exceeded_known, exceeded)) {  // Kafka's shouldFollowerThrottle
+      due_at(now_ms + kThrottleRecheckMs);
       continue;
     }
     out.emplace_back(tp, SentFetch{st.leader_epoch, st.fetch_offset, st.last_fetched_epoch});
@@ -253,6 +276,7 @@ bool ReplicaFetcher::on_partition(const TopicPartition& tp, const SentFetch& sen
       }
       resync(*part, st);
       part->update_follower_high_watermark(resp.high_watermark);
+      if (is_throttled(tp)) hooks_.quota->record(static_cast<int64_t>(records.size()), clock_.now_ms());
       return false;
     }
     case FetchAction::kHighWatermark:

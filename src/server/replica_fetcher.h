@@ -42,6 +42,8 @@ struct FetchResponse;
 
 namespace samsa::server {
 
+class ReplicationQuota;
+
 // Kafka's replica.fetch.* settings (defaults as Kafka's).
 struct ReplicaFetcherConfig {
   NodeId node_id{-1};
@@ -61,6 +63,11 @@ struct ReplicaFetcherConfig {
 struct ReplicaFetcherHooks {
   std::function<replication::Partition*(const TopicPartition&)> find;
   std::function<void()> truncated;
+  // Replication throttles (replication_quota.h): this broker's follower rate,
+  // and whether a partition is a throttled replica out of the ISR here. While
+  // the rate is above its bound such a partition is left out of the fetches.
+  ReplicationQuota* quota = nullptr;
+  std::function<bool(const TopicPartition&)> throttled;
 };
 
 // A connection to the brokers and the randomness of its backoffs, shared by a
@@ -116,6 +123,9 @@ class ReplicaFetcher : public std::enable_shared_from_this<ReplicaFetcher> {
   void wake();
   // The partitions due for a fetch now, with what is sent for each.
   std::vector<std::pair<TopicPartition, SentFetch>> due(int64_t now_ms, int64_t* next_due_ms) const;
+  // A throttled partition out of the ISR while the follower rate is above its bound.
+  bool held_back(const TopicPartition& tp, bool& exceeded_known, bool& exceeded) const;
+  bool is_throttled(const TopicPartition& tp) const;
   asio::awaitable<void> fetch_once(const std::vector<std::pair<TopicPartition, SentFetch>>& batch);
   // One partition of the response (see the file comment); true when it truncated.
   bool on_partition(const TopicPartition& tp, const SentFetch& sent, const FetchedPartition& resp,
