@@ -21,5 +21,6 @@ int log_dirs_main(int argc, char** argv);
 int acls_main(int argc, char** argv);
 int metadata_quorum_main(int argc, char** argv);
 int reassign_partitions_main(int argc, char** argv);
+int cluster_main(int argc, char** argv);
 
 }  // namespace samsa::cli

@@ -33,6 +33,8 @@ std::string reassignment_json(const Assignment& a);
 bool propose_assignment(const Assignment& current, const std::vector<int32_t>& brokers, Assignment& out,
                         std::string& err);
 
+// "foo-0": a partition as Kafka prints it.
+std::string tp_name(const PartitionKey& k);
 // "foo-0,foo-1": partitions joined as Kafka prints them.
 std::string join_partitions(const std::vector<PartitionKey>& parts);
 

@@ -31,6 +31,7 @@ const Tool kTools[] = {
     {"configs", configs_main, "describe or change topic/broker configs (kafka-configs.sh)"},
     {"leader-election", leader_election_main, "elect partition leaders (kafka-leader-election.sh)"},
     {"reassign-partitions", reassign_partitions_main, "move partitions between brokers (kafka-reassign-partitions.sh)"},
+    {"cluster", cluster_main, "cluster id, unregister a broker (kafka-cluster.sh); drain a broker, balance the cluster"},
     {"consumer-groups", consumer_groups_main, "list, describe, reset and delete consumer groups (kafka-consumer-groups.sh)"},
     {"acls", acls_main, "add, remove and list ACLs (kafka-acls.sh)"},
     {"delete-records", delete_records_main, "delete records below given offsets (kafka-delete-records.sh)"},

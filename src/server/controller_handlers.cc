@@ -1,7 +1,9 @@
 #include "server/controller_handlers.h"
 
 #include "server/alter_partition_handler.h"
+#include "server/authz.h"
 #include "server/broker.h"
+#include "server/relay_to_controller.h"
 #include "server/handlers.h"
 #include "server/not_controller.h"
 #include "server/election_handlers.h"
@@ -130,8 +132,32 @@ asio::awaitable<net::Response> handle_broker_heartbeat(RequestContext& ctx, prot
   return handle_with<protocol::BrokerHeartbeatRequest>(ctx, r, serve_broker_heartbeat);
 }
 
+namespace {
+// On shard 0: the active controller unregisters; a broker listener elsewhere
+// relays the request to it (Kafka's brokers forward UnregisterBroker).
+asio::awaitable<protocol::UnregisterBrokerResponse> unregister_on_controller(Broker* broker, bool controller_listener,
+                                                                             protocol::UnregisterBrokerRequest req) {
+  auto elsewhere = relay_unless_controller<protocol::UnregisterBrokerRequest, protocol::UnregisterBrokerResponse>(
+      broker, controller_listener, req, 0);
+  if (auto answer = co_await std::move(elsewhere)) co_return std::move(*answer);
+  co_return co_await serve_unregister_broker(broker->controller(), std::move(req));
+}
+}  // namespace
+
+// ALTER on the cluster (Kafka's ControllerApis), on either listener.
 asio::awaitable<net::Response> handle_unregister_broker(RequestContext& ctx, protocol::Reader& r) {
-  return handle_with<protocol::UnregisterBrokerRequest>(ctx, r, serve_unregister_broker);
+  protocol::UnregisterBrokerRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  protocol::UnregisterBrokerResponse resp;
+  if (!authorized_cluster(ctx, AclOperation::ALTER)) {
+    resp.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
+  }
+  const bool controller_listener = ctx.conn && ctx.broker->on_controller_listener(*ctx.conn);
+  auto op = ctx.broker->on_controller(unregister_on_controller(ctx.broker, controller_listener, std::move(req)));
+  resp = co_await std::move(op);
+  co_return make_response(ctx, resp);
 }
 
 std::span<const HandlerEntry> controller_listener_handlers() { return kControllerHandlers; }

@@ -416,9 +416,18 @@ constexpr std::string_view kSamsaBrokerKeys[] = {
     "metrics.partition.series.limit",
 };
 
+// Kafka's broker keys that exist only as dynamic configs (DynamicConfig.Broker, not KafkaConfig):
+// the replication throttles.
+constexpr std::string_view kKafkaDynamicBrokerKeys[] = {
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
+};
+
 bool is_kafka_broker_key(std::string_view name) {
   return std::any_of(std::begin(kKafkaBrokerKeys), std::end(kKafkaBrokerKeys),
-                     [&](const KafkaBrokerKey& k) { return k.name == name; });
+                     [&](const KafkaBrokerKey& k) { return k.name == name; }) ||
+         std::find(std::begin(kKafkaDynamicBrokerKeys), std::end(kKafkaDynamicBrokerKeys), name) !=
+             std::end(kKafkaDynamicBrokerKeys);
 }
 
 // The registry holds no broker key Kafka does not have, but for Samsa's own listed above: a

@@ -1,0 +1,42 @@
+#pragma once
+// The network half of partition reassignments (reassign_client.cc), shared by
+// `samsa reassign-partitions` and `samsa cluster`. Blocking calls through one
+// RawClient; every failure is false + err. One thread (the tool's).
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+#include "cli/reassign.h"
+#include "protocol/messages/list_partition_reassignments.h"
+
+namespace samsa::cli {
+
+// What the cluster looks like: every partition's replicas, the live brokers.
+struct ClusterView {
+  Assignment replicas;
+  std::set<int32_t> brokers;
+};
+bool describe(RawClient& client, ClusterView& view, std::string& err);
+
+// The reassignments in progress (all of them).
+using Ongoing = std::map<PartitionKey, protocol::ListPartitionReassignmentsResponse::OngoingPartitionReassignment>;
+bool list_ongoing(RawClient& client, int timeout_ms, Ongoing& out, std::string& err);
+
+// Sends the reassignments (nullopt replicas: cancel); per-partition errors in `errors`.
+bool alter(RawClient& client, int timeout_ms, const std::map<PartitionKey, std::optional<std::vector<int32_t>>>& parts,
+           std::map<PartitionKey, std::string>& errors, std::string& err);
+// "title\n" then one "partition: error" line each.
+std::string errors_text(const std::string& title, const std::map<PartitionKey, std::string>& errors);
+
+// Kafka's throttles for a move from `current` to `target` at `rate` bytes/s
+// (reassign-partitions --throttle).
+bool set_throttles(RawClient& client, const Properties& props, int timeout_ms, const Assignment& current,
+                   const Assignment& target, int64_t rate, std::string& err);
+// Clears them after the move of `target` (reassign-partitions --verify).
+bool clear_throttles(RawClient& client, const Properties& props, int timeout_ms, const Assignment& target,
+                     std::string& err);
+
+}  // namespace samsa::cli
