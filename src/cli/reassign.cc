@@ -234,8 +234,8 @@ int generate(RawClient& client, const std::string& topics_file, const std::strin
   return 0;
 }
 
-int execute(RawClient& client, const Properties& props, const Assignment& target, bool additional, int64_t throttle,
-            int timeout_ms) {
+int execute(RawClient& client, const Properties& props, const Assignment& target, bool additional, bool allow_rf_change,
+            int64_t throttle, int timeout_ms) {
   std::string err;
   Ongoing ongoing;
   if (!list_ongoing(client, timeout_ms, ongoing, err)) return kafka_error(err);
@@ -265,7 +265,7 @@ int execute(RawClient& client, const Properties& props, const Assignment& target
   }
   std::map<PartitionKey, std::optional<std::vector<int32_t>>> parts(target.begin(), target.end());
   std::map<PartitionKey, std::string> errors;
-  if (!alter(client, timeout_ms, parts, errors, err)) return kafka_error(err);
+  if (!alter(client, timeout_ms, parts, errors, err, allow_rf_change)) return kafka_error(err);
   if (!errors.empty()) return kafka_error(errors_text("Error reassigning partition(s):", errors));
   std::vector<PartitionKey> keys;
   for (auto& [key, _] : target) keys.push_back(key);
@@ -360,6 +360,7 @@ int reassign_partitions_main(int argc, char** argv) {
       "  samsa reassign-partitions --bootstrap-server localhost:9092 --list");
   std::string bootstrap, command_config, topics_file, broker_list, plan_file;
   bool gen = false, exec = false, ver = false, can = false, lst = false, additional = false, preserve = false;
+  bool disallow_rf_change = false;
   int timeout_ms = 10000;
   int64_t throttle = -1;
   app.add_option("--bootstrap-server", bootstrap, "REQUIRED: the server(s) to connect to");
@@ -373,6 +374,8 @@ int reassign_partitions_main(int argc, char** argv) {
   app.add_option("--broker-list", broker_list, "Brokers to move them to, e.g. 1,2,3 (with --generate)");
   app.add_option("--reassignment-json-file", plan_file, "The reassignment (with --execute, --verify, --cancel)");
   app.add_flag("--additional", additional, "Execute even though other reassignments are in progress");
+  app.add_flag("--disallow-replication-factor-change", disallow_rf_change,
+               "With --execute: refuse moves that change a partition's replication factor (KIP-860)");
   app.add_flag("--preserve-throttles", preserve, "With --verify: keep the replication throttles after the move");
   app.add_option("--throttle", throttle,
                  "With --execute: bytes/s the move may copy (sets leader/follower.replication.throttled.rate and the "
@@ -402,7 +405,7 @@ int reassign_partitions_main(int argc, char** argv) {
   if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
     return kafka_error(err);
   if (gen) return generate(client, topics_file, broker_list);
-  if (exec) return execute(client, props, target, additional, throttle, timeout_ms);
+  if (exec) return execute(client, props, target, additional, !disallow_rf_change, throttle, timeout_ms);
   if (ver) return verify(client, props, target, preserve, timeout_ms);
   if (can) return cancel(client, target, timeout_ms);
   return list(client, timeout_ms);

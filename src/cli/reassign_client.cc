@@ -117,9 +117,10 @@ bool list_ongoing(RawClient& client, int timeout_ms, Ongoing& out, std::string& 
 
 // Sends the reassignments (nullopt replicas: cancel); per-partition errors in `errors`.
 bool alter(RawClient& client, int timeout_ms, const std::map<PartitionKey, std::optional<std::vector<int32_t>>>& parts,
-           std::map<PartitionKey, std::string>& errors, std::string& err) {
+           std::map<PartitionKey, std::string>& errors, std::string& err, bool allow_rf_change) {
   protocol::AlterPartitionReassignmentsRequest req;
   req.timeout_ms = timeout_ms;
+  req.allow_replication_factor_change = allow_rf_change;
   for (const auto& [key, replicas] : parts) {
     if (req.topics.empty() || req.topics.back().name != key.first) req.topics.emplace_back().name = key.first;
     auto& p = req.topics.back().partitions.emplace_back();
@@ -127,7 +128,7 @@ bool alter(RawClient& client, int timeout_ms, const std::map<PartitionKey, std::
     p.replicas = replicas;
   }
   protocol::AlterPartitionReassignmentsResponse resp;
-  if (!client.call(req, 0, resp, err)) return false;
+  if (!client.call(req, allow_rf_change ? 0 : 1, resp, err)) return false;
   if (resp.error_code != 0) {
     err = resp.error_message.value_or(std::string(error_name(static_cast<ErrorCode>(resp.error_code))));
     return false;

@@ -26,8 +26,9 @@ using Ongoing = std::map<PartitionKey, protocol::ListPartitionReassignmentsRespo
 bool list_ongoing(RawClient& client, int timeout_ms, Ongoing& out, std::string& err);
 
 // Sends the reassignments (nullopt replicas: cancel); per-partition errors in `errors`.
+// `allow_rf_change` false: KIP-860's refusal of a replica count change (sent as v1).
 bool alter(RawClient& client, int timeout_ms, const std::map<PartitionKey, std::optional<std::vector<int32_t>>>& parts,
-           std::map<PartitionKey, std::string>& errors, std::string& err);
+           std::map<PartitionKey, std::string>& errors, std::string& err, bool allow_rf_change = true);
 // "title\n" then one "partition: error" line each.
 std::string errors_text(const std::string& title, const std::map<PartitionKey, std::string>& errors);
 

@@ -122,6 +122,9 @@ struct ReassignmentItem {
   std::string topic;
   int32_t partition = -1;
   std::optional<std::vector<int32_t>> replicas;
+  // KIP-860: false refuses a target whose size differs from the replicas
+  // before any move in progress (INVALID_REPLICATION_FACTOR).
+  bool allow_replication_factor_change = true;
 };
 
 // ListPartitionReassignments (API 46): one partition being reassigned.

@@ -171,6 +171,14 @@ asio::awaitable<std::vector<OpResult>> Controller::alter_reassignments(std::vect
         out.push_back(*err);
         continue;
       }
+      const size_t current_rf = p->replicas.size() - (reassigning(*p) ? p->adding_replicas.size() : 0);
+      if (!item.allow_replication_factor_change && item.replicas->size() != current_rf) {
+        out.push_back({ErrorCode::INVALID_REPLICATION_FACTOR,
+                       "The replication factor is changed from " + std::to_string(current_rf) + " to " +
+                           std::to_string(item.replicas->size()) + " but allowReplicationFactorChange is false",
+                       {}});
+        continue;
+      }
       c = start_reassignment(t->id, *p, *item.replicas, may_lead);
     }
     out.push_back({});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cluster/topic_name.h"
 #include "replication/flusher.h"
 #include "replication/open_partition.h"
 #include "storage/log_manager.h"
@@ -78,6 +79,7 @@ void ReplicaManager::apply(cluster::ImagePtr image, const cluster::ImageDelta& d
       ++it;
       if (!keep) remove_partition(tp);
     }
+    remove_stray_logs(*image);
   } else {
     for (auto& name : delta.topics) sync_topic(*old, *image, name);
   }
@@ -210,6 +212,29 @@ std::vector<std::pair<std::string, std::string>> ReplicaManager::unopened_of(
     const std::vector<std::string>& topics) const {
   on_owner();
   return unopened_.of_topics(topics, [this](const TopicPartition& tp) { return owns(tp); });
+}
+
+// Stray copies: partition directories of this shard found on disk that the
+// image places on no replica here (moved away, or deleted, while this broker
+// was down; Kafka's stray replicas) are renamed for background deletion
+// (file.delete.delay.ms of the topic, else the default). Run with every full
+// image, which a broker applies only once caught up with the quorum.
+void ReplicaManager::remove_stray_logs(const cluster::MetadataImage& image) {
+  for (auto& [tp, dir] : logs_.partitions()) {
+    // The metadata log may share the first log dir; it is the quorum's, never a stray.
+    if (tp.topic == cluster::kClusterMetadataTopic || !owns(tp) || find(tp)) continue;
+    auto* t = image.find_topic(tp.topic);
+    const bool placed = t && static_cast<size_t>(tp.partition) < t->partitions.size() &&
+                        std::find(t->partitions[tp.partition].replicas.begin(),
+                                  t->partitions[tp.partition].replicas.end(),
+                                  options_.node_id.value) != t->partitions[tp.partition].replicas.end();
+    if (placed) continue;  // opened, or remembered as unopened (retried)
+    const int64_t delay = t ? options_.log_config_for(*t).file_delete_delay_ms : storage::LogConfig{}.file_delete_delay_ms;
+    spdlog::warn("{} in {} is a stray copy (the metadata places no replica of it here): deleting it",
+                 tp.to_string(), dir);
+    if (auto st = logs_.delete_unopened(tp, clock_.now_ms(), delay); !st)
+      spdlog::error("deleting the stray copy {} failed: {}", tp.to_string(), st.to_string());
+  }
 }
 
 // A deleted partition: its directory is renamed for background deletion and

@@ -128,6 +128,7 @@ class ReplicaManager {
   void update_eligibility(Partition& part, const cluster::PartitionInfo& info);
   void retry_unopened();
   void remove_partition(const TopicPartition& tp);
+  void remove_stray_logs(const cluster::MetadataImage& image);
 
   ReplicaManagerOptions options_;
   ShardAffinity owner_;  // options_.shard

@@ -17,18 +17,21 @@ using AlterResponse = protocol::AlterPartitionReassignmentsResponse;
 using ListRequest = protocol::ListPartitionReassignmentsRequest;
 using ListResponse = protocol::ListPartitionReassignmentsResponse;
 
-// The version a broker forwards in (the only one served).
+// The version a broker forwards in: Alter v1 carries KIP-860's flag; List has v0 only.
 constexpr int16_t kForwardVersion = 0;
+constexpr int16_t kAlterForwardVersion = 1;
 
 asio::awaitable<AlterResponse> alter_on_controller(Broker* broker, bool controller_listener, AlterRequest req) {
-  auto elsewhere = relay_unless_controller<AlterRequest, AlterResponse>(broker, controller_listener, req, kForwardVersion);
+  auto elsewhere = relay_unless_controller<AlterRequest, AlterResponse>(broker, controller_listener, req, kAlterForwardVersion);
   if (auto answer = co_await std::move(elsewhere)) co_return std::move(*answer);
   std::vector<cluster::ReassignmentItem> items;
   for (auto& t : req.topics)
-    for (auto& p : t.partitions) items.push_back({t.name, p.partition_index, p.replicas});
+    for (auto& p : t.partitions)
+      items.push_back({t.name, p.partition_index, p.replicas, req.allow_replication_factor_change});
   auto op = broker->controller().alter_reassignments(std::move(items));
   auto results = co_await std::move(op);
   AlterResponse resp;
+  resp.allow_replication_factor_change = req.allow_replication_factor_change;
   size_t i = 0;
   bool not_controller = !results.empty();
   for (auto& t : req.topics) {

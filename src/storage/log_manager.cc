@@ -232,6 +232,27 @@ Status LogManager::delete_log(const TopicPartition& tp, Log* log, int64_t now_ms
   return Status::ok();
 }
 
+Status LogManager::delete_unopened(const TopicPartition& tp, int64_t now_ms, int64_t delay_ms) {
+  std::string dir;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(tp);
+    if (it == entries_.end()) return Status::not_found(tp.to_string() + " is not on this broker");
+    if (it->second.log != nullptr || it->second.opening)
+      return Status::invalid_argument(tp.to_string() + " is open");
+    dir = it->second.path;
+  }
+  const std::string parent = parent_dir(dir);
+  const std::string target = join_path(parent, deleted_dir_name(tp));
+  SAMSA_RETURN_IF_ERROR(env_->rename(dir, target));
+  SAMSA_RETURN_IF_ERROR(env_->sync_dir(parent));
+  std::lock_guard lock(mu_);
+  entries_.erase(tp);
+  const int64_t due = delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+  pending_deletes_.push_back(PendingDelete{due, target});
+  return Status::ok();
+}
+
 Result<int> LogManager::remove_deleted_dirs(int64_t now_ms) {
   std::vector<PendingDelete> due;
   {

@@ -88,6 +88,11 @@ class LogManager {
   // crash before that leaves it to the next open(). The Log must be released
   // after.
   Status delete_log(const TopicPartition& tp, Log* log, int64_t now_ms = 0, int64_t delay_ms = 0);
+  // A stray copy (a partition found on disk that the metadata no longer places
+  // on this broker, e.g. moved away while it was down): renamed and removed as
+  // delete_log does, without opening it. Refused (kInvalidArgument) while
+  // the log is open or being opened.
+  Status delete_unopened(const TopicPartition& tp, int64_t now_ms = 0, int64_t delay_ms = 0);
   // Removes the renamed directories whose delay has passed. Any thread (each
   // directory is taken by one caller). Returns how many were removed.
   Result<int> remove_deleted_dirs(int64_t now_ms);

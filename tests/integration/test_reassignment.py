@@ -286,24 +286,54 @@ def test_list_while_in_progress_then_cancel_restores_the_original_replicas(clust
     assert got == list(range(600))
 
 
-# Raw AlterPartitionReassignments / ListPartitionReassignments v0 (flexible).
-def alter_request(corr, items):
+def test_a_copy_moved_away_while_its_broker_was_down_is_deleted_when_it_returns(cluster, tmp_path):
+    """Broker 3 is stopped; its partition moves to {1,2,4} meanwhile. When 3 starts again, the
+    metadata places no replica of it there: the stray copy is deleted (Kafka's stray replicas)."""
+    via = cluster.node(1)
+    create_on(cluster, via, "stray", [1, 2, 3])
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(100):
+        p.produce("stray", value=str(i).encode(), partition=0)
+    assert p.flush(60) == 0
+    copy = cluster.node(3).dir / "data" / "stray-0"
+    assert copy.is_dir()
+    cluster.node(3).stop()
+    plan = plan_file(tmp_path, "plan.json", {("stray", 0): [1, 2, 4]})
+    tool(cluster, via, "--execute", "--reassignment-json-file", plan)
+    cluster.wait_partition("stray", lambda l, r, i: r == [1, 2, 4] and i == [1, 2, 4], via=via, what="moved")
+    assert copy.is_dir(), "the stopped broker's copy is still on its disk"
+    cluster.node(3).start()
+    deadline = time.monotonic() + BOUND_S
+    while copy.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not copy.exists(), "broker 3 kept its stray copy of stray-0"
+    log = cluster.node(3).log_path.read_text(errors="replace")
+    assert "stray-0 in " in log and "is a stray copy" in log
+    # Its metadata log (in the same log dir) is untouched: it is back in the cluster.
+    cluster.wait_brokers([1, 2, 3, 4])
+    assert (cluster.node(3).dir / "data" / "__cluster_metadata-0").is_dir()
+
+
+# Raw AlterPartitionReassignments v0/v1 / ListPartitionReassignments v0 (flexible).
+def alter_request(corr, items, version=0, allow_rf_change=True):
     """items: [(topic, partition, replicas or None)], one topic per item."""
-    body = uvarint(1 + len(items))  # topics; timeout_ms goes first
-    body = i32(30000) + body
+    body = uvarint(1 + len(items))  # topics; timeout_ms (and v1's allow flag) go first
+    body = i32(30000) + (bytes([1 if allow_rf_change else 0]) if version >= 1 else b"") + body
     for topic, partition, replicas in items:
         parts = i32(partition) + (uvarint(0) if replicas is None else
                                   uvarint(len(replicas) + 1) + b"".join(i32(r) for r in replicas)) + b"\x00"
         body += compact_string(topic) + uvarint(2) + parts + b"\x00"
     body += b"\x00"
-    return frame(request_header(45, 0, corr, flexible=True) + body)
+    return frame(request_header(45, version, corr, flexible=True) + body)
 
 
-def parse_alter(frame_bytes):
+def parse_alter(frame_bytes, version=0):
     r = Reader(frame_bytes)
     r.i32()  # correlation id
     r.skip_tags()
     r.i32()  # throttle
+    if version >= 1:
+        r.take(1)  # allow_replication_factor_change, echoed
     top = r.i16()
     n = r.uvarint()
     if n:
@@ -327,7 +357,7 @@ def test_bad_input_answers_kafkas_errors(cluster, tmp_path):
     create_on(cluster, via, "t", [1, 2, 3])
     conn = Conn(via.port)
     _, versions = parse_api_versions(conn.request(api_versions_request(3, 1))[4:], 3)
-    assert versions.get(45) == (0, 0) and versions.get(46) == (0, 0), versions
+    assert versions.get(45) == (0, 1) and versions.get(46) == (0, 0), versions
     # Forwarded by a broker that is not the active controller.
     top, res = parse_alter(conn.request(alter_request(2, [
         ("nope", 0, [1, 2, 3]), ("t", 7, [1, 2, 3]), ("t", 0, None)])))
@@ -339,6 +369,21 @@ def test_bad_input_answers_kafkas_errors(cluster, tmp_path):
         top, res = parse_alter(conn.request(alter_request(3, [("t", 0, bad)])))
         assert res[("t", 0)][0] == 39, (bad, res)  # INVALID_REPLICA_ASSIGNMENT
     assert cluster.partition("t", via)[1] == [1, 2, 3]
+    # v1 (KIP-860): a replica count change refused when not allowed, allowed by default.
+    top, res = parse_alter(conn.request(alter_request(4, [("t", 0, [1, 2])], 1, False)), 1)
+    assert res[("t", 0)] == (38, "The replication factor is changed from 3 to 2 but allowReplicationFactorChange "
+                                 "is false"), res  # INVALID_REPLICATION_FACTOR
+    shrink = tool(cluster, via, "--execute", "--disallow-replication-factor-change", "--reassignment-json-file",
+                  plan_file(tmp_path, "shrink.json", {("t", 0): [1, 2]}), check=False)
+    assert shrink.returncode == 1 and "allowReplicationFactorChange is false" in shrink.stderr, shrink.stderr
+    assert cluster.partition("t", via)[1] == [1, 2, 3]
+    for corr, order in ((5, [2, 3, 1]), (6, [1, 2, 3])):  # the same count, another order: allowed (and back)
+        top, res = parse_alter(conn.request(alter_request(corr, [("t", 0, order)], 1, False)), 1)
+        assert res[("t", 0)] == (0, None), res
+        deadline = time.monotonic() + BOUND_S
+        while list(AdminClient({"bootstrap.servers": via.bootstrap}).list_topics("t", timeout=5)
+                   .topics["t"].partitions[0].replicas) != order and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     # The tool refuses the same before sending anything, as Kafka's does.
     dup = tool(cluster, via, "--execute", "--reassignment-json-file",

@@ -241,6 +241,29 @@ TEST_F(StorageLogManagerTest, DeleteLogAndLeftoverDeleteDirs) {
   for (const auto& n : *names2) EXPECT_EQ(n.find("-delete"), std::string::npos) << n;
 }
 
+TEST_F(StorageLogManagerTest, DeleteUnopenedRenamesAStrayCopyButNeverAnOpenLog) {
+  const TopicPartition stray{"moved", 0}, live{"kept", 1};
+  {
+    auto m = open_manager();
+    fill(*open(*m, stray), 3);
+    m->release(stray);
+    fill(*open(*m, live), 1);
+    m->release(live);
+  }
+  auto m = open_manager();  // both found on disk, neither opened
+  auto dirs = m->partitions();
+  ASSERT_EQ(dirs.size(), 2u);
+  auto kept = open(*m, live);
+  EXPECT_FALSE(m->delete_unopened(live, kManagerNow, 0)) << "an open log is not a stray";
+  EXPECT_FALSE(m->delete_unopened(TopicPartition{"never", 0}, kManagerNow, 0));
+  ASSERT_TRUE(m->delete_unopened(stray, kManagerNow, 1000));
+  EXPECT_FALSE(posix_env()->exists(dirs[stray]));
+  EXPECT_EQ(m->partitions().count(stray), 0u);
+  EXPECT_EQ(m->pending_dir_deletions(), 1u);
+  EXPECT_EQ(*m->remove_deleted_dirs(kManagerNow + 1000), 1);
+  EXPECT_TRUE(posix_env()->is_dir(dirs[live]));
+}
+
 TEST_F(StorageLogManagerTest, IgnoresMetadataLogAndStrangers) {
   ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d1/__cluster_metadata-0")));
   ASSERT_TRUE(create_dirs(posix_env(), root_.sub("d1/lost+found")));
