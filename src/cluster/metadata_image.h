@@ -134,6 +134,12 @@ using ImagePtr = std::shared_ptr<const MetadataImage>;
 // dynamic broker configs that every topic's log config inherits).
 struct ImageDelta {
   bool full = false;
+  // The image holds everything the quorum had committed when it was built: the
+  // image published at the end of a catch-up, or the replay of a log with no
+  // quorum behind it. (A restarted quorum node's first image is not: it
+  // replays only what it knew committed.) What is absent from such an image
+  // is really gone, e.g. a replica moved away while this broker was down.
+  bool complete = false;
   std::vector<std::string> topics;  // created, changed or removed
   bool brokers = false;             // a broker registered, was fenced / unfenced / unregistered
 };

@@ -45,6 +45,7 @@ void MetadataLoader::caught_up() {
   auto delta = std::move(held_);
   held_.reset();
   held_batches_ = 0;
+  delta->complete = true;
   publish_(image_, std::move(delta));
 }
 
@@ -84,6 +85,7 @@ storage::Status MetadataLoader::load() {
                  legacy_records_);
   auto delta = std::make_shared<ImageDelta>();
   delta->full = true;
+  delta->complete = log_.replay_is_complete();
   publish_(image_, delta);
   return st;
 }

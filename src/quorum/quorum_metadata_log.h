@@ -118,6 +118,7 @@ class QuorumMetadataLog final : public raft::MetadataLog {
   raft::LeaderAndEpoch leader() const override;
   void set_commit_listener(CommitListener listener) override { listener_ = std::move(listener); }
   bool catching_up() const override;
+  bool replay_is_complete() const override { return false; }
   void set_caught_up_listener(std::function<void()> listener) override { caught_up_listener_ = std::move(listener); }
   asio::awaitable<raft::AppendResult> append(std::vector<protocol::Bytes> values) override;
   // The committed records this node knows of (those below its high

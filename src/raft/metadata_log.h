@@ -63,6 +63,9 @@ class MetadataLog {
   // images but publishes only the one that catches up, so brokers never act on
   // states that were already stale (Kafka's MetadataLoader catch-up).
   virtual bool catching_up() const { return false; }
+  // replay() hands over every committed record there is (a log with no quorum
+  // behind it); a quorum node's replay holds only what it knew committed.
+  virtual bool replay_is_complete() const { return true; }
   // Called once a delivery ended a catch-up (everything known committed has
   // been handed over, trailing control records included).
   virtual void set_caught_up_listener(std::function<void()> listener) { (void)listener; }

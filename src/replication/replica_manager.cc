@@ -79,10 +79,10 @@ void ReplicaManager::apply(cluster::ImagePtr image, const cluster::ImageDelta& d
       ++it;
       if (!keep) remove_partition(tp);
     }
-    remove_stray_logs(*image);
   } else {
     for (auto& name : delta.topics) sync_topic(*old, *image, name);
   }
+  if (delta.complete) remove_stray_logs(*image);
   // A broker fenced, unfenced or shutting down: the ISR rules of every
   // partition it replicates learn whether it may join (KIP-841).
   if (delta.full || delta.brokers) {
@@ -217,8 +217,9 @@ std::vector<std::pair<std::string, std::string>> ReplicaManager::unopened_of(
 // Stray copies: partition directories of this shard found on disk that the
 // image places on no replica here (moved away, or deleted, while this broker
 // was down; Kafka's stray replicas) are renamed for background deletion
-// (file.delete.delay.ms of the topic, else the default). Run with every full
-// image, which a broker applies only once caught up with the quorum.
+// (file.delete.delay.ms of the topic, else the default). Run only with a
+// complete image (ImageDelta::complete: after a catch-up with the quorum),
+// never with the partial one a restarted node replays from its own log.
 void ReplicaManager::remove_stray_logs(const cluster::MetadataImage& image) {
   for (auto& [tp, dir] : logs_.partitions()) {
     // The metadata log may share the first log dir; it is the quorum's, never a stray.
