@@ -4,8 +4,11 @@
 // files and output lines. --throttle sets Kafka's replication throttles for
 // the move (the brokers' leader/follower.replication.throttled.rate, the
 // topics' leader/follower.replication.throttled.replicas) and --verify clears
-// them once every partition is done. Replica moves between log dirs
-// (--replica-alter-log-dirs-throttle, "log_dirs") are not supported.
+// them once every partition is done. "log_dirs" other than "any" move
+// replicas between the log dirs of their broker (AlterReplicaLogDirs after the
+// reassignment; --verify and --cancel cover them too), at most
+// --replica-alter-log-dirs-throttle bytes/s per broker
+// (replica.alter.log.dirs.io.max.bytes.per.second, cleared by --verify).
 #include "cli/reassign.h"
 
 #include <CLI/CLI.hpp>
@@ -49,7 +52,7 @@ bool as_int32(const JsonValue* v, int32_t& out) {
 
 }  // namespace
 
-bool parse_reassignment_json(const std::string& text, Assignment& out, std::string& err) {
+bool parse_reassignment_json(const std::string& text, Assignment& out, std::string& err, ReplicaDirs* replica_dirs) {
   JsonValue doc;
   if (!parse_document(text, doc, err)) return false;
   const JsonValue* parts = doc.get("partitions");
@@ -82,11 +85,14 @@ bool parse_reassignment_json(const std::string& text, Assignment& out, std::stri
               tp_name(key);
         return false;
       }
-      for (const auto& d : dirs->array)
-        if (d.kind != JsonValue::Kind::String || d.string != "any") {
-          err = "Moving replicas between log dirs is not supported (log_dirs must be \"any\")";
+      for (size_t i = 0; i < ids.size(); ++i) {
+        const JsonValue& d = dirs->array[i];
+        if (d.kind != JsonValue::Kind::String || (d.string != "any" && (d.string.empty() || d.string[0] != '/'))) {
+          err = "Log dirs of " + tp_name(key) + " must be \"any\" or absolute paths";
           return false;
         }
+        if (d.string != "any" && replica_dirs) (*replica_dirs)[{key, ids[i]}] = d.string;
+      }
     }
     std::set<int32_t> seen(ids.begin(), ids.end());
     if (seen.size() != ids.size()) {
@@ -177,6 +183,10 @@ bool propose_assignment(const Assignment& current, const std::vector<int32_t>& b
 
 std::string tp_name(const PartitionKey& k) { return k.first + "-" + std::to_string(k.second); }
 
+std::string replica_name(const std::pair<PartitionKey, int32_t>& r) {
+  return tp_name(r.first) + "-" + std::to_string(r.second);
+}
+
 std::string join_partitions(const std::vector<PartitionKey>& parts) {
   std::string s;
   for (size_t i = 0; i < parts.size(); ++i) s += (i ? "," : "") + tp_name(parts[i]);
@@ -231,6 +241,86 @@ int generate(RawClient& client, const std::string& topics_file, const std::strin
   if (!propose_assignment(current, brokers, proposed, err)) return kafka_error(err);
   std::printf("Current partition replica assignment\n%s\n\n", reassignment_json(current).c_str());
   std::printf("Proposed partition reassignment configuration\n%s\n", reassignment_json(proposed).c_str());
+  return 0;
+}
+
+std::string join_replicas(const ReplicaDirs& dirs) {
+  std::string s;
+  for (auto& [replica, _] : dirs) s += (s.empty() ? "" : ",") + replica_name(replica);
+  return s;
+}
+
+// --execute: after the reassignment, the replicas' log dirs.
+int start_dir_moves(RawClient& client, const Properties& props, const ReplicaDirs& dirs, int64_t throttle,
+                    int timeout_ms) {
+  if (dirs.empty()) return 0;
+  std::string err;
+  if (throttle >= 0) {
+    if (!set_log_dir_throttle(client, props, timeout_ms, dirs, throttle, err))
+      return kafka_error("setting the throttle failed: " + err);
+    std::printf("The replica-alter-dir throttle limit was set to %lld B/s\n", static_cast<long long>(throttle));
+  }
+  std::map<ReplicaKey, std::string> errors;
+  if (!alter_replica_dirs(props, timeout_ms, dirs, errors, err)) return kafka_error(err);
+  if (!errors.empty()) {
+    std::string text = "Error moving replica(s) between log dirs:";
+    for (auto& [replica, why] : errors) text += "\n" + replica_name(replica) + ": " + why;
+    return kafka_error(text);
+  }
+  std::printf("Successfully started log directory move%s for: %s\n", dirs.size() == 1 ? "" : "s",
+              join_replicas(dirs).c_str());
+  return 0;
+}
+
+// --verify: where each replica of `dirs` is.
+int verify_dir_moves(RawClient& client, const Properties& props, const ReplicaDirs& dirs, bool preserve_throttles,
+                     int timeout_ms) {
+  if (dirs.empty()) return 0;
+  std::string err;
+  std::map<ReplicaKey, ReplicaDirState> states;
+  if (!describe_replica_dirs(props, timeout_ms, dirs, states, err)) return kafka_error(err);
+  std::printf("\nStatus of replica log dir movement:\n");
+  bool done = true;
+  for (auto& [replica, target] : dirs) {
+    const ReplicaDirState& st = states[replica];
+    done &= !st.found || st.future.empty();
+    const std::string tp = tp_name(replica.first), broker = std::to_string(replica.second);
+    if (!st.found) {
+      std::printf("Partition %s cannot be found in any live log directory on broker %s.\n", tp.c_str(), broker.c_str());
+    } else if (st.current == target) {
+      std::printf("Reassignment of replica %s completed successfully.\n", replica_name(replica).c_str());
+    } else if (st.future == target) {
+      std::printf("Reassignment of replica %s is still in progress.\n", replica_name(replica).c_str());
+    } else if (!st.future.empty()) {
+      std::printf("Partition %s on broker %s is being moved to log dir %s instead of %s.\n", tp.c_str(),
+                  broker.c_str(), st.future.c_str(), target.c_str());
+    } else {
+      std::printf("Partition %s on broker %s is not being moved from log dir %s to %s.\n", tp.c_str(), broker.c_str(),
+                  st.current.c_str(), target.c_str());
+    }
+  }
+  if (done && !preserve_throttles && !set_log_dir_throttle(client, props, timeout_ms, dirs, std::nullopt, err))
+    return kafka_error("clearing the replica-alter-dir throttle failed: " + err);
+  return 0;
+}
+
+// --cancel: a replica still being copied stays where it is (asked to move to its current dir).
+int cancel_dir_moves(const Properties& props, const ReplicaDirs& dirs, int timeout_ms) {
+  std::string err;
+  std::map<ReplicaKey, ReplicaDirState> states;
+  if (!dirs.empty() && !describe_replica_dirs(props, timeout_ms, dirs, states, err)) return kafka_error(err);
+  ReplicaDirs back;
+  for (auto& [replica, st] : states)
+    if (st.found && !st.future.empty()) back[replica] = st.current;
+  if (back.empty()) {
+    std::printf("None of the specified partition moves are active.\n");
+    return 0;
+  }
+  std::map<ReplicaKey, std::string> errors;
+  if (!alter_replica_dirs(props, timeout_ms, back, errors, err)) return kafka_error(err);
+  if (!errors.empty()) return kafka_error("Error cancelling log directory moves of " + replica_name(errors.begin()->first));
+  std::printf("Successfully cancelled log directory move%s for: %s\n", back.size() == 1 ? "" : "s",
+              join_replicas(back).c_str());
   return 0;
 }
 
@@ -321,7 +411,6 @@ int cancel(RawClient& client, const Assignment& target, int timeout_ms) {
     std::printf("Successfully cancelled partition reassignment%s for: %s\n", keys.size() == 1 ? "" : "s",
                 join_partitions(keys).c_str());
   }
-  std::printf("None of the specified partition moves are active.\n");  // no log dir moves (not supported)
   return 0;
 }
 
@@ -362,7 +451,7 @@ int reassign_partitions_main(int argc, char** argv) {
   bool gen = false, exec = false, ver = false, can = false, lst = false, additional = false, preserve = false;
   bool disallow_rf_change = false;
   int timeout_ms = 10000;
-  int64_t throttle = -1;
+  int64_t throttle = -1, dir_throttle = -1;
   app.add_option("--bootstrap-server", bootstrap, "REQUIRED: the server(s) to connect to");
   app.add_option("--command-config", command_config, "Client config properties file");
   app.add_flag("--generate", gen, "Generate a candidate assignment moving the topics to the brokers");
@@ -380,6 +469,9 @@ int reassign_partitions_main(int argc, char** argv) {
   app.add_option("--throttle", throttle,
                  "With --execute: bytes/s the move may copy (sets leader/follower.replication.throttled.rate and the "
                  "topics' throttled replicas; --verify clears them when done)");
+  app.add_option("--replica-alter-log-dirs-throttle", dir_throttle,
+                 "With --execute: bytes/s each broker may copy moving replicas between its log dirs (sets "
+                 "replica.alter.log.dirs.io.max.bytes.per.second; --verify clears it when done)");
   app.add_option("--timeout", timeout_ms, "Milliseconds to wait for the cluster (default 10000)");
   try {
     app.parse(argc, argv);
@@ -389,15 +481,17 @@ int reassign_partitions_main(int argc, char** argv) {
   if (gen + exec + ver + can + lst != 1)
     return kafka_error("Command must include exactly one action: --generate, --execute, --verify, --cancel, or --list");
   if (throttle >= 0 && !exec) return kafka_error("--throttle is only for --execute");
+  if (dir_throttle >= 0 && !exec) return kafka_error("--replica-alter-log-dirs-throttle is only for --execute");
   if (bootstrap.empty()) return kafka_error("Please specify --bootstrap-server");
   if (gen && (topics_file.empty() || broker_list.empty()))
     return kafka_error("Missing required argument(s): --topics-to-move-json-file and --broker-list");
   Assignment target;
+  ReplicaDirs dirs;
   std::string err;
   if (exec || ver || can) {
     std::string text;
     if (plan_file.empty()) return kafka_error("Missing required argument --reassignment-json-file");
-    if (!read_file(plan_file, text, err) || !parse_reassignment_json(text, target, err)) return kafka_error(err);
+    if (!read_file(plan_file, text, err) || !parse_reassignment_json(text, target, err, &dirs)) return kafka_error(err);
   }
   Properties props;
   if (!base_properties(bootstrap, command_config, props, err)) return kafka_error(err);
@@ -405,9 +499,18 @@ int reassign_partitions_main(int argc, char** argv) {
   if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
     return kafka_error(err);
   if (gen) return generate(client, topics_file, broker_list);
-  if (exec) return execute(client, props, target, additional, !disallow_rf_change, throttle, timeout_ms);
-  if (ver) return verify(client, props, target, preserve, timeout_ms);
-  if (can) return cancel(client, target, timeout_ms);
+  if (exec) {
+    int rc = execute(client, props, target, additional, !disallow_rf_change, throttle, timeout_ms);
+    return rc != 0 ? rc : start_dir_moves(client, props, dirs, dir_throttle, timeout_ms);
+  }
+  if (ver) {
+    int rc = verify(client, props, target, preserve, timeout_ms);
+    return rc != 0 ? rc : verify_dir_moves(client, props, dirs, preserve, timeout_ms);
+  }
+  if (can) {
+    int rc = cancel(client, target, timeout_ms);
+    return rc != 0 ? rc : cancel_dir_moves(props, dirs, timeout_ms);
+  }
   return list(client, timeout_ms);
 }
 

@@ -13,12 +13,15 @@ namespace samsa::cli {
 
 using PartitionKey = std::pair<std::string, int32_t>;  // topic, partition; sorted as Kafka sorts them
 using Assignment = std::map<PartitionKey, std::vector<int32_t>>;
+// The log dir a replica (partition, broker) should be in ("log_dirs" other than "any").
+using ReplicaDirs = std::map<std::pair<PartitionKey, int32_t>, std::string>;
 
 // {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["any","any"]}]}
 // Kafka's checks: a non-empty list, no partition twice, no replica twice in
-// one list, log_dirs (when given) as long as the replicas and only "any"
-// (moving between log dirs is not supported). false + err otherwise.
-bool parse_reassignment_json(const std::string& text, Assignment& out, std::string& err);
+// one list, log_dirs (when given) as long as the replicas, each "any" or an
+// absolute path (into `dirs`, when given). false + err otherwise.
+bool parse_reassignment_json(const std::string& text, Assignment& out, std::string& err,
+                             ReplicaDirs* dirs = nullptr);
 // {"version":1,"topics":[{"topic":"t"}]}: the topic names, no duplicates.
 bool parse_topics_to_move_json(const std::string& text, std::vector<std::string>& out, std::string& err);
 
@@ -35,6 +38,8 @@ bool propose_assignment(const Assignment& current, const std::vector<int32_t>& b
 
 // "foo-0": a partition as Kafka prints it.
 std::string tp_name(const PartitionKey& k);
+// "foo-0-1": a replica (partition, broker) as Kafka prints it.
+std::string replica_name(const std::pair<PartitionKey, int32_t>& r);
 // "foo-0,foo-1": partitions joined as Kafka prints them.
 std::string join_partitions(const std::vector<PartitionKey>& parts);
 

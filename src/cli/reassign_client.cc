@@ -5,10 +5,14 @@
 #include "cli/reassign_client.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "base/error_code.h"
 #include "protocol/messages/alter_partition_reassignments.h"
+#include "protocol/messages/alter_replica_log_dirs.h"
+#include "protocol/messages/describe_log_dirs.h"
 #include "protocol/messages/describe_configs.h"
 #include "protocol/messages/incremental_alter_configs.h"
 #include "protocol/messages/metadata.h"
@@ -211,6 +215,157 @@ bool clear_throttles(RawClient& client, const Properties& props, int timeout_ms,
     if (!alter_configs(client, kTopicResource, topic, {{kReplicaKeys[0], std::nullopt}, {kReplicaKeys[1], std::nullopt}},
                        err))
       return false;
+  }
+  return true;
+}
+
+// ---- replicas between log dirs ----
+
+namespace {
+
+constexpr int16_t kAlterReplicaLogDirsVersion = 2, kReplicaDirsDescribeVersion = 4;
+
+// A connection to each broker named in `dirs`, by id.
+bool connect_brokers(const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                     std::map<int32_t, RawClient>& out, std::string& err) {
+  RawClient boot;
+  if (!boot.connect(props.at("bootstrap.servers"), timeout_ms, err) || !boot.secure(props, err)) return false;
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(boot, brokers, err)) return false;
+  std::set<int32_t> wanted;
+  for (auto& [replica, _] : dirs) wanted.insert(replica.second);
+  for (auto& b : brokers) {
+    if (!wanted.erase(b.id)) continue;
+    RawClient& c = out[b.id];
+    if (!c.connect(b.host_port(), timeout_ms, err) || !c.secure(props, err)) {
+      err = "broker " + std::to_string(b.id) + " (" + b.host_port() + "): " + err;
+      return false;
+    }
+  }
+  if (!wanted.empty()) {
+    err = "Unknown broker id " + std::to_string(*wanted.begin());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool set_log_dir_throttle(RawClient& client, const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                          std::optional<int64_t> rate, std::string& err) {
+  std::set<int32_t> ids;
+  for (auto& [replica, _] : dirs) ids.insert(replica.second);
+  std::vector<BrokerEndpoint> brokers;
+  if (!list_brokers(client, brokers, err)) return false;
+  const std::string key = "replica.alter.log.dirs.io.max.bytes.per.second";
+  std::optional<std::string> value;
+  if (rate) value = std::to_string(*rate);
+  if (!alter_broker_configs(props, timeout_ms, brokers, ids, {{key, value}}, err)) return false;
+  // Each broker applies it from the metadata log: the copies start only once
+  // it has, or a small move would finish unthrottled.
+  const std::string want = value.value_or(std::to_string(INT64_MAX));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (auto& b : brokers) {
+    if (!ids.count(b.id)) continue;
+    RawClient c;
+    if (!c.connect(b.host_port(), timeout_ms, err) || !c.secure(props, err)) return false;
+    for (;;) {
+      protocol::DescribeConfigsRequest req;
+      auto& r = req.resources.emplace_back();
+      r.resource_type = kBrokerResource;
+      r.resource_name = std::to_string(b.id);
+      r.configuration_keys = std::vector<std::string>{key};
+      protocol::DescribeConfigsResponse resp;
+      if (!c.call(req, 1, resp, err)) return false;
+      bool applied = false;
+      for (auto& res : resp.results)
+        for (auto& cfg : res.configs) applied |= cfg.name == key && cfg.value == want;
+      if (applied) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        err = "broker " + std::to_string(b.id) + " did not apply " + key + "=" + want + " in time";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return true;
+}
+
+bool describe_replica_dirs(const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                           std::map<ReplicaKey, ReplicaDirState>& out, std::string& err) {
+  std::map<int32_t, RawClient> clients;
+  if (!connect_brokers(props, timeout_ms, dirs, clients, err)) return false;
+  for (auto& [broker, client] : clients) {
+    protocol::DescribeLogDirsRequest req;
+    req.topics.emplace();
+    std::map<std::string, size_t> index;
+    for (auto& [replica, _] : dirs) {
+      if (replica.second != broker) continue;
+      auto [it, fresh] = index.try_emplace(replica.first.first, req.topics->size());
+      if (fresh) req.topics->emplace_back().topic = replica.first.first;
+      (*req.topics)[it->second].partitions.push_back(replica.first.second);
+    }
+    protocol::DescribeLogDirsResponse resp;
+    if (!client.call(req, kReplicaDirsDescribeVersion, resp, err)) return false;
+    for (auto& [replica, _] : dirs) {
+      if (replica.second == broker) out[replica];  // not found unless a dir names it
+    }
+    for (auto& d : resp.results) {
+      if (d.error_code != 0) continue;
+      for (auto& t : d.topics) {
+        for (auto& p : t.partitions) {
+          auto it = out.find(ReplicaKey{{t.name, p.partition_index}, broker});
+          if (it == out.end()) continue;
+          if (p.is_future_key) {
+            it->second.future = d.log_dir;
+          } else {
+            it->second.found = true;
+            it->second.current = d.log_dir;
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+bool alter_replica_dirs(const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                        std::map<ReplicaKey, std::string>& errors, std::string& err) {
+  std::map<int32_t, RawClient> clients;
+  if (!connect_brokers(props, timeout_ms, dirs, clients, err)) return false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (auto& [broker, client] : clients) {
+    ReplicaDirs pending;
+    for (auto& [replica, dir] : dirs)
+      if (replica.second == broker) pending[replica] = dir;
+    while (!pending.empty()) {
+      protocol::AlterReplicaLogDirsRequest req;
+      std::map<std::string, size_t> index;
+      for (auto& [replica, dir] : pending) {
+        auto [it, fresh] = index.try_emplace(dir, req.dirs.size());
+        if (fresh) req.dirs.emplace_back().path = dir;
+        auto& topics = req.dirs[it->second].topics;
+        if (topics.empty() || topics.back().name != replica.first.first) topics.emplace_back().name = replica.first.first;
+        topics.back().partitions.push_back(replica.first.second);
+      }
+      protocol::AlterReplicaLogDirsResponse resp;
+      if (!client.call(req, kAlterReplicaLogDirsVersion, resp, err)) return false;
+      ReplicaDirs again;
+      for (auto& t : resp.results) {
+        for (auto& p : t.partitions) {
+          ReplicaKey replica{{t.topic_name, p.partition_index}, broker};
+          auto code = static_cast<ErrorCode>(p.error_code);
+          if (code == ErrorCode::NONE || !pending.count(replica)) continue;
+          if (code == ErrorCode::REPLICA_NOT_AVAILABLE && std::chrono::steady_clock::now() < deadline) {
+            again[replica] = pending[replica];
+          } else {
+            errors[replica] = std::string(error_name(code));
+          }
+        }
+      }
+      pending = std::move(again);
+      if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   return true;
 }

@@ -40,4 +40,26 @@ bool set_throttles(RawClient& client, const Properties& props, int timeout_ms, c
 bool clear_throttles(RawClient& client, const Properties& props, int timeout_ms, const Assignment& target,
                      std::string& err);
 
+// ---- replicas between the log dirs of their broker ----
+using ReplicaKey = std::pair<PartitionKey, int32_t>;  // partition, broker
+// Where each replica of `dirs` is (DescribeLogDirs of its broker): its dir and,
+// while it moves, the dir its copy goes to; found false when no live log dir
+// of the broker holds it.
+struct ReplicaDirState {
+  bool found = false;
+  std::string current;
+  std::string future;
+};
+bool describe_replica_dirs(const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                           std::map<ReplicaKey, ReplicaDirState>& out, std::string& err);
+// Asks each broker to move its replicas of `dirs` (AlterReplicaLogDirs); a
+// replica the broker does not host yet (REPLICA_NOT_AVAILABLE: a reassignment
+// is still creating it) is asked again until timeout_ms. Errors per replica.
+bool alter_replica_dirs(const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                        std::map<ReplicaKey, std::string>& errors, std::string& err);
+// replica.alter.log.dirs.io.max.bytes.per.second on the brokers of `dirs`
+// (nullopt: removed) — --replica-alter-log-dirs-throttle.
+bool set_log_dir_throttle(RawClient& client, const Properties& props, int timeout_ms, const ReplicaDirs& dirs,
+                          std::optional<int64_t> rate, std::string& err);
+
 }  // namespace samsa::cli

@@ -55,6 +55,16 @@ void Partition::close() {
   if (auto st = log_->close(); !st) spdlog::error("closing {} failed: {}", tp_.to_string(), st.to_string());
 }
 
+void Partition::replace_log(std::unique_ptr<storage::Log> log, std::shared_ptr<const std::atomic<bool>> dir_online) {
+  on_owner();
+  assert(log->log_end_offset() == log_->log_end_offset() && "a moved log ends where it ended");
+  log_ = std::move(log);
+  log_->update_config(config_);
+  log_->set_high_watermark_snapshot(high_watermark_.value);
+  dir_online_ = std::move(dir_online);
+  fetch_waiters_.complete_all();
+}
+
 void Partition::set_config(const storage::LogConfig& cfg) {
   on_owner();
   config_ = cfg;

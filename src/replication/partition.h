@@ -228,6 +228,10 @@ class Partition {
   }
   std::weak_ptr<bool> alive_token() const { return alive_; }
   void close();
+  // The replica moved to another log dir (log_dir_moves.h): `log`, the same
+  // offsets and data opened from there, replaces the current one (already
+  // closed and renamed away). Waiting fetches read again.
+  void replace_log(std::unique_ptr<storage::Log> log, std::shared_ptr<const std::atomic<bool>> dir_online);
 
   // Registers a fetch that read this partition and waits for more bytes.
   void add_fetch_waiter(const std::shared_ptr<DelayedFetch>& fetch, const FetchWatch& watch) {

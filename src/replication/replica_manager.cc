@@ -59,7 +59,9 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options, storage::LogManage
       logs_(logs),
       flusher_(flusher),
       clock_(clock),
-      unopened_(unopened) {}
+      unopened_(unopened),
+      moves_(options_.shard, logs, clock, [this](const TopicPartition& tp) { return find(tp); },
+             options_.log_dir_copy_quota) {}
 
 ReplicaManager::~ReplicaManager() = default;
 
@@ -244,6 +246,7 @@ void ReplicaManager::remove_partition(const TopicPartition& tp) {
   auto it = partitions_.find(tp);
   if (it == partitions_.end()) return;
   spdlog::info("deleting partition {}", tp.to_string());
+  moves_.cancel(tp);
   flusher_.forget(*it->second);
   if (hooks_.removing) hooks_.removing(tp);  // e.g. no cleaning may still write into its directory
   // Renamed now (the name is free for a new topic at once); the files go in

@@ -28,6 +28,7 @@
 #include "base/shard_affinity.h"
 #include "base/types.h"
 #include "cluster/metadata_image.h"
+#include "replication/log_dir_moves.h"
 #include "replication/partition.h"
 
 namespace samsa::storage {
@@ -68,6 +69,7 @@ struct ReplicaManagerOptions {
   std::function<int64_t()> broker_epoch;
   int64_t replica_lag_time_max_ms = 30000;
   IsrProposalSink isr_sink;
+  CopyQuota log_dir_copy_quota;  // moves between log dirs (log_dir_moves.h)
 };
 
 // What the layers above do when a partition comes or goes on this shard, or
@@ -110,7 +112,13 @@ class ReplicaManager {
   // Shutdown: the logs were closed (and released) by the caller.
   void clear() {
     on_owner();
+    moves_.clear();
     partitions_.clear();
+  }
+  // Replicas moving between this broker's log dirs (AlterReplicaLogDirs).
+  LogDirMoves& log_dir_moves() {
+    on_owner();
+    return moves_;
   }
   // The replication timer (every replica.lag.time.max.ms / 2, and for acks
   // deadlines): every partition led here checks its followers' lag.
@@ -139,6 +147,7 @@ class ReplicaManager {
   PartitionHooks hooks_;
   cluster::ImagePtr image_;  // the last image applied
   PartitionMap partitions_;
+  LogDirMoves moves_;
 };
 
 }  // namespace samsa::replication

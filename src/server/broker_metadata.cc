@@ -51,6 +51,9 @@ void Broker::make_replica_manager(Shard& s) {
   o.log_config_for = [this](const cluster::TopicInfo& t) { return log_config_for(t); };
   o.broker_epoch = [this] { return broker_epoch(); };
   o.replica_lag_time_max_ms = settings_.replica_lag_time_max_ms;
+  ReplicationQuota* dir_quota = &replication_quotas().alter_log_dirs;
+  o.log_dir_copy_quota.exceeded = [dir_quota](int64_t now_ms) { return dir_quota->exceeded(now_ms); };
+  o.log_dir_copy_quota.record = [dir_quota](int64_t bytes, int64_t now_ms) { dir_quota->record(bytes, now_ms); };
   Shard* shard = &s;
   o.isr_sink = [this, shard](Partition& p, const replication::IsrProposal& proposal) {
     send_isr_proposal(*shard, p, proposal);

@@ -47,6 +47,7 @@ constexpr HandlerEntry kHandlers[] = {
     {31, handle_delete_acls},
     {32, handle_describe_configs},
     {33, handle_alter_configs},
+    {34, handle_alter_replica_log_dirs},
     {35, handle_describe_log_dirs},
     {36, handle_sasl_authenticate},
     {37, handle_create_partitions},

@@ -54,6 +54,7 @@ asio::awaitable<net::Response> handle_push_telemetry(RequestContext&, protocol::
 // Storage (storage_handlers.cc).
 asio::awaitable<net::Response> handle_delete_records(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_alter_replica_log_dirs(RequestContext&, protocol::Reader&);
 // Consumer groups (group_handlers.cc).
 asio::awaitable<net::Response> handle_find_coordinator(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_join_group(RequestContext&, protocol::Reader&);

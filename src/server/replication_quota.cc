@@ -40,6 +40,7 @@ int64_t bound_of(const cluster::MetadataImage& image, int32_t node, const std::s
 void ReplicationQuotas::apply(const cluster::MetadataImage& image, int32_t node) {
   leader.set_limit(bound_of(image, node, "leader.replication.throttled.rate"));
   follower.set_limit(bound_of(image, node, "follower.replication.throttled.rate"));
+  alter_log_dirs.set_limit(bound_of(image, node, "replica.alter.log.dirs.io.max.bytes.per.second"));
 }
 
 bool replica_throttled(std::string_view list, int32_t partition, int32_t broker) {

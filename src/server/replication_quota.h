@@ -48,10 +48,14 @@ class ReplicationQuota {
 };
 
 struct ReplicationQuotas {
-  explicit ReplicationQuotas(QuotaWindow w) : leader(w), follower(w) {}
+  explicit ReplicationQuotas(QuotaWindow w) : leader(w), follower(w), alter_log_dirs(w) {}
   ReplicationQuota leader;
   ReplicationQuota follower;
-  // Both bounds from the image's dynamic broker configs of `node` (its own
+  // The copies of replicas moving between this broker's log dirs
+  // (replica.alter.log.dirs.io.max.bytes.per.second, Kafka's
+  // ReplicationQuotaManager for AlterLogDirs), over every shard.
+  ReplicationQuota alter_log_dirs;
+  // The bounds from the image's dynamic broker configs of `node` (its own
   // layer over the cluster default).
   void apply(const cluster::MetadataImage& image, int32_t node);
 };

@@ -1,14 +1,17 @@
 // DeleteRecords (key 21): raises partitions' log start offsets on their owner
 // shards (-1 = the high watermark); the segments below it go at the next
 // retention check. DescribeLogDirs (key 35): each log dir with the partitions
-// it holds, their sizes and offset lags, and (v4) the file system's total and
-// usable bytes.
+// it holds, their sizes and offset lags, the copies of replicas moving into it
+// (is_future_key), and (v4) the file system's total and usable bytes.
+// AlterReplicaLogDirs (key 34): moves replicas between this broker's log dirs
+// (replication/log_dir_moves.h); the answer comes when each move has started.
 #include <sys/statvfs.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "protocol/messages/alter_replica_log_dirs.h"
 #include "protocol/messages/delete_records.h"
 #include "protocol/messages/describe_log_dirs.h"
 #include "server/authz.h"
@@ -16,6 +19,8 @@
 #include "server/handlers.h"
 #include "server/fan_out.h"
 #include "replication/partition.h"
+#include "replication/replica_manager.h"
+#include "server/shard.h"
 #include "storage/log_manager.h"
 
 namespace samsa::server {
@@ -56,6 +61,13 @@ struct SizeQuery {
   bool found = false;
   int64_t size = 0;
   int64_t lag = 0;  // offsetLag
+  std::optional<replication::LogDirMoves::Progress> future;  // a copy moving into another dir
+};
+
+struct DirMove {
+  TopicPartition tp;
+  size_t dir = 0;
+  ErrorCode error = ErrorCode::NONE;
 };
 
 }  // namespace
@@ -125,13 +137,18 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
   // is below its high watermark, max(HW - LEO, 0) — on a leader always 0 (its
   // HW never passes its log end), on a follower as far as the HW it learned
   // from its leader is ahead of what it has; -1 for an offline log.
-  auto measure = [](Partition* p, SizeQuery& q) {
-    if (!p) return;
-    q.found = true;
-    q.size = static_cast<int64_t>(p->log().size_bytes());
-    q.lag = p->offline() ? -1 : std::max<int64_t>(p->high_watermark().value - p->log_end_offset().value, 0);
+  // A future copy's: how far its log end is below the current replica's.
+  auto measure = [](Shard& shard, std::vector<SizeQuery*>& group) {
+    for (auto* q : group) {
+      Partition* p = shard.find(q->tp);
+      if (!p) continue;
+      q->found = true;
+      q->size = static_cast<int64_t>(p->log().size_bytes());
+      q->lag = p->offline() ? -1 : std::max<int64_t>(p->high_watermark().value - p->log_end_offset().value, 0);
+      q->future = shard.replicas->log_dir_moves().progress(q->tp);
+    }
   };
-  auto op = for_each_partition(*ctx.broker, work, measure);
+  auto op = fan_out(*ctx.broker, work, measure);
   co_await std::move(op);
 
   protocol::DescribeLogDirsResponse resp;
@@ -158,11 +175,84 @@ asio::awaitable<net::Response> handle_describe_log_dirs(RequestContext& ctx, pro
       pp.offset_lag = q.lag;
       pp.is_future_key = false;
     }
+    for (auto& q : work) {
+      if (!q.future || q.future->dir != dir.path) continue;
+      auto& pp = by_topic[q.tp.topic].emplace_back();
+      pp.partition_index = q.tp.partition;
+      pp.partition_size = q.future->size_bytes;
+      pp.offset_lag = q.future->lag;
+      pp.is_future_key = true;
+    }
     for (auto& [name, parts] : by_topic) {
       auto& t = res.topics.emplace_back();
       t.name = name;
       t.partitions = std::move(parts);
     }
+  }
+  co_return make_response(ctx, resp);
+}
+
+asio::awaitable<net::Response> handle_alter_replica_log_dirs(RequestContext& ctx, protocol::Reader& r) {
+  protocol::AlterReplicaLogDirsRequest req;
+  req.decode(r, ctx.api_version);
+  if (!r.ok()) co_return net::Response{{}, false, true};
+  const bool allowed = authorized_cluster(ctx, AclOperation::ALTER);
+  auto& manager = ctx.broker->log_manager();
+  const auto dirs = manager.log_dirs();
+  // A partition named twice goes where it is named last (Kafka builds a map).
+  std::map<TopicPartition, ErrorCode> answers;
+  std::map<TopicPartition, size_t> targets;
+  for (auto& d : req.dirs) {
+    auto index = manager.dir_index(d.path);
+    ErrorCode error = ErrorCode::NONE;
+    if (!allowed) {
+      error = ErrorCode::CLUSTER_AUTHORIZATION_FAILED;
+    } else if (!index) {
+      error = ErrorCode::LOG_DIR_NOT_FOUND;
+    } else if (!dirs[*index].online) {
+      error = ErrorCode::KAFKA_STORAGE_ERROR;
+    }
+    for (auto& t : d.topics) {
+      for (int32_t p : t.partitions) {
+        TopicPartition tp{t.name, p};
+        answers[tp] = error;
+        if (error == ErrorCode::NONE) {
+          targets[tp] = *index;
+        } else {
+          targets.erase(tp);
+        }
+      }
+    }
+  }
+  std::vector<DirMove> work;
+  for (auto& [tp, dir] : targets) work.push_back(DirMove{tp, dir});
+  // A replica not on this broker (yet) answers REPLICA_NOT_AVAILABLE: Kafka's
+  // reassignment tool asks again until it is there.
+  auto start = [](Shard& shard, std::vector<DirMove*>& group) {
+    auto& moves = shard.replicas->log_dir_moves();
+    for (auto* m : group) {
+      Partition* p = shard.find(m->tp);
+      if (p == nullptr) {
+        m->error = ErrorCode::REPLICA_NOT_AVAILABLE;
+        continue;
+      }
+      bool started = false;
+      m->error = moves.request(*p, m->dir, &started);
+      if (started) asio::co_spawn(shard.io, moves.run(m->tp), asio::detached);
+    }
+  };
+  auto op = fan_out(*ctx.broker, work, start);
+  co_await std::move(op);
+  for (auto& m : work) answers[m.tp] = m.error;
+
+  protocol::AlterReplicaLogDirsResponse resp;
+  std::map<std::string, size_t> by_topic;
+  for (auto& [tp, error] : answers) {
+    auto [it, fresh] = by_topic.try_emplace(tp.topic, resp.results.size());
+    if (fresh) resp.results.emplace_back().topic_name = tp.topic;
+    auto& pr = resp.results[it->second].partitions.emplace_back();
+    pr.partition_index = tp.partition;
+    pr.error_code = to_int(error);
   }
   co_return make_response(ctx, resp);
 }

@@ -31,7 +31,10 @@ Log::Log(Env* env, std::string dir, TopicPartition tp, LogConfig config)
       dir_(std::move(dir)),
       tp_(std::move(tp)),
       config_(std::move(config)),
-      epochs_(env, join_path(dir_, std::string(format::kLeaderEpochCheckpoint))) {}
+      epochs_(env, join_path(dir_, std::string(format::kLeaderEpochCheckpoint))) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+}
 
 Log::~Log() = default;
 
@@ -438,6 +441,7 @@ FlushTicket Log::prepare_flush(int64_t now_ms) const {
   FlushTicket t;
   t.offset = next_offset_;
   t.generation = generation_;
+  t.log_id = id_;
   t.records = records_appended_;
   t.prepared_ms = now_ms;
   t.env = env_;
@@ -457,6 +461,9 @@ FlushTicket Log::prepare_flush(int64_t now_ms) const {
 }
 
 void Log::complete_flush(const FlushTicket& t) {
+  // A ticket of the log this one replaced (a replica moved to another log
+  // dir while its flush ran): its segments and mod counts are not ours.
+  if (t.log_id != id_) return;
   for (const auto& [base, mod] : t.segments) {
     size_t i = segment_index_for(base);
     if (segments_[i]->base_offset() == base) segments_[i]->mark_synced(mod);

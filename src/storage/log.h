@@ -105,6 +105,7 @@ struct RecoveryInfo {
 struct FlushTicket {
   int64_t offset = 0;        // log end offset when prepared: durable below it after run()
   uint64_t generation = 0;   // the log's truncation generation when prepared
+  uint64_t log_id = 0;       // the Log that prepared it (a ticket of a replaced log is ignored)
   std::vector<std::shared_ptr<File>> files;
   std::vector<std::pair<int64_t, uint64_t>> segments;  // (base offset, mod count) being synced
   uint64_t txn_index_writes = 0;  // .txnindex entries written when prepared (synced too)
@@ -347,6 +348,7 @@ class Log {
   std::atomic<int64_t> hw_snapshot_{-1};
   int64_t recovered_hw_ = -1;
   uint64_t generation_ = 0;       // bumped by every truncation
+  uint64_t id_;                   // unique per Log object in this process (FlushTicket::log_id)
   uint64_t dir_generation_ = 0;   // bumped when segment files are created or deleted
   uint64_t synced_dir_generation_ = 0;
   int64_t records_appended_ = 0;  // since open

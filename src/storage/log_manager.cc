@@ -9,14 +9,24 @@
 
 namespace samsa::storage {
 
+namespace {
+
+// When a directory renamed "-delete" at now_ms may be removed.
+int64_t due_after(int64_t now_ms, int64_t delay_ms) {
+  return delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LogManager>> LogManager::open(Env* env, LogManagerOptions options) {
   if (options.log_dirs.empty()) return Status::invalid_argument("no log dirs");
   std::unique_ptr<LogManager> m(new LogManager(env, std::move(options)));
+  std::vector<FoundFuture> futures;
   for (size_t i = 0; i < m->options_.log_dirs.size(); ++i) {
     LogDirState d;
     d.path = m->options_.log_dirs[i];
     m->dirs_.push_back(std::move(d));
-    Status st = m->load_dir(i);
+    Status st = m->load_dir(i, &futures);
     if (!st) {
       // Kafka keeps going with the other dirs; the broker decides whether an
       // offline dir is fatal.
@@ -24,6 +34,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(Env* env, LogManagerOptions
       m->dirs_[i].error = st;
     }
   }
+  if (Status st = m->settle_futures(futures); !st) return st;
   for (const auto& d : m->dirs_) m->online_flags_.push_back(std::make_shared<std::atomic<bool>>(d.online));
   bool any_online = std::any_of(m->dirs_.begin(), m->dirs_.end(), [](const LogDirState& d) { return d.online; });
   if (!any_online) return m->dirs_[0].error;
@@ -35,7 +46,7 @@ bool LogManager::ignored(const std::string& name) const {
          options_.ignored_dir_names.end();
 }
 
-Status LogManager::load_dir(size_t index) {
+Status LogManager::load_dir(size_t index, std::vector<FoundFuture>* futures) {
   LogDirState& d = dirs_[index];
   SAMSA_RETURN_IF_ERROR(create_dirs(env_, d.path));
   const std::string marker = join_path(d.path, std::string(format::kCleanShutdownMarker));
@@ -65,7 +76,11 @@ Status LogManager::load_dir(size_t index) {
       ++d.pending_deletions_removed;
       continue;
     }
-    if (parsed->kind != PartitionDirKind::kLive) continue;  // -future / -stray: not ours to touch
+    if (parsed->kind == PartitionDirKind::kFuture) {
+      futures->push_back(FoundFuture{index, parsed->tp, path});
+      continue;
+    }
+    if (parsed->kind != PartitionDirKind::kLive) continue;  // -stray: not ours to touch
     std::lock_guard lock(mu_);
     if (entries_.count(parsed->tp) != 0) {
       return Status::corruption("partition " + parsed->tp.to_string() + " exists in two log dirs: " +
@@ -91,6 +106,132 @@ Status LogManager::load_dir(size_t index) {
     SAMSA_RETURN_IF_ERROR(env_->sync_dir(d.path));
   }
   return Status::ok();
+}
+
+Status LogManager::settle_futures(const std::vector<FoundFuture>& futures) {
+  for (const auto& f : futures) {
+    if (!dirs_[f.dir_index].online) continue;
+    if (entries_.count(f.tp) != 0) {  // the live copy is still there: the copy never finished
+      spdlog::info("removing the unfinished copy of {} in {}", f.tp.to_string(), f.path);
+      SAMSA_RETURN_IF_ERROR(remove_dir_recursive(env_, f.path));
+      SAMSA_RETURN_IF_ERROR(env_->sync_dir(dirs_[f.dir_index].path));
+      continue;
+    }
+    // The old copy was already renamed away: this one was complete and closed.
+    const std::string live = join_path(dirs_[f.dir_index].path, partition_dir_name(f.tp));
+    spdlog::info("{}: finishing its move to {}", f.tp.to_string(), dirs_[f.dir_index].path);
+    SAMSA_RETURN_IF_ERROR(env_->rename(f.path, live));
+    SAMSA_RETURN_IF_ERROR(env_->sync_dir(dirs_[f.dir_index].path));
+    Entry e;
+    e.dir_index = f.dir_index;
+    e.path = live;
+    entries_[f.tp] = e;  // no checkpointed offsets here: recovered from its start
+  }
+  return Status::ok();
+}
+
+std::optional<size_t> LogManager::dir_index(const std::string& path) const {
+  for (size_t i = 0; i < options_.log_dirs.size(); ++i) {
+    if (options_.log_dirs[i] == path) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<size_t> LogManager::dir_of(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(tp);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.dir_index;
+}
+
+Result<std::unique_ptr<Log>> LogManager::open_future_log(const TopicPartition& tp, size_t dir, const LogConfig& config,
+                                                         int64_t now_ms) {
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    if (dir >= dirs_.size() || !dirs_[dir].online) return Status::io_error("log dir offline", 0);
+    auto it = entries_.find(tp);
+    if (it == entries_.end()) return Status::not_found(tp.to_string() + " is not on this broker");
+    if (it->second.dir_index == dir) return Status::invalid_argument(tp.to_string() + " is already in " + dirs_[dir].path);
+    if (futures_.count(tp) != 0) return Status::invalid_argument(tp.to_string() + " is already being moved");
+    path = join_path(dirs_[dir].path, future_dir_name(tp));
+    futures_[tp] = {dir, path};
+  }
+  LogOpenOptions opts;
+  opts.config = config;
+  opts.now_ms = now_ms;
+  opts.clean_shutdown = true;  // new: nothing to recover
+  auto log = Log::open(env_, path, tp, opts);
+  Status st = log ? env_->sync_dir(dirs_[dir].path) : log.status();
+  if (!st) {
+    (void)remove_dir_recursive(env_, path);
+    std::lock_guard lock(mu_);
+    futures_.erase(tp);
+    return st;
+  }
+  return std::move(*log);
+}
+
+void LogManager::drop_future_log(const TopicPartition& tp, std::unique_ptr<Log> future) {
+  std::string path;
+  size_t dir = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = futures_.find(tp);
+    if (it == futures_.end()) return;
+    dir = it->second.first;
+    path = it->second.second;
+    futures_.erase(it);
+  }
+  future.reset();  // closes its files
+  Status st = remove_dir_recursive(env_, path);
+  if (st) st = env_->sync_dir(dirs_[dir].path);
+  if (!st) spdlog::warn("removing the abandoned copy {}: {}", path, st.to_string());
+}
+
+Status LogManager::promote_future(const TopicPartition& tp, Log* current, Log* future, int64_t now_ms,
+                                  int64_t delay_ms) {
+  size_t dir = 0;
+  std::string future_path;
+  {
+    std::lock_guard lock(mu_);
+    auto f = futures_.find(tp);
+    auto it = entries_.find(tp);
+    if (f == futures_.end() || it == entries_.end() || it->second.log != current) {
+      return Status::invalid_argument("no move of " + tp.to_string() + " in progress");
+    }
+    if (!future->closed()) return Status::invalid_argument("the copy of " + tp.to_string() + " is still open");
+    dir = f->second.first;
+    future_path = f->second.second;
+  }
+  // First the old copy goes (a crash after this leaves the future one alone:
+  // open() promotes it), then the future takes the partition's name.
+  auto old_path = current->remove();
+  if (!old_path) return old_path.status();
+  const std::string live = join_path(dirs_[dir].path, partition_dir_name(tp));
+  SAMSA_RETURN_IF_ERROR(env_->rename(future_path, live));
+  SAMSA_RETURN_IF_ERROR(env_->sync_dir(dirs_[dir].path));
+  std::lock_guard lock(mu_);
+  futures_.erase(tp);
+  Entry& e = entries_[tp];
+  e.dir_index = dir;
+  e.path = live;
+  e.log = nullptr;
+  e.opening = false;
+  e.recovery_point = future->recovery_point();
+  e.log_start_offset = future->log_start_offset();
+  e.high_watermark = current->high_watermark_snapshot();
+  e.closed_cleanly = true;
+  const int64_t due = due_after(now_ms, delay_ms);
+  pending_deletes_.push_back(PendingDelete{due, *old_path});
+  return Status::ok();
+}
+
+std::map<TopicPartition, std::string> LogManager::future_dirs() const {
+  std::lock_guard lock(mu_);
+  std::map<TopicPartition, std::string> out;
+  for (const auto& [tp, f] : futures_) out[tp] = f.second;
+  return out;
 }
 
 std::map<TopicPartition, std::string> LogManager::partitions() const {
@@ -227,7 +368,7 @@ Status LogManager::delete_log(const TopicPartition& tp, Log* log, int64_t now_ms
   if (!moved) return moved.status();
   std::lock_guard lock(mu_);
   entries_.erase(tp);
-  const int64_t due = delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+  const int64_t due = due_after(now_ms, delay_ms);
   pending_deletes_.push_back(PendingDelete{due, *moved});
   return Status::ok();
 }
@@ -248,7 +389,7 @@ Status LogManager::delete_unopened(const TopicPartition& tp, int64_t now_ms, int
   SAMSA_RETURN_IF_ERROR(env_->sync_dir(parent));
   std::lock_guard lock(mu_);
   entries_.erase(tp);
-  const int64_t due = delay_ms <= 0 ? now_ms : (now_ms > kNoLimit - delay_ms ? kNoLimit : now_ms + delay_ms);
+  const int64_t due = due_after(now_ms, delay_ms);
   pending_deletes_.push_back(PendingDelete{due, target});
   return Status::ok();
 }

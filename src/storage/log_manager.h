@@ -98,6 +98,36 @@ class LogManager {
   Result<int> remove_deleted_dirs(int64_t now_ms);
   size_t pending_dir_deletions() const;
 
+  // ---- moving a replica to another log dir of this broker (AlterReplicaLogDirs) ----
+  // The copy goes into "<tp>.<id>-future" in the destination dir (a log of its
+  // own, filled by the partition's owner); once it has caught up and was
+  // closed, promote_future() swaps it in: the current directory is renamed
+  // "-delete" (removed after the delay) and the future one takes the
+  // partition's name. A crash between the two renames leaves a future
+  // directory and no live one: open() promotes it. A future directory next to
+  // a live one at open() is an unfinished copy and is removed (Kafka resumes
+  // it; here the operator asks again).
+  //
+  // The index of the configured log dir `path`, nullopt if it is not one.
+  std::optional<size_t> dir_index(const std::string& path) const;
+  // The log dir (index) holding `tp`, nullopt for an unknown partition.
+  std::optional<size_t> dir_of(const TopicPartition& tp) const;
+  const std::string& dir_path(size_t index) const { return options_.log_dirs[index]; }
+  // Creates the future directory of `tp` in log dir `dir` and opens an empty
+  // log there. Refused when `dir` is offline or already holds `tp`, or a
+  // future of `tp` exists.
+  Result<std::unique_ptr<Log>> open_future_log(const TopicPartition& tp, size_t dir, const LogConfig& config,
+                                               int64_t now_ms);
+  // The copy is given up (the partition is deleted, the move failed or was
+  // redirected): the future log's files are removed at once.
+  void drop_future_log(const TopicPartition& tp, std::unique_ptr<Log> future);
+  // Swaps a caught-up, cleanly close()d future log in for `current` (open and
+  // registered; renamed "-delete" here and closed). The partition is then in
+  // the future's dir; its owner opens it again with open_log().
+  Status promote_future(const TopicPartition& tp, Log* current, Log* future, int64_t now_ms, int64_t delay_ms);
+  // The futures being filled: partition -> the future log's directory.
+  std::map<TopicPartition, std::string> future_dirs() const;
+
   // The log cleaner's checkpoint of `tp` (its first dirty offset), -1 if none.
   int64_t cleaner_checkpoint(const TopicPartition& tp) const;
   // Records it and rewrites cleaner-offset-checkpoint of tp's log dir
@@ -125,7 +155,14 @@ class LogManager {
   };
 
   LogManager(Env* env, LogManagerOptions options) : env_(env), options_(std::move(options)) {}
-  Status load_dir(size_t index);
+  struct FoundFuture {
+    size_t dir_index;
+    TopicPartition tp;
+    std::string path;
+  };
+  Status load_dir(size_t index, std::vector<FoundFuture>* futures);
+  // open(): what the futures found on disk become (see promote_future).
+  Status settle_futures(const std::vector<FoundFuture>& futures);
   size_t choose_dir() const;
   bool ignored(const std::string& name) const;
 
@@ -135,6 +172,7 @@ class LogManager {
   std::vector<std::shared_ptr<std::atomic<bool>>> online_flags_;  // one per dir, mirrors dirs_[i].online
   mutable std::mutex mu_;
   std::map<TopicPartition, Entry> entries_;
+  std::map<TopicPartition, std::pair<size_t, std::string>> futures_;  // tp -> (dir, future dir path)
   struct PendingDelete {
     int64_t due_ms;
     std::string path;

@@ -43,6 +43,10 @@ std::string deleted_dir_name(const TopicPartition& tp) {
   return tp.to_string() + "." + random_hex_id() + std::string(format::kDeleteDirSuffix);
 }
 
+std::string future_dir_name(const TopicPartition& tp) {
+  return tp.to_string() + "." + random_hex_id() + std::string(format::kFutureDirSuffix);
+}
+
 std::optional<PartitionDir> parse_partition_dir(std::string_view name) {
   PartitionDir out;
   for (auto [suffix, kind] : {std::pair{format::kDeleteDirSuffix, PartitionDirKind::kDelete},

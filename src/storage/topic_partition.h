@@ -40,6 +40,9 @@ bool is_valid_topic_name(std::string_view topic);
 std::string partition_dir_name(const TopicPartition& tp);
 // The name a deleted partition's directory is renamed to (random 32-hex id).
 std::string deleted_dir_name(const TopicPartition& tp);
+// The directory a replica being moved to another log dir is copied into
+// ("<topic>-<partition>.<id>-future", Kafka's name).
+std::string future_dir_name(const TopicPartition& tp);
 // Parses a directory name; nullopt if it is not a partition directory.
 std::optional<PartitionDir> parse_partition_dir(std::string_view name);
 

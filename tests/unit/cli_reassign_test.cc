@@ -30,6 +30,20 @@ TEST(CliReassign, ParsesKafkasReassignmentJson) {
   EXPECT_EQ(join_partitions({{"bar", 0}, {"foo", 1}}), "bar-0,foo-1");
 }
 
+// "log_dirs" other than "any": where each replica goes on its broker.
+TEST(CliReassign, ReadsTheLogDirsOfReplicas) {
+  Assignment a;
+  ReplicaDirs dirs;
+  std::string err;
+  ASSERT_TRUE(parse_reassignment_json(
+      R"({"version":1,"partitions":[{"topic":"foo","partition":1,"replicas":[2,3],"log_dirs":["/d/b","any"]}]})", a,
+      err, &dirs))
+      << err;
+  ASSERT_EQ(dirs.size(), 1u);
+  EXPECT_EQ(dirs.at({{"foo", 1}, 2}), "/d/b");
+  EXPECT_EQ(replica_name({{"foo", 1}, 2}), "foo-1-2");
+}
+
 TEST(CliReassign, RefusesBadReassignmentJson) {
   auto refused = [](const std::string& text) {
     Assignment a;
@@ -46,7 +60,7 @@ TEST(CliReassign, RefusesBadReassignmentJson) {
             "Partition reassignment contains duplicate topic partitions: t-0");
   refused(R"({"partitions":[{"topic":"t","partition":-1,"replicas":[1]}]})");
   refused(R"({"partitions":[{"topic":"t","partition":0,"replicas":[1.5]}]})");
-  refused(R"({"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":["/data"]}]})");
+  refused(R"({"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":["data"]}]})");
   refused(R"({"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":["any","any"]}]})");
   refused("{\"partitions\": [");
 }

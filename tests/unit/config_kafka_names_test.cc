@@ -421,6 +421,7 @@ constexpr std::string_view kSamsaBrokerKeys[] = {
 constexpr std::string_view kKafkaDynamicBrokerKeys[] = {
     "leader.replication.throttled.rate",
     "follower.replication.throttled.rate",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
 };
 
 bool is_kafka_broker_key(std::string_view name) {

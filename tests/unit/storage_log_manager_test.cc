@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/checkpoint.h"
+#include "storage/log_copy.h"
 #include "storage/log_format.h"
 #include "storage/log_manager.h"
 #include "storage_test_util.h"
@@ -282,6 +283,111 @@ TEST_F(StorageLogManagerTest, CorruptCheckpointTakesTheDirOffline) {
   EXPECT_TRUE(m->log_dirs()[1].online);
   auto log = open(*m, {"t", 0});
   EXPECT_EQ(log->dir().rfind(root_.sub("d2"), 0), 0u) << "new logs only go to online dirs";
+}
+
+// ---- moving a partition to the other log dir (AlterReplicaLogDirs) ----
+
+// Copies `from` into a future log in the other dir step by step, while
+// appends keep coming, then swaps it in.
+TEST_F(StorageLogManagerTest, MovesALogToTheOtherDirAndReopensItThere) {
+  const TopicPartition tp{"moving", 3};
+  auto m = open_manager();
+  auto from = open(*m, tp);
+  LogConfig small;
+  small.segment_bytes = 600;  // several segments
+  from->update_config(small);
+  fill(*from, 12);
+  from->assign_epoch_start(0);
+  ASSERT_TRUE(from->maybe_increment_log_start_offset(4, from->log_end_offset()));
+  const size_t src = *m->dir_of(tp), dst = 1 - src;
+  EXPECT_FALSE(m->open_future_log(tp, src, small, kManagerNow)) << "the dir it is already in";
+  auto future = m->open_future_log(tp, dst, small, kManagerNow);
+  ASSERT_TRUE(future) << future.status().to_string();
+  EXPECT_FALSE(m->open_future_log(tp, dst, small, kManagerNow)) << "one copy at a time";
+  ASSERT_EQ(m->future_dirs().count(tp), 1u);
+  EXPECT_NE(m->future_dirs()[tp].find("-future"), std::string::npos);
+  int steps = 0;
+  for (bool done = false; !done && steps < 100; ++steps) {
+    auto step = copy_log_step(*from, **future, 200, kManagerNow);
+    ASSERT_TRUE(step) << step.status().to_string();
+    done = step->caught_up;
+    if (steps == 2) fill(*from, 2);  // the partition keeps taking appends
+  }
+  EXPECT_GT(steps, 3) << "copied in bounded steps";
+  from->assign_epoch_start(5);  // an epoch begun at the log end, no batch yet
+  ASSERT_TRUE(finish_log_copy(*from, **future));
+  EXPECT_EQ((*future)->log_start_offset(), 4);
+  EXPECT_EQ((*future)->leader_epoch_cache().latest_epoch(), 5);
+  const int64_t end = from->log_end_offset();
+  const auto want = testing::read_chunks(from->read(4, 1 << 20, end, true));
+  ASSERT_TRUE((*future)->close());
+  ASSERT_TRUE(m->promote_future(tp, from.get(), future->get(), kManagerNow, 0));
+  future->reset();
+  EXPECT_TRUE(m->future_dirs().empty());
+  EXPECT_EQ(m->dir_of(tp), dst);
+  auto moved = open(*m, tp);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->dir(), join_path(m->dir_path(dst), partition_dir_name(tp)));
+  EXPECT_EQ(moved->log_end_offset(), end);
+  EXPECT_EQ(moved->log_start_offset(), 4);
+  EXPECT_EQ(testing::read_chunks(moved->read(4, 1 << 20, end, true)), want) << "the same batches at the same offsets";
+  EXPECT_EQ(*m->remove_deleted_dirs(kManagerNow), 1) << "the old directory goes";
+  EXPECT_FALSE(posix_env()->exists(join_path(m->dir_path(src), partition_dir_name(tp))));
+  fill(*moved, 1);
+  EXPECT_EQ(moved->log_end_offset(), end + 2);
+}
+
+// A crash between the two renames of the swap: the future directory is the
+// partition (the old one is already "-delete"); a future next to a live
+// directory is an unfinished copy and goes.
+TEST_F(StorageLogManagerTest, FutureDirsFoundAtStartAreFinishedOrRemoved) {
+  const TopicPartition swapped{"swapped", 0}, unfinished{"unfinished", 0};
+  std::string swapped_future, unfinished_future, swapped_live;
+  {
+    auto m = open_manager();
+    for (const auto& tp : {swapped, unfinished}) {
+      auto log = open(*m, tp);
+      fill(*log, 3);
+      auto future = m->open_future_log(tp, 1 - *m->dir_of(tp), LogConfig{}, kManagerNow);
+      ASSERT_TRUE(future);
+      for (int i = 0; i < 10 && !copy_log_step(*log, **future, 1 << 20, kManagerNow)->caught_up; ++i) {
+      }
+      ASSERT_TRUE((*future)->close());
+      (tp == swapped ? swapped_future : unfinished_future) = (*future)->dir();
+      ASSERT_TRUE(log->close());
+      m->release(tp);
+      if (tp == swapped) {
+        swapped_live = log->dir();
+        ASSERT_TRUE(posix_env()->rename(log->dir(), log->dir() + ".0123456789abcdef0123456789abcdef-delete"));
+      }
+    }
+  }  // "crash": no clean shutdown
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(posix_env()->exists(swapped_future));
+  EXPECT_FALSE(posix_env()->exists(unfinished_future));
+  EXPECT_FALSE(posix_env()->exists(swapped_live));
+  auto parts = m->partitions();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[swapped], join_path(parent_dir(swapped_future), partition_dir_name(swapped)));
+  EXPECT_NE(parent_dir(parts[unfinished]), parent_dir(unfinished_future)) << "stays where it was";
+  auto log = open(*m, swapped);
+  EXPECT_EQ(log->log_end_offset(), 6);
+}
+
+TEST_F(StorageLogManagerTest, AnAbandonedCopyIsRemoved) {
+  const TopicPartition tp{"given-up", 1};
+  auto m = open_manager();
+  auto log = open(*m, tp);
+  fill(*log, 2);
+  auto future = m->open_future_log(tp, 1 - *m->dir_of(tp), LogConfig{}, kManagerNow);
+  ASSERT_TRUE(future);
+  const std::string dir = (*future)->dir();
+  ASSERT_TRUE(copy_log_step(*log, **future, 1 << 20, kManagerNow));
+  m->drop_future_log(tp, std::move(*future));
+  EXPECT_FALSE(posix_env()->exists(dir));
+  EXPECT_TRUE(m->future_dirs().empty());
+  EXPECT_TRUE(m->open_future_log(tp, 1 - *m->dir_of(tp), LogConfig{}, kManagerNow)) << "can be asked again";
 }
 
 }  // namespace
