@@ -30,6 +30,7 @@
 #include "server/observability.h"
 #include "server/replica_fetcher.h"
 #include "server/replication_quota.h"
+#include "server/peer_clients.h"
 #include "server/txn_marker_sender.h"
 #include "base/clock.h"
 #include "raft/flush_thread.h"

@@ -52,6 +52,7 @@ class LogMaintenance;
 class Observability;
 class ReplicaFetcherManager;
 class TxnMarkerSender;
+class PeerClients;
 struct RequestContext;
 
 // Written by the broker in each log dir at start (its pid, one line) and
@@ -248,6 +249,13 @@ class Broker {
   // leader elsewhere.
   asio::awaitable<void> write_markers_on_shard(int shard, std::vector<replication::MarkerWrite*> items,
                                                replication::MarkerSpec spec);
+  // broker_txn_markers.cc: on `here`, one request to broker `node` over the
+  // shard's inter-broker connection to it (peer_clients.h), as this broker;
+  // the response body, or nullopt on a single node, when `node` has no
+  // address or did not answer within `timeout`.
+  asio::awaitable<std::optional<protocol::Bytes>> call_broker(Shard& here, NodeId node, int16_t api_key,
+                                                              int16_t version, protocol::Bytes body,
+                                                              std::chrono::milliseconds timeout);
 
  private:
 
@@ -299,7 +307,8 @@ class Broker {
   int bound_port_ = 0;
   // One per shard in a cluster (empty on a single node), each used on its shard.
   std::vector<std::unique_ptr<ReplicaFetcherManager>> replica_fetchers_;
-  std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise
+  std::vector<std::unique_ptr<PeerClients>> peer_clients_;        // likewise
+  std::vector<std::unique_ptr<TxnMarkerSender>> marker_senders_;  // likewise, over peer_clients_
   std::once_flag fetch_sessions_once_;
   std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_handler.cc)
   std::unique_ptr<ReplicationQuotas> replication_quotas_;

@@ -15,6 +15,7 @@
 #include "server/cluster_routing.h"
 #include "server/replica_fetcher.h"
 #include "server/replication_quota.h"
+#include "server/peer_clients.h"
 #include "server/txn_marker_sender.h"
 #include "storage/log_manager.h"
 
@@ -68,12 +69,13 @@ std::string Broker::make_replica_fetchers() {
     const uint64_t seed = (static_cast<uint64_t>(settings_.node_id) << 16) ^ static_cast<uint64_t>(sp->id);
     replica_fetchers_.push_back(
         std::make_unique<ReplicaFetcherManager>(sp->io.get_executor(), clock_, config, std::move(hooks), seed));
-    TxnMarkerSenderConfig markers;
-    markers.node_id = config.node_id;
-    markers.listener = config.listener;
-    markers.controller_listeners = config.controller_listeners;
-    markers.security = config.security;
-    marker_senders_.push_back(std::make_unique<TxnMarkerSender>(sp->io.get_executor(), clock_, markers, seed + 1));
+    PeerClientsConfig peers;
+    peers.node_id = config.node_id;
+    peers.listener = config.listener;
+    peers.controller_listeners = config.controller_listeners;
+    peers.security = config.security;
+    peer_clients_.push_back(std::make_unique<PeerClients>(sp->io.get_executor(), clock_, peers, seed + 1));
+    marker_senders_.push_back(std::make_unique<TxnMarkerSender>(*peer_clients_.back()));
   }
   return {};
 }
@@ -88,8 +90,8 @@ void Broker::stop_replica_fetchers() {
     auto* m = replica_fetchers_[i].get();
     invoke_on_blocking(shards_[i]->io, [m] { m->stop(); });
   }
-  for (size_t i = 0; i < marker_senders_.size() && i < shards_.size(); ++i) {
-    auto* m = marker_senders_[i].get();
+  for (size_t i = 0; i < peer_clients_.size() && i < shards_.size(); ++i) {
+    auto* m = peer_clients_[i].get();
     invoke_on_blocking(shards_[i]->io, [m] { m->close(); });
   }
 }

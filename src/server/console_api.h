@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error_code.h"
 #include "net/http_parser.h"
 #include "observe/json_writer.h"
 #include "server/kafka_bridge.h"
@@ -30,6 +31,10 @@ asio::awaitable<std::optional<net::HttpResponse>> serve_console(Broker& broker, 
                                                                 const net::HttpRequest& req);
 
 namespace console {
+
+// The answers that send a console request to another broker (call_kafka_routed).
+inline constexpr int16_t kNotLeader = static_cast<int16_t>(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+inline constexpr int16_t kNotCoordinator = static_cast<int16_t>(ErrorCode::NOT_COORDINATOR);
 
 // The bounds of what one console request may ask for.
 inline constexpr int32_t kMaxBrowseRecords = 500;

@@ -2,15 +2,23 @@
 // assignments and lag (DescribeGroups + the broker's lag), and the offset reset
 // with a preview (ListOffsets, then OffsetCommit as Kafka's
 // kafka-consumer-groups --reset-offsets does: generation -1, no member id).
+// In a cluster the group requests go to its coordinator and the ListOffsets to
+// each partition's leader (call_kafka_routed); the lag and its status come
+// from the coordinator's tracker when it is this broker, else the lag is
+// computed from the committed offsets and the leaders' high watermarks, and its
+// status is UNKNOWN (the window of commits lives on the coordinator).
 #include <algorithm>
 #include <map>
 
 #include "cluster/metadata_image.h"
+#include "coordinator/placement.h"
 #include "observe/lag_rules.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/list_offsets.h"
 #include "protocol/messages/offset_commit.h"
+#include "protocol/messages/offset_fetch.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/console_api.h"
 #include "server/consumer_lag.h"
 
@@ -42,6 +50,54 @@ std::vector<std::pair<std::string, std::vector<int32_t>>> decode_assignment(cons
   return out;
 }
 
+
+// The coordinator of `group` in this shard's image, when it is another broker.
+std::optional<NodeId> coordinator_elsewhere(Broker& broker, Shard& here, const std::string& group) {
+  if (!here.image) return std::nullopt;
+  const auto* t = here.image->find_topic("__consumer_offsets");
+  if (!t || t->partitions.empty()) return std::nullopt;
+  TopicPartition tp{"__consumer_offsets",
+                    coordinator::offsets_partition_for(group, static_cast<int32_t>(t->partitions.size()))};
+  const auto* b = coordinator_broker(*here.image, tp);
+  if (!b || b->id == broker.node_id()) return std::nullopt;
+  return NodeId(b->id);
+}
+
+// DescribeGroups of one group, at its coordinator.
+asio::awaitable<std::optional<protocol::DescribeGroupsResponse>> describe_at_coordinator(Broker& broker, Shard& here,
+                                                                                        const ConsoleCaller& caller,
+                                                                                        std::string group) {
+  protocol::DescribeGroupsRequest dg;
+  dg.groups.push_back(group);
+  auto op = call_kafka_routed<protocol::DescribeGroupsResponse>(
+      broker, here, caller, 5, dg, [&](const protocol::DescribeGroupsResponse& r) -> std::optional<NodeId> {
+        if (r.groups.empty() || r.groups.front().error_code != kNotCoordinator) return std::nullopt;
+        return coordinator_elsewhere(broker, here, group);
+      });
+  co_return co_await std::move(op);
+}
+
+// The group's committed offsets (OffsetFetch v7 of every topic, at its coordinator).
+asio::awaitable<std::map<TopicPartition, int64_t>> committed_at_coordinator(Broker& broker, Shard& here,
+                                                                           const ConsoleCaller& caller,
+                                                                           std::string group) {
+  protocol::OffsetFetchRequest of;
+  of.group_id = group;
+  of.topics = std::nullopt;  // every topic
+  auto op = call_kafka_routed<protocol::OffsetFetchResponse>(
+      broker, here, caller, 7, of, [&](const protocol::OffsetFetchResponse& r) -> std::optional<NodeId> {
+        if (r.error_code != kNotCoordinator) return std::nullopt;
+        return coordinator_elsewhere(broker, here, group);
+      });
+  auto resp = co_await std::move(op);
+  std::map<TopicPartition, int64_t> out;
+  if (!resp || resp->error_code != 0) co_return out;
+  for (auto& t : resp->topics)
+    for (auto& p : t.partitions)
+      if (p.error_code == 0 && p.committed_offset >= 0) out[TopicPartition{t.name, p.partition_index}] = p.committed_offset;
+  co_return out;
+}
+
 asio::awaitable<std::optional<GroupLag>> lag_of(Broker& broker, std::string group) {
   auto op = compute_consumer_lag(broker);
   auto groups = co_await std::move(op);
@@ -50,21 +106,80 @@ asio::awaitable<std::optional<GroupLag>> lag_of(Broker& broker, std::string grou
   co_return std::nullopt;
 }
 
+struct RemoteLag {
+  TopicPartition tp;
+  int64_t committed = -1;
+  int64_t high_watermark = -1;
+  int64_t lag = 0;
+};
+
+asio::awaitable<std::optional<std::map<int32_t, std::pair<int16_t, int64_t>>>> offsets_at(
+    Broker& broker, Shard& here, const ConsoleCaller& caller, std::string topic, std::vector<int32_t> partitions,
+    int64_t timestamp);
+
+// A group coordinated elsewhere: its committed offsets there against each
+// partition's high watermark at its leader (the latest offset).
+asio::awaitable<std::vector<RemoteLag>> remote_lag(Broker& broker, Shard& here, const ConsoleCaller& caller,
+                                                   std::string group) {
+  auto committed_op = committed_at_coordinator(broker, here, caller, group);
+  auto committed = co_await std::move(committed_op);
+  std::map<std::string, std::vector<int32_t>> by_topic;
+  for (auto& [tp, _] : committed) by_topic[tp.topic].push_back(tp.partition);
+  std::vector<RemoteLag> out;
+  for (auto& [topic, parts] : by_topic) {
+    auto ends_op = offsets_at(broker, here, caller, topic, parts, -1);
+    auto ends = co_await std::move(ends_op);
+    for (int32_t p : parts) {
+      RemoteLag r;
+      r.tp = TopicPartition{topic, p};
+      r.committed = committed[r.tp];
+      if (ends && ends->count(p) && (*ends)[p].first == 0) r.high_watermark = (*ends)[p].second;
+      r.lag = r.high_watermark >= 0 ? std::max<int64_t>(0, r.high_watermark - r.committed) : 0;
+      out.push_back(r);
+    }
+  }
+  co_return out;
+}
+
 // ListOffsets v7 of every partition of `topic` at `timestamp` (-2 earliest, -1 latest).
 asio::awaitable<std::optional<std::map<int32_t, std::pair<int16_t, int64_t>>>> offsets_at(
     Broker& broker, Shard& here, const ConsoleCaller& caller, std::string topic, std::vector<int32_t> partitions,
     int64_t timestamp) {
-  protocol::ListOffsetsRequest req;
-  protocol::ListOffsetsRequest::ListOffsetsTopic t;
-  t.name = topic;
-  for (int32_t p : partitions) t.partitions.push_back({p, -1, timestamp, 1, {}});
-  req.topics.push_back(std::move(t));
-  auto op = call_kafka<protocol::ListOffsetsResponse>(broker, here, caller, 7, req);
+  auto request = [&](const std::vector<int32_t>& parts) {
+    protocol::ListOffsetsRequest req;
+    protocol::ListOffsetsRequest::ListOffsetsTopic t;
+    t.name = topic;
+    for (int32_t p : parts) t.partitions.push_back({p, -1, timestamp, 1, {}});
+    req.topics.push_back(std::move(t));
+    return req;
+  };
+  const protocol::ListOffsetsRequest all = request(partitions);  // outlives the call (taken by reference)
+  auto op = call_kafka<protocol::ListOffsetsResponse>(broker, here, caller, 7, all);
   auto resp = co_await std::move(op);
   if (!resp) co_return std::nullopt;
   std::map<int32_t, std::pair<int16_t, int64_t>> out;
+  // The partitions led elsewhere (the ACLs passed here), asked of their leaders.
+  std::map<int32_t, std::vector<int32_t>> elsewhere;
   for (auto& rt : resp->topics)
-    for (auto& rp : rt.partitions) out[rp.partition_index] = {rp.error_code, rp.offset};
+    for (auto& rp : rt.partitions) {
+      out[rp.partition_index] = {rp.error_code, rp.offset};
+      const auto* info = rp.error_code == kNotLeader && here.image
+                             ? find_partition(*here.image, TopicPartition{topic, rp.partition_index})
+                             : nullptr;
+      if (info && info->leader >= 0 && info->leader != broker.node_id())
+        elsewhere[info->leader].push_back(rp.partition_index);
+    }
+  for (auto& [leader, parts] : elsewhere) {
+    protocol::Writer w;
+    request(parts).encode(w, 7);
+    auto at = call_kafka_raw_at(broker, here, NodeId(leader), protocol::ListOffsetsRequest::api_key, 7,
+                                std::move(w.buffer()));
+    auto body = co_await std::move(at);
+    auto answer = decode_answer<protocol::ListOffsetsResponse>(body, 7);
+    if (!answer) continue;  // those partitions keep NOT_LEADER_OR_FOLLOWER
+    for (auto& rt : answer->topics)
+      for (auto& rp : rt.partitions) out[rp.partition_index] = {rp.error_code, rp.offset};
+  }
   co_return out;
 }
 
@@ -74,9 +189,7 @@ asio::awaitable<HttpResponse> describe_group(Broker& broker, Shard& here, const 
                                              const HttpRequest& req) {
   auto group = field(req, "group");
   if (!group) co_return json_error(400, "group is required");
-  protocol::DescribeGroupsRequest dg;
-  dg.groups.push_back(*group);
-  auto op = call_kafka<protocol::DescribeGroupsResponse>(broker, here, caller, 5, dg);
+  auto op = describe_at_coordinator(broker, here, caller, *group);
   auto resp = co_await std::move(op);
   if (!resp || resp->groups.empty()) co_return no_answer();
   auto& g = resp->groups.front();
@@ -97,7 +210,19 @@ asio::awaitable<HttpResponse> describe_group(Broker& broker, Shard& here, const 
   }
   w.end_array();
   // The lag only to whom may describe the group (the same rule as DescribeGroups).
-  if (g.error_code == 0) {
+  if (g.error_code == 0 && coordinator_elsewhere(broker, here, *group)) {
+    auto lag_op = remote_lag(broker, here, caller, *group);
+    auto parts = co_await std::move(lag_op);
+    int64_t total = 0;
+    for (auto& p : parts) total += p.lag;
+    w.key("lag_status").value("UNKNOWN").key("total_lag").value(total).key("partitions").begin_array();
+    for (auto& p : parts) {
+      w.begin_object().key("topic").value(p.tp.topic).key("partition").value(p.tp.partition);
+      w.key("committed_offset").value(p.committed).key("high_watermark").value(p.high_watermark);
+      w.key("lag").value(p.lag).key("status").value("UNKNOWN").end_object();
+    }
+    w.end_array();
+  } else if (g.error_code == 0) {
     auto lag_op = lag_of(broker, *group);
     auto lag = co_await std::move(lag_op);
     w.key("lag_status").value(lag ? observe::lag_status_name(lag->status) : "NOTFOUND");
@@ -139,13 +264,26 @@ asio::awaitable<HttpResponse> reset_offsets(Broker& broker, Shard& here, const C
   auto last_op = offsets_at(broker, here, caller, *topic, partitions, -1);
   auto last = co_await std::move(last_op);
   if (!first || !last) co_return no_answer();
-  auto lag_op = lag_of(broker, *group);
-  auto lag = co_await std::move(lag_op);
   std::map<int32_t, int64_t> current;
-  if (lag)
-    for (auto& p : lag->partitions)
-      if (p.tp.topic == *topic) current[p.tp.partition] = p.committed;
-  const std::string state = lag ? lag->state : "Empty";
+  std::string state = "Empty";
+  if (coordinator_elsewhere(broker, here, *group)) {  // the group's state and offsets at its coordinator
+    auto describe_op = describe_at_coordinator(broker, here, caller, *group);
+    auto described = co_await std::move(describe_op);
+    if (!described || described->groups.empty() || described->groups.front().error_code != 0) co_return no_answer();
+    state = described->groups.front().group_state;
+    auto committed_op = committed_at_coordinator(broker, here, caller, *group);
+    auto committed = co_await std::move(committed_op);
+    for (auto& [tp, offset] : committed)
+      if (tp.topic == *topic) current[tp.partition] = offset;
+  } else {
+    auto lag_op = lag_of(broker, *group);
+    auto lag = co_await std::move(lag_op);
+    if (lag) {
+      state = lag->state;
+      for (auto& p : lag->partitions)
+        if (p.tp.topic == *topic) current[p.tp.partition] = p.committed;
+    }
+  }
   const bool inactive = state == "Empty" || state == "Dead";
 
   JsonWriter w;
@@ -185,7 +323,12 @@ asio::awaitable<HttpResponse> reset_offsets(Broker& broker, Shard& here, const C
   oc.group_id = *group;
   oc.generation_id_or_member_epoch = -1;
   oc.topics.push_back(std::move(commit));
-  auto op = call_kafka<protocol::OffsetCommitResponse>(broker, here, caller, 8, oc);
+  auto op = call_kafka_routed<protocol::OffsetCommitResponse>(
+      broker, here, caller, 8, oc, [&](const protocol::OffsetCommitResponse& r) -> std::optional<NodeId> {
+        if (r.topics.empty() || r.topics.front().partitions.empty()) return std::nullopt;
+        if (r.topics.front().partitions.front().error_code != kNotCoordinator) return std::nullopt;
+        return coordinator_elsewhere(broker, here, *group);
+      });
   auto resp = co_await std::move(op);
   if (!resp) co_return no_answer();
   w.key("applied").value(true).key("results").begin_array();

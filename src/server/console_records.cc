@@ -1,6 +1,8 @@
 // The message browser's endpoints: read a partition from an offset or a
 // timestamp (ListOffsets + Fetch), produce one test record (Produce, acks=all),
-// both through the Kafka handlers so the ACLs and errors are Kafka's.
+// both through the Kafka handlers so the ACLs and errors are Kafka's; a
+// partition led by another broker is read and written there
+// (call_kafka_routed).
 #include <algorithm>
 
 #include "net/scram.h"
@@ -9,6 +11,7 @@
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 #include "server/console_api.h"
 
 namespace samsa::server::console {
@@ -22,6 +25,19 @@ namespace {
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kLatest = -1;
 
+
+// The leader of topic-partition in this shard's image, when another broker
+// leads it and the local answer (`error`) let the caller through: a follower
+// reads here only up to its own high watermark, so the leader answers even
+// when this broker did.
+std::optional<NodeId> leader_elsewhere(Broker& broker, Shard& here, const std::string& topic, int32_t partition,
+                                       int16_t error) {
+  if (error == static_cast<int16_t>(ErrorCode::TOPIC_AUTHORIZATION_FAILED) || !here.image) return std::nullopt;
+  const auto* p = find_partition(*here.image, TopicPartition{topic, partition});
+  if (!p || p->leader < 0 || p->leader == broker.node_id()) return std::nullopt;
+  return NodeId(p->leader);
+}
+
 struct OffsetAnswer {
   int16_t error = 0;
   int64_t offset = -1;
@@ -32,7 +48,11 @@ asio::awaitable<std::optional<OffsetAnswer>> list_offset(Broker& broker, Shard& 
                                                         std::string topic, int32_t partition, int64_t timestamp) {
   protocol::ListOffsetsRequest req;
   req.topics.push_back({topic, {{partition, -1, timestamp, 1, {}}}, {}});
-  auto op = call_kafka<protocol::ListOffsetsResponse>(broker, here, caller, 7, req);
+  auto op = call_kafka_routed<protocol::ListOffsetsResponse>(
+      broker, here, caller, 7, req, [&](const protocol::ListOffsetsResponse& r) -> std::optional<NodeId> {
+        if (r.topics.empty() || r.topics.front().partitions.empty()) return std::nullopt;
+        return leader_elsewhere(broker, here, topic, partition, r.topics.front().partitions.front().error_code);
+      });
   auto resp = co_await std::move(op);
   if (!resp || resp->topics.empty() || resp->topics.front().partitions.empty()) co_return std::nullopt;
   auto& p = resp->topics.front().partitions.front();
@@ -131,7 +151,11 @@ asio::awaitable<HttpResponse> browse_records(Broker& broker, Shard& here, const 
   fp.fetch_offset = std::max<int64_t>(0, *start);
   fp.partition_max_bytes = kFetchMaxBytes;
   f.topics.push_back({topic, {}, {fp}, {}});
-  auto op = call_kafka<protocol::FetchResponse>(broker, here, caller, 12, f);
+  auto op = call_kafka_routed<protocol::FetchResponse>(
+      broker, here, caller, 12, f, [&](const protocol::FetchResponse& r) -> std::optional<NodeId> {
+        if (r.responses.empty() || r.responses.front().partitions.empty()) return std::nullopt;
+        return leader_elsewhere(broker, here, topic, p, r.responses.front().partitions.front().error_code);
+      });
   auto resp = co_await std::move(op);
   if (!resp) co_return no_answer();
   if (resp->error_code != 0 || resp->responses.empty() || resp->responses.front().partitions.empty()) {
@@ -168,7 +192,12 @@ asio::awaitable<HttpResponse> produce_record(Broker& broker, Shard& here, const 
   pd.index = static_cast<int32_t>(partition);
   pd.records.owned = b.build();
   pr.topic_data.push_back({topic, {std::move(pd)}, {}});
-  auto op = call_kafka<protocol::ProduceResponse>(broker, here, caller, 9, pr);
+  const auto index = static_cast<int32_t>(partition);
+  auto op = call_kafka_routed<protocol::ProduceResponse>(
+      broker, here, caller, 9, pr, [&](const protocol::ProduceResponse& r) -> std::optional<NodeId> {
+        if (r.responses.empty() || r.responses.front().partition_responses.empty()) return std::nullopt;
+        return leader_elsewhere(broker, here, topic, index, r.responses.front().partition_responses.front().error_code);
+      });
   auto resp = co_await std::move(op);
   if (!resp || resp->responses.empty() || resp->responses.front().partition_responses.empty()) co_return no_answer();
   auto& r = resp->responses.front().partition_responses.front();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "net/request_metrics.h"
 #include "protocol/api_registry.h"
 #include "server/broker.h"
 #include "server/worker_pool.h"
@@ -13,6 +14,8 @@ namespace samsa::server {
 namespace {
 
 constexpr const char* kClientId = "samsa-console";
+// A request the console routes to another broker (a Fetch waits at most its max_wait_ms there).
+constexpr std::chrono::milliseconds kRoutedTimeout{15000};
 
 // Console "connections" get ids from the top of the range, far from the
 // listeners' ids, so a log line names which one it is.
@@ -70,9 +73,18 @@ asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw(Broker& broker, S
   conn.session = std::make_shared<net::Session>();
   conn.session->principal = caller.principal;
   net::ApplyToken token = std::make_shared<int>(0);
+  // In the request metrics as a client's request (no queue, no socket: the
+  // "send" is reading a Fetch's file ranges into the answer).
+  net::RequestTimes times;
+  times.received = times.started = std::chrono::steady_clock::now();
   auto op = broker.handle(conn, frame, std::move(token));
   auto resp = co_await std::move(op);
-  if (!resp.send || resp.close_after) co_return std::nullopt;
+  times.answered = times.send_start = std::chrono::steady_clock::now();
+  if (!resp.send || resp.close_after) {
+    times.sent = times.answered;
+    net::record_request(api_key, times);
+    co_return std::nullopt;
+  }
 
   std::optional<protocol::Bytes> flat;
   if (resp.frame.splices().empty()) {
@@ -83,6 +95,8 @@ asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw(Broker& broker, S
     auto read = WorkerPool::shared().run([r] { return flatten(*r); });
     flat = co_await std::move(read);
   }
+  times.sent = std::chrono::steady_clock::now();
+  net::record_request(api_key, times);
   if (!flat) co_return std::nullopt;
   // Strip the size, the correlation id and (flexible, but never ApiVersions) the header's tagged fields.
   protocol::Reader r(flat->data(), flat->size());
@@ -98,6 +112,13 @@ asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw(Broker& broker, S
   if (!r.ok()) co_return std::nullopt;
   size_t header = flat->size() - r.remaining();
   co_return protocol::Bytes(flat->begin() + static_cast<std::ptrdiff_t>(header), flat->end());
+}
+
+asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw_at(Broker& broker, Shard& here, NodeId node,
+                                                                  int16_t api_key, int16_t version,
+                                                                  protocol::Bytes body) {
+  auto op = broker.call_broker(here, node, api_key, version, std::move(body), kRoutedTimeout);
+  co_return co_await std::move(op);
 }
 
 }  // namespace samsa::server

@@ -9,8 +9,11 @@
 // resumes there; file ranges of a Fetch answer are read on the worker pool.
 #pragma once
 #include <asio.hpp>
+#include <functional>
 #include <optional>
 #include <string>
+
+#include "base/types.h"
 
 #include "protocol/messages/fetch.h"
 #include "protocol/wire.h"
@@ -48,6 +51,23 @@ inline void own_records(protocol::FetchResponse& resp) {
 template <typename Resp>
 void own_records(Resp&) {}  // no Records field
 
+// The same request sent to broker `node` over this shard's inter-broker
+// connection (Broker::call_broker), as this broker; nullopt when it did not answer.
+asio::awaitable<std::optional<protocol::Bytes>> call_kafka_raw_at(Broker& broker, Shard& here, NodeId node,
+                                                                  int16_t api_key, int16_t version,
+                                                                  protocol::Bytes body);
+
+template <typename Resp>
+std::optional<Resp> decode_answer(const std::optional<protocol::Bytes>& body, int16_t version) {
+  if (!body) return std::nullopt;
+  protocol::Reader r(body->data(), body->size());
+  Resp resp;
+  resp.decode(r, version);
+  if (!r.ok()) return std::nullopt;
+  own_records(resp);
+  return resp;
+}
+
 // Encodes `req` at `version`, calls the broker and decodes its answer.
 template <typename Resp, typename Req>
 asio::awaitable<std::optional<Resp>> call_kafka(Broker& broker, Shard& here, const ConsoleCaller& caller,
@@ -56,13 +76,32 @@ asio::awaitable<std::optional<Resp>> call_kafka(Broker& broker, Shard& here, con
   req.encode(w, version);
   auto op = call_kafka_raw(broker, here, caller, Req::api_key, version, std::move(w.buffer()));
   auto body = co_await std::move(op);
-  if (!body) co_return std::nullopt;
-  protocol::Reader r(body->data(), body->size());
-  Resp resp;
-  resp.decode(r, version);
-  if (!r.ok()) co_return std::nullopt;
-  own_records(resp);
-  co_return resp;
+  co_return decode_answer<Resp>(body, version);
+}
+
+// A request about data this broker may not hold — a partition's records, a
+// group's state: answered here, unless the local answer says it is elsewhere
+// (`elsewhere` names the broker: the partition's leader on
+// NOT_LEADER_OR_FOLLOWER, the group's coordinator on NOT_COORDINATOR). Then
+// the same request goes to that broker and its answer is returned (the local
+// one when it does not answer). The console's user was authorized here — the
+// ACL checks come before those errors, and every broker holds the same ACLs —
+// and, as in Kafka's forwarding, the other broker authorizes this one.
+template <typename Resp, typename Req>
+asio::awaitable<std::optional<Resp>> call_kafka_routed(Broker& broker, Shard& here, const ConsoleCaller& caller,
+                                                       int16_t version, const Req& req,
+                                                       std::function<std::optional<NodeId>(const Resp&)> elsewhere) {
+  auto local_op = call_kafka<Resp>(broker, here, caller, version, req);
+  auto local = co_await std::move(local_op);
+  if (!local) co_return local;
+  const std::optional<NodeId> node = elsewhere(*local);
+  if (!node) co_return local;
+  protocol::Writer w;
+  req.encode(w, version);
+  auto op = call_kafka_raw_at(broker, here, *node, Req::api_key, version, std::move(w.buffer()));
+  auto body = co_await std::move(op);
+  auto remote = decode_answer<Resp>(body, version);
+  co_return remote ? remote : local;
 }
 
 }  // namespace samsa::server

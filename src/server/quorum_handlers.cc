@@ -1,5 +1,8 @@
 // DescribeQuorum (key 55) on the broker listener, for `samsa metadata-quorum`
-// and kafka-metadata-quorum.sh. Until the quorum driver answers it from the
+// and kafka-metadata-quorum.sh. With a quorum, a node that does not lead it
+// relays a request that came in on a broker listener to the active controller
+// (as Kafka's brokers forward it); on its CONTROLLER listener it answers
+// NOT_LEADER_OR_FOLLOWER with its view. Until the quorum driver answers it from the
 // Raft core, this node describes the one-voter quorum it runs: itself the
 // leader at the metadata log's epoch, the high watermark and its own log end
 // offset one past the last metadata record applied, no observers.
@@ -8,6 +11,7 @@
 #include "quorum/quorum_node.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/relay_to_controller.h"
 
 namespace samsa::server {
 
@@ -35,8 +39,17 @@ asio::awaitable<net::Response> handle_describe_quorum(RequestContext& ctx, proto
     co_return make_response(ctx, raft::describe_quorum_response(d));
   }
   if (auto* q = ctx.broker->quorum()) {
-    // A quorum runs: this node's view of it (a follower answers
-    // NOT_LEADER_OR_FOLLOWER; Kafka's brokers forward to the active controller).
+    if (!(ctx.conn && ctx.broker->on_controller_listener(*ctx.conn))) {
+      protocol::DescribeQuorumRequest req;
+      protocol::Reader again(body.data(), body.size());
+      req.decode(again, ctx.api_version);
+      using Resp = protocol::DescribeQuorumResponse;
+      auto relay = ctx.broker->on_controller(
+          relay_unless_controller<protocol::DescribeQuorumRequest, Resp>(ctx.broker, false, req, ctx.api_version));
+      auto relayed = co_await std::move(relay);
+      if (relayed) co_return make_response(ctx, *relayed);
+    }
+    // This node's view (a follower answers NOT_LEADER_OR_FOLLOWER).
     auto viewing = ctx.broker->on_controller(quorum_view(q));
     d = co_await std::move(viewing);
     co_return make_response(ctx, raft::describe_quorum_response(d));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/kafka_client.h"
+#include "server/peer_clients.h"
 #include "protocol/messages/write_txn_markers.h"
 
 namespace samsa::server {
@@ -19,38 +20,12 @@ ErrorCode error_of(net::ClientError e) {
 
 }  // namespace
 
-TxnMarkerSender::TxnMarkerSender(asio::any_io_executor ex, Clock& clock, TxnMarkerSenderConfig config, uint64_t seed)
-    : ex_(ex), clock_(clock), config_(std::move(config)), transport_(ex, 10000, config_.security), rng_(seed) {}
-
-TxnMarkerSender::~TxnMarkerSender() { close(); }
-
-void TxnMarkerSender::close() {
-  for (auto& [id, peer] : peers_)
-    if (peer.client) peer.client->close();
-  peers_.clear();
-}
-
-std::shared_ptr<net::KafkaClient> TxnMarkerSender::client_for(NodeId broker, const BrokerAddress& address) {
-  auto it = peers_.find(broker.value);
-  if (it != peers_.end() && it->second.address == address) return it->second.client;
-  if (it != peers_.end()) it->second.client->close();  // the broker registered a new address
-  net::KafkaClientOptions o;
-  o.host = address.host;
-  o.port = address.port;
-  o.client_id = "samsa-txn-markers-" + std::to_string(config_.node_id.value);
-  auto client = net::KafkaClient::create(ex_, transport_, clock_, rng_, o);
-  peers_[broker.value] = Peer{address, client};
-  return client;
-}
-
 asio::awaitable<void> TxnMarkerSender::send(const cluster::MetadataImage& image, NodeId leader,
                                             std::vector<replication::MarkerWrite*> items,
                                             replication::MarkerSpec spec) {
-  auto b = image.brokers.find(leader.value);
-  auto address = b == image.brokers.end()
-                     ? std::nullopt
-                     : inter_broker_address(b->second, config_.listener, config_.controller_listeners);
-  if (!address) {
+  BrokerAddress address;
+  auto client = peers_.client_for(image, leader, &address);
+  if (!client) {
     for (auto* w : items) w->error = ErrorCode::NOT_LEADER_OR_FOLLOWER;  // the next image will say more
     co_return;
   }
@@ -64,14 +39,13 @@ asio::awaitable<void> TxnMarkerSender::send(const cluster::MetadataImage& image,
     if (m.topics.empty() || m.topics.back().name != w->tp.topic) m.topics.emplace_back().name = w->tp.topic;
     m.topics.back().partition_indexes.push_back(w->tp.partition);
   }
-  auto client = client_for(leader, *address);
   protocol::WriteTxnMarkersResponse resp;
   auto op = client->call(protocol::WriteTxnMarkersRequest::api_key, kWriteTxnMarkersVersion, req, resp,
-                         std::chrono::milliseconds(config_.request_timeout_ms));
+                         std::chrono::milliseconds(request_timeout_ms_));
   const net::ClientError sent = co_await std::move(op);
   if (sent != net::ClientError::kNone) {
     spdlog::warn("transaction markers for producer {} to broker {} at {}:{} failed: {}; retried later",
-                 spec.producer_id, leader.value, address->host, address->port, net::to_string(sent));
+                 spec.producer_id, leader.value, address.host, address.port, net::to_string(sent));
     for (auto* w : items) w->error = error_of(sent);
     co_return;
   }
