@@ -4,9 +4,12 @@
 #include <memory>
 #include <unordered_map>
 
+#include "base/shard_affinity.h"
 #include "coordinator/group_coordinator.h"
+#include "protocol/messages/list_offsets.h"
 #include "replication/partition.h"
 #include "server/broker.h"
+#include "server/cluster_routing.h"
 
 namespace samsa::server {
 
@@ -45,6 +48,52 @@ HighWatermarks read_high_watermarks(Shard& s, const std::vector<TopicPartition>*
   return out;
 }
 
+// In a cluster, the high watermarks of `tps` (partitions this broker does not
+// host) from their leaders: ListOffsets (latest, read_uncommitted: the high
+// watermark) to each, from shard `here`. A leader that does not answer leaves
+// its partitions unknown.
+asio::awaitable<HighWatermarks> remote_high_watermarks(Broker& broker, Shard& here, std::vector<TopicPartition> tps) {
+  HighWatermarks out;
+  cluster::ImagePtr image = here.image;
+  if (tps.empty() || !image) co_return out;
+  std::map<int32_t, std::map<std::string, std::vector<int32_t>>> by_leader;
+  for (auto& tp : tps) {
+    const auto* p = find_partition(*image, tp);
+    if (p && p->leader >= 0 && p->leader != broker.node_id()) by_leader[p->leader][tp.topic].push_back(tp.partition);
+  }
+  constexpr int16_t kVersion = 7;
+  for (auto& [leader, topics] : by_leader) {
+    protocol::ListOffsetsRequest req;
+    for (auto& [topic, parts] : topics) {
+      auto& t = req.topics.emplace_back();
+      t.name = topic;
+      for (int32_t p : parts) t.partitions.push_back({p, -1, -1, 1, {}});
+    }
+    protocol::Writer w;
+    req.encode(w, kVersion);
+    auto op = broker.call_broker(here, NodeId(leader), protocol::ListOffsetsRequest::api_key, kVersion,
+                                 std::move(w.buffer()), std::chrono::milliseconds(5000));
+    auto body = co_await std::move(op);
+    if (!body) continue;
+    protocol::Reader r(body->data(), body->size());
+    protocol::ListOffsetsResponse resp;
+    resp.decode(r, kVersion);
+    if (!r.ok()) continue;
+    for (auto& t : resp.topics)
+      for (auto& p : t.partitions)
+        if (p.error_code == 0 && p.offset >= 0) out[TopicPartition{t.name, p.partition_index}] = p.offset;
+  }
+  co_return out;
+}
+
+// Those of `tps` not in `known`.
+std::vector<TopicPartition> missing_from(const HighWatermarks& known, const std::vector<TopicPartition>& tps) {
+  std::vector<TopicPartition> out;
+  for (auto& tp : tps)
+    if (!known.count(tp)) out.push_back(tp);
+  return out;
+}
+
 asio::awaitable<void> note_commits_async(Broker& broker, int coord, std::string group, std::vector<CommitNote> commits) {
   std::map<int, std::vector<TopicPartition>> by_owner;
   for (auto& c : commits) by_owner[broker.owner_of(c.tp)].push_back(c.tp);
@@ -56,13 +105,18 @@ asio::awaitable<void> note_commits_async(Broker& broker, int coord, std::string 
     auto got = co_await std::move(op);
     hw.merge(got);
   }
+  std::vector<TopicPartition> committed;
+  for (auto& c : commits) committed.push_back(c.tp);
+  auto remote_op = remote_high_watermarks(broker, broker.shard(coord), missing_from(hw, committed));
+  auto remote = co_await std::move(remote_op);
+  hw.merge(remote);
   Broker* b = &broker;
   auto shared = std::make_shared<std::pair<HighWatermarks, std::vector<CommitNote>>>(std::move(hw), std::move(commits));
   auto op = invoke_on(broker.shard(coord), [b, coord, group, shared] {
     auto& tracker = b->lag_tracker(coord);
     for (auto& c : shared->second) {
       auto it = shared->first.find(c.tp);
-      if (it == shared->first.end()) continue;  // not on this broker: no lag to judge
+      if (it == shared->first.end()) continue;  // no leader answered: no lag to judge
       tracker.add(group, c.tp, observe::LagCommit{c.offset, c.timestamp_ms, std::max<int64_t>(0, it->second - c.offset)});
     }
     return 0;
@@ -119,6 +173,28 @@ asio::awaitable<std::vector<GroupLag>> compute_consumer_lag(Broker& broker) {
     auto got = co_await std::move(op);
     hw->merge(got);
   }
+  // The committed partitions this broker does not host: from their leaders.
+  std::vector<TopicPartition> committed;
+  for (int i = 0; i < broker.shard_count(); ++i) {
+    Broker* b = &broker;
+    auto op = invoke_on(broker.shard(i), [b, i] {
+      std::vector<TopicPartition> tps;
+      auto& coordinator = b->group_coordinator(i);
+      for (const auto* g : coordinator.groups())
+        if (const auto* offsets = coordinator.offsets(g->id()))
+          for (auto& [key, _] : *offsets) tps.push_back(TopicPartition{key.first, key.second});
+      return tps;
+    });
+    auto got = co_await std::move(op);
+    committed.insert(committed.end(), got.begin(), got.end());
+  }
+  std::sort(committed.begin(), committed.end());
+  committed.erase(std::unique(committed.begin(), committed.end()), committed.end());
+  if (const int here = current_shard(); here >= 0 && here < broker.shard_count()) {
+    auto remote_op = remote_high_watermarks(broker, broker.shard(here), missing_from(*hw, committed));
+    auto remote = co_await std::move(remote_op);
+    hw->merge(remote);
+  }
   std::vector<GroupLag> out;
   Broker* b = &broker;
   for (int i = 0; i < broker.shard_count(); ++i) {
@@ -168,7 +244,7 @@ void add_lag_metrics(const std::vector<GroupLag>& groups, bool per_partition, ob
     out.add(kStatus, {g.group}, static_cast<double>(static_cast<int>(g.status)));
     if (!per_partition) continue;
     for (auto& p : g.partitions) {
-      if (p.high_watermark < 0) continue;  // not on this broker: nothing known
+      if (p.high_watermark < 0) continue;  // its leader did not answer: nothing known
       std::string part = std::to_string(p.tp.partition);
       out.add(kLag, {g.group, p.tp.topic, part}, static_cast<double>(p.lag));
       out.add(kCommitted, {g.group, p.tp.topic, part}, static_cast<double>(p.committed));

@@ -3,10 +3,12 @@
 // (observe/lag_rules.h) over the group's last commits.
 //
 // Every successful OffsetCommit is noted with the lag at that moment: the
-// high watermark is read on the partition's owning shard, then the commit is
-// added to the window kept by the group's coordinator shard (LagTracker).
-// Evaluation (a scrape, GET /v1/groups) reads the current high watermarks of
-// every shard, then has each coordinator shard judge its groups.
+// high watermark is read on the partition's owning shard (or, in a cluster,
+// asked of its leader with ListOffsets when this broker does not host it), then
+// the commit is added to the window kept by the group's coordinator shard
+// (LagTracker). Evaluation (a scrape, GET /v1/groups) reads the current high
+// watermarks of every shard and those of the other committed partitions from
+// their leaders, then has each coordinator shard judge its groups.
 //
 // Threads: a LagTracker belongs to one shard (the coordinator shard of its
 // groups) and is touched only there. The free functions run on any shard's

@@ -384,3 +384,54 @@ def test_console_requests_are_counted_in_request_metrics(cluster, topic):
     assert body["error"] == "NONE", body
     after = requests_total(node, "Produce")
     assert after >= before + 1, f"Produce requests of node {node.id}: {before} before a console write, {after} after"
+
+
+def test_lag_of_partitions_the_coordinator_does_not_host(cluster):
+    """Replication factor 1: most partitions live on a broker that is not the group's
+    coordinator. The coordinator asks their leaders for the high watermark, so its /metrics and its
+    console show their lag (with a status by Burrow's rules, from the commits it noted)."""
+    via = cluster.nodes[0]
+    name = unique_topic("lag-remote")
+    st, _, body = http("POST", url(via) + "/v1/topics", {"name": name, "partitions": 6, "replication_factor": 1})
+    assert st == 200 and body["error"] == "NONE", body
+    group = f"lag-remote-{uuid.uuid4().hex[:6]}"
+    coordinator = cluster.coordinator(group)
+    deadline = time.monotonic() + BOUND_S
+    while True:
+        t = cluster.metadata(via, name).topics.get(name)
+        leaders = {p: m.leader for p, m in t.partitions.items()} if t is not None and t.error is None else {}
+        if len(leaders) == 6 and all(l > 0 for l in leaders.values()):
+            break
+        assert time.monotonic() < deadline, f"{name} not led: {leaders}"
+        time.sleep(0.2)
+    remote = sorted(p for p, l in leaders.items() if l != coordinator)
+    assert remote, f"every partition of {name} on the coordinator {coordinator}: {leaders}"
+    p = Producer({**base_conf(cluster.bootstrap), "acks": "all"})
+    for part in remote:
+        for i in range(5):
+            p.produce(name, value=f"r{i}".encode(), partition=part)
+    assert p.flush(30) == 0
+    c = Consumer({**base_conf(cluster.bootstrap), "group.id": group, "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(name, part, 2) for part in remote], asynchronous=False)
+    finally:
+        c.close()
+    node = cluster.node(coordinator)
+    want = {part: 3 for part in remote}
+    deadline = time.monotonic() + BOUND_S
+    while True:
+        st, _, text = http("GET", url(node) + "/metrics")
+        lags = {}
+        for line in text.splitlines() if isinstance(text, str) else []:
+            m = re.match(r'kafka_consumergroup_lag\{group="([^"]+)",topic="([^"]+)",partition="(\d+)"\} (\S+)', line)
+            if m and m.group(1) == group and m.group(2) == name:
+                lags[int(m.group(3))] = float(m.group(4))
+        if lags == want:
+            break
+        assert time.monotonic() < deadline, f"lag on the coordinator {coordinator}: {lags}, want {want}"
+        time.sleep(0.3)
+    body = describe_group(node, group)
+    rows = {r["partition"]: r for r in body["partitions"] if r["topic"] == name}
+    assert {part: r["lag"] for part, r in rows.items()} == want, body
+    assert all(r["status"] in ("OK", "WARN", "STALL", "STOP", "ERR") for r in rows.values()), body
+    assert body["total_lag"] == 3 * len(remote), body
