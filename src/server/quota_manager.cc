@@ -79,6 +79,13 @@ int64_t QuotaManager::record(const Key& key, double quota, double value) {
   return throttle_ms(rate, quota, r.window_size_ms(now));
 }
 
+int64_t QuotaManager::throttle_now(const Key& key, double quota) {
+  auto it = rates_.find(key);
+  if (it == rates_.end()) return 0;
+  const int64_t now = clock_.monotonic_ms();
+  return throttle_ms(it->second.rate(now), quota, it->second.window_size_ms(now));
+}
+
 void QuotaManager::unrecord(const Key& key, double value) {
   auto it = rates_.find(key);
   if (it != rates_.end()) it->second.record(-value, clock_.monotonic_ms());

@@ -63,7 +63,9 @@ class QuotaRate {
 // Kafka's QuotaUtils.throttleTime: 0 while `rate` <= `quota`.
 int64_t throttle_ms(double rate, double quota, int64_t window_ms);
 
-enum class QuotaType : int8_t { kProduce = 0, kFetch = 1 };
+// kControllerMutation: controller_mutation_rate (KIP-599), partitions created
+// or deleted per second by CreateTopics, CreatePartitions and DeleteTopics.
+enum class QuotaType : int8_t { kProduce = 0, kFetch = 1, kControllerMutation = 2 };
 
 class QuotaManager {
  public:
@@ -80,6 +82,9 @@ class QuotaManager {
   int64_t record(const Key& key, double quota, double value);
   // Takes back a value recorded earlier (a throttled fetch answers no data).
   void unrecord(const Key& key, double value);
+  // The throttle `key`'s rate already calls for, recording nothing (0 while
+  // it is within `quota`): the strict check of a controller mutation.
+  int64_t throttle_now(const Key& key, double quota);
   size_t sensors() const { return rates_.size(); }
 
  private:

@@ -17,7 +17,9 @@ std::string user_of(const RequestContext& ctx) {
 
 std::optional<QuotaCharge> quota_for(const RequestContext& ctx, QuotaType type) {
   if (!ctx.shard || !ctx.shard->image || ctx.shard->image->client_quotas.empty()) return std::nullopt;
-  const char* key = type == QuotaType::kProduce ? cluster::kProducerByteRate : cluster::kConsumerByteRate;
+  const char* key = type == QuotaType::kProduce   ? cluster::kProducerByteRate
+                    : type == QuotaType::kFetch ? cluster::kConsumerByteRate
+                                                : cluster::kControllerMutationRate;
   auto match = cluster::resolve_quota(ctx.shard->image->client_quotas, user_of(ctx), ctx.client_id.value_or(""), key);
   if (!match) return std::nullopt;
   return QuotaCharge{QuotaManager::Key{type, std::move(match->user_tag), std::move(match->client_tag)}, match->limit};
@@ -44,6 +46,35 @@ asio::awaitable<void> unrecord_quota(RequestContext& ctx, QuotaCharge c, double 
     return 0;
   });
   co_await std::move(op);
+}
+
+MutationQuota::MutationQuota(RequestContext& ctx, int16_t strict_version)
+    : ctx_(ctx), strict_(ctx.api_version >= strict_version) {
+  // A change another broker forwards to the controller was charged there.
+  if (!(ctx.conn && ctx.broker->on_controller_listener(*ctx.conn))) charge_ = quota_for(ctx, QuotaType::kControllerMutation);
+}
+
+asio::awaitable<bool> MutationQuota::admit(int64_t partitions) {
+  if (!charge_) co_return true;
+  auto& broker = *ctx_.broker;
+  Shard& owner = broker.shard(QuotaManager::owner(charge_->key, broker.shard_count()));
+  const QuotaCharge c = *charge_;
+  const bool strict = strict_;
+  const double value = static_cast<double>(std::max<int64_t>(partitions, 0));
+  // On the rate's shard: the strict check, then the charge (-1: refused).
+  auto op = invoke_on(owner, [&owner, c, strict, value]() -> int64_t {
+    if (strict && owner.quotas->throttle_now(c.key, c.quota) > 0) return -1 - owner.quotas->throttle_now(c.key, c.quota);
+    return owner.quotas->record(c.key, c.quota, value);
+  });
+  const int64_t got = co_await std::move(op);
+  const int64_t ms = got < 0 ? -1 - got : got;
+  throttle_ms_ = std::max(throttle_ms_, static_cast<int32_t>(std::min<int64_t>(ms, INT32_MAX)));
+  co_return got >= 0;
+}
+
+void MutationQuota::apply(net::Response& response) const {
+  response.throttle_ms = throttle_ms_;
+  response.throttle_before_send = !strict_;
 }
 
 }  // namespace samsa::server

@@ -1,5 +1,7 @@
 // CreateTopics (19), DeleteTopics (20), CreatePartitions (37): all go to the
-// controller on shard 0, which appends the change to the metadata log.
+// controller on shard 0, which appends the change to the metadata log. Each
+// topic's partitions are charged to the client's controller_mutation_rate
+// first (MutationQuota, quota_throttle.h).
 #include <algorithm>
 
 #include "cluster/topic_name.h"
@@ -9,6 +11,7 @@
 #include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/quota_throttle.h"
 
 namespace samsa::server {
 
@@ -16,6 +19,19 @@ namespace {
 std::optional<std::string> message_of(const cluster::OpResult& r) {
   if (r.error == ErrorCode::NONE || r.message.empty()) return std::nullopt;
   return r.message;
+}
+
+// The first versions refused (rather than delayed) over controller_mutation_rate.
+constexpr int16_t kCreateTopicsStrictQuotaVersion = 6;
+constexpr int16_t kDeleteTopicsStrictQuotaVersion = 5;
+constexpr int16_t kCreatePartitionsStrictQuotaVersion = 3;
+
+template <typename Resp>
+net::Response answer_with_quota(RequestContext& ctx, Resp& resp, const MutationQuota& quota) {
+  resp.throttle_time_ms = quota.throttle_ms();
+  net::Response out = make_response(ctx, resp);
+  quota.apply(out);
+  return out;
 }
 }  // namespace
 
@@ -40,6 +56,7 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
   std::vector<cluster::TopicSpec> specs;
   std::vector<size_t> spec_out;  // index in resp.topics of each spec
   const bool cluster_create = authorized_cluster(ctx, AclOperation::CREATE);
+  MutationQuota quota(ctx, kCreateTopicsStrictQuotaVersion);
   for (auto& t : req.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
@@ -74,6 +91,17 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
       spec.configs[c.name] = *c.value;
     }
     if (bad_config) continue;
+    if (!req.validate_only) {
+      const int64_t partitions = !spec.assignments.empty()       ? static_cast<int64_t>(spec.assignments.size())
+                                 : spec.num_partitions == -1 ? broker.settings().num_partitions
+                                                             : spec.num_partitions;
+      auto admit = quota.admit(partitions);
+      if (!co_await std::move(admit)) {
+        out.error_code = to_int(ErrorCode::THROTTLING_QUOTA_EXCEEDED);
+        out.error_message = kThrottlingQuotaExceededMessage;
+        continue;
+      }
+    }
     specs.push_back(std::move(spec));
     spec_out.push_back(resp.topics.size() - 1);
   }
@@ -96,7 +124,7 @@ asio::awaitable<net::Response> handle_create_topics(RequestContext& ctx, protoco
       if (!spec.assignments.empty()) out.replication_factor = static_cast<int16_t>(spec.assignments.begin()->second.size());
     }
   }
-  co_return make_response(ctx, resp);
+  co_return answer_with_quota(ctx, resp, quota);
 }
 
 asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protocol::Reader& r) {
@@ -105,6 +133,7 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
   if (!r.ok()) co_return net::Response{{}, false, true};
   auto& broker = *ctx.broker;
   protocol::DeleteTopicsResponse resp;
+  MutationQuota quota(ctx, kDeleteTopicsStrictQuotaVersion);
   std::vector<std::pair<std::optional<std::string>, protocol::Uuid>> targets;
   if (ctx.api_version >= 6) {
     for (auto& t : req.topics) targets.emplace_back(t.name, t.topic_id);
@@ -139,12 +168,18 @@ asio::awaitable<net::Response> handle_delete_topics(RequestContext& ctx, protoco
     std::string topic = info->name;
     out.name = topic;
     out.topic_id = info->id;
+    auto admit = quota.admit(static_cast<int64_t>(info->partitions.size()));
+    if (!co_await std::move(admit)) {
+      out.error_code = to_int(ErrorCode::THROTTLING_QUOTA_EXCEEDED);
+      out.error_message = kThrottlingQuotaExceededMessage;
+      continue;
+    }
     auto op = broker.delete_topic(topic);
     auto res = co_await std::move(op);
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
   }
-  co_return make_response(ctx, resp);
+  co_return answer_with_quota(ctx, resp, quota);
 }
 
 asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, protocol::Reader& r) {
@@ -163,6 +198,7 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
     adding += std::max<int64_t>(0, static_cast<int64_t>(t.count) - current);
   }
   const bool excessive = adding > cluster::kMaxRecordsPerOp;
+  MutationQuota quota(ctx, kCreatePartitionsStrictQuotaVersion);
   for (auto& t : req.topics) {
     auto& out = resp.results.emplace_back();
     out.name = t.name;
@@ -183,6 +219,16 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
       out.error_message = "The number of partitions of the internal topic " + t.name + " cannot be changed.";
       continue;
     }
+    if (!req.validate_only) {
+      const auto* info = image->find_topic(t.name);
+      const int64_t current = info ? static_cast<int64_t>(info->partitions.size()) : 0;
+      auto admit = quota.admit(static_cast<int64_t>(t.count) - current);
+      if (!co_await std::move(admit)) {
+        out.error_code = to_int(ErrorCode::THROTTLING_QUOTA_EXCEEDED);
+        out.error_message = kThrottlingQuotaExceededMessage;
+        continue;
+      }
+    }
     std::vector<std::vector<int32_t>> assignments;
     if (t.assignments)
       for (auto& a : *t.assignments) assignments.push_back(a.broker_ids);
@@ -194,7 +240,7 @@ asio::awaitable<net::Response> handle_create_partitions(RequestContext& ctx, pro
     out.error_code = to_int(res.error);
     out.error_message = message_of(res);
   }
-  co_return make_response(ctx, resp);
+  co_return answer_with_quota(ctx, resp, quota);
 }
 
 }  // namespace samsa::server

@@ -382,3 +382,83 @@ def test_a_consumer_above_its_quota_is_throttled(broker):
     assert fast_total == total
     assert QUOTA * 0.5 < slow_rate < QUOTA * 1.3
     assert fast_rate > 3 * slow_rate
+
+
+# ---- controller_mutation_rate (KIP-599) --------------------------------------------------------
+
+THROTTLING_QUOTA_EXCEEDED = 89
+
+
+def create_topic_raw(b, name, partitions, client_id, version):
+    """One CreateTopics (v6: flexible, the strict quota; v4: the permissive one) ->
+    (throttle_time_ms, error_code, error_message)."""
+    from rawkafka import compact_string, i16, uvarint
+    if version >= 5:
+        topic = compact_string(name) + i32(partitions) + i16(1) + uvarint(1) + uvarint(1) + b"\x00"
+        body = uvarint(2) + topic + i32(10000) + i8(0) + b"\x00"
+    else:
+        body = i32(1) + string(name) + i32(partitions) + i16(1) + i32(0) + i32(0) + i32(10000) + i8(0)
+    with Conn(b.port, timeout=15.0) as c:
+        resp = c.request(frame(request_header(19, version, 5, client_id=client_id, flexible=version >= 5) + body))
+    r = Reader(resp)
+    assert r.i32() == 5
+    if version >= 5:
+        r.skip_tags()
+        throttle = r.i32()
+        assert r.uvarint() == 2
+        n = r.uvarint() - 1
+        assert r.take(n).decode() == name
+        err = r.i16()
+        m = r.uvarint()
+        message = None if m == 0 else r.take(m - 1).decode()
+    else:
+        throttle = r.i32()
+        assert r.i32() == 1
+        assert r.string() == name
+        err = r.i16()
+        message = r.string()
+    return throttle, err, message
+
+
+def create_partitions_v3(b, name, count, client_id):
+    """CreatePartitions v3 (flexible) of one topic -> (throttle_time_ms, error_code)."""
+    from rawkafka import compact_string, uvarint
+    body = uvarint(2) + compact_string(name) + i32(count) + uvarint(0) + b"\x00" + i32(10000) + i8(0) + b"\x00"
+    with Conn(b.port, timeout=15.0) as c:
+        resp = c.request(frame(request_header(37, 3, 6, client_id=client_id, flexible=True) + body))
+    r = Reader(resp)
+    assert r.i32() == 6
+    r.skip_tags()
+    throttle = r.i32()
+    assert r.uvarint() == 2
+    assert r.take(r.uvarint() - 1).decode() == name
+    return throttle, r.i16()
+
+
+def test_controller_mutation_rate_refuses_new_versions_and_delays_old_ones(broker):
+    configs(broker, "--alter", "--entity-type", "clients", "--entity-name", "mutator",
+            "--add-config", "controller_mutation_rate=10")
+    try:
+        r = configs(broker, "--describe", "--entity-type", "clients", "--entity-name", "mutator")
+        assert "controller_mutation_rate=10" in r.stdout, r.stdout
+        a, b_, c, d = (unique_topic(x) for x in ("mut-a", "mut-b", "mut-c", "mut-d"))
+        # 30 partitions at 10/s: admitted (the charge that takes the rate over still passes) ...
+        assert create_topic_raw(broker, a, 30, "mutator", 6)[1] == 0
+        # ... and the next one is refused while the rate is above the quota, with the throttle time.
+        throttle, err, message = create_topic_raw(broker, b_, 1, "mutator", 6)
+        assert err == THROTTLING_QUOTA_EXCEEDED and throttle > 0, (throttle, err, message)
+        assert message == "The throttling quota has been exceeded."
+        throttle, err = create_partitions_v3(broker, a, 31, "mutator")
+        assert err == THROTTLING_QUOTA_EXCEEDED and throttle > 0, (throttle, err)
+        # Another client has no quota.
+        assert create_topic_raw(broker, c, 1, "other-client", 6)[:2] == (0, 0)
+        # CreateTopics v4 (before KIP-599): never refused, throttled instead.
+        throttle, err, _ = create_topic_raw(broker, d, 1, "mutator", 4)
+        assert err == 0 and throttle > 0, (throttle, err)
+        probe = Consumer({**base_conf(broker.bootstrap), "group.id": "mut-md"})
+        md = probe.list_topics(timeout=10).topics
+        probe.close()
+        assert a in md and c in md and d in md and b_ not in md
+    finally:
+        configs(broker, "--alter", "--entity-type", "clients", "--entity-name", "mutator",
+                "--delete-config", "controller_mutation_rate")
