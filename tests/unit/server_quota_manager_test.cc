@@ -58,6 +58,22 @@ TEST(ServerQuotaManager, ThrottlesAboveTheQuotaAndSparesOthers) {
   EXPECT_EQ(m.sensors(), 3u);
 }
 
+// The strict check of a controller mutation: the throttle the rate already
+// calls for, without charging anything.
+TEST(ServerQuotaManager, ThrottleNowChargesNothing) {
+  ManualClock clock(0, 0);
+  QuotaManager m(QuotaWindow{2, 1000}, clock);
+  QuotaManager::Key k{QuotaType::kControllerMutation, "", "mutator"};
+  EXPECT_EQ(m.throttle_now(k, 10), 0) << "no rate yet";
+  EXPECT_EQ(m.record(k, 10, 10), 0);  // 10 over 1 s: at the quota
+  EXPECT_EQ(m.throttle_now(k, 10), 0);
+  EXPECT_EQ(m.throttle_now(k, 10), 0) << "asking twice charges nothing";
+  EXPECT_GT(m.record(k, 10, 20), 0);  // 30 over 1 s: above
+  EXPECT_EQ(m.throttle_now(k, 10), 2000);
+  clock.advance(2000);  // both samples aged out
+  EXPECT_EQ(m.throttle_now(k, 10), 0);
+}
+
 TEST(ServerQuotaManager, OwnerIsStableAndInRange) {
   QuotaManager::Key k{QuotaType::kFetch, "u", "c"};
   for (int shards : {1, 2, 3, 8}) {
