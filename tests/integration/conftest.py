@@ -134,7 +134,7 @@ class Broker:
     def http_url(self):
         return f"http://{HOST}:{self.http_port}"
 
-    def command(self):
+    def props(self):
         props = {
             "listeners": f"PLAINTEXT://{HOST}:{self.port}",
             "log.dirs": str(self.log_dirs),
@@ -142,6 +142,20 @@ class Broker:
             "http.listeners": f"http://{HOST}:{self.http_port}",
         }
         props.update(self.overrides)
+        return props
+
+    def listener_addresses(self):
+        """(host, port) of every listener in `listeners` ("NAME://host:port,...")."""
+        out = []
+        for entry in self.props()["listeners"].split(","):
+            _, _, hostport = entry.strip().partition("://")
+            host, _, port = hostport.rpartition(":")
+            if port.isdigit() and int(port) > 0:
+                out.append((host.strip("[]") or HOST, int(port)))
+        return out or [(HOST, self.port)]
+
+    def command(self):
+        props = self.props()
         cmd = [str(SAMSA_BIN), "start"]
         for key, value in props.items():
             cmd += ["--override", f"{key}={value}"]
@@ -162,13 +176,18 @@ class Broker:
         self._wait_ready()
 
     def _wait_ready(self):
+        """Until every listener accepts connections (a SASL or TLS listener beside PLAINTEXT too)."""
         deadline = time.monotonic() + STARTUP_DEADLINE_S
+        waiting = self.listener_addresses()
         while time.monotonic() < deadline:
             rc = self.proc.poll()
             if rc is not None:
                 raise BrokerError(f"broker exited with code {rc} during startup\n{self.log_tail()}")
             try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
+                with socket.create_connection(waiting[0], timeout=0.5):
+                    pass
+                waiting.pop(0)
+                if not waiting:
                     return
             except OSError:
                 time.sleep(0.05)
