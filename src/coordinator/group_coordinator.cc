@@ -84,6 +84,16 @@ void GroupCoordinator::schedule_tick() {
   });
 }
 
+bool GroupCoordinator::take_consumer_change(const std::string& id) {
+  on_owner();
+  auto it = consumer_groups_.find(id);
+  if (it == consumer_groups_.end()) return false;
+  uint64_t& recorded = consumer_recorded_seq_[id];
+  if (it->second->change_seq() == recorded) return false;
+  recorded = it->second->change_seq();
+  return true;
+}
+
 void GroupCoordinator::tick() {
   on_owner();
   int64_t t = now();

@@ -65,6 +65,9 @@ class GroupCoordinator {
   // Groups that exist (members or offsets), for ListGroups.
   std::vector<const Group*> groups() const;
   // KIP-848 consumer groups (a group id is either a classic Group or one of these).
+  // The consumer group changed since its records were last written: marks it
+  // written (the caller writes them now) and says so.
+  bool take_consumer_change(const std::string& id);
   ConsumerGroup* find_consumer(const std::string& group_id);
   ConsumerGroup& get_or_create_consumer(const std::string& group_id);
   std::vector<const ConsumerGroup*> consumer_groups() const;

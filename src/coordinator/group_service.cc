@@ -63,13 +63,20 @@ asio::awaitable<ErrorCode> GroupService::write_group_record(std::string group) {
 }
 
 // A KIP-848 group's records (all of them: compaction keeps the latest), taken
-// before the first suspension so that writes reach the log in order. Heartbeats
-// are answered before the write is durable (Kafka waits for it); a failover
-// loses at most the changes of the last tick.
-asio::awaitable<void> GroupService::write_consumer_group(std::string group) {
+// before the first suspension so that writes reach the log in order. A
+// heartbeat that changed the group waits for them (persist_consumer_group);
+// changes made otherwise (session expiry on the tick) are written by the tick.
+asio::awaitable<ErrorCode> GroupService::persist_consumer_group(std::string group) {
+  if (!groups_.take_consumer_change(group)) co_return ErrorCode::NONE;
+  auto op = write_consumer_group(std::move(group));
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<ErrorCode> GroupService::write_consumer_group(std::string group) {
   auto tp = offsets_partition(group);
   auto* g = groups_.find_consumer(group);
-  if (!tp || !g) co_return;
+  if (!tp) co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (!g) co_return ErrorCode::NONE;
   auto& written = consumer_members_written_[group];
   std::vector<KeyValue> kvs;
   for (auto& r : consumer_group_records(*g, written)) kvs.emplace_back(std::move(r.key), std::move(r.value));
@@ -78,6 +85,7 @@ asio::awaitable<void> GroupService::write_consumer_group(std::string group) {
   auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
+  co_return err;
 }
 
 // Tombstones for the expired offsets (and dead groups), one durable batch per

@@ -108,12 +108,17 @@ class GroupService {
   ErrorCode check(const TopicPartition& tp) const { return served_.check(tp); }
   const CoordinatorPartitions& served() const { return served_; }
 
+  // A KIP-848 heartbeat changed the group: its records, durable (acks=all on
+  // __consumer_offsets) before the member is answered, as Kafka does. NONE,
+  // or the write's error (NOT_COORDINATOR when leadership moved meanwhile).
+  asio::awaitable<ErrorCode> persist_consumer_group(std::string group);
+
   // The group's __consumer_offsets partition; nullopt before the topic exists.
   std::optional<TopicPartition> offsets_partition(const std::string& group) const;
 
  private:
   asio::awaitable<ErrorCode> write_group_record(std::string group);
-  asio::awaitable<void> write_consumer_group(std::string group);
+  asio::awaitable<ErrorCode> write_consumer_group(std::string group);
   asio::awaitable<void> expire_offsets(std::vector<ExpiredOffsets> expired);
   void drop_groups_of(const TopicPartition& tp);
 

@@ -360,6 +360,47 @@ coordinator::TopicCatalog topic_catalog(const cluster::MetadataImage& image, con
 
 }  // namespace
 
+// On the coordinator's shard: the heartbeat applied to the group, and what it
+// changed written (durable) before the answer.
+static asio::awaitable<coordinator::ConsumerHeartbeatResult> consumer_heartbeat_on_shard(
+    Broker* broker, int shard, std::string group, coordinator::ConsumerHeartbeat h, cluster::ImagePtr image,
+    TopicPartition tp) {
+  coordinator::ConsumerHeartbeatResult res;
+  res.member_id = h.member_id;
+  res.member_epoch = h.member_epoch;
+  if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
+    res.error = err;
+    co_return res;
+  }
+  auto& c = broker->group_coordinator(shard);
+  if (auto* classic = c.find(group); classic && (classic->member_count() > 0 || classic->has_pending_members())) {
+    // A classic group in use (online conversion is not implemented).
+    res.error = ErrorCode::GROUP_ID_NOT_FOUND;
+    res.message = "Group " + group + " is not a consumer group.";
+    co_return res;
+  }
+  auto* g = c.find_consumer(group);
+  if (!g && h.member_epoch != 0) {
+    res.error = h.member_epoch < 0 ? ErrorCode::UNKNOWN_MEMBER_ID : ErrorCode::UNKNOWN_MEMBER_ID;
+    co_return res;
+  }
+  auto catalog = topic_catalog(*image, g, h);
+  if (!g) {
+    c.erase_empty_classic(group);
+    g = &c.get_or_create_consumer(group);
+  }
+  res = g->heartbeat(h, catalog, c.now());
+  if (res.error != ErrorCode::NONE) co_return res;
+  // What the heartbeat changed is durable before the member hears of it (Kafka's rule).
+  auto persist = broker->coordinator_shard(shard).groups.persist_consumer_group(group);
+  const ErrorCode written = co_await std::move(persist);
+  if (written != ErrorCode::NONE) {
+    res = coordinator::ConsumerHeartbeatResult{};
+    res.error = written == ErrorCode::NOT_COORDINATOR ? written : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  co_return res;
+}
+
 asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext& ctx, protocol::Reader& r) {
   protocol::ConsumerGroupHeartbeatRequest req;
   req.decode(r, ctx.api_version);
@@ -414,31 +455,7 @@ asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext& c
   auto image = ctx.shard->image;
   std::string group = req.group_id;
   auto op = invoke_on(broker->shard(shard), [broker, shard, group, h, image, tp = where.tp] {
-    coordinator::ConsumerHeartbeatResult res;
-    res.member_id = h.member_id;
-    res.member_epoch = h.member_epoch;
-    if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
-      res.error = err;
-      return res;
-    }
-    auto& c = broker->group_coordinator(shard);
-    if (auto* classic = c.find(group); classic && (classic->member_count() > 0 || classic->has_pending_members())) {
-      // A classic group in use (online conversion is not implemented).
-      res.error = ErrorCode::GROUP_ID_NOT_FOUND;
-      res.message = "Group " + group + " is not a consumer group.";
-      return res;
-    }
-    auto* g = c.find_consumer(group);
-    if (!g && h.member_epoch != 0) {
-      res.error = h.member_epoch < 0 ? ErrorCode::UNKNOWN_MEMBER_ID : ErrorCode::UNKNOWN_MEMBER_ID;
-      return res;
-    }
-    auto catalog = topic_catalog(*image, g, h);
-    if (!g) {
-      c.erase_empty_classic(group);
-      g = &c.get_or_create_consumer(group);
-    }
-    return g->heartbeat(h, catalog, c.now());
+    return consumer_heartbeat_on_shard(broker, shard, group, h, image, tp);
   });
   auto res = co_await std::move(op);
   resp.error_code = to_int(res.error);

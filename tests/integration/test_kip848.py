@@ -267,3 +267,59 @@ def test_static_member_restart_without_rebalance(broker):
     finally:
         for m in members:
             m.stop()
+
+
+# ---- heartbeats answered once durable --------------------------------------------------------
+
+def consumer_group_heartbeat(broker, group, member_id, epoch, topics=None):
+    """ConsumerGroupHeartbeat v0 -> (error, member_id, member_epoch)."""
+    def cstr(s):
+        return rk.uvarint(0) if s is None else rk.compact_string(s)
+    body = cstr(group) + cstr(member_id) + rk.i32(epoch) + cstr(None) + cstr(None)
+    body += rk.i32(30000 if epoch == 0 else -1)
+    body += rk.uvarint(0) if topics is None else rk.uvarint(len(topics) + 1) + b"".join(rk.compact_string(t) for t in topics)
+    body += cstr("uniform" if epoch == 0 else None)
+    body += (rk.uvarint(1) if epoch == 0 else rk.uvarint(0)) + b"\x00"
+    with rk.Conn(broker.port, timeout=15.0) as c:
+        resp = c.request(rk.frame(rk.request_header(68, 0, 9, flexible=True) + body))
+    r = rk.Reader(resp)
+    assert r.i32() == 9
+    r.skip_tags()
+    r.i32()  # throttle
+    err = r.i16()
+    n = r.uvarint()
+    if n:
+        r.take(n - 1)  # message
+    n = r.uvarint()
+    mid = r.take(n - 1).decode() if n else None
+    return err, mid, r.i32()
+
+
+def heartbeat_until_served(broker, *args):
+    """Again while the coordinator loads or is not there yet (bounded); FindCoordinator first, as a
+    client does (it creates __consumer_offsets)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with rk.Conn(broker.port, timeout=15.0) as c:
+            c.request(rk.frame(rk.request_header(10, 1, 3) + rk.string(args[0]) + rk.i8(0)))
+        got = consumer_group_heartbeat(broker, *args)
+        if got[0] not in (14, 15):  # COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE
+            return got
+        assert time.monotonic() < deadline, got
+        time.sleep(0.2)
+
+
+def test_a_heartbeats_change_survives_a_kill_right_after_its_answer(make_broker):
+    """The join's records are durable before the member hears its epoch: a kill -9 right after the
+    answer, and the restarted coordinator knows the member at that epoch (before, the coordinator
+    wrote them on its next tick and answered at once)."""
+    b = make_broker(overrides={"group.consumer.session.timeout.ms": "45000"})
+    topic = unique_topic("kip848-durable")
+    create_topic(b.bootstrap, topic, 2)
+    for attempt in range(3):
+        group = f"durable-{attempt}-{os.getpid()}"
+        err, member, epoch = heartbeat_until_served(b, group, "", 0, [topic])
+        assert err == 0 and member and epoch > 0, (err, member, epoch)
+        b.restart(signal.SIGKILL)
+        err, _, now = heartbeat_until_served(b, group, member, epoch)
+        assert err == 0 and now >= epoch, f"after the restart: error {err}, epoch {now} (was {epoch})"
