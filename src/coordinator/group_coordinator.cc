@@ -187,6 +187,22 @@ std::vector<ExpiredOffsets> GroupCoordinator::find_expired(int64_t now, int64_t 
     e.group_dead = empty && kept == 0 && pending.empty() && g.member_count() == 0 && !g.has_pending_members();
     if (!e.partitions.empty() || e.group_dead) out.push_back(std::move(e));
   }
+  // KIP-848 groups, Kafka's rule for them: an offset of a topic no member
+  // subscribes to (every topic of an empty group) expires retention after its
+  // commit. The group itself stays (its records are not tombstoned here).
+  for (auto& [id, gp] : consumer_groups_) {
+    const auto* offsets = this->offsets(id);
+    if (!offsets) continue;
+    ExpiredOffsets e;
+    e.group = id;
+    auto pending = pending_partitions(id);
+    for (auto& [tp, o] : *offsets) {
+      const bool eligible = !pending.count(tp) && !gp->subscribed_to(tp.first);
+      const bool expired = o.expire_timestamp ? now >= *o.expire_timestamp : now - o.commit_timestamp >= retention_ms;
+      if (eligible && expired) e.partitions.push_back(tp);
+    }
+    if (!e.partitions.empty()) out.push_back(std::move(e));
+  }
   return out;
 }
 

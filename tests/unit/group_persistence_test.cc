@@ -5,6 +5,7 @@
 
 #include <deque>
 
+#include "coordinator/consumer_group.h"
 #include "coordinator/group_coordinator.h"
 
 namespace samsa::coordinator {
@@ -203,6 +204,34 @@ TEST_F(GroupPersistenceTest, EmptyGroupOffsetsExpireRetentionAfterTheGroupEmptie
   EXPECT_EQ(c->offsets("g"), nullptr);
   EXPECT_EQ(c->find("g"), nullptr);
   EXPECT_TRUE(c->groups().empty());
+}
+
+// KIP-848 groups: an offset of a topic no member subscribes to expires
+// retention after its commit (Kafka's rule for consumer groups).
+TEST_F(GroupPersistenceTest, ConsumerGroupOffsetsOfUnsubscribedTopicsExpire) {
+  auto& g = c->get_or_create_consumer("cg");
+  ConsumerHeartbeat h;
+  h.member_id = "m";
+  h.member_epoch = 0;
+  h.rebalance_timeout_ms = 30000;
+  h.subscribed_topic_names = std::vector<std::string>{"t"};
+  TopicId id{};
+  id[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{id, "t", 2}}};
+  ASSERT_EQ(g.heartbeat(h, topics, clock).error, ErrorCode::NONE);
+  commit("cg", "t", 0);
+  commit("cg", "u", 0);
+  int64_t committed = clock;
+  EXPECT_TRUE(c->find_expired(committed + kRetention - 1, kRetention).empty());
+  auto e = c->find_expired(committed + kRetention, kRetention);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].group, "cg");
+  EXPECT_EQ(e[0].partitions, (std::vector<std::pair<std::string, int32_t>>{{"u", 0}})) << "t is subscribed";
+  EXPECT_FALSE(e[0].group_dead);
+  c->apply_expired(e[0]);
+  ASSERT_NE(c->offsets("cg"), nullptr);
+  EXPECT_EQ(c->offsets("cg")->size(), 1u);
+  EXPECT_NE(c->find_consumer("cg"), nullptr);
 }
 
 TEST_F(GroupPersistenceTest, ExpiryRunsOnlyEveryCheckIntervalAndOneAtATime) {
