@@ -31,7 +31,7 @@ std::vector<ImbalancedPartition> partitions_to_rebalance(const MetadataImage& im
     for (auto& c : share.not_led) {
       const PartitionInfo& p = c.topic->partitions[c.partition];
       if (reassigning(p)) continue;
-      if (std::find(p.isr.begin(), p.isr.end(), broker) == p.isr.end()) continue;
+      if (!p.in_isr(broker)) continue;
       out.push_back(c);
     }
   }

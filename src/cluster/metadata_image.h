@@ -6,6 +6,7 @@
 // not change with the previous one: building it costs what changed, not the
 // number of topics.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -42,6 +43,10 @@ struct PartitionInfo {
   std::vector<int32_t> isr;
   std::vector<int32_t> removing_replicas;  // reassignment in progress
   std::vector<int32_t> adding_replicas;
+
+  // The image places a replica of this partition on `node` / has it in the ISR.
+  bool has_replica(int32_t node) const { return std::find(replicas.begin(), replicas.end(), node) != replicas.end(); }
+  bool in_isr(int32_t node) const { return std::find(isr.begin(), isr.end(), node) != isr.end(); }
 };
 
 struct TopicInfo {

@@ -166,7 +166,7 @@ void ReplicaManager::open_owned(const cluster::TopicInfo& topic, int32_t partiti
   if (!owns(tp)) return;
   auto& info = topic.partitions[partition];
   auto* existing = find(tp);
-  if (std::find(info.replicas.begin(), info.replicas.end(), options_.node_id.value) == info.replicas.end()) {
+  if (!info.has_replica(options_.node_id.value)) {
     // Reassigned away (KIP-455): as Kafka's StopReplica with delete, the
     // replica goes, log included. The broker's fetchers drop it when they
     // reconcile with this image; a fetch answer arriving later finds no
@@ -228,9 +228,7 @@ void ReplicaManager::remove_stray_logs(const cluster::MetadataImage& image) {
     if (tp.topic == cluster::kClusterMetadataTopic || !owns(tp) || find(tp)) continue;
     auto* t = image.find_topic(tp.topic);
     const bool placed = t && static_cast<size_t>(tp.partition) < t->partitions.size() &&
-                        std::find(t->partitions[tp.partition].replicas.begin(),
-                                  t->partitions[tp.partition].replicas.end(),
-                                  options_.node_id.value) != t->partitions[tp.partition].replicas.end();
+                        t->partitions[tp.partition].has_replica(options_.node_id.value);
     if (placed) continue;  // opened, or remembered as unopened (retried)
     const int64_t delay = t ? options_.log_config_for(*t).file_delete_delay_ms : storage::LogConfig{}.file_delete_delay_ms;
     spdlog::warn("{} in {} is a stray copy (the metadata places no replica of it here): deleting it",

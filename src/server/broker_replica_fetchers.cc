@@ -55,7 +55,7 @@ std::string Broker::make_replica_fetchers() {
     hooks.throttled = [sp, node = settings_.node_id](const TopicPartition& tp) {
       if (!sp->image) return false;
       const auto* p = find_partition(*sp->image, tp);
-      if (!p || std::find(p->isr.begin(), p->isr.end(), node) != p->isr.end()) return false;
+      if (!p || p->in_isr(node)) return false;
       return replica_throttled(*sp->image, tp, kFollowerThrottledReplicas, node);
     };
     // Kafka writes the recovery-point checkpoint after a truncation; the files

@@ -70,7 +70,7 @@ int32_t describe_partitions(const RequestContext& ctx, const cluster::MetadataIm
     // This node's own replica in an offline log dir (or a log that failed to open) is offline too.
     const int32_t node = broker.node_id();
     storage::TopicPartition tp{t.name, p.partition};
-    if (std::find(p.replicas.begin(), p.replicas.end(), node) != p.replicas.end() &&
+    if (p.has_replica(node) &&
         std::find(op.offline_replicas.begin(), op.offline_replicas.end(), node) == op.offline_replicas.end() &&
         (broker.log_manager().offline(tp) || broker.partition_unavailable(tp)))
       op.offline_replicas.push_back(node);

@@ -370,7 +370,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     it.routed = leader_error(*image, node, it.tp);
     if (fetcher.client_metadata && it.routed == ErrorCode::NOT_LEADER_OR_FOLLOWER) {
       const auto* p = find_partition(*image, it.tp);
-      if (p && std::find(p->replicas.begin(), p->replicas.end(), node) != p->replicas.end()) {
+      if (p && p->has_replica(node)) {
         it.routed = ErrorCode::NONE;
         it.on_follower = true;
       }
@@ -380,8 +380,7 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     // A follower must hold a replica of the partition (Kafka's getFollowerReplicaOrThrow).
     if (fetcher.follower() && it.routed == ErrorCode::NONE) {
       const auto* p = find_partition(*image, it.tp);
-      const bool replica = p && fetcher.replica_id != ctx.broker->node_id() &&
-                           std::find(p->replicas.begin(), p->replicas.end(), fetcher.replica_id) != p->replicas.end();
+      const bool replica = p && fetcher.replica_id != ctx.broker->node_id() && p->has_replica(fetcher.replica_id);
       if (!replica) it.routed = ErrorCode::NOT_LEADER_OR_FOLLOWER;
       it.throttled = fetcher.leader_quota && replica_throttled(*image, it.tp, kLeaderThrottledReplicas, node);
     }

@@ -14,7 +14,7 @@ std::optional<FollowTarget> follow_target(const cluster::MetadataImage& image, N
   if (tp.partition < 0 || static_cast<size_t>(tp.partition) >= topic->partitions.size()) return std::nullopt;
   const cluster::PartitionInfo& p = topic->partitions[tp.partition];
   if (p.leader < 0 || p.leader == self.value) return std::nullopt;
-  if (std::find(p.replicas.begin(), p.replicas.end(), self.value) == p.replicas.end()) return std::nullopt;
+  if (!p.has_replica(self.value)) return std::nullopt;
   if (!is_live_broker(image, p.leader)) return std::nullopt;
   return FollowTarget{NodeId(p.leader), Epoch(p.leader_epoch)};
 }
