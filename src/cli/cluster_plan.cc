@@ -2,6 +2,7 @@
 #include "cli/cluster_plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -45,6 +46,31 @@ std::vector<int32_t> by_load(const Loads& loads) {
   for (auto& [id, _] : loads) ids.push_back(id);
   std::stable_sort(ids.begin(), ids.end(), [&loads](int32_t a, int32_t b) { return loads.at(a) < loads.at(b); });
   return ids;
+}
+
+// Evens out `loads` a unit at a time: for the most loaded broker and the
+// least loaded one more than one unit below it, the first partition of `a`
+// where `shift(replicas, hi, lo)` moves a unit from hi to lo (it changes the
+// replicas and says so). Ends when no pair can move, or after `limit` moves.
+void even_out(Assignment& a, Loads& loads, size_t limit,
+              const std::function<bool(std::vector<int32_t>&, int32_t, int32_t)>& shift) {
+  for (size_t n = 0; n <= limit && loads.size() > 1; ++n) {
+    const auto order = by_load(loads);
+    bool moved = false;
+    for (auto hi = order.rbegin(); hi != order.rend() && !moved; ++hi) {
+      for (auto lo = order.begin(); lo != order.end() && !moved; ++lo) {
+        if (loads[*hi] - loads[*lo] <= 1) break;
+        for (auto& [key, replicas] : a) {
+          if (!shift(replicas, *hi, *lo)) continue;
+          --loads[*hi];
+          ++loads[*lo];
+          moved = true;
+          break;
+        }
+      }
+    }
+    if (!moved) break;
+  }
 }
 
 }  // namespace
@@ -100,52 +126,26 @@ Assignment balance_plan(const Assignment& current, const std::vector<PlanBroker>
     for (int32_t r : replicas)
       if (loads.count(r)) ++loads[r], ++total;
   // Each move lowers the spread; at most one move per replica.
-  for (size_t moves = 0; moves <= total && loads.size() > 1; ++moves) {
-    const auto order = by_load(loads);
-    bool moved = false;
-    for (auto hi = order.rbegin(); hi != order.rend() && !moved; ++hi) {
-      for (auto lo = order.begin(); lo != order.end() && !moved; ++lo) {
-        if (loads[*hi] - loads[*lo] <= 1) break;
-        for (auto& [key, replicas] : next) {
-          if (!holds(replicas, *hi) || holds(replicas, *lo)) continue;
-          std::vector<int32_t> candidate = replicas;
-          *std::find(candidate.begin(), candidate.end(), *hi) = *lo;
-          if (rack_count(candidate, racks) < rack_count(replicas, racks)) continue;
-          replicas = std::move(candidate);
-          --loads[*hi];
-          ++loads[*lo];
-          moved = true;
-          break;
-        }
-      }
-    }
-    if (!moved) break;
-  }
+  even_out(next, loads, total, [&racks](std::vector<int32_t>& replicas, int32_t hi, int32_t lo) {
+    if (!holds(replicas, hi) || holds(replicas, lo)) return false;
+    std::vector<int32_t> candidate = replicas;
+    *std::find(candidate.begin(), candidate.end(), hi) = lo;
+    if (rack_count(candidate, racks) < rack_count(replicas, racks)) return false;
+    replicas = std::move(candidate);
+    return true;
+  });
   // Preferred leaders: swap a replica of a less-leading broker to the front.
   Loads leaders;
   for (auto& b : brokers) leaders[b.id] = 0;
   for (auto& [key, replicas] : next)
     if (!replicas.empty() && leaders.count(replicas.front())) ++leaders[replicas.front()];
-  for (size_t swaps = 0; swaps <= next.size() && leaders.size() > 1; ++swaps) {
-    const auto order = by_load(leaders);
-    bool swapped = false;
-    for (auto hi = order.rbegin(); hi != order.rend() && !swapped; ++hi) {
-      for (auto lo = order.begin(); lo != order.end() && !swapped; ++lo) {
-        if (leaders[*hi] - leaders[*lo] <= 1) break;
-        for (auto& [key, replicas] : next) {
-          if (replicas.empty() || replicas.front() != *hi) continue;
-          auto pos = std::find(replicas.begin(), replicas.end(), *lo);
-          if (pos == replicas.end()) continue;
-          std::iter_swap(replicas.begin(), pos);
-          --leaders[*hi];
-          ++leaders[*lo];
-          swapped = true;
-          break;
-        }
-      }
-    }
-    if (!swapped) break;
-  }
+  even_out(next, leaders, next.size(), [](std::vector<int32_t>& replicas, int32_t hi, int32_t lo) {
+    if (replicas.empty() || replicas.front() != hi) return false;
+    auto pos = std::find(replicas.begin(), replicas.end(), lo);
+    if (pos == replicas.end()) return false;
+    std::iter_swap(replicas.begin(), pos);
+    return true;
+  });
   return changed(current, next);
 }
 
