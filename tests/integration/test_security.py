@@ -13,6 +13,8 @@ import subprocess
 import struct
 import time
 
+from pathlib import Path
+
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -359,6 +361,51 @@ def test_kcat_over_sasl_ssl(secure, certs):
     out = subprocess.run(["kcat", *args, "-C", "-t", topic, "-e", "-q", "-o", "beginning"],
                          check=True, timeout=DEADLINE_S, capture_output=True)
     assert out.stdout.split() == [b"a", b"b"]
+
+
+# ---- sarama (Debian's Go and sarama) -----------------------------------------------------------
+
+GO_SARAMA = Path(__file__).resolve().parent / "go" / "sarama_secure.go"
+
+
+@pytest.fixture(scope="module")
+def sarama_secure(tmp_path_factory):
+    """tests/integration/go/sarama_secure.go built with Debian's Go and sarama."""
+    d = tmp_path_factory.mktemp("sarama")
+    env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(d / "gocache"),
+           "PATH": "/usr/bin:/bin:/usr/lib/go/bin", "HOME": str(d)}
+    build = subprocess.run(["go", "build", "-o", str(d / "sarama_secure"), str(GO_SARAMA)], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stderr
+    return d / "sarama_secure"
+
+
+@pytest.mark.parametrize("listener,auth", [
+    ("ssl", []),
+    ("mtls", ["cert", "client.crt", "client.key"]),
+    ("sasl_ssl", ["PLAIN", "alice", "alice-secret"]),
+    ("sasl_ssl", ["SCRAM-SHA-512", "bob", "bob-secret"]),
+    ("sasl_ssl", ["SCRAM-SHA-256", "alice", "alice-secret"]),
+])
+def test_sarama_over_ssl_sasl_ssl_and_mtls(secure, certs, sarama_secure, listener, auth):
+    b, p = secure
+    topic = unique_topic("sarama-sec")
+    admin = AdminClient(conf(p.plaintext))
+    admin.create_topics([NewTopic(topic, 1, 1)], operation_timeout=10)[topic].result(timeout=DEADLINE_S)
+    if auth and auth[0] == "cert":
+        auth = ["cert", str(certs / auth[1]), str(certs / auth[2])]
+    run = subprocess.run([str(sarama_secure), f"{HOST}:{getattr(p, listener)}", topic, "20",
+                          str(certs / "ca.pem"), *auth], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.split() == [f"sarama-{i}" for i in range(20)]
+
+
+def test_sarama_with_a_wrong_password_is_refused(secure, certs, sarama_secure):
+    b, p = secure
+    run = subprocess.run([str(sarama_secure), f"{HOST}:{p.sasl_ssl}", unique_topic("sarama-no"), "1",
+                          str(certs / "ca.pem"), "SCRAM-SHA-512", "bob", "wrong"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "producer" in run.stderr, run.stdout + run.stderr
 
 
 # ---- the tools' --command-config in the Java client's keys ------------------------------------
