@@ -7,6 +7,7 @@ Certificates are made with the `openssl` command in the module's set-up: a CA, a
 certificate for 127.0.0.1 / localhost, a client certificate (CN=client,O=Samsa,C=US), and a
 second, untrusted CA with a client certificate of its own."""
 
+import json
 import socket
 import ssl
 import subprocess
@@ -406,6 +407,38 @@ def test_sarama_with_a_wrong_password_is_refused(secure, certs, sarama_secure):
                           str(certs / "ca.pem"), "SCRAM-SHA-512", "bob", "wrong"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "producer" in run.stderr, run.stdout + run.stderr
+
+
+# ---- kafkajs (pinned in js/package-lock.json) ---------------------------------------------------
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+@pytest.fixture(scope="module")
+def js_modules():
+    r = subprocess.run(["bash", str(JS_DIR / "setup.sh")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=1800)
+    assert r.returncode == 0, f"js/setup.sh failed:\n{r.stdout.decode(errors='replace')}"
+
+
+@pytest.mark.parametrize("listener,tls,sasl", [
+    ("ssl", {}, None),
+    ("mtls", {"cert": "client.crt", "key": "client.key"}, None),
+    ("sasl_ssl", {}, {"mechanism": "plain", "username": "alice", "password": "alice-secret"}),
+    ("sasl_ssl", {}, {"mechanism": "scram-sha-512", "username": "bob", "password": "bob-secret"}),
+])
+def test_kafkajs_over_ssl_sasl_ssl_and_mtls(secure, certs, js_modules, listener, tls, sasl):
+    b, p = secure
+    topic = unique_topic("js-sec")
+    args = {"brokers": [f"{HOST}:{getattr(p, listener)}"], "topic": topic, "count": 10,
+            "tls": {"ca": str(certs / "ca.pem"), **{k: str(certs / v) for k, v in tls.items()}}}
+    if sasl:
+        args["sasl"] = sasl
+    r = subprocess.run(["node", str(JS_DIR / "secure_round_trip.js"), json.dumps(args)], cwd=JS_DIR,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr[-4000:]
+    [result] = [line[len("RESULT "):] for line in r.stdout.splitlines() if line.startswith("RESULT ")]
+    assert json.loads(result)["values"] == [f"js-{i}" for i in range(10)]
 
 
 # ---- the tools' --command-config in the Java client's keys ------------------------------------

@@ -18,10 +18,23 @@ const stderrLogCreator = () => ({ namespace, level, label, log }) => {
   process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
 }
 
+// args.tls: {ca, cert, key} file paths (ca alone for SSL, all three for mutual TLS);
+// args.sasl: kafkajs's {mechanism, username, password}.
+function tlsOptions(tls) {
+  if (!tls) return undefined
+  const fs = require('fs')
+  const out = { ca: [fs.readFileSync(tls.ca, 'utf8')], servername: 'localhost' }
+  if (tls.cert) out.cert = fs.readFileSync(tls.cert, 'utf8')
+  if (tls.key) out.key = fs.readFileSync(tls.key, 'utf8')
+  return out
+}
+
 function makeKafka(args) {
   return new Kafka({
     clientId: 'samsa-it-js',
     brokers: args.brokers,
+    ssl: tlsOptions(args.tls),
+    sasl: args.sasl,
     logLevel: logLevel.WARN,
     logCreator: stderrLogCreator,
     connectionTimeout: 5000,
