@@ -94,6 +94,11 @@ bool GroupCoordinator::take_consumer_change(const std::string& id) {
   return true;
 }
 
+void GroupCoordinator::consumer_write_failed(const std::string& id) {
+  on_owner();
+  consumer_recorded_seq_.erase(id);
+}
+
 void GroupCoordinator::tick() {
   on_owner();
   int64_t t = now();

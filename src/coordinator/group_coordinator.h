@@ -68,6 +68,8 @@ class GroupCoordinator {
   // The consumer group changed since its records were last written: marks it
   // written (the caller writes them now) and says so.
   bool take_consumer_change(const std::string& id);
+  // Writing its records failed: the next tick writes them again.
+  void consumer_write_failed(const std::string& id);
   ConsumerGroup* find_consumer(const std::string& group_id);
   ConsumerGroup& get_or_create_consumer(const std::string& group_id);
   std::vector<const ConsumerGroup*> consumer_groups() const;

@@ -84,7 +84,10 @@ asio::awaitable<ErrorCode> GroupService::write_consumer_group(std::string group)
   for (auto& [id, _] : g->members()) written.insert(id);
   auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
-  if (err != ErrorCode::NONE) spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
+  if (err != ErrorCode::NONE) {
+    spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
+    groups_.consumer_write_failed(group);  // written again by the next tick
+  }
   co_return err;
 }
 
