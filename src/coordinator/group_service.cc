@@ -80,13 +80,18 @@ asio::awaitable<ErrorCode> GroupService::write_consumer_group(std::string group)
   auto& written = consumer_members_written_[group];
   std::vector<KeyValue> kvs;
   for (auto& r : consumer_group_records(*g, written)) kvs.emplace_back(std::move(r.key), std::move(r.value));
+  std::set<std::string> before = std::move(written);  // members whose records the log may hold
   written.clear();
   for (auto& [id, _] : g->members()) written.insert(id);
   auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) {
     spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
-    groups_.consumer_write_failed(group);  // written again by the next tick
+    groups_.consumer_write_failed(group);  // written again by the next tick ...
+    if (groups_.find_consumer(group)) {    // ... with the tombstones of the members gone meanwhile
+      auto& again = consumer_members_written_[group];
+      again.insert(before.begin(), before.end());
+    }
   }
   co_return err;
 }

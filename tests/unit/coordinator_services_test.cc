@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/clock.h"
+#include "coordinator/consumer_group.h"
 #include "coordinator/group_service.h"
 #include "replication/log_replay.h"
 #include "coordinator/placement.h"
@@ -455,6 +456,41 @@ TEST_F(CoordinatorServicesTest, GroupsAreUnloadedWithLeadershipAndReloadedFromTh
   ASSERT_TRUE(run(io, group_service->commit_offsets(w3 = commit_work("simple", 14))));
   EXPECT_EQ(w3.items[0].error, ErrorCode::NONE);
   EXPECT_EQ(writer.epochs.back(), Epoch(4));
+}
+
+// A KIP-848 group's write that fails is written again, with the tombstones
+// of the members that left before it: a reload does not bring them back.
+TEST_F(CoordinatorServicesTest, AFailedConsumerGroupWriteKeepsItsTombstonesForTheNextOne) {
+  TopicId t1{};
+  t1[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{t1, "t", 2}}};
+  auto join = [](const std::string& id) {
+    ConsumerHeartbeat h;
+    h.member_id = id;
+    h.member_epoch = 0;
+    h.rebalance_timeout_ms = 30000;
+    h.subscribed_topic_names = std::vector<std::string>{"t"};
+    return h;
+  };
+  auto& g = groups->get_or_create_consumer("cg");
+  ASSERT_EQ(g.heartbeat(join("a"), topics, clock.now_ms()).error, ErrorCode::NONE);
+  ASSERT_EQ(g.heartbeat(join("b"), topics, clock.now_ms()).error, ErrorCode::NONE);
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("cg")), ErrorCode::NONE);
+  ConsumerHeartbeat leave;
+  leave.member_id = "b";
+  leave.member_epoch = -1;
+  ASSERT_EQ(g.heartbeat(leave, topics, clock.now_ms()).error, ErrorCode::NONE);
+  writer.fail_with = ErrorCode::KAFKA_STORAGE_ERROR;
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("cg")), ErrorCode::KAFKA_STORAGE_ERROR);
+  writer.fail_with = ErrorCode::NONE;
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("cg")), ErrorCode::NONE) << "written again";
+  group_service->unload_partition(kOffsets0);
+  ASSERT_EQ(group_service->load_partition(kOffsets0, Epoch(1)), ErrorCode::NONE);
+  const auto* reloaded = groups->find_consumer("cg");
+  ASSERT_NE(reloaded, nullptr);
+  std::vector<std::string> members;
+  for (auto& [id, _] : reloaded->members()) members.push_back(id);
+  EXPECT_EQ(members, (std::vector<std::string>{"a"}));
 }
 
 TEST_F(CoordinatorServicesTest, MembersWaitingInJoinOrSyncAreAnsweredNotCoordinatorOnUnload) {
