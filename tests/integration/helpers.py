@@ -5,15 +5,29 @@ coordination is needed (group.id is set because the Python binding requires it, 
 committed).
 """
 
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
                              TopicPartition)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 CLIENT_TIMEOUT_S = 15
+
+
+def go_build(source, output, home):
+    """Builds `source` with Debian's Go and its packaged libraries (sarama) into `output`; the
+    build cache is shared by every test of this machine's runs (Go's cache is safe to share, and
+    sarama then compiles once). Returns the CompletedProcess."""
+    import tempfile
+    cache = Path(tempfile.gettempdir()) / "samsa-it-gocache"
+    env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(cache),
+           "PATH": "/usr/bin:/bin:/usr/lib/go/bin", "HOME": str(home)}
+    return subprocess.run(["go", "build", "-o", str(output), str(source)], env=env, capture_output=True,
+                          text=True, timeout=600)
 
 
 def unique_topic(prefix):

@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 
 from conftest import free_port
 from dropping_proxy import DroppingProxy
-from helpers import base_conf, consume_all, create_topic, unique_topic
+from helpers import base_conf, consume_all, create_topic, go_build, unique_topic
 import rawkafka
 
 N = 3000
@@ -136,10 +136,7 @@ def test_seed_go_sarama_example(broker, tmp_path):
     protocol version, i.e. legacy Produce v0, and idempotent with acks=all), built with Debian's
     Go and sarama and run against the broker; a consumer checks what arrived."""
     binary = tmp_path / "seed_semantics"
-    env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(tmp_path / "gocache"),
-           "PATH": "/usr/bin:/bin:/usr/lib/go/bin", "HOME": str(tmp_path)}
-    build = subprocess.run(["go", "build", "-o", str(binary), str(GO_SRC)], env=env, capture_output=True,
-                           text=True, timeout=300)
+    build = go_build(GO_SRC, binary, tmp_path)
     assert build.returncode == 0, build.stderr
     t1, t2 = unique_topic("Topic1"), unique_topic("Topic2")
     run = subprocess.run([str(binary), broker.bootstrap, t1, t2, "200"], capture_output=True, text=True,

@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import HOST, SAMSA_BIN, Broker, _finish_broker, free_port
 import rawkafka as rk
-from helpers import unique_topic
+from helpers import go_build, unique_topic
 
 PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
               'username="admin" password="admin-secret" '
@@ -373,10 +373,7 @@ GO_SARAMA = Path(__file__).resolve().parent / "go" / "sarama_secure.go"
 def sarama_secure(tmp_path_factory):
     """tests/integration/go/sarama_secure.go built with Debian's Go and sarama."""
     d = tmp_path_factory.mktemp("sarama")
-    env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(d / "gocache"),
-           "PATH": "/usr/bin:/bin:/usr/lib/go/bin", "HOME": str(d)}
-    build = subprocess.run(["go", "build", "-o", str(d / "sarama_secure"), str(GO_SARAMA)], env=env,
-                           capture_output=True, text=True, timeout=600)
+    build = go_build(GO_SARAMA, d / "sarama_secure", d)
     assert build.returncode == 0, build.stderr
     return d / "sarama_secure"
 
