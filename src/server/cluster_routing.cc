@@ -40,6 +40,12 @@ const cluster::PartitionInfo* find_partition(const cluster::MetadataImage& image
   return &t->partitions[tp.partition];
 }
 
+std::optional<int32_t> leader_elsewhere(const cluster::MetadataImage& image, const TopicPartition& tp, int32_t self) {
+  const auto* p = find_partition(image, tp);
+  if (!p || p->leader < 0 || p->leader == self) return std::nullopt;
+  return p->leader;
+}
+
 ErrorCode leader_error(const cluster::MetadataImage& image, int32_t node, const TopicPartition& tp) {
   auto* p = find_partition(image, tp);
   if (!p) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;

@@ -36,6 +36,10 @@ int32_t visible_leader(const cluster::MetadataImage& image, const cluster::Parti
 
 // The partition's entry in the image, or null (unknown topic or partition).
 const cluster::PartitionInfo* find_partition(const cluster::MetadataImage& image, const TopicPartition& tp);
+// The leader of `tp` in the image when it is a broker other than `self`
+// (where a request about its data goes instead); nullopt when `self` leads it,
+// nobody does, or the partition is unknown.
+std::optional<int32_t> leader_elsewhere(const cluster::MetadataImage& image, const TopicPartition& tp, int32_t self);
 
 // What a Produce, Fetch or ListOffsets for `tp` sent to broker `node` is
 // answered before anything is read: NONE when `node` leads it;

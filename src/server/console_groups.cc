@@ -163,11 +163,9 @@ asio::awaitable<std::optional<std::map<int32_t, std::pair<int16_t, int64_t>>>> o
   for (auto& rt : resp->topics)
     for (auto& rp : rt.partitions) {
       out[rp.partition_index] = {rp.error_code, rp.offset};
-      const auto* info = rp.error_code == kNotLeader && here.image
-                             ? find_partition(*here.image, TopicPartition{topic, rp.partition_index})
-                             : nullptr;
-      if (info && info->leader >= 0 && info->leader != broker.node_id())
-        elsewhere[info->leader].push_back(rp.partition_index);
+      if (rp.error_code != kNotLeader || !here.image) continue;
+      if (auto leader = leader_elsewhere(*here.image, TopicPartition{topic, rp.partition_index}, broker.node_id()))
+        elsewhere[*leader].push_back(rp.partition_index);
     }
   for (auto& [leader, parts] : elsewhere) {
     protocol::Writer w;

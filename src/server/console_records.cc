@@ -25,17 +25,16 @@ namespace {
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kLatest = -1;
 
-
-// The leader of topic-partition in this shard's image, when another broker
-// leads it and the local answer (`error`) let the caller through: a follower
-// reads here only up to its own high watermark, so the leader answers even
-// when this broker did.
-std::optional<NodeId> leader_elsewhere(Broker& broker, Shard& here, const std::string& topic, int32_t partition,
-                                       int16_t error) {
+// Where a read or write of topic-partition goes when another broker leads it
+// and the local answer (`error`) let the caller through: a follower reads here
+// only up to its own high watermark, so the leader answers even when this
+// broker did.
+std::optional<NodeId> route_to_leader(Broker& broker, Shard& here, const std::string& topic, int32_t partition,
+                                      int16_t error) {
   if (error == static_cast<int16_t>(ErrorCode::TOPIC_AUTHORIZATION_FAILED) || !here.image) return std::nullopt;
-  const auto* p = find_partition(*here.image, TopicPartition{topic, partition});
-  if (!p || p->leader < 0 || p->leader == broker.node_id()) return std::nullopt;
-  return NodeId(p->leader);
+  auto leader = leader_elsewhere(*here.image, TopicPartition{topic, partition}, broker.node_id());
+  if (!leader) return std::nullopt;
+  return NodeId(*leader);
 }
 
 struct OffsetAnswer {
@@ -51,7 +50,7 @@ asio::awaitable<std::optional<OffsetAnswer>> list_offset(Broker& broker, Shard& 
   auto op = call_kafka_routed<protocol::ListOffsetsResponse>(
       broker, here, caller, 7, req, [&](const protocol::ListOffsetsResponse& r) -> std::optional<NodeId> {
         if (r.topics.empty() || r.topics.front().partitions.empty()) return std::nullopt;
-        return leader_elsewhere(broker, here, topic, partition, r.topics.front().partitions.front().error_code);
+        return route_to_leader(broker, here, topic, partition, r.topics.front().partitions.front().error_code);
       });
   auto resp = co_await std::move(op);
   if (!resp || resp->topics.empty() || resp->topics.front().partitions.empty()) co_return std::nullopt;
@@ -154,7 +153,7 @@ asio::awaitable<HttpResponse> browse_records(Broker& broker, Shard& here, const 
   auto op = call_kafka_routed<protocol::FetchResponse>(
       broker, here, caller, 12, f, [&](const protocol::FetchResponse& r) -> std::optional<NodeId> {
         if (r.responses.empty() || r.responses.front().partitions.empty()) return std::nullopt;
-        return leader_elsewhere(broker, here, topic, p, r.responses.front().partitions.front().error_code);
+        return route_to_leader(broker, here, topic, p, r.responses.front().partitions.front().error_code);
       });
   auto resp = co_await std::move(op);
   if (!resp) co_return no_answer();
@@ -196,7 +195,7 @@ asio::awaitable<HttpResponse> produce_record(Broker& broker, Shard& here, const 
   auto op = call_kafka_routed<protocol::ProduceResponse>(
       broker, here, caller, 9, pr, [&](const protocol::ProduceResponse& r) -> std::optional<NodeId> {
         if (r.responses.empty() || r.responses.front().partition_responses.empty()) return std::nullopt;
-        return leader_elsewhere(broker, here, topic, index, r.responses.front().partition_responses.front().error_code);
+        return route_to_leader(broker, here, topic, index, r.responses.front().partition_responses.front().error_code);
       });
   auto resp = co_await std::move(op);
   if (!resp || resp->responses.empty() || resp->responses.front().partition_responses.empty()) co_return no_answer();

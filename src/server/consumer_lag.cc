@@ -58,8 +58,7 @@ asio::awaitable<HighWatermarks> remote_high_watermarks(Broker& broker, Shard& he
   if (tps.empty() || !image) co_return out;
   std::map<int32_t, std::map<std::string, std::vector<int32_t>>> by_leader;
   for (auto& tp : tps) {
-    const auto* p = find_partition(*image, tp);
-    if (p && p->leader >= 0 && p->leader != broker.node_id()) by_leader[p->leader][tp.topic].push_back(tp.partition);
+    if (auto leader = leader_elsewhere(*image, tp, broker.node_id())) by_leader[*leader][tp.topic].push_back(tp.partition);
   }
   constexpr int16_t kVersion = 7;
   for (auto& [leader, topics] : by_leader) {
