@@ -16,8 +16,9 @@ std::vector<const cluster::BrokerInfo*> live_brokers(const cluster::MetadataImag
   return out;
 }
 
-int32_t controller_id_for_clients(const cluster::MetadataImage& image) {
+int32_t controller_id_for_clients(const cluster::MetadataImage& image, int32_t self) {
   if (is_live_broker(image, image.controller_id)) return image.controller_id;
+  if (is_live_broker(image, self)) return self;
   for (auto& [id, b] : image.brokers)
     if (!b.fenced) return id;
   return -1;

@@ -22,9 +22,10 @@ std::vector<const cluster::BrokerInfo*> live_brokers(const cluster::MetadataImag
 
 // The controller id told to clients (Metadata, DescribeCluster): the active
 // controller when it is a live broker (combined nodes); otherwise, as Kafka's
-// KRaft brokers answer (clients cannot reach a controller-only node), the
-// lowest live broker id; -1 when there is none.
-int32_t controller_id_for_clients(const cluster::MetadataImage& image);
+// KRaft brokers answer (clients cannot reach a controller-only node), a live
+// broker: `self` (the one the client just reached) when it is live, else the
+// lowest live id; -1 when there is none.
+int32_t controller_id_for_clients(const cluster::MetadataImage& image, int32_t self);
 
 // The replicas of a partition a client cannot reach: not registered, or fenced
 // (Kafka's getOfflineReplicas, without the offline log dirs the caller adds).

@@ -119,7 +119,7 @@ asio::awaitable<net::Response> handle_metadata(RequestContext& ctx, protocol::Re
     resp.brokers.push_back(std::move(mb));
   }
   resp.cluster_id = image->cluster_id;
-  resp.controller_id = controller_id_for_clients(*image);
+  resp.controller_id = controller_id_for_clients(*image, ctx.broker->node_id());
   if (req.include_cluster_authorized_operations)
     resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   if (all) {
@@ -173,7 +173,7 @@ asio::awaitable<net::Response> handle_describe_cluster(RequestContext& ctx, prot
   if (req.include_cluster_authorized_operations)
     resp.cluster_authorized_operations = authorized_operations(ctx, ResourceType::CLUSTER, cluster::kClusterResourceName);
   resp.cluster_id = image->cluster_id;
-  resp.controller_id = controller_id_for_clients(*image);
+  resp.controller_id = controller_id_for_clients(*image, ctx.broker->node_id());
   resp.endpoint_type = req.endpoint_type;
   // Live brokers only, unless the admin client asks for the fenced ones too (KIP-1073).
   for (auto& [id, b] : image->brokers) {

@@ -84,6 +84,9 @@ def node(tmp_path):
     c = Cluster(tmp_path, 1)
     c.start()
     c.leader()
+    # Broker 1 unfenced first: while it is fenced, Metadata names the test's own broker 2 (which
+    # does not listen) as the controller, and the admin client's CreateTopics goes nowhere.
+    c.wait_brokers([1])
     yield c.node(1)
     c.stop()
 

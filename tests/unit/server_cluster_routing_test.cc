@@ -51,13 +51,14 @@ TEST(ServerClusterRouting, OnlyUnfencedBrokersAreLive) {
 
 TEST(ServerClusterRouting, ControllerIdIsTheActiveControllerWhenItIsALiveBroker) {
   auto img = three_brokers();
-  EXPECT_EQ(controller_id_for_clients(img), 2);
+  EXPECT_EQ(controller_id_for_clients(img, 1), 2);
   img.controller_id = 3;  // fenced as a broker: clients get a live broker instead
-  EXPECT_EQ(controller_id_for_clients(img), 1);
-  img.controller_id = 9;  // a controller-only node
-  EXPECT_EQ(controller_id_for_clients(img), 1);
+  EXPECT_EQ(controller_id_for_clients(img, 7), 1);
+  img.controller_id = 9;  // a controller-only node: the broker answering, when it is live
+  EXPECT_EQ(controller_id_for_clients(img, 2), 2);
+  EXPECT_EQ(controller_id_for_clients(img, 3), 1);  // the answering broker is fenced
   cluster::MetadataImage empty;
-  EXPECT_EQ(controller_id_for_clients(empty), -1);
+  EXPECT_EQ(controller_id_for_clients(empty, 1), -1);
 }
 
 TEST(ServerClusterRouting, PartitionsOfAFencedBrokerListItOffline) {
