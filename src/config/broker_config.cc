@@ -459,6 +459,16 @@ std::vector<std::string> BrokerConfig::get_list(std::string_view name) const {
   return v ? parse_list(*v) : std::vector<std::string>{};
 }
 
+namespace {
+// The <key> of "listener.name.<name>.<key>", or empty for other keys.
+std::string_view listener_prefixed_key(std::string_view key) {
+  constexpr std::string_view kPrefix = "listener.name.";
+  if (key.substr(0, kPrefix.size()) != kPrefix) return {};
+  const size_t dot = key.find('.', kPrefix.size());
+  return dot == std::string_view::npos ? std::string_view{} : key.substr(dot + 1);
+}
+}  // namespace
+
 std::optional<std::string> BrokerConfig::set_dynamic(ConfigSource layer, std::string_view name,
                                                      std::optional<std::string_view> new_value) {
   std::optional<std::string> v;
@@ -474,10 +484,14 @@ std::optional<std::string> BrokerConfig::set_dynamic(ConfigSource layer, const D
   ConfigMap& map = layer == ConfigSource::DYNAMIC_BROKER_CONFIG ? next.dynamic_broker_ : next.dynamic_default_;
   for (const auto& [name, new_value] : changes) {
     const ConfigDef* def = find_broker_config(name);
+    // listener.name.<l>.<key>: one listener's value of a key that is itself
+    // dynamic, per broker only (Kafka's listener configs, e.g. a new key store).
+    const bool per_listener = def == nullptr && !listener_prefixed_key(name).empty();
+    if (per_listener) def = find_broker_config(listener_prefixed_key(name));
     if (def == nullptr) return "Unknown broker config name: " + name;
     const std::string set_text = "Set(" + name + ")";
     if (def->update_mode == UpdateMode::kReadOnly) return "Cannot update these configs dynamically: " + set_text;
-    if (layer == ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG && def->update_mode == UpdateMode::kPerBroker) {
+    if (layer == ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG && (per_listener || def->update_mode == UpdateMode::kPerBroker)) {
       return "Cannot update these configs at default cluster level, broker id must be specified: " + set_text;
     }
     if (new_value) {
@@ -677,16 +691,6 @@ std::optional<std::string> BrokerConfig::listener_value(std::string_view listene
   return value(key);
 }
 
-namespace {
-// The <key> of "listener.name.<name>.<key>", or empty for other keys.
-std::string_view listener_prefixed_key(std::string_view key) {
-  constexpr std::string_view kPrefix = "listener.name.";
-  if (key.substr(0, kPrefix.size()) != kPrefix) return {};
-  const size_t dot = key.find('.', kPrefix.size());
-  return dot == std::string_view::npos ? std::string_view{} : key.substr(dot + 1);
-}
-}  // namespace
-
 std::variant<BrokerConfig, std::string> load_broker_config(
     const std::optional<std::string>& file_path, const std::vector<std::pair<std::string, std::string>>& overrides,
     std::vector<std::string>& warnings) {
@@ -757,10 +761,25 @@ std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& broker, std:
     if (include_synonyms) e.synonyms = std::move(synonyms);
     out.push_back(std::move(e));
   }
+  // A listener's dynamic value of a key (listener.name.<l>.<key>), typed as its key.
+  for (const auto& [name, value] : broker.dynamic_broker_values()) {
+    const ConfigDef* inner = find_broker_config(listener_prefixed_key(name));
+    if (find_broker_config(name) != nullptr || inner == nullptr || !wanted(keys, name)) continue;
+    ConfigEntry e;
+    e.name = name;
+    e.type = inner->type;
+    e.source = ConfigSource::DYNAMIC_BROKER_CONFIG;
+    e.is_default = false;
+    e.sensitive = inner->sensitive();
+    if (!e.sensitive) e.value = value;
+    if (include_synonyms) e.synonyms.push_back({name, e.value, ConfigSource::DYNAMIC_BROKER_CONFIG});
+    out.push_back(std::move(e));
+  }
   // Keys the broker does not know are still reported, as Kafka reports its
   // originals; with no type to go by they count as sensitive.
   for (const auto& [name, value] : broker.static_values()) {
-    if (find_broker_config(name) != nullptr || !wanted(keys, name)) continue;
+    if (find_broker_config(name) != nullptr || !wanted(keys, name) || broker.dynamic_broker_values().count(name))
+      continue;
     ConfigEntry e;
     e.name = name;
     e.source = ConfigSource::STATIC_BROKER_CONFIG;

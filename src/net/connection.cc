@@ -40,8 +40,9 @@ void Connection::start() {
   auto self = shared_from_this();
   if (limits_.idle_ms >= 0)
     asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
-  if (info_.listener && info_.listener->tls) {
-    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *info_.listener->tls);
+  if (info_.listener) tls_context_ = info_.listener->tls.get();
+  if (tls_context_) {
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
     asio::co_spawn(socket_.get_executor(), [self]() { return self->tls_handshake(); }, asio::detached);
   } else {
     serve();

@@ -132,6 +132,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int32_t frame_limit() const;  // smaller before SASL authentication
 
   asio::ip::tcp::socket socket_;
+  // The listener's TLS context when this connection started (kept: a reload swaps the listener's).
+  std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   ConnectionInfo info_;
   ConnectionLimits limits_;

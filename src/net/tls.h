@@ -2,12 +2,16 @@
 // context built from Kafka's ssl.* settings, and the mTLS principal.
 //
 // Fetch responses over TLS are copied through a buffer (pread + SSL_write):
-// sendfile() needs kernel TLS, which Debian's OpenSSL 3.0 is not built with
-// (no enable-ktls), so plaintext listeners keep zero copy and TLS ones do not.
+// sendfile() over TLS needs kernel TLS, and while Debian's OpenSSL 3.0 is built
+// with it, the kernels Samsa is tested on offer no `tls` ULP
+// (/proc/sys/net/ipv4/tcp_available_ulp), and asio's ssl::stream gives
+// OpenSSL memory buffers rather than the socket. Plaintext listeners keep zero
+// copy; `bash bench/tls.sh` measures what TLS costs.
 //
-// Ownership: a server context is built once at start-up and shared by the
-// shards (OpenSSL contexts are thread-safe once configured); each connection
-// makes its own SSL object from it.
+// Ownership: a server context is built once per key store (at start-up, and
+// again when a listener's certificate is reloaded) and shared by the shards
+// (OpenSSL contexts are thread-safe once configured); each connection makes
+// its own SSL object from it and keeps the context it started with.
 #pragma once
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -34,6 +38,8 @@ struct TlsSettings {
   std::string client_auth = "none";        // none, requested, required
   std::vector<std::string> enabled_protocols{"TLSv1.2", "TLSv1.3"};
   std::vector<std::string> cipher_suites;  // IANA (Java) or OpenSSL names; empty: OpenSSL's defaults
+
+  bool operator==(const TlsSettings&) const = default;
 };
 
 using TlsContextPtr = std::shared_ptr<asio::ssl::context>;

@@ -238,12 +238,18 @@ std::string Broker::start() {
                                              settings_.max_connections_per_ip_overrides);
   if (auto* err = std::get_if<std::string>(&quota_config)) return *err;
   auto quotas = std::make_shared<net::ConnectionQuotas>(std::get<net::QuotaConfig>(std::move(quota_config)));
+  std::vector<ReloadableTls> reloadable_tls;
   for (auto& spec : settings_.listeners) {
     int port = spec.port;
     if (spec.controller) controller_listeners_.push_back(spec.name);
     auto made = make_listener_context(settings_.config.get(), spec, scram_store_);
     if (auto* err = std::get_if<std::string>(&made)) return *err;
     auto context = std::get<std::shared_ptr<net::ListenerContext>>(std::move(made));
+    if (context->tls) {
+      auto settings = tls_settings(*settings_.config, spec.name);
+      if (auto* s = std::get_if<net::TlsSettings>(&settings))
+        reloadable_tls.push_back(ReloadableTls{spec.name, context, tls_source(*s)});
+    }
     for (auto& s : shards_) {
       auto l = std::make_unique<net::Listener>(
           s->io, s->id, limits,
@@ -261,6 +267,11 @@ std::string Broker::start() {
       listeners_.push_back(std::move(l));
     }
   }
+  // Shard 0 keeps the TLS listeners current; a dynamic ssl.* layer already in the metadata applies now.
+  invoke_on_blocking(shards_[0]->io, [this, &reloadable_tls] {
+    reloadable_tls_ = std::move(reloadable_tls);
+    if (shards_[0]->image) reload_listener_tls(*shards_[0]->image);
+  });
   for (size_t i = 0; i < listeners_.size(); ++i) {
     auto* l = listeners_[i].get();
     asio::post(shards_[i % shards_.size()]->io, [l] { l->start(); });

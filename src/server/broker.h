@@ -20,6 +20,7 @@
 #include "net/scram.h"
 #include "server/broker_lifecycle.h"
 #include "server/controller_forwarding.h"
+#include "server/listener_security.h"
 #include "server/settings.h"
 #include "replication/partition_writer.h"
 #include "server/shard.h"
@@ -73,6 +74,9 @@ class Broker {
   void stop();
 
   const BrokerSettings& settings() const { return settings_; }
+  // The static config with the dynamic layers of `image` applied: the cluster
+  // default, then broker `node`'s own (this broker when empty).
+  config::BrokerConfig effective_config(const cluster::MetadataImage& image, const std::string& node = {}) const;
   // The metadata log's SCRAM credentials (KIP-554), current on any shard: what the SASL listeners
   // and the web console's login look up first.
   std::shared_ptr<const net::ScramCredentialStore> metadata_scram() const { return scram_store_; }
@@ -292,6 +296,9 @@ class Broker {
   std::shared_ptr<net::DynamicScramStore> scram_store_ = std::make_shared<net::DynamicScramStore>();
   std::shared_ptr<const cluster::ScramCredentialMap> published_scram_;  // shard 0
   void publish_scram_credentials(const cluster::MetadataImage& image);
+  // The TLS listeners, rebuilt when their ssl.* settings or files change (shard 0).
+  std::vector<ReloadableTls> reloadable_tls_;
+  void reload_listener_tls(const cluster::MetadataImage& image);
   std::unique_ptr<BrokerLifecycle> lifecycle_;          // shard 0 (state() and fenced(): any thread)
   std::unique_ptr<asio::steady_timer> lifecycle_timer_;  // shard 0
   bool lifecycle_stop_ = false;                         // shard 0

@@ -24,10 +24,39 @@ namespace samsa::server {
 void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
   image_waiter_->on_image(image);  // shard 0, where the loader publishes
   publish_scram_credentials(*image);
+  reload_listener_tls(*image);
   replication_quotas_->apply(*image, settings_.node_id);  // the throttled rates may have changed
   for (auto& s : shards_) {
     Shard* sp = s.get();
     asio::post(sp->io, [this, sp, image, delta] { apply_image(*sp, image, *delta); });
+  }
+}
+
+config::BrokerConfig Broker::effective_config(const cluster::MetadataImage& image, const std::string& node) const {
+  config::BrokerConfig cfg = *settings_.config;
+  // A layer is applied whole (it was validated whole); key by key only if the
+  // whole no longer passes, so one stale value does not hide the others.
+  auto apply = [&](const std::string& resource, config::ConfigSource layer) {
+    auto it = image.broker_configs.find(resource);
+    if (it == image.broker_configs.end()) return;
+    config::BrokerConfig::DynamicChanges all(it->second.begin(), it->second.end());
+    if (!cfg.set_dynamic(layer, all)) return;
+    for (auto& [k, v] : it->second) (void)cfg.set_dynamic(layer, k, v);
+  };
+  apply("", config::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG);
+  apply(node.empty() ? std::to_string(settings_.node_id) : node, config::ConfigSource::DYNAMIC_BROKER_CONFIG);
+  return cfg;
+}
+
+void Broker::reload_listener_tls(const cluster::MetadataImage& image) {
+  if (reloadable_tls_.empty()) return;
+  const auto cfg = effective_config(image);
+  for (auto& l : reloadable_tls_) {
+    auto r = server::reload_listener_tls(l, cfg);
+    if (r.reloaded) spdlog::info("listener {}: TLS key and trust stores reloaded; new connections use them", l.listener);
+    if (!r.error.empty())
+      spdlog::warn("listener {}: the changed TLS configuration cannot be used, connections keep the previous "
+                   "certificate: {}", l.listener, r.error);
   }
 }
 

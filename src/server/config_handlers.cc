@@ -12,6 +12,7 @@
 #include "server/authz.h"
 #include "server/broker.h"
 #include "server/handlers.h"
+#include "server/listener_security.h"
 
 namespace samsa::server {
 
@@ -19,28 +20,6 @@ namespace {
 
 constexpr int8_t kTopic = 2;
 constexpr int8_t kBroker = 4;
-
-// The static config plus the dynamic layers recorded in the metadata image.
-cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image,
-                                              const std::string& node) {
-  cluster::BrokerConfig cfg = *broker.settings().config;
-  // A layer is applied whole (it was validated whole); key by key only if the
-  // whole no longer passes, so one stale value does not hide the others.
-  auto apply = [&](const std::string& resource, cluster::ConfigSource layer) {
-    auto it = image.broker_configs.find(resource);
-    if (it == image.broker_configs.end()) return;
-    cluster::BrokerConfig::DynamicChanges all(it->second.begin(), it->second.end());
-    if (!cfg.set_dynamic(layer, all)) return;
-    for (auto& [k, v] : it->second) (void)cfg.set_dynamic(layer, k, v);
-  };
-  apply("", cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG);
-  apply(node, cluster::ConfigSource::DYNAMIC_BROKER_CONFIG);
-  return cfg;
-}
-
-cluster::BrokerConfig effective_broker_config(const Broker& broker, const cluster::MetadataImage& image) {
-  return effective_broker_config(broker, image, std::to_string(broker.node_id()));
-}
 
 // Kafka's ControllerConfigurationValidator for a broker resource name: empty
 // (the cluster default) or a broker id.
@@ -87,11 +66,15 @@ asio::awaitable<AlterOutcome> alter(RequestContext& ctx, int8_t type, const std:
     const bool controller_listener = ctx.conn && broker.on_controller_listener(*ctx.conn);
     if (controller_listener ? !valid_broker_name(name) : !name.empty() && name != std::to_string(broker.node_id()))
       co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unexpected broker id " + name};
-    auto cfg = effective_broker_config(broker, *image, name.empty() ? std::to_string(broker.node_id()) : name);
+    auto cfg = broker.effective_config(*image, name);
     auto layer = name.empty() ? cluster::ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG : cluster::ConfigSource::DYNAMIC_BROKER_CONFIG;
     // All changes at once, then Kafka's rules across keys. INVALID_CONFIG
     // (Kafka answers INVALID_REQUEST here, which KAFKA-13609 calls a bug).
+    const auto before = cfg;
     if (auto err = cfg.set_dynamic(layer, changes)) co_return AlterOutcome{ErrorCode::INVALID_CONFIG, *err};
+    // A new key store or trust store must load before it is accepted.
+    if (auto err = validate_tls_change(before, cfg, broker.settings().listeners))
+      co_return AlterOutcome{ErrorCode::INVALID_CONFIG, *err};
   } else {
     co_return AlterOutcome{ErrorCode::INVALID_REQUEST, "Unsupported resource type " + std::to_string(type)};
   }
@@ -180,7 +163,7 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext& ctx, prot
         continue;
       }
       cluster::TopicOverrides o(t->configs.begin(), t->configs.end());
-      auto cfg = effective_broker_config(broker, *image);
+      auto cfg = broker.effective_config(*image);
       entries = cluster::describe_topic_config(o, cfg, keys, req.include_synonyms);
     } else if (res.resource_type == kBroker) {
       if (!res.resource_name.empty() && res.resource_name != std::to_string(broker.node_id())) {
@@ -188,7 +171,7 @@ asio::awaitable<net::Response> handle_describe_configs(RequestContext& ctx, prot
         out.error_message = "Unexpected broker id, expected " + std::to_string(broker.node_id()) + " or empty string";
         continue;
       }
-      auto cfg = effective_broker_config(broker, *image);
+      auto cfg = broker.effective_config(*image);
       entries = cluster::describe_broker_config(cfg, keys, req.include_synonyms);
     } else {
       out.error_code = to_int(ErrorCode::INVALID_REQUEST);

@@ -1,5 +1,7 @@
 #include "server/listener_security.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -55,6 +57,57 @@ std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerCon
   t.enabled_protocols = list_of(cfg.listener_value(l, "ssl.enabled.protocols"));
   t.cipher_suites = list_of(cfg.listener_value(l, "ssl.cipher.suites"));
   return t;
+}
+
+TlsSource tls_source(const net::TlsSettings& settings) {
+  TlsSource out;
+  out.settings = settings;
+  for (const std::string* path : {&settings.keystore_location, &settings.truststore_location}) {
+    if (path->empty()) continue;
+    struct stat st {};
+    int64_t mtime = -1;
+    if (::stat(path->c_str(), &st) == 0)
+      mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    out.file_mtimes.emplace_back(*path, mtime);
+  }
+  return out;
+}
+
+TlsReload reload_listener_tls(ReloadableTls& listener, const config::BrokerConfig& cfg) {
+  TlsReload out;
+  auto settings = tls_settings(cfg, listener.listener);
+  if (auto* err = std::get_if<std::string>(&settings)) {
+    out.error = *err;
+    return out;
+  }
+  auto source = tls_source(std::get<net::TlsSettings>(settings));
+  if (source == listener.source) return out;
+  listener.source = source;  // a broken new file is reported once, not at every image
+  auto made = net::make_server_tls(source.settings);
+  if (auto* err = std::get_if<std::string>(&made)) {
+    out.error = *err;
+    return out;
+  }
+  listener.context->tls.set(std::get<net::TlsContextPtr>(std::move(made)));
+  out.reloaded = true;
+  return out;
+}
+
+std::optional<std::string> validate_tls_change(const config::BrokerConfig& before, const config::BrokerConfig& after,
+                                               const std::vector<ListenerSpec>& listeners) {
+  for (const auto& spec : listeners) {
+    if (spec.security_protocol != "SSL" && spec.security_protocol != "SASL_SSL") continue;
+    auto was = tls_settings(before, spec.name);
+    auto now = tls_settings(after, spec.name);
+    if (auto* err = std::get_if<std::string>(&now)) return "listener " + spec.name + ": " + *err;
+    if (std::holds_alternative<net::TlsSettings>(was) &&
+        std::get<net::TlsSettings>(was) == std::get<net::TlsSettings>(now))
+      continue;
+    auto made = net::make_server_tls(std::get<net::TlsSettings>(now));
+    if (auto* err = std::get_if<std::string>(&made))
+      return "Validation of dynamic config update of SSLFactory failed for listener " + spec.name + ": " + *err;
+  }
+  return std::nullopt;
 }
 
 std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::BrokerConfig& cfg, const std::string& l,
@@ -167,7 +220,7 @@ std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_c
     if (auto* err = std::get_if<std::string>(&settings)) return "listener " + spec.name + ": " + *err;
     auto made = net::make_server_tls(std::get<net::TlsSettings>(settings));
     if (auto* err = std::get_if<std::string>(&made)) return "listener " + spec.name + ": " + *err;
-    ctx->tls = std::get<net::TlsContextPtr>(made);
+    ctx->tls.set(std::get<net::TlsContextPtr>(made));
     const std::string rules = cfg->listener_value(spec.name, "ssl.principal.mapping.rules").value_or("DEFAULT");
     if (rules != "DEFAULT") {
       auto mapper = net::PrincipalMapper::parse(rules);

@@ -33,6 +33,40 @@ std::variant<std::shared_ptr<net::ListenerContext>, std::string> make_listener_c
 // Kafka's ssl.* keys of listener `l` (listener.name.<l>.ssl.* first).
 std::variant<net::TlsSettings, std::string> tls_settings(const config::BrokerConfig& cfg, const std::string& l);
 
+// Certificate reload without a restart. What a TLS listener's context was
+// built from: its settings and the modification times of the key and trust
+// store files they name. A context is rebuilt when either differs: a dynamic
+// change of a listener's ssl.* keys (AlterConfigs, as Kafka's KIP-226), or the
+// same files rewritten in place (Kafka reloads a key store whose file changed
+// when its config is set again; Samsa also notices at its next metadata image).
+struct TlsSource {
+  net::TlsSettings settings;
+  std::vector<std::pair<std::string, int64_t>> file_mtimes;  // path, ns since the epoch (-1: missing)
+  bool operator==(const TlsSource&) const = default;
+};
+TlsSource tls_source(const net::TlsSettings& settings);
+
+// A TLS listener the broker keeps current: `source` is what `context->tls` was built from.
+struct ReloadableTls {
+  std::string listener;
+  std::shared_ptr<net::ListenerContext> context;
+  TlsSource source;
+};
+// Rebuilds the listener's server context when `cfg` (the effective config,
+// dynamic layers included) or the files changed. On a failure the old context
+// stays in use and `error` says why (once per change, not at every image).
+struct TlsReload {
+  bool reloaded = false;
+  std::string error;
+};
+TlsReload reload_listener_tls(ReloadableTls& listener, const config::BrokerConfig& cfg);
+
+// AlterConfigs' check of a dynamic change: every TLS listener whose settings
+// differ between `before` and `after` must build a context from `after`
+// (Kafka validates a new key store before it accepts it). The error, if any.
+std::optional<std::string> validate_tls_change(const config::BrokerConfig& before, const config::BrokerConfig& after,
+                                               const std::vector<ListenerSpec>& listeners);
+
 // The JAAS entry of one mechanism on one listener: listener.name.<l>.<mech>.sasl.jaas.config,
 // else sasl.jaas.config; nullopt when neither is set.
 std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::BrokerConfig& cfg, const std::string& l,

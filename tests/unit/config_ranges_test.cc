@@ -276,6 +276,24 @@ TEST(ConfigRules, DynamicChangesAreCheckedTogether) {
             "Invalid value -1 for configuration message.max.bytes: Value must be at least 0");
 }
 
+// listener.name.<l>.<key>: one listener's value of a dynamic key, per broker only (a new key store).
+TEST(ConfigRules, ListenerPrefixedKeysAreDynamicPerBroker) {
+  BrokerConfig c;
+  EXPECT_EQ(c.set_dynamic(ConfigSource::DYNAMIC_BROKER_CONFIG, "listener.name.ssl.ssl.keystore.location", "/k.pem"),
+            std::nullopt);
+  EXPECT_EQ(c.listener_value("SSL", "ssl.keystore.location"), "/k.pem");
+  EXPECT_EQ(c.listener_value("OTHER", "ssl.keystore.location"), std::nullopt);
+  EXPECT_EQ(c.set_dynamic(ConfigSource::DYNAMIC_DEFAULT_BROKER_CONFIG, "listener.name.ssl.ssl.keystore.location", "/k"),
+            "Cannot update these configs at default cluster level, broker id must be specified: "
+            "Set(listener.name.ssl.ssl.keystore.location)");
+  EXPECT_EQ(c.set_dynamic(ConfigSource::DYNAMIC_BROKER_CONFIG, "listener.name.ssl.no.such.key", "1"),
+            "Unknown broker config name: listener.name.ssl.no.such.key");
+  EXPECT_NE(c.set_dynamic(ConfigSource::DYNAMIC_BROKER_CONFIG, "listener.name.ssl.node.id", "3"), std::nullopt);
+  EXPECT_EQ(c.set_dynamic(ConfigSource::DYNAMIC_BROKER_CONFIG, "listener.name.ssl.ssl.keystore.location", std::nullopt),
+            std::nullopt);
+  EXPECT_EQ(c.listener_value("SSL", "ssl.keystore.location"), std::nullopt);
+}
+
 TEST(ConfigRules, TopicRulesSeeBrokerDefaultsAndKeptOverrides) {
   using Map = std::map<std::string, std::string, std::less<>>;
   auto err = [](const Map& m, const BrokerConfig* b = nullptr) {
