@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """report.py RESULTS.env [MICRO.json] [CALLGRIND.top]: the markdown report of bench/run.sh.
 report.py --replication RESULTS.env: only the replication rows (bench/replication.sh run alone).
+report.py --tls RESULTS.env: only the TLS consume rows (bench/tls.sh run alone).
 
 RESULTS.env holds key=value lines written by run.sh during one run; every ratio below is computed
 from figures of that same run. Standard library only.
@@ -21,6 +22,9 @@ def load(path):
 
 ONLY_REPLICATION = len(sys.argv) > 1 and sys.argv[1] == "--replication"
 if ONLY_REPLICATION:
+    del sys.argv[1]
+ONLY_TLS = len(sys.argv) > 1 and sys.argv[1] == "--tls"
+if ONLY_TLS:
     del sys.argv[1]
 R = load(sys.argv[1])
 
@@ -148,11 +152,13 @@ row("NATS JetStream 1 KiB, file storage, async publish", fmt(nats, "MB/s"), f"Sa
     fmt(ratio(s1k, nats), "× (Samsa ÷ NATS)", 2), "≥ 3×", status(ratio(s1k, nats), 3))
 row("NATS JetStream vs Samsa acks=-1 (fsynced)", "", f"Samsa acks=-1 {fmt(sall, 'MB/s')}", fmt(ratio(sall, nats), "×", 2))
 
-def print_table(rows):
+def print_table(rows, targets=True):
     print("| Measure | Figure | Reference | Ratio | Target | Status |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    if not targets:
+        return
     print()
     print(f"Targets met: {sum(1 for r in rows if r[5] == 'met')}, "
           f"missed: {sum(1 for r in rows if r[5].startswith('missed'))}, "
@@ -196,6 +202,45 @@ if any(k.startswith("repl_") for k in R):
         row("**Machine** loopback TCP (iperf3, 1 stream)", fmt(loop, "MB/s"))
         row("**Machine** sequential write, buffered (fio 1 MiB)", fmt(disk, "MB/s"))
         rows.extend(repl_rows)
+
+# TLS consume (issue 15, bench/tls.sh): one broker, the same records consumed over PLAINTEXT and SSL.
+if any(k.startswith("tls_") for k in R):
+    rows_before = len(rows)
+    if "tls_error" in R:
+        row("Samsa consume over SSL against PLAINTEXT", "not measured", R["tls_error"], "", "", "not measured")
+    recs, parts = num("tls_records"), R.get("tls_partitions", "?")
+    what = f"{fmt((recs or 0) * 1024 / 2**20, 'MiB', 0)} of 1 KiB records, {parts} partitions, kcat from the beginning"
+    pt, ssl = num("tls_plaintext_mbps"), num("tls_ssl_mbps")
+
+    def tls_figure(mode):
+        return (f"{fmt(num(f'tls_{mode}_mbps'), 'MB/s')} ({fmt(num(f'tls_{mode}_rps'), 'rec/s')}); broker "
+                f"{fmt(num(f'tls_{mode}_broker_cpu_s_per_gib'), 'CPU s/GiB', 2)}, kcat "
+                f"{fmt(num(f'tls_{mode}_client_cpu_s_per_gib'), 'CPU s/GiB', 2)}")
+
+    row(f"Samsa consume over PLAINTEXT ({what}; sendfile)", tls_figure("plaintext"))
+    row(f"Samsa consume over SSL ({R.get('tls_protocol', '?')} {R.get('tls_cipher', '?')}; pread + SSL_write, "
+        f"no kernel TLS: tcp_available_ulp '{R.get('tls_ulp', '?')}', {R.get('tls_openssl', 'OpenSSL ?')})",
+        tls_figure("ssl"), f"PLAINTEXT {fmt(pt, 'MB/s')}",
+        fmt(ratio(ssl, pt), "× (SSL ÷ PLAINTEXT)", 2))
+    pc, sc = num("tls_plaintext_broker_cpu_s_per_gib"), num("tls_ssl_broker_cpu_s_per_gib")
+    row("Samsa broker CPU per GiB consumed, SSL / PLAINTEXT", f"{fmt(sc, digits=2)} / {fmt(pc, 'CPU s/GiB', 2)}", "",
+        fmt(ratio(sc, pc), "× (SSL ÷ PLAINTEXT)", 2))
+    tls_rows = rows[rows_before:]
+    if ONLY_TLS:
+        del rows[:]
+        rows.extend(tls_rows)
+
+if ONLY_TLS:
+    print(f"# Samsa TLS consume benchmark — {R.get('date', '?')} on {R.get('host', '?')}")
+    print()
+    print(f"{R.get('cpus', '?')} CPUs ({R.get('cpu_model', '?')}), kernel {R.get('kernel', '?')}, data disk {R.get('disk', '?')}, "
+          f"commit {R.get('commit', '?')}. Client: kcat {R.get('tls_kcat', '?')}; client and broker share the machine. "
+          f"Load average (1/5/15 min) at the start {R.get('tls_load_start', '?')}, at the end {R.get('tls_load_end', '?')}. "
+          "`bash bench/tls.sh SAMSA_BIN` (bench/README.md). MB/s: the fastest of "
+          f"{R.get('tls_plaintext_runs', '?')} / {R.get('tls_ssl_runs', '?')} runs; CPU per GiB: over all of them.")
+    print()
+    print_table(rows, targets=False)
+    sys.exit(0)
 
 if ONLY_REPLICATION:
     print(f"# Samsa replication benchmark — {R.get('date', '?')} on {R.get('host', '?')}")

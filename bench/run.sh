@@ -6,7 +6,8 @@
 #
 # Knobs (environment): BENCH_SCALE (default 1; 0.2 for a quick smoke run), BENCH_PROFILE=0 to skip
 # the callgrind profile, BENCH_TMP (parent of the scratch dir; default /tmp, must be the data disk),
-# BENCH_ONLY=replication to run only bench/replication.sh (three brokers, RF=3; issue 13).
+# BENCH_ONLY=replication to run only bench/replication.sh (three brokers, RF=3; issue 13),
+# BENCH_ONLY=tls to run only bench/tls.sh (consume over TLS against plaintext; issue 15).
 set -uo pipefail
 
 BUILD_DIR=${1:-build}
@@ -18,6 +19,7 @@ SAMSA="$BUILD_DIR/samsa"
 SCALE=${BENCH_SCALE:-1}
 PROFILE=${BENCH_PROFILE:-1}
 [[ "${BENCH_ONLY:-}" == replication ]] && exec bash "$ROOT/bench/replication.sh" "$BUILD_DIR"
+[[ "${BENCH_ONLY:-}" == tls ]] && exec bash "$ROOT/bench/tls.sh" "$SAMSA"
 
 bash "$ROOT/scripts/install-bench-deps.sh" || { echo "bench: dependency install failed" >&2; exit 1; }
 
@@ -222,6 +224,8 @@ else
 fi
 stop_pid "$SPID"
 log "samsa: fetch sessions, 1,000 partitions (bench/fetch_sessions.sh)"; timeout 150 bash "$ROOT/bench/fetch_sessions.sh" "$SAMSA" 1000 "$(n 300)" 2>>"$WORK/client.log" >&2
+log "samsa: consume over TLS against plaintext, one broker (bench/tls.sh)"
+timeout 300 bash "$ROOT/bench/tls.sh" "$SAMSA" "$RES" "$WORK" >&2 || log "tls phases failed (status $?)"
 
 # ---------------------------------------------------------------- storage: recovery of an unflushed tail
 # 1 GiB (× BENCH_SCALE) of acks=1 records in one partition, never fdatasync'ed (the recovery point
