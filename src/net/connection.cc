@@ -192,11 +192,7 @@ awaitable<void> Connection::read_loop() {
       // gone), and back-pressure: no reading while too many are in flight.
       while (!closed_ && (applying_ || pending_.size() >= limits_.max_in_flight)) co_await wait(reader_wake_);
       // A throttled client's channel stays muted for its throttle time.
-      while (!closed_ && Clock::now() < muted_until_) {
-        reader_wake_.expires_at(muted_until_);
-        asio::error_code ec;
-        co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
-      }
+      co_await wait_unmuted();
       if (closed_) co_return;
       uint8_t size_buf[4];
       size_t got = co_await read_some(asio::buffer(size_buf));
@@ -217,6 +213,11 @@ awaitable<void> Connection::read_loop() {
       auto frame = std::make_shared<protocol::FrameBytes>(static_cast<size_t>(size));
       co_await read_exact(asio::buffer(*frame));
       receiving_since_.reset();
+      // Read while this loop waited on the socket before a throttled response muted the channel
+      // (a client that sends its next request once it has the answer): it waits out the mute,
+      // as if it had stayed in the socket.
+      co_await wait_unmuted();
+      if (closed_) co_return;
       touch();
       auto slot = std::make_shared<Slot>();
       slot->api_key = static_cast<int16_t>(protocol::load_be16(frame->data()));
@@ -306,6 +307,14 @@ awaitable<void> Connection::write_loop() {
       close();
       co_return;
     }
+  }
+}
+
+awaitable<void> Connection::wait_unmuted() {
+  while (!closed_ && Clock::now() < muted_until_) {
+    reader_wake_.expires_at(muted_until_);
+    asio::error_code ec;
+    co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
   }
 }
 

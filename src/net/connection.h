@@ -149,6 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<Clock::time_point> receiving_since_;  // first byte of a request not yet fully read
   Clock::time_point muted_until_{};  // quota throttle: no reading before this
   void mute_for(int32_t ms);
+  asio::awaitable<void> wait_unmuted();  // until the throttle's mute has passed (or the connection closed)
   std::function<void()> on_close_;
   size_t bytes_in_flight_ = 0;  // frames of pending_, given back to the shard's gauge at close
 };

@@ -29,6 +29,7 @@
 #include "server/log_maintenance.h"
 #include "server/observability.h"
 #include "server/replica_fetcher.h"
+#include "server/quota_throttle.h"
 #include "server/replication_quota.h"
 #include "server/peer_clients.h"
 #include "server/txn_marker_sender.h"
@@ -140,6 +141,8 @@ std::string Broker::start() {
   if (!manager) return "cannot open log dirs: " + manager.status().to_string();
   log_manager_ = std::move(manager).value();
   replication_quotas_ = std::make_unique<ReplicationQuotas>(replication_quota_window(settings_));
+  request_rates_ = std::make_unique<QuotaManager>(
+      QuotaWindow{settings_.quota_window_num, int64_t{settings_.quota_window_size_seconds} * 1000}, clock_);
   int n = settings_.shards > 0 ? settings_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
@@ -333,6 +336,11 @@ asio::awaitable<int64_t> Broker::take_producer_id() {
   co_return next_producer_id_++;
 }
 
+int64_t Broker::record_request_time(const QuotaCharge& charge, double value) {
+  std::lock_guard lock(request_rates_mu_);
+  return request_rates_->record(charge.key, charge.quota, value);
+}
+
 asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, std::shared_ptr<protocol::FrameBytes> frame,
                                               net::ApplyToken applying) {
   // After SaslHandshake v0 the SASL tokens come as bare frames, without a request header.
@@ -375,7 +383,17 @@ asio::awaitable<net::Response> Broker::handle(const net::ConnectionInfo& conn, s
     }
     if (!r.ok()) co_return close;
   }
+  // request_percentage: every request but the ones a client needs to connect and log in, and
+  // the controllers' own (Kafka exempts cluster actions).
+  if (ctx.api_key != protocol::api_key::ApiVersions && ctx.api_key != protocol::api_key::SaslHandshake &&
+      ctx.api_key != protocol::api_key::SaslAuthenticate && !on_controller_listener(conn))
+    ctx.request_quota = quota_for(ctx, QuotaType::kRequest);
+  ctx.started = std::chrono::steady_clock::now();
   auto resp = co_await handler->fn(ctx, r);
+  if (ctx.request_quota) {
+    charge_request_time(ctx);  // no-op when make_response charged it
+    resp.throttle_ms = std::max(resp.throttle_ms, ctx.request_throttle_ms);
+  }
   co_return resp;
 }
 

@@ -166,6 +166,9 @@ class Broker {
   FetchSessionCache& fetch_sessions();
   // Replication throttles (replication_quota.h); made at start.
   ReplicationQuotas& replication_quotas() { return *replication_quotas_; }
+  // Records `value` (percent-seconds of a thread) on `charge`'s request rate; the throttle in ms
+  // (any thread).
+  int64_t record_request_time(const QuotaCharge& charge, double value);
   // This broker's membership (broker_lifecycle.h), any thread: its broker
   // epoch (-1 before it registered), fenced until the controller unfenced it,
   // and Kafka's BrokerState.
@@ -319,6 +322,9 @@ class Broker {
   std::once_flag fetch_sessions_once_;
   std::shared_ptr<FetchSessionCache> fetch_sessions_;  // made on first use (fetch_handler.cc)
   std::unique_ptr<ReplicationQuotas> replication_quotas_;
+  // request_percentage rates (any shard, under the mutex): only clients with a request quota touch it.
+  std::mutex request_rates_mu_;
+  std::unique_ptr<QuotaManager> request_rates_;
 };
 
 }  // namespace samsa::server

@@ -419,7 +419,11 @@ asio::awaitable<net::Response> handle_fetch(RequestContext& ctx, protocol::Reade
     if (!can_wait || any_error || static_cast<int64_t>(total) >= min_bytes) break;
     auto waiting = waiter->wait_until(deadline);
     replication::note_waiting("Fetch", +1);
-    bool woken = co_await std::move(waiting);
+    bool woken = false;
+    {
+      WaitedTime remote(ctx);  // a long poll is not charged to the client's request quota
+      woken = co_await std::move(waiting);
+    }
     replication::note_waiting("Fetch", -1);
     if (!woken) {  // timed out: one last read below returns whatever is there
       waiter.reset();

@@ -200,7 +200,9 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
       c.get_or_create(group).join(p, c.now(), std::move(done));
     });
   });
+  std::optional<WaitedTime> remote(ctx);  // the rebalance's wait is not charged to the request quota
   auto res = co_await std::move(op);
+  remote.reset();
   resp.error_code = to_int(res.error);
   resp.generation_id = res.generation;
   resp.protocol_type = res.protocol_type;
@@ -251,7 +253,9 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   auto op = invoke_on(broker->shard(shard), [sync = std::move(sync)]() mutable {
     return until_done<coordinator::SyncResult>(std::move(sync));
   });
+  std::optional<WaitedTime> remote(ctx);  // waiting for the leader's assignment is not charged
   auto res = co_await std::move(op);
+  remote.reset();
   resp.error_code = to_int(res.error);
   resp.protocol_type = res.protocol_type;
   resp.protocol_name = res.protocol_name;

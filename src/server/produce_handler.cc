@@ -10,6 +10,8 @@
 // itself adds the partition to the transaction), which a client only does when the broker's
 // transaction.version feature is >= 2. Samsa advertises no such feature, so transactional
 // producers keep sending AddPartitionsToTxn (Java clients then cap transactional Produce at v11).
+#include <atomic>
+#include <chrono>
 #include <algorithm>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -110,7 +112,7 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
 // high watermark past them; Kafka's DelayedProduce, bounded by the request's
 // timeout).
 asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*>& items, int16_t acks,
-                                      int32_t timeout_ms, net::ApplyToken applying) {
+                                      int32_t timeout_ms, net::ApplyToken applying, std::atomic<int64_t>* waited_ns) {
   int64_t now = broker.clock().now_ms();
   for (auto* w : items) {
     auto* part = target.find(w->tp);
@@ -129,6 +131,20 @@ asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector
   }
   applying.reset();  // appended: the connection's next request may start while this waits for the fsync
   if (acks != -1) co_return;
+  // What follows waits on the disk and the followers (Kafka's DelayedProduce, its remote time):
+  // not charged to the client's request quota. The shards wait side by side: the longest counts.
+  const auto wait_start = std::chrono::steady_clock::now();
+  struct NoteWait {
+    std::chrono::steady_clock::time_point start;
+    std::atomic<int64_t>* out;
+    ~NoteWait() {
+      const int64_t ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+      int64_t seen = out->load();
+      while (seen < ns && !out->compare_exchange_weak(seen, ns)) {
+      }
+    }
+  } note{wait_start, waited_ns};
   const int64_t deadline = broker.clock().monotonic_ms() + std::max(timeout_ms, 0);
   for (auto* w : items) {
     auto* part = target.find(w->tp);
@@ -255,13 +271,15 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   int16_t acks = req.acks;
   int32_t timeout_ms = req.timeout_ms;
   net::ApplyToken token = ctx.applying;
-  auto append = [&broker, acks, timeout_ms, applying = std::move(token)](Shard& target,
-                                                                         std::vector<PartitionWork*>& items) mutable {
-    return append_on_shard(broker, target, items, acks, timeout_ms, std::move(applying));
+  std::atomic<int64_t> waited_ns{0};
+  auto append = [&broker, acks, timeout_ms, applying = std::move(token), &waited_ns](
+                    Shard& target, std::vector<PartitionWork*>& items) mutable {
+    return append_on_shard(broker, target, items, acks, timeout_ms, std::move(applying), &waited_ns);
   };
   auto appending = fan_out(broker, work, std::move(append));
   ctx.applying.reset();  // applied once every append_on_shard has let go of its copy
   co_await std::move(appending);
+  ctx.waited_ns += waited_ns.load();
 
   for (auto& w : work) {
     auto& pr = resp.responses[w.topic_index].partition_responses[w.partition_index];

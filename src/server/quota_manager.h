@@ -65,7 +65,9 @@ int64_t throttle_ms(double rate, double quota, int64_t window_ms);
 
 // kControllerMutation: controller_mutation_rate (KIP-599), partitions created
 // or deleted per second by CreateTopics, CreatePartitions and DeleteTopics.
-enum class QuotaType : int8_t { kProduce = 0, kFetch = 1, kControllerMutation = 2 };
+// kRequest: request_percentage (KIP-124), the time a client's requests take
+// on the broker's threads, in percent of one thread per second.
+enum class QuotaType : int8_t { kProduce = 0, kFetch = 1, kControllerMutation = 2, kRequest = 3 };
 
 class QuotaManager {
  public:
@@ -94,6 +96,12 @@ class QuotaManager {
   const Clock& clock_;
   std::map<Key, QuotaRate> rates_;
   int64_t last_expiry_ms_ = 0;
+};
+
+// One client's quota of one type: the sensor key its rate is kept under and the bound.
+struct QuotaCharge {
+  QuotaManager::Key key;
+  double quota = 0;  // per second
 };
 
 }  // namespace samsa::server

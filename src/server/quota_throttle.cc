@@ -17,9 +17,10 @@ std::string user_of(const RequestContext& ctx) {
 
 std::optional<QuotaCharge> quota_for(const RequestContext& ctx, QuotaType type) {
   if (!ctx.shard || !ctx.shard->image || ctx.shard->image->client_quotas.empty()) return std::nullopt;
-  const char* key = type == QuotaType::kProduce   ? cluster::kProducerByteRate
-                    : type == QuotaType::kFetch ? cluster::kConsumerByteRate
-                                                : cluster::kControllerMutationRate;
+  const char* key = type == QuotaType::kProduce               ? cluster::kProducerByteRate
+                    : type == QuotaType::kFetch             ? cluster::kConsumerByteRate
+                    : type == QuotaType::kControllerMutation ? cluster::kControllerMutationRate
+                                                             : cluster::kRequestPercentage;
   auto match = cluster::resolve_quota(ctx.shard->image->client_quotas, user_of(ctx), ctx.client_id.value_or(""), key);
   if (!match) return std::nullopt;
   return QuotaCharge{QuotaManager::Key{type, std::move(match->user_tag), std::move(match->client_tag)}, match->limit};
@@ -46,6 +47,20 @@ asio::awaitable<void> unrecord_quota(RequestContext& ctx, QuotaCharge c, double 
     return 0;
   });
   co_await std::move(op);
+}
+
+int32_t charge_request_time(const RequestContext& ctx) {
+  if (!ctx.request_quota || ctx.request_charged || !ctx.broker) return ctx.request_throttle_ms;
+  ctx.request_charged = true;
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                         ctx.started).count() - ctx.waited_ns;
+  // Kafka's unit: percent of one thread, so a nanosecond is 100 / 1e9 percent-seconds.
+  const double value = static_cast<double>(std::max<int64_t>(ns, 0)) * 1e-7;
+  int64_t ms = ctx.broker->record_request_time(*ctx.request_quota, value);
+  // Kafka bounds a request-quota throttle by one quota window (ClientRequestQuotaManager).
+  ms = std::min<int64_t>(ms, int64_t{ctx.broker->settings().quota_window_size_seconds} * 1000);
+  ctx.request_throttle_ms = static_cast<int32_t>(std::max<int64_t>(ms, 0));
+  return ctx.request_throttle_ms;
 }
 
 MutationQuota::MutationQuota(RequestContext& ctx, int16_t strict_version)

@@ -16,11 +16,6 @@ namespace samsa::server {
 inline constexpr int16_t kProduceKip219Version = 6;
 inline constexpr int16_t kFetchKip219Version = 8;
 
-struct QuotaCharge {
-  QuotaManager::Key key;
-  double quota = 0;  // per second
-};
-
 // The produce or fetch quota of the request's client; nullopt when none applies.
 std::optional<QuotaCharge> quota_for(const RequestContext& ctx, QuotaType type);
 // The most a client can take in one quota window without being throttled

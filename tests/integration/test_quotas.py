@@ -462,3 +462,46 @@ def test_controller_mutation_rate_refuses_new_versions_and_delays_old_ones(broke
     finally:
         configs(broker, "--alter", "--entity-type", "clients", "--entity-name", "mutator",
                 "--delete-config", "controller_mutation_rate")
+
+
+# ---- request_percentage (KIP-124) ----------------------------------------------------------------
+
+def metadata_throttle(conn, corr, client_id):
+    """Metadata v4 for every topic -> the response's throttle_time_ms (its first field)."""
+    body = conn.request(frame(request_header(3, 4, corr, client_id=client_id) + i32(-1) + i8(0)))
+    r = Reader(body)
+    assert r.i32() == corr
+    return r.i32()
+
+
+def test_request_percentage_throttles_a_busy_client_and_not_others(broker):
+    """A client allowed 1 % of a thread's time that sends requests back to back goes over it: the
+    responses carry throttle_time_ms (at most one quota window, as Kafka bounds a request-quota
+    throttle) and the connection reads nothing more for that long. Another client id on the same
+    broker is never throttled."""
+    set_client_quota(broker, "req-hog", "request_percentage", 1)
+    try:
+        throttle, corr = 0, 0
+        with Conn(broker.port, timeout=30.0) as hog:
+            deadline = time.monotonic() + 20
+            first = 0
+            while throttle < 50 and time.monotonic() < deadline:
+                corr += 1
+                throttle = metadata_throttle(hog, corr, "req-hog")
+                first = first or (throttle and corr)
+            assert first, f"{corr} back-to-back requests never went over request_percentage=1"
+            assert throttle >= 50, f"the throttle never grew past {throttle} ms"
+            assert throttle <= 1000  # quota.window.size.seconds=1
+            # Muted: the next request is read only once the throttle time has passed.
+            sent = time.monotonic()
+            metadata_throttle(hog, corr + 1, "req-hog")
+            waited_ms = (time.monotonic() - sent) * 1000
+            print(f"request_percentage=1: first throttled at request {first}, {throttle} ms at {corr}, "
+                  f"next answer after {waited_ms:.0f} ms")
+            assert waited_ms >= 0.8 * throttle
+        with Conn(broker.port, timeout=30.0) as free:
+            others = [metadata_throttle(free, i, "req-free") for i in range(1, 301)]
+        assert others == [0] * 300
+    finally:
+        configs(broker, "--alter", "--entity-type", "clients", "--entity-name", "req-hog", "--delete-config",
+                "request_percentage")
