@@ -8,7 +8,7 @@ PKGS=(
   libasio-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   librdkafka-dev
-  kcat python3 python3-pytest python3-pytest-xdist python3-confluent-kafka python3-kafka python3-lz4 python3-snappy
+  kcat python3 python3-pytest python3-pytest-xdist python3-confluent-kafka python3-kafka python3-lz4 python3-snappy python3-cryptography
   nodejs npm
   chromium  # the web console's browser test (tests/integration/test_console.py, with playwright-core)
   golang-go golang-github-shopify-sarama-dev

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/json_value.h"
+#include "net/jwt_validator.h"
 #include "net/scram.h"
 
 namespace samsa::net {
@@ -20,33 +21,6 @@ constexpr const char* kInvalidTokenChallenge = "{\"status\":\"invalid_token\"}";
 // Kafka's message once the client acknowledged the error challenge.
 constexpr const char* kFailedMessage =
     "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER";
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string s(in);
-  for (char& c : s) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
-  }
-  while (s.size() % 4 != 0) s.push_back('=');
-  auto bytes = base64_decode(s);
-  if (!bytes) return std::nullopt;
-  return std::string(bytes->begin(), bytes->end());
-}
-
-bool json_object(std::string_view base64url, JsonValue& out, std::string& err, const char* what) {
-  auto text = base64url_decode(base64url);
-  if (!text) {
-    err = std::string("the token's ") + what + " is not base64url";
-    return false;
-  }
-  std::string why;
-  if (!parse_json(*text, out, why) || out.kind != JsonValue::Kind::Object) {
-    err = std::string("the token's ") + what + " is not a JSON object";
-    return false;
-  }
-  return true;
-}
 
 // A NumericDate claim in ms, or nullopt when absent; `bad` when present but not a number.
 std::optional<int64_t> date_claim(const JsonValue& payload, const char* name, bool& bad) {
@@ -79,57 +53,109 @@ int64_t wall_now_ms() {
 
 }  // namespace
 
-OAuthBearerToken validate_unsecured_token(std::string_view token, const OAuthBearerOptions& options, int64_t now_ms) {
-  OAuthBearerToken out;
+namespace jws {
+
+bool split(std::string_view token, std::string_view& header, std::string_view& payload, std::string_view& signature) {
   auto first = token.find('.');
   auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
-  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) return false;
+  header = token.substr(0, first);
+  payload = token.substr(first + 1, second - first - 1);
+  signature = token.substr(second + 1);
+  return true;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  std::string s(in);
+  for (char& c : s) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  auto bytes = base64_decode(s);
+  if (!bytes) return std::nullopt;
+  return std::string(bytes->begin(), bytes->end());
+}
+
+bool json_part(std::string_view base64url, JsonValue& out, std::string& err, const char* what) {
+  auto text = base64url_decode(base64url);
+  if (!text) {
+    err = std::string("the token's ") + what + " is not base64url";
+    return false;
+  }
+  std::string why;
+  if (!parse_json(*text, out, why) || out.kind != JsonValue::Kind::Object) {
+    err = std::string("the token's ") + what + " is not a JSON object";
+    return false;
+  }
+  return true;
+}
+
+bool check_time_and_principal(const JsonValue& payload, const std::string& principal_claim, int64_t skew_ms,
+                              int64_t now_ms, OAuthBearerToken& out) {
+  const JsonValue* principal = payload.get(principal_claim);
+  if (!principal || principal->kind != JsonValue::Kind::String || principal->string.empty()) {
+    out.error = "the token has no string claim '" + principal_claim + "' naming the principal";
+    return false;
+  }
+  bool bad = false;
+  auto exp = date_claim(payload, "exp", bad);
+  auto iat = date_claim(payload, "iat", bad);
+  auto nbf = date_claim(payload, "nbf", bad);
+  if (bad || !exp) {
+    out.error = "the token needs a numeric 'exp' claim (and numeric 'iat' and 'nbf', if any)";
+    return false;
+  }
+  if (now_ms - skew_ms >= *exp) {
+    out.error = "the token has expired";
+    return false;
+  }
+  if (iat && *iat > now_ms + skew_ms) {
+    out.error = "the token was issued in the future ('iat')";
+    return false;
+  }
+  if (nbf && *nbf > now_ms + skew_ms) {
+    out.error = "the token is not valid yet ('nbf')";
+    return false;
+  }
+  out.principal = principal->string;
+  out.expires_at_ms = *exp;
+  return true;
+}
+
+}  // namespace jws
+
+OAuthBearerToken validate_unsecured_token(std::string_view token, const OAuthBearerOptions& options, int64_t now_ms) {
+  OAuthBearerToken out;
+  std::string_view header_part, payload_part, signature;
+  if (!jws::split(token, header_part, payload_part, signature)) {
     out.error = "an unsecured JWS has three parts separated by '.'";
     return out;
   }
-  if (second + 1 != token.size()) {
-    out.error = "an unsecured JWS has an empty signature (a signed token needs a validator Samsa does not have)";
+  if (!signature.empty()) {
+    out.error = "an unsecured JWS has an empty signature (this listener validates unsecured tokens only)";
     return out;
   }
   JsonValue header, payload;
-  if (!json_object(token.substr(0, first), header, out.error, "header") ||
-      !json_object(token.substr(first + 1, second - first - 1), payload, out.error, "payload"))
+  if (!jws::json_part(header_part, header, out.error, "header") ||
+      !jws::json_part(payload_part, payload, out.error, "payload"))
     return out;
   const JsonValue* alg = header.get("alg");
   if (!alg || alg->kind != JsonValue::Kind::String || alg->string != "none") {
     out.error = "the token's header must say \"alg\":\"none\" (an unsecured JWS)";
     return out;
   }
-  const JsonValue* principal = payload.get(options.principal_claim);
-  if (!principal || principal->kind != JsonValue::Kind::String || principal->string.empty()) {
-    out.error = "the token has no string claim '" + options.principal_claim + "' naming the principal";
-    return out;
-  }
-  bool bad = false;
-  auto exp = date_claim(payload, "exp", bad);
-  auto iat = date_claim(payload, "iat", bad);
-  if (bad || !exp) {
-    out.error = "the token needs a numeric 'exp' claim (and a numeric 'iat', if any)";
-    return out;
-  }
-  if (now_ms - options.clock_skew_ms >= *exp) {
-    out.error = "the token has expired";
-    return out;
-  }
-  if (iat && *iat > now_ms + options.clock_skew_ms) {
-    out.error = "the token was issued in the future ('iat')";
-    return out;
-  }
+  if (!jws::check_time_and_principal(payload, options.principal_claim, options.clock_skew_ms, now_ms, out)) return out;
   auto scopes = scopes_of(payload.get(options.scope_claim));
   for (auto& want : options.required_scope) {
     if (std::find(scopes.begin(), scopes.end(), want) == scopes.end()) {
       out.error = "the token's scope lacks the required '" + want + "'";
+      out.principal.clear();
       return out;
     }
   }
   out.ok = true;
-  out.principal = principal->string;
-  out.expires_at_ms = *exp;
   return out;
 }
 
@@ -200,7 +226,15 @@ SaslStep OAuthBearerServer::step(std::string_view message) {
     out.error = "Invalid OAUTHBEARER client first message: no 'auth=Bearer <token>'";
     return out;
   }
-  auto token = validate_unsecured_token(auth.substr(kBearer.size()), *options_, now_ms_());
+  const std::string_view jwt = auth.substr(kBearer.size());
+  OAuthBearerToken token;
+  if (options_->jwks) {
+    bool unknown_kid = false;
+    token = validate_signed_token(jwt, *options_->jwks->keys(), *options_->jwt, now_ms_(), &unknown_kid);
+    if (unknown_kid) options_->jwks->request_refresh();  // the provider may have rotated its keys
+  } else {
+    token = validate_unsecured_token(jwt, *options_, now_ms_());
+  }
   if (!token.ok) {
     // RFC 7628: an error challenge, acknowledged by the client before the failure.
     state_ = State::kErrorSent;

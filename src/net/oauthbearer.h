@@ -19,19 +19,28 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/json_value.h"
 #include "net/sasl.h"
 
 namespace samsa::net {
+
+class JwksSource;
+struct JwtValidation;
 
 struct OAuthBearerOptions {
   std::string principal_claim = "sub";     // unsecuredValidatorPrincipalClaimName
   std::string scope_claim = "scope";       // unsecuredValidatorScopeClaimName
   std::vector<std::string> required_scope;  // unsecuredValidatorRequiredScope (space-separated in JAAS)
   int64_t clock_skew_ms = 0;                // unsecuredValidatorAllowableClockSkewMs
+  // Signed tokens instead (Kafka's OAuthBearerValidatorCallbackHandler, net/jwt_validator.h):
+  // the key set and the claim rules; null: unsecured tokens as above.
+  std::shared_ptr<JwksSource> jwks;
+  std::shared_ptr<const JwtValidation> jwt;
 };
 
 // What validate_unsecured_token() found: the principal and the token's
@@ -45,6 +54,19 @@ struct OAuthBearerToken {
 
 // Checks one compact-serialized unsecured JWS at wall-clock time `now_ms`.
 OAuthBearerToken validate_unsecured_token(std::string_view token, const OAuthBearerOptions& options, int64_t now_ms);
+
+// Pieces of a compact JWS that both validators read.
+namespace jws {
+// The three '.'-separated parts; false unless there are exactly three.
+bool split(std::string_view token, std::string_view& header, std::string_view& payload, std::string_view& signature);
+std::optional<std::string> base64url_decode(std::string_view in);
+// A base64url part holding a JSON object; `what` names it in `err`.
+bool json_part(std::string_view base64url, JsonValue& out, std::string& err, const char* what);
+// The principal (string claim `principal_claim`), `exp` ahead, `iat` and `nbf` not ahead, within
+// `skew_ms`: fills out.principal and out.expires_at_ms, or out.error.
+bool check_time_and_principal(const JsonValue& payload, const std::string& principal_claim, int64_t skew_ms,
+                              int64_t now_ms, OAuthBearerToken& out);
+}  // namespace jws
 
 class OAuthBearerServer : public SaslServer {
  public:

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "base/jaas.h"
+#include "net/jwt_validator.h"
 #include "net/oauthbearer.h"
 #include "net/principal_mapping.h"
 #include "net/scram.h"
@@ -124,17 +125,62 @@ std::variant<std::optional<JaasConfig>, std::string> jaas_for(const config::Brok
 
 namespace {
 
+// Kafka's validator of signed tokens, by its names before and since Kafka 3.4.
+bool is_kafka_jwt_validator(const std::string& handler) {
+  return handler == "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler" ||
+         handler == "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerValidatorCallbackHandler";
+}
+
+// OAuthBearerValidatorCallbackHandler's settings: sasl.oauthbearer.* read as Kafka reads a SASL
+// callback handler's configs (listener.name.<l>.oauthbearer.<key>, listener.name.<l>.<key>, <key>).
+std::variant<std::shared_ptr<const net::OAuthBearerOptions>, std::string> jwt_validator_options(
+    const config::BrokerConfig& cfg, const std::string& l) {
+  auto get = [&](const std::string& key) -> std::optional<std::string> {
+    if (auto v = cfg.value("listener.name." + lower(l) + ".oauthbearer." + key)) return v;
+    return cfg.listener_value(l, key);
+  };
+  auto number = [&](const std::string& key, int64_t fallback) -> int64_t {
+    auto v = get(key);
+    if (!v || v->empty() || v->size() > 15 || v->find_first_not_of("0123456789") != std::string::npos) return fallback;
+    return std::stoll(*v);
+  };
+  auto url = get("sasl.oauthbearer.jwks.endpoint.url");
+  if (!url || url->empty())
+    return std::string("OAuthBearerValidatorCallbackHandler needs sasl.oauthbearer.jwks.endpoint.url");
+  net::JwksSource::Options so;
+  so.url = *url;
+  so.refresh_ms = std::max<int64_t>(number("sasl.oauthbearer.jwks.endpoint.refresh.ms", 3600000), 1000);
+  so.retry_backoff_ms = std::max<int64_t>(number("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", 100), 1);
+  so.retry_backoff_max_ms =
+      std::max<int64_t>(number("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", 10000), so.retry_backoff_ms);
+  auto source = net::JwksSource::open(so);
+  if (auto* err = std::get_if<std::string>(&source)) return *err;
+  auto v = std::make_shared<net::JwtValidation>();
+  if (auto s = get("sasl.oauthbearer.sub.claim.name"); s && !s->empty()) v->sub_claim = *s;
+  if (auto s = get("sasl.oauthbearer.scope.claim.name"); s && !s->empty()) v->scope_claim = *s;
+  if (auto s = get("sasl.oauthbearer.expected.issuer")) v->expected_issuer = *s;
+  v->expected_audience = list_of(get("sasl.oauthbearer.expected.audience"));
+  v->clock_skew_ms = number("sasl.oauthbearer.clock.skew.seconds", 30) * 1000;
+  auto o = std::make_shared<net::OAuthBearerOptions>();
+  o->principal_claim = v->sub_claim;
+  o->scope_claim = v->scope_claim;
+  o->jwks = std::get<std::shared_ptr<net::JwksSource>>(std::move(source));
+  o->jwt = std::move(v);
+  return std::shared_ptr<const net::OAuthBearerOptions>(std::move(o));
+}
+
 // OAUTHBEARER with Kafka's default validator (unsecured JWS): its options are the JAAS options
-// of OAuthBearerLoginModule. A custom server callback handler (Kafka's JWKS-based
-// OAuthBearerValidatorCallbackHandler, or any other class) is refused: Samsa has none.
+// of OAuthBearerLoginModule. With Kafka's OAuthBearerValidatorCallbackHandler as the server
+// callback handler, signed tokens checked against a JWKS instead; any other class is refused.
 std::variant<std::shared_ptr<const net::OAuthBearerOptions>, std::string> oauthbearer_options(
     const config::BrokerConfig& cfg, const std::string& l, const std::optional<JaasConfig>& jaas) {
   const std::string handler_key = "listener.name." + lower(l) + ".oauthbearer.sasl.server.callback.handler.class";
   auto handler = cfg.value(handler_key);
   if (!handler) handler = cfg.value("sasl.server.callback.handler.class");
+  if (handler && is_kafka_jwt_validator(*handler)) return jwt_validator_options(cfg, l);
   if (handler && !handler->empty())
-    return "OAUTHBEARER with a server callback handler (" + *handler +
-           ") is not supported: Samsa validates unsecured tokens only, as Kafka does without one";
+    return "OAUTHBEARER with the server callback handler " + *handler +
+           " is not supported (Kafka's OAuthBearerValidatorCallbackHandler and unsecured tokens are)";
   auto o = std::make_shared<net::OAuthBearerOptions>();
   if (!jaas) return std::shared_ptr<const net::OAuthBearerOptions>(std::move(o));
   auto opt = [&](const char* name) -> std::optional<std::string> {

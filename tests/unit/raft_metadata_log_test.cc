@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "metadata_test_util.h"
+#include "raft_test_util.h"
 #include "raft/flush_thread.h"
 #include "raft/metadata_log.h"
 #include "storage/fault_injection_env.h"
@@ -17,7 +18,6 @@ namespace {
 
 using samsa::testing::run;
 
-protocol::Bytes bytes(const std::string& s) { return protocol::Bytes(s.begin(), s.end()); }
 
 struct Replayed {
   std::vector<std::pair<int64_t, std::string>> records;
