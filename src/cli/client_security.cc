@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "base/jaas.h"
+#include "cli/oauth_login.h"
 
 namespace samsa::cli {
 
@@ -24,6 +25,63 @@ std::string take(Properties& p, const std::string& key) {
   return v;
 }
 
+std::string option(const JaasConfig& jaas, const std::string& name) {
+  auto it = jaas.options.find(name);
+  return it == jaas.options.end() ? std::string() : it->second;
+}
+
+// OAuthBearerLoginModule: the client credentials grant when a token endpoint is set (Kafka's
+// OAuthBearerLoginCallbackHandler), else an unsecured token from the unsecuredLogin* options.
+bool translate_oauthbearer(Properties& p, const JaasConfig& jaas, std::string& err) {
+  const std::string handler = take(p, "sasl.login.callback.handler.class");
+  const std::string endpoint = take(p, "sasl.oauthbearer.token.endpoint.url");
+  for (const char* java_only : {"sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name",
+                                "sasl.login.connect.timeout.ms", "sasl.login.read.timeout.ms",
+                                "sasl.login.retry.backoff.ms", "sasl.login.retry.backoff.max.ms"})
+    p.erase(java_only);
+  if (!endpoint.empty()) {
+    const std::string id = option(jaas, "clientId"), secret = option(jaas, "clientSecret");
+    if (id.empty() || secret.empty()) {
+      err = "sasl.jaas.config: OAuthBearerLoginModule with a token endpoint needs clientId=\"...\" and "
+            "clientSecret=\"...\"";
+      return false;
+    }
+    p[kOAuthEndpointKey] = endpoint;
+    p[kOAuthClientIdKey] = id;
+    p[kOAuthClientSecretKey] = secret;
+    if (auto scope = option(jaas, "scope"); !scope.empty()) p[kOAuthScopeKey] = scope;
+    return true;
+  }
+  if (!handler.empty()) {
+    err = "sasl.login.callback.handler.class " + handler + " needs sasl.oauthbearer.token.endpoint.url";
+    return false;
+  }
+  // Unsecured: the principal claim's string value, the scope list (its first character is the
+  // separator, as Kafka's unsecuredLoginListClaim_ options), the lifetime.
+  std::string claim = option(jaas, "unsecuredLoginPrincipalClaimName");
+  if (claim.empty()) claim = "sub";
+  const std::string principal = option(jaas, "unsecuredLoginStringClaim_" + claim);
+  if (principal.empty()) {
+    err = "sasl.jaas.config: OAuthBearerLoginModule needs unsecuredLoginStringClaim_" + claim +
+          "=\"<principal>\" (unsecured tokens) or sasl.oauthbearer.token.endpoint.url with clientId and "
+          "clientSecret";
+    return false;
+  }
+  std::string config = "principal=" + principal;
+  std::string scope_claim = option(jaas, "unsecuredLoginScopeClaimName");
+  if (scope_claim.empty()) scope_claim = "scope";
+  if (auto list = option(jaas, "unsecuredLoginListClaim_" + scope_claim); list.size() > 1) {
+    std::string scopes;
+    const char sep = list[0];
+    for (size_t i = 1; i < list.size(); ++i) scopes.push_back(list[i] == sep ? ',' : list[i]);
+    config += " scope=" + scopes;
+  }
+  if (auto life = option(jaas, "unsecuredLoginLifetimeSeconds"); !life.empty()) config += " lifeSeconds=" + life;
+  p["enable.sasl.oauthbearer.unsecure.jwt"] = "true";
+  p["sasl.oauthbearer.config"] = config;
+  return true;
+}
+
 bool translate_jaas(Properties& p, std::string& err) {
   std::string text = take(p, "sasl.jaas.config");
   if (text.empty()) return true;
@@ -33,9 +91,10 @@ bool translate_jaas(Properties& p, std::string& err) {
     return false;
   }
   auto& jaas = std::get<JaasConfig>(parsed);
-  if (jaas.login_module.find("OAuthBearerLoginModule") != std::string::npos ||
-      jaas.login_module.find("Krb5LoginModule") != std::string::npos) {
-    err = "sasl.jaas.config: " + jaas.login_module + " is not supported by the samsa tools (PLAIN and SCRAM are)";
+  if (jaas.login_module.find("OAuthBearerLoginModule") != std::string::npos) return translate_oauthbearer(p, jaas, err);
+  if (jaas.login_module.find("Krb5LoginModule") != std::string::npos) {
+    err = "sasl.jaas.config: " + jaas.login_module + " is not supported by the samsa tools (PLAIN, SCRAM and "
+          "OAUTHBEARER are)";
     return false;
   }
   auto user = jaas.options.find("username");

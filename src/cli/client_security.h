@@ -2,7 +2,11 @@
 // --producer.config, --consumer.config) translated into librdkafka's, so a
 // Kafka user's existing file works unchanged:
 //   sasl.mechanism            -> sasl.mechanisms
-//   sasl.jaas.config          -> sasl.username / sasl.password (PlainLoginModule, ScramLoginModule)
+//   sasl.jaas.config          -> sasl.username / sasl.password (PlainLoginModule, ScramLoginModule);
+//                                OAuthBearerLoginModule: enable.sasl.oauthbearer.unsecure.jwt +
+//                                sasl.oauthbearer.config (unsecuredLogin* options), or, with
+//                                sasl.oauthbearer.token.endpoint.url, the client credentials
+//                                grant (cli/oauth_login.h)
 //   ssl.truststore.location   -> ssl.ca.location (PEM; a PKCS12 trust store is refused with a hint)
 //   ssl.truststore.certificates -> ssl.ca.pem
 //   ssl.keystore.location     -> ssl.certificate.location + ssl.key.location (PEM) or

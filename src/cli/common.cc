@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include "cli/client_security.h"
+#include "cli/oauth_login.h"
 #include "cli/raw_client_security.h"
 #include "protocol/messages/metadata.h"
 
@@ -104,6 +105,11 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
+  const bool oauth = translated.count(kOAuthEndpointKey) > 0;
+  if (!install_oauth_login(translated, conf, err)) {
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
   for (auto& [k, v] : translated) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
@@ -119,6 +125,7 @@ KafkaHandle make_handle(rd_kafka_type_t type, const Properties& props, std::stri
     err = errstr;
     return nullptr;
   }
+  if (oauth) enable_oauth_background(rk);
   return KafkaHandle(rk);
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/client_security.h"
 #include "cli/common.h"
+#include "cli/oauth_login.h"
 #include "net/scram.h"
 #include "protocol/messages/sasl_authenticate.h"
 #include "protocol/messages/sasl_handshake.h"
@@ -131,8 +132,9 @@ bool RawClient::sasl_step(const std::string& token, std::string& reply, std::str
 bool RawClient::sasl_login(const Properties& props, std::string& err) {
   std::string mechanism = get(props, "sasl.mechanisms");
   if (mechanism.empty()) mechanism = "GSSAPI";
-  if (mechanism != "PLAIN" && mechanism != "SCRAM-SHA-256" && mechanism != "SCRAM-SHA-512") {
-    err = "SASL mechanism " + mechanism + " is not supported by this command (PLAIN and SCRAM are)";
+  if (mechanism != "PLAIN" && mechanism != "SCRAM-SHA-256" && mechanism != "SCRAM-SHA-512" &&
+      mechanism != "OAUTHBEARER") {
+    err = "SASL mechanism " + mechanism + " is not supported by this command (PLAIN, SCRAM and OAUTHBEARER are)";
     return false;
   }
   protocol::SaslHandshakeRequest hs;
@@ -143,8 +145,22 @@ bool RawClient::sasl_login(const Properties& props, std::string& err) {
     err = "the broker refused SASL mechanism " + mechanism + " (error " + std::to_string(hs_resp.error_code) + ")";
     return false;
   }
-  const std::string user = get(props, "sasl.username"), password = get(props, "sasl.password");
   std::string reply;
+  if (mechanism == "OAUTHBEARER") {
+    OAuthToken token;
+    if (!get(props, kOAuthEndpointKey).empty()) {
+      if (!fetch_token(props, token, err)) return false;
+    } else {
+      token = unsecured_token(get(props, "sasl.oauthbearer.config"));
+    }
+    // RFC 7628: a refusal is an error challenge, acknowledged with 0x01 before the failure.
+    if (!sasl_step(std::string("n,,\x01") + "auth=Bearer " + token.value + "\x01\x01", reply, err)) return false;
+    if (reply.empty()) return true;
+    std::string ignored;
+    if (sasl_step("\x01", ignored, err)) err = "OAUTHBEARER login to " + peer_ + " refused: " + reply;
+    return false;
+  }
+  const std::string user = get(props, "sasl.username"), password = get(props, "sasl.password");
   if (mechanism == "PLAIN") return sasl_step(std::string(1, '\0') + user + '\0' + password, reply, err);
   net::ScramClient scram(*net::scram_hash_of(mechanism), user, password);
   std::string server_first, server_final;

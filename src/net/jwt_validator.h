@@ -68,14 +68,6 @@ class JwkSet {
 OAuthBearerToken validate_signed_token(std::string_view token, const JwkSet& keys, const JwtValidation& v,
                                        int64_t now_ms, bool* unknown_kid = nullptr);
 
-// A URL's body (file:, http:, https:), at most `max_bytes`, within `timeout_ms` per step.
-struct FetchResult {
-  bool ok = false;
-  std::string body;
-  std::string error;
-};
-FetchResult fetch_url(const std::string& url, size_t max_bytes, int timeout_ms);
-
 class JwksSource {
  public:
   struct Options {

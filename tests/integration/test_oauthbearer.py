@@ -159,3 +159,35 @@ def test_the_session_ends_with_the_token_and_a_refusal_says_invalid_token(oauth_
     assert 20000 < lifetime <= 30000, lifetime
     error, _, server, _ = raw_login(oauth_broker, b64url({"alg": "HS256"}) + "." + b64url(claims) + ".")
     assert error == 0 and json.loads(server) == {"status": "invalid_token"}
+
+
+def test_tools_take_oauthbearer_login_module_properties(oauth_broker, tmp_path):
+    """A Java client's unsecured OAuthBearerLoginModule entry (unsecuredLoginStringClaim_sub, the
+    scope list whose first character is its separator) works with the tools: librdkafka makes the
+    token (console producer) and so does Samsa's own protocol client (topics --list). A token
+    without the required scope is refused."""
+    b = oauth_broker
+    bootstrap = f"{HOST}:{b.sasl_port}"
+
+    def props(name, scope_list):
+        p = tmp_path / name
+        p.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+                     "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
+                     f"required unsecuredLoginStringClaim_sub=\"admin\" unsecuredLoginListClaim_scope=\"{scope_list}\";\n")
+        return p
+
+    def samsa(*args, **kw):
+        return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
+
+    good = props("good.properties", "|read|kafka")
+    topic = unique_topic("oauth-tool")
+    r = samsa("console-producer", "--bootstrap-server", bootstrap, "--producer.config", str(good),
+              "--topic", topic, input=b"a\nb\n")
+    assert r.returncode == 0, r.stderr
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(good), "--list")
+    assert r.returncode == 0, r.stderr
+    assert topic.encode() in r.stdout.split()
+    bad = props("bad.properties", ",read")
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(bad), "--list")
+    assert r.returncode != 0
+    assert b"refused" in r.stderr or b"Authentication failed" in r.stderr, r.stderr

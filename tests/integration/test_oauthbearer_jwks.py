@@ -76,10 +76,31 @@ class Provider:
         self.keys = [Key("RSA", "rsa-1"), Key("EC", "ec-1")]
         self.file = directory / "jwks.json"
         self.fetches = 0
+        self.token_requests = []
         self.write()
         provider = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                # The OAuth client credentials grant (RFC 6749 4.4) for the tools.
+                length = int(self.headers.get("Content-Length", "0"))
+                form = dict(p.split("=", 1) for p in self.rfile.read(length).decode().split("&") if "=" in p)
+                auth = self.headers.get("Authorization", "")
+                expected = "Basic " + base64.b64encode(b"tool:tool-secret").decode()
+                provider.token_requests.append(form)
+                if self.path != "/token" or auth != expected or form.get("grant_type") != "client_credentials":
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps({"access_token": provider.keys[0].token(sub="tool"), "token_type": "Bearer",
+                                   "expires_in": 600}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_GET(self):
                 provider.fetches += 1
                 body = json.dumps({"keys": [k.jwk for k in provider.keys]}).encode()
@@ -94,6 +115,7 @@ class Provider:
 
         self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
         self.url = f"http://{HOST}:{self.server.server_address[1]}/jwks"
+        self.token_url = f"http://{HOST}:{self.server.server_address[1]}/token"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -244,3 +266,52 @@ def test_an_unreachable_jwks_stops_the_start_with_its_reason(tmp_path_factory):
     r = subprocess.run(b.command(), capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "JWKS file:///nonexistent/jwks.json: cannot read /nonexistent/jwks.json" in r.stderr, r.stderr[-2000:]
+
+
+def tool_properties(path, provider, secret="tool-secret"):
+    path.write_text(
+        "security.protocol=SASL_PLAINTEXT\n"
+        "sasl.mechanism=OAUTHBEARER\n"
+        "sasl.login.callback.handler.class="
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\n"
+        f"sasl.oauthbearer.token.endpoint.url={provider.token_url}\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \\\n"
+        f"    clientId=\"tool\" clientSecret=\"{secret}\" scope=\"kafka\";\n")
+    return path
+
+
+def test_tools_log_in_with_the_client_credentials_grant(http_broker, provider, tmp_path):
+    """The tools take a Java client's OAuthBearerLoginCallbackHandler properties: they fetch a token
+    from the endpoint (client id and secret in HTTP Basic, scope in the form) and log in with it,
+    through librdkafka (console producer and consumer, topics --create) and through Samsa's own
+    protocol client (topics --list)."""
+    import subprocess
+    from conftest import SAMSA_BIN
+    b = http_broker
+    props = tool_properties(tmp_path / "client.properties", provider)
+    bootstrap = f"{HOST}:{b.sasl_port}"
+    topic = unique_topic("oauth-tool")
+
+    def samsa(*args, **kw):
+        return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
+
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--create",
+              "--topic", topic, "--partitions", "1")
+    assert r.returncode == 0, r.stderr
+    r = samsa("console-producer", "--bootstrap-server", bootstrap, "--producer.config", str(props),
+              "--topic", topic, input=b"one\ntwo\n")
+    assert r.returncode == 0, r.stderr
+    r = samsa("console-consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(props),
+              "--topic", topic, "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [b"one", b"two"]
+    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--list")
+    assert r.returncode == 0, r.stderr
+    assert topic.encode() in r.stdout.split()
+    assert provider.token_requests and all(f.get("scope") == "kafka" for f in provider.token_requests)
+    # A wrong client secret: the endpoint refuses it and the tool says so instead of hanging.
+    bad = tool_properties(tmp_path / "bad.properties", provider, secret="nope")
+    for args in (("--list",), ("--create", "--topic", unique_topic("never"), "--partitions", "1")):
+        r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(bad), *args)
+        assert r.returncode != 0
+        assert b"token endpoint" in r.stderr and b"401" in r.stderr, r.stderr

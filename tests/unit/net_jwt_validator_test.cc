@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "net/http_fetch.h"
 #include "net/jwt_validator.h"
 #include "net/scram.h"
 
