@@ -30,6 +30,27 @@ def go_build(source, output, home):
                           text=True, timeout=600)
 
 
+def samsa_tool(*args, **kw):
+    """Runs a `samsa` command (60 s bound) -> CompletedProcess with bytes stdout/stderr."""
+    from conftest import SAMSA_BIN
+    return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
+
+
+def tools_round_trip(bootstrap, props, topic):
+    """topics --create, console-producer and console-consumer with one client properties file
+    (`--command-config`, `--producer.config`, `--consumer.config`): two records there and back."""
+    r = samsa_tool("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--create",
+                   "--topic", topic, "--partitions", "1")
+    assert r.returncode == 0, r.stderr
+    r = samsa_tool("console-producer", "--bootstrap-server", bootstrap, "--producer.config", str(props),
+                   "--topic", topic, input=b"hello\nworld\n")
+    assert r.returncode == 0, r.stderr
+    r = samsa_tool("console-consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(props),
+                   "--topic", topic, "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [b"hello", b"world"]
+
+
 def unique_topic(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from conftest import HOST, Broker, _finish_broker, free_port
-from helpers import unique_topic
+from helpers import samsa_tool, tools_round_trip, unique_topic
 from test_oauthbearer import raw_login
 
 VALIDATOR = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
@@ -285,26 +285,12 @@ def test_tools_log_in_with_the_client_credentials_grant(http_broker, provider, t
     from the endpoint (client id and secret in HTTP Basic, scope in the form) and log in with it,
     through librdkafka (console producer and consumer, topics --create) and through Samsa's own
     protocol client (topics --list)."""
-    import subprocess
-    from conftest import SAMSA_BIN
     b = http_broker
     props = tool_properties(tmp_path / "client.properties", provider)
     bootstrap = f"{HOST}:{b.sasl_port}"
     topic = unique_topic("oauth-tool")
-
-    def samsa(*args, **kw):
-        return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
-
-    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--create",
-              "--topic", topic, "--partitions", "1")
-    assert r.returncode == 0, r.stderr
-    r = samsa("console-producer", "--bootstrap-server", bootstrap, "--producer.config", str(props),
-              "--topic", topic, input=b"one\ntwo\n")
-    assert r.returncode == 0, r.stderr
-    r = samsa("console-consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(props),
-              "--topic", topic, "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == [b"one", b"two"]
+    samsa = samsa_tool
+    tools_round_trip(bootstrap, props, topic)
     r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--list")
     assert r.returncode == 0, r.stderr
     assert topic.encode() in r.stdout.split()

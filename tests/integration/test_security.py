@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import HOST, SAMSA_BIN, Broker, _finish_broker, free_port
 import rawkafka as rk
-from helpers import go_build, unique_topic
+from helpers import go_build, samsa_tool, tools_round_trip, unique_topic
 
 PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
               'username="admin" password="admin-secret" '
@@ -454,19 +454,8 @@ def test_tools_take_java_client_properties(secure, certs, tmp_path):
     topic = unique_topic("tool-sec")
     bootstrap = f"{HOST}:{p.sasl_ssl}"
 
-    def samsa(*args, **kw):
-        return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
-
-    r = samsa("topics", "--bootstrap-server", bootstrap, "--command-config", str(props), "--create",
-              "--topic", topic, "--partitions", "1")
-    assert r.returncode == 0, r.stderr
-    r = samsa("console-producer", "--bootstrap-server", bootstrap, "--producer.config", str(props),
-              "--topic", topic, input=b"hello\nworld\n")
-    assert r.returncode == 0, r.stderr
-    r = samsa("console-consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(props),
-              "--topic", topic, "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == [b"hello", b"world"]
+    samsa = samsa_tool
+    tools_round_trip(bootstrap, props, topic)
     # mTLS with a PEM key store in the Java keys.
     mtls = tmp_path / "mtls.properties"
     mtls.write_text("security.protocol=SSL\n"
