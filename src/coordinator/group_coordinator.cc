@@ -194,19 +194,25 @@ std::vector<ExpiredOffsets> GroupCoordinator::find_expired(int64_t now, int64_t 
   }
   // KIP-848 groups, Kafka's rule for them: an offset of a topic no member
   // subscribes to (every topic of an empty group) expires retention after its
-  // commit. The group itself stays (its records are not tombstoned here).
+  // commit. A group without members whose offsets are all gone dies with them
+  // (Kafka's cleanupGroupMetadata): its records are tombstoned.
   for (auto& [id, gp] : consumer_groups_) {
     const auto* offsets = this->offsets(id);
-    if (!offsets) continue;
     ExpiredOffsets e;
     e.group = id;
+    e.consumer_group = true;
     auto pending = pending_partitions(id);
-    for (auto& [tp, o] : *offsets) {
-      const bool eligible = !pending.count(tp) && !gp->subscribed_to(tp.first);
-      const bool expired = o.expire_timestamp ? now >= *o.expire_timestamp : now - o.commit_timestamp >= retention_ms;
-      if (eligible && expired) e.partitions.push_back(tp);
+    size_t kept = 0;
+    if (offsets) {
+      for (auto& [tp, o] : *offsets) {
+        const bool eligible = !pending.count(tp) && (gp->empty() || !gp->subscribed_to(tp.first));
+        const bool expired = o.expire_timestamp ? now >= *o.expire_timestamp : now - o.commit_timestamp >= retention_ms;
+        if (eligible && expired) e.partitions.push_back(tp);
+        else ++kept;
+      }
     }
-    if (!e.partitions.empty()) out.push_back(std::move(e));
+    e.group_dead = gp->empty() && kept == 0 && pending.empty();
+    if (!e.partitions.empty() || e.group_dead) out.push_back(std::move(e));
   }
   return out;
 }
@@ -220,6 +226,11 @@ void GroupCoordinator::apply_expired(const ExpiredOffsets& e) {
   if (!e.group_dead) return;
   // Someone may have joined or committed while the tombstones were written:
   // then the group lives on (its next record supersedes the tombstone).
+  if (e.consumer_group) {
+    auto* cg = find_consumer(e.group);
+    if (cg && cg->empty() && !offsets_.count(e.group)) consumer_groups_.erase(e.group);
+    return;
+  }
   auto* g = find(e.group);
   if (!g || g->state() != GroupState::Empty || g->member_count() != 0 || offsets_.count(e.group)) return;
   g->mark_dead();

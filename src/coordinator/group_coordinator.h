@@ -34,6 +34,7 @@ struct ExpiredOffsets {
   std::string group;
   std::vector<std::pair<std::string, int32_t>> partitions;
   bool group_dead = false;  // Empty, no members, no offsets left: tombstone its metadata too
+  bool consumer_group = false;  // a KIP-848 group: its records are tombstoned when it dies
 };
 
 struct GroupPersistence {

@@ -108,6 +108,9 @@ asio::awaitable<void> GroupService::expire_offsets(std::vector<ExpiredOffsets> e
     for (auto* e : list) {
       for (auto& [topic, partition] : e->partitions) kvs.emplace_back(encode_offset_key({e->group, topic, partition}), std::nullopt);
       if (e->group_dead) kvs.push_back(group_kv(e->group, std::nullopt));
+      if (e->group_dead && e->consumer_group)
+        for (auto& r : consumer_group_tombstones(e->group, consumer_members_written_[e->group]))
+          kvs.emplace_back(std::move(r.key), std::move(r.value));
     }
     auto op = append_records(writer_, served_, tp, kvs, clock_.now_ms());
     auto err = co_await std::move(op);
@@ -117,6 +120,7 @@ asio::awaitable<void> GroupService::expire_offsets(std::vector<ExpiredOffsets> e
     }
     for (auto* e : list) {
       groups_.apply_expired(*e);
+      if (e->consumer_group && e->group_dead && !groups_.find_consumer(e->group)) consumer_members_written_.erase(e->group);
       offsets += e->partitions.size();
       groups += e->group_dead ? 1 : 0;
     }

@@ -323,3 +323,35 @@ def test_a_heartbeats_change_survives_a_kill_right_after_its_answer(make_broker)
         b.restart(signal.SIGKILL)
         err, _, now = heartbeat_until_served(b, group, member, epoch)
         assert err == 0 and now >= epoch, f"after the restart: error {err}, epoch {now} (was {epoch})"
+
+
+def test_an_empty_consumer_group_is_deleted_with_its_last_offsets(make_broker):
+    """Kafka's cleanup of a KIP-848 group: once its last member has left and no offsets are left
+    (here it committed none), the next offsets.retention.check deletes it with durable
+    tombstones: ListGroups stops listing it, also after a kill -9 restart."""
+    from test_group_metadata import Raw
+    b = make_broker(overrides={"offsets.retention.check.interval.ms": "300"})
+    topic = unique_topic("kip848-cleanup")
+    create_topic(b.bootstrap, topic, 1)
+    group = f"cleanup-{os.getpid()}"
+    sentinel = f"cleanup-kept-{os.getpid()}"  # keeps its member: listed again once the coordinator loaded
+    err, member, epoch = heartbeat_until_served(b, group, "", 0, [topic])
+    assert err == 0 and epoch > 0
+    assert heartbeat_until_served(b, sentinel, "", 0, [topic])[0] == 0
+    raw = Raw(b.port)
+    try:
+        assert group in raw.list_groups()
+        time.sleep(1.0)  # several checks pass: a group with a member stays
+        assert group in raw.list_groups()
+        err, _, left = consumer_group_heartbeat(b, group, member, -1)
+        assert err == 0 and left == -1
+        wait_until(lambda: group not in raw.list_groups(), 20, "the empty group to be deleted")
+    finally:
+        raw.close()
+    b.restart(signal.SIGKILL)
+    raw = Raw(b.port)
+    try:
+        wait_until(lambda: sentinel in raw.list_groups(), 30, "the coordinator to load the groups again")
+        assert group not in raw.list_groups()
+    finally:
+        raw.close()

@@ -206,18 +206,28 @@ TEST_F(GroupPersistenceTest, EmptyGroupOffsetsExpireRetentionAfterTheGroupEmptie
   EXPECT_TRUE(c->groups().empty());
 }
 
-// KIP-848 groups: an offset of a topic no member subscribes to expires
-// retention after its commit (Kafka's rule for consumer groups).
-TEST_F(GroupPersistenceTest, ConsumerGroupOffsetsOfUnsubscribedTopicsExpire) {
-  auto& g = c->get_or_create_consumer("cg");
+// A KIP-848 member "m" joining with a subscription to "t" (two partitions).
+TopicCatalog one_topic_catalog() {
+  TopicId id{};
+  id[15] = 1;
+  return TopicCatalog{{"t", TopicMeta{id, "t", 2}}};
+}
+
+ConsumerHeartbeat joining_member() {
   ConsumerHeartbeat h;
   h.member_id = "m";
   h.member_epoch = 0;
   h.rebalance_timeout_ms = 30000;
   h.subscribed_topic_names = std::vector<std::string>{"t"};
-  TopicId id{};
-  id[15] = 1;
-  TopicCatalog topics{{"t", TopicMeta{id, "t", 2}}};
+  return h;
+}
+
+// KIP-848 groups: an offset of a topic no member subscribes to expires
+// retention after its commit (Kafka's rule for consumer groups).
+TEST_F(GroupPersistenceTest, ConsumerGroupOffsetsOfUnsubscribedTopicsExpire) {
+  auto& g = c->get_or_create_consumer("cg");
+  const TopicCatalog topics = one_topic_catalog();
+  const ConsumerHeartbeat h = joining_member();
   ASSERT_EQ(g.heartbeat(h, topics, clock).error, ErrorCode::NONE);
   commit("cg", "t", 0);
   commit("cg", "u", 0);
@@ -232,6 +242,34 @@ TEST_F(GroupPersistenceTest, ConsumerGroupOffsetsOfUnsubscribedTopicsExpire) {
   ASSERT_NE(c->offsets("cg"), nullptr);
   EXPECT_EQ(c->offsets("cg")->size(), 1u);
   EXPECT_NE(c->find_consumer("cg"), nullptr);
+}
+
+// An empty KIP-848 group dies with its last offsets (Kafka's cleanupGroupMetadata): the expiry
+// says so, so its records are tombstoned, and applying it forgets the group.
+TEST_F(GroupPersistenceTest, AnEmptyConsumerGroupDiesWithItsLastOffsets) {
+  auto& g = c->get_or_create_consumer("cg");
+  const TopicCatalog topics = one_topic_catalog();
+  const ConsumerHeartbeat h = joining_member();
+  auto joined = g.heartbeat(h, topics, clock);
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  commit("cg", "t", 0);
+  const int64_t committed = clock;
+  // A member: its subscribed topic's offset stays, the group lives.
+  for (auto& e : c->find_expired(committed + kRetention, kRetention)) EXPECT_FALSE(e.group_dead);
+  ConsumerHeartbeat leave;
+  leave.member_id = "m";
+  leave.member_epoch = -1;
+  ASSERT_EQ(g.heartbeat(leave, topics, clock).error, ErrorCode::NONE);
+  ASSERT_TRUE(g.empty());
+  EXPECT_TRUE(c->find_expired(committed + kRetention - 1, kRetention).empty());
+  auto e = c->find_expired(committed + kRetention, kRetention);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_TRUE(e[0].consumer_group);
+  EXPECT_TRUE(e[0].group_dead);
+  EXPECT_EQ(e[0].partitions, (std::vector<std::pair<std::string, int32_t>>{{"t", 0}}));
+  c->apply_expired(e[0]);
+  EXPECT_EQ(c->offsets("cg"), nullptr);
+  EXPECT_EQ(c->find_consumer("cg"), nullptr);
 }
 
 TEST_F(GroupPersistenceTest, ExpiryRunsOnlyEveryCheckIntervalAndOneAtATime) {
