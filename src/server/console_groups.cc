@@ -21,6 +21,7 @@
 #include "server/cluster_routing.h"
 #include "server/console_api.h"
 #include "server/consumer_lag.h"
+#include "server/leader_offsets.h"
 
 namespace samsa::server::console {
 
@@ -159,25 +160,15 @@ asio::awaitable<std::optional<std::map<int32_t, std::pair<int16_t, int64_t>>>> o
   if (!resp) co_return std::nullopt;
   std::map<int32_t, std::pair<int16_t, int64_t>> out;
   // The partitions led elsewhere (the ACLs passed here), asked of their leaders.
-  std::map<int32_t, std::vector<int32_t>> elsewhere;
+  std::vector<TopicPartition> elsewhere;
   for (auto& rt : resp->topics)
     for (auto& rp : rt.partitions) {
       out[rp.partition_index] = {rp.error_code, rp.offset};
-      if (rp.error_code != kNotLeader || !here.image) continue;
-      if (auto leader = leader_elsewhere(*here.image, TopicPartition{topic, rp.partition_index}, broker.node_id()))
-        elsewhere[*leader].push_back(rp.partition_index);
+      if (rp.error_code == kNotLeader) elsewhere.push_back(TopicPartition{topic, rp.partition_index});
     }
-  for (auto& [leader, parts] : elsewhere) {
-    protocol::Writer w;
-    request(parts).encode(w, 7);
-    auto at = call_kafka_raw_at(broker, here, NodeId(leader), protocol::ListOffsetsRequest::api_key, 7,
-                                std::move(w.buffer()));
-    auto body = co_await std::move(at);
-    auto answer = decode_answer<protocol::ListOffsetsResponse>(body, 7);
-    if (!answer) continue;  // those partitions keep NOT_LEADER_OR_FOLLOWER
-    for (auto& rt : answer->topics)
-      for (auto& rp : rt.partitions) out[rp.partition_index] = {rp.error_code, rp.offset};
-  }
+  auto remote_op = offsets_at_leaders(broker, here, std::move(elsewhere), timestamp, std::chrono::milliseconds(5000));
+  auto remote = co_await std::move(remote_op);
+  for (auto& [tp, answer] : remote) out[tp.partition] = answer;  // the others keep NOT_LEADER_OR_FOLLOWER
   co_return out;
 }
 

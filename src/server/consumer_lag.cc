@@ -6,10 +6,9 @@
 
 #include "base/shard_affinity.h"
 #include "coordinator/group_coordinator.h"
-#include "protocol/messages/list_offsets.h"
 #include "replication/partition.h"
 #include "server/broker.h"
-#include "server/cluster_routing.h"
+#include "server/leader_offsets.h"
 
 namespace samsa::server {
 
@@ -49,39 +48,14 @@ HighWatermarks read_high_watermarks(Shard& s, const std::vector<TopicPartition>*
 }
 
 // In a cluster, the high watermarks of `tps` (partitions this broker does not
-// host) from their leaders: ListOffsets (latest, read_uncommitted: the high
-// watermark) to each, from shard `here`. A leader that does not answer leaves
-// its partitions unknown.
+// host) from their leaders (leader_offsets.h). A leader that does not answer
+// leaves its partitions unknown.
 asio::awaitable<HighWatermarks> remote_high_watermarks(Broker& broker, Shard& here, std::vector<TopicPartition> tps) {
+  auto op = offsets_at_leaders(broker, here, std::move(tps), -1, std::chrono::milliseconds(5000));
+  auto got = co_await std::move(op);
   HighWatermarks out;
-  cluster::ImagePtr image = here.image;
-  if (tps.empty() || !image) co_return out;
-  std::map<int32_t, std::map<std::string, std::vector<int32_t>>> by_leader;
-  for (auto& tp : tps) {
-    if (auto leader = leader_elsewhere(*image, tp, broker.node_id())) by_leader[*leader][tp.topic].push_back(tp.partition);
-  }
-  constexpr int16_t kVersion = 7;
-  for (auto& [leader, topics] : by_leader) {
-    protocol::ListOffsetsRequest req;
-    for (auto& [topic, parts] : topics) {
-      auto& t = req.topics.emplace_back();
-      t.name = topic;
-      for (int32_t p : parts) t.partitions.push_back({p, -1, -1, 1, {}});
-    }
-    protocol::Writer w;
-    req.encode(w, kVersion);
-    auto op = broker.call_broker(here, NodeId(leader), protocol::ListOffsetsRequest::api_key, kVersion,
-                                 std::move(w.buffer()), std::chrono::milliseconds(5000));
-    auto body = co_await std::move(op);
-    if (!body) continue;
-    protocol::Reader r(body->data(), body->size());
-    protocol::ListOffsetsResponse resp;
-    resp.decode(r, kVersion);
-    if (!r.ok()) continue;
-    for (auto& t : resp.topics)
-      for (auto& p : t.partitions)
-        if (p.error_code == 0 && p.offset >= 0) out[TopicPartition{t.name, p.partition_index}] = p.offset;
-  }
+  for (auto& [tp, answer] : got)
+    if (answer.first == 0 && answer.second >= 0) out[tp] = answer.second;
   co_return out;
 }
 
