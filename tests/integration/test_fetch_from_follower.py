@@ -17,22 +17,20 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from jsproc import JS_DIR, JsonLinesProcess
 from rawkafka import Conn, Reader, frame, i8, i32, i64, request_header, string
 from test_observability import SAMPLE, LABEL
 from test_replication import Cluster as ReplicationCluster
 
 BOUND_S = 40.0
 SAMSA_BIN = os.environ.get("SAMSA_BIN", "build/samsa")
-JS_DIR = Path(__file__).parent / "js"
 RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 NONE, OFFSET_OUT_OF_RANGE, NOT_LEADER_OR_FOLLOWER = 0, 1, 6
 
@@ -232,46 +230,25 @@ def node_modules():
     assert r.returncode == 0, f"js/setup.sh failed:\n{r.stdout.decode(errors='replace')}"
 
 
-class RackConsumer:
+class RackConsumer(JsonLinesProcess):
     """js/rack_consumer.js (kafka-javascript's current librdkafka) and the offsets it printed."""
 
     def __init__(self, broker, topic, rack):
         args = {"brokers": [broker.bootstrap], "topic": topic, "group": "ff-js", "rack": rack, "deadlineS": 150}
-        self.proc = subprocess.Popen(["node", str(JS_DIR / "rack_consumer.js"), json.dumps(args)], cwd=JS_DIR,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.values = []
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if ev.get("ev") == "msg":
-                with self.lock:
-                    self.values.append(int(ev["v"]))
+        super().__init__("rack_consumer.js", args, stderr=subprocess.DEVNULL)
 
     def wait_values(self, n, bound=BOUND_S):
         deadline = time.monotonic() + bound
+        values = []
         while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.values) >= n:
-                    return list(self.values)
+            values = [int(e["v"]) for e in self.events_of("msg")]
+            if len(values) >= n:
+                return values
             time.sleep(0.1)
-        with self.lock:
-            return list(self.values)
+        return [int(e["v"]) for e in self.events_of("msg")]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        super().stop(timeout=20)
 
 
 def test_current_librdkafka_goes_back_to_the_leader_when_its_follower_is_removed_or_dies(

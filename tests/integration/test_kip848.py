@@ -3,23 +3,19 @@ js/package-lock.json; its bundled librdkafka speaks ConsumerGroupHeartbeat). Eac
 process (js/kip848_member.js) printing one JSON event a line; ConsumerGroupDescribe is read with a
 raw request (rawkafka.py) to check epochs and assignments."""
 
-import json
 import os
-import queue
 import signal
 import struct
 import subprocess
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from helpers import Msg, create_topic, produce, unique_topic
 from test_cli import samsa
 import rawkafka as rk
+from jsproc import JS_DIR, JsonLinesProcess
 
-JS_DIR = Path(__file__).resolve().parent / "js"
 PARTITIONS = 6
 
 
@@ -39,33 +35,18 @@ def node_modules():
             "confluent-kafka-javascript.node").exists()
 
 
-class Member:
-    """One node consumer process and what it printed."""
+class Member(JsonLinesProcess):
+    """One node consumer process (js/kip848_member.js) and what it printed."""
 
     def __init__(self, broker, topic, group, name, instance_id=None):
         args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name}
         if instance_id:
             args["instanceId"] = instance_id
         self.name = name
-        self.proc = subprocess.Popen(["node", str(JS_DIR / "kip848_member.js"), json.dumps(args)], cwd=JS_DIR,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.events = []
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            with self.lock:
-                self.events.append(ev)
+        super().__init__("kip848_member.js", args)
 
     def seen(self):
-        with self.lock:
-            return {(e["p"], e["v"]) for e in self.events if e["ev"] == "msg"}
+        return {(e["p"], e["v"]) for e in self.events_of("msg")}
 
     def owned(self):
         """The partitions it holds now, from its assign / revoke events."""
@@ -79,21 +60,7 @@ class Member:
         return held
 
     def errors(self):
-        with self.lock:
-            return [e["msg"] for e in self.events if e["ev"] == "error"]
-
-    def kill9(self):
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self, timeout=25):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        return [e["msg"] for e in self.events_of("error")]
 
 
 def wait_until(cond, timeout, what):
