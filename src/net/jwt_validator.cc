@@ -30,6 +30,7 @@ namespace {
 
 constexpr size_t kMaxJwksBytes = 1u << 20;
 constexpr size_t kMaxTokenBytes = 64 * 1024;
+constexpr int64_t kMinUnknownKidGapMs = 1000;
 
 struct BnFree { void operator()(BIGNUM* b) const { BN_free(b); } };
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
@@ -301,12 +302,15 @@ void JwksSource::run() {
     const int64_t wait = backoff > 0 ? backoff : std::max<int64_t>(o_.refresh_ms - (wall_ms() - last_fetch), 0);
     cv_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stop_ || (refresh_asked_ && backoff == 0); });
     if (stop_) break;
-    // An unknown key id asks at most once per retry backoff.
-    if (refresh_asked_ && wall_ms() - last_fetch < o_.retry_backoff_ms) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(o_.retry_backoff_ms));
-      lock.lock();
-      if (stop_) break;
+    // An unknown key id asks at most once a second (never sooner than the retry backoff):
+    // tokens naming made-up key ids must not turn into a flood of fetches at the provider.
+    if (refresh_asked_) {
+      const int64_t gap = std::max<int64_t>(o_.retry_backoff_ms, kMinUnknownKidGapMs);
+      const int64_t since = wall_ms() - last_fetch;
+      if (since < gap) {
+        cv_.wait_for(lock, std::chrono::milliseconds(gap - since), [&] { return stop_; });
+        if (stop_) break;
+      }
     }
     refresh_asked_ = false;
     lock.unlock();

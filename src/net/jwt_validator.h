@@ -15,8 +15,8 @@
 // - The key set comes from sasl.oauthbearer.jwks.endpoint.url: a file: URL
 //   (read again at every refresh) or an http:/https: one (GET; HTTPS verifies
 //   the server against the system's trust store). It is refreshed every
-//   sasl.oauthbearer.jwks.endpoint.refresh.ms, and at once (at most every
-//   retry backoff) when a token names a key id the set lacks, so a provider's
+//   sasl.oauthbearer.jwks.endpoint.refresh.ms, and at once (at most once a
+//   second) when a token names a key id the set lacks, so a provider's
 //   key rotation is picked up; a failed fetch keeps the previous set and is
 //   retried with backoff between sasl.oauthbearer.jwks.endpoint.retry.backoff.ms
 //   and .retry.backoff.max.ms.
