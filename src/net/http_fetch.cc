@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -117,11 +118,15 @@ FetchResult fetch_http(const Url& u, size_t max_bytes, int timeout_ms, const Htt
   };
   if (error.empty() && !send_all(request.data(), request.size())) error = "cannot send the request";
   char buf[16384];
+  // Each read is bounded by the socket timeout, the whole answer by three of them: a server that
+  // drips bytes must not hold the caller (a JWKS refresh, a broker's shutdown) for long.
+  const auto deadline = std::chrono::steady_clock::now() + 3 * std::chrono::milliseconds(timeout_ms);
   while (error.empty()) {
     int r = ssl ? SSL_read(ssl, buf, sizeof buf) : static_cast<int>(::recv(fd, buf, sizeof buf, 0));
     if (r <= 0) break;
     response.append(buf, static_cast<size_t>(r));
     if (response.size() > max_bytes + 16384) error = "the response is too large";
+    else if (std::chrono::steady_clock::now() > deadline) error = "the response took too long";
   }
   if (ssl) SSL_free(ssl);
   if (ctx) SSL_CTX_free(ctx);

@@ -25,7 +25,8 @@ struct HttpExtras {
   std::vector<std::string> headers;
 };
 
-// The body of a 200 answer (at most `max_bytes`), each socket step bounded by `timeout_ms`.
+// The body of a 200 answer (at most `max_bytes`), each socket step bounded by `timeout_ms` and
+// the whole answer by three times that.
 FetchResult fetch_url(const std::string& url, size_t max_bytes, int timeout_ms, const HttpExtras& extras = {});
 
 }  // namespace samsa::net

@@ -6,8 +6,16 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "net/http_fetch.h"
 #include "net/jwt_validator.h"
@@ -169,6 +177,38 @@ TEST(JwtValidator, FetchUrlReadsFilesAndRefusesOtherSchemes) {
   auto got = fetch_url("file:///proc/self/status", 1 << 20, 1000);
   EXPECT_TRUE(got.ok) << got.error;
   EXPECT_NE(got.body.find("Name:"), std::string::npos);
+}
+
+// A server that answers, then drips one byte every 50 ms forever: each read is within the socket
+// timeout, but the whole answer is bounded (three timeouts), so the caller is not held.
+TEST(JwtValidator, FetchUrlGivesUpOnADrippingServer) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::atomic<bool> done{false};
+  std::thread server([&] {
+    int c = ::accept(listener, nullptr, nullptr);
+    if (c < 0) return;
+    const char head[] = "HTTP/1.0 200 OK\r\n";
+    (void)::send(c, head, sizeof head - 1, MSG_NOSIGNAL);
+    for (int i = 0; i < 200 && !done; ++i) {  // at most 10 s
+      (void)::send(c, "x", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::close(c);
+  });
+  auto got = fetch_url("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/jwks", 1 << 20, 200);
+  done = true;
+  server.join();
+  ::close(listener);
+  EXPECT_FALSE(got.ok);
+  EXPECT_EQ(got.error, "the response took too long");  // before the server's 10 s of drips end
 }
 
 }  // namespace
