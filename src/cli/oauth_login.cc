@@ -4,7 +4,9 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/clock.h"
 #include "base/json_value.h"
+#include "cli/common.h"
 #include "net/http_fetch.h"
 #include "net/oauthbearer.h"
 #include "net/scram.h"
@@ -12,11 +14,6 @@
 namespace samsa::cli {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string get(const Properties& p, const char* key) {
   auto it = p.find(key);
@@ -37,25 +34,6 @@ std::string form_encode(const std::string& s) {
     }
   }
   return out;
-}
-
-std::string b64url(const std::string& s) {
-  std::string out = net::base64_encode(protocol::Bytes(s.begin(), s.end()));
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 // The login of this process (make_handle installs it; the refresh callback reads it).
@@ -122,8 +100,8 @@ bool fetch_token(const Properties& props, OAuthToken& out, std::string& err) {
   out.principal = sub && sub->kind == JsonValue::Kind::String ? sub->string : get(props, kOAuthClientIdKey);
   if (exp && exp->kind == JsonValue::Kind::Number) out.expires_at_ms = static_cast<int64_t>(exp->number * 1000);
   else if (const JsonValue* in = doc.get("expires_in"); in && in->kind == JsonValue::Kind::Number)
-    out.expires_at_ms = wall_ms() + static_cast<int64_t>(in->number * 1000);
-  else out.expires_at_ms = wall_ms() + 3600 * 1000;
+    out.expires_at_ms = SystemClock::instance().now_ms() + static_cast<int64_t>(in->number * 1000);
+  else out.expires_at_ms = SystemClock::instance().now_ms() + 3600 * 1000;
   return true;
 }
 
@@ -139,8 +117,8 @@ OAuthToken unsecured_token(const std::string& config) {
     else if (k == "scope") scope = v;
     else if (k == "lifeSeconds") life_s = std::max<int64_t>(std::atoll(v.c_str()), 1);
   }
-  const int64_t now_s = wall_ms() / 1000;
-  std::string claims = "{\"sub\":" + json_string(principal) + ",\"iat\":" + std::to_string(now_s) +
+  const int64_t now_s = SystemClock::instance().now_ms() / 1000;
+  std::string claims = "{\"sub\":" + json_escape(principal) + ",\"iat\":" + std::to_string(now_s) +
                        ",\"exp\":" + std::to_string(now_s + life_s);
   if (!scope.empty()) {
     claims += ",\"scope\":[";
@@ -148,14 +126,14 @@ OAuthToken unsecured_token(const std::string& config) {
     std::istringstream list(scope);
     bool first = true;
     while (std::getline(list, item, ',')) {
-      claims += (first ? "" : ",") + json_string(item);
+      claims += (first ? "" : ",") + json_escape(item);
       first = false;
     }
     claims += "]";
   }
   claims += "}";
   OAuthToken t;
-  t.value = b64url("{\"alg\":\"none\"}") + "." + b64url(claims) + ".";
+  t.value = net::jws::base64url_encode("{\"alg\":\"none\"}") + "." + net::jws::base64url_encode(claims) + ".";
   t.principal = principal;
   t.expires_at_ms = (now_s + life_s) * 1000;
   return t;

@@ -1,5 +1,6 @@
 #include "net/jwt_validator.h"
 
+#include "base/clock.h"
 #include "net/http_fetch.h"
 
 #include <openssl/bn.h>
@@ -142,11 +143,6 @@ bool verify(const JwkSet::Key& key, const EVP_MD* md, std::string_view signed_pa
   EVP_MD_CTX_free(ctx);
   ERR_clear_error();
   return ok;
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -296,17 +292,17 @@ void JwksSource::request_refresh() {
 
 void JwksSource::run() {
   int64_t backoff = 0;  // after a failure: the wait before the next try
-  int64_t last_fetch = wall_ms();
+  int64_t last_fetch = SystemClock::instance().now_ms();
   std::unique_lock lock(mu_);
   while (!stop_) {
-    const int64_t wait = backoff > 0 ? backoff : std::max<int64_t>(o_.refresh_ms - (wall_ms() - last_fetch), 0);
+    const int64_t wait = backoff > 0 ? backoff : std::max<int64_t>(o_.refresh_ms - (SystemClock::instance().now_ms() - last_fetch), 0);
     cv_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stop_ || (refresh_asked_ && backoff == 0); });
     if (stop_) break;
     // An unknown key id asks at most once a second (never sooner than the retry backoff):
     // tokens naming made-up key ids must not turn into a flood of fetches at the provider.
     if (refresh_asked_) {
       const int64_t gap = std::max<int64_t>(o_.retry_backoff_ms, kMinUnknownKidGapMs);
-      const int64_t since = wall_ms() - last_fetch;
+      const int64_t since = SystemClock::instance().now_ms() - last_fetch;
       if (since < gap) {
         cv_.wait_for(lock, std::chrono::milliseconds(gap - since), [&] { return stop_; });
         if (stop_) break;
@@ -316,7 +312,7 @@ void JwksSource::run() {
     lock.unlock();
     auto got = load(o_.url);
     lock.lock();
-    last_fetch = wall_ms();
+    last_fetch = SystemClock::instance().now_ms();
     if (auto* err = std::get_if<std::string>(&got)) {
       backoff = std::min(std::max<int64_t>(backoff * 2, o_.retry_backoff_ms), o_.retry_backoff_max_ms);
       spdlog::warn("OAUTHBEARER: refreshing the key set failed (keeping the previous one, retry in {} ms): {}",

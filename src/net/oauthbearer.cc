@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "base/clock.h"
 #include "base/json_value.h"
 #include "net/jwt_validator.h"
 #include "net/scram.h"
@@ -46,11 +47,6 @@ std::vector<std::string> scopes_of(const JsonValue* claim) {
   return out;
 }
 
-int64_t wall_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 namespace jws {
@@ -76,6 +72,16 @@ std::optional<std::string> base64url_decode(std::string_view in) {
   auto bytes = base64_decode(s);
   if (!bytes) return std::nullopt;
   return std::string(bytes->begin(), bytes->end());
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string s = base64_encode(protocol::Bytes(bytes.begin(), bytes.end()));
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+  }
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  return s;
 }
 
 bool json_part(std::string_view base64url, JsonValue& out, std::string& err, const char* what) {
@@ -161,7 +167,7 @@ OAuthBearerToken validate_unsecured_token(std::string_view token, const OAuthBea
 
 OAuthBearerServer::OAuthBearerServer(std::shared_ptr<const OAuthBearerOptions> options,
                                      std::function<int64_t()> now_ms)
-    : options_(std::move(options)), now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(wall_now_ms)) {}
+    : options_(std::move(options)), now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>([] { return SystemClock::instance().now_ms(); })) {}
 
 SaslStep OAuthBearerServer::step(std::string_view message) {
   SaslStep out;

@@ -60,6 +60,7 @@ namespace jws {
 // The three '.'-separated parts; false unless there are exactly three.
 bool split(std::string_view token, std::string_view& header, std::string_view& payload, std::string_view& signature);
 std::optional<std::string> base64url_decode(std::string_view in);
+std::string base64url_encode(std::string_view bytes);  // without padding
 // A base64url part holding a JSON object; `what` names it in `err`.
 bool json_part(std::string_view base64url, JsonValue& out, std::string& err, const char* what);
 // The principal (string claim `principal_claim`), `exp` ahead, `iat` and `nbf` not ahead, within

@@ -26,15 +26,7 @@ namespace {
 
 constexpr int64_t kJwtNowMs = 1'800'000'000'000;
 
-std::string b64url(const std::string& bytes) {
-  std::string s = base64_encode(protocol::Bytes(bytes.begin(), bytes.end()));
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  return s;
-}
+std::string b64url(const std::string& bytes) { return jws::base64url_encode(bytes); }
 
 std::string bn_bytes(EVP_PKEY* key, const char* name, int size = 0) {
   BIGNUM* bn = nullptr;

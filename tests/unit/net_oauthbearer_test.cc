@@ -12,15 +12,7 @@ namespace {
 
 constexpr int64_t kNowMs = 1'800'000'000'000;  // the fixed wall clock of these tests
 
-std::string b64url(const std::string& text) {
-  std::string s = base64_encode(protocol::Bytes(text.begin(), text.end()));
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  return s;
-}
+std::string b64url(const std::string& bytes) { return jws::base64url_encode(bytes); }
 
 std::string unsecured(const std::string& payload, const std::string& header = R"({"alg":"none"})") {
   return b64url(header) + "." + b64url(payload) + ".";
