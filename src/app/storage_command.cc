@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "app/tool_commands.h"
 #include "base/random.h"
 #include "cluster/bootstrap_records.h"
+#include "cluster/features.h"
 #include "raft/bootstrap_checkpoint.h"
 #include "storage/env.h"
 #include "storage/meta_properties.h"
@@ -68,8 +70,30 @@ struct FormatOptions {
   std::string initial_controllers;  // empty: not given
   bool no_initial_controllers = false;
   std::vector<std::string> add_scram;  // --add-scram, KIP-900
+  std::vector<std::string> features;   // --feature NAME=LEVEL
   bool dynamic() const { return standalone || !initial_controllers.empty() || no_initial_controllers; }
 };
+
+// --feature NAME=LEVEL, checked against what this build supports (Kafka's messages).
+std::variant<cluster::FeatureLevelRecord, std::string> feature_level_record(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return "Can't parse feature=level string " + spec + ": equals sign not found.";
+  const std::string name = spec.substr(0, eq);
+  const std::string value = spec.substr(eq + 1);
+  const auto* f = cluster::find_supported_feature(name);
+  if (!f) return "Unsupported feature: " + name + ".";
+  int level = -1;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), level);
+  if (ec != std::errc() || end != value.data() + value.size())
+    return "Can't parse feature=level string " + spec + ": unable to parse " + value + " as a short.";
+  if (level < f->min || level > f->max)
+    return "No feature:" + name + " with feature level " + value + ".";
+  cluster::FeatureLevelRecord r;
+  r.name = name;
+  r.feature_level = static_cast<int16_t>(level);
+  return r;
+}
 
 // kafka-storage.sh's checks of the dynamic quorum flags; fills `initial`
 // (empty for a static quorum or --no-initial-controllers). False after
@@ -149,6 +173,15 @@ int format(const FormatOptions& o) {
     std::fprintf(stderr, "%s\n", err->c_str());
     return 1;
   }
+  auto& boot_records = std::get<std::vector<cluster::MetadataRecord>>(scram);
+  for (const auto& spec : o.features) {
+    auto level = feature_level_record(spec);
+    if (auto* err = std::get_if<std::string>(&level)) {
+      std::fprintf(stderr, "%s\n", err->c_str());
+      return 1;
+    }
+    boot_records.emplace_back(std::get<cluster::FeatureLevelRecord>(level));
+  }
   int32_t node_id = cfg->node_id();
   auto* env = storage::posix_env();
   std::vector<std::string> todo;
@@ -181,7 +214,7 @@ int format(const FormatOptions& o) {
       }
     }
     // Bootstrap records for the first active controller (bootstrap_records.h).
-    auto& boot = std::get<std::vector<cluster::MetadataRecord>>(scram);
+    const auto& boot = boot_records;
     if (!boot.empty() && d == cfg->metadata_log_dir())
       if (auto st = cluster::write_bootstrap_records(env, d, boot); !st) {
         std::fprintf(stderr, "Unable to write the bootstrap records in %s: %s\n", d.c_str(), st.to_string().c_str());
@@ -286,6 +319,9 @@ int storage_command(int argc, char** argv) {
                   "Dynamic quorum: the initial voters, id@host:port:directoryId,...");
   fmt->add_flag("-N,--no-initial-controllers", fo.no_initial_controllers,
                 "Dynamic quorum: a controller that will join with add-controller later");
+  fmt->add_option("-f,--feature", fo.features,
+                  "A feature's level for the new cluster, e.g. transaction.version=1 (repeatable; "
+                  "the default is each feature's newest level)");
   fmt->add_option("-S,--add-scram", fo.add_scram,
                   "A SCRAM credential for the bootstrap metadata, e.g. "
                   "'SCRAM-SHA-512=[name=admin,password=admin-secret]' (repeatable; iterations=N optional)");

@@ -7,6 +7,7 @@
 
 #include "base/random.h"
 #include "cluster/commit_results.h"
+#include "cluster/features.h"
 #include "cluster/partition_changes.h"
 #include "cluster/topic_name.h"
 
@@ -79,13 +80,38 @@ Uuid Controller::random_uuid() {
   }
 }
 
+std::vector<MetadataRecord> Controller::first_batch_records() const {
+  if (loader_.image()->last_offset >= 0) return {};
+  std::vector<MetadataRecord> first = settings_.bootstrap_records;
+  for (const auto& f : kSupportedFeatures) {
+    const bool chosen = std::any_of(first.begin(), first.end(), [&](const MetadataRecord& r) {
+      const auto* level = std::get_if<FeatureLevelRecord>(&r);
+      return level && level->name == f.name;
+    });
+    if (chosen || f.bootstrap_level == 0) continue;
+    FeatureLevelRecord level;
+    level.name = f.name;
+    level.feature_level = f.bootstrap_level;
+    first.emplace_back(std::move(level));
+  }
+  return first;
+}
+
+// Operations run one at a time on the leader, so the next batch starts after the last offset
+// applied (after the bootstrap records on an empty log).
+int64_t Controller::next_record_offset(size_t index) const {
+  return image_->last_offset + 1 + static_cast<int64_t>(first_batch_records().size() + index);
+}
+
 // Proposes one batch and waits until it is committed; the log reports the
 // commit to the loader before this resumes, so the loader's image holds it.
 asio::awaitable<OpResult> Controller::commit(std::vector<MetadataRecord> records, int64_t* last_offset) {
   // The first batch of an empty log carries the bootstrap records first (as
   // Kafka's first active controller writes bootstrap.checkpoint's records).
-  if (!settings_.bootstrap_records.empty() && loader_.image()->last_offset < 0)
-    records.insert(records.begin(), settings_.bootstrap_records.begin(), settings_.bootstrap_records.end());
+  if (loader_.image()->last_offset < 0) {
+    auto first = first_batch_records();
+    records.insert(records.begin(), first.begin(), first.end());
+  }
   std::vector<protocol::Bytes> values;
   values.reserve(records.size());
   for (auto& r : records) values.push_back(encode_record(r));
@@ -391,9 +417,8 @@ asio::awaitable<OpResult> Controller::register_broker(int32_t id, std::string ho
   RegisterBrokerRecord rec;
   rec.broker_id = id;
   rec.incarnation_id = random_uuid();
-  // Kafka's broker epoch is the offset of the registration record: with one
-  // operation at a time on the leader, the offset after the last applied one.
-  rec.broker_epoch = image_->last_offset + 1;
+  // Kafka's broker epoch is the offset of the registration record.
+  rec.broker_epoch = next_record_offset(0);
   auto& ep = rec.end_points.emplace_back();
   ep.name = "PLAINTEXT";
   ep.host = std::move(host);

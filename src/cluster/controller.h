@@ -298,6 +298,11 @@ class Controller {
   // loader applied it, else the error to answer.
   // `last_offset`, when given, receives the offset of the batch's last record.
   asio::awaitable<OpResult> commit(std::vector<MetadataRecord> records, int64_t* last_offset = nullptr);
+  // What commit() puts before the first batch of an empty log: the bootstrap records and the
+  // bootstrap level of each feature they do not set (empty once the log has a record).
+  std::vector<MetadataRecord> first_batch_records() const;
+  // The offset the `index`-th record of the next commit() will have.
+  int64_t next_record_offset(size_t index) const;
   // The sync part of each operation: validates against the current image and
   // fills `recs` with what to propose (empty: nothing to write).
   std::vector<OpResult> plan_topics(const std::vector<TopicSpec>& specs, std::vector<MetadataRecord>& recs);

@@ -108,11 +108,10 @@ asio::awaitable<RegistrationResult> Controller::register_broker(BrokerRegistrati
   RegisterBrokerRecord rec;
   rec.broker_id = id;
   rec.incarnation_id = reg.incarnation_id;
-  // Kafka's broker epoch is the offset of the registration record. Operations
-  // run one at a time on the leader, so the batch starts after the last offset
-  // applied; were a control batch to sit between, the epoch would still exceed
-  // every earlier epoch of this broker.
-  const int64_t epoch = image_->last_offset + 1 + static_cast<int64_t>(recs.size());
+  // Kafka's broker epoch is the offset of the registration record; were a
+  // control batch to sit between, the epoch would still exceed every earlier
+  // epoch of this broker.
+  const int64_t epoch = next_record_offset(recs.size());
   rec.broker_epoch = epoch;
   for (auto& l : reg.listeners) {
     auto& ep = rec.end_points.emplace_back();

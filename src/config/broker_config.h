@@ -203,6 +203,9 @@ class BrokerConfig {
     return int_or("transaction.state.log.segment.bytes", 104857600);
   }
   int32_t transaction_max_timeout_ms() const { return int_or("transaction.max.timeout.ms", 900000); }
+  bool transaction_partition_verification_enable() const {
+    return bool_or("transaction.partition.verification.enable", true);
+  }
   int32_t transactional_id_expiration_ms() const { return int_or("transactional.id.expiration.ms", 604800000); }
   int32_t producer_id_expiration_ms() const { return int_or("producer.id.expiration.ms", 86400000); }
   int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms() const {

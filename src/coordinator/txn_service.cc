@@ -7,6 +7,12 @@
 
 namespace samsa::coordinator {
 
+namespace {
+// How long an addition waits for another one of the same transaction (kAddWaits steps).
+constexpr auto kAddWaitStep = std::chrono::milliseconds(5);
+constexpr int kAddWaits = 200;
+}  // namespace
+
 TxnService::TxnService(TxnCoordinator& txns, PartitionWriter& writer, const Clock& clock, AllocateProducerId allocate,
                        PartitionCount partitions, TxnServiceConfig config)
     : txns_(txns),
@@ -74,6 +80,13 @@ asio::awaitable<ErrorCode> TxnService::finish_txn(TopicPartition state_tp, TxnMe
     co_return first_error;
   }
   m.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
+  if (m.next_producer_id >= 0) {
+    // Transactions v2 exhausted the epoch: the markers are written, so the producer moves on.
+    m.previous_producer_id = m.producer_id;
+    m.producer_id = m.next_producer_id;
+    m.producer_epoch = 0;
+    m.next_producer_id = -1;
+  }
   m.partitions.clear();
   m.start_ms = -1;
   m.update_ms = clock_.now_ms();
@@ -85,13 +98,30 @@ asio::awaitable<ErrorCode> TxnService::finish_txn(TopicPartition state_tp, TxnMe
 }
 
 // Ongoing -> Prepare{Commit,Abort} -> markers -> Complete*. `fence` bumps the
-// epoch first (timeouts and InitProducerId fencing an open transaction).
-asio::awaitable<ErrorCode> TxnService::end_txn(TopicPartition state_tp, TxnMetadata m, bool commit, bool fence) {
-  if (fence) ++m.producer_epoch;
-  m.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
-  m.update_ms = clock_.now_ms();
+// epoch first (timeouts and InitProducerId fencing an open transaction). A transactions v2
+// EndTxn bumps it too, so its markers fence the producer's writes of this transaction; an
+// exhausted epoch also draws the producer id that Complete* moves to.
+asio::awaitable<ErrorCode> TxnService::end_txn(TopicPartition state_tp, TxnMetadata m, bool commit, bool fence,
+                                               int16_t client_version) {
   m.busy = true;
   if (auto* live = txns_.find(m.transactional_id)) live->busy = true;
+  if (fence) {
+    ++m.producer_epoch;
+  } else if (client_version >= 2) {
+    m.client_version = client_version;
+    if (m.producer_epoch >= kExhaustedEpoch) {
+      auto alloc = allocate_();
+      int64_t next = co_await std::move(alloc);
+      if (next < 0) {
+        clear_busy(m.transactional_id);
+        co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+      }
+      m.next_producer_id = next;
+    }
+    ++m.producer_epoch;
+  }
+  m.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
+  m.update_ms = clock_.now_ms();
   auto op = persist(state_tp, m);
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) {
@@ -152,10 +182,21 @@ asio::awaitable<InitProducerResult> TxnService::init_producer(TopicPartition tp,
 }
 
 asio::awaitable<ErrorCode> TxnService::add_partitions(TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
-                                                      std::vector<TxnPartition> parts) {
+                                                      std::vector<TxnPartition> parts, int16_t client_version) {
   if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
   auto* m = txns_.find(id);
   auto err = decide_add_partitions(m, pid, epoch);
+  // Another addition of this transaction is being written (a produce's partitions on several
+  // shards or brokers ask at once): wait for it rather than have the write retried.
+  for (int waits = 0; err == ErrorCode::CONCURRENT_TRANSACTIONS && m && m->busy && m->state != TxnState::prepare_commit &&
+                      m->state != TxnState::prepare_abort && waits < kAddWaits;
+       ++waits) {
+    asio::steady_timer pause(co_await asio::this_coro::executor, kAddWaitStep);
+    co_await pause.async_wait(asio::use_awaitable);
+    if (auto again = served_.check(tp); again != ErrorCode::NONE) co_return again;
+    m = txns_.find(id);
+    err = decide_add_partitions(m, pid, epoch);
+  }
   if (err != ErrorCode::NONE) co_return err;
   TxnMetadata next = *m;
   size_t before = next.partitions.size();
@@ -164,6 +205,7 @@ asio::awaitable<ErrorCode> TxnService::add_partitions(TopicPartition tp, std::st
   if (next.state != TxnState::ongoing) {
     next.state = TxnState::ongoing;
     next.start_ms = clock_.now_ms();
+    next.client_version = client_version;
   }
   next.update_ms = clock_.now_ms();
   m->busy = true;
@@ -173,13 +215,33 @@ asio::awaitable<ErrorCode> TxnService::add_partitions(TopicPartition tp, std::st
   co_return err;
 }
 
-asio::awaitable<ErrorCode> TxnService::end(TopicPartition tp, std::string id, int64_t pid, int16_t epoch, bool commit) {
-  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return err;
+VerifyDecision TxnService::verify_partitions(const TopicPartition& tp, const std::string& id, int64_t pid,
+                                             int16_t epoch, const std::vector<TxnPartition>& parts) {
+  VerifyDecision d;
+  d.error = served_.check(tp);
+  if (d.error != ErrorCode::NONE) return d;
+  return decide_verify(txns_.find(id), pid, epoch, parts);
+}
+
+asio::awaitable<InitProducerResult> TxnService::end(TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
+                                                    bool commit, int16_t client_version) {
+  InitProducerResult out;
+  out.error = served_.check(tp);
+  if (out.error != ErrorCode::NONE) co_return out;
   auto* m = txns_.find(id);
-  auto d = decide_end(m, pid, epoch, commit);
-  if (d.error != ErrorCode::NONE || !d.write) co_return d.error;
-  auto op = end_txn(tp, *m, commit, false);
-  co_return co_await std::move(op);
+  auto d = decide_end(m, pid, epoch, commit, client_version);
+  out.error = d.error;
+  if (d.error == ErrorCode::NONE && d.write) {
+    auto op = end_txn(tp, *m, commit, false, client_version);
+    out.error = co_await std::move(op);
+  }
+  if (out.error == ErrorCode::NONE) {
+    if (const auto* now = txns_.find(id)) {
+      out.producer_id = now->producer_id;
+      out.epoch = now->producer_epoch;
+    }
+  }
+  co_return out;
 }
 
 asio::awaitable<void> TxnService::upkeep() {

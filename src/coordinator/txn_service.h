@@ -51,11 +51,16 @@ class TxnService {
   // expected_pid/epoch are -1 before v3.
   asio::awaitable<InitProducerResult> init_producer(TopicPartition tp, std::string id, int32_t timeout_ms,
                                                     int64_t expected_pid, int16_t expected_epoch);
-  // AddPartitionsToTxn / AddOffsetsToTxn.
+  // AddPartitionsToTxn / AddOffsetsToTxn, and the implicit additions of transactions v2
+  // (`client_version` 2: the transaction takes it when it begins).
   asio::awaitable<ErrorCode> add_partitions(TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
-                                            std::vector<TxnPartition> parts);
-  // EndTxn.
-  asio::awaitable<ErrorCode> end(TopicPartition tp, std::string id, int64_t pid, int16_t epoch, bool commit);
+                                            std::vector<TxnPartition> parts, int16_t client_version = 0);
+  // AddPartitionsToTxn with verify_only: nothing is written.
+  VerifyDecision verify_partitions(const TopicPartition& tp, const std::string& id, int64_t pid, int16_t epoch,
+                                   const std::vector<TxnPartition>& parts);
+  // EndTxn. The answer names the producer id and epoch the producer goes on with (EndTxn v5).
+  asio::awaitable<InitProducerResult> end(TopicPartition tp, std::string id, int64_t pid, int16_t epoch,
+                                          bool commit, int16_t client_version = 0);
   // Timeouts, completion of Prepare* states, expiry of idle ids (the shard's timer).
   asio::awaitable<void> upkeep();
 
@@ -74,7 +79,8 @@ class TxnService {
  private:
   asio::awaitable<ErrorCode> persist(const TopicPartition& tp, TxnMetadata m);
   asio::awaitable<ErrorCode> finish_txn(TopicPartition state_tp, TxnMetadata m);
-  asio::awaitable<ErrorCode> end_txn(TopicPartition state_tp, TxnMetadata m, bool commit, bool fence);
+  asio::awaitable<ErrorCode> end_txn(TopicPartition state_tp, TxnMetadata m, bool commit, bool fence,
+                                     int16_t client_version = 0);
   void clear_busy(const std::string& id);
   void drop_ids_of(const TopicPartition& tp);
 

@@ -53,12 +53,34 @@ struct TxnMetadata {
   int64_t start_ms = -1;    // when the current transaction began
   int64_t update_ms = -1;   // last change
   bool busy = false;        // a state change is being written: others get CONCURRENT_TRANSACTIONS
+  // Transactions v2 (KIP-890 part 2). `client_version` is the transaction version of the
+  // producer's requests (2: EndTxn v5, Produce v12, TxnOffsetCommit v5; else 0): with 2 every
+  // EndTxn bumps the epoch and its markers carry the new one. When that bump exhausts the
+  // epochs, Prepare* names the producer id that follows (`next_producer_id`) and Complete*
+  // moves to it at epoch 0, keeping the old one in `previous_producer_id` (a retried EndTxn
+  // of the old id is recognised by it).
+  int16_t client_version = 0;
+  int64_t previous_producer_id = -1;
+  int64_t next_producer_id = -1;
+  bool bumps_epoch() const { return client_version >= 2; }
 };
+
+// The transaction version of a request (Kafka's TransactionVersion per API version).
+inline int16_t txn_version_of_end_txn(int16_t api_version) { return api_version >= 5 ? 2 : 0; }
+inline int16_t txn_version_of_produce(int16_t api_version) { return api_version >= 12 ? 2 : 0; }
+inline int16_t txn_version_of_txn_offset_commit(int16_t api_version) { return api_version >= 5 ? 2 : 0; }
+// An epoch at or above this is exhausted (Kafka's isEpochExhausted): the last one is kept for
+// fencing, so a transactions v2 EndTxn still bumps it for its markers but moves the producer
+// to a new producer id.
+inline constexpr int16_t kExhaustedEpoch = INT16_MAX - 1;
 
 // Record in __transaction_state: key = version int16 (0) + transactional id;
 // value = version int16 (0), producer id int64, epoch int16, timeout int32,
 // state int8, partitions [topic string, [partition int32]], last update
 // int64, start int64. A null value (tombstone) removes the id.
+// Value version 1 (Kafka's TransactionLogValue v1, flexible: compact strings and arrays,
+// tagged-field sections) adds the tagged fields PreviousProducerId (0), NextProducerId (1) and
+// ClientTransactionVersion (2); it is written for transactions v2 producers.
 protocol::Bytes encode_txn_key(const std::string& transactional_id);
 protocol::Bytes encode_txn_value(const TxnMetadata& m);
 std::optional<std::string> decode_txn_key(std::span<const uint8_t> key);
@@ -82,12 +104,26 @@ ErrorCode check_producer(const TxnMetadata* m, int64_t producer_id, int16_t epoc
 // AddPartitionsToTxn / AddOffsetsToTxn: may partitions join now?
 ErrorCode decide_add_partitions(const TxnMetadata* m, int64_t producer_id, int16_t epoch);
 
+// AddPartitionsToTxn with verify_only (a partition leader asking before the first
+// transactional write of a producer): each partition's answer — NONE when it is in the
+// ongoing transaction, TRANSACTION_ABORTABLE when it is not — or one error for all.
+struct VerifyDecision {
+  ErrorCode error = ErrorCode::NONE;  // for every partition when not NONE
+  std::vector<ErrorCode> per_partition;
+};
+VerifyDecision decide_verify(const TxnMetadata* m, int64_t producer_id, int16_t epoch,
+                             const std::vector<TxnPartition>& parts);
+
 struct EndDecision {
   ErrorCode error = ErrorCode::NONE;
   bool write = false;       // go through Prepare -> markers -> Complete
   bool already_done = false;  // a retry of an EndTxn that completed: answer NONE
 };
-EndDecision decide_end(const TxnMetadata* m, int64_t producer_id, int16_t epoch, bool commit);
+// `client_version` is the request's (txn_version_of_end_txn). For transactions v2 the epoch
+// of a retry is the one before the bump (Kafka's rules: Prepare*/Complete* at epoch + 1, or
+// Complete* on the next producer id at epoch 0 after an exhausted epoch).
+EndDecision decide_end(const TxnMetadata* m, int64_t producer_id, int16_t epoch, bool commit,
+                       int16_t client_version = 0);
 
 // What a coordinator that (re)loaded `m` from its log must do to finish it:
 // markers + Complete* for a Prepare* state (phase two was cut off), nothing

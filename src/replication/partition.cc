@@ -78,6 +78,30 @@ bool Partition::refuse_if_offline(AppendOutcome& out) const {
   return true;
 }
 
+uint64_t Partition::begin_txn_verification(int64_t producer_id) {
+  on_owner();
+  // Bounded: producers that vanish without a marker (their coordinator aborts them in time)
+  // would otherwise keep their entry; losing the entries only makes a check fail (retried).
+  constexpr size_t kMaxVerifications = 100000;
+  if (txn_verifications_.size() >= kMaxVerifications && !txn_verifications_.contains(producer_id))
+    txn_verifications_.clear();
+  auto [it, fresh] = txn_verifications_.emplace(producer_id, next_txn_verification_);
+  if (fresh) ++next_txn_verification_;
+  return it->second;
+}
+
+bool Partition::txn_verification_holds(int64_t producer_id, uint64_t token) const {
+  on_owner();
+  auto it = txn_verifications_.find(producer_id);
+  return it != txn_verifications_.end() && it->second == token;
+}
+
+bool Partition::txn_open_for(int64_t producer_id, int16_t epoch) const {
+  on_owner();
+  const auto* e = log_->producer_state().find(producer_id);
+  return e && e->epoch == epoch && e->current_txn_first_offset >= 0;
+}
+
 AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   on_owner();
   AppendOutcome out;
@@ -99,6 +123,10 @@ AppendOutcome Partition::append(std::span<uint8_t> batches, int64_t now_ms) {
   out.log_start_offset = r.log_start_offset;
   out.duplicate = r.duplicate;
   if (r.duplicate) return out;
+  if (!txn_verifications_.empty() && batches.size() >= protocol::batch::kHeaderSize) {
+    const auto h = protocol::BatchHeader::parse(batches.data());
+    if (h.is_control()) txn_verifications_.erase(h.producer_id);
+  }
   // Offsets are dense: the batches took the offsets from the old log end on.
   assert(Offset(r.first_offset) == end_before && Offset(r.last_offset + 1) == log_end_offset() &&
          "appended offsets must continue the log densely");

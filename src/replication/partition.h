@@ -164,7 +164,19 @@ class Partition {
 
   // Appends validated batches (patched in place with offsets), stamped with
   // the leader epoch (0 before any role: one node). Credits waiting fetches.
+  // A transaction marker voids its producer's verification (below).
   AppendOutcome append(std::span<uint8_t> batches, int64_t now_ms);
+
+  // KIP-890's verification guard. A producer's first transactional batch at an epoch is
+  // checked with its transaction coordinator before it is appended; a marker of that
+  // producer appended while the check was out means the transaction it was checked against
+  // has ended, and the batch must not open a new one here. begin_txn_verification returns
+  // the producer's token (the same one to concurrent first batches); the batch is appended
+  // only while txn_verification_holds.
+  uint64_t begin_txn_verification(int64_t producer_id);
+  bool txn_verification_holds(int64_t producer_id, uint64_t token) const;
+  // The producer has a transaction open here at `epoch`: its batches need no check.
+  bool txn_open_for(int64_t producer_id, int16_t epoch) const;
   // A follower's append of what it fetched from its leader: the batches as
   // the leader wrote them (storage::Log::append_as_follower). The high
   // watermark does not move: a follower learns it from the leader.
@@ -299,6 +311,8 @@ class Partition {
   int64_t bytes_above_hw_ = 0;    // appended since the HW last credited the waiting fetches
   struct AckWaiter;
   std::unordered_map<AckTicket, std::shared_ptr<AckWaiter>> ack_waiters_;
+  std::unordered_map<int64_t, uint64_t> txn_verifications_;  // producer id -> guard token
+  uint64_t next_txn_verification_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string_view>
 
+#include "cluster/features.h"
+#include "cluster/metadata_image.h"
 #include "protocol/api_listeners.h"
 #include "protocol/api_registry.h"
 #include "protocol/messages/api_versions.h"
@@ -84,6 +86,29 @@ bool valid_software_field(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
 
+// The features this broker supports and the cluster's finalized levels (KIP-584), from the
+// metadata image. transaction.version 2 is what makes Kafka 4 clients use transactions v2
+// (EndTxn v5, Produce v12, TxnOffsetCommit v5). Before v4 a supported feature whose minimum
+// is 0 is left out (KAFKA-17492: older clients cannot read it); a level 0 is not finalized.
+void add_features(protocol::ApiVersionsResponse& resp, const cluster::MetadataImage* image, int16_t version) {
+  for (const auto& f : cluster::kSupportedFeatures) {
+    if (version < 4 && f.min == 0) continue;
+    auto& k = resp.supported_features.emplace_back();
+    k.name = f.name;
+    k.min_version = f.min;
+    k.max_version = f.max;
+  }
+  if (!image) return;
+  for (const auto& [name, level] : image->features) {
+    if (level == 0) continue;
+    auto& k = resp.finalized_features.emplace_back();
+    k.name = name;
+    k.min_version_level = level;
+    k.max_version_level = level;
+  }
+  resp.finalized_features_epoch = image->last_offset;
+}
+
 protocol::ApiVersionsResponse supported_versions() {
   std::vector<protocol::ServedApi> served;
   for (auto& h : kHandlers) served.push_back({h.api_key, h.max_version});
@@ -110,6 +135,7 @@ asio::awaitable<net::Response> handle_api_versions(RequestContext& ctx, protocol
     co_return make_response(ctx, invalid);
   }
   auto resp = supported_versions();
+  if (ctx.api_version >= 3) add_features(resp, ctx.shard ? ctx.shard->image.get() : nullptr, ctx.api_version);
   co_return make_response(ctx, resp);
 }
 

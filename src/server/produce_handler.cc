@@ -5,11 +5,12 @@
 // batches, legacy message sets) are validated on the worker pool, off the
 // event loop; uncompressed v2 batches are walked inline (a few ns per byte).
 // With acks=-1 the answer waits for the group-committed fdatasync.
-// v10+ answers NOT_LEADER_OR_FOLLOWER with the KIP-951 leader hints. v11 and v12 are served
-// as v10: v12 tells the broker the client uses transactions v2 (KIP-890 part 2: the produce
-// itself adds the partition to the transaction), which a client only does when the broker's
-// transaction.version feature is >= 2. Samsa advertises no such feature, so transactional
-// producers keep sending AddPartitionsToTxn (Java clients then cap transactional Produce at v11).
+// v10+ answers NOT_LEADER_OR_FOLLOWER with the KIP-951 leader hints. v11 and v12 have v10's
+// layout. A producer's first transactional batch in a partition is checked with its
+// transaction coordinator before it is appended (server/txn_verification.h, KIP-890): v12
+// (transactions v2, used once the transaction.version feature is 2) adds the partition to the
+// transaction; older versions are verified to have added it when
+// transaction.partition.verification.enable is on (v11+ may then answer TRANSACTION_ABORTABLE).
 #include <atomic>
 #include <chrono>
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/topic_name.h"
+#include "coordinator/txn_state.h"
 #include "protocol/legacy.h"
 #include "protocol/messages/produce.h"
 #include "protocol/record_batch.h"
@@ -29,6 +31,7 @@
 #include "server/handlers.h"
 #include "server/leader_hints.h"
 #include "server/quota_throttle.h"
+#include "server/txn_verification.h"
 #include "replication/partition.h"
 #include "server/worker_pool.h"
 
@@ -107,14 +110,65 @@ ErrorCode validate(int16_t api_version, PartitionWork& w, int64_t now) {
   return ErrorCode::NONE;
 }
 
+// The transaction of a request's transactional batches, for their check (KIP-890).
+struct TxnWrite {
+  std::string transactional_id;
+  TxnJoin how = TxnJoin::verify;
+  bool abortable_known = false;  // Produce v11+: TRANSACTION_ABORTABLE is answered as such
+};
+
+// The first transactional batches of a producer's transaction in `items` (on `target`'s
+// shard) are checked with its coordinator; a refused one gets the error its client
+// understands, an accepted one its guard token (`tokens`, parallel to `items`; 0: none).
+asio::awaitable<void> check_first_txn_batches(Broker& broker, Shard& target, std::vector<PartitionWork*>& items,
+                                              const TxnWrite& txn, std::vector<uint64_t>& tokens) {
+  tokens.assign(items.size(), 0);
+  std::vector<size_t> at;
+  std::vector<TopicPartition> parts;
+  int64_t pid = -1;
+  int16_t epoch = -1;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto* w = items[i];
+    auto* part = target.find(w->tp);
+    if (!part || w->records.size() < protocol::batch::kHeaderSize) continue;
+    const auto h = protocol::BatchHeader::parse(w->records.data());
+    if (!h.is_transactional() || h.producer_id < 0 || part->txn_open_for(h.producer_id, h.producer_epoch)) continue;
+    if (pid >= 0 && (h.producer_id != pid || h.producer_epoch != epoch)) {
+      w->result.error = ErrorCode::INVALID_RECORD;  // one request, one producer
+      continue;
+    }
+    pid = h.producer_id;
+    epoch = h.producer_epoch;
+    tokens[i] = part->begin_txn_verification(pid);
+    at.push_back(i);
+    parts.push_back(w->tp);
+  }
+  if (at.empty()) co_return;
+  auto op = check_txn_partitions(broker, target, txn.transactional_id, pid, epoch, parts, txn.how);
+  auto errors = co_await std::move(op);
+  for (size_t k = 0; k < at.size(); ++k) {
+    if (errors[k] == ErrorCode::NONE) continue;
+    items[at[k]]->result.error = txn_check_error_for_client(errors[k], txn.abortable_known);
+    tokens[at[k]] = 0;
+  }
+}
+
 // Runs on the shard that owns the partitions: append, then (acks=-1) wait for
 // the group commit to make them durable and for the ISR to have them (the
 // high watermark past them; Kafka's DelayedProduce, bounded by the request's
 // timeout).
 asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector<PartitionWork*>& items, int16_t acks,
-                                      int32_t timeout_ms, net::ApplyToken applying, std::atomic<int64_t>* waited_ns) {
+                                      int32_t timeout_ms, net::ApplyToken applying, std::atomic<int64_t>* waited_ns,
+                                      const TxnWrite* txn) {
+  std::vector<uint64_t> tokens;
+  if (txn) {
+    auto check = check_first_txn_batches(broker, target, items, *txn, tokens);
+    co_await std::move(check);
+  }
   int64_t now = broker.clock().now_ms();
-  for (auto* w : items) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto* w = items[i];
+    if (w->result.error != ErrorCode::NONE) continue;  // refused by its transaction check
     auto* part = target.find(w->tp);
     if (!part) {  // a log that failed to open is offline, as Kafka answers for an offline replica
       w->result.error = broker.partition_unavailable(w->tp) ? ErrorCode::KAFKA_STORAGE_ERROR
@@ -126,6 +180,14 @@ asio::awaitable<void> append_on_shard(Broker& broker, Shard& target, std::vector
     if (auto refused = part->check_append(acks); refused != ErrorCode::NONE) {
       w->result.error = refused;
       continue;
+    }
+    if (txn && tokens[i] != 0) {
+      const auto h = protocol::BatchHeader::parse(w->records.data());
+      if (!part->txn_verification_holds(h.producer_id, tokens[i])) {
+        // Its transaction ended while the coordinator was asked: this batch belongs to none.
+        w->result.error = ErrorCode::INVALID_TXN_STATE;
+        continue;
+      }
     }
     w->result = part->append(w->records, now);
   }
@@ -272,9 +334,17 @@ asio::awaitable<net::Response> handle_produce(RequestContext& ctx, protocol::Rea
   int32_t timeout_ms = req.timeout_ms;
   net::ApplyToken token = ctx.applying;
   std::atomic<int64_t> waited_ns{0};
-  auto append = [&broker, acks, timeout_ms, applying = std::move(token), &waited_ns](
+  // KIP-890: transactional batches are checked with their coordinator (v12 adds the partition).
+  std::optional<TxnWrite> txn;
+  if (req.transactional_id && !req.transactional_id->empty() && !work.empty()) {
+    const bool v2 = coordinator::txn_version_of_produce(api_version) >= 2;
+    if (v2 || txn_verification_enabled(broker, *image))
+      txn = TxnWrite{*req.transactional_id, v2 ? TxnJoin::add : TxnJoin::verify, api_version >= 11};
+  }
+  const TxnWrite* txn_ptr = txn ? &*txn : nullptr;
+  auto append = [&broker, acks, timeout_ms, applying = std::move(token), &waited_ns, txn_ptr](
                     Shard& target, std::vector<PartitionWork*>& items) mutable {
-    return append_on_shard(broker, target, items, acks, timeout_ms, std::move(applying), &waited_ns);
+    return append_on_shard(broker, target, items, acks, timeout_ms, std::move(applying), &waited_ns, txn_ptr);
   };
   auto appending = fan_out(broker, work, std::move(append));
   ctx.applying.reset();  // applied once every append_on_shard has let go of its copy

@@ -26,6 +26,7 @@
 #include "server/handlers.h"
 #include "server/coordinator_shard.h"
 #include "server/fan_out.h"
+#include "server/txn_verification.h"
 #include "replication/partition.h"
 
 namespace samsa::server {
@@ -107,63 +108,138 @@ asio::awaitable<net::Response> handle_init_producer_id(RequestContext& ctx, prot
   co_return make_response(ctx, resp);
 }
 
+namespace {
+
+// One transaction of an AddPartitionsToTxn: its partitions (as the request lists them) and
+// each one's answer.
+struct TxnAddition {
+  std::string transactional_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool verify_only = false;
+  std::vector<std::pair<std::string, std::vector<int32_t>>> topics;
+  std::vector<std::vector<ErrorCode>> results;  // parallel to topics
+};
+
+// Adds (or, verify_only, checks) one transaction's partitions. `from_client` (v0-3): WRITE on
+// the transactional id and on each topic; brokers (v4+) were authorized for the cluster.
+// Unknown or refused partitions fail the whole transaction, the others are then
+// OPERATION_NOT_ATTEMPTED (Kafka's rule).
+asio::awaitable<void> add_to_txn(RequestContext& ctx, TxnAddition& t, bool from_client, int16_t client_version) {
+  auto image = ctx.shard->image;
+  const bool txn_denied = from_client && !authorized_txn(ctx, AclOperation::WRITE, t.transactional_id);
+  std::set<std::string> denied;
+  if (from_client)
+    for (auto& [name, _] : t.topics)
+      if (!authorized_topic(ctx, AclOperation::WRITE, name)) denied.insert(name);
+  auto missing = [&](const std::string& name, int32_t p) {
+    auto* topic = image->find_topic(name);
+    return !topic || p < 0 || static_cast<size_t>(p) >= topic->partitions.size();
+  };
+  bool refused = !denied.empty();
+  std::vector<coordinator::TxnPartition> parts;
+  for (auto& [name, ps] : t.topics)
+    for (auto p : ps) {
+      refused |= missing(name, p);
+      parts.emplace_back(name, p);
+    }
+  ErrorCode all = ErrorCode::NONE;        // for every partition, unless `each` says
+  std::vector<ErrorCode> each;            // verify_only: per partition, in `parts` order
+  if (t.transactional_id.empty()) {
+    all = ErrorCode::INVALID_REQUEST;
+  } else if (txn_denied) {
+    all = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    refused = false;
+  } else if (!refused) {
+    auto placed = place_txn(ctx, t.transactional_id);
+    auto p = co_await std::move(placed);
+    all = p.error;
+    if (p.error == ErrorCode::NONE && t.verify_only) {
+      auto op = on_coordinator(*ctx.broker, p.where.shard,
+                               [tp = p.where.tp, id = t.transactional_id, pid = t.producer_id,
+                                epoch = t.producer_epoch, parts](CoordinatorShard& c) {
+                                 return c.txns.verify_partitions(tp, id, pid, epoch, parts);
+                               });
+      auto d = co_await std::move(op);
+      all = d.error;
+      each = std::move(d.per_partition);
+    } else if (p.error == ErrorCode::NONE) {
+      auto op = on_coordinator(*ctx.broker, p.where.shard,
+                               [tp = p.where.tp, id = t.transactional_id, pid = t.producer_id,
+                                epoch = t.producer_epoch, parts, client_version](CoordinatorShard& c) {
+                                 return c.txns.add_partitions(tp, id, pid, epoch, parts, client_version);
+                               });
+      all = co_await std::move(op);
+    }
+  }
+  // Clients before v2 do not know PRODUCER_FENCED.
+  if (all == ErrorCode::PRODUCER_FENCED && ctx.api_version < 2) all = ErrorCode::INVALID_PRODUCER_EPOCH;
+  size_t at = 0;
+  for (auto& [name, ps] : t.topics) {
+    auto& out = t.results.emplace_back();
+    for (auto p : ps) {
+      ErrorCode e = all;
+      if (refused) {
+        e = denied.contains(name) ? ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            : missing(name, p)    ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                                  : ErrorCode::OPERATION_NOT_ATTEMPTED;
+      } else if (e == ErrorCode::NONE && at < each.size()) {
+        e = each[at];
+      }
+      out.push_back(e);
+      ++at;
+    }
+  }
+}
+
+template <typename TopicResult, typename Topics>
+void put_txn_results(const TxnAddition& t, const Topics& requested, std::vector<TopicResult>& out) {
+  for (size_t i = 0; i < requested.size(); ++i) {
+    auto& tr = out.emplace_back();
+    tr.name = requested[i].name;
+    for (size_t j = 0; j < requested[i].partitions.size(); ++j) {
+      auto& pr = tr.results.emplace_back();
+      pr.partition_index = requested[i].partitions[j];
+      pr.error_code = to_int(t.results[i][j]);
+    }
+  }
+}
+
+template <typename Topics>
+void take_txn_topics(TxnAddition& t, const Topics& topics) {
+  for (auto& tt : topics) t.topics.emplace_back(tt.name, tt.partitions);
+}
+
+}  // namespace
+
+// v0-3 (clients): one transaction. v4+ (brokers, CLUSTER_ACTION): a batch of transactions,
+// each verified or added; v5 is a transactions v2 caller (its transaction takes version 2).
 asio::awaitable<net::Response> handle_add_partitions_to_txn(RequestContext& ctx, protocol::Reader& r) {
   protocol::AddPartitionsToTxnRequest req;
   req.decode(r, ctx.api_version);
   if (!r.ok()) co_return bad_request();
   protocol::AddPartitionsToTxnResponse resp;
-  // Unknown partitions fail the request; the others are then not attempted (Kafka's rule).
-  auto image = ctx.shard->image;
-  // Authorization: WRITE on the transactional id (every partition refused), then on each
-  // topic (a refused topic fails the request like an unknown one).
-  const bool txn_denied = !authorized_txn(ctx, AclOperation::WRITE, req.transactional_id);
-  std::set<std::string> denied;
-  for (auto& t : req.topics)
-    if (!authorized_topic(ctx, AclOperation::WRITE, t.name)) denied.insert(t.name);
-  bool unknown = !txn_denied && !denied.empty();
-  std::vector<coordinator::TxnPartition> parts;
-  for (auto& t : req.topics) {
-    auto* topic = image->find_topic(t.name);
-    for (auto p : t.partitions) {
-      if (!topic || p < 0 || static_cast<size_t>(p) >= topic->partitions.size()) unknown = true;
-      parts.emplace_back(t.name, p);
-    }
+  if (ctx.api_version < 4) {
+    TxnAddition t{req.transactional_id, req.producer_id, req.producer_epoch};
+    take_txn_topics(t, req.topics);
+    auto op = add_to_txn(ctx, t, /*from_client=*/true, /*client_version=*/0);
+    co_await std::move(op);
+    put_txn_results(t, req.topics, resp.results);
+    co_return make_response(ctx, resp);
   }
-  if (txn_denied) unknown = false;
-  struct {
-    ErrorCode error = ErrorCode::NONE;  // for every partition
-  } result;
-  if (txn_denied) {
-    result.error = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-  } else if (!unknown) {
-    auto placed = place_txn(ctx, req.transactional_id);
-    auto p = co_await std::move(placed);
-    result.error = p.error;
-    if (p.error == ErrorCode::NONE) {
-      auto op = on_coordinator(*ctx.broker, p.where.shard,
-                               [tp = p.where.tp, id = req.transactional_id, pid = req.producer_id,
-                                epoch = req.producer_epoch, parts](CoordinatorShard& c) {
-                                 return c.txns.add_partitions(tp, id, pid, epoch, parts);
-                               });
-      result.error = co_await std::move(op);
-    }
+  if (!authorized_cluster(ctx, AclOperation::CLUSTER_ACTION)) {
+    resp.error_code = to_int(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    co_return make_response(ctx, resp);
   }
-  for (auto& t : req.topics) {
-    auto& tr = resp.results.emplace_back();
-    tr.name = t.name;
-    auto* topic = image->find_topic(t.name);
-    for (auto p : t.partitions) {
-      auto& pr = tr.results.emplace_back();
-      pr.partition_index = p;
-      ErrorCode e = result.error;
-      if (unknown) {
-        bool bad = !topic || p < 0 || static_cast<size_t>(p) >= topic->partitions.size();
-        e = denied.contains(t.name) ? ErrorCode::TOPIC_AUTHORIZATION_FAILED
-            : bad                   ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-                                    : ErrorCode::OPERATION_NOT_ATTEMPTED;
-      }
-      pr.error_code = to_int(e);
-    }
+  const int16_t client_version = ctx.api_version >= 5 ? 2 : 0;
+  for (auto& tx : req.transactions) {
+    TxnAddition t{tx.transactional_id, tx.producer_id, tx.producer_epoch, tx.verify_only};
+    take_txn_topics(t, tx.topics);
+    auto op = add_to_txn(ctx, t, /*from_client=*/false, t.verify_only ? 0 : client_version);
+    co_await std::move(op);
+    auto& out = resp.results_by_transaction.emplace_back();
+    out.transactional_id = tx.transactional_id;
+    put_txn_results(t, tx.topics, out.topic_results);
   }
   co_return make_response(ctx, resp);
 }
@@ -220,16 +296,25 @@ asio::awaitable<net::Response> handle_end_txn(RequestContext& ctx, protocol::Rea
   }
   auto placed = place_txn(ctx, req.transactional_id);
   auto p = co_await std::move(placed);
-  ErrorCode result = p.error;
+  coordinator::InitProducerResult result;
+  result.error = p.error;
   if (p.error == ErrorCode::NONE) {
+    const int16_t client_version = coordinator::txn_version_of_end_txn(ctx.api_version);
     auto op = on_coordinator(*ctx.broker, p.where.shard,
                              [tp = p.where.tp, id = req.transactional_id, pid = req.producer_id,
-                              epoch = req.producer_epoch, commit = req.committed](CoordinatorShard& c) {
-                               return c.txns.end(tp, id, pid, epoch, commit);
+                              epoch = req.producer_epoch, commit = req.committed, client_version](CoordinatorShard& c) {
+                               return c.txns.end(tp, id, pid, epoch, commit, client_version);
                              });
     result = co_await std::move(op);
   }
-  resp.error_code = to_int(result);
+  // Clients before v2 do not know PRODUCER_FENCED.
+  if (result.error == ErrorCode::PRODUCER_FENCED && ctx.api_version < 2) result.error = ErrorCode::INVALID_PRODUCER_EPOCH;
+  resp.error_code = to_int(result.error);
+  // v5: the producer id and epoch the producer goes on with (the epoch bumped by this EndTxn).
+  if (result.error == ErrorCode::NONE) {
+    resp.producer_id = result.producer_id;
+    resp.producer_epoch = result.epoch;
+  }
   co_return make_response(ctx, resp);
 }
 
@@ -307,6 +392,17 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
       i.value.metadata = p.committed_metadata.value_or("");
       i.value.commit_timestamp = now;
       items.push_back(std::move(i));
+    }
+  }
+  // KIP-890: the group's __consumer_offsets partition must be in the transaction — added by
+  // this commit for transactions v2 (v5, no AddOffsetsToTxn), else verified.
+  if (result == ErrorCode::NONE && !items.empty()) {
+    const bool v2 = coordinator::txn_version_of_txn_offset_commit(ctx.api_version) >= 2;
+    if (v2 || txn_verification_enabled(*ctx.broker, *ctx.shard->image)) {
+      auto check = check_txn_partitions(*ctx.broker, *ctx.shard, req.transactional_id, req.producer_id,
+                                        req.producer_epoch, {where.tp}, v2 ? TxnJoin::add : TxnJoin::verify);
+      auto errors = co_await std::move(check);
+      result = txn_check_error_for_client(errors.front(), ctx.api_version >= 4, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
     }
   }
   if (result == ErrorCode::NONE && !items.empty()) {

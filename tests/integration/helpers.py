@@ -36,6 +36,21 @@ def samsa_tool(*args, **kw):
     return subprocess.run([str(SAMSA_BIN), *args], capture_output=True, timeout=60, **kw)
 
 
+def storage_formatter(broker, tmp_path):
+    """A server.properties for `broker` (its listener and log dirs, node 1) and a fresh cluster id
+    -> format(*args): runs `samsa storage format` with them and the extra `args` (text output)."""
+    from conftest import HOST, SAMSA_BIN
+    config = tmp_path / "server.properties"
+    config.write_text(f"listeners=PLAINTEXT://{HOST}:{broker.port}\nlog.dirs={broker.log_dirs}\nnode.id=1\n")
+    cluster_id = subprocess.run([str(SAMSA_BIN), "storage", "random-uuid"], capture_output=True, text=True,
+                                timeout=30, check=True).stdout.strip()
+
+    def format_storage(*args):
+        return subprocess.run([str(SAMSA_BIN), "storage", "format", "-t", cluster_id, "-c", str(config), *args],
+                              capture_output=True, text=True, timeout=30)
+    return format_storage
+
+
 def tools_round_trip(bootstrap, props, topic):
     """topics --create, console-producer and console-consumer with one client properties file
     (`--command-config`, `--producer.config`, `--consumer.config`): two records there and back."""

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import HOST, SAMSA_BIN, Broker, _finish_broker, free_port
-from helpers import unique_topic
+from helpers import storage_formatter, unique_topic
 
 JAAS_512 = ('org.apache.kafka.common.security.scram.ScramLoginModule required '
             'user_bob="bob-secret";')
@@ -209,17 +209,11 @@ def test_credential_survives_a_restart(sasl_broker):
 
 def test_storage_format_add_scram_gives_the_first_start_a_user(tmp_path):
     b = make_sasl_broker(tmp_path / "boot")
-    config = tmp_path / "server.properties"
-    config.write_text(f"listeners=PLAINTEXT://{HOST}:{b.port}\nlog.dirs={b.log_dirs}\nnode.id=1\n")
-    cluster_id = subprocess.run([str(SAMSA_BIN), "storage", "random-uuid"], capture_output=True, text=True,
-                                timeout=30, check=True).stdout.strip()
-    bad = subprocess.run([str(SAMSA_BIN), "storage", "format", "-t", cluster_id, "-c", str(config),
-                          "--add-scram", "SCRAM-SHA-512=[name=admin]"], capture_output=True, text=True, timeout=30)
+    fmt = storage_formatter(b, tmp_path)
+    bad = fmt("--add-scram", "SCRAM-SHA-512=[name=admin]")
     assert bad.returncode != 0 and "password" in bad.stderr, bad.stderr
-    r = subprocess.run([str(SAMSA_BIN), "storage", "format", "-t", cluster_id, "-c", str(config),
-                        "--add-scram", "SCRAM-SHA-512=[name=admin,password=admin-secret]",
-                        "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-256,iterations=8192]"],
-                       capture_output=True, text=True, timeout=30)
+    r = fmt("--add-scram", "SCRAM-SHA-512=[name=admin,password=admin-secret]",
+            "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-256,iterations=8192]")
     assert r.returncode == 0, r.stderr
     assert "admin-secret" not in (b.log_dirs / "bootstrap.records").read_text()
     b.start()

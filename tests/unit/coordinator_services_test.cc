@@ -304,7 +304,7 @@ TEST_F(CoordinatorServicesTest, ExpiredOffsetsAreTombstonedDurablyBeforeTheyAreF
 TEST_F(CoordinatorServicesTest, CommitWritesPrepareThenAMarkerInEachPartitionThenComplete) {
   pending_txn_offset(99);
 
-  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::NONE);
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true))->error, ErrorCode::NONE);
   EXPECT_EQ(log_story(), (std::vector<std::string>{"state:PrepareCommit", "__consumer_offsets-0:commit", "t-0:commit",
                                                    "state:CompleteCommit"}));
   EXPECT_EQ(txns.find("tx")->state, TxnState::complete_commit);
@@ -314,10 +314,62 @@ TEST_F(CoordinatorServicesTest, CommitWritesPrepareThenAMarkerInEachPartitionThe
   EXPECT_EQ(groups->offsets("g")->at({"t", 0}).offset, 99);
 }
 
+// Transactions v2 (EndTxn v5): the epoch is bumped at Prepare, the markers carry the new one
+// (fencing the producer's late writes of this transaction), and the answer names it.
+TEST_F(CoordinatorServicesTest, TransactionsV2EndTxnBumpsTheEpochForItsMarkers) {
+  ongoing("tx", {{"t", 0}});
+  auto end = run(io, txn_service->end(kTxnState0, "tx", 42, 3, true, /*client_version=*/2));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->error, ErrorCode::NONE);
+  EXPECT_EQ(end->producer_id, 42);
+  EXPECT_EQ(end->epoch, 4);
+  EXPECT_EQ(log_story(), (std::vector<std::string>{"state:PrepareCommit", "t-0:commit", "state:CompleteCommit"}));
+  for (auto& e : writer.appended) {
+    auto h = protocol::BatchHeader::parse(e.batch.data());
+    if (h.is_control()) EXPECT_EQ(h.producer_epoch, 4);
+  }
+  EXPECT_EQ(txns.find("tx")->producer_epoch, 4);
+  EXPECT_EQ(txns.find("tx")->client_version, 2);
+  // Its retry (the epoch before the bump) is answered as done, with the same id and epoch.
+  auto again = run(io, txn_service->end(kTxnState0, "tx", 42, 3, true, 2));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->error, ErrorCode::NONE);
+  EXPECT_EQ(again->epoch, 4);
+  // The next transaction is added at epoch 4 (as a Produce v12 does).
+  EXPECT_EQ(run(io, txn_service->add_partitions(kTxnState0, "tx", 42, 4, {{"t", 0}}, 2)), ErrorCode::NONE);
+  EXPECT_EQ(txns.find("tx")->state, TxnState::ongoing);
+}
+
+TEST_F(CoordinatorServicesTest, TransactionsV2ExhaustedEpochMovesToANewProducerId) {
+  ongoing("tx", {{"t", 0}});
+  txns.find("tx")->producer_epoch = kExhaustedEpoch;
+  auto end = run(io, txn_service->end(kTxnState0, "tx", 42, kExhaustedEpoch, false, 2));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->error, ErrorCode::NONE);
+  EXPECT_EQ(end->producer_id, 1000);  // drawn from the allocator
+  EXPECT_EQ(end->epoch, 0);
+  // The markers were written by the old id at the last epoch, which fences it for good.
+  for (auto& e : writer.appended) {
+    auto h = protocol::BatchHeader::parse(e.batch.data());
+    if (h.is_control()) {
+      EXPECT_EQ(h.producer_id, 42);
+      EXPECT_EQ(h.producer_epoch, INT16_MAX);
+    }
+  }
+  const TxnMetadata* m = txns.find("tx");
+  EXPECT_EQ(m->previous_producer_id, 42);
+  EXPECT_EQ(m->next_producer_id, -1);
+  // The old id's retry is recognised.
+  auto again = run(io, txn_service->end(kTxnState0, "tx", 42, kExhaustedEpoch, false, 2));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->error, ErrorCode::NONE);
+  EXPECT_EQ(again->producer_id, 1000);
+}
+
 TEST_F(CoordinatorServicesTest, AbortWritesAbortMarkersAndDropsTheTransactionsOffsets) {
   pending_txn_offset(5);
 
-  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, false)), ErrorCode::NONE);
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, false))->error, ErrorCode::NONE);
   EXPECT_EQ(log_story(), (std::vector<std::string>{"state:PrepareAbort", "__consumer_offsets-0:abort", "t-0:abort",
                                                    "state:CompleteAbort"}));
   EXPECT_EQ(txns.find("tx")->state, TxnState::complete_abort);
@@ -340,7 +392,7 @@ TEST_F(CoordinatorServicesTest, WriterErrorsSurfaceAsTheHandlersKafkaErrors) {
 
   // EndTxn whose Prepare record fails: the error, the transaction still Ongoing and free.
   ongoing("tx", {{"t", 0}});
-  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true))->error, ErrorCode::KAFKA_STORAGE_ERROR);
   EXPECT_EQ(txns.find("tx")->state, TxnState::ongoing);
   EXPECT_FALSE(txns.find("tx")->busy);
 
@@ -351,7 +403,7 @@ TEST_F(CoordinatorServicesTest, WriterErrorsSurfaceAsTheHandlersKafkaErrors) {
   auto w2 = commit_work("simple", 8);
   ASSERT_TRUE(run(io, group_service->commit_offsets(w2)));
   EXPECT_EQ(w2.items[0].error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
-  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true)), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_EQ(run(io, txn_service->end(kTxnState0, "tx", 42, 3, true))->error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
   auto init = run(io, txn_service->init_producer(kTxnState0, "other", 60000, -1, -1));
   ASSERT_TRUE(init);
   EXPECT_EQ(init->error, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);

@@ -112,7 +112,10 @@ TEST(ControllerHandlers, RegisterHeartbeatUnregister) {
   Node n;
   auto reg = run(n.io, serve_broker_registration(*n.controller, registration(2, 1)));
   EXPECT_EQ(reg.error_code, 0);
-  EXPECT_EQ(reg.broker_epoch, 0);
+  // The registration record's offset: the last of the log's first batch, after the
+  // bootstrap feature levels (transaction.version 2).
+  EXPECT_EQ(reg.broker_epoch, n.loader->image()->last_offset);
+  EXPECT_EQ(n.loader->image()->features.at("transaction.version"), 2);
   auto wrong = registration(3, 1);
   wrong.cluster_id = "nope";
   auto refused = run(n.io, serve_broker_registration(*n.controller, wrong));

@@ -90,6 +90,18 @@ TEST(ServerHandlers, ApiVersionsAdvertisesExactlyTheTable) {
   auto fetch = std::find_if(resp.api_keys.begin(), resp.api_keys.end(), [](auto& k) { return k.api_key == 1; });
   ASSERT_NE(fetch, resp.api_keys.end());
   EXPECT_EQ(fetch->max_version, 17);
+  // KAFKA-17492: before v4 a feature whose minimum is 0 is left out; v4 lists transaction.version 0-2.
+  EXPECT_TRUE(resp.supported_features.empty());
+  protocol::Writer w4;
+  req.encode(w4, 4);
+  protocol::Reader rd4(w4.buffer().data(), w4.buffer().size());
+  ctx.api_version = 4;
+  auto r4 = run_coro(io, handle_api_versions(ctx, rd4));
+  auto resp4 = decode_api_versions(r4, 4, 42);
+  ASSERT_EQ(resp4.supported_features.size(), 1u);
+  EXPECT_EQ(resp4.supported_features[0].name, "transaction.version");
+  EXPECT_EQ(resp4.supported_features[0].min_version, 0);
+  EXPECT_EQ(resp4.supported_features[0].max_version, 2);
 }
 
 TEST(ServerHandlers, BrokerNeverAdvertisesControllerOnlyApis) {

@@ -100,6 +100,71 @@ TEST(TxnState, EndTxnTransitions) {
   EXPECT_EQ(decide_end(&ongoing, 1000, 2, true).error, ErrorCode::INVALID_PRODUCER_EPOCH);
 }
 
+TEST(TxnState, TransactionsV2RecordKeepsItsTaggedFields) {
+  TxnMetadata m = txn(TxnState::prepare_commit, 1000, INT16_MAX);
+  m.partitions = {{"a", 0}, {"b", 3}};
+  m.client_version = 2;
+  m.next_producer_id = 2000;
+  m.previous_producer_id = 900;
+  m.start_ms = 5;
+  m.update_ms = 6;
+  auto bytes = encode_txn_value(m);
+  EXPECT_EQ(bytes[1], 1);  // value version 1 (flexible)
+  auto back = decode_txn_value(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->client_version, 2);
+  EXPECT_EQ(back->next_producer_id, 2000);
+  EXPECT_EQ(back->previous_producer_id, 900);
+  EXPECT_EQ(back->partitions, m.partitions);
+  EXPECT_EQ(back->producer_epoch, INT16_MAX);
+  EXPECT_EQ(back->start_ms, 5);
+  EXPECT_EQ(back->update_ms, 6);
+  for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_txn_value(std::span(bytes).first(n))) << n;
+  // A version 0 producer's record stays version 0.
+  EXPECT_EQ(encode_txn_value(txn(TxnState::ongoing))[1], 0);
+}
+
+TEST(TxnState, VerifyAnswersEachPartition) {
+  auto m = txn(TxnState::ongoing);
+  m.partitions = {{"a", 0}};
+  auto d = decide_verify(&m, 1000, 3, {{"a", 0}, {"a", 1}});
+  EXPECT_EQ(d.error, ErrorCode::NONE);
+  EXPECT_EQ(d.per_partition, (std::vector<ErrorCode>{ErrorCode::NONE, ErrorCode::TRANSACTION_ABORTABLE}));
+  EXPECT_EQ(decide_verify(&m, 1000, 2, {{"a", 0}}).error, ErrorCode::PRODUCER_FENCED);
+  EXPECT_EQ(decide_verify(&m, 7, 3, {{"a", 0}}).error, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  EXPECT_EQ(decide_verify(nullptr, 1000, 3, {{"a", 0}}).error, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  m.state = TxnState::prepare_commit;
+  EXPECT_EQ(decide_verify(&m, 1000, 3, {{"a", 0}}).error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  // Complete* cleared the set: the next transaction's partition is not in it.
+  auto done = txn(TxnState::complete_commit);
+  EXPECT_EQ(decide_verify(&done, 1000, 3, {{"a", 0}}).per_partition.front(), ErrorCode::TRANSACTION_ABORTABLE);
+}
+
+TEST(TxnState, TransactionsV2EndTxnRetriesCarryTheEpochBeforeTheBump) {
+  // The transaction at epoch 3 was ended by a v5 EndTxn: the metadata is at epoch 4.
+  auto done = txn(TxnState::complete_commit, 1000, 4);
+  done.client_version = 2;
+  EXPECT_TRUE(decide_end(&done, 1000, 3, true, 2).already_done);  // the retry
+  EXPECT_EQ(decide_end(&done, 1000, 3, false, 2).error, ErrorCode::INVALID_TXN_STATE);
+  // The epoch the producer was given is the next transaction's, not a retry: nothing is open.
+  EXPECT_EQ(decide_end(&done, 1000, 4, true, 2).error, ErrorCode::PRODUCER_FENCED);
+  EXPECT_EQ(decide_end(&done, 1000, 2, true, 2).error, ErrorCode::PRODUCER_FENCED);
+  auto preparing = done;
+  preparing.state = TxnState::prepare_commit;
+  EXPECT_EQ(decide_end(&preparing, 1000, 3, true, 2).error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  EXPECT_EQ(decide_end(&preparing, 1000, 4, true, 2).error, ErrorCode::PRODUCER_FENCED);
+  auto open = txn(TxnState::ongoing, 1000, 4);
+  open.client_version = 2;
+  EXPECT_TRUE(decide_end(&open, 1000, 4, true, 2).write);
+  EXPECT_EQ(decide_end(&open, 1000, 3, true, 2).error, ErrorCode::PRODUCER_FENCED);
+  // An exhausted epoch moved the producer to id 2000 at epoch 0: the old id's retry is known.
+  auto moved = txn(TxnState::complete_abort, 2000, 0);
+  moved.client_version = 2;
+  moved.previous_producer_id = 1000;
+  EXPECT_TRUE(decide_end(&moved, 1000, kExhaustedEpoch, false, 2).already_done);
+  EXPECT_EQ(decide_end(&moved, 1000, 5, false, 2).error, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+}
+
 TEST(TxnState, TimeoutsWithAFakeClock) {
   std::map<std::string, TxnMetadata> txns;
   auto a = txn(TxnState::ongoing);
