@@ -13,6 +13,7 @@ clients' bundled ones stop at v1).
   transaction.partition.verification.enable is turned off.
 - AddPartitionsToTxn v4/v5 (the brokers' batched form) verifies or adds several transactions.
 - Across brokers: the partition's leader asks the coordinator on another broker.
+- Golden bytes of AddPartitionsToTxn v4 and EndTxn v5.
 """
 
 import subprocess
@@ -506,3 +507,34 @@ def test_a_v2_write_adds_its_partition_at_a_coordinator_on_another_broker(tmp_pa
     finally:
         for n in c.nodes:
             n.stop()
+
+
+def test_golden_bytes_of_add_partitions_v4_and_end_txn_v5(broker):
+    from test_new_versions import call as call_raw, hexb
+    topic = "tv2-gold"
+    create_topic(broker.bootstrap, topic, partitions=1)
+    with rk.Conn(broker.port, timeout=15) as conn:
+        _, pid, e = wait_for("InitProducerId", lambda: (lambda r: r if r[0] == NONE else None)(
+            init_producer_id(conn, "gold")))
+        assert e == 0
+        body = carray([cstr("gold") + rk.i64(pid) + rk.i16(0) + rk.i8(1)
+                       + carray([cstr(topic) + carray([rk.i32(0)]) + TAGS]) + TAGS]) + TAGS
+        assert body == hexb("""
+            02                          # one transaction
+            05 676f6c64                 # transactional id "gold"
+            """) + rk.i64(pid) + hexb("""
+            0000 01                     # epoch 0, verify_only
+            02 09 7476322d676f6c64      # one topic, "tv2-gold"
+            02 00000000                 # partition 0
+            00 00 00                    # tags: topic, transaction, request""")
+        assert call_raw(conn, 24, 4, 11, body) == hexb("""
+            00000000 0000               # throttle, top-level error
+            02 05 676f6c64              # one transaction result, "gold"
+            02 09 7476322d676f6c64      # one topic
+            02 00000000 0078            # partition 0: TRANSACTION_ABORTABLE (not in the transaction)
+            00 00 00 00                 # tags: partition, topic, transaction, response""")
+        # EndTxn v5 of a transaction with nothing in it: INVALID_TXN_STATE, no id or epoch.
+        end = cstr("gold") + rk.i64(pid) + rk.i16(0) + rk.i8(1) + TAGS
+        assert call_raw(conn, 26, 5, 12, end) == hexb("00000000 0030 ffffffffffffffff ffff 00")
+        assert produce(conn, 12, "gold", topic, {0: txn_batch(pid, 0, 0, ["g"])}) == {0: NONE}
+        assert call_raw(conn, 26, 5, 13, end) == hexb("00000000 0000") + rk.i64(pid) + hexb("0001 00")
