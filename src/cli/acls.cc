@@ -365,9 +365,8 @@ int acls_main(int argc, char** argv) {
   std::map<Pattern, std::set<Entry>> acls;
   if (o.add && !entries_for(o, *pattern, acls, err)) return fail(err);
   Properties props;
-  if (!base_properties(o.bootstrap, o.command_config, props, err)) return fail(err);
   RawClient client;
-  if (!client.connect(props["bootstrap.servers"], o.timeout_ms, err) || !client.secure(props, err)) return fail(err);
+  if (!client.open(o.bootstrap, o.command_config, o.timeout_ms, props, err)) return fail(err);
   bool ok = o.add ? add(client, acls, err) : o.remove ? remove(client, o, *pattern, err) : true;
   // As kafka-acls.sh, --add and --remove end by listing the resources' ACLs.
   if (ok) ok = list(client, o, *pattern, err);

@@ -22,5 +22,6 @@ int acls_main(int argc, char** argv);
 int metadata_quorum_main(int argc, char** argv);
 int reassign_partitions_main(int argc, char** argv);
 int cluster_main(int argc, char** argv);
+int features_main(int argc, char** argv);
 
 }  // namespace samsa::cli

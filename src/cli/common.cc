@@ -202,6 +202,12 @@ static int connect_with_timeout(const std::string& host, const std::string& port
   return fd;
 }
 
+bool RawClient::open(const std::string& bootstrap, const std::string& command_config, int timeout_ms,
+                     Properties& props, std::string& err) {
+  return base_properties(bootstrap, command_config, props, err) &&
+         connect(props["bootstrap.servers"], timeout_ms, err) && secure(props, err);
+}
+
 bool RawClient::connect(const std::string& bootstrap, int timeout_ms, std::string& err) {
   timeout_ms_ = timeout_ms;
   std::string last;

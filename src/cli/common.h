@@ -76,6 +76,9 @@ class RawClient {
   // After connect(): TLS and SASL (PLAIN, SCRAM-SHA-256/512) as the client
   // properties say (Java or librdkafka keys; raw_client_security.cc).
   bool secure(const Properties& props, std::string& err);
+  // base_properties (--bootstrap-server, --command-config) into `props`, then connect and secure.
+  bool open(const std::string& bootstrap, const std::string& command_config, int timeout_ms, Properties& props,
+            std::string& err);
 
   // Sends one request and decodes the response body; false + err on any failure.
   template <typename Req, typename Resp>

@@ -403,9 +403,8 @@ int quota_configs_main(int argc, char** argv) {
     return fail("--add-config and --delete-config go with --alter only");
   if (a.bootstrap.empty()) return fail("--bootstrap-server must be specified");
   Properties props;
-  if (!base_properties(a.bootstrap, a.command_config, props, err)) return fail(err);
   RawClient client;
-  if (!client.connect(props["bootstrap.servers"], a.timeout_ms, err) || !client.secure(props, err)) return fail(err);
+  if (!client.open(a.bootstrap, a.command_config, a.timeout_ms, props, err)) return fail(err);
   return a.describe ? describe(client, a) : alter(client, a);
 }
 

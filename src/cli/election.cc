@@ -105,10 +105,8 @@ int leader_election_main(int argc, char** argv) {
   if (!topic.empty() && partition < 0) return fail("Missing required option(s) [partition]");
   if (!topic.empty()) wanted.emplace(topic, partition);
   Properties props;
-  if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient client;
-  if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
-    return fail(err);
+  if (!client.open(bootstrap, command_config, timeout_ms, props, err)) return fail(err);
   const bool unclean = election_type == "unclean" || election_type == "UNCLEAN";
   const char* type_name = unclean ? "UNCLEAN" : "PREFERRED";
   protocol::ElectLeadersRequest req;

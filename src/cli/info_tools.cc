@@ -176,10 +176,8 @@ int broker_api_versions_main(int argc, char** argv) {
   }
   std::string err;
   Properties props;
-  if (!base_properties(bootstrap, command_config, props, err)) return fail(err);
   RawClient boot;
-  if (!boot.connect(props["bootstrap.servers"], timeout_ms, err) || !boot.secure(props, err))
-    return fail(err);
+  if (!boot.open(bootstrap, command_config, timeout_ms, props, err)) return fail(err);
   std::vector<BrokerEndpoint> brokers;
   if (!list_brokers(boot, brokers, err)) return fail(err);
   int rc = 0;

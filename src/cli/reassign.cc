@@ -494,10 +494,8 @@ int reassign_partitions_main(int argc, char** argv) {
     if (!read_file(plan_file, text, err) || !parse_reassignment_json(text, target, err, &dirs)) return kafka_error(err);
   }
   Properties props;
-  if (!base_properties(bootstrap, command_config, props, err)) return kafka_error(err);
   RawClient client;
-  if (!client.connect(props["bootstrap.servers"], timeout_ms, err) || !client.secure(props, err))
-    return kafka_error(err);
+  if (!client.open(bootstrap, command_config, timeout_ms, props, err)) return kafka_error(err);
   if (gen) return generate(client, topics_file, broker_list);
   if (exec) {
     int rc = execute(client, props, target, additional, !disallow_rf_change, throttle, timeout_ms);

@@ -38,6 +38,7 @@ const Tool kTools[] = {
     {"log-dirs", log_dirs_main, "describe brokers' log directories and the replicas in them (kafka-log-dirs.sh)"},
     {"get-offsets", get_offsets_main, "print partition offsets (kafka-get-offsets.sh)"},
     {"broker-api-versions", broker_api_versions_main, "print supported API versions (kafka-broker-api-versions.sh)"},
+    {"features", features_main, "describe or change the cluster's feature levels (kafka-features.sh)"},
     {"metadata-quorum", metadata_quorum_main, "describe the KRaft metadata quorum (kafka-metadata-quorum.sh)"},
     {"dump-log-segments", dump_log_segments_main, "print the batches of .log/.index/.timeindex files (kafka-dump-log.sh)"},
 };

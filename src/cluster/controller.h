@@ -81,6 +81,14 @@ struct QuotaAlteration {
 inline constexpr const char* kExcessiveBatchMessage = "Unable to perform excessively large batch operation.";
 inline constexpr const char* kNotControllerMessage = "This is not the correct controller for this cluster.";
 
+// One change of UpdateFeatures: `level` 0 removes the feature's finalized level.
+enum class FeatureUpgradeType : int8_t { upgrade = 1, safe_downgrade = 2, unsafe_downgrade = 3 };
+struct FeatureUpdate {
+  std::string name;
+  int16_t level = 0;
+  int8_t upgrade_type = 1;  // FeatureUpgradeType; anything else is refused
+};
+
 struct ControllerSettings {
   int32_t node_id = 1;
   // Records the first batch of an empty metadata log starts with (KIP-900:
@@ -273,6 +281,9 @@ class Controller {
   // AlterUserScramCredentials (controller_scram.cc), one batch per request:
   // one result per user named, as plan_scram_alteration decides.
   asio::awaitable<std::vector<ScramUserResult>> alter_user_scram_credentials(ScramAlteration req);
+  // UpdateFeatures (controller_features.cc): every update checked, then all of them as one
+  // batch of FeatureLevelRecords, or none (Kafka's rule: one error for the request).
+  asio::awaitable<OpResult> update_features(std::vector<FeatureUpdate> updates, bool validate_only);
   // Partition leaders (controller_partitions.cc). AlterPartition: a leader's
   // ISR change, checked as alter_partition.h says; each accepted partition one
   // PartitionChangeRecord, all in one batch; the answer carries the state

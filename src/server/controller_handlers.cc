@@ -48,6 +48,7 @@ constexpr HandlerEntry kControllerHandlers[] = {
     {49, when_leading<protocol::AlterClientQuotasRequest, handle_alter_client_quotas>},
     {51, when_leading<protocol::AlterUserScramCredentialsRequest, handle_alter_user_scram_credentials>},
     {56, handle_alter_partition},  // alter_partition_handler.cc
+    {57, handle_update_features},  // feature_handlers.cc: NOT_CONTROLLER at the top level when not leading
     {62, handle_broker_registration},
     {63, handle_broker_heartbeat},
     {64, handle_unregister_broker},

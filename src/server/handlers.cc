@@ -64,6 +64,7 @@ constexpr HandlerEntry kHandlers[] = {
     {50, handle_describe_user_scram_credentials},  // scram_handlers.cc
     {51, handle_alter_user_scram_credentials},
     {55, handle_describe_quorum},
+    {57, handle_update_features},  // feature_handlers.cc
     {60, handle_describe_cluster},
     {61, handle_describe_producers},
     {64, handle_unregister_broker},

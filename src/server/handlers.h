@@ -86,6 +86,7 @@ asio::awaitable<net::Response> handle_delete_acls(RequestContext&, protocol::Rea
 // Client quotas (client_quota_handlers.cc).
 asio::awaitable<net::Response> handle_describe_client_quotas(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_alter_client_quotas(RequestContext&, protocol::Reader&);
+asio::awaitable<net::Response> handle_update_features(RequestContext&, protocol::Reader&);  // feature_handlers.cc
 // SCRAM credentials in the metadata log (scram_handlers.cc).
 asio::awaitable<net::Response> handle_describe_user_scram_credentials(RequestContext&, protocol::Reader&);
 asio::awaitable<net::Response> handle_alter_user_scram_credentials(RequestContext&, protocol::Reader&);

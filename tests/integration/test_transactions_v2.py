@@ -13,6 +13,8 @@ clients' bundled ones stop at v1).
   transaction.partition.verification.enable is turned off.
 - AddPartitionsToTxn v4/v5 (the brokers' batched form) verifies or adds several transactions.
 - Across brokers: the partition's leader asks the coordinator on another broker.
+- `samsa features` (kafka-features.sh): describe, upgrade, downgrade, disable, --dry-run, Kafka's
+  refusals; UpdateFeatures sent to a node that is not the controller is relayed.
 - Golden bytes of AddPartitionsToTxn v4 and EndTxn v5.
 """
 
@@ -470,6 +472,49 @@ def test_storage_format_feature_picks_the_transaction_version(tmp_path):
                 api_versions_features(conn, 4)))
             assert supported == {"transaction.version": (0, 2)}
             assert finalized == {"transaction.version": (1, 1)}
+
+        # kafka-features.sh's commands move it (UpdateFeatures through the controller).
+        def features(*args):
+            return subprocess.run([str(SAMSA_BIN), "features", "--bootstrap-server", b.bootstrap, *args],
+                                  capture_output=True, text=True, timeout=30)
+
+        def finalized_now():
+            with rk.Conn(b.port) as conn:
+                return api_versions_features(conn, 4)[2].get("transaction.version")
+
+        out = features("describe")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("Feature: transaction.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 2\t"
+                                     "FinalizedVersionLevel: 1\tEpoch: "), out.stdout
+        refused = {
+            ("upgrade", "--feature", "transaction.version=3"):
+                "Could not upgrade transaction.version to 3. Invalid update version 3 for feature transaction.version.",
+            ("upgrade", "--feature", "transaction.version=0"):
+                "Could not upgrade transaction.version to 0. Can't downgrade the version of this feature without "
+                "setting the upgrade type to either safe or unsafe downgrade.",
+            ("downgrade", "--feature", "transaction.version=2"):
+                "Could not downgrade transaction.version to 2. Can't downgrade to a newer version.",
+            ("upgrade", "--feature", "group.version=1"):
+                "Could not upgrade group.version to 1. The controller does not support the given feature.",
+        }
+        for args, said in refused.items():
+            r = features(*args)
+            assert r.returncode == 1 and r.stdout.startswith(said), (args, r.stdout, r.stderr)
+        dry = features("upgrade", "--feature", "transaction.version=2", "--dry-run")
+        assert (dry.returncode, dry.stdout) == (0, "transaction.version can be upgraded to 2.\n"), dry.stderr
+        assert finalized_now() == (1, 1)
+        up = features("upgrade", "--feature", "transaction.version=2")
+        assert (up.returncode, up.stdout) == (0, "transaction.version was upgraded to 2.\n"), up.stderr
+        wait_for("level 2", lambda: finalized_now() == (2, 2))
+        off = features("disable", "--feature", "transaction.version")
+        assert (off.returncode, off.stdout) == (0, "transaction.version was disabled.\n"), off.stderr
+        wait_for("no finalized level", lambda: finalized_now() is None)
+        # The level lives in the metadata log.
+        b.restart()
+        assert finalized_now() is None
+        down = features("upgrade", "--feature", "transaction.version=1")
+        assert down.returncode == 0, down.stdout + down.stderr
+        wait_for("level 1", lambda: finalized_now() == (1, 1))
     finally:
         b.stop()
 
@@ -483,6 +528,21 @@ def test_a_v2_write_adds_its_partition_at_a_coordinator_on_another_broker(tmp_pa
     try:
         topic = "tv2-spread"
         create_replicated(c, topic, partitions=3, min_isr=1)
+        # UpdateFeatures sent to a node that is not the active controller is relayed to it.
+        other = next(n for n in c.nodes if n.id != c.controller())
+        for level in (1, 2):
+            verb = "downgrade" if level == 1 else "upgrade"
+            r = subprocess.run([str(SAMSA_BIN), "features", "--bootstrap-server", other.bootstrap, verb,
+                                "--feature", f"transaction.version={level}"], capture_output=True, text=True, timeout=30)
+            assert (r.returncode, r.stdout) == (0, f"transaction.version was {verb}d to {level}.\n"), r.stderr
+
+            def everywhere():
+                for n in c.nodes:
+                    with rk.Conn(n.port) as conn:
+                        if api_versions_features(conn, 4)[2].get("transaction.version") != (level, level):
+                            return False
+                return True
+            wait_for(f"transaction.version {level} on every node", everywhere)
         leaders = {p: c.wait_partition(topic, lambda l, r, i: l > 0, partition=p, what="a leader")[0]
                    for p in range(3)}
         txn = "tv2-remote"

@@ -76,8 +76,9 @@ TEST(ControllerHandlers, ServedOnTheControllerListenerOnly) {
   std::set<int16_t> controller;
   for (auto& h : controller_listener_handlers()) controller.insert(h.api_key);
   // The lifecycle APIs, producer id blocks, the admin requests brokers forward to the active
-  // controller and the elections and reassignments (43, 45, 46: served on both listeners).
-  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 30, 31, 33, 37, 43, 44, 45, 46, 49, 51, 56, 62, 63, 64, 67}));
+  // controller and the elections, reassignments and feature updates (43, 45, 46, 57: served on both
+  // listeners).
+  EXPECT_EQ(controller, (std::set<int16_t>{19, 20, 30, 31, 33, 37, 43, 44, 45, 46, 49, 51, 56, 57, 62, 63, 64, 67}));
   EXPECT_EQ(find_handler(62), nullptr);
   EXPECT_EQ(find_handler(63), nullptr);
   EXPECT_EQ(find_handler(56), nullptr);  // AlterPartition: controller only
