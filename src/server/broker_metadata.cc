@@ -24,7 +24,9 @@ namespace samsa::server {
 void Broker::publish(cluster::ImagePtr image, cluster::DeltaPtr delta) {
   image_waiter_->on_image(image);  // shard 0, where the loader publishes
   publish_scram_credentials(*image);
-  reload_listener_tls(*image);
+  // A broker config changed (the loader marks those deltas full), or a whole image: the TLS
+  // listeners' stores may have moved or been rewritten in place.
+  if (!delta || delta->full) reload_listener_tls(*image);
   replication_quotas_->apply(*image, settings_.node_id);  // the throttled rates may have changed
   for (auto& s : shards_) {
     Shard* sp = s.get();

@@ -7,6 +7,7 @@
 #include "protocol/messages/list_offsets.h"
 #include "server/broker.h"
 #include "server/cluster_routing.h"
+#include "server/kafka_bridge.h"
 
 namespace samsa::server {
 
@@ -28,14 +29,9 @@ asio::awaitable<void> ask_leader(Broker& broker, Shard& here, int32_t leader, pr
   auto op = broker.call_broker(here, NodeId(leader), protocol::ListOffsetsRequest::api_key, kVersion, std::move(body),
                                timeout);
   auto answer = co_await std::move(op);
-  if (answer) {
-    protocol::Reader r(answer->data(), answer->size());
-    protocol::ListOffsetsResponse resp;
-    resp.decode(r, kVersion);
-    if (r.ok())
-      for (auto& t : resp.topics)
-        for (auto& p : t.partitions) g->out[TopicPartition{t.name, p.partition_index}] = {p.error_code, p.offset};
-  }
+  if (auto resp = decode_answer<protocol::ListOffsetsResponse>(answer, kVersion))
+    for (auto& t : resp->topics)
+      for (auto& p : t.partitions) g->out[TopicPartition{t.name, p.partition_index}] = {p.error_code, p.offset};
   if (--g->waiting == 0) g->all_in.cancel();
 }
 
