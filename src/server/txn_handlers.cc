@@ -357,6 +357,23 @@ asio::awaitable<net::Response> handle_write_txn_markers(RequestContext& ctx, pro
 
 // ---- TxnOffsetCommit --------------------------------------------------------------------
 
+namespace {
+
+// On the coordinator's shard (which owns the group's __consumer_offsets partition): the
+// commit, unless a marker of the producer overtook its check (`guard`, 0: none taken). Runs
+// to the commit's first write without suspending, so no marker can slip in between.
+asio::awaitable<ErrorCode> commit_txn_offsets_guarded(Broker& broker, int shard, CoordinatorShard& c,
+                                                      coordinator::TxnOffsetCommitWork& w, uint64_t guard) {
+  if (guard != 0) {
+    auto* p = broker.shard(shard).find(w.tp);
+    if (!p || !p->txn_verification_holds(w.producer.producer_id, guard)) co_return ErrorCode::INVALID_TXN_STATE;
+  }
+  auto op = c.groups.commit_txn_offsets(w);
+  co_return co_await std::move(op);
+}
+
+}  // namespace
+
 asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, protocol::Reader& r) {
   protocol::TxnOffsetCommitRequest req;
   req.decode(r, ctx.api_version);
@@ -395,10 +412,19 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
     }
   }
   // KIP-890: the group's __consumer_offsets partition must be in the transaction — added by
-  // this commit for transactions v2 (v5, no AddOffsetsToTxn), else verified.
+  // this commit for transactions v2 (v5, no AddOffsetsToTxn), else verified. The partition's
+  // guard voids the check when a marker of the producer lands while it is out: the commit
+  // would otherwise leave pending offsets that no marker completes.
+  uint64_t guard = 0;
+  Broker* b = ctx.broker;
   if (result == ErrorCode::NONE && !items.empty()) {
     const bool v2 = coordinator::txn_version_of_txn_offset_commit(ctx.api_version) >= 2;
     if (v2 || txn_verification_enabled(*ctx.broker, *ctx.shard->image)) {
+      auto begin = invoke_on(b->shard(where.shard), [b, shard = where.shard, tp = where.tp, pid = req.producer_id] {
+        auto* p = b->shard(shard).find(tp);
+        return p ? p->begin_txn_verification(pid) : uint64_t{0};
+      });
+      guard = co_await std::move(begin);
       auto check = check_txn_partitions(*ctx.broker, *ctx.shard, req.transactional_id, req.producer_id,
                                         req.producer_epoch, {where.tp}, v2 ? TxnJoin::add : TxnJoin::verify);
       auto errors = co_await std::move(check);
@@ -406,7 +432,9 @@ asio::awaitable<net::Response> handle_txn_offset_commit(RequestContext& ctx, pro
     }
   }
   if (result == ErrorCode::NONE && !items.empty()) {
-    auto op = on_coordinator(*ctx.broker, where.shard, [&w](CoordinatorShard& c) { return c.groups.commit_txn_offsets(w); });
+    auto op = on_coordinator(*ctx.broker, where.shard, [&w, b, shard = where.shard, guard](CoordinatorShard& c) {
+      return commit_txn_offsets_guarded(*b, shard, c, w, guard);
+    });
     result = co_await std::move(op);
   }
   protocol::TxnOffsetCommitResponse resp;

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/shard_affinity.h"
+#include "protocol/record_batch.h"
 #include "replication/flusher.h"
 #include "replication/local_partition_writer.h"
 #include "replication/open_partition.h"
@@ -74,6 +75,29 @@ TEST_F(ReplicationPartition, AppendMovesTheHighWatermarkToTheLogEndAndReadSeesIt
   auto caught_up = p->read(3, 1 << 20, true);
   EXPECT_EQ(caught_up.error, ErrorCode::NONE);
   EXPECT_EQ(caught_up.bytes, 0u);
+  close(p);
+}
+
+// KIP-890's guard: a producer's check stays valid until a marker of that producer is appended;
+// concurrent first batches share one token; another producer's marker changes nothing.
+TEST_F(ReplicationPartition, AMarkerVoidsItsProducersTransactionVerification) {
+  auto p = open({"t", 0});
+  ASSERT_TRUE(p);
+  p->become_leader(Epoch(0));
+  const uint64_t token = p->begin_txn_verification(7);
+  EXPECT_NE(token, 0u);
+  EXPECT_EQ(p->begin_txn_verification(7), token);
+  const uint64_t other = p->begin_txn_verification(8);
+  EXPECT_NE(other, token);
+  EXPECT_TRUE(p->txn_verification_holds(7, token));
+  EXPECT_FALSE(p->txn_verification_holds(7, other));
+  EXPECT_FALSE(p->txn_open_for(7, 0));
+  auto marker = protocol::build_end_txn_marker({protocol::ControlType::abort, 0}, 7, 0, clock_.now_ms());
+  ASSERT_EQ(p->append(marker, clock_.now_ms()).error, ErrorCode::NONE);
+  EXPECT_FALSE(p->txn_verification_holds(7, token));
+  EXPECT_TRUE(p->txn_verification_holds(8, other));
+  // A new check after the marker gets a new token.
+  EXPECT_NE(p->begin_txn_verification(7), token);
   close(p);
 }
 
