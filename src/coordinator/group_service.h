@@ -112,6 +112,9 @@ class GroupService {
   // __consumer_offsets) before the member is answered, as Kafka does. NONE,
   // or the write's error (NOT_COORDINATOR when leadership moved meanwhile).
   asio::awaitable<ErrorCode> persist_consumer_group(std::string group);
+  // The same for a change made by a classic request (JoinGroup of a classic
+  // member in a consumer group): `done` gets the write's outcome, on this shard.
+  void after_consumer_records(const std::string& group, std::function<void(ErrorCode)> done);
 
   // The group's __consumer_offsets partition; nullopt before the topic exists.
   std::optional<TopicPartition> offsets_partition(const std::string& group) const;

@@ -38,10 +38,15 @@ def node_modules():
 class Member(JsonLinesProcess):
     """One node consumer process (js/kip848_member.js) and what it printed."""
 
-    def __init__(self, broker, topic, group, name, instance_id=None):
-        args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name}
+    def __init__(self, broker, topic, group, name, instance_id=None, protocol="consumer", strategy=None):
+        """protocol: group.protocol, "consumer" (KIP-848) or "classic" (JoinGroup/SyncGroup, with
+        the eager "range" assignor unless `strategy` names partition.assignment.strategy)."""
+        args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name,
+                "protocol": protocol}
         if instance_id:
             args["instanceId"] = instance_id
+        if strategy:
+            args["strategy"] = strategy
         self.name = name
         super().__init__("kip848_member.js", args)
 
