@@ -508,15 +508,24 @@ TEST_F(CoordinatorServicesTest, OnlineConversionsAreWrittenInOneBatchAndReplayed
   JoinResult joined;
   classic.join(p, clock.now_ms(), [&](JoinResult r) { joined = std::move(r); });
   ASSERT_EQ(joined.error, ErrorCode::NONE);
+  // Its rebalance completes: the classic group's record is in the log (the upgrade must tombstone it).
+  std::optional<SyncResult> synced;
+  classic.sync(joined.member_id, std::nullopt, joined.generation, std::nullopt, std::nullopt,
+               {{joined.member_id, Bytes{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}}},
+               clock.now_ms(), [&](SyncResult r) {
+                 group_service->reply_after_group_record("mg", std::move(r), [&](SyncResult r) { synced = std::move(r); });
+               });
+  drain(io);
+  ASSERT_TRUE(synced && synced->error == ErrorCode::NONE);
   ConsumerHeartbeat h;
   h.member_id = "new";
   h.rebalance_timeout_ms = 30000;
   h.subscribed_topic_names = std::vector<std::string>{"t"};
   auto up = groups->upgrade_and_join("mg", h, topics);
   ASSERT_TRUE(up && up->error == ErrorCode::NONE);
-  writer.appended.clear();
+  size_t batches = writer.appended.size();
   EXPECT_EQ(run(io, group_service->persist_consumer_group("mg")), ErrorCode::NONE);
-  ASSERT_EQ(writer.appended.size(), 1u) << "one batch";
+  ASSERT_EQ(writer.appended.size(), batches + 1) << "one batch";
   EXPECT_FALSE(groups->conversion_due("mg"));
   auto reload = [&](int32_t epoch) {
     group_service->unload_partition(kOffsets0);
@@ -529,15 +538,17 @@ TEST_F(CoordinatorServicesTest, OnlineConversionsAreWrittenInOneBatchAndReplayed
   ASSERT_EQ(cg->members().size(), 2u);
   ASSERT_NE(cg->member(joined.member_id), nullptr);
   EXPECT_TRUE(cg->member(joined.member_id)->classic) << "still speaks the classic protocol";
+  EXPECT_EQ(cg->member(joined.member_id)->assigned, (Assignment{{t1, {1}}})) << "its classic assignment";
+  EXPECT_EQ(cg->member(joined.member_id)->member_epoch, joined.generation);
   // The consumer member leaves: the group goes back to classic, in one batch.
   ConsumerHeartbeat leave;
   leave.member_id = "new";
   leave.member_epoch = -1;
   ASSERT_EQ(cg->heartbeat(leave, topics, clock.now_ms()).error, ErrorCode::NONE);
   ASSERT_TRUE(groups->maybe_downgrade("mg"));
-  writer.appended.clear();
+  batches = writer.appended.size();
   EXPECT_EQ(run(io, group_service->persist_consumer_group("mg")), ErrorCode::NONE);
-  ASSERT_EQ(writer.appended.size(), 1u);
+  ASSERT_EQ(writer.appended.size(), batches + 1);
   reload(2);
   EXPECT_EQ(groups->find_consumer("mg"), nullptr) << "its records were tombstoned";
   auto* back = groups->find("mg");
