@@ -3,7 +3,8 @@
 consume a topic; a consumer-protocol member joins and the group becomes a consumer group (its
 classic members go on consuming); the broker is killed (-9) and restarted, the group is still a
 consumer group; the consumer-protocol member leaves and the group is classic again, its classic
-members owning every partition. Records are produced all along and none is lost."""
+members owning every partition, also after a second kill -9. Records are produced all along and
+none is lost."""
 
 import signal
 import struct
@@ -146,9 +147,10 @@ def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(m
                    "the group to become a consumer group")
         wait_until(lambda: modern.owned() and all(m.owned() for m in classic) and owns_all_disjoint(members), 60,
                    "the three members to share the partitions")
-        err, _, _, _, described = consumer_group_describe(port, group)
+        err, _, _, _, described = consumer_group_describe(port, group, with_types=True)
         assert err == 0 and len(described) == 3, described
-        assert sorted(p for *_, parts in described.values() for p in parts) == list(range(PARTITIONS)), described
+        assert sorted(p for _, _, parts, _ in described.values() for p in parts) == list(range(PARTITIONS)), described
+        assert sorted(t for *_, t in described.values()) == [0, 0, 1], "two classic members, one consumer member"
         # The classic members still consume: each reads records produced after the conversion.
         mark = producer.count()
         time.sleep(1.0)
@@ -183,6 +185,14 @@ def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(m
         mark = producer.count()
         wait_until(lambda: all(any(int(v.split("-")[1]) > mark + 50 for _, v in m.seen()) for m in classic), 60,
                    "the classic members to consume after the downgrade")
+        # The downgrade was durable too: after a kill -9 the group is classic, its members consume on.
+        b.restart(signal.SIGKILL)
+        wait_until(lambda: list_groups(port).get(group, ("", "", ""))[2] == "classic", 30,
+                   "the group to be classic after the second restart")
+        mark = producer.count()
+        wait_until(lambda: owns_all_disjoint(classic) and
+                   all(any(int(v.split("-")[1]) > mark + 50 for _, v in m.seen()) for m in classic), 90,
+                   "the classic members to consume after the second restart")
         producer.stop()
         assert not producer.failed, producer.failed[:5]
         def missing():
