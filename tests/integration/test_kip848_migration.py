@@ -6,16 +6,20 @@ consumer group; the consumer-protocol member leaves and the group is classic aga
 members owning every partition, also after a second kill -9. Records are produced all along and
 none is lost."""
 
+import os
 import signal
 import struct
 import threading
 import time
 
+import pytest
 from confluent_kafka import Producer
 
 from helpers import base_conf, create_topic, unique_topic
 import rawkafka as rk
-from test_kip848 import Member, consumer_group_describe, node_modules, port_of, seen_values, wait_until  # noqa: F401
+from test_group_metadata import Raw, wait_coordinator
+from test_kip848 import (Member, consumer_group_describe, consumer_group_heartbeat, heartbeat_until_served,  # noqa: F401
+                         node_modules, port_of, seen_values, wait_until)
 
 PARTITIONS = 4
 
@@ -205,5 +209,45 @@ def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(m
             assert not [e for e in m.errors() if "FENCED" in e or "UNKNOWN_MEMBER" in e], m.errors()
     finally:
         producer.stopping.set()
-        for m in members + ([modern] if modern else []):
+        for m in members:
             m.stop()
+        if modern:
+            modern.stop(timeout=3)  # it left already (see above)
+
+
+GROUP_ID_NOT_FOUND = 69
+REBALANCE_IN_PROGRESS = 27
+
+
+@pytest.mark.parametrize("policy, upgrades, downgrades", [
+    ("bidirectional", True, True), ("upgrade", True, False), ("DOWNGRADE", False, True), ("disabled", False, False)])
+def test_the_migration_policy_decides_which_conversions_happen(make_broker, policy, upgrades, downgrades):
+    """group.consumer.migration.policy (case-insensitive, as Kafka reads it), with a raw classic member
+    (JoinGroup/SyncGroup v0) and a raw ConsumerGroupHeartbeat member. Where an upgrade is not allowed
+    the heartbeat is answered GROUP_ID_NOT_FOUND (Kafka's answer) and the group stays classic; where
+    a downgrade is not allowed the group stays a consumer group once the consumer member left."""
+    b = make_broker(overrides={"group.consumer.migration.policy": policy, "group.initial.rebalance.delay.ms": "0"})
+    topic = unique_topic("kip848-policy")
+    create_topic(b.bootstrap, topic, 2)
+    group = f"policy-{policy}-{os.getpid()}"
+    raw = Raw(b.port)
+    try:
+        wait_coordinator(raw, group)
+        err, gen, _, _, member = raw.join(group)
+        assert err == 0
+        assert raw.sync(group, gen, member, b"")[0] == 0
+        err, modern, _ = heartbeat_until_served(b, group, "", 0, [topic])
+        if not upgrades:
+            assert err == GROUP_ID_NOT_FOUND
+            assert list_groups(b.port)[group][2] == "classic"
+            assert raw.heartbeat(group, gen, member) == 0, "the classic group goes on"
+            return
+        assert err == 0 and modern
+        assert list_groups(b.port)[group][2] == "consumer"
+        # The classic member is in the consumer group at its generation, told to rejoin.
+        assert raw.heartbeat(group, gen, member) == REBALANCE_IN_PROGRESS
+        err, _, left = consumer_group_heartbeat(b, group, modern, -1)
+        assert err == 0 and left == -1
+        assert list_groups(b.port)[group][2] == ("classic" if downgrades else "consumer")
+    finally:
+        raw.close()
