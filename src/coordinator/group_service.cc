@@ -77,6 +77,24 @@ asio::awaitable<ErrorCode> GroupService::persist_consumer_group(std::string grou
 // replay never sees the group as both or neither: an upgrade tombstones the
 // classic group's record before the consumer group's records, a downgrade
 // tombstones every consumer group record before the classic group's record.
+asio::awaitable<std::pair<ErrorCode, std::vector<LeaveOutcome>>> GroupService::leave_group(
+    TopicPartition tp, std::string group, std::vector<LeaveOutcome> leaving) {
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return std::make_pair(err, std::move(leaving));
+  auto* cg = groups_.find_consumer(group);
+  auto* g = cg ? nullptr : groups_.find(group);
+  for (auto& l : leaving)
+    l.error = cg  ? cg->classic_leave(l.member_id, l.group_instance_id)
+              : g ? g->leave(l.member_id, l.group_instance_id, groups_.now())
+                  : ErrorCode::UNKNOWN_MEMBER_ID;
+  ErrorCode err = ErrorCode::NONE;
+  if (cg) {
+    auto op = persist_consumer_group(group);
+    err = co_await std::move(op);
+    if (err != ErrorCode::NONE && err != ErrorCode::NOT_COORDINATOR) err = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  co_return std::make_pair(err, std::move(leaving));
+}
+
 void GroupService::after_consumer_records(const std::string& group, std::function<void(ErrorCode)> done) {
   auto write = [](GroupService& self, std::string group, std::function<void(ErrorCode)> done) -> asio::awaitable<void> {
     auto op = self.persist_consumer_group(std::move(group));

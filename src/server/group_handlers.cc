@@ -369,21 +369,10 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   } else {
     leaving.push_back({req.member_id, std::nullopt, ErrorCode::NONE});
   }
-  Broker* broker = ctx.broker;
-  int shard = where.shard;
-  std::string group = req.group_id;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, leaving, tp = where.tp]() mutable {
-    auto served = served_here(broker, shard, tp);
-    auto& c = broker->group_coordinator(shard);
-    auto* cg = served == ErrorCode::NONE ? c.find_consumer(group) : nullptr;
-    auto* g = served == ErrorCode::NONE && !cg ? c.find(group) : nullptr;
-    // Classic members of a consumer group leave it; its records are written by the coordinator's tick.
-    for (auto& l : leaving)
-      l.error = cg  ? cg->classic_leave(l.member_id, l.group_instance_id)
-                : g ? g->leave(l.member_id, l.group_instance_id, c.now())
-                    : ErrorCode::UNKNOWN_MEMBER_ID;
-    return std::make_pair(served, leaving);
-  });
+  auto op = on_coordinator(*ctx.broker, where.shard,
+                           [tp = where.tp, group = req.group_id, leaving = std::move(leaving)](CoordinatorShard& c) {
+                             return c.groups.leave_group(tp, group, leaving);
+                           });
   auto [served, done] = co_await std::move(op);
   if (served != ErrorCode::NONE) {
     resp.error_code = to_int(served);

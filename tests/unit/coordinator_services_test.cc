@@ -558,6 +558,43 @@ TEST_F(CoordinatorServicesTest, OnlineConversionsAreWrittenInOneBatchAndReplayed
   EXPECT_EQ(back->protocol_type(), "consumer");
 }
 
+// A classic member leaving a consumer group (LeaveGroup) hears back once the
+// group's records without it are durable, as Kafka answers.
+TEST_F(CoordinatorServicesTest, AClassicMembersLeaveFromAConsumerGroupIsAnsweredOnceDurable) {
+  TopicId t1{};
+  t1[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{t1, "t", 2}}};
+  auto& cg = groups->get_or_create_consumer("lg");
+  ConsumerHeartbeat h;
+  h.member_id = "m";
+  h.rebalance_timeout_ms = 30000;
+  h.subscribed_topic_names = std::vector<std::string>{"t"};
+  ASSERT_EQ(cg.heartbeat(h, topics, clock.now_ms()).error, ErrorCode::NONE);
+  JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
+               .rebalance_timeout_ms = 30000, .protocol_type = "consumer"};
+  p.protocols.emplace_back("range", Bytes{0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff});
+  auto joined = cg.classic_join(p, topics, clock.now_ms());
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("lg")), ErrorCode::NONE);
+  writer.hold = true;
+  using Left = std::pair<ErrorCode, std::vector<LeaveOutcome>>;
+  std::optional<Left> left;
+  asio::co_spawn(io, group_service->leave_group(kOffsets0, "lg", {{joined.member_id, std::nullopt, ErrorCode::NONE}}),
+                 [&left](std::exception_ptr e, Left r) {
+                   if (e) std::rethrow_exception(e);
+                   left = std::move(r);
+                 });
+  drain(io);
+  EXPECT_EQ(cg.member(joined.member_id), nullptr);
+  EXPECT_FALSE(left) << "answered before its records were durable";
+  writer.release();
+  drain(io);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->first, ErrorCode::NONE);
+  ASSERT_EQ(left->second.size(), 1u);
+  EXPECT_EQ(left->second[0].error, ErrorCode::NONE);
+}
+
 TEST_F(CoordinatorServicesTest, MembersWaitingInJoinOrSyncAreAnsweredNotCoordinatorOnUnload) {
   auto& g = groups->get_or_create("g");
   JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
