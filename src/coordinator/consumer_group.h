@@ -154,8 +154,9 @@ class ConsumerGroup {
   ErrorCode classic_leave(const std::string& member_id, const std::optional<std::string>& instance_id);
   // The group has members and all speak the classic protocol.
   bool all_classic() const;
-  // A member speaking the consumer protocol was removed since the last call
-  // (what may start a downgrade, Kafka's rule).
+  // A member speaking the consumer protocol was removed, or replaced by a
+  // classic static member, since the last call (what may start a downgrade,
+  // Kafka's rule).
   bool take_consumer_member_left() { return std::exchange(consumer_member_left_, false); }
 
   // Online upgrade: the consumer group a classic group becomes. Each member

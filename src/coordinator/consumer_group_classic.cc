@@ -111,8 +111,11 @@ ClassicJoinAnswer ConsumerGroup::classic_join(const JoinParams& p, const TopicCa
     auto s = static_members_.find(*p.group_instance_id);
     if (s != static_members_.end() && s->second != out.member_id) {
       if (!p.member_id.empty()) return fail(ErrorCode::FENCED_INSTANCE_ID);
-      // A static member restarting under a new id takes over its old member (no rebalance).
+      // A static member restarting under a new id takes over its old member (no rebalance). If the
+      // old one spoke the consumer protocol, that is a consumer-protocol member gone (Kafka's
+      // replacement downgrade, when the others all speak the classic protocol).
       ConsumerMember m = std::move(members_.at(s->second));
+      if (!m.classic) consumer_member_left_ = true;
       members_.erase(s->second);
       if (auto t = target_.find(s->second); t != target_.end()) {
         auto a = std::move(t->second);

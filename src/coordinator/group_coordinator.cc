@@ -84,7 +84,7 @@ std::optional<ConsumerHeartbeatResult> GroupCoordinator::upgrade_and_join(const 
   return res;
 }
 
-bool GroupCoordinator::maybe_downgrade(const std::string& group_id) {
+bool GroupCoordinator::maybe_downgrade(const std::string& group_id, bool rebalance) {
   on_owner();
   auto it = consumer_groups_.find(group_id);
   if (it == consumer_groups_.end() || !it->second->take_consumer_member_left()) return false;
@@ -99,7 +99,7 @@ bool GroupCoordinator::maybe_downgrade(const std::string& group_id) {
   consumer_recorded_seq_.erase(group_id);
   auto& g = groups_[group_id] = std::make_unique<Group>(group_id, config_);
   g->restore(*record, t);
-  g->begin_rebalance(t);
+  if (rebalance) g->begin_rebalance(t);
   // The classic record goes with the consumer group's tombstones (one batch), not on its own.
   recorded_seq_[group_id] = g->record_seq();
   conversions_due_.insert(group_id);

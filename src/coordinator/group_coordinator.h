@@ -91,8 +91,10 @@ class GroupCoordinator {
   // consumer group whose remaining members all speak the classic protocol (the
   // policy allows downgrades, they fit group.max.size), the group becomes a
   // classic group at generation = group epoch, its members keep their current
-  // assignment, and a rebalance starts. True when it converted.
-  bool maybe_downgrade(const std::string& group_id);
+  // assignment, and a rebalance starts. True when it converted. `rebalance`
+  // false: the member was replaced by a classic static member joining now (it
+  // took over its assignment): the group stays Stable, as Kafka's is.
+  bool maybe_downgrade(const std::string& group_id, bool rebalance = true);
   // The group changed type and the records of the conversion (tombstones of
   // the old type, the new type's records) are not written yet.
   bool conversion_due(const std::string& group_id) const { return conversions_due_.count(group_id) != 0; }

@@ -233,6 +233,8 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
           res.generation = a.generation;
           res.protocol_type = "consumer";
           res.protocol_name = a.protocol_name;
+          // A classic static member replaced the last consumer-protocol member: the group is classic again.
+          c.maybe_downgrade(group, /*rebalance=*/false);
           auto answer = [res = std::move(res), done = std::move(done)](ErrorCode written) mutable {
             if (written != ErrorCode::NONE) {
               auto member_id = res.member_id;

@@ -343,6 +343,45 @@ TEST_F(MigrationTest, DowngradeFollowsThePolicyAndSessionExpiry) {
   EXPECT_EQ(coord->find("g")->member_count(), 2u);
 }
 
+// Kafka's replacement downgrade: a classic static member restarting with the
+// instance id of the last consumer-protocol member takes over its partitions,
+// and the group is classic again, Stable, with no rebalance.
+TEST_F(MigrationTest, AClassicStaticMemberReplacingTheLastConsumerMemberDowngrades) {
+  auto h = consumer_join("s");
+  h.instance_id = "inst";
+  ASSERT_TRUE(coord->upgrade_and_join("g", h, migration_topics()));
+  ConsumerGroup& cg = *coord->find_consumer("g");
+  // Everybody reconciles: s gets its share.
+  for (int i = 0; i < 6; ++i) {
+    serve_classic(cg, a);
+    serve_classic(cg, b);
+    auto r = cg.heartbeat(consumer_hb("s", cg.member("s")->member_epoch, partitions_of(cg.member("s")->assigned)),
+                          migration_topics(), now);
+    ASSERT_EQ(r.error, ErrorCode::NONE);
+  }
+  ASSERT_STREQ(cg.state_name(), "Stable");
+  const std::set<int32_t> s_parts = partitions_of(cg.member("s")->assigned);
+  ASSERT_FALSE(s_parts.empty());
+  JoinParams p = classic_params("", s_parts);
+  p.group_instance_id = "inst";
+  auto joined = cg.classic_join(p, migration_topics(), now);
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  EXPECT_NE(joined.member_id, "s");
+  EXPECT_EQ(cg.member("s"), nullptr);
+  EXPECT_EQ(partitions_of(cg.member(joined.member_id)->assigned), s_parts) << "it took s's partitions";
+  ASSERT_TRUE(coord->maybe_downgrade("g", /*rebalance=*/false));
+  Group* g = coord->find("g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->state(), GroupState::Stable);
+  EXPECT_EQ(g->member_count(), 3u);
+  EXPECT_EQ(g->generation(), joined.generation) << "its SyncGroup at the answered generation is served";
+  SyncResult synced;
+  g->sync(joined.member_id, std::string("inst"), joined.generation, std::nullopt, std::nullopt, {}, now,
+          [&](SyncResult r) { synced = std::move(r); });
+  EXPECT_EQ(synced.error, ErrorCode::NONE);
+  EXPECT_EQ(decoded(synced.assignment), s_parts);
+}
+
 TEST(ConsumerProtocolCodec, SubscriptionAndAssignmentRoundTripAndRefuseGarbage) {
   ConsumerSubscription s;
   s.version = 3;
