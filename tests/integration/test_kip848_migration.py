@@ -126,7 +126,11 @@ def owns_all_disjoint(members):
     return sum(len(o) for o in owned) == PARTITIONS and set().union(*owned) == set(range(PARTITIONS))
 
 
-def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(make_broker):
+@pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
+def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(make_broker, strategy):
+    """`strategy`: the classic members' partition.assignment.strategy: eager (they give up every
+    partition before they rejoin) or cooperative (they rejoin listing what they own and revoke only
+    what the coordinator takes away, Kafka's incremental reconciliation)."""
     b = make_broker(overrides={
         "group.initial.rebalance.delay.ms": "0",
         "group.consumer.session.timeout.ms": "6000", "group.consumer.min.session.timeout.ms": "6000",
@@ -136,7 +140,7 @@ def test_a_classic_group_converts_to_a_consumer_group_and_back_while_consuming(m
     create_topic(b.bootstrap, topic, PARTITIONS)
     port = port_of(b)
     producer = BackgroundProducer(b, topic)
-    classic = [Member(b, topic, group, f"classic{i}", protocol="classic") for i in range(2)]
+    classic = [Member(b, topic, group, f"classic{i}", protocol="classic", strategy=strategy) for i in range(2)]
     members = list(classic)
     modern = None
     try:
