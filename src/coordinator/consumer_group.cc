@@ -102,6 +102,8 @@ ConsumerHeartbeatResult ConsumerGroup::heartbeat(const ConsumerHeartbeat& h, con
     if (h.member_epoch < -2) return fail(ErrorCode::INVALID_REQUEST, "invalid member epoch");
     auto it = members_.find(h.member_id);
     if (it == members_.end()) return fail(ErrorCode::UNKNOWN_MEMBER_ID, "unknown member " + h.member_id);
+    if (it->second.classic)
+      return fail(ErrorCode::UNKNOWN_MEMBER_ID, "member " + h.member_id + " uses the classic protocol");
     m = &it->second;
     if (m->instance_id != h.instance_id && h.instance_id) return fail(ErrorCode::FENCED_INSTANCE_ID, "instance id mismatch");
     if (h.member_epoch > m->member_epoch) return fail(ErrorCode::FENCED_MEMBER_EPOCH, "member epoch ahead");
@@ -235,6 +237,7 @@ void ConsumerGroup::remove_member(const std::string& member_id) {
     auto s = static_members_.find(*it->second.instance_id);
     if (s != static_members_.end() && s->second == member_id) static_members_.erase(s);
   }
+  if (!it->second.classic) consumer_member_left_ = true;
   members_.erase(it);
   target_.erase(member_id);
   bump();
@@ -308,7 +311,9 @@ void ConsumerGroup::reconcile(ConsumerMember& m, const std::optional<Assignment>
     m.assigned = std::move(keep);
     m.pending_revocation = std::move(revoke);
     m.state = MemberState::UnrevokedPartitions;
-    m.revocation_deadline = now + (m.rebalance_timeout_ms > 0 ? m.rebalance_timeout_ms : config_.session_timeout_ms);
+    // A classic member revokes by rejoining: its join and sync deadlines bound that instead.
+    if (!m.classic)
+      m.revocation_deadline = now + (m.rebalance_timeout_ms > 0 ? m.rebalance_timeout_ms : config_.session_timeout_ms);
     return;
   }
   bool unreleased = false;
@@ -330,7 +335,8 @@ ErrorCode ConsumerGroup::validate_commit(const std::string& member_id, int32_t m
   if (member_id.empty() && member_epoch < 0) return ErrorCode::NONE;
   auto* m = member(member_id);
   if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (member_epoch != m->member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
+  // A classic member commits with its generation, which is its member epoch (Kafka's rule).
+  if (member_epoch != m->member_epoch) return m->classic ? ErrorCode::ILLEGAL_GENERATION : ErrorCode::STALE_MEMBER_EPOCH;
   return ErrorCode::NONE;
 }
 
@@ -344,8 +350,10 @@ ErrorCode ConsumerGroup::validate_fetch(const std::optional<std::string>& member
 
 bool ConsumerGroup::tick(int64_t now) {
   std::vector<std::string> gone;
+  auto due = [now](int64_t deadline) { return deadline != 0 && now >= deadline; };
   for (auto& [id, m] : members_)
-    if (now >= m.session_deadline || (m.revocation_deadline && now >= m.revocation_deadline)) gone.push_back(id);
+    if (now >= m.session_deadline || due(m.revocation_deadline) || due(m.join_deadline) || due(m.sync_deadline))
+      gone.push_back(id);
   for (auto& id : gone) remove_member(id);
   return !gone.empty();
 }
@@ -356,8 +364,11 @@ void ConsumerGroup::restore_epochs(int32_t group_epoch, int32_t assignment_epoch
 }
 
 void ConsumerGroup::restore_member(ConsumerMember m, int64_t now) {
-  m.session_deadline = now + config_.session_timeout_ms;
-  m.revocation_deadline = m.state == MemberState::UnrevokedPartitions ? now + config_.session_timeout_ms : 0;
+  const int32_t session = m.classic ? m.classic->session_timeout_ms : config_.session_timeout_ms;
+  m.session_deadline = now + session;
+  m.revocation_deadline = m.state == MemberState::UnrevokedPartitions && !m.classic ? now + session : 0;
+  // A classic member rejoins after a restart (its heartbeat says so when needed).
+  m.join_deadline = m.sync_deadline = 0;
   if (m.instance_id) static_members_[*m.instance_id] = m.member_id;
   auto id = m.member_id;
   members_[id] = std::move(m);

@@ -15,6 +15,16 @@
 // Session expiry and the rebalance timeout (a member that does not revoke in
 // time) remove a member. No I/O, no timers: the owner calls tick(now).
 //
+// Online migration (KIP-848): a member may also speak the classic protocol
+// (ConsumerMember::classic). It joins through JoinGroup and is answered at once
+// with generation = its member epoch as a follower; SyncGroup hands it its
+// assigned partitions; its Heartbeat answers REBALANCE_IN_PROGRESS when it must
+// rejoin to revoke or take partitions (it reconciles only when it joins, with
+// the owned partitions of its subscription). Its session timeout is its
+// JoinGroup's; it must rejoin within its rebalance timeout once told to, and
+// sync within it once joined. from_classic() / to_classic_record() convert
+// between a classic group and a consumer group (the coordinator decides when).
+//
 // Ownership: owned by a GroupCoordinator (one shard); every method runs on
 // that shard's thread.
 #pragma once
@@ -22,10 +32,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error_code.h"
 #include "coordinator/assignors.h"
+#include "coordinator/classic_member.h"
+#include "coordinator/offset_records.h"
 
 namespace samsa::coordinator {
 
@@ -34,6 +47,22 @@ struct ConsumerGroupConfig {
   int32_t heartbeat_interval_ms = 5000;   // group.consumer.heartbeat.interval.ms
   int32_t max_size = INT32_MAX;           // group.consumer.max.size
   std::string default_assignor = kDefaultAssignor;  // first of group.consumer.assignors
+};
+
+// What a consumer group keeps of a member that speaks the classic protocol
+// (Kafka's ClassicMemberMetadata, written in its member record).
+struct ClassicMemberMetadata {
+  int32_t session_timeout_ms = 0;
+  ClassicProtocols protocols;  // its JoinGroup's, in preference order (never empty)
+  bool operator==(const ClassicMemberMetadata&) const = default;
+};
+
+// JoinGroup of a classic member in a consumer group.
+struct ClassicJoinAnswer {
+  ErrorCode error = ErrorCode::NONE;
+  std::string member_id;
+  int32_t generation = -1;    // the member epoch
+  std::string protocol_name;  // the member's first protocol
 };
 
 // Kafka's MemberState (the value written in the current assignment record).
@@ -79,6 +108,9 @@ struct ConsumerMember {
   Assignment pending_revocation;
   int64_t session_deadline = 0;
   int64_t revocation_deadline = 0;  // 0: not revoking
+  std::optional<ClassicMemberMetadata> classic;  // set: the member speaks the classic protocol
+  int64_t join_deadline = 0;  // classic: told to rejoin, it must by then (0: not told)
+  int64_t sync_deadline = 0;  // classic: joined, it must sync by then (0: synced)
   bool operator==(const ConsumerMember&) const = default;
 };
 
@@ -110,6 +142,38 @@ class ConsumerGroup {
   // Expired sessions and revocations: those members are removed. True when something changed.
   bool tick(int64_t now);
 
+  // Classic members (Kafka's rules for classic requests to a consumer group).
+  ClassicJoinAnswer classic_join(const JoinParams& p, const TopicCatalog& topics, int64_t now);
+  // NONE: the member may have its assigned partitions (member(id)->assigned) now.
+  ErrorCode classic_sync(const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation,
+                         const std::optional<std::string>& protocol_type, const std::optional<std::string>& protocol_name,
+                         int64_t now);
+  ErrorCode classic_heartbeat(const std::string& member_id, const std::optional<std::string>& instance_id,
+                              int32_t generation, int64_t now);
+  // One member of a LeaveGroup (by member id, or by instance id for a static member).
+  ErrorCode classic_leave(const std::string& member_id, const std::optional<std::string>& instance_id);
+  // The group has members and all speak the classic protocol.
+  bool all_classic() const;
+  // A member speaking the consumer protocol was removed, or replaced by a
+  // classic static member, since the last call (what may start a downgrade,
+  // Kafka's rule).
+  bool take_consumer_member_left() { return std::exchange(consumer_member_left_, false); }
+
+  // Online upgrade: the consumer group a classic group becomes. Each member
+  // keeps its id, subscription (decoded from its metadata for the group's
+  // protocol) and last assignment, at member epoch = group epoch = the
+  // classic generation, Stable. nullopt when a member's metadata or
+  // assignment is malformed (the group stays classic).
+  static std::optional<ConsumerGroup> from_classic(std::string id, ConsumerGroupConfig config, int32_t generation,
+                                                   const std::optional<std::string>& protocol_name,
+                                                   const std::vector<ClassicMemberState>& members,
+                                                   const TopicCatalog& topics, int64_t now);
+  // Online downgrade: the classic group's record (protocol type consumer,
+  // generation = group epoch, no leader, each member with the protocol every
+  // member supports and its current assignment). nullopt when some member does
+  // not speak the classic protocol or they share no protocol.
+  std::optional<GroupMetadataValue> to_classic_record(int64_t now) const;
+
   // Persistence (consumer_group_records.cc): a change counter the coordinator
   // compares with what it wrote, and replay.
   uint64_t change_seq() const { return change_seq_; }
@@ -129,6 +193,12 @@ class ConsumerGroup {
   // Moves a member one step towards its target (Kafka's CurrentAssignmentBuilder).
   void reconcile(ConsumerMember& m, const std::optional<Assignment>& owned, int64_t now);
   bool owned_by_other(const std::string& member_id, const TopicId& t, int32_t p) const;
+  ConsumerMember* find_classic(const std::string& member_id, const std::optional<std::string>& instance_id,
+                               ErrorCode& error);
+  bool supports_classic(const JoinParams& p) const;
+  // Target partitions the member lacks that another member still holds.
+  bool waiting_on_unreleased(const ConsumerMember& m) const;
+  void expect_rejoin(ConsumerMember& m, int64_t now);
   void bump() { ++group_epoch_; ++change_seq_; }
   bool bump_due_ = false;  // a heartbeat changed membership/subscriptions: one bump for all of it
 
@@ -141,6 +211,7 @@ class ConsumerGroup {
   GroupAssignment target_;
   TopicCatalog subscribed_meta_;  // name -> metadata of every topic some member subscribes to
   uint64_t change_seq_ = 0;
+  bool consumer_member_left_ = false;
 };
 
 // Kafka's rule for subscribed_topic_regex is RE2 syntax, full match; Samsa

@@ -17,13 +17,14 @@ RecordBytes key_bytes(int16_t type, const std::string& group, const std::string*
   return std::move(w.buffer());
 }
 
-// A value: version 0, then the fields (compact encodings), then an empty tagged-field section.
+// A value: version 0, then the fields (compact encodings), then the
+// tagged-field section (`fields` writes it when it has tags, else it is empty).
 template <typename F>
-RecordBytes value_bytes(F fields) {
+RecordBytes value_bytes(F fields, bool writes_tags = false) {
   Writer w;
   w.i16(0);
   fields(w);
-  w.uvarint(0);
+  if (!writes_tags) w.uvarint(0);
   return std::move(w.buffer());
 }
 
@@ -60,6 +61,58 @@ bool get_assignment(Reader& r, Assignment& a) {
   return r.ok();
 }
 
+// ConsumerGroupMemberMetadataValue's tag 0, ClassicMemberMetadata (a nullable
+// struct: uvarint 1 marks it present): int32 session timeout, supported
+// protocols [name, metadata bytes], each with its own empty tag section.
+void put_classic_tag(Writer& w, const std::optional<ClassicMemberMetadata>& c) {
+  if (!c) {
+    w.uvarint(0);
+    return;
+  }
+  Writer body;
+  body.uvarint(1);
+  body.i32(c->session_timeout_ms);
+  body.array_count(true, static_cast<int64_t>(c->protocols.size()));
+  for (auto& [name, meta] : c->protocols) {
+    body.string(true, name);
+    body.bytes(true, meta);
+    body.uvarint(0);
+  }
+  body.uvarint(0);
+  w.uvarint(1);  // one tagged field
+  w.uvarint(0);  // tag 0
+  w.uvarint(static_cast<uint32_t>(body.size()));
+  w.raw(body.buffer().data(), body.size());
+}
+
+// The member record's tag section: tag 0 read (bounded by its size), others skipped.
+bool get_member_tags(Reader& r, std::optional<ClassicMemberMetadata>& classic) {
+  classic.reset();
+  if (r.remaining() == 0) return true;  // written without a tag section
+  uint32_t n = r.uvarint();
+  if (n > r.remaining()) return false;
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    uint32_t tag = r.uvarint();
+    uint32_t size = r.uvarint();
+    auto body = r.raw(size);
+    if (!r.ok() || tag != 0) continue;
+    Reader b(body);
+    if (b.uvarint() == 0) continue;  // null
+    ClassicMemberMetadata c;
+    c.session_timeout_ms = b.i32();
+    int32_t np = b.array_count(true, 3);
+    for (int32_t j = 0; j < np && b.ok(); ++j) {
+      std::string name = b.string(true);
+      Bytes meta = b.bytes(true);
+      if (!skip_tags(b)) return false;
+      c.protocols.emplace_back(std::move(name), std::move(meta));
+    }
+    if (!b.ok() || c.protocols.empty()) return false;
+    classic = std::move(c);
+  }
+  return r.ok();
+}
+
 }  // namespace
 
 std::vector<ConsumerRecord> consumer_group_records(const ConsumerGroup& g, const std::set<std::string>& written) {
@@ -83,7 +136,8 @@ std::vector<ConsumerRecord> consumer_group_records(const ConsumerGroup& g, const
                      w.nstring(true, m.subscribed_topic_regex);
                      w.i32(m.rebalance_timeout_ms);
                      w.nstring(true, m.server_assignor);
-                   })});
+                     put_classic_tag(w, m.classic);
+                   }, /*writes_tags=*/true)});
   }
   for (auto& [mid, a] : g.target())
     out.push_back({key_bytes(7, id, &mid), value_bytes([&a](Writer& w) { put_assignment(w, a); })});
@@ -191,7 +245,7 @@ bool apply_consumer_record(ConsumerGroup& g, const ConsumerRecordKey& k, const s
       m.subscribed_topic_regex = r.nstring(true);
       m.rebalance_timeout_ms = r.i32();
       m.server_assignor = r.nstring(true);
-      if (!r.ok()) return false;
+      if (!r.ok() || !get_member_tags(r, m.classic)) return false;
       g.restore_member(std::move(m), now);
       break;
     }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/random.h"
+#include "coordinator/consumer_protocol.h"
 
 namespace samsa::coordinator {
 
@@ -501,24 +502,43 @@ ErrorCode Group::mark_dead() {
   return ErrorCode::NONE;
 }
 
-void Group::unload() {
+void Group::unload() { close_with(ErrorCode::NOT_COORDINATOR); }
+
+// The group is gone: whoever waits in JoinGroup or SyncGroup hears `err`.
+void Group::close_with(ErrorCode err) {
   state_ = GroupState::Dead;
   for (auto& [id, m] : members_) {
     if (m.awaiting_join) {
       JoinResult r;
-      r.error = ErrorCode::NOT_COORDINATOR;
+      r.error = err;
       r.member_id = id;
       std::exchange(m.awaiting_join, nullptr)(std::move(r));
     }
     if (m.awaiting_sync) {
       SyncResult r;
-      r.error = ErrorCode::NOT_COORDINATOR;
+      r.error = err;
       std::exchange(m.awaiting_sync, nullptr)(std::move(r));
     }
   }
   members_.clear();
   pending_members_.clear();
   static_members_.clear();
+}
+
+std::vector<ClassicMemberState> Group::member_states() const {
+  std::vector<ClassicMemberState> out;
+  for (auto& [id, m] : members_)
+    out.push_back({id, m.group_instance_id, m.client_id, m.client_host, m.session_timeout_ms, m.rebalance_timeout_ms,
+                   m.protocols, m.assignment});
+  return out;
+}
+
+void Group::close_for_upgrade() { close_with(ErrorCode::REBALANCE_IN_PROGRESS); }
+
+void Group::begin_rebalance(int64_t now) {
+  if (state_ == GroupState::Dead || state_ == GroupState::PreparingRebalance) return;
+  prepare_rebalance(now);
+  maybe_complete_join(now);
 }
 
 std::vector<MemberDescription> Group::describe() const {
@@ -537,41 +557,14 @@ std::vector<MemberDescription> Group::describe() const {
   return out;
 }
 
-namespace {
-
-// ConsumerProtocolSubscription: int16 version, then an array (int32 count) of
-// topic names (int16 length + bytes); later versions only append fields.
-std::optional<std::vector<std::string>> subscription_topics(const Bytes& b) {
-  size_t pos = 0;
-  auto be = [&](int bytes) -> std::optional<int64_t> {
-    if (b.size() - pos < size_t(bytes)) return std::nullopt;
-    int64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v = (v << 8) | b[pos++];
-    return bytes == 2 ? int16_t(v) : int32_t(v);
-  };
-  if (!be(2)) return std::nullopt;
-  auto n = be(4);
-  if (!n || *n < 0 || size_t(*n) > b.size()) return std::nullopt;
-  std::vector<std::string> topics;
-  for (int64_t i = 0; i < *n; ++i) {
-    auto len = be(2);
-    if (!len || *len < 0 || b.size() - pos < size_t(*len)) return std::nullopt;
-    topics.emplace_back(reinterpret_cast<const char*>(b.data() + pos), size_t(*len));
-    pos += size_t(*len);
-  }
-  return topics;
-}
-
-}  // namespace
-
 bool Group::subscribed_to(const std::string& topic) const {
   if (members_.empty()) return false;
   if (protocol_type_ != "consumer" || !protocol_name_) return true;
   for (auto& [_, m] : members_) {
     for (auto& [name, meta] : m.protocols) {
       if (name != *protocol_name_) continue;
-      auto topics = subscription_topics(meta);
-      if (!topics || std::find(topics->begin(), topics->end(), topic) != topics->end()) return true;
+      auto sub = decode_consumer_subscription(meta);
+      if (!sub || std::find(sub->topics.begin(), sub->topics.end(), topic) != sub->topics.end()) return true;
     }
   }
   return false;

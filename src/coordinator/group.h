@@ -17,12 +17,11 @@
 #include <vector>
 
 #include "base/error_code.h"
+#include "coordinator/classic_member.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/offset_records.h"
 
 namespace samsa::coordinator {
-
-using Bytes = std::vector<uint8_t>;
 
 enum class GroupState { Empty, PreparingRebalance, CompletingRebalance, Stable, Dead };
 const char* state_name(GroupState s);
@@ -33,19 +32,9 @@ struct GroupConfig {
   int32_t max_session_timeout_ms = 1800000;
   int32_t max_size = INT32_MAX;
   ConsumerGroupConfig consumer;  // KIP-848 groups (group.consumer.*)
+  MigrationPolicy migration = MigrationPolicy::Bidirectional;  // group.consumer.migration.policy
 };
 
-struct JoinParams {
-  std::string member_id;  // empty: a new member
-  std::optional<std::string> group_instance_id;
-  std::string client_id;
-  std::string client_host;
-  int32_t session_timeout_ms = 0;
-  int32_t rebalance_timeout_ms = -1;  // -1 (JoinGroup v0): the session timeout
-  std::string protocol_type;
-  std::vector<std::pair<std::string, Bytes>> protocols;  // in the member's preference order
-  bool require_known_member_id = false;                  // JoinGroup v4+
-};
 
 struct JoinMember {
   std::string member_id;
@@ -139,6 +128,15 @@ class Group {
   void unload();
   bool has_pending_members() const { return !pending_members_.empty(); }
 
+  // Online migration (KIP-848). The members as they are now (for an upgrade).
+  std::vector<ClassicMemberState> member_states() const;
+  // The group becomes a consumer group: members waiting in JoinGroup or
+  // SyncGroup are answered REBALANCE_IN_PROGRESS (they join the consumer group
+  // anew) and the group is Dead.
+  void close_for_upgrade();
+  // A rebalance starts now (a downgraded group: its members rejoin as a classic group).
+  void begin_rebalance(int64_t now);
+
   // Kafka's currentStateTimestamp: when the group last changed state; nullopt
   // for a group that never did (e.g. a simple consumer's offsets holder).
   std::optional<int64_t> state_timestamp() const { return state_timestamp_; }
@@ -186,7 +184,8 @@ class Group {
   void transition(GroupState to, int64_t now);
   int32_t max_rebalance_timeout() const;
   const Member* find_static(const std::string& instance_id) const;
-  void forget_static(const Member& m);  // drops the instance id's mapping if it still names m
+  void forget_static(const Member& m);
+  void close_with(ErrorCode err);  // drops the instance id's mapping if it still names m
 
   std::string id_;
   GroupConfig config_;

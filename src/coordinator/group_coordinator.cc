@@ -57,6 +57,55 @@ void GroupCoordinator::erase_empty_classic(const std::string& group_id) {
   }
 }
 
+std::optional<ConsumerHeartbeatResult> GroupCoordinator::upgrade_and_join(const std::string& group_id,
+                                                                          const ConsumerHeartbeat& h,
+                                                                          const TopicCatalog& topics) {
+  on_owner();
+  auto it = groups_.find(group_id);
+  if (it == groups_.end() || h.member_epoch != 0 || !upgrade_enabled(config_.migration)) return std::nullopt;
+  Group& classic = *it->second;
+  if (classic.protocol_type() != "consumer" || classic.member_count() == 0 ||
+      classic.member_count() + 1 > static_cast<size_t>(std::max(0, config_.consumer.max_size)))
+    return std::nullopt;
+  auto converted = ConsumerGroup::from_classic(group_id, config_.consumer, classic.generation(), classic.protocol_name(),
+                                               classic.member_states(), topics, now());
+  if (!converted) return std::nullopt;  // malformed member metadata: it stays classic
+  auto res = converted->heartbeat(h, topics, now());
+  if (res.error != ErrorCode::NONE) return res;  // nothing changes
+  // Members waiting in a classic rebalance join the consumer group anew.
+  std::unique_ptr<Group> gone = std::move(it->second);
+  groups_.erase(it);
+  recorded_seq_.erase(group_id);
+  gone->close_for_upgrade();
+  consumer_groups_[group_id] = std::make_unique<ConsumerGroup>(std::move(*converted));
+  consumer_recorded_seq_.erase(group_id);
+  conversions_due_.insert(group_id);
+  if (!ticking_) schedule_tick();
+  return res;
+}
+
+bool GroupCoordinator::maybe_downgrade(const std::string& group_id, bool rebalance) {
+  on_owner();
+  auto it = consumer_groups_.find(group_id);
+  if (it == consumer_groups_.end() || !it->second->take_consumer_member_left()) return false;
+  const ConsumerGroup& cg = *it->second;
+  if (!downgrade_enabled(config_.migration) || !cg.all_classic() ||
+      cg.members().size() > static_cast<size_t>(std::max(0, config_.max_size)))
+    return false;
+  const int64_t t = now();
+  auto record = cg.to_classic_record(t);
+  if (!record) return false;
+  consumer_groups_.erase(it);
+  consumer_recorded_seq_.erase(group_id);
+  auto& g = groups_[group_id] = std::make_unique<Group>(group_id, config_);
+  g->restore(*record, t);
+  if (rebalance) g->begin_rebalance(t);
+  // The classic record goes with the consumer group's tombstones (one batch), not on its own.
+  recorded_seq_[group_id] = g->record_seq();
+  conversions_due_.insert(group_id);
+  return true;
+}
+
 std::vector<const Group*> GroupCoordinator::groups() const {
   on_owner();
   std::vector<const Group*> out;
@@ -103,13 +152,16 @@ void GroupCoordinator::tick() {
   on_owner();
   int64_t t = now();
   for (auto& [_, g] : groups_) g->tick(t);
-  for (auto& [_, g] : consumer_groups_) g->tick(t);
+  std::vector<std::string> changed;
+  for (auto& [id, g] : consumer_groups_)
+    if (g->tick(t)) changed.push_back(id);
+  for (auto& id : changed) maybe_downgrade(id);  // a consumer-protocol member's session expired
   if (persistence_.write_consumer_group) {
-    std::vector<std::string> due;
+    std::set<std::string> due(conversions_due_.begin(), conversions_due_.end());
     for (auto& [id, g] : consumer_groups_)
-      if (g->change_seq() != consumer_recorded_seq_[id]) due.push_back(id);
+      if (g->change_seq() != consumer_recorded_seq_[id]) due.insert(id);
     for (auto& id : due) {
-      consumer_recorded_seq_[id] = consumer_groups_.at(id)->change_seq();
+      if (auto g = consumer_groups_.find(id); g != consumer_groups_.end()) consumer_recorded_seq_[id] = g->second->change_seq();
       persistence_.write_consumer_group(id);
     }
   }
@@ -248,6 +300,8 @@ void GroupCoordinator::unload(const std::function<bool(const std::string& group)
     if (!groups_.count(id) && in_partition(id)) gone.push_back(id);
   for (auto it = consumer_groups_.begin(); it != consumer_groups_.end();)
     it = in_partition(it->first) ? consumer_groups_.erase(it) : std::next(it);
+  for (auto it = conversions_due_.begin(); it != conversions_due_.end();)
+    it = in_partition(*it) ? conversions_due_.erase(it) : std::next(it);
   for (auto& id : gone) {
     // Out of the map first: a member's callback may not find the group again.
     auto it = groups_.find(id);

@@ -78,6 +78,29 @@ class GroupCoordinator {
   // An Empty classic group without members gives way to a consumer group (its offsets stay).
   void erase_empty_classic(const std::string& group_id);
 
+  // Online migration (KIP-848, group.consumer.migration.policy). Upgrade: a
+  // ConsumerGroupHeartbeat joining the non-empty classic group `group_id`
+  // converts it (the policy allows upgrades, its protocol type is "consumer",
+  // it fits group.consumer.max.size with the new member, every member's
+  // metadata reads) and joins it; the classic group is replaced only if the
+  // heartbeat succeeds. nullopt: no conversion (the caller answers
+  // GROUP_ID_NOT_FOUND, as Kafka does).
+  std::optional<ConsumerHeartbeatResult> upgrade_and_join(const std::string& group_id, const ConsumerHeartbeat& h,
+                                                          const TopicCatalog& topics);
+  // Downgrade: once a member speaking the consumer protocol has left a
+  // consumer group whose remaining members all speak the classic protocol (the
+  // policy allows downgrades, they fit group.max.size), the group becomes a
+  // classic group at generation = group epoch, its members keep their current
+  // assignment, and a rebalance starts. True when it converted. `rebalance`
+  // false: the member was replaced by a classic static member joining now (it
+  // took over its assignment): the group stays Stable, as Kafka's is.
+  bool maybe_downgrade(const std::string& group_id, bool rebalance = true);
+  // The group changed type and the records of the conversion (tombstones of
+  // the old type, the new type's records) are not written yet.
+  bool conversion_due(const std::string& group_id) const { return conversions_due_.count(group_id) != 0; }
+  bool take_conversion(const std::string& group_id) { return conversions_due_.erase(group_id) != 0; }
+  void conversion_write_failed(const std::string& group_id) { conversions_due_.insert(group_id); }
+
   // Committed offsets (in memory; durable once the server has written them).
   void apply_commit(const std::string& group, const std::string& topic, int32_t partition, CommittedOffset v);
   void apply_delete(const std::string& group, const std::string& topic, int32_t partition);
@@ -140,6 +163,7 @@ class GroupCoordinator {
   std::map<std::pair<int64_t, int32_t>, std::vector<PendingOffset>> pending_;  // (producer id, offsets partition)
   std::map<std::string, uint64_t> recorded_seq_;  // group -> Group::record_seq() of its last record
   std::map<std::string, uint64_t> consumer_recorded_seq_;  // consumer group -> change_seq() last written
+  std::set<std::string> conversions_due_;  // converted groups whose conversion records wait to be written
   GroupPersistence persistence_;
   int64_t next_expiry_check_ = 0;
   bool expiring_ = false;  // an expiry's tombstones are being written

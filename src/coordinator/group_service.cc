@@ -67,28 +67,67 @@ asio::awaitable<ErrorCode> GroupService::write_group_record(std::string group) {
 // heartbeat that changed the group waits for them (persist_consumer_group);
 // changes made otherwise (session expiry on the tick) are written by the tick.
 asio::awaitable<ErrorCode> GroupService::persist_consumer_group(std::string group) {
-  if (!groups_.take_consumer_change(group)) co_return ErrorCode::NONE;
+  const bool changed = groups_.take_consumer_change(group);
+  if (!changed && !groups_.conversion_due(group)) co_return ErrorCode::NONE;
   auto op = write_consumer_group(std::move(group));
   co_return co_await std::move(op);
 }
 
+// An online conversion (KIP-848 migration) writes both types in one batch, so a
+// replay never sees the group as both or neither: an upgrade tombstones the
+// classic group's record before the consumer group's records, a downgrade
+// tombstones every consumer group record before the classic group's record.
+asio::awaitable<std::pair<ErrorCode, std::vector<LeaveOutcome>>> GroupService::leave_group(
+    TopicPartition tp, std::string group, std::vector<LeaveOutcome> leaving) {
+  if (auto err = served_.check(tp); err != ErrorCode::NONE) co_return std::make_pair(err, std::move(leaving));
+  auto* cg = groups_.find_consumer(group);
+  auto* g = cg ? nullptr : groups_.find(group);
+  for (auto& l : leaving)
+    l.error = cg  ? cg->classic_leave(l.member_id, l.group_instance_id)
+              : g ? g->leave(l.member_id, l.group_instance_id, groups_.now())
+                  : ErrorCode::UNKNOWN_MEMBER_ID;
+  ErrorCode err = ErrorCode::NONE;
+  if (cg) {
+    auto op = persist_consumer_group(group);
+    err = co_await std::move(op);
+    if (err != ErrorCode::NONE && err != ErrorCode::NOT_COORDINATOR) err = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  co_return std::make_pair(err, std::move(leaving));
+}
+
+void GroupService::after_consumer_records(const std::string& group, std::function<void(ErrorCode)> done) {
+  auto write = [](GroupService& self, std::string group, std::function<void(ErrorCode)> done) -> asio::awaitable<void> {
+    auto op = self.persist_consumer_group(std::move(group));
+    done(co_await std::move(op));
+  };
+  asio::co_spawn(io_, write(*this, group, std::move(done)), asio::detached);
+}
+
 asio::awaitable<ErrorCode> GroupService::write_consumer_group(std::string group) {
   auto tp = offsets_partition(group);
-  auto* g = groups_.find_consumer(group);
   if (!tp) co_return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (!g) co_return ErrorCode::NONE;
+  auto* g = groups_.find_consumer(group);
+  const bool conversion = groups_.take_conversion(group);
+  if (!g && !conversion) co_return ErrorCode::NONE;
   auto& written = consumer_members_written_[group];
   std::vector<KeyValue> kvs;
-  for (auto& r : consumer_group_records(*g, written)) kvs.emplace_back(std::move(r.key), std::move(r.value));
+  if (g && conversion) kvs.push_back(group_kv(group, std::nullopt));
+  auto records = g ? consumer_group_records(*g, written) : consumer_group_tombstones(group, written);
+  for (auto& r : records) kvs.emplace_back(std::move(r.key), std::move(r.value));
+  if (!g) kvs.push_back(group_kv(group, groups_.group_record(group)));
   std::set<std::string> before = std::move(written);  // members whose records the log may hold
   written.clear();
-  for (auto& [id, _] : g->members()) written.insert(id);
+  if (g)
+    for (auto& [id, _] : g->members()) written.insert(id);
+  else
+    consumer_members_written_.erase(group);
   auto op = append_records(writer_, served_, *tp, kvs, clock_.now_ms());
   auto err = co_await std::move(op);
   if (err != ErrorCode::NONE) {
     spdlog::warn("writing the records of consumer group {} failed: {}", group, error_name(err));
     groups_.consumer_write_failed(group);  // written again by the next tick ...
-    if (groups_.find_consumer(group)) {    // ... with the tombstones of the members gone meanwhile
+    if (conversion) groups_.conversion_write_failed(group);
+    if (groups_.find_consumer(group) || conversion) {  // ... with the tombstones of the members gone meanwhile
       auto& again = consumer_members_written_[group];
       again.insert(before.begin(), before.end());
     }
@@ -285,6 +324,8 @@ ErrorCode GroupService::load_partition(const TopicPartition& tp, Epoch epoch) {
             consumer_members_written_.erase(ck->group);
             continue;
           }
+          // An upgraded group's classic record was tombstoned; a bare holder of its offsets gives way.
+          if (rv.value) groups_.erase_empty_classic(ck->group);
           auto& cg = groups_.get_or_create_consumer(ck->group);
           std::optional<std::span<const uint8_t>> value;
           if (rv.value) value = *rv.value;

@@ -112,6 +112,15 @@ class GroupService {
   // __consumer_offsets) before the member is answered, as Kafka does. NONE,
   // or the write's error (NOT_COORDINATOR when leadership moved meanwhile).
   asio::awaitable<ErrorCode> persist_consumer_group(std::string group);
+  // LeaveGroup: each member leaves its classic group, or the consumer group it
+  // is a classic member of (that group's records are then durable before the
+  // answer, as Kafka does). The request's error (NONE, NOT_COORDINATOR, ...)
+  // and each member's outcome.
+  asio::awaitable<std::pair<ErrorCode, std::vector<LeaveOutcome>>> leave_group(TopicPartition tp, std::string group,
+                                                                              std::vector<LeaveOutcome> leaving);
+  // The same for a change made by a classic request (JoinGroup of a classic
+  // member in a consumer group): `done` gets the write's outcome, on this shard.
+  void after_consumer_records(const std::string& group, std::function<void(ErrorCode)> done);
 
   // The group's __consumer_offsets partition; nullopt before the topic exists.
   std::optional<TopicPartition> offsets_partition(const std::string& group) const;

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <tuple>
 
+#include "coordinator/consumer_protocol.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/placement.h"
 #include "coordinator/txn_state.h"
@@ -57,6 +58,9 @@ coordinator::GroupConfig group_config(const BrokerSettings& s) {
   auto first = s.config->value("group.consumer.assignors").value_or("uniform");
   first = first.substr(0, first.find(','));
   c.consumer.default_assignor = first.find("ange") != std::string::npos ? "range" : "uniform";
+  auto policy = s.config->value("group.consumer.migration.policy").value_or("bidirectional");
+  if (auto p = coordinator::parse_migration_policy(policy)) c.migration = *p;
+  else spdlog::warn("group.consumer.migration.policy={} is not a policy; using bidirectional", policy);
   return c;
 }
 
@@ -86,6 +90,36 @@ Placement place_group(RequestContext& ctx, const std::string& group, AclOperatio
   if (require_id && group.empty()) where.error = ErrorCode::INVALID_GROUP_ID;
   if (!authorized_group(ctx, op, group)) where.error = ErrorCode::GROUP_AUTHORIZATION_FAILED;
   return where;
+}
+
+coordinator::TopicMeta topic_meta(const cluster::TopicInfo& t) {
+  return coordinator::TopicMeta{t.id, t.name, static_cast<int32_t>(t.partitions.size())};
+}
+
+// Every topic but the internal ones: what a classic member (its subscription is
+// in its metadata) or an upgrade (every classic member's) may name.
+coordinator::TopicCatalog all_topics_catalog(const cluster::MetadataImage& image) {
+  coordinator::TopicCatalog out;
+  image.topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
+    if (!t->internal) out[t->name] = topic_meta(*t);
+  });
+  return out;
+}
+
+// A consumer group member's partitions as a classic ConsumerProtocolAssignment
+// (topic names from `image`; topics it no longer has are left out).
+coordinator::Bytes assignment_bytes(const coordinator::Assignment& a, const cluster::MetadataImage& image,
+                                    int16_t version) {
+  coordinator::NamedPartitions named;
+  for (auto& [id, ps] : a)
+    if (auto* t = image.find_topic(id)) named[t->name] = ps;
+  return coordinator::encode_consumer_assignment(named, version);
+}
+
+// The version a classic member speaks (its first protocol's metadata), for the assignment it is sent.
+int16_t classic_version(const coordinator::ConsumerMember& m) {
+  if (!m.classic || m.classic->protocols.empty()) return 0;
+  return coordinator::consumer_protocol_version(m.classic->protocols.front().second).value_or(0);
 }
 
 net::Response bad_request() { return net::Response{{}, false, true}; }
@@ -178,8 +212,8 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
   Broker* broker = ctx.broker;
   int shard = where.shard;
   std::string group = req.group_id;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, p, tp = where.tp] {
-    return until_done<coordinator::JoinResult>([broker, shard, group, p, tp](auto done) {
+  auto op = invoke_on(broker->shard(shard), [broker, shard, group, p, tp = where.tp, image = ctx.shard->image] {
+    return until_done<coordinator::JoinResult>([broker, shard, group, p, tp, image](auto done) {
       if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) {
         coordinator::JoinResult refused;
         refused.error = err;
@@ -188,12 +222,29 @@ asio::awaitable<net::Response> handle_join_group(RequestContext& ctx, protocol::
       }
       auto& c = broker->group_coordinator(shard);
       if (auto* cg = c.find_consumer(group)) {
-        // A KIP-848 group in use cannot take classic members (online conversion is not implemented).
+        // A classic member of a consumer group in use (KIP-848 migration): answered at once, as a
+        // follower at its member epoch, once what its join changed is durable.
         if (!cg->empty()) {
-          coordinator::JoinResult refused;
-          refused.error = ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
-          refused.member_id = p.member_id;
-          return done(std::move(refused));
+          auto a = cg->classic_join(p, all_topics_catalog(*image), c.now());
+          coordinator::JoinResult res;
+          res.error = a.error;
+          res.member_id = a.member_id;
+          if (a.error != ErrorCode::NONE) return done(std::move(res));
+          res.generation = a.generation;
+          res.protocol_type = "consumer";
+          res.protocol_name = a.protocol_name;
+          // A classic static member replaced the last consumer-protocol member: the group is classic again.
+          c.maybe_downgrade(group, /*rebalance=*/false);
+          auto answer = [res = std::move(res), done = std::move(done)](ErrorCode written) mutable {
+            if (written != ErrorCode::NONE) {
+              auto member_id = res.member_id;
+              res = coordinator::JoinResult{};
+              res.member_id = std::move(member_id);
+              res.error = written == ErrorCode::NOT_COORDINATOR ? written : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+            }
+            done(std::move(res));
+          };
+          return broker->coordinator_shard(shard).groups.after_consumer_records(group, std::move(answer));
         }
         c.erase_consumer(group);
       }
@@ -232,9 +283,25 @@ asio::awaitable<net::Response> handle_sync_group(RequestContext& ctx, protocol::
   for (auto& a : req.assignments) assignments[a.member_id] = a.assignment;
   Broker* broker = ctx.broker;
   int shard = where.shard;
-  auto sync = [broker, shard, tp = where.tp, req = std::move(req), assignments = std::move(assignments)](auto done) {
+  auto sync = [broker, shard, tp = where.tp, req = std::move(req), assignments = std::move(assignments),
+               image = ctx.shard->image](auto done) {
     auto& c = broker->group_coordinator(shard);
     auto served = served_here(broker, shard, tp);
+    if (auto* cg = served == ErrorCode::NONE ? c.find_consumer(req.group_id) : nullptr) {
+      // A classic member of a consumer group: its assigned partitions (the coordinator assigns).
+      coordinator::SyncResult res;
+      res.error = cg->classic_sync(req.member_id, req.group_instance_id, req.generation_id, req.protocol_type,
+                                   req.protocol_name, c.now());
+      const auto* m = cg->member(req.member_id);
+      if (res.error == ErrorCode::NONE && m && m->classic) {
+        res.protocol_type = "consumer";
+        res.protocol_name = m->classic->protocols.front().first;
+        res.assignment = assignment_bytes(m->assigned, *image, classic_version(*m));
+      } else if (res.error == ErrorCode::NONE) {
+        res.error = ErrorCode::UNKNOWN_MEMBER_ID;  // named only by its instance id
+      }
+      return done(std::move(res));
+    }
     auto* g = served == ErrorCode::NONE ? c.find(req.group_id) : nullptr;
     if (!g) {
       coordinator::SyncResult err;
@@ -278,6 +345,8 @@ asio::awaitable<net::Response> handle_heartbeat(RequestContext& ctx, protocol::R
   auto op = invoke_on(broker->shard(shard), [broker, shard, req, tp = where.tp] {
     if (auto err = served_here(broker, shard, tp); err != ErrorCode::NONE) return err;
     auto& c = broker->group_coordinator(shard);
+    if (auto* cg = c.find_consumer(req.group_id))
+      return cg->classic_heartbeat(req.member_id, req.group_instance_id, req.generation_id, c.now());
     auto* g = c.find(req.group_id);
     if (!g) return ErrorCode::UNKNOWN_MEMBER_ID;
     return g->heartbeat(req.member_id, req.group_instance_id, req.generation_id, c.now());
@@ -302,17 +371,10 @@ asio::awaitable<net::Response> handle_leave_group(RequestContext& ctx, protocol:
   } else {
     leaving.push_back({req.member_id, std::nullopt, ErrorCode::NONE});
   }
-  Broker* broker = ctx.broker;
-  int shard = where.shard;
-  std::string group = req.group_id;
-  auto op = invoke_on(broker->shard(shard), [broker, shard, group, leaving, tp = where.tp]() mutable {
-    auto served = served_here(broker, shard, tp);
-    auto& c = broker->group_coordinator(shard);
-    auto* g = served == ErrorCode::NONE ? c.find(group) : nullptr;
-    for (auto& l : leaving)
-      l.error = g ? g->leave(l.member_id, l.group_instance_id, c.now()) : ErrorCode::UNKNOWN_MEMBER_ID;
-    return std::make_pair(served, leaving);
-  });
+  auto op = on_coordinator(*ctx.broker, where.shard,
+                           [tp = where.tp, group = req.group_id, leaving = std::move(leaving)](CoordinatorShard& c) {
+                             return c.groups.leave_group(tp, group, leaving);
+                           });
   auto [served, done] = co_await std::move(op);
   if (served != ErrorCode::NONE) {
     resp.error_code = to_int(served);
@@ -340,9 +402,6 @@ namespace {
 coordinator::TopicCatalog topic_catalog(const cluster::MetadataImage& image, const coordinator::ConsumerGroup* g,
                                         const coordinator::ConsumerHeartbeat& h) {
   coordinator::TopicCatalog out;
-  auto add = [&out](const cluster::TopicInfo& t) {
-    out[t.name] = coordinator::TopicMeta{t.id, t.name, static_cast<int32_t>(t.partitions.size())};
-  };
   bool regex = h.subscribed_topic_regex && !h.subscribed_topic_regex->empty();
   std::set<std::string> names;
   if (h.subscribed_topic_names) names.insert(h.subscribed_topic_names->begin(), h.subscribed_topic_names->end());
@@ -351,18 +410,25 @@ coordinator::TopicCatalog topic_catalog(const cluster::MetadataImage& image, con
       names.insert(m.subscribed_topic_names.begin(), m.subscribed_topic_names.end());
       if (m.subscribed_topic_regex) regex = true;
     }
-  if (regex) {
-    image.topics.for_each([&](const std::string&, const std::shared_ptr<const cluster::TopicInfo>& t) {
-      if (!t->internal) add(*t);
-    });
-    return out;
-  }
+  if (regex) return all_topics_catalog(image);
   for (auto& n : names)
-    if (auto* t = image.find_topic(n)) add(*t);
+    if (auto* t = image.find_topic(n)) out[t->name] = topic_meta(*t);
   return out;
 }
 
 }  // namespace
+
+// What the heartbeat changed is durable before the member hears of it (Kafka's rule).
+static asio::awaitable<coordinator::ConsumerHeartbeatResult> persisted_heartbeat(
+    Broker* broker, int shard, std::string group, coordinator::ConsumerHeartbeatResult res) {
+  auto persist = broker->coordinator_shard(shard).groups.persist_consumer_group(std::move(group));
+  const ErrorCode written = co_await std::move(persist);
+  if (written != ErrorCode::NONE) {
+    res = coordinator::ConsumerHeartbeatResult{};
+    res.error = written == ErrorCode::NOT_COORDINATOR ? written : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  co_return res;
+}
 
 // On the coordinator's shard: the heartbeat applied to the group, and what it
 // changed written (durable) before the answer.
@@ -377,13 +443,21 @@ static asio::awaitable<coordinator::ConsumerHeartbeatResult> consumer_heartbeat_
     co_return res;
   }
   auto& c = broker->group_coordinator(shard);
-  if (auto* classic = c.find(group); classic && (classic->member_count() > 0 || classic->has_pending_members())) {
-    // A classic group in use (online conversion is not implemented).
-    res.error = ErrorCode::GROUP_ID_NOT_FOUND;
-    res.message = "Group " + group + " is not a consumer group.";
-    co_return res;
-  }
   auto* g = c.find_consumer(group);
+  if (auto* classic = c.find(group);
+      !g && classic && (classic->member_count() > 0 || classic->has_pending_members())) {
+    // A classic group in use: a joining member upgrades it to a consumer group (KIP-848 migration)
+    // when the policy and the group allow it, else it is not a consumer group (Kafka's answer).
+    auto upgraded = c.upgrade_and_join(group, h, all_topics_catalog(*image));
+    if (!upgraded) {
+      res.error = ErrorCode::GROUP_ID_NOT_FOUND;
+      res.message = "Group " + group + " is not a consumer group.";
+      co_return res;
+    }
+    res = std::move(*upgraded);
+    if (res.error != ErrorCode::NONE) co_return res;
+    co_return co_await persisted_heartbeat(broker, shard, group, std::move(res));
+  }
   if (!g && h.member_epoch != 0) {
     res.error = h.member_epoch < 0 ? ErrorCode::UNKNOWN_MEMBER_ID : ErrorCode::UNKNOWN_MEMBER_ID;
     co_return res;
@@ -395,14 +469,9 @@ static asio::awaitable<coordinator::ConsumerHeartbeatResult> consumer_heartbeat_
   }
   res = g->heartbeat(h, catalog, c.now());
   if (res.error != ErrorCode::NONE) co_return res;
-  // What the heartbeat changed is durable before the member hears of it (Kafka's rule).
-  auto persist = broker->coordinator_shard(shard).groups.persist_consumer_group(group);
-  const ErrorCode written = co_await std::move(persist);
-  if (written != ErrorCode::NONE) {
-    res = coordinator::ConsumerHeartbeatResult{};
-    res.error = written == ErrorCode::NOT_COORDINATOR ? written : ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  }
-  co_return res;
+  // The last member speaking the consumer protocol left: the classic members may go on as a classic group.
+  c.maybe_downgrade(group);
+  co_return co_await persisted_heartbeat(broker, shard, group, std::move(res));
 }
 
 asio::awaitable<net::Response> handle_consumer_group_heartbeat(RequestContext& ctx, protocol::Reader& r) {
@@ -541,7 +610,7 @@ asio::awaitable<net::Response> handle_consumer_group_describe(RequestContext& ct
         out.assignment = convert(m.assigned);
         auto t = g->target().find(mid);
         out.target_assignment = convert(t == g->target().end() ? coordinator::Assignment{} : t->second);
-        out.member_type = 1;  // consumer protocol (KIP-1099)
+        out.member_type = m.classic ? 0 : 1;  // classic or consumer protocol (KIP-1099)
       }
       return d;
     });
@@ -758,44 +827,23 @@ bool state_matches(const std::vector<std::string>& filter, const std::string& st
 
 // DescribeGroups of a KIP-848 group, as Kafka answers it: protocol type "consumer", the
 // assignor as protocol, each member's subscription and assignment in the classic
-// ConsumerProtocol encoding (version 0), so classic admin clients can show it.
+// ConsumerProtocol encoding (version 0), so classic admin clients can show it; a
+// member speaking the classic protocol shows its own metadata.
 void describe_consumer_group(const coordinator::ConsumerGroup& g, const cluster::MetadataImage& image,
                              protocol::DescribeGroupsResponse::DescribedGroup& d) {
   d.group_state = g.state_name();
   d.protocol_type = "consumer";
   d.protocol_data = g.assignor();
-  auto put16 = [](coordinator::Bytes& b, int16_t v) { b.push_back(uint8_t(v >> 8)); b.push_back(uint8_t(v)); };
-  auto put32 = [](coordinator::Bytes& b, int32_t v) { for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s)); };
-  auto putstr = [&](coordinator::Bytes& b, const std::string& v) {
-    put16(b, static_cast<int16_t>(v.size()));
-    b.insert(b.end(), v.begin(), v.end());
-  };
   for (auto& [mid, m] : g.members()) {
     auto& out = d.members.emplace_back();
     out.member_id = mid;
     out.group_instance_id = m.instance_id;
     out.client_id = m.client_id;
     out.client_host = m.client_host;
-    coordinator::Bytes sub;
-    put16(sub, 0);
-    std::vector<std::string> topics = m.subscribed_topic_names;
-    put32(sub, static_cast<int32_t>(topics.size()));
-    for (auto& t : topics) putstr(sub, t);
-    put32(sub, -1);  // no user data
-    out.member_metadata = std::move(sub);
-    coordinator::Bytes a;
-    put16(a, 0);
-    std::vector<std::pair<std::string, const std::set<int32_t>*>> named;
-    for (auto& [tid, ps] : m.assigned)
-      if (auto* t = image.find_topic(tid)) named.emplace_back(t->name, &ps);
-    put32(a, static_cast<int32_t>(named.size()));
-    for (auto& [name, ps] : named) {
-      putstr(a, name);
-      put32(a, static_cast<int32_t>(ps->size()));
-      for (int32_t p : *ps) put32(a, p);
-    }
-    put32(a, -1);
-    out.member_assignment = std::move(a);
+    coordinator::ConsumerSubscription sub;
+    sub.topics = m.subscribed_topic_names;
+    out.member_metadata = m.classic ? m.classic->protocols.front().second : coordinator::encode_consumer_subscription(sub);
+    out.member_assignment = assignment_bytes(m.assigned, image, 0);
   }
 }
 

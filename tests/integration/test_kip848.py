@@ -38,10 +38,15 @@ def node_modules():
 class Member(JsonLinesProcess):
     """One node consumer process (js/kip848_member.js) and what it printed."""
 
-    def __init__(self, broker, topic, group, name, instance_id=None):
-        args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name}
+    def __init__(self, broker, topic, group, name, instance_id=None, protocol="consumer", strategy=None):
+        """protocol: group.protocol, "consumer" (KIP-848) or "classic" (JoinGroup/SyncGroup, with
+        the eager "range" assignor unless `strategy` names partition.assignment.strategy)."""
+        args = {"brokers": [broker.bootstrap], "topic": topic, "group": group, "name": name,
+                "protocol": protocol}
         if instance_id:
             args["instanceId"] = instance_id
+        if strategy:
+            args["strategy"] = strategy
         self.name = name
         super().__init__("kip848_member.js", args)
 
@@ -72,13 +77,15 @@ def wait_until(cond, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def consumer_group_describe(port, group):
+def consumer_group_describe(port, group, with_types=False):
     """Raw ConsumerGroupDescribe v0 -> (error, state, group_epoch, assignment_epoch,
-    {member_id: (instance_id, member_epoch, sorted partitions)})."""
+    {member_id: (instance_id, member_epoch, sorted partitions)}); with_types: v1, and each member's
+    tuple ends with its member type (0 classic protocol, 1 consumer protocol)."""
+    version = 1 if with_types else 0
     body = rk.uvarint(2) + rk.compact_string(group) + b"\x00" + b"\x00"  # group_ids, include ops, tags
     c = rk.Conn(port)
     try:
-        r = rk.Reader(c.request(rk.frame(rk.request_header(69, 0, 7, flexible=True) + body)))
+        r = rk.Reader(c.request(rk.frame(rk.request_header(69, version, 7, flexible=True) + body)))
     finally:
         c.sock.close()
     r.i32()  # correlation id
@@ -117,8 +124,9 @@ def consumer_group_describe(port, group):
         cstr()  # regex
         assigned = assignment()
         assignment()  # target
+        mtype = struct.unpack(">b", r.take(1))[0] if with_types else None
         r.skip_tags()
-        members[mid] = (inst, mepoch, assigned)
+        members[mid] = (inst, mepoch, assigned) + ((mtype,) if with_types else ())
     return err, state, epoch, assignment_epoch, members
 
 

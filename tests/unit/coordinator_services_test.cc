@@ -545,6 +545,108 @@ TEST_F(CoordinatorServicesTest, AFailedConsumerGroupWriteKeepsItsTombstonesForTh
   EXPECT_EQ(members, (std::vector<std::string>{"a"}));
 }
 
+// KIP-848 migration: the upgrade writes the classic group's tombstone and the
+// consumer group's records in one batch, the downgrade the consumer group's
+// tombstones and the classic record; a reload finds the group as converted.
+TEST_F(CoordinatorServicesTest, OnlineConversionsAreWrittenInOneBatchAndReplayed) {
+  TopicId t1{};
+  t1[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{t1, "t", 2}}};
+  auto& classic = groups->get_or_create("mg");
+  JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
+               .rebalance_timeout_ms = 30000, .protocol_type = "consumer"};
+  // ConsumerProtocolSubscription v0 of topic t (no user data).
+  p.protocols.emplace_back("range", Bytes{0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff});
+  JoinResult joined;
+  classic.join(p, clock.now_ms(), [&](JoinResult r) { joined = std::move(r); });
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  // Its rebalance completes: the classic group's record is in the log (the upgrade must tombstone it).
+  std::optional<SyncResult> synced;
+  classic.sync(joined.member_id, std::nullopt, joined.generation, std::nullopt, std::nullopt,
+               {{joined.member_id, Bytes{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}}},
+               clock.now_ms(), [&](SyncResult r) {
+                 group_service->reply_after_group_record("mg", std::move(r), [&](SyncResult r) { synced = std::move(r); });
+               });
+  drain(io);
+  ASSERT_TRUE(synced && synced->error == ErrorCode::NONE);
+  ConsumerHeartbeat h;
+  h.member_id = "new";
+  h.rebalance_timeout_ms = 30000;
+  h.subscribed_topic_names = std::vector<std::string>{"t"};
+  auto up = groups->upgrade_and_join("mg", h, topics);
+  ASSERT_TRUE(up && up->error == ErrorCode::NONE);
+  size_t batches = writer.appended.size();
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("mg")), ErrorCode::NONE);
+  ASSERT_EQ(writer.appended.size(), batches + 1) << "one batch";
+  EXPECT_FALSE(groups->conversion_due("mg"));
+  auto reload = [&](int32_t epoch) {
+    group_service->unload_partition(kOffsets0);
+    ASSERT_EQ(group_service->load_partition(kOffsets0, Epoch(epoch)), ErrorCode::NONE);
+  };
+  reload(1);
+  EXPECT_EQ(groups->find("mg"), nullptr) << "the classic record was tombstoned";
+  auto* cg = groups->find_consumer("mg");
+  ASSERT_NE(cg, nullptr);
+  ASSERT_EQ(cg->members().size(), 2u);
+  ASSERT_NE(cg->member(joined.member_id), nullptr);
+  EXPECT_TRUE(cg->member(joined.member_id)->classic) << "still speaks the classic protocol";
+  EXPECT_EQ(cg->member(joined.member_id)->assigned, (Assignment{{t1, {1}}})) << "its classic assignment";
+  EXPECT_EQ(cg->member(joined.member_id)->member_epoch, joined.generation);
+  // The consumer member leaves: the group goes back to classic, in one batch.
+  ConsumerHeartbeat leave;
+  leave.member_id = "new";
+  leave.member_epoch = -1;
+  ASSERT_EQ(cg->heartbeat(leave, topics, clock.now_ms()).error, ErrorCode::NONE);
+  ASSERT_TRUE(groups->maybe_downgrade("mg"));
+  batches = writer.appended.size();
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("mg")), ErrorCode::NONE);
+  ASSERT_EQ(writer.appended.size(), batches + 1);
+  reload(2);
+  EXPECT_EQ(groups->find_consumer("mg"), nullptr) << "its records were tombstoned";
+  auto* back = groups->find("mg");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->member_count(), 1u);
+  EXPECT_TRUE(back->has_member(joined.member_id));
+  EXPECT_EQ(back->protocol_type(), "consumer");
+}
+
+// A classic member leaving a consumer group (LeaveGroup) hears back once the
+// group's records without it are durable, as Kafka answers.
+TEST_F(CoordinatorServicesTest, AClassicMembersLeaveFromAConsumerGroupIsAnsweredOnceDurable) {
+  TopicId t1{};
+  t1[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{t1, "t", 2}}};
+  auto& cg = groups->get_or_create_consumer("lg");
+  ConsumerHeartbeat h;
+  h.member_id = "m";
+  h.rebalance_timeout_ms = 30000;
+  h.subscribed_topic_names = std::vector<std::string>{"t"};
+  ASSERT_EQ(cg.heartbeat(h, topics, clock.now_ms()).error, ErrorCode::NONE);
+  JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
+               .rebalance_timeout_ms = 30000, .protocol_type = "consumer"};
+  p.protocols.emplace_back("range", Bytes{0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff});
+  auto joined = cg.classic_join(p, topics, clock.now_ms());
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  EXPECT_EQ(run(io, group_service->persist_consumer_group("lg")), ErrorCode::NONE);
+  writer.hold = true;
+  using Left = std::pair<ErrorCode, std::vector<LeaveOutcome>>;
+  std::optional<Left> left;
+  asio::co_spawn(io, group_service->leave_group(kOffsets0, "lg", {{joined.member_id, std::nullopt, ErrorCode::NONE}}),
+                 [&left](std::exception_ptr e, Left r) {
+                   if (e) std::rethrow_exception(e);
+                   left = std::move(r);
+                 });
+  drain(io);
+  EXPECT_EQ(cg.member(joined.member_id), nullptr);
+  EXPECT_FALSE(left) << "answered before its records were durable";
+  writer.release();
+  drain(io);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->first, ErrorCode::NONE);
+  ASSERT_EQ(left->second.size(), 1u);
+  EXPECT_EQ(left->second[0].error, ErrorCode::NONE);
+}
+
 TEST_F(CoordinatorServicesTest, MembersWaitingInJoinOrSyncAreAnsweredNotCoordinatorOnUnload) {
   auto& g = groups->get_or_create("g");
   JoinParams p{.client_id = "c", .client_host = "/10.0.0.1", .session_timeout_ms = 30000,
