@@ -220,8 +220,14 @@ asio::awaitable<void> GroupService::commit_offsets(OffsetCommitWork& w) {
 asio::awaitable<ErrorCode> GroupService::commit_txn_offsets(const TxnOffsetCommitWork& w) {
   if (auto err = served_.check(w.tp); err != ErrorCode::NONE) co_return err;
   // KIP-447: a producer that names its consumer's member (or generation) must
-  // be current; a replaced static member is fenced.
-  if (auto* g = groups_.find(w.group)) {
+  // be current; a replaced static member is fenced. A KIP-848 group's member names its
+  // member epoch as the generation: a stale one is ILLEGAL_GENERATION here (TxnOffsetCommit
+  // has no STALE_MEMBER_EPOCH, Kafka's mapping).
+  if (auto* cg = groups_.find_consumer(w.group)) {
+    auto err = cg->validate_commit(w.member_id, w.generation);
+    if (err == ErrorCode::STALE_MEMBER_EPOCH) err = ErrorCode::ILLEGAL_GENERATION;
+    if (err != ErrorCode::NONE) co_return err;
+  } else if (auto* g = groups_.find(w.group)) {
     auto err = g->validate_commit(w.member_id, w.instance_id, w.generation, /*transactional=*/true);
     if (err != ErrorCode::NONE) co_return err;
   } else if (w.generation >= 0) {

@@ -3,6 +3,7 @@ js/package-lock.json; its bundled librdkafka speaks ConsumerGroupHeartbeat). Eac
 process (js/kip848_member.js) printing one JSON event a line; ConsumerGroupDescribe is read with a
 raw request (rawkafka.py) to check epochs and assignments."""
 
+import json
 import os
 import signal
 import struct
@@ -10,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from helpers import Msg, create_topic, produce, unique_topic
 from test_cli import samsa
@@ -330,3 +332,36 @@ def test_an_empty_consumer_group_is_deleted_with_its_last_offsets(make_broker):
         assert group not in raw.list_groups()
     finally:
         raw.close()
+
+
+def test_exactly_once_copy_with_a_consumer_protocol_member(broker):
+    """KIP-447 with KIP-848: a consume-transform-produce loop whose consumer uses
+    group.protocol=consumer sends its offsets with its member id and member epoch
+    (sendOffsetsToTransaction); the coordinator checks them against the consumer group and the
+    output holds every input record once, with the group's offsets at the input's end."""
+    src, dst = unique_topic("kip848-eos-in"), unique_topic("kip848-eos-out")
+    group = unique_topic("kip848-eos-g")
+    create_topic(broker.bootstrap, src, 2)
+    create_topic(broker.bootstrap, dst, 2)
+    values = [f"v{i}" for i in range(40)]
+    assert all(d.error is None for d in produce(broker.bootstrap, src,
+                                                [Msg(value=v.encode(), partition=i % 2) for i, v in enumerate(values)]))
+    args = {"brokers": [broker.bootstrap], "inTopic": src, "outTopic": dst, "group": group,
+            "txnId": unique_topic("kip848-eos-tx"), "expect": len(values)}
+    r = subprocess.run(["node", str(JS_DIR / "kip848_eos.js"), json.dumps(args)], cwd=JS_DIR,
+                       capture_output=True, text=True, timeout=180)
+    assert "RESULT" in r.stdout, f"rc={r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False,
+                  "isolation.level": "read_committed"})
+    try:
+        c.assign([TopicPartition(dst, 0, 0), TopicPartition(dst, 1, 0)])
+        copied = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(copied) < len(values):
+            copied += [m.value().decode() for m in c.consume(num_messages=100, timeout=0.5) if m.error() is None]
+        copied += [m.value().decode() for m in c.consume(num_messages=100, timeout=1.0) if m.error() is None]
+        committed = c.committed([TopicPartition(src, 0), TopicPartition(src, 1)], timeout=10)
+    finally:
+        c.close()
+    assert sorted(copied) == sorted("out:" + v for v in values)
+    assert sum(tp.offset for tp in committed) == len(values)

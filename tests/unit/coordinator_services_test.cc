@@ -756,3 +756,44 @@ TEST(CoordinatorLogReplay, ReadsEveryBatchThroughTheEnvAndReportsReadErrors) {
 
 }  // namespace
 }  // namespace samsa::coordinator
+
+namespace samsa::coordinator {
+namespace {
+
+// KIP-447 with a KIP-848 group: the producer names its consumer's member id and member epoch
+// (as the generation); a stale epoch is ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID,
+// and a producer that names no member commits as before.
+TEST_F(CoordinatorServicesTest, TxnOffsetCommitOfAConsumerGroupChecksTheMemberEpoch) {
+  TopicId t1{};
+  t1[15] = 1;
+  TopicCatalog topics{{"t", TopicMeta{t1, "t", 2}}};
+  auto& cg = groups->get_or_create_consumer("eos");
+  ConsumerHeartbeat h;
+  h.member_id = "m";
+  h.rebalance_timeout_ms = 30000;
+  h.subscribed_topic_names = std::vector<std::string>{"t"};
+  auto joined = cg.heartbeat(h, topics, clock.now_ms());
+  ASSERT_EQ(joined.error, ErrorCode::NONE);
+  ASSERT_GT(joined.member_epoch, 0);
+  auto work = [&](const std::string& member, int32_t generation) {
+    TxnOffsetCommitWork w;
+    w.group = "eos";
+    w.producer = {42, 3};
+    w.tp = kOffsets0;
+    w.member_id = member;
+    w.generation = generation;
+    w.items.push_back(OffsetCommitItem{"t", 0, {5, -1, "", kServicesNow, std::nullopt}});
+    return w;
+  };
+  auto current = work("m", joined.member_epoch);
+  EXPECT_EQ(run(io, group_service->commit_txn_offsets(current)), ErrorCode::NONE);
+  auto stale = work("m", joined.member_epoch - 1);
+  EXPECT_EQ(run(io, group_service->commit_txn_offsets(stale)), ErrorCode::ILLEGAL_GENERATION);
+  auto stranger = work("x", joined.member_epoch);
+  EXPECT_EQ(run(io, group_service->commit_txn_offsets(stranger)), ErrorCode::UNKNOWN_MEMBER_ID);
+  auto anonymous = work("", -1);
+  EXPECT_EQ(run(io, group_service->commit_txn_offsets(anonymous)), ErrorCode::NONE);
+}
+
+}  // namespace
+}  // namespace samsa::coordinator
