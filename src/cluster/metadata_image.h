@@ -122,6 +122,16 @@ struct MetadataImage {
     static const AclIndex kEmpty;
     return acls ? *acls : kEmpty;
   }
+  // A dynamic broker config as broker `node` sees it: its own layer, else the cluster
+  // default; nullptr when neither sets `key` (the static config applies).
+  const std::string* dynamic_broker_config(int32_t node, const std::string& key) const {
+    for (const std::string& resource : {std::to_string(node), std::string()}) {
+      auto layer = broker_configs.find(resource);
+      if (layer == broker_configs.end()) continue;
+      if (auto v = layer->second.find(key); v != layer->second.end()) return &v->second;
+    }
+    return nullptr;
+  }
   const TopicInfo* find_topic(const std::string& name) const {
     auto* t = topics.find(name);
     return t ? t->get() : nullptr;

@@ -65,11 +65,7 @@ MayLead may_lead_in(const MetadataImage& image, std::vector<int32_t> leaving) {
 
 bool unclean_election_enabled(const MetadataImage& image, const TopicInfo& topic, int32_t node, bool static_default) {
   if (auto it = topic.configs.find(kUncleanKey); it != topic.configs.end()) return is_true(it->second);
-  for (const std::string& resource : {std::to_string(node), std::string()}) {
-    auto layer = image.broker_configs.find(resource);
-    if (layer == image.broker_configs.end()) continue;
-    if (auto it = layer->second.find(kUncleanKey); it != layer->second.end()) return is_true(it->second);
-  }
+  if (const std::string* v = image.dynamic_broker_config(node, kUncleanKey)) return is_true(*v);
   return static_default;
 }
 

@@ -109,13 +109,8 @@ asio::awaitable<std::vector<ErrorCode>> check_txn_partitions(Broker& broker, Sha
 }
 
 bool txn_verification_enabled(const Broker& broker, const cluster::MetadataImage& image) {
-  constexpr const char* kKey = "transaction.partition.verification.enable";
-  for (const std::string& layer : {std::to_string(broker.node_id()), std::string()}) {
-    auto configs = image.broker_configs.find(layer);
-    if (configs == image.broker_configs.end()) continue;
-    auto value = configs->second.find(kKey);
-    if (value != configs->second.end()) return value->second == "true";
-  }
+  if (const std::string* v = image.dynamic_broker_config(broker.node_id(), "transaction.partition.verification.enable"))
+    return *v == "true";
   const auto& cfg = broker.settings().config;
   return !cfg || cfg->transaction_partition_verification_enable();
 }
